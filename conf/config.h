@@ -1,0 +1,100 @@
+/*
+ * config.h - postern's configuration: one file, `key value` lines, parsed once into struct config.
+ *
+ * Untrusted input: the file's bytes (it may be a caller's -C file when privileges are gone).
+ * Errors: conf_parse reports "FILE:LINE: reason" and EX_CONFIG in struct err. Every key and its default
+ * is documented in man/postern.conf.5. A missing /etc/postern/postern.conf means all defaults.
+ */
+#ifndef POSTERN_CONFIG_H
+#define POSTERN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/err.h"
+
+#define CONF_PATH_DEFAULT SYSCONFDIR "/postern/postern.conf"
+
+enum tls_level { TLS_NONE, TLS_MAY, TLS_ENCRYPT, TLS_VERIFY };
+enum smarthost_tls { SMARTHOST_TLS_AUTO, SMARTHOST_TLS_STARTTLS, SMARTHOST_TLS_TLS, SMARTHOST_TLS_NONE };
+enum dkim_canon { CANON_RELAXED, CANON_SIMPLE };
+enum deliver_mode { DELIVER_BACKGROUND, DELIVER_QUEUE };
+
+struct conf_dkim_key {
+	char *domain;		/* lower-case */
+	char *selector;
+	char *keyfile;
+	bool canon_set;		/* per-key "canon=" given */
+	enum dkim_canon hcanon, bcanon;
+};
+
+struct conf_tls_policy {
+	char *domain;		/* lower-case */
+	enum tls_level level;
+};
+
+struct config {
+	char *path;		/* the file it came from (for messages) */
+	/* submission */
+	char *hostname;		/* default: the system's FQDN (gethostname + canonical name) */
+	char *domain;		/* appended to bare local names; default: hostname */
+	char *spool;		/* default: SPOOLDIR */
+	char *aliases;		/* default: SYSCONFDIR "/postern/aliases" (missing file: no aliases) */
+	long long max_size;	/* bytes; default LIM_MAX_SIZE_DEFAULT; 0 = no limit */
+	size_t max_header_size;	/* bytes; default LIM_HEADER_DEFAULT */
+	enum deliver_mode deliver;	/* "background" (default) or "queue" */
+	/* DKIM */
+	struct conf_dkim_key *dkim;
+	size_t ndkim;
+	enum dkim_canon dkim_hcanon, dkim_bcanon;	/* dkim_canon relaxed/relaxed (default) */
+	bool dkim_required;	/* default no */
+	long dkim_expire;	/* seconds; 0 = no x= tag (default) */
+	/* delivery */
+	char *smarthost;	/* host; NULL = direct MX delivery */
+	int smarthost_port;	/* default 587, or 465 when smarthost_tls is tls */
+	enum smarthost_tls smarthost_tls;
+	char *smarthost_auth;	/* credentials file path, or NULL */
+	enum tls_level tls;	/* default TLS_MAY */
+	struct conf_tls_policy *tls_policy;
+	size_t ntls_policy;
+	char *tls_ca;		/* CA file for verify; NULL = system default store */
+	char *tls_cert, *tls_key;	/* client certificate and key, or NULL */
+	char *tls_cert_name;	/* name the certbot hook matches; default hostname */
+	char *resolver;		/* space-separated IPv4 addresses, or NULL for /etc/resolv.conf */
+	int max_connections;	/* parallel destinations; default 4 */
+	long retry_min, retry_max;	/* seconds; defaults 300, 14400 */
+	long queue_lifetime;	/* seconds; default 5 days */
+	long delay_warning;	/* seconds; 0 = off (default) */
+	/* SMTP client timeouts (seconds), RFC 5321 4.5.3.2 defaults */
+	long timeout_connect;	/* 30 */
+	long timeout_greeting;	/* 300 */
+	long timeout_command;	/* 300 (EHLO, MAIL, RCPT, AUTH, STARTTLS) */
+	long timeout_data_init;	/* 120 */
+	long timeout_data_block;	/* 180 */
+	long timeout_data_done;	/* 600 */
+	char *pidfile;		/* periodic runner; default /run/postern.pid */
+};
+
+/* conf_defaults - fill every field with its default. hostname is taken from the system. */
+void conf_defaults(struct config *c);
+
+/* conf_parse - parse a whole file's bytes into c (which conf_defaults filled). Pure but for the
+ * hostname default. `name` is used in messages ("name:LINE: ..."). Returns 0 or -1 with EX_CONFIG. */
+int conf_parse(struct config *c, const char *buf, size_t len, const char *name, struct err *e);
+
+/* conf_load - defaults, then read and parse `path` (a missing file is fine only when `optional`). */
+int conf_load(struct config *c, const char *path, bool optional, struct err *e);
+
+/* conf_tls_for - the TLS level for a destination domain (tls_policy overrides, else tls). */
+enum tls_level conf_tls_for(const struct config *c, const char *domain);
+
+/* conf_free - release everything; conf_free of a zeroed struct is a no-op. */
+void conf_free(struct config *c);
+
+/* conf_duration_parse - "30", "30s", "5m", "4h", "5d", "1w" to seconds. -1 on error. Pure. */
+long conf_duration_parse(const char *s, size_t n);
+
+/* conf_size_parse - "50000000", "50M", "512k", "1G" (powers of 1000... see postern.conf.5). -1 on error. */
+long long conf_size_parse(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "integration: 0 passed, 0 failed"
