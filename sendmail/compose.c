@@ -1,0 +1,442 @@
+/*
+ * compose.c - the unprivileged half of submission. See compose.h.
+ *
+ * SECURITY: this code runs after privsep_drop_all(): it can neither read the spool nor the DKIM keys.
+ * Everything it produces that the privileged parent acts on (the envelope) is re-validated there.
+ * Memory is bounded by the header section: the body streams from infd to datafd in fixed chunks while
+ * the DKIM body hashes are updated.
+ */
+#include "sendmail/compose.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "lib/addr.h"
+#include "lib/buf.h"
+#include "lib/limits.h"
+#include "queue/envelope.h"
+#include "sendmail/dkim.h"
+#include "sendmail/hdr.h"
+#include "sendmail/msg.h"
+#include "sendmail/rcpt.h"
+
+#define CHUNK (64 * 1024)
+#define MAX_SIGS 8
+#define MAX_KEYS 64	/* dkim lines in the configuration that one submission may use */
+
+/* write_all - write n bytes or fail with EX_TEMPFAIL (ENOSPC, EDQUOT, EIO, EFBIG ...). */
+static int write_all(int fd, const char *p, size_t n, const char *what, struct err *e)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return err_set(e, 75, "%s: %s", what, w < 0 ? strerror(errno) : "short write");
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* read_line - one "\n"-terminated line from the parent, into b (without the newline). */
+static int read_line(int fd, struct buf *b, struct err *e)
+{
+	char c;
+
+	buf_reset(b);
+	for (;;) {
+		ssize_t r = read(fd, &c, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return err_set(e, 70, "signing process went away");
+		if (c == '\n')
+			return 0;
+		if (buf_addc(b, c) < 0)
+			return err_set(e, 70, "signing process sent an overlong line");
+	}
+}
+
+int compose_date(struct buf *out, time_t now)
+{
+	char d[64];
+	struct tm tm;
+
+	if (localtime_r(&now, &tm) == NULL || strftime(d, sizeof d, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
+		return -1;
+	return buf_adds(out, d);
+}
+
+int compose_received(struct buf *out, const char *hostname, unsigned long uid, const char *id, time_t now)
+{
+	if (buf_printf(out, "Received: by %s (postern, from userid %lu)\r\n\tid %s; ", hostname, uid, id) < 0 ||
+	    compose_date(out, now) < 0 || buf_adds(out, "\r\n") < 0)
+		return -1;
+	return 0;
+}
+
+size_t compose_signing_keys(const struct config *c, const char *domain, size_t *idx, size_t max)
+{
+	const char *d = domain;
+	size_t i, n;
+
+	while (d != NULL && *d != '\0') {
+		n = 0;
+		for (i = 0; i < c->ndkim && n < max; i++)
+			if (strcasecmp(c->dkim[i].domain, d) == 0)
+				idx[n++] = i;
+		if (n > 0)
+			return n;
+		d = strchr(d, '.');
+		if (d != NULL)
+			d++;
+		if (d != NULL && strchr(d, '.') == NULL)
+			break;	/* never a top-level domain */
+	}
+	return 0;
+}
+
+/* quote_phrase - a display name as an RFC 5322 quoted-string. */
+static int quote_phrase(struct buf *b, const char *s)
+{
+	if (buf_addc(b, '"') < 0)
+		return -1;
+	for (; *s; s++) {
+		if ((*s == '"' || *s == '\\') && buf_addc(b, '\\') < 0)
+			return -1;
+		if (buf_addc(b, *s) < 0)
+			return -1;
+	}
+	return buf_addc(b, '"');
+}
+
+/* complete_header - the header section as it goes to the spool: the Received line, the caller's fields
+ * without Bcc, then Date, Message-ID and From where missing; and the blank line. */
+static int complete_header(const struct compose_ctx *x, const struct hdr_field *f, size_t nf,
+    const char *sender, struct buf *out, struct err *e)
+{
+	const char *name = x->o->fullname ? x->o->fullname : x->gecos;
+	size_t i;
+
+	if (compose_received(out, x->c->hostname, (unsigned long)x->uid, x->id, x->now) < 0)
+		goto big;
+	for (i = 0; i < nf; i++) {
+		if (hdr_name_is(&f[i], "Bcc") || hdr_name_is(&f[i], "Resent-Bcc"))
+			continue;
+		if (buf_add(out, f[i].raw, f[i].len) < 0)
+			goto big;
+	}
+	if (hdr_find(f, nf, "Date") == NULL &&
+	    (buf_adds(out, "Date: ") < 0 || compose_date(out, x->now) < 0 || buf_adds(out, "\r\n") < 0))
+		goto big;
+	if (hdr_find(f, nf, "Message-ID") == NULL &&
+	    buf_printf(out, "Message-ID: <%s@%s>\r\n", x->id, x->c->hostname) < 0)
+		goto big;
+	if (hdr_find(f, nf, "From") == NULL) {
+		char *fallback = NULL;
+		const char *addr = sender;
+
+		if (*sender == '\0') {	/* null sender: From is still a real address */
+			struct buf b;
+
+			buf_init(&b, LIM_PATH + 1);
+			if (buf_printf(&b, "%s@%s", x->user, x->c->domain) < 0) {
+				buf_free(&b);
+				goto big;
+			}
+			addr = fallback = buf_take(&b);
+		}
+		int r = buf_adds(out, "From: ");
+		if (r == 0 && name != NULL && *name != '\0')
+			r = (quote_phrase(out, name) < 0 || buf_adds(out, " ") < 0) ? -1 : 0;
+		if (r == 0)
+			r = buf_printf(out, "<%s>\r\n", addr);
+		free(fallback);
+		if (r < 0)
+			goto big;
+	}
+	if (buf_adds(out, "\r\n") < 0)
+		goto big;
+	return 0;
+big:
+	return err_set(e, 65, "header section too large (max %zu bytes)", x->c->max_header_size);
+}
+
+/* from_domain - the domain of the (completed) From header, for DKIM. NULL if none. */
+static char *from_domain(const struct hdr_field *f, size_t nf)
+{
+	const struct hdr_field *h = hdr_find(f, nf, "From");
+	struct addr_list l = { 0 };
+	struct err e;
+	struct buf v;
+	char *d = NULL;
+
+	if (h == NULL)
+		return NULL;
+	buf_init(&v, h->len + 1);
+	if (hdr_unfold(hdr_value(h), &v) == 0 && addr_list_parse(buf_str(&v), v.len, &l, &e) == 0 && l.n > 0 &&
+	    l.v[0].domain != NULL)
+		d = xstrdup(l.v[0].domain);
+	addr_list_free(&l);
+	buf_free(&v);
+	return d;
+}
+
+struct signer {
+	size_t key;		/* index into c->dkim */
+	enum dkim_canon hc, bc;
+	const unsigned char *bh;	/* the body hash for bc */
+};
+
+/* sign_all - finish the body hashes, have the parent sign each digest, collect the header lines. */
+static int sign_all(const struct compose_ctx *x, struct signer *sg, size_t ns, const struct hdr_field *f,
+    size_t nf, struct envelope *env, struct err *e)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct buf sig, line;
+	size_t i, k;
+	int r = -1;
+
+	int alg[MAX_KEYS];
+	size_t nalg = 0;
+
+	buf_init(&sig, 16 * 1024);
+	buf_init(&line, 16 * 1024);
+	/* the parent loaded the keys after we were forked; it says which algorithm each one is */
+	if (read_line(x->fromfd, &line, e) < 0)
+		goto out;
+	if (line.len < 1 || line.data[0] != 'A') {
+		err_set(e, 70, "signing process sent no key list");
+		goto out;
+	}
+	for (const char *q = line.data + 1; *q == ' ' && nalg < MAX_KEYS; q += 2) {
+		if (q[1] != '0' && q[1] != '1')
+			break;
+		alg[nalg++] = q[1] - '0';
+	}
+	for (i = 0; i < ns; i++) {
+		const struct conf_dkim_key *key = &x->c->dkim[sg[i].key];
+		unsigned char digest[32];
+		struct dkim_sig_params p;
+		char req[128];
+		int n;
+
+		memset(&p, 0, sizeof p);
+		p.domain = key->domain;
+		p.selector = key->selector;
+		if (sg[i].key >= nalg) {
+			err_set(e, 70, "signing process sent a short key list");
+			goto out;
+		}
+		p.alg = alg[sg[i].key] ? DKIM_ED25519_SHA256 : DKIM_RSA_SHA256;
+		p.hcanon = sg[i].hc;
+		p.bcanon = sg[i].bc;
+		p.t = (long long)x->now;
+		p.x = x->c->dkim_expire > 0 ? (long long)x->now + x->c->dkim_expire : 0;
+		buf_reset(&sig);
+		if (dkim_sig_prepare(&p, f, nf, sg[i].bh, &sig, digest, e) < 0)
+			goto out;
+		n = snprintf(req, sizeof req, "S %zu ", sg[i].key);
+		if (n < 0 || (size_t)n + 66 > sizeof req)
+			goto out;
+		for (k = 0; k < 32; k++) {
+			req[n++] = hex[digest[k] >> 4];
+			req[n++] = hex[digest[k] & 15];
+		}
+		req[n++] = '\n';
+		if (write_all(x->tofd, req, (size_t)n, "signing request", e) < 0 || read_line(x->fromfd, &line, e) < 0)
+			goto out;
+		if (line.len < 2 || line.data[0] != 'B' || line.data[1] != ' ') {
+			err_set(e, 78, "DKIM signing failed for %s (selector %s): %s", key->domain, key->selector,
+			    line.len > 2 ? line.data + 2 : "no reason");
+			goto out;
+		}
+		if (dkim_sig_finish(&sig, line.data + 2, e) < 0)
+			goto out;
+		/* the folded header goes into the envelope, one record per physical line */
+		const char *s = buf_str(&sig), *end = s + sig.len;
+		while (s < end) {
+			const char *nl = memchr(s, '\r', (size_t)(end - s));
+			size_t len = nl ? (size_t)(nl - s) : (size_t)(end - s);
+
+			env->prepend = xreallocarray(env->prepend, env->nprepend + 1, sizeof *env->prepend);
+			env->prepend[env->nprepend++] = xstrndup(s, len);
+			s += len + (nl ? 2 : 0);
+		}
+	}
+	r = 0;
+out:
+	buf_free(&sig);
+	buf_free(&line);
+	return r;
+}
+
+/* send_envelope - the last message to the parent. */
+static int send_envelope(const struct compose_ctx *x, const struct envelope *env, struct err *e)
+{
+	struct buf b;
+	char head[32];
+	int n, r;
+
+	buf_init(&b, LIM_ENVELOPE_FILE);
+	if (env_format(env, &b, e) < 0) {
+		buf_free(&b);
+		return -1;
+	}
+	n = snprintf(head, sizeof head, "V %zu\n", b.len);
+	r = (n > 0 && (size_t)n < sizeof head && write_all(x->tofd, head, (size_t)n, "envelope", e) == 0 &&
+	    write_all(x->tofd, buf_str(&b), b.len, "envelope", e) == 0) ? 0 : -1;
+	buf_free(&b);
+	return r;
+}
+
+int compose_run(const struct compose_ctx *x, struct err *e)
+{
+	const struct config *c = x->c;
+	const struct opts *o = x->o;
+	struct rcpt_src src = { x->al, c->domain, o->no_alias };
+	struct rcpt_set rc = { 0 }, drop = { 0 };
+	struct msg_opts mo = { o->dot_ends, c->max_header_size, c->max_size };
+	struct msg_reader *rd = NULL;
+	struct hdr_field *f = NULL, *cf = NULL;
+	size_t nf = 0, ncf = 0, i, ns = 0;
+	struct buf hdr, out;
+	struct envelope env;
+	struct signer sg[MAX_SIGS];
+	struct dkim_body *bodies[2] = { NULL, NULL };	/* relaxed, simple */
+	unsigned char bh[2][32];
+	char *sender = NULL, *fdom = NULL, *chunk = NULL;
+	bool utf8 = false;
+	int r = -1;
+
+	memset(&env, 0, sizeof env);
+	buf_init(&hdr, c->max_header_size);
+	buf_init(&out, c->max_header_size + 4096);
+
+	if ((rd = msg_reader_new(x->infd, &mo)) == NULL) {
+		err_set(e, 71, "out of memory");
+		goto out;
+	}
+	if (msg_read_header(rd, &hdr, e) < 0)
+		goto out;
+	if (hdr.len > 0 && hdr_parse(buf_str(&hdr), hdr.len, &f, &nf, e) < 0)
+		goto out;
+
+	/* recipients */
+	for (i = 0; i < o->nrcpt; i++) {
+		struct rcpt_set *s = o->extract ? &drop : &rc;
+		if (rcpt_add_list(s, &src, o->rcpt[i], strlen(o->rcpt[i]), 64, e) < 0)
+			goto out;
+	}
+	if (o->extract) {
+		if (rcpt_from_headers(&rc, &src, f, nf, e) < 0)
+			goto out;
+		rcpt_remove(&rc, &drop);	/* sendmail 8: argv addresses are suppressed with -t */
+	}
+	if (rc.n == 0) {
+		err_set(e, 65, "no recipients");
+		goto out;
+	}
+	if (rcpt_sender(&src, o->sender, x->user, &sender, &utf8, e) < 0)
+		goto out;
+
+	/* the completed header section, and the fields DKIM will sign */
+	if (complete_header(x, f, nf, sender, &out, e) < 0)
+		goto out;
+	if (hdr_parse(buf_str(&out), out.len - 2, &cf, &ncf, e) < 0)
+		goto out;
+
+	/* which keys sign, and the body hashers they need */
+	if ((fdom = from_domain(cf, ncf)) != NULL) {
+		size_t idx[MAX_SIGS], n = compose_signing_keys(c, fdom, idx, MAX_SIGS);
+
+		for (i = 0; i < n; i++) {
+			const struct conf_dkim_key *k = &c->dkim[idx[i]];
+			sg[ns].key = idx[i];
+			sg[ns].hc = k->canon_set ? k->hcanon : c->dkim_hcanon;
+			sg[ns].bc = k->canon_set ? k->bcanon : c->dkim_bcanon;
+			int b = sg[ns].bc == CANON_SIMPLE;
+			if (bodies[b] == NULL)
+				bodies[b] = dkim_body_new(sg[ns].bc);
+			sg[ns].bh = bh[b];
+			ns++;
+		}
+	}
+	if (ns == 0 && c->dkim_required) {
+		err_set(e, 78, "no DKIM key for the From domain %s and dkim_required is set", fdom ? fdom : "(none)");
+		goto out;
+	}
+
+	/* write the header section, then stream the body */
+	if (write_all(x->datafd, buf_str(&out), out.len, "spool", e) < 0)
+		goto out;
+	chunk = malloc(CHUNK);
+	if (chunk == NULL) {
+		err_set(e, 71, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = msg_read_body(rd, chunk, CHUNK, e);
+
+		if (n < 0)
+			goto out;
+		if (n == 0)
+			break;
+		for (i = 0; i < 2; i++)
+			if (bodies[i] != NULL)
+				dkim_body_update(bodies[i], chunk, (size_t)n);
+		if (write_all(x->datafd, chunk, (size_t)n, "spool", e) < 0)
+			goto out;
+	}
+	for (i = 0; i < 2; i++)
+		if (bodies[i] != NULL)
+			dkim_body_final(bodies[i], bh[i]);
+
+	/* the envelope */
+	memcpy(env.id, x->id, strnlen(x->id, LIM_QUEUE_ID));
+	env.arrival = (long long)x->now;
+	env.sender = sender;
+	env.body8bit = msg_body_8bit(rd) || o->body == BODY_8BITMIME;
+	env.smtputf8 = utf8 || rc.utf8;
+	env.envid = (char *)(uintptr_t)o->envid;
+	env.ret = o->ret == RET_FULL ? 1 : o->ret == RET_HDRS ? 2 : 0;
+	env.uid = x->uid;
+	env.rcpt = xcalloc(rc.n, sizeof *env.rcpt);
+	env.nrcpt = rc.n;
+	for (i = 0; i < rc.n; i++) {
+		env.rcpt[i].addr = rc.v[i];
+		env.rcpt[i].state = RCPT_PENDING;
+		env.rcpt[i].notify = o->notify;
+	}
+	if (ns > 0 && sign_all(x, sg, ns, cf, ncf, &env, e) < 0)
+		goto out;
+	if (send_envelope(x, &env, e) < 0)
+		goto out;
+	r = 0;
+out:
+	for (i = 0; i < env.nprepend; i++)
+		free(env.prepend[i]);
+	free(env.prepend);
+	free(env.rcpt);	/* the strings belong to rc and sender */
+	for (i = 0; i < 2; i++)
+		dkim_body_free(bodies[i]);
+	free(chunk);
+	free(fdom);
+	free(sender);
+	free(f);
+	free(cf);
+	rcpt_free(&rc);
+	rcpt_free(&drop);
+	buf_free(&hdr);
+	buf_free(&out);
+	msg_reader_free(rd);
+	return r;
+}

@@ -1,0 +1,128 @@
+/*
+ * privsep.c - process hygiene for the setgid binary. See privsep.h.
+ *
+ * SECURITY: everything the caller controls about a process before exec is reset here: open and closed
+ * descriptors (a closed fd 1 would make our first open() become "stdout"), environment (LD_*, TMPDIR,
+ * MALLOC_*, LOCALDOMAIN/RES_OPTIONS for the resolver, HOSTALIASES), umask, ignored or blocked signals,
+ * interval timers, RLIMIT_FSIZE (a low limit would cut spool files short: we lift the soft limit and a
+ * write that still fails is an error, never a commit), and dumpability (no core with spool data).
+ */
+#include "sendmail/privsep.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#define NOBODY_ID 65534
+
+int privsep_tz_ok(const char *tz)
+{
+	size_t n, i;
+
+	if (tz == NULL)
+		return 0;
+	n = strlen(tz);
+	if (n == 0 || n > 64 || tz[0] == '/' || strstr(tz, "..") != NULL)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = tz[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    strchr(":/_+-,.<>", c) != NULL))
+			return 0;
+	}
+	return 1;
+}
+
+int privsep_sanitize(struct err *e)
+{
+	char tz[65] = "";
+	const char *t;
+	struct itimerval zero;
+	struct rlimit rl;
+	sigset_t all;
+	int fd, sig;
+
+	/* fds 0-2 must be open so that no file we open lands on them */
+	for (fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+			int n = open("/dev/null", O_RDWR);
+
+			if (n != fd) {
+				if (n >= 0)
+					close(n);
+				return err_set(e, 71, "cannot open /dev/null for fd %d", fd);
+			}
+		}
+	}
+	if (close_range(3, ~0U, 0) < 0)
+		for (fd = 3; fd < 1024; fd++)
+			close(fd);
+
+	t = getenv("TZ");
+	if (privsep_tz_ok(t))
+		memcpy(tz, t, strlen(t) + 1);
+	clearenv();
+	(void)setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
+	if (tz[0] != '\0')
+		(void)setenv("TZ", tz, 1);
+
+	umask(007);
+
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)signal(sig, SIG_DFL);	/* EINVAL for the realtime ones libc reserves */
+	(void)signal(SIGPIPE, SIG_IGN);	/* a closed socket or pipe is an error return, not a death */
+	sigemptyset(&all);
+	(void)sigprocmask(SIG_SETMASK, &all, NULL);
+	memset(&zero, 0, sizeof zero);
+	(void)setitimer(ITIMER_REAL, &zero, NULL);
+	(void)setitimer(ITIMER_VIRTUAL, &zero, NULL);
+	(void)setitimer(ITIMER_PROF, &zero, NULL);
+
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_FSIZE, &rl);
+	}
+	rl.rlim_cur = rl.rlim_max = 0;
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	return 0;
+}
+
+int privsep_drop_group(struct err *e)
+{
+	gid_t g = getgid(), r, ef, s;
+
+	if (setresgid(g, g, g) < 0)
+		return err_set(e, 71, "setresgid: %s", strerror(errno));
+	if (getresgid(&r, &ef, &s) < 0 || r != g || ef != g || s != g)
+		return err_set(e, 71, "group privileges still held after setresgid");
+	return 0;
+}
+
+int privsep_drop_all(struct err *e)
+{
+	uid_t u, r, ef, s;
+
+	if (getuid() != 0)
+		return privsep_drop_group(e);
+	/* root submitting mail: the parser need not be root */
+	if (setgroups(0, NULL) < 0 || setresgid(NOBODY_ID, NOBODY_ID, NOBODY_ID) < 0)
+		return err_set(e, 71, "cannot drop group privileges: %s", strerror(errno));
+	if (setresuid(NOBODY_ID, NOBODY_ID, NOBODY_ID) < 0)
+		return err_set(e, 71, "cannot drop root: %s", strerror(errno));
+	u = NOBODY_ID;
+	if (getresuid(&r, &ef, &s) < 0 || r != u || ef != u || s != u || setuid(0) == 0)
+		return err_set(e, 71, "root privileges still held");
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	return 0;
+}

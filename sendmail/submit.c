@@ -1,0 +1,449 @@
+/*
+ * submit.c - the privileged half of submission. See submit.h and compose.h.
+ *
+ * SECURITY: this is the part of postern that runs with the postern group while a caller's message is
+ * being read. It is kept small on purpose. What the caller controls: argv (already parsed, pure), stdin
+ * (never read here: only the unprivileged child reads it), the child's behaviour (it may be subverted by a
+ * parser bug). What is done about it: the child is forked BEFORE any private key is loaded, so no key
+ * bytes are ever in its address space; it gives up the group for good before reading a byte; it can only
+ * (a) write into the one temp file it was handed, (b) ask for 32-byte digests to be signed, and (c) hand
+ * back an envelope, which is parsed here with the strict envelope parser and whose id, uid, arrival time
+ * and size are overwritten with values this process knows. Nothing is committed unless the child exited 0
+ * and the envelope is valid; the commit is the spool's single rename.
+ */
+#include "sendmail/submit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "conf/aliases.h"
+#include "conf/dkimkey.h"
+#include "lib/buf.h"
+#include "lib/limits.h"
+#include "queue/envelope.h"
+#include "queue/spool.h"
+#include "sendmail/compose.h"
+#include "sendmail/privsep.h"
+
+/* report - the caller's one line, and the log's. */
+static int report(struct log *lg, const struct err *e, int dflt)
+{
+	int code = e->code ? e->code : dflt;
+
+	fprintf(stderr, "sendmail: %s\n", e->msg);
+	log_msg(lg, code == 75 ? LOG_WARNING : LOG_ERR, "reject: %s", e->msg);
+	return code;
+}
+
+/* child - the unprivileged composer; never returns. */
+static void child(const struct opts *o, const struct config *c, const char *id, int datafd, int tofd,
+    int fromfd)
+{
+	struct compose_ctx x;
+	struct aliases *al = NULL;
+	struct passwd *pw;
+	char user[64], gecos[256] = "";
+	struct err e;
+
+	err_clear(&e);
+	pw = getpwuid(getuid());
+	if (pw != NULL && strlen(pw->pw_name) < sizeof user && strpbrk(pw->pw_name, " \t\r\n<>@\"") == NULL)
+		memcpy(user, pw->pw_name, strlen(pw->pw_name) + 1);
+	else
+		(void)snprintf(user, sizeof user, "uid%lu", (unsigned long)getuid());
+	if (pw != NULL && pw->pw_gecos != NULL) {
+		size_t n = strcspn(pw->pw_gecos, ",");
+
+		if (n < sizeof gecos && strpbrk(pw->pw_gecos, "\r\n") == NULL) {
+			memcpy(gecos, pw->pw_gecos, n);
+			gecos[n] = '\0';
+		}
+	}
+	if (privsep_drop_all(&e) < 0)
+		goto fail;
+	if (aliases_load(c->aliases, &al, &e) < 0) {
+		e.code = 78;
+		goto fail;
+	}
+	memset(&x, 0, sizeof x);
+	x.o = o;
+	x.c = c;
+	x.al = al;
+	x.id = id;
+	x.infd = 0;
+	x.datafd = datafd;
+	x.tofd = tofd;
+	x.fromfd = fromfd;
+	x.now = time(NULL);
+	x.uid = getuid();
+	x.user = user;
+	x.gecos = gecos;
+	if (compose_run(&x, &e) < 0)
+		goto fail;
+	aliases_free(al);
+	_exit(0);
+fail:
+	fprintf(stderr, "sendmail: %s\n", e.msg);
+	_exit(e.code ? e.code : 70);
+}
+
+/* read_line - one "\n"-terminated line from the child into b (bounded by b's ceiling). 0 at EOF. */
+static int read_line(int fd, struct buf *b)
+{
+	char c;
+
+	buf_reset(b);
+	for (;;) {
+		ssize_t r = read(fd, &c, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return b->len == 0 ? 0 : -1;
+		if (c == '\n')
+			return 1;
+		if (buf_addc(b, c) < 0)
+			return -1;
+	}
+}
+
+/* read_exact - n bytes from the child. */
+static int read_exact(int fd, struct buf *b, size_t n)
+{
+	char tmp[4096];
+
+	buf_reset(b);
+	while (n > 0) {
+		ssize_t r = read(fd, tmp, n < sizeof tmp ? n : sizeof tmp);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || buf_add(b, tmp, (size_t)r) < 0)
+			return -1;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int write_str(int fd, const char *s, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, s, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* unhex - 64 hex digits to 32 bytes. */
+static int unhex(const char *s, size_t n, unsigned char out[32])
+{
+	size_t i;
+
+	if (n != 64)
+		return -1;
+	for (i = 0; i < 64; i++) {
+		char ch = s[i];
+		int v = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+
+		if (v < 0)
+			return -1;
+		if (i % 2 == 0)
+			out[i / 2] = (unsigned char)(v << 4);
+		else
+			out[i / 2] |= (unsigned char)v;
+	}
+	return 0;
+}
+
+/* serve - sign what the child asks for, and take its envelope. Returns 0 when an envelope arrived. */
+static int serve(const struct config *c, EVP_PKEY **keys, int tofd, int fromfd, struct buf *envtext)
+{
+	struct buf line, sig;
+	int got = -1;
+
+	buf_init(&line, 256);
+	buf_init(&sig, 8192);
+	for (;;) {
+		int r = read_line(fromfd, &line);
+
+		if (r <= 0)
+			break;
+		if (line.len > 2 && line.data[0] == 'S' && line.data[1] == ' ') {
+			unsigned char digest[32];
+			char *end;
+			struct err e;
+			unsigned long k = strtoul(line.data + 2, &end, 10);
+
+			buf_reset(&sig);
+			err_clear(&e);
+			if (end == line.data + 2 || *end != ' ' || k >= c->ndkim ||
+			    unhex(end + 1, line.len - (size_t)(end + 1 - line.data), digest) < 0) {
+				(void)write_str(tofd, "E bad request\n", 14);
+				break;
+			}
+			if (dkimkey_sign(keys[k], digest, &sig, &e) < 0 || strpbrk(buf_str(&sig), "\r\n") != NULL) {
+				struct buf m;
+
+				buf_init(&m, 600);
+				if (buf_printf(&m, "E %s\n", e.msg) == 0)
+					(void)write_str(tofd, buf_str(&m), m.len);
+				buf_free(&m);
+				continue;
+			}
+			if (write_str(tofd, "B ", 2) < 0 || write_str(tofd, buf_str(&sig), sig.len) < 0 ||
+			    write_str(tofd, "\n", 1) < 0)
+				break;
+		} else if (line.len > 2 && line.data[0] == 'V' && line.data[1] == ' ') {
+			char *end;
+			unsigned long n = strtoul(line.data + 2, &end, 10);
+
+			if (*end != '\0' || n == 0 || n > LIM_ENVELOPE_FILE || read_exact(fromfd, envtext, n) < 0)
+				break;
+			got = 0;
+			break;
+		} else {
+			break;	/* anything else: the child is not speaking the protocol */
+		}
+	}
+	buf_free(&line);
+	buf_free(&sig);
+	return got;
+}
+
+/* send_algs - tell the child which algorithm each configured key is. */
+static int send_algs(int tofd, EVP_PKEY **keys, size_t n)
+{
+	struct buf b;
+	size_t i;
+	int r = 0;
+
+	buf_init(&b, 16 + 2 * n);
+	r |= buf_addc(&b, 'A');
+	for (i = 0; i < n; i++)
+		r |= buf_adds(&b, dkimkey_alg(keys[i]) == DKIM_ED25519_SHA256 ? " 1" : " 0");
+	r |= buf_addc(&b, '\n');
+	if (r == 0)
+		r = write_str(tofd, buf_str(&b), b.len);
+	buf_free(&b);
+	return r;
+}
+
+/* wait_child - its sysexits code; 70 if it died of a signal. */
+static int wait_child(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return 70;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return 70;
+}
+
+/* accept_envelope - parse what the child sent and overwrite what only we may decide. */
+static int accept_envelope(const struct buf *text, struct spool_tx *tx, struct envelope *env, struct err *e)
+{
+	struct stat st;
+
+	if (env_parse(buf_str(text), text->len, env, e) < 0)
+		return err_prefix(e, "internal error: envelope from the composer");
+	if (env->nrcpt == 0)
+		return err_set(e, 65, "no recipients");
+	if (fstat(spool_tx_data_fd(tx), &st) < 0)
+		return err_set(e, 75, "spool: %s", strerror(errno));
+	memset(env->id, 0, sizeof env->id);
+	memcpy(env->id, spool_tx_id(tx), strnlen(spool_tx_id(tx), LIM_QUEUE_ID));
+	env->uid = getuid();
+	env->arrival = (long long)time(NULL);
+	env->size = (long long)st.st_size;
+	env->next_try = 0;
+	env->attempts = 0;
+	env->warned = false;
+	env->is_bounce = env->sender[0] == '\0';
+	for (size_t i = 0; i < env->nrcpt; i++) {
+		env->rcpt[i].state = RCPT_PENDING;
+		env->rcpt[i].attempts = 0;
+	}
+	return 0;
+}
+
+int submit_main(const struct opts *o, const struct config *c, struct log *lg)
+{
+	struct spool *sp = NULL;
+	struct spool_tx *tx = NULL;
+	EVP_PKEY **keys = NULL;
+	struct envelope env;
+	struct buf envtext;
+	struct err e;
+	int to_child[2] = { -1, -1 }, from_child[2] = { -1, -1 };
+	int rc = 70, code;
+	pid_t pid = -1;
+	size_t i;
+
+	err_clear(&e);
+	memset(&env, 0, sizeof env);
+	buf_init(&envtext, LIM_ENVELOPE_FILE);
+	if ((sp = spool_open(c->spool, &e)) == NULL) {
+		rc = report(lg, &e, 75);
+		goto out;
+	}
+	if ((tx = spool_tx_begin(sp, &e)) == NULL) {
+		rc = report(lg, &e, 75);
+		goto out;
+	}
+	if (pipe2(to_child, O_CLOEXEC) < 0 || pipe2(from_child, O_CLOEXEC) < 0) {
+		err_set(&e, 71, "pipe: %s", strerror(errno));
+		rc = report(lg, &e, 71);
+		goto out;
+	}
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		err_set(&e, 75, "fork: %s", strerror(errno));
+		rc = report(lg, &e, 75);
+		goto out;
+	}
+	if (pid == 0) {
+		close(to_child[1]);
+		close(from_child[0]);
+		child(o, c, spool_tx_id(tx), spool_tx_data_fd(tx), from_child[1], to_child[0]);
+	}
+	close(to_child[0]);
+	close(from_child[1]);
+	to_child[0] = from_child[1] = -1;
+
+	/* only now, with the parser in its own address space, do private keys enter memory */
+	keys = xcalloc(c->ndkim ? c->ndkim : 1, sizeof *keys);
+	for (i = 0; i < c->ndkim; i++) {
+		struct buf warn;
+
+		buf_init(&warn, 512);
+		if (dkimkey_load(c->dkim[i].keyfile, &keys[i], &warn, &e) < 0) {
+			buf_free(&warn);
+			kill(pid, SIGKILL);
+			(void)wait_child(pid);
+			pid = -1;
+			rc = report(lg, &e, 78);
+			goto out;
+		}
+		if (warn.len > 0)
+			log_msg(lg, LOG_WARNING, "%s", buf_str(&warn));
+		buf_free(&warn);
+	}
+	(void)send_algs(to_child[1], keys, c->ndkim);
+
+	int got = serve(c, keys, to_child[1], from_child[0], &envtext);
+	close(to_child[1]);
+	to_child[1] = -1;
+	code = wait_child(pid);
+	pid = -1;
+	if (code != 0) {
+		rc = code;	/* the child said why on stderr */
+		log_msg(lg, LOG_NOTICE, "%s: submission from uid=%lu refused (exit %d)", spool_tx_id(tx),
+		    (unsigned long)getuid(), code);
+		goto out;
+	}
+	if (got < 0) {
+		err_set(&e, 70, "internal error: no envelope from the composer");
+		rc = report(lg, &e, 70);
+		goto out;
+	}
+	if (accept_envelope(&envtext, tx, &env, &e) < 0 || spool_tx_commit(tx, &env, &e) < 0) {
+		rc = report(lg, &e, 75);
+		goto out;
+	}
+	log_msg(lg, LOG_INFO, "%s: uid=%lu from=<%s> size=%lld nrcpt=%zu", env.id, (unsigned long)getuid(),
+	    env.sender, env.size, env.nrcpt);
+	tx = NULL;	/* committed */
+	rc = 0;
+	/* -odq or "deliver queue": the next queue run takes it; -odi: deliver before returning */
+	if (o->deliver == OD_INTERACTIVE)
+		submit_spawn_runner(env.id, o->config, true);
+	else if (o->deliver != OD_QUEUE && c->deliver != DELIVER_QUEUE)
+		submit_spawn_runner(env.id, o->config, false);
+out:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		(void)wait_child(pid);
+	}
+	for (i = 0; keys != NULL && i < c->ndkim; i++)
+		EVP_PKEY_free(keys[i]);
+	free(keys);
+	if (tx != NULL)
+		spool_tx_abort(tx);
+	spool_close(sp);
+	env_free(&env);
+	buf_free(&envtext);
+	for (i = 0; i < 2; i++) {
+		if (to_child[i] >= 0)
+			close(to_child[i]);
+		if (from_child[i] >= 0)
+			close(from_child[i]);
+	}
+	return rc;
+}
+
+void submit_spawn_runner(const char *id, const char *config, bool wait)
+{
+	char qarg[LIM_QUEUE_ID + 4];
+	pid_t pid;
+	int n;
+
+	n = snprintf(qarg, sizeof qarg, "-qI%s", id);
+	if (n < 0 || (size_t)n >= sizeof qarg)
+		return;
+	fflush(NULL);
+	if ((pid = fork()) < 0)
+		return;	/* the periodic runner or cron will deliver it */
+	if (pid > 0) {
+		(void)waitpid(pid, NULL, 0);
+		return;
+	}
+	if (wait) {	/* -odi: run in the foreground of this child, and the parent waits for it */
+		char *av[] = { (char *)(uintptr_t)"sendmail", qarg, (char *)(uintptr_t)(config ? "-C" : NULL),
+			(char *)(uintptr_t)config, NULL };
+		execv("/proc/self/exe", av);
+		_exit(0);
+	}
+	/* first child: new session, then fork again so the runner is nobody's child */
+	if (setsid() < 0 || (pid = fork()) < 0)
+		_exit(0);
+	if (pid > 0)
+		_exit(0);
+	int fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		(void)dup2(fd, 0);
+		(void)dup2(fd, 1);
+		(void)dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	char *argv[] = { (char *)(uintptr_t)"sendmail", qarg, NULL, NULL, NULL };
+	if (config != NULL) {
+		argv[2] = (char *)(uintptr_t)"-C";
+		argv[3] = (char *)(uintptr_t)config;
+	}
+	execv("/proc/self/exe", argv);
+	_exit(0);
+}
