@@ -1,0 +1,190 @@
+/*
+ * admin.c - dispatch on the personality and mode. See admin.h.
+ *
+ * The modes that need no group privileges (-bv, newaliases, -bs, the admin commands but tls-reload)
+ * give the group up for good before they look at anything the caller controls.
+ */
+#include "sendmail/admin.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "conf/aliases.h"
+#include "conf/check.h"
+#include "conf/keygen.h"
+#include "lib/buf.h"
+#include "queue/mailq.h"
+#include "queue/runner.h"
+#include "queue/spool.h"
+#include "sendmail/privsep.h"
+#include "sendmail/rcpt.h"
+#include "sendmail/smtpd.h"
+#include "sendmail/submit.h"
+
+#define POSTERN_VERSION "0.1"
+
+static const char usage[] =
+    "usage: postern COMMAND [ARGS]\n"
+    "commands:\n"
+    "  dkim-keygen DOMAIN SELECTOR [--type rsa|ed25519] [--bits N]\n"
+    "                      make a DKIM key and print its config line and DNS record\n"
+    "  dkim-record DOMAIN SELECTOR\n"
+    "                      print the DNS record for a configured key\n"
+    "  check [DOMAIN]      check SPF, DKIM, DMARC, MX, A, rDNS and TLS for the sending domain\n"
+    "  tls-reload          make a running periodic queue runner re-read its certificates\n"
+    "  version             print the version\n"
+    "As sendmail, mailq, runq or newaliases, see postern(8).\n";
+
+/* fail - one line for the caller; the sysexits code. */
+static int fail(const char *who, const struct err *e, int dflt)
+{
+	fprintf(stderr, "%s: %s\n", who, e->msg);
+	return e->code ? e->code : dflt;
+}
+
+static int do_mailq(const struct config *c)
+{
+	struct spool *sp;
+	struct err e;
+	int r;
+
+	err_clear(&e);
+	if ((sp = spool_open(c->spool, &e)) == NULL)
+		return fail("mailq", &e, 75);
+	r = mailq_print(sp, stdout, &e);
+	spool_close(sp);
+	if (fflush(stdout) != 0 || r < 0)
+		return r < 0 ? fail("mailq", &e, 75) : 74;
+	return 0;
+}
+
+static int do_newaliases(const struct config *c)
+{
+	struct aliases *al = NULL;
+	struct buf report;
+	struct err e;
+	int r;
+
+	err_clear(&e);
+	if (privsep_drop_group(&e) < 0)
+		return fail("newaliases", &e, 71);
+	if (aliases_load(c->aliases, &al, &e) < 0)
+		return fail("newaliases", &e, 78);
+	buf_init(&report, 64 * 1024);
+	r = aliases_check(al, &report, &e);
+	aliases_free(al);
+	if (r < 0) {
+		buf_free(&report);
+		return fail("newaliases", &e, 78);
+	}
+	printf("newaliases: %s: %zu aliases, no errors (postern reads the file directly; no database is built)\n",
+	    c->aliases, aliases_count(al));
+	buf_free(&report);
+	return 0;
+}
+
+/* do_verify - -bv: where each address would go; queues nothing. */
+static int do_verify(const struct opts *o, const struct config *c)
+{
+	struct aliases *al = NULL;
+	struct rcpt_set rs = { 0 };
+	struct rcpt_src src;
+	struct err e;
+	size_t i;
+	int rc = 0;
+
+	err_clear(&e);
+	if (privsep_drop_group(&e) < 0)
+		return fail("sendmail", &e, 71);
+	if (aliases_load(c->aliases, &al, &e) < 0)
+		return fail("sendmail", &e, 78);
+	src.al = al;
+	src.domain = c->domain;
+	src.no_alias = o->no_alias;
+	if (o->nrcpt == 0) {
+		fprintf(stderr, "sendmail: -bv: no addresses given\n");
+		aliases_free(al);
+		return 64;
+	}
+	for (i = 0; i < o->nrcpt; i++) {
+		struct rcpt_set one = { 0 };
+
+		err_clear(&e);
+		if (rcpt_add_list(&one, &src, o->rcpt[i], strlen(o->rcpt[i]), 65, &e) < 0) {
+			printf("%s... %s\n", o->rcpt[i], e.msg);
+			rc = 65;
+		}
+		for (size_t k = 0; k < one.n; k++) {
+			const char *dom = strrchr(one.v[k], '@') + 1;
+
+			printf("%s... deliverable: mailer esmtp, host %s, user %s\n", o->rcpt[i],
+			    c->smarthost ? c->smarthost : dom, one.v[k]);
+		}
+		rcpt_free(&one);
+	}
+	rcpt_free(&rs);
+	aliases_free(al);
+	return rc;
+}
+
+static int do_admin(const struct opts *o, const struct config *c, struct log *lg)
+{
+	const char *cmd = o->admin_argc > 0 ? o->admin_argv[0] : NULL;
+	struct err e;
+
+	err_clear(&e);
+	if (cmd == NULL || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0 || strcmp(cmd, "-h") == 0) {
+		fputs(usage, cmd ? stdout : stderr);
+		return cmd ? 0 : 64;
+	}
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("postern %s\n", POSTERN_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "tls-reload") == 0)
+		return runner_tls_reload(c, lg);
+	/* the rest need no group: key generation writes as root (or where the caller may write) */
+	if (getuid() != 0 && privsep_drop_group(&e) < 0)
+		return fail("postern", &e, 71);
+	if (strcmp(cmd, "dkim-keygen") == 0)
+		return keygen_main(c, o->admin_argc, o->admin_argv, stdout, stderr);
+	if (strcmp(cmd, "dkim-record") == 0)
+		return keyrecord_main(c, o->admin_argc, o->admin_argv, stdout, stderr);
+	if (strcmp(cmd, "check") == 0)
+		return check_main(c, o->admin_argc, o->admin_argv, stdout, stderr);
+	fprintf(stderr, "postern: unknown command \"%.64s\"\n%s", cmd, usage);
+	return 64;
+}
+
+int admin_dispatch(const struct opts *o, const struct config *c, struct log *lg)
+{
+	struct runner_opts ro;
+
+	switch (o->mode) {
+	case MODE_SUBMIT:
+		return submit_main(o, c, lg);
+	case MODE_MAILQ:
+		return do_mailq(c);
+	case MODE_QUEUE:
+		memset(&ro, 0, sizeof ro);
+		ro.force = o->q_id == NULL;	/* -q forces all; -qI id (after submission) takes one */
+		ro.domain = o->q_domain;
+		ro.sender = o->q_sender;
+		ro.id = o->q_id;
+		ro.interval = o->qinterval;
+		ro.verbose = o->verbose;
+		ro.config_path = o->config;
+		return runner_main(&ro, c, lg);
+	case MODE_NEWALIASES:
+		return do_newaliases(c);
+	case MODE_VERIFY:
+		return do_verify(o, c);
+	case MODE_SMTP:
+		return smtpd_main(o, c, lg);
+	case MODE_ADMIN:
+		return do_admin(o, c, lg);
+	}
+	return 70;
+}
