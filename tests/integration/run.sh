@@ -31,6 +31,11 @@
 #   - DKIM verifiers: verify_dkimpy (dkimverify), verify_opendkim (opendkim-testmsg),
 #     verify_maildkim (Mail::DKIM); each passes only if every signature passes.
 #
+# FILES: run.sh (this harness), world.sh (DNS, PKI, servers, verifiers, helpers), smtpd.py (the
+# MTA), maildkim.pl (Mail::DKIM verifier), postern.sh (postern_env, pm, queue_run, expect_*),
+# t_00_world.sh (self-tests of the world: must always pass), t_10_postern.sh (delivery),
+# t_20_postern_refuse.sh (refusals). postern runs as `$T/bin/sendmail -C $T/postern.conf`.
+#
 # TESTS are functions test_NAME in tests/integration/t_*.sh (files in order, functions in order).
 # Each runs in its own process (bash run.sh --test NAME) with $T = a fresh directory, under a
 # timeout (TEST_TIMEOUT, default 60 s); the servers it started are killed when it ends. It prints
@@ -154,7 +159,7 @@ world_host_setup() {
 list_tests() {
 	local f
 	for f in "$HERE"/t_*.sh; do
-		sed -n 's/^test_\([a-z0-9_]*\)[ ]*()[ ]*{.*/\1/p' "$f"
+		sed -n 's/^test_\([A-Za-z0-9_]*\)[ ]*()[ ]*{.*/\1/p' "$f"
 	done
 }
 
@@ -182,6 +187,7 @@ one_test() {
 	T=$WORK/t/$1
 	export T
 	. "$HERE/world.sh"
+	. "$HERE/postern.sh"
 	for f in "$HERE"/t_*.sh; do . "$f"; done
 	cd "$T" || exit 1
 	trap test_cleanup EXIT

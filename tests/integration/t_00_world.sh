@@ -243,3 +243,27 @@ test_world_dkim_verifiers() {
 break_sig() {
 	perl -0777 -pe 'my $n = 0; s/(;\s*b=)(.)/++$n == '"$2"' ? $1 . ($2 eq "A" ? "B" : "A") : "$1$2"/gse' "$1"
 }
+
+# the helpers postern's tests judge with, on a message that passes them and ones that must not
+test_world_postern_helpers() {
+	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
+	printf 'Received: from localhost by mail.postern.example; Mon, 1 Jan 2024 00:00:00 +0000\r\nFrom: a@postern.example\r\nTo: b@mx-pref.example\r\nSubject: helpers\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <h1@postern.example>\r\n\r\nbody\r\n' >"$T/plain"
+	dkimpy_sign "$T/plain" "$T/rsa" rsa && dkimpy_sign "$T/rsa" "$T/both" ed25519 || fail "sign"
+	printf '.\r\n' | cat "$T/both" - >"$T/wire"
+	sw --server 127.0.0.11 --tls -f a@postern.example -t b@mx-pref.example,c@mx-pref.example \
+		--no-data-fixup --data "$T/wire" || fail "swaks"
+	local f
+	f=$(mail_file mx1)
+	( expect_completed "$f" ) || fail "expect_completed rejects a complete message: $(cat "$T/reason")"
+	( expect_dkim "$f" ) || fail "expect_dkim rejects a signed message: $(cat "$T/reason")"
+	expect_eq "all_rcpts" "b@mx-pref.example c@mx-pref.example" "$(all_rcpts mx1)"
+	expect_eq "header Subject" helpers "$(header "$f" subject)"
+	expect_eq "folded DKIM-Signature unfolds" 1 "$(header "$f" DKIM-Signature | grep -c 'a=ed25519-sha256;.*b=')"
+	printf 'Bcc: x@y\r\n' | cat - "$f" >"$T/bcc"
+	( expect_completed "$T/bcc" ) && fail "expect_completed accepts a Bcc"
+	sed '/^Message-ID/d' "$f" >"$T/nomid"
+	( expect_completed "$T/nomid" ) && fail "expect_completed accepts a missing Message-ID"
+	( expect_dkim "$T/rsa" ) && fail "expect_dkim accepts one signature"
+	rm -f "$T/reason"
+	return 0
+}

@@ -285,8 +285,8 @@ mail_count_is() { [ "$(mail_count "$1")" -ge "$2" ]; }
 header() {
 	sed -e 's/\r$//' -e '/^$/q' "$1" | awk -v f="$(echo "$2" | tr 'A-Z' 'a-z')" '
 		/^[ \t]/ { if (on) v = v $0; next }
-		{ if (on) { print v; exit } ; split($0, a, ":"); if (tolower(a[1]) == f) { on = 1; v = substr($0, length(a[1]) + 2); sub(/^ /, "", v) } }
-		END { if (on) print v }'
+		{ if (on) { print v; done = 1; exit } ; split($0, a, ":"); if (tolower(a[1]) == f) { on = 1; v = substr($0, length(a[1]) + 2); sub(/^ /, "", v) } }
+		END { if (on && !done) print v }'
 }
 
 # has_header MSGFILE FIELD - true if the header section has FIELD.
@@ -386,7 +386,7 @@ wait_for() {
 
 # fail REASON - end the current test as failed with REASON (run.sh prints it).
 fail() {
-	printf '%s\n' "$*" >"$T/reason"
+	printf '%s\n' "$*" | tr '\r\n\t' '^| ' | sed 's/|$//' >"$T/reason"	# one line, CR shown as ^
 	echo "FAIL: $*" >&2
 	exit 1
 }
