@@ -1,0 +1,80 @@
+/*
+ * deliver.h - one destination's deliveries: route, connect, TLS policy, AUTH, and the transactions
+ * of every message bound there, over as few connections as possible.
+ *
+ * Runs in a worker process forked by the runner (runner.h). It never changes the spool: each
+ * recipient's outcome is reported through a callback, and the runner records it durably.
+ * Untrusted input: DNS answers, everything the servers send (parsed in lib/dns and queue/smtp).
+ */
+#ifndef POSTERN_DELIVER_H
+#define POSTERN_DELIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "conf/config.h"
+#include "lib/dns.h"
+#include "lib/err.h"
+#include "queue/route.h"
+#include "queue/smtp.h"
+#include "queue/tls.h"
+
+/* One message's share of the destination. */
+struct dlv_msg {
+	const char *id;
+	const char *sender;		/* "" = null sender */
+	long long size;
+	bool body8bit, smtputf8;
+	const char *prefix;		/* header lines sent before the data file (CRLF), or "" */
+	size_t prefixlen;
+	int datafd;			/* opened for this worker */
+	const char *const *rcpt;	/* recipients at this destination */
+	size_t nrcpt;
+	size_t *rcpt_index;		/* their indexes in the envelope */
+};
+
+enum dlv_state { DLV_SENT = 'S', DLV_DEFER = 'D', DLV_FAIL = 'F' };
+
+struct dlv_result {
+	size_t msg;		/* index into the dlv_msg array */
+	size_t rcpt;		/* index into that message's rcpt array */
+	enum dlv_state state;
+	char status[12];	/* "2.0.0", "4.4.1", "5.1.1" */
+	char relay[300];	/* "mx.example.com[192.0.2.1]:25" or "none" */
+	char tls[64];		/* "TLSv1.3/verified", "none" */
+	char diag[600];		/* the server's reply or our reason, one line, made safe */
+};
+
+typedef void dlv_report_fn(void *ctx, const struct dlv_result *r);
+
+struct dlv_auth {
+	const char *user, *pass;	/* NULL: no AUTH */
+};
+
+struct dlv_dest {
+	const char *domain;		/* recipient domain; NULL for the smarthost */
+	struct dlv_msg *msg;
+	size_t nmsg;
+};
+
+struct dlv_env {
+	const struct config *c;
+	struct dns *dns;
+	struct tls_client_ctx *tls;	/* may be NULL: TLS unavailable (then policies above may defer) */
+	struct dlv_auth auth;
+	smtp_transcript_fn *transcript;	/* -v */
+	void *transcript_ctx;
+	dlv_report_fn *report;
+	void *report_ctx;
+	route_rnd_fn *rnd;		/* for shuffling equal MX preferences */
+	void *rndctx;
+};
+
+/* deliver_dest - deliver everything bound for one destination; report every recipient exactly once. */
+void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d);
+
+/* deliver_safe_text - copy untrusted text into dst as one printable line (controls become spaces,
+ * runs collapse, 8-bit kept out). Pure. */
+void deliver_safe_text(char *dst, size_t dstsz, const char *src, size_t n);
+
+#endif
