@@ -145,10 +145,11 @@ static int set_dkim(struct pctx *x, struct span v)
 {
 	struct config *c = x->c;
 	struct span d = next_word(&v), s = next_word(&v), k = next_word(&v), o = next_word(&v);
+	struct span extra = next_word(&v);
 	struct conf_dkim_key key = { 0 };
 
-	if (k.n == 0 || next_word(&v).n != 0)
-		return badval(x, "dkim", "wants DOMAIN SELECTOR KEYFILE [canon=H/B], got", v.n ? v : d);
+	if (k.n == 0 || extra.n != 0)
+		return badval(x, "dkim", "wants DOMAIN SELECTOR KEYFILE [canon=H/B], got", extra.n ? extra : d);
 	if (!conf_host_ok(d))
 		return badval(x, "dkim", "bad domain", d);
 	if (!conf_host_ok(s))
