@@ -270,7 +270,6 @@ static int set_key(struct pctx *x, const struct key *k, struct span v)
 	char *base = (char *)x->c;
 	long long ll;
 	long d;
-
 	bool one = memchr(v.p, ' ', v.n) == NULL && memchr(v.p, '\t', v.n) == NULL;
 
 	if (!one && k->kind != K_SPECIAL)

@@ -62,7 +62,7 @@ size_t log_safe(char *dst, size_t dstsz, const char *src, size_t n)
 {
 	const size_t nmore = sizeof LOG_MORE - 1;
 	char one[8];	/* one escape: at most 4 bytes ("\ooo") plus NUL */
-	size_t total = 0, len = 0, i, k;
+	size_t total = 0, len = 0, i, k, reserve;
 	bool cut;
 
 	if (dstsz == 0)
@@ -70,15 +70,16 @@ size_t log_safe(char *dst, size_t dstsz, const char *src, size_t n)
 	for (i = 0; i < n && total < dstsz; i++)
 		total += vis_one(one, src, n, i);
 	cut = total + 1 > dstsz;
+	reserve = cut && dstsz > nmore ? nmore : 0;
 	/* whole escapes only; when cutting, keep room for the marker after the last one */
 	for (i = 0; i < n; i++) {
 		k = vis_one(one, src, n, i);
-		if (len + k + (cut ? nmore : 0) + 1 > dstsz)
+		if (len + k + reserve + 1 > dstsz)
 			break;
 		memcpy(dst + len, one, k);
 		len += k;
 	}
-	if (cut && len + nmore + 1 <= dstsz) {
+	if (reserve != 0) {
 		memcpy(dst + len, LOG_MORE, nmore);
 		len += nmore;
 	}
