@@ -1,0 +1,113 @@
+#!/bin/sh
+# install.sh - install postern (called by `make install`).
+#
+# usage: sh conf/install.sh BUILT_BINARY DESTDIR SBINDIR SYSCONFDIR SPOOLDIR MANDIR LIBEXECDIR BINDIR
+#
+# The binary becomes SBINDIR/sendmail, root:postern 2755 (setgid: it writes into the spool);
+# mailq, newaliases, runq and postern are symlinks to it. The spool is root:postern 0770. An existing
+# postern.conf or aliases file is never overwritten. The postern user and group are created only for
+# a real install (empty DESTDIR) by root; staged installs (DESTDIR set) leave that to the package.
+set -e
+umask 022
+
+[ $# -eq 8 ] || { echo "usage: $0 BINARY DESTDIR SBINDIR SYSCONFDIR SPOOLDIR MANDIR LIBEXECDIR BINDIR" >&2; exit 64; }
+bin=$1 destdir=$2 sbindir=$3 sysconfdir=$4 spooldir=$5 mandir=$6 libexecdir=$7 bindir=$8
+top=$(cd "$(dirname "$0")/.." && pwd)
+: "$libexecdir"	# reserved: postern installs no helper programs yet
+
+[ -f "$bin" ] || { echo "install: $bin: not built (run make)" >&2; exit 66; }
+for d in "$sbindir" "$sysconfdir" "$spooldir" "$mandir" "$bindir"; do
+	case $d in /*) ;; *) echo "install: $d: not an absolute path" >&2; exit 64 ;; esac
+done
+
+root=no
+[ "$(id -u)" -eq 0 ] && root=yes
+
+# the postern user and group
+if [ -z "$destdir" ] && [ $root = yes ]; then
+	if ! getent group postern >/dev/null; then
+		groupadd --system postern
+		echo "install: created group postern"
+	fi
+	if ! getent passwd postern >/dev/null; then
+		useradd --system --gid postern --home-dir "$spooldir" --shell /usr/sbin/nologin \
+			--no-create-home postern
+		echo "install: created user postern"
+	fi
+else
+	echo "install: note: not creating the postern user and group (DESTDIR set or not root);" \
+		"create them with: groupadd --system postern; useradd --system --gid postern" \
+		"--home-dir $spooldir --shell /usr/sbin/nologin --no-create-home postern"
+fi
+
+owner=no
+if [ $root = yes ] && getent group postern >/dev/null; then
+	owner=yes
+else
+	echo "install: note: files keep the current owner (not root, or no postern group):" \
+		"chown root:postern the binary and the spool before use"
+fi
+
+# own FILE - root:postern when we can
+own() {
+	[ $owner = yes ] && chown root:postern "$@"
+	return 0
+}
+
+# the binary, replaced atomically; chown before chmod (chown clears the setgid bit)
+sendmail=$destdir$sbindir/sendmail
+install -d -m 0755 "$destdir$sbindir" "$destdir$bindir"
+if [ -e "$sendmail" ] && ! grep -q postern "$sendmail" 2>/dev/null; then
+	echo "install: note: replacing $sendmail (another MTA's sendmail?)"
+fi
+cp "$bin" "$sendmail.new"
+own "$sendmail.new"
+chmod 2755 "$sendmail.new"
+mv -f "$sendmail.new" "$sendmail"
+echo "install: $sendmail (mode 2755$([ $owner = yes ] && echo ", root:postern"))"
+
+for l in "$bindir/mailq" "$bindir/newaliases" "$sbindir/runq" "$sbindir/postern"; do
+	ln -sfn "$sbindir/sendmail" "$destdir$l"
+done
+
+# the spool
+for d in "" /tmp /new /deferred /data; do
+	install -d -m 0770 "$destdir$spooldir$d"
+	own "$destdir$spooldir$d"
+	chmod 0770 "$destdir$spooldir$d"
+done
+
+# configuration: never overwrite what the administrator has
+etc=$destdir$sysconfdir/postern
+install -d -m 0755 "$etc"
+if [ -e "$etc/postern.conf" ]; then
+	echo "install: kept the existing $etc/postern.conf"
+else
+	install -m 0644 "$top/conf/postern.conf" "$etc/postern.conf"
+fi
+if [ ! -e "$etc/aliases" ]; then
+	printf '# %s - see postern.conf(5): "name: address, ..."; run newaliases to check.\n' \
+		"$sysconfdir/postern/aliases" > "$etc/aliases"
+	chmod 0644 "$etc/aliases"
+fi
+
+# manual pages, whatever exists
+for s in 5 8; do
+	for f in "$top"/man/*."$s"; do
+		[ -f "$f" ] || continue
+		install -d -m 0755 "$destdir$mandir/man$s"
+		install -m 0644 "$f" "$destdir$mandir/man$s/"
+	done
+done
+
+# certbot deploy hook and systemd units, when present
+if [ -f "$top/conf/certbot-deploy-hook" ]; then
+	install -d -m 0755 "$destdir$sysconfdir/letsencrypt/renewal-hooks/deploy"
+	install -m 0755 "$top/conf/certbot-deploy-hook" "$destdir$sysconfdir/letsencrypt/renewal-hooks/deploy/postern"
+fi
+for f in "$top"/conf/postern-*.service "$top"/conf/postern-*.timer; do
+	[ -f "$f" ] || continue
+	install -d -m 0755 "$destdir/lib/systemd/system"
+	install -m 0644 "$f" "$destdir/lib/systemd/system/"
+done
+echo "install: done. Queue runs: systemctl enable --now postern-runq.timer (or see $top/conf/postern.cron)"

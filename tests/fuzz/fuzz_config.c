@@ -1,0 +1,25 @@
+/* fuzz_config.c - conf_parse on arbitrary bytes; also the duration and size parsers. */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "conf/config.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
+
+int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
+{
+	struct config c;
+	struct err e;
+
+	memset(&c, 0, sizeof c);	/* no conf_defaults: keep the system resolver out of the loop */
+	c.retry_min = 300;
+	c.retry_max = 14400;
+	if (conf_parse(&c, (const char *)d, n, "fuzz", &e) < 0 && strlen(e.msg) == 0)
+		__builtin_trap();	/* every error has a reason */
+	(void)conf_tls_for(&c, "a.example.com");
+	conf_free(&c);
+	(void)conf_duration_parse((const char *)d, n);
+	(void)conf_size_parse((const char *)d, n);
+	return 0;
+}

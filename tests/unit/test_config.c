@@ -1,0 +1,403 @@
+/* test_config.c - conf/config.c and conf/confval.c: every key, good and bad values, file-level rules. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf/config.h"
+#include "lib/limits.h"
+
+/* field - render the field `key` of c as text, for table comparisons. */
+static void field(const struct config *c, const char *key, char *out, size_t n)
+{
+	static const char *const tl[] = { "none", "may", "encrypt", "verify" };
+	static const char *const st[] = { "auto", "starttls", "tls", "none" };
+	static const char *const cn[] = { "relaxed", "simple" };
+	int r = 0;
+
+#define S(k, v) else if (strcmp(key, k) == 0) r = snprintf(out, n, "%s", (v) ? (v) : "(null)")
+#define L(k, v) else if (strcmp(key, k) == 0) r = snprintf(out, n, "%lld", (long long)(v))
+	if (0)
+		;
+	S("hostname", c->hostname); S("domain", c->domain); S("spool", c->spool); S("aliases", c->aliases);
+	L("max_size", c->max_size); L("max_header_size", c->max_header_size);
+	S("deliver", c->deliver == DELIVER_QUEUE ? "queue" : "background");
+	S("dkim_required", c->dkim_required ? "yes" : "no"); L("dkim_expire", c->dkim_expire);
+	S("smarthost", c->smarthost); L("smarthost_port", c->smarthost_port);
+	S("smarthost_tls", st[c->smarthost_tls]); S("smarthost_auth", c->smarthost_auth);
+	S("tls", tl[c->tls]); S("tls_ca", c->tls_ca); S("tls_cert", c->tls_cert); S("tls_key", c->tls_key);
+	S("tls_cert_name", c->tls_cert_name); S("resolver", c->resolver);
+	L("max_connections", c->max_connections); L("retry_min", c->retry_min); L("retry_max", c->retry_max);
+	L("queue_lifetime", c->queue_lifetime); L("delay_warning", c->delay_warning);
+	L("timeout_connect", c->timeout_connect); L("timeout_greeting", c->timeout_greeting);
+	L("timeout_command", c->timeout_command); L("timeout_data_init", c->timeout_data_init);
+	L("timeout_data_block", c->timeout_data_block); L("timeout_data_done", c->timeout_data_done);
+	S("pidfile", c->pidfile);
+	else if (strcmp(key, "dkim_canon") == 0)
+		r = snprintf(out, n, "%s/%s", cn[c->dkim_hcanon], cn[c->dkim_bcanon]);
+	else if (strcmp(key, "dkim") == 0) {
+		size_t used = 0;
+		out[0] = '\0';
+		for (size_t i = 0; i < c->ndkim; i++) {
+			const struct conf_dkim_key *k = &c->dkim[i];
+			r = snprintf(out + used, n - used, "%s%s %s %s %s", i ? ";" : "", k->domain, k->selector,
+				k->keyfile, k->canon_set ? (k->hcanon == CANON_SIMPLE ? (k->bcanon == CANON_SIMPLE ? "s/s" : "s/r") : (k->bcanon == CANON_SIMPLE ? "r/s" : "r/r")) : "-");
+			used += (size_t)r;
+		}
+	} else if (strcmp(key, "tls_policy") == 0) {
+		size_t used = 0;
+		out[0] = '\0';
+		for (size_t i = 0; i < c->ntls_policy; i++) {
+			r = snprintf(out + used, n - used, "%s%s=%s", i ? ";" : "", c->tls_policy[i].domain,
+				tl[c->tls_policy[i].level]);
+			used += (size_t)r;
+		}
+	} else
+		cr_assert_fail("no field %s", key);
+	cr_assert(r >= 0 && (size_t)r < n);
+#undef S
+#undef L
+}
+
+struct row {
+	const char *in;
+	const char *key;	/* field to look at after a good parse */
+	const char *want;	/* its value, or the exact error message when want_err */
+	bool want_err;
+};
+
+static const struct row rows[] = {
+	/* the defaults, with an empty file */
+	{ "", "max_size", "50000000", false },
+	{ "", "max_header_size", "1048576", false },
+	{ "", "spool", SPOOLDIR, false },
+	{ "", "aliases", SYSCONFDIR "/postern/aliases", false },
+	{ "", "deliver", "background", false },
+	{ "", "dkim_canon", "relaxed/relaxed", false },
+	{ "", "tls", "may", false },
+	{ "", "smarthost", "(null)", false },
+	{ "", "smarthost_port", "587", false },
+	{ "", "smarthost_tls", "auto", false },
+	{ "", "max_connections", "4", false },
+	{ "", "retry_min", "300", false },
+	{ "", "retry_max", "14400", false },
+	{ "", "queue_lifetime", "432000", false },
+	{ "", "delay_warning", "0", false },
+	{ "", "timeout_connect", "30", false },
+	{ "", "timeout_greeting", "300", false },
+	{ "", "timeout_command", "300", false },
+	{ "", "timeout_data_init", "120", false },
+	{ "", "timeout_data_block", "180", false },
+	{ "", "timeout_data_done", "600", false },
+	{ "", "pidfile", "/run/postern.pid", false },
+	{ "", "dkim_required", "no", false },
+	{ "", "resolver", "(null)", false },
+	/* every key, good values */
+	{ "hostname Mail.Example.ORG\n", "hostname", "mail.example.org", false },
+	{ "hostname mail.example.org\n", "domain", "mail.example.org", false },
+	{ "hostname mail.example.org\n", "tls_cert_name", "mail.example.org", false },
+	{ "hostname mail.example.org\ndomain example.org\n", "domain", "example.org", false },
+	{ "tls_cert_name mx.example.org\nhostname a.example.org\n", "tls_cert_name", "mx.example.org", false },
+	{ "hostname localhost\n", "hostname", "localhost", false },
+	{ "spool /srv/spool\n", "spool", "/srv/spool", false },
+	{ "aliases /etc/aliases\n", "aliases", "/etc/aliases", false },
+	{ "max_size 0\n", "max_size", "0", false },
+	{ "max_size 10M\n", "max_size", "10000000", false },
+	{ "max_size 512k\n", "max_size", "512000", false },
+	{ "max_size 512K\n", "max_size", "512000", false },
+	{ "max_size 2G\n", "max_size", "2000000000", false },
+	{ "max_size 12345\n", "max_size", "12345", false },
+	{ "max_header_size 64k\n", "max_header_size", "64000", false },
+	{ "deliver queue\n", "deliver", "queue", false },
+	{ "deliver background\n", "deliver", "background", false },
+	{ "dkim example.org s1 /etc/postern/s1.key\n", "dkim", "example.org s1 /etc/postern/s1.key -", false },
+	{ "dkim EXAMPLE.org s1 /k canon=simple\n", "dkim", "example.org s1 /k s/s", false },
+	{ "dkim example.org s1 /k canon=relaxed/simple\n", "dkim", "example.org s1 /k r/s", false },
+	{ "dkim a.org s1 /k\ndkim a.org s2 /k2\ndkim b.org s1 /k3\n", "dkim",
+	  "a.org s1 /k -;a.org s2 /k2 -;b.org s1 /k3 -", false },
+	{ "dkim_canon simple\n", "dkim_canon", "simple/simple", false },
+	{ "dkim_canon simple/relaxed\n", "dkim_canon", "simple/relaxed", false },
+	{ "dkim_required yes\n", "dkim_required", "yes", false },
+	{ "dkim_expire 7d\n", "dkim_expire", "604800", false },
+	{ "dkim_expire 0\n", "dkim_expire", "0", false },
+	{ "smarthost smtp.example.net\n", "smarthost_port", "587", false },
+	{ "smarthost smtp.example.net:2525\n", "smarthost_port", "2525", false },
+	{ "smarthost SMTP.example.net:465\n", "smarthost", "smtp.example.net", false },
+	{ "smarthost smtp.example.net\nsmarthost_tls tls\n", "smarthost_port", "465", false },
+	{ "smarthost_tls tls\nsmarthost smtp.example.net:25\n", "smarthost_port", "25", false },
+	{ "smarthost_tls starttls\n", "smarthost_tls", "starttls", false },
+	{ "smarthost_tls none\n", "smarthost_tls", "none", false },
+	{ "smarthost_auth /etc/postern/auth\n", "smarthost_auth", "/etc/postern/auth", false },
+	{ "tls none\n", "tls", "none", false },
+	{ "tls verify\n", "tls", "verify", false },
+	{ "tls encrypt\n", "tls", "encrypt", false },
+	{ "tls_policy Example.com verify\ntls_policy b.org none\n", "tls_policy", "example.com=verify;b.org=none",
+	  false },
+	{ "tls_ca /etc/ssl/ca.pem\n", "tls_ca", "/etc/ssl/ca.pem", false },
+	{ "tls_cert /c.pem\ntls_key /k.pem\n", "tls_key", "/k.pem", false },
+	{ "resolver 127.0.0.1\n", "resolver", "127.0.0.1", false },
+	{ "resolver 127.0.0.1   10.0.0.2\t192.0.2.3\n", "resolver", "127.0.0.1 10.0.0.2 192.0.2.3", false },
+	{ "max_connections 1\n", "max_connections", "1", false },
+	{ "max_connections 64\n", "max_connections", "64", false },
+	{ "retry_min 1m\n", "retry_min", "60", false },
+	{ "retry_max 1w\n", "retry_max", "604800", false },
+	{ "queue_lifetime 3d\n", "queue_lifetime", "259200", false },
+	{ "delay_warning 4h\n", "delay_warning", "14400", false },
+	{ "timeout_connect 10s\n", "timeout_connect", "10", false },
+	{ "timeout_greeting 5m\n", "timeout_greeting", "300", false },
+	{ "timeout_command 1\n", "timeout_command", "1", false },
+	{ "timeout_data_init 2m\n", "timeout_data_init", "120", false },
+	{ "timeout_data_block 3m\n", "timeout_data_block", "180", false },
+	{ "timeout_data_done 10m\n", "timeout_data_done", "600", false },
+	{ "pidfile /run/p.pid\n", "pidfile", "/run/p.pid", false },
+	/* layout: comments, blanks, whitespace, CRLF, no final newline */
+	{ "# comment\n\n   \t\n  max_size   7  \n", "max_size", "7", false },
+	{ "max_size 7 # seven\n", "max_size", "7", false },
+	{ "max_size 7\t#seven\n", "max_size", "7", false },
+	{ "spool /a#b\n", "spool", "/a#b", false },
+	{ "max_size 8\r\n", "max_size", "8", false },
+	{ "max_size 9", "max_size", "9", false },
+	{ "\t# indented comment\nmax_size 9", "max_size", "9", false },
+	/* errors: exact messages, name:LINE: prefix */
+	{ "frobnicate 1\n", NULL, "t.conf:1: unknown key \"frobnicate\"", true },
+	{ "\n# x\n\nMax_size 1\n", NULL, "t.conf:4: unknown key \"Max_size\"", true },
+	{ "bad\x1b[31mkey 1\n", NULL, "t.conf:1: unknown key \"bad\\033[31mkey\"", true },
+	{ "max_size\n", NULL, "t.conf:1: max_size: missing value", true },
+	{ "max_size # nothing\n", NULL, "t.conf:1: max_size: missing value", true },
+	{ "max_size 1\nmax_size 2\n", NULL, "t.conf:2: max_size: given twice (first on line 1)", true },
+	{ "resolver 127.0.0.1\nresolver 127.0.0.2\n", NULL, "t.conf:2: resolver: given twice (first on line 1)",
+	  true },
+	{ "max_size 1\0\n", NULL, "t.conf:1: NUL byte in the file", true },
+	{ "max_size 10X\n", NULL, "t.conf:1: max_size: bad size \"10X\"", true },
+	{ "max_size 10MB\n", NULL, "t.conf:1: max_size: bad size \"10MB\"", true },
+	{ "max_size -1\n", NULL, "t.conf:1: max_size: bad size \"-1\"", true },
+	{ "max_size 9223372036854775808\n", NULL, "t.conf:1: max_size: bad size \"9223372036854775808\"", true },
+	{ "max_size 9223372036854775G\n", NULL, "t.conf:1: max_size: bad size \"9223372036854775G\"", true },
+	{ "max_size 1 2\n", NULL, "t.conf:1: max_size: wants one value, got \"1 2\"", true },
+	{ "max_header_size 0\n", NULL, "t.conf:1: max_header_size: bad size \"0\"", true },
+	{ "retry_min 0\n", NULL, "t.conf:1: retry_min: bad duration (must be > 0) \"0\"", true },
+	{ "retry_min 5y\n", NULL, "t.conf:1: retry_min: bad duration (must be > 0) \"5y\"", true },
+	{ "queue_lifetime 99999999999999999999\n", NULL,
+	  "t.conf:1: queue_lifetime: bad duration (must be > 0) \"99999999999999999999\"", true },
+	{ "queue_lifetime 9223372036854775807w\n", NULL,
+	  "t.conf:1: queue_lifetime: bad duration (must be > 0) \"9223372036854775807w\"", true },
+	{ "delay_warning s\n", NULL, "t.conf:1: delay_warning: bad duration \"s\"", true },
+	{ "retry_min 1h\nretry_max 10m\n", NULL, "t.conf: retry_min (3600 s) is longer than retry_max (600 s)", true },
+	{ "deliver now\n", NULL, "t.conf:1: deliver: unknown value \"now\"", true },
+	{ "deliver Queue\n", NULL, "t.conf:1: deliver: unknown value \"Queue\"", true },
+	{ "tls maybe\n", NULL, "t.conf:1: tls: unknown value \"maybe\"", true },
+	{ "smarthost_tls ssl\n", NULL, "t.conf:1: smarthost_tls: unknown value \"ssl\"", true },
+	{ "dkim_required true\n", NULL, "t.conf:1: dkim_required: want yes or no, got \"true\"", true },
+	{ "max_connections 0\n", NULL, "t.conf:1: max_connections: want a number from 1 to 64, got \"0\"", true },
+	{ "max_connections 65\n", NULL, "t.conf:1: max_connections: want a number from 1 to 64, got \"65\"", true },
+	{ "max_connections 4s\n", NULL, "t.conf:1: max_connections: want a number from 1 to 64, got \"4s\"", true },
+	{ "max_connections 99999999999999999999\n", NULL,
+	  "t.conf:1: max_connections: want a number from 1 to 64, got \"99999999999999999999\"", true },
+	{ "spool var/spool\n", NULL, "t.conf:1: spool: not an absolute path: \"var/spool\"", true },
+	{ "pidfile ./p\n", NULL, "t.conf:1: pidfile: not an absolute path: \"./p\"", true },
+	{ "tls_ca /a\x7f" "b\n", NULL, "t.conf:1: tls_ca: not an absolute path: \"/a\\177b\"", true },
+	{ "spool /a\x01" "b\n", NULL, "t.conf:1: spool: control character in \"/a\\001b\"", true },
+	{ "hostname -bad.example\n", NULL, "t.conf:1: hostname: bad host name \"-bad.example\"", true },
+	{ "hostname bad-.example\n", NULL, "t.conf:1: hostname: bad host name \"bad-.example\"", true },
+	{ "hostname a..b\n", NULL, "t.conf:1: hostname: bad host name \"a..b\"", true },
+	{ "hostname example.org.\n", NULL, "t.conf:1: hostname: bad host name \"example.org.\"", true },
+	{ "hostname .example.org\n", NULL, "t.conf:1: hostname: bad host name \".example.org\"", true },
+	{ "hostname a_b.org\n", NULL, "t.conf:1: hostname: bad host name \"a_b.org\"", true },
+	{ "hostname h\xc3\xa9.org\n", NULL, "t.conf:1: hostname: bad host name \"h\\303\\251.org\"", true },
+	{ "domain x;rm\n", NULL, "t.conf:1: domain: bad host name \"x;rm\"", true },
+	{ "hostname aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.org\n", NULL,
+	  "t.conf:1: hostname: bad host name \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.org\"", true },
+	{ "tls_cert_name a b\n", NULL, "t.conf:1: tls_cert_name: wants one value, got \"a b\"", true },
+	{ "dkim example.org s1\n", NULL,
+	  "t.conf:1: dkim: wants DOMAIN SELECTOR KEYFILE [canon=H/B], got \"example.org\"", true },
+	{ "dkim example.org s1 /k canon=relaxed extra\n", NULL,
+	  "t.conf:1: dkim: wants DOMAIN SELECTOR KEYFILE [canon=H/B], got \"extra\"", true },
+	{ "dkim exa_mple.org s1 /k\n", NULL, "t.conf:1: dkim: bad domain \"exa_mple.org\"", true },
+	{ "dkim example.org s/1 /k\n", NULL, "t.conf:1: dkim: bad selector \"s/1\"", true },
+	{ "dkim example.org s1 k.pem\n", NULL, "t.conf:1: dkim: key file must be an absolute path: \"k.pem\"", true },
+	{ "dkim example.org s1 /k canon=fast\n", NULL,
+	  "t.conf:1: dkim: bad option (want canon=relaxed|simple[/relaxed|simple]) \"canon=fast\"", true },
+	{ "dkim a.org s1 /k\ndkim A.org s1 /k2\n", NULL, "t.conf:2: dkim: domain and selector given twice: \"s1\"",
+	  true },
+	{ "dkim_canon relaxed/\n", NULL, "t.conf:1: dkim_canon: want relaxed|simple[/relaxed|simple], got \"relaxed/\"",
+	  true },
+	{ "dkim_canon simple/simple/simple\n", NULL,
+	  "t.conf:1: dkim_canon: want relaxed|simple[/relaxed|simple], got \"simple/simple/simple\"", true },
+	{ "smarthost smtp.example.net:0\n", NULL, "t.conf:1: smarthost: bad port in \"smtp.example.net:0\"", true },
+	{ "smarthost smtp.example.net:65536\n", NULL, "t.conf:1: smarthost: bad port in \"smtp.example.net:65536\"",
+	  true },
+	{ "smarthost smtp.example.net:\n", NULL, "t.conf:1: smarthost: bad port in \"smtp.example.net:\"", true },
+	{ "smarthost h:99999999999999999999999\n", NULL, "t.conf:1: smarthost: bad port in \"h:99999999999999999999999\"",
+	  true },
+	{ "smarthost [::1]:25\n", NULL, "t.conf:1: smarthost: bad host name \"[::1]\"", true },
+	{ "smarthost a b\n", NULL, "t.conf:1: smarthost: wants one value, got \"a b\"", true },
+	{ "tls_policy example.com\n", NULL, "t.conf:1: tls_policy: wants DOMAIN LEVEL, got \"example.com\"", true },
+	{ "tls_policy example.com strict\n", NULL,
+	  "t.conf:1: tls_policy: bad level (want none|may|encrypt|verify) \"strict\"", true },
+	{ "tls_policy a.com may\ntls_policy A.com none\n", NULL, "t.conf:2: tls_policy: domain given twice: \"A.com\"",
+	  true },
+	{ "resolver ::1\n", NULL, "t.conf:1: resolver: not an IPv4 address: \"::1\"", true },
+	{ "resolver 1.2.3\n", NULL, "t.conf:1: resolver: not an IPv4 address: \"1.2.3\"", true },
+	{ "resolver 1.2.3.256\n", NULL, "t.conf:1: resolver: not an IPv4 address: \"1.2.3.256\"", true },
+	{ "resolver 1.1.1.1 2.2.2.2 3.3.3.3 4.4.4.4\n", NULL, "t.conf:1: resolver: at most 3 addresses", true },
+	{ "tls_cert /c.pem\n", NULL, "t.conf: tls_cert and tls_key go together", true },
+};
+
+Test(config, table)
+{
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		const struct row *r = &rows[i];
+		size_t n = strlen(r->in);
+		struct config c;
+		struct err e = { 0 };
+		char got[512];
+		int rc;
+
+		if (strstr(r->want, "NUL byte") != NULL)
+			n = strlen(r->in) + 2;	/* the row has an embedded NUL */
+		conf_defaults(&c);
+		rc = conf_parse(&c, r->in, n, "t.conf", &e);
+		if (r->want_err) {
+			cr_expect_eq(rc, -1, "row %zu: want error", i);
+			cr_expect_eq(e.code, 78, "row %zu: code %d", i, e.code);
+			cr_expect_str_eq(e.msg, r->want, "row %zu: got [%s] want [%s]", i, e.msg, r->want);
+		} else {
+			cr_expect_eq(rc, 0, "row %zu: %s", i, e.msg);
+			field(&c, r->key, got, sizeof got);
+			cr_expect_str_eq(got, r->want, "row %zu (%s): got [%s] want [%s]", i, r->key, got, r->want);
+		}
+		conf_free(&c);
+	}
+}
+
+struct num {
+	const char *in;
+	long long want;
+};
+
+Test(config, durations_and_sizes)
+{
+	static const struct num d[] = {
+		{ "0", 0 }, { "30", 30 }, { "30s", 30 }, { "5m", 300 }, { "4h", 14400 }, { "5d", 432000 },
+		{ "1w", 604800 }, { "", -1 }, { "s", -1 }, { "5ms", -1 }, { "-5", -1 }, { "+5", -1 }, { " 5", -1 },
+		{ "5 ", -1 }, { "5M", -1 }, { "9223372036854775807", 9223372036854775807LL },
+		{ "9223372036854775808", -1 }, { "15250284452471s", 15250284452471LL },
+		{ "15250284452472w", -1 }, { "1e3", -1 },
+	};
+	static const struct num s[] = {
+		{ "0", 0 }, { "1", 1 }, { "1k", 1000 }, { "1K", 1000 }, { "1M", 1000000 }, { "1G", 1000000000 },
+		{ "1m", -1 }, { "1g", -1 }, { "1T", -1 }, { "", -1 }, { "k", -1 }, { "1.5M", -1 },
+		{ "9223372036854775807", 9223372036854775807LL }, { "9223372036854775808", -1 },
+		{ "9223372036854775k", 9223372036854775000LL }, { "9223372036854776k", -1 },
+		{ "9223372036G", 9223372036000000000LL }, { "9223372037G", -1 },
+	};
+	for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
+		cr_expect_eq(conf_duration_parse(d[i].in, strlen(d[i].in)), d[i].want, "duration %s", d[i].in);
+	for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
+		cr_expect_eq(conf_size_parse(s[i].in, strlen(s[i].in)), s[i].want, "size %s", s[i].in);
+	/* n is respected: the bytes after n are not looked at */
+	cr_expect_eq(conf_duration_parse("5mXX", 2), 300);
+	cr_expect_eq(conf_size_parse("12345", 2), 12);
+}
+
+Test(config, tls_for)
+{
+	struct config c;
+	struct err e = { 0 };
+	const char *in = "tls encrypt\ntls_policy example.com verify\ntls_policy mail.example.com none\n";
+
+	conf_defaults(&c);
+	cr_assert_eq(conf_parse(&c, in, strlen(in), "t", &e), 0, "%s", e.msg);
+	cr_expect_eq(conf_tls_for(&c, "example.com"), TLS_VERIFY);
+	cr_expect_eq(conf_tls_for(&c, "EXAMPLE.COM"), TLS_VERIFY);
+	cr_expect_eq(conf_tls_for(&c, "a.b.example.com"), TLS_VERIFY);
+	cr_expect_eq(conf_tls_for(&c, "mail.example.com"), TLS_NONE);
+	cr_expect_eq(conf_tls_for(&c, "x.mail.example.com"), TLS_NONE);
+	cr_expect_eq(conf_tls_for(&c, "badexample.com"), TLS_ENCRYPT);
+	cr_expect_eq(conf_tls_for(&c, "com"), TLS_ENCRYPT);
+	cr_expect_eq(conf_tls_for(&c, ""), TLS_ENCRYPT);
+	conf_free(&c);
+	conf_free(&c);	/* a zeroed struct is a no-op */
+}
+
+Test(config, defaults_hostname)
+{
+	struct config c;
+
+	conf_defaults(&c);
+	cr_assert_not_null(c.hostname);
+	cr_expect_gt(strlen(c.hostname), 0);
+	cr_expect_str_eq(c.domain, c.hostname);
+	cr_expect_str_eq(c.tls_cert_name, c.hostname);
+	for (const char *p = c.hostname; *p; p++)
+		cr_expect(!(*p >= 'A' && *p <= 'Z'), "hostname is lower-case");
+	conf_free(&c);
+}
+
+/* write_tmp - a file in a fresh directory with the given bytes; returns its path in p. */
+static void write_tmp(char *dir, char *p, size_t n, const char *data, size_t len)
+{
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert(snprintf(p, n, "%s/postern.conf", dir) < (int)n);
+	cr_assert_not_null(f = fopen(p, "w"));
+	cr_assert_eq(fwrite(data, 1, len, f), len);
+	cr_assert_eq(fclose(f), 0);
+}
+
+Test(config, load)
+{
+	char dir[] = "/tmp/test_config.XXXXXX", p[256];
+	struct config c;
+	struct err e = { 0 };
+	const char *in = "max_size 1M\nfoo bar\n";
+
+	/* missing: fine when optional, an error otherwise */
+	cr_expect_eq(conf_load(&c, "/nonexistent/postern.conf", true, &e), 0);
+	cr_expect_eq(c.max_size, LIM_MAX_SIZE_DEFAULT);
+	conf_free(&c);
+	cr_expect_eq(conf_load(&c, "/nonexistent/postern.conf", false, &e), -1);
+	cr_expect_str_eq(e.msg, "/nonexistent/postern.conf: No such file or directory");
+	cr_expect_eq(e.code, 78);
+	conf_free(&c);
+	/* a directory is not a config file */
+	cr_expect_eq(conf_load(&c, "/tmp", false, &e), -1);
+	cr_expect_str_eq(e.msg, "/tmp: not a regular file");
+	conf_free(&c);
+
+	write_tmp(dir, p, sizeof p, in, strlen(in));
+	cr_expect_eq(conf_load(&c, p, false, &e), -1);
+	{
+		char want[300];
+		cr_assert(snprintf(want, sizeof want, "%s:2: unknown key \"foo\"", p) < (int)sizeof want);
+		cr_expect_str_eq(e.msg, want);
+	}
+	conf_free(&c);
+	cr_assert_eq(unlink(p), 0);
+
+	/* over LIM_CONF_FILE */
+	{
+		size_t big = LIM_CONF_FILE + 1;
+		char *junk = malloc(big);
+		cr_assert_not_null(junk);
+		memset(junk, '\n', big);
+		FILE *f = fopen(p, "w");
+		cr_assert_not_null(f);
+		cr_assert_eq(fwrite(junk, 1, big, f), big);
+		fclose(f);
+		free(junk);
+		cr_expect_eq(conf_load(&c, p, false, &e), -1);
+		char want[300];
+		cr_assert(snprintf(want, sizeof want, "%s: larger than %d bytes", p, LIM_CONF_FILE) < (int)sizeof want);
+		cr_expect_str_eq(e.msg, want);
+		conf_free(&c);
+		/* exactly the limit is fine */
+		cr_assert_eq(truncate(p, LIM_CONF_FILE), 0);
+		cr_expect_eq(conf_load(&c, p, false, &e), 0, "%s", e.msg);
+		cr_expect_str_eq(c.path, p);
+		conf_free(&c);
+	}
+	cr_assert_eq(unlink(p), 0);
+	cr_assert_eq(rmdir(dir), 0);
+}
