@@ -1,0 +1,41 @@
+/*
+ * runner.h - the queue runner: one pass over the spool (sendmail -q, runq, -qI after a submission),
+ * or a periodic loop (sendmail -q30m).
+ *
+ * A pass locks what it takes (per message, so concurrent runners deliver each recipient once), groups
+ * recipients by destination, delivers up to max_connections destinations in parallel (one worker process
+ * each, reporting results on a pipe), records every outcome durably, and finishes each message: removed
+ * when nothing is pending (with one RFC 3464 bounce for the failed recipients), otherwise deferred with
+ * the next attempt on an exponential schedule. Untrusted input: the spool's envelopes (parsed strictly),
+ * and through deliver.h everything the network says.
+ */
+#ifndef POSTERN_RUNNER_H
+#define POSTERN_RUNNER_H
+
+#include <stdbool.h>
+
+#include "conf/config.h"
+#include "lib/log.h"
+
+struct runner_opts {
+	bool force;		/* -q: everything, due or not */
+	const char *domain;	/* -qR: messages with a recipient whose domain contains this */
+	const char *sender;	/* -qS: messages whose sender contains this */
+	const char *id;		/* -qI: this message */
+	long interval;		/* -qTIME: periodic runner (seconds); 0 = one pass */
+	bool verbose;		/* -v: the SMTP conversation on stderr */
+	const char *config_path;	/* -C, passed on to bounce submission and reload */
+};
+
+/* runner_main - a pass, or the periodic loop. Returns a sysexits code (0 even when messages stay
+ * deferred: that is the queue working). */
+int runner_main(const struct runner_opts *ro, const struct config *c, struct log *lg);
+
+/* runner_tls_reload - signal the periodic runner (pidfile) to re-read configuration and certificates. */
+int runner_tls_reload(const struct config *c, struct log *lg);
+
+/* runner_backoff - seconds until the next attempt after `attempts` attempts: retry_min doubled each
+ * time, at most retry_max. Pure. */
+long runner_backoff(const struct config *c, int attempts);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * runq.h - the runner's internals shared by runner.c (the pass and its workers), runq.c (recording
+ * outcomes, finishing messages, bounces) and periodic.c (the -qTIME loop). Not used outside queue/.
+ */
+#ifndef POSTERN_RUNQ_H
+#define POSTERN_RUNQ_H
+
+#include "lib/buf.h"
+#include "lib/dns.h"
+#include "lib/log.h"
+#include "queue/envelope.h"
+#include "queue/runner.h"
+#include "queue/spool.h"
+#include "queue/tls.h"
+
+struct runq_ctx {
+	const struct runner_opts *ro;
+	const struct config *c;
+	struct log *lg;
+	struct spool *sp;
+	struct dns *dns;
+	struct tls_client_ctx *tls;	/* NULL when TLS could not be set up (logged) */
+	char *auth_user, *auth_pass;	/* smarthost credentials, or NULL */
+	volatile int *stop;		/* periodic runner: SIGTERM seen */
+};
+
+struct runq_msg {
+	struct spool_msg *m;	/* locked */
+	struct envelope env;
+	struct buf prefix;	/* the prepended header lines, CRLF */
+	int inflight;		/* destinations not yet done */
+};
+
+/* runq_ctx_open - spool, resolver, TLS context, credentials. */
+int runq_ctx_open(struct runq_ctx *x, const struct runner_opts *ro, const struct config *c, struct log *lg,
+    struct err *e);
+void runq_ctx_close(struct runq_ctx *x);
+
+/* runq_pass - one pass over the spool. Returns a sysexits code. */
+int runq_pass(struct runq_ctx *x);
+
+/* runq_apply - record one recipient's outcome in the envelope (in memory) and log it. */
+void runq_apply(struct runq_ctx *x, struct runq_msg *q, size_t rcpt, char state, const char *status,
+    const char *relay, const char *tls, const char *diag);
+
+/* runq_finish - all destinations of q are done: remove it (bouncing failures) or defer it, durably. */
+void runq_finish(struct runq_ctx *x, struct runq_msg *q);
+
+/* runq_periodic - the -qTIME loop with pidfile, SIGHUP reload and SIGTERM. */
+int runq_periodic(const struct runner_opts *ro, const struct config *c, struct log *lg);
+
+#endif
