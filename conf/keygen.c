@@ -188,11 +188,22 @@ int keygen_main(const struct config *c, int argc, char **argv, FILE *out, FILE *
 		return EX_USAGE_;
 	domain = lower(a.domain);
 	buf_init(&path, 4096);
+	if ((gr = getgrnam("postern")) != NULL)
+		gid = gr->gr_gid;
+	else if (geteuid() == 0)
+		fprintf(errf, "postern %s: no group \"postern\"; the key keeps root's group\n", cmd);
 	if (a.file != NULL) {
 		r = buf_adds(&path, a.file);
 	} else {
-		/* the folder: 0750, so only root and the postern group can even list the keys */
-		if (mkdir(KEYGEN_DIR, 0750) < 0 && errno != EEXIST) {
+		/* the folder: root:postern 0750, so only root and the postern group (which the setgid
+		 * sendmail runs with, to open the key) can enter it */
+		if (mkdir(KEYGEN_DIR, 0750) == 0) {
+			if (geteuid() == 0 && gid != (gid_t)-1 && chown(KEYGEN_DIR, 0, gid) < 0) {
+				fprintf(errf, "postern %s: %s: %s\n", cmd, KEYGEN_DIR, strerror(errno));
+				r = EX_CANTCREAT_;
+				goto out;
+			}
+		} else if (errno != EEXIST) {
 			fprintf(errf, "postern %s: %s: %s\n", cmd, KEYGEN_DIR, strerror(errno));
 			r = EX_CANTCREAT_;
 			goto out;
@@ -204,10 +215,6 @@ int keygen_main(const struct config *c, int argc, char **argv, FILE *out, FILE *
 		r = EX_USAGE_;
 		goto out;
 	}
-	if ((gr = getgrnam("postern")) != NULL)
-		gid = gr->gr_gid;
-	else if (geteuid() == 0)
-		fprintf(errf, "postern %s: no group \"postern\"; the key keeps root's group\n", cmd);
 	if (a.type == DKIM_RSA_SHA256 && a.bits < DKIMKEY_RSA_WARN)
 		fprintf(errf, "postern %s: warning: RSA %d bits; %d or more is recommended (RFC 8301)\n", cmd,
 			a.bits, DKIMKEY_RSA_WARN);
