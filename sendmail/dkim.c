@@ -295,7 +295,11 @@ int dkim_sig_digest(enum dkim_canon hcanon, const struct hdr_field *f, size_t n,
 	size_t j;
 	int r = -1;
 
-	buf_init(&c, LIM_HEADER_DEFAULT > DKIM_SIGHDR_MAX ? LIM_HEADER_DEFAULT : DKIM_SIGHDR_MAX);
+	/* the canonical form of a field is never longer than the field plus a CRLF */
+	size_t most = siglen;
+	for (j = 0; j < n; j++)
+		most = f[j].len > most ? f[j].len : most;
+	buf_init(&c, most + 2);
 	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
 		abort();
 	while (next_name(&p, &name)) {
