@@ -288,6 +288,10 @@ static bool session(struct run *R, const struct route_target *t, enum tls_level 
 	for (size_t m = 0; m < R->d->nmsg; m++) {
 		if (R->done[m])
 			continue;
+		if (env->stop != NULL && *env->stop) {
+			set_outcome(last, DLV_DEFER, "4.3.2", relay, tls, "postern is shutting down");
+			break;
+		}
 		r = transaction(R, s, m, relay, tls);
 		if (r < 0) {
 			(void)snprintf(diag, sizeof diag, "lost connection with %s: %s", relay, e.msg[0] ? e.msg : "");
@@ -357,7 +361,7 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 
 		for (m = 0; m < d->nmsg; m++)
 			pending |= !R.done[m];
-		if (!pending)
+		if (!pending || (env->stop != NULL && *env->stop))
 			break;
 		if (!session(&R, &rt.t[i], level, implicit, false, &last, &tls_failed) && tls_failed &&
 		    level == TLS_MAY)

@@ -67,6 +67,7 @@ struct dlv_env {
 	dlv_report_fn *report;
 	void *report_ctx;
 	route_rnd_fn *rnd;		/* for shuffling equal MX preferences */
+	volatile int *stop;		/* set by SIGTERM: finish the transaction, start no other */
 	void *rndctx;
 };
 

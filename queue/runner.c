@@ -214,6 +214,7 @@ static void worker(const struct runq_ctx *x, struct runq_msg *q, const struct qd
 	de.report = worker_report;
 	de.report_ctx = &fd;
 	de.rnd = worker_rnd;
+	de.stop = x->stop;
 	deliver_dest(&de, &dd);
 	_exit(0);
 }
@@ -406,25 +407,6 @@ int runq_pass(struct runq_ctx *x)
 	return 0;
 }
 
-/* become_postern - root leaves root before touching the network. */
-static int become_postern(struct log *lg)
-{
-	struct passwd *pw;
-
-	if (getuid() != 0 && geteuid() != 0)
-		return 0;
-	if ((pw = getpwnam("postern")) == NULL) {
-		log_msg(lg, LOG_WARNING, "no postern user: the queue runs as root (make install creates the user)");
-		return 0;
-	}
-	if (setgroups(0, NULL) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
-		log_msg(lg, LOG_ERR, "cannot become the postern user: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 int runner_main(const struct runner_opts *ro, const struct config *c, struct log *lg)
 {
 	struct runq_ctx x;
@@ -434,7 +416,7 @@ int runner_main(const struct runner_opts *ro, const struct config *c, struct log
 	err_clear(&e);
 	if (ro->interval > 0)
 		return runq_periodic(ro, c, lg);
-	if (become_postern(lg) < 0)
+	if (runq_become_postern(lg) < 0)
 		return 77;
 	if (runq_ctx_open(&x, ro, c, lg, &e) < 0) {
 		fprintf(stderr, "sendmail: %s\n", e.msg);

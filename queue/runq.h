@@ -31,6 +31,9 @@ struct runq_msg {
 	int inflight;		/* destinations not yet done */
 };
 
+/* runq_become_postern - when root, become the postern user (a warning if there is none). */
+int runq_become_postern(struct log *lg);
+
 /* runq_ctx_open - spool, resolver, TLS context, credentials. */
 int runq_ctx_open(struct runq_ctx *x, const struct runner_opts *ro, const struct config *c, struct log *lg,
     struct err *e);

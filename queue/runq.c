@@ -1,0 +1,320 @@
+/*
+ * runq.c - recording outcomes and finishing messages. See runq.h.
+ *
+ * An outcome is logged as it arrives (Postfix's line: "ID: to=<r>, relay=..., delay=..., tls=...,
+ * dsn=..., status=sent (...)") and kept in memory; when all destinations of a message are done the
+ * message is finished with one durable step: removed (nothing pending), or rewritten as deferred with
+ * the next attempt time. Failed recipients produce one RFC 3464 report to the sender, submitted through
+ * postern's own front door with the null sender so it is completed and signed like any message; a
+ * report is never sent to the null sender, so a bounce never bounces.
+ */
+#include "queue/runq.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/limits.h"
+#include "queue/auth.h"
+#include "queue/dsn.h"
+
+#define ORIG_HEADER_MAX (64 * 1024)	/* original headers quoted in a bounce */
+
+/* runq_become_postern - root leaves root before touching the network. */
+int runq_become_postern(struct log *lg)
+{
+	struct passwd *pw;
+
+	if (getuid() != 0 && geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam("postern")) == NULL) {
+		log_msg(lg, LOG_WARNING, "no postern user: the queue runs as root (make install creates the user)");
+		return 0;
+	}
+	if (setgroups(0, NULL) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
+		log_msg(lg, LOG_ERR, "cannot become the postern user: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int runq_ctx_open(struct runq_ctx *x, const struct runner_opts *ro, const struct config *c, struct log *lg,
+    struct err *e)
+{
+	struct err te;
+
+	memset(x, 0, sizeof *x);
+	x->ro = ro;
+	x->c = c;
+	x->lg = lg;
+	if ((x->sp = spool_open(c->spool, e)) == NULL)
+		return -1;
+	if ((x->dns = dns_new(c->resolver, e)) == NULL) {
+		spool_close(x->sp);
+		return -1;
+	}
+	err_clear(&te);
+	x->tls = tls_ctx_new(c->tls_ca, c->tls_cert, c->tls_key, &te);
+	if (x->tls == NULL)
+		log_msg(lg, LOG_WARNING, "TLS is unavailable for this run: %s", te.msg);
+	if (c->smarthost_auth != NULL && auth_load(c->smarthost_auth, &x->auth_user, &x->auth_pass, e) < 0) {
+		runq_ctx_close(x);
+		return -1;
+	}
+	return 0;
+}
+
+void runq_ctx_close(struct runq_ctx *x)
+{
+	if (x->auth_pass != NULL)
+		explicit_bzero(x->auth_pass, strlen(x->auth_pass));
+	free(x->auth_user);
+	free(x->auth_pass);
+	tls_ctx_free(x->tls);
+	dns_free(x->dns);
+	spool_close(x->sp);
+	memset(x, 0, sizeof *x);
+}
+
+static void replace(char **slot, const char *v)
+{
+	free(*slot);
+	*slot = (v != NULL && *v != '\0') ? xstrdup(v) : NULL;
+}
+
+void runq_apply(struct runq_ctx *x, struct runq_msg *q, size_t k, char state, const char *status,
+    const char *relay, const char *tls, const char *diag)
+{
+	struct env_rcpt *r = &q->env.rcpt[k];
+	double delay = difftime(time(NULL), (time_t)q->env.arrival);
+	const char *word = "deferred";
+
+	r->attempts++;
+	replace(&r->status, status);
+	replace(&r->relay, relay);
+	replace(&r->diag, strlen(diag) > ENV_MAX_DIAG ? "(reply too long)" : diag);
+	if (state == 'S') {
+		r->state = RCPT_SENT;
+		word = "sent";
+	} else if (state == 'F') {
+		r->state = RCPT_FAILED;
+		word = "bounced";
+	}
+	log_msg(x->lg, state == 'S' ? LOG_INFO : LOG_NOTICE,
+	    "%s: to=<%s>, relay=%s, delay=%.1f, tls=%s, dsn=%s, status=%s (%s)", q->env.id, r->addr, relay,
+	    delay < 0 ? 0.0 : delay, tls, status, word, diag);
+}
+
+/* orig_headers - the header section as sent (prepended lines + the data file's), for the report. */
+static void orig_headers(struct runq_msg *q, struct buf *h)
+{
+	char tmp[4096];
+	off_t off = 0;
+
+	if (buf_add(h, q->prefix.data ? q->prefix.data : "", q->prefix.len) < 0)
+		return;
+	for (;;) {
+		ssize_t n = pread(spool_msg_data_fd(q->m), tmp, sizeof tmp, off);
+		char *end;
+
+		if (n <= 0)
+			return;
+		if (buf_add(h, tmp, (size_t)n) < 0)
+			return;
+		off += n;
+		if ((end = memmem(h->data, h->len, "\r\n\r\n", 4)) != NULL) {
+			h->len = (size_t)(end - h->data) + 2;
+			h->data[h->len] = '\0';
+			return;
+		}
+	}
+}
+
+/* submit_report - hand a report to the front door: sendmail -oi -f <> -- SENDER. */
+static int submit_report(struct runq_ctx *x, const char *to, const struct buf *msg)
+{
+	int p[2], st;
+	pid_t pid;
+	size_t off = 0;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		char *av[10];
+		int k = 0;
+
+		if (dup2(p[0], 0) < 0)
+			_exit(75);
+		av[k++] = (char *)(uintptr_t)"sendmail";
+		av[k++] = (char *)(uintptr_t)"-oi";
+		av[k++] = (char *)(uintptr_t)"-f";
+		av[k++] = (char *)(uintptr_t)"<>";
+		if (x->ro->config_path != NULL) {
+			av[k++] = (char *)(uintptr_t)"-C";
+			av[k++] = (char *)(uintptr_t)x->ro->config_path;
+		}
+		av[k++] = (char *)(uintptr_t)"--";
+		av[k++] = (char *)(uintptr_t)to;
+		av[k] = NULL;
+		execv("/proc/self/exe", av);
+		_exit(75);
+	}
+	close(p[0]);
+	while (off < msg->len) {
+		ssize_t w = write(p[1], msg->data + off, msg->len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	close(p[1]);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return (off == msg->len && WIFEXITED(st) && WEXITSTATUS(st) == 0) ? 0 : -1;
+}
+
+/* report - compose and queue a report of `kind` for q. 0 if sent or nothing to send. */
+static int report(struct runq_ctx *x, struct runq_msg *q, enum dsn_kind kind)
+{
+	struct buf h, out;
+	struct err e;
+	char boundary[64];
+	uint64_t rnd = 0;
+	int r = 0;
+
+	if (q->env.sender[0] == '\0' || q->env.is_bounce)
+		return 0;
+	if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
+		rnd = (uint64_t)time(NULL);
+	(void)snprintf(boundary, sizeof boundary, "%s.%016llx/%s", q->env.id, (unsigned long long)rnd,
+	    x->c->hostname);
+	buf_init(&h, ORIG_HEADER_MAX);
+	buf_init(&out, ORIG_HEADER_MAX + 256 * 1024);
+	err_clear(&e);
+	orig_headers(q, &h);
+	if (dsn_compose(&q->env, buf_str(&h), h.len, kind, x->c->hostname, (long long)time(NULL), boundary, &out,
+	    &e) < 0) {
+		log_msg(x->lg, LOG_ERR, "%s: cannot compose the delivery status notification: %s", q->env.id, e.msg);
+		r = -1;
+	} else if (out.len > 0) {
+		r = submit_report(x, q->env.sender, &out);
+		log_msg(x->lg, r == 0 ? LOG_INFO : LOG_ERR, "%s: sender %s notification%s", q->env.id,
+		    kind == DSN_FAILED ? "non-delivery" : "delay", r == 0 ? " queued" : " could not be queued");
+	}
+	buf_free(&h);
+	buf_free(&out);
+	return r;
+}
+
+/* wants_failure_report - RFC 3461 NOTIFY: default and FAILURE report; NEVER and lists without it do not. */
+static bool wants_failure_report(const struct envelope *env)
+{
+	for (size_t i = 0; i < env->nrcpt; i++) {
+		int n = env->rcpt[i].notify;
+
+		if (env->rcpt[i].state == RCPT_FAILED && (n == 0 || (n & NOTIFY_FAILURE)))
+			return true;
+	}
+	return false;
+}
+
+/* drop_settled - keep only pending recipients (the sent and reported ones are done with). */
+static void drop_settled(struct envelope *env)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < env->nrcpt; i++) {
+		struct env_rcpt *r = &env->rcpt[i];
+
+		if (r->state != RCPT_PENDING) {
+			free(r->addr);
+			free(r->orcpt);
+			free(r->status);
+			free(r->diag);
+			free(r->relay);
+			continue;
+		}
+		env->rcpt[k++] = *r;
+	}
+	env->nrcpt = k;
+}
+
+void runq_finish(struct runq_ctx *x, struct runq_msg *q)
+{
+	const struct config *c = x->c;
+	struct envelope *env = &q->env;
+	long long now = (long long)time(NULL);
+	size_t pending = 0, failed = 0, i;
+	struct err e;
+
+	err_clear(&e);
+	for (i = 0; i < env->nrcpt; i++)
+		pending += env->rcpt[i].state == RCPT_PENDING;
+	if (pending > 0 && now - env->arrival >= c->queue_lifetime) {
+		for (i = 0; i < env->nrcpt; i++) {
+			struct env_rcpt *r = &env->rcpt[i];
+			struct buf d;
+
+			if (r->state != RCPT_PENDING)
+				continue;
+			buf_init(&d, ENV_MAX_DIAG);
+			if (buf_printf(&d, "delivery time expired: %s", r->diag ? r->diag : "no attempt succeeded") < 0)
+				buf_reset(&d);
+			replace(&r->diag, buf_str(&d));
+			buf_free(&d);
+			replace(&r->status, "4.4.7");
+			r->state = RCPT_FAILED;
+			log_msg(x->lg, LOG_NOTICE, "%s: to=<%s>, status=expired, returned to sender (%s)", env->id,
+			    r->addr, r->diag ? r->diag : "");
+		}
+		pending = 0;
+	}
+	for (i = 0; i < env->nrcpt; i++)
+		failed += env->rcpt[i].state == RCPT_FAILED;
+	env->attempts++;
+	if (failed > 0 && wants_failure_report(env) && report(x, q, DSN_FAILED) < 0) {
+		/* keep the message: the next run tries the report again */
+		env->next_try = now + c->retry_min;
+		if (spool_msg_update(q->m, env, &e) < 0)
+			log_msg(x->lg, LOG_ERR, "%s: cannot update the queue file: %s", env->id, e.msg);
+		return;
+	}
+	if (pending == 0) {
+		if (spool_msg_done(q->m, &e) < 0)
+			log_msg(x->lg, LOG_ERR, "%s: cannot remove the delivered message: %s", env->id, e.msg);
+		else
+			log_msg(x->lg, LOG_INFO, "%s: removed", env->id);
+		return;
+	}
+	drop_settled(env);
+	if (c->delay_warning > 0 && !env->warned && now - env->arrival >= c->delay_warning) {
+		bool want = false;
+
+		for (i = 0; i < env->nrcpt; i++)
+			want |= env->rcpt[i].notify == 0 || (env->rcpt[i].notify & NOTIFY_DELAY);
+		if (want && report(x, q, DSN_DELAYED) == 0)
+			env->warned = true;
+	}
+	env->next_try = now + runner_backoff(c, env->attempts);
+	if (spool_msg_update(q->m, env, &e) < 0)
+		log_msg(x->lg, LOG_ERR, "%s: cannot record the deferral: %s", env->id, e.msg);
+}
