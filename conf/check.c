@@ -1,0 +1,415 @@
+/*
+ * check.c - the deliverability check. See check.h.
+ *
+ * What it can and cannot know: postern has no way to learn the public address the server's mail leaves
+ * from, so "this host" means the A records of the configured hostname. SPF is evaluated for ip4:, a and
+ * mx mechanisms; include: and redirect= are named, not followed.
+ */
+#include "conf/check.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <time.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "conf/dkimkey.h"
+#include "lib/buf.h"
+#include "lib/dns.h"
+
+#define MAX_IPS 8
+
+struct tally {
+	FILE *out;
+	int ok, warn, fail;
+};
+
+static void say(struct tally *t, int level, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* say - one finding: level 0 ok, 1 warn, 2 FAIL. */
+static void say(struct tally *t, int level, const char *what, const char *fmt, ...)
+{
+	static const char *const word[] = { "ok  ", "warn", "FAIL" };
+	va_list ap;
+
+	(level == 0 ? t->ok : level == 1 ? t->warn : t->fail)++;
+	fprintf(t->out, "%s  %-6s ", word[level], what);
+	va_start(ap, fmt);
+	vfprintf(t->out, fmt, ap);
+	va_end(ap);
+	fputc('\n', t->out);
+}
+
+int check_spf_ip4(const char *rec, struct in_addr ip)
+{
+	const char *p = rec;
+
+	while ((p = strcasestr(p, "ip4:")) != NULL) {
+		char addr[32];
+		size_t n;
+		unsigned bits = 32;
+		struct in_addr net;
+
+		p += 4;
+		n = strcspn(p, " /");
+		if (n == 0 || n >= sizeof addr)
+			continue;
+		memcpy(addr, p, n);
+		addr[n] = '\0';
+		if (p[n] == '/') {
+			char *end;
+			unsigned long b = strtoul(p + n + 1, &end, 10);
+
+			if (end == p + n + 1 || b > 32)
+				continue;
+			bits = (unsigned)b;
+		}
+		if (inet_pton(AF_INET, addr, &net) != 1)
+			continue;
+		uint32_t mask = bits == 0 ? 0 : htonl(~0U << (32 - bits));
+		if ((net.s_addr & mask) == (ip.s_addr & mask))
+			return 1;
+	}
+	return 0;
+}
+
+char check_spf_all(const char *rec)
+{
+	const char *p = rec, *hit = NULL;
+
+	while ((p = strcasestr(p, "all")) != NULL) {
+		const char *s = p;
+
+		p += 3;
+		if (*p != '\0' && *p != ' ')
+			continue;
+		if (s > rec && strchr("-~?+", s[-1]) != NULL && (s - 1 == rec || s[-2] == ' '))
+			hit = s - 1;
+		else if (s > rec && s[-1] == ' ')
+			hit = s;
+	}
+	if (hit == NULL)
+		return 0;
+	return strchr("-~?+", *hit) ? *hit : '+';
+}
+
+bool check_tag(const char *rec, const char *name, char *out, size_t outsz)
+{
+	size_t nl = strlen(name);
+	const char *p = rec;
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ';')
+			p++;
+		const char *k = p;
+		while (*p != '\0' && *p != '=' && *p != ';')
+			p++;
+		size_t klen = (size_t)(p - k);
+		while (klen > 0 && (k[klen - 1] == ' ' || k[klen - 1] == '\t'))
+			klen--;
+		if (*p != '=') {
+			continue;
+		}
+		p++;
+		const char *v = p;
+		while (*p != '\0' && *p != ';')
+			p++;
+		if (klen == nl && strncasecmp(k, name, nl) == 0) {
+			size_t o = 0;
+
+			for (; v < p && o + 1 < outsz; v++)
+				if (*v != ' ' && *v != '\t' && *v != '\r' && *v != '\n')
+					out[o++] = *v;
+			out[o] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
+/* host_ips - the A records of the configured hostname. */
+static size_t host_ips(struct dns *d, struct tally *t, const char *host, struct in_addr *ips)
+{
+	struct err e;
+	size_t n = 0;
+	enum dns_result r;
+
+	err_clear(&e);
+	r = dns_a(d, host, ips, MAX_IPS, &n, &e);
+	if (r != DNS_OK || n == 0) {
+		say(t, 2, "A", "%s has no A record (%s): receivers cannot check who is sending", host,
+		    dns_result_str(r));
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char a[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &ips[i], a, sizeof a);
+		say(t, 0, "A", "%s has address %s", host, a);
+	}
+	return n;
+}
+
+static void check_rdns(struct dns *d, struct tally *t, const char *host, const struct in_addr *ips, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char a[INET_ADDRSTRLEN], *name = NULL;
+		struct err e;
+		enum dns_result r;
+
+		err_clear(&e);
+		inet_ntop(AF_INET, &ips[i], a, sizeof a);
+		r = dns_ptr(d, ips[i], &name, &e);
+		if (r != DNS_OK || name == NULL)
+			say(t, 2, "rDNS", "%s has no PTR record (%s): ask your hosting provider to set it to %s", a,
+			    dns_result_str(r), host);
+		else if (!dns_name_eq(name, host))
+			say(t, 2, "rDNS", "PTR of %s is %s, not %s: set hostname to it, or change the PTR", a, name,
+			    host);
+		else
+			say(t, 0, "rDNS", "PTR of %s is %s, matching hostname", a, name);
+		free(name);
+	}
+}
+
+static void check_mx(struct dns *d, struct tally *t, const char *domain)
+{
+	struct dns_mx *v = NULL;
+	size_t n = 0;
+	struct err e;
+	enum dns_result r;
+
+	err_clear(&e);
+	r = dns_mx(d, domain, &v, &n, &e);
+	if (r == DNS_OK && n == 1 && strcmp(v[0].host, ".") == 0)
+		say(t, 1, "MX", "%s has a null MX: replies and bounces to it are refused", domain);
+	else if (r == DNS_OK && n > 0)
+		say(t, 0, "MX", "%s has MX %s (preference %u)%s", domain, v[0].host, v[0].pref,
+		    n > 1 ? " and others" : "");
+	else
+		say(t, 1, "MX", "%s has no MX (%s): replies and bounces to it go to its A record, if any", domain,
+		    dns_result_str(r));
+	dns_mx_free(v, n);
+}
+
+/* spf_names_host - does a/mx in the record cover one of our addresses? */
+static bool spf_names_host(struct dns *d, const char *domain, const char *rec, const struct in_addr *ips,
+    size_t nips)
+{
+	struct in_addr a[MAX_IPS];
+	struct err e;
+	size_t n = 0;
+
+	err_clear(&e);
+	if ((strstr(rec, " a ") || strstr(rec, " a/") || strstr(rec, " +a ") ||
+	    (strlen(rec) > 2 && strcmp(rec + strlen(rec) - 2, " a") == 0)) &&
+	    dns_a(d, domain, a, MAX_IPS, &n, &e) == DNS_OK)
+		for (size_t i = 0; i < n; i++)
+			for (size_t k = 0; k < nips; k++)
+				if (a[i].s_addr == ips[k].s_addr)
+					return true;
+	if (strstr(rec, " mx") != NULL) {
+		struct dns_mx *v = NULL;
+		size_t nmx = 0;
+
+		if (dns_mx(d, domain, &v, &nmx, &e) == DNS_OK)
+			for (size_t m = 0; m < nmx; m++) {
+				n = 0;
+				if (dns_a(d, v[m].host, a, MAX_IPS, &n, &e) != DNS_OK)
+					continue;
+				for (size_t i = 0; i < n; i++)
+					for (size_t k = 0; k < nips; k++)
+						if (a[i].s_addr == ips[k].s_addr) {
+							dns_mx_free(v, nmx);
+							return true;
+						}
+			}
+		dns_mx_free(v, nmx);
+	}
+	return false;
+}
+
+static void check_spf(struct dns *d, struct tally *t, const char *domain, const struct in_addr *ips, size_t nips)
+{
+	char **v = NULL, *rec = NULL;
+	size_t n = 0, nspf = 0;
+	struct err e;
+	enum dns_result r;
+
+	err_clear(&e);
+	r = dns_txt(d, domain, &v, &n, &e);
+	for (size_t i = 0; i < n; i++)
+		if (strncasecmp(v[i], "v=spf1", 6) == 0 && (v[i][6] == ' ' || v[i][6] == '\0')) {
+			nspf++;
+			rec = v[i];
+		}
+	if (r == DNS_TEMPFAIL)
+		say(t, 1, "SPF", "%s: DNS did not answer (%s)", domain, e.msg);
+	else if (nspf == 0)
+		say(t, 2, "SPF", "%s has no SPF record; publish e.g. \"v=spf1 a:%s -all\"", domain, "YOUR.HOSTNAME");
+	else if (nspf > 1)
+		say(t, 2, "SPF", "%s has %zu SPF records: receivers treat that as an error (RFC 7208 4.5)", domain,
+		    nspf);
+	else {
+		char all = check_spf_all(rec);
+		bool ours = false;
+
+		for (size_t k = 0; k < nips; k++)
+			ours |= check_spf_ip4(rec, ips[k]) == 1;
+		ours = ours || spf_names_host(d, domain, rec, ips, nips);
+		if (all == '+')
+			say(t, 2, "SPF", "\"%s\" ends in +all: anyone may send as %s", rec, domain);
+		else if (ours)
+			say(t, 0, "SPF", "\"%s\" authorizes this host", rec);
+		else if (strcasestr(rec, "include:") || strcasestr(rec, "redirect="))
+			say(t, 1, "SPF", "\"%s\": this host is not named directly (include:/redirect= not followed)",
+			    rec);
+		else
+			say(t, 2, "SPF", "\"%s\" does not authorize this host's address", rec);
+	}
+	dns_txt_free(v, n);
+}
+
+static void check_dmarc(struct dns *d, struct tally *t, const char *domain)
+{
+	struct buf name;
+	char **v = NULL, p[32];
+	size_t n = 0, i;
+	struct err e;
+
+	err_clear(&e);
+	buf_init(&name, 300);
+	if (buf_printf(&name, "_dmarc.%s", domain) < 0) {
+		buf_free(&name);
+		return;
+	}
+	(void)dns_txt(d, buf_str(&name), &v, &n, &e);
+	for (i = 0; i < n; i++)
+		if (strncasecmp(v[i], "v=DMARC1", 8) == 0)
+			break;
+	if (i == n)
+		say(t, 1, "DMARC", "no DMARC record at %s; start with \"v=DMARC1; p=none; rua=mailto:postmaster@%s\"",
+		    buf_str(&name), domain);
+	else if (check_tag(v[i], "p", p, sizeof p))
+		say(t, 0, "DMARC", "%s: \"%s\" (policy %s)", buf_str(&name), v[i], p);
+	else
+		say(t, 2, "DMARC", "%s: \"%s\" has no p= tag", buf_str(&name), v[i]);
+	dns_txt_free(v, n);
+	buf_free(&name);
+}
+
+static void check_dkim(struct dns *d, struct tally *t, const struct config *c, const char *domain)
+{
+	size_t used = 0;
+
+	for (size_t k = 0; k < c->ndkim; k++) {
+		const struct conf_dkim_key *key = &c->dkim[k];
+		char want[4096], got[4096];
+		struct buf name, rec, warn;
+		EVP_PKEY *pk = NULL;
+		char **v = NULL;
+		size_t n = 0, i;
+		struct err e;
+
+		if (strcasecmp(key->domain, domain) != 0)
+			continue;
+		used++;
+		err_clear(&e);
+		buf_init(&name, 600);
+		buf_init(&rec, 8192);
+		buf_init(&warn, 512);
+		if (dkimkey_load(key->keyfile, &pk, &warn, &e) < 0 || dkimkey_record(pk, &rec, &e) < 0) {
+			say(t, 2, "DKIM", "%s: %s", key->keyfile, e.msg);
+			goto next;
+		}
+		if (warn.len > 0)
+			say(t, 1, "DKIM", "%s", buf_str(&warn));
+		if (buf_printf(&name, "%s._domainkey.%s", key->selector, key->domain) < 0)
+			goto next;
+		(void)dns_txt(d, buf_str(&name), &v, &n, &e);
+		(void)check_tag(buf_str(&rec), "p", want, sizeof want);
+		for (i = 0; i < n; i++)
+			if (check_tag(v[i], "p", got, sizeof got))
+				break;
+		if (i == n)
+			say(t, 2, "DKIM", "no key record at %s; publish: %s", buf_str(&name), buf_str(&rec));
+		else if (strcmp(got, want) != 0)
+			say(t, 2, "DKIM", "%s does not match %s (p= differs; stray quotes or a cut line?); publish: %s",
+			    buf_str(&name), key->keyfile, buf_str(&rec));
+		else
+			say(t, 0, "DKIM", "%s matches %s", buf_str(&name), key->keyfile);
+next:
+		dns_txt_free(v, n);
+		EVP_PKEY_free(pk);
+		buf_free(&name);
+		buf_free(&rec);
+		buf_free(&warn);
+	}
+	if (used == 0)
+		say(t, 2, "DKIM", "no dkim key configured for %s: make one with \"postern dkim-keygen %s SELECTOR\"",
+		    domain, domain);
+}
+
+static void check_tls(struct tally *t, const struct config *c)
+{
+	FILE *f;
+	X509 *x;
+
+	if (c->tls_cert == NULL) {
+		say(t, 0, "TLS", "no client certificate configured (optional: tls_cert, tls_key)");
+		return;
+	}
+	if ((f = fopen(c->tls_cert, "re")) == NULL || (x = PEM_read_X509(f, NULL, NULL, NULL)) == NULL) {
+		if (f)
+			fclose(f);
+		say(t, 2, "TLS", "%s: cannot read a certificate", c->tls_cert);
+		return;
+	}
+	fclose(f);
+	const char *name = c->tls_cert_name ? c->tls_cert_name : c->hostname;
+	if (X509_cmp_current_time(X509_get0_notAfter(x)) <= 0)
+		say(t, 2, "TLS", "%s has expired", c->tls_cert);
+	else if (X509_cmp_time(X509_get0_notAfter(x), &(time_t){ time(NULL) + 14 * 86400 }) <= 0)
+		say(t, 1, "TLS", "%s expires within 14 days (is the certbot deploy hook installed?)", c->tls_cert);
+	else if (X509_check_host(x, name, 0, 0, NULL) != 1)
+		say(t, 2, "TLS", "%s does not name %s", c->tls_cert, name);
+	else
+		say(t, 0, "TLS", "%s is valid and names %s", c->tls_cert, name);
+	X509_free(x);
+}
+
+int check_main(const struct config *c, int argc, char **argv, FILE *out, FILE *errf)
+{
+	struct tally t = { out, 0, 0, 0 };
+	struct in_addr ips[MAX_IPS];
+	const char *domain = argc > 1 ? argv[1] : c->domain;
+	struct dns *d;
+	struct err e;
+	size_t n;
+
+	err_clear(&e);
+	if (argc > 2) {
+		fprintf(errf, "usage: postern check [DOMAIN]\n");
+		return 64;
+	}
+	if ((d = dns_new(c->resolver, &e)) == NULL) {
+		fprintf(errf, "postern: %s\n", e.msg);
+		return 78;
+	}
+	fprintf(out, "checking %s, sending host %s\n", domain, c->hostname);
+	n = host_ips(d, &t, c->hostname, ips);
+	check_rdns(d, &t, c->hostname, ips, n);
+	check_mx(d, &t, domain);
+	check_spf(d, &t, domain, ips, n);
+	check_dkim(d, &t, c, domain);
+	check_dmarc(d, &t, domain);
+	check_tls(&t, c);
+	fprintf(out, "%d ok, %d warnings, %d failures\n", t.ok, t.warn, t.fail);
+	dns_free(d);
+	return t.fail > 0 ? 1 : 0;
+}
