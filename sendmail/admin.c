@@ -33,6 +33,7 @@ static const char usage[] =
     "  dkim-record DOMAIN SELECTOR\n"
     "                      print the DNS record for a configured key\n"
     "  check [DOMAIN]      check SPF, DKIM, DMARC, MX, A, rDNS and TLS for the sending domain\n"
+    "  queue-run [-v]      deliver what is due (for cron and timers; sendmail -q takes everything)\n"
     "  tls-reload          make a running periodic queue runner re-read its certificates\n"
     "  version             print the version\n"
     "As sendmail, mailq, runq or newaliases, see postern(8).\n";
@@ -145,6 +146,13 @@ static int do_admin(const struct opts *o, const struct config *c, struct log *lg
 	}
 	if (strcmp(cmd, "tls-reload") == 0)
 		return runner_tls_reload(c, lg);
+	if (strcmp(cmd, "queue-run") == 0) {	/* what is due, as the periodic runner takes it */
+		struct runner_opts ro;
+
+		memset(&ro, 0, sizeof ro);
+		ro.verbose = o->admin_argc > 1 && strcmp(o->admin_argv[1], "-v") == 0;
+		return runner_main(&ro, c, lg);
+	}
 	/* the rest need no group: key generation writes as root (or where the caller may write) */
 	if (getuid() != 0 && privsep_drop_group(&e) < 0)
 		return fail("postern", &e, 71);
