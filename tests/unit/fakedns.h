@@ -86,7 +86,8 @@ static void fake_serve(int fd, const struct fake_rr *t, size_t nt)
 		} else {
 			r[3] |= (unsigned char)t[i].rcode;
 			r[7] = (unsigned char)t[i].ancount;
-			memcpy(r + n, t[i].an, t[i].anlen);
+			if (t[i].anlen > 0)
+				memcpy(r + n, t[i].an, t[i].anlen);
 			n += (ssize_t)t[i].anlen;
 		}
 		sendto(fd, r, (size_t)n, 0, (struct sockaddr *)&from, fl);
