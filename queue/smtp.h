@@ -1,0 +1,95 @@
+/*
+ * smtp.h - the SMTP client session: connect, greeting, EHLO/HELO, STARTTLS, AUTH, MAIL, RCPT (with
+ * PIPELINING), DATA streamed from a descriptor, RSET, QUIT; a connection can carry several
+ * transactions (RSET, then MAIL again).
+ *
+ * Untrusted input: everything the server sends. Replies go through smtp_reply_parse (bounded); the
+ * reader's buffer has a ceiling; bytes buffered after the STARTTLS 220 abort the session (command
+ * injection defence); the message is checked to be CRLF-only while it is dot-stuffed (smuggling
+ * defence). Credentials never reach the transcript.
+ *
+ * Results: SMTP_OK, or one of the failures below; the reason is in struct err, and for SMTP_FAIL_RESP
+ * the server's reply is available from smtp_last_reply. Every function but smtp_quit/smtp_free is
+ * meant to be called in protocol order; after FAIL_CONN or FAIL_PROTO the session is unusable.
+ * The caller must ignore SIGPIPE.
+ */
+#ifndef POSTERN_SMTP_H
+#define POSTERN_SMTP_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "conf/config.h"
+#include "lib/err.h"
+#include "queue/smtp_reply.h"
+#include "queue/tls.h"
+
+enum smtp_status {
+	SMTP_OK = 0,
+	SMTP_FAIL_CONN = -1,	/* could not connect, connection lost, timeout: try the next host */
+	SMTP_FAIL_PROTO = -2,	/* malformed reply or protocol violation by the server */
+	SMTP_FAIL_RESP = -3,	/* a 4xx/5xx reply (smtp_last_reply) */
+	SMTP_FAIL_LOCAL = -4,	/* our side: bad input, bare CR/LF in the message, policy refusal */
+};
+
+/* Timeouts in milliseconds (RFC 5321 4.5.3.2). */
+struct smtp_timeouts {
+	int connect, greeting, command, data_init, data_block, data_done;
+};
+
+enum smtp_dir { SMTP_DIR_IN, SMTP_DIR_OUT };
+/* One line without its CRLF. Server lines are untrusted: make them safe before logging. */
+typedef void smtp_transcript_fn(void *ctx, enum smtp_dir dir, const char *line, size_t len);
+
+struct smtp_opts {
+	struct smtp_timeouts to;
+	smtp_transcript_fn *transcript;	/* NULL: none */
+	void *transcript_ctx;
+};
+
+struct smtp;
+
+/* smtp_timeouts_from_config - the config's seconds as milliseconds. */
+void smtp_timeouts_from_config(const struct config *c, struct smtp_timeouts *t);
+
+struct smtp *smtp_new(const struct smtp_opts *o);
+/* smtp_free - close the connection (no QUIT) and free. NULL is a no-op. */
+void smtp_free(struct smtp *s);
+
+/* smtp_connect - TCP connection to ip:port within to.connect. */
+int smtp_connect(struct smtp *s, struct in_addr ip, int port, struct err *e);
+/* smtp_tls_implicit - TLS handshake right after connecting (port 465), before the greeting. */
+int smtp_tls_implicit(struct smtp *s, struct tls_client_ctx *ctx, const char *name, struct err *e);
+/* smtp_greeting - read the greeting; anything but 220 is SMTP_FAIL_RESP. */
+int smtp_greeting(struct smtp *s, struct err *e);
+/* smtp_ehlo - EHLO (HELO when EHLO gets a 5xx; then no extensions). */
+int smtp_ehlo(struct smtp *s, const char *helo_name, struct err *e);
+/* smtp_starttls - STARTTLS, handshake (SNI/verify name `name`), EHLO again with the same name. */
+int smtp_starttls(struct smtp *s, struct tls_client_ctx *ctx, const char *name, struct err *e);
+/* smtp_auth - AUTH PLAIN if offered, else LOGIN. Refused (SMTP_FAIL_LOCAL) without TLS unless
+ * allow_plaintext. */
+int smtp_auth(struct smtp *s, const char *user, const char *pass, bool allow_plaintext,
+	      struct err *e);
+/* smtp_mail - MAIL FROM:<sender> with SIZE=size (size > 0 and SIZE offered), BODY=8BITMIME and
+ * SMTPUTF8 when asked for and offered. */
+int smtp_mail(struct smtp *s, const char *sender, long long size, bool body8bit, bool smtputf8,
+	      struct err *e);
+/* smtp_rcpt - RCPT TO for each address; replies[i] gets each reply (free with smtp_reply_free),
+ * *accepted counts the 2xx. With PIPELINING the commands are sent in groups. SMTP_OK when every
+ * reply was read, whatever the codes. */
+int smtp_rcpt(struct smtp *s, const char *const *rcpts, size_t n, struct smtp_reply *replies,
+	      size_t *accepted, struct err *e);
+/* smtp_data - DATA; on 354 send prefix (header lines, CRLF-only) then fd from offset 0 to EOF,
+ * dot-stuffed, then the terminator, and read the final reply. */
+int smtp_data(struct smtp *s, const char *prefix, size_t prefixlen, int fd, struct err *e);
+int smtp_rset(struct smtp *s, struct err *e);
+/* smtp_quit - QUIT and wait briefly for the reply; errors are ignored. */
+void smtp_quit(struct smtp *s);
+
+const struct smtp_reply *smtp_last_reply(const struct smtp *s);
+const struct smtp_ext *smtp_ext(const struct smtp *s);
+/* smtp_tls - the TLS connection, NULL while plaintext. */
+const struct tls_conn *smtp_tls(const struct smtp *s);
+
+#endif

@@ -1,0 +1,270 @@
+/*
+ * tls.c - OpenSSL client contexts and connections (see tls.h).
+ */
+#include "queue/tls.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "lib/buf.h"
+
+struct tls_client_ctx {
+	SSL_CTX *ctx;
+};
+
+struct tls_conn {
+	SSL *ssl;
+	int fd;
+	bool verified;
+	char reason[128];
+	char summary[64];
+};
+
+/* ssl_err - the reason from OpenSSL's error queue (cleared), prefixed by what. Returns -1. */
+static int ssl_err(struct err *e, const char *what)
+{
+	unsigned long x = ERR_get_error();
+	char msg[256];
+
+	if (x == 0)
+		snprintf(msg, sizeof msg, "%s", errno ? strerror(errno) : "unknown error");
+	else
+		ERR_error_string_n(x, msg, sizeof msg);
+	ERR_clear_error();
+	return err_set(e, 0, "%s: %s", what, msg);
+}
+
+struct tls_client_ctx *tls_ctx_new(const char *cafile, const char *cert, const char *key,
+				   struct err *e)
+{
+	struct tls_client_ctx *c = xcalloc(1, sizeof *c);
+
+	if ((cert == NULL) != (key == NULL)) {
+		err_set(e, 78, "TLS client certificate and key must be given together");
+		goto fail;
+	}
+	if ((c->ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		ssl_err(e, "SSL_CTX_new");
+		goto fail;
+	}
+	if (SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION) != 1) {
+		ssl_err(e, "TLS minimum version");
+		goto fail;
+	}
+	/* verification runs and is recorded, but never aborts the handshake: the caller decides */
+	SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_mode(c->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (cafile != NULL ? SSL_CTX_load_verify_locations(c->ctx, cafile, NULL) != 1
+			   : SSL_CTX_set_default_verify_paths(c->ctx) != 1) {
+		ssl_err(e, cafile != NULL ? cafile : "default CA paths");
+		e->code = 78;
+		goto fail;
+	}
+	if (cert != NULL) {
+		if (SSL_CTX_use_certificate_chain_file(c->ctx, cert) != 1) {
+			ssl_err(e, cert);
+			e->code = 78;
+			goto fail;
+		}
+		if (SSL_CTX_use_PrivateKey_file(c->ctx, key, SSL_FILETYPE_PEM) != 1) {
+			ssl_err(e, key);
+			e->code = 78;
+			goto fail;
+		}
+		if (SSL_CTX_check_private_key(c->ctx) != 1) {
+			ssl_err(e, "TLS client certificate and key do not match");
+			e->code = 78;
+			goto fail;
+		}
+	}
+	return c;
+fail:
+	tls_ctx_free(c);
+	return NULL;
+}
+
+void tls_ctx_free(struct tls_client_ctx *c)
+{
+	if (c == NULL)
+		return;
+	SSL_CTX_free(c->ctx);
+	free(c);
+}
+
+/* now_ms - monotonic milliseconds. */
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* wait_io - wait for what SSL asked for (ret from SSL_*), until deadline. 0 ready, -1 error. */
+static int wait_io(struct tls_conn *c, int ret, long long deadline, const char *what, struct err *e)
+{
+	int x = SSL_get_error(c->ssl, ret);
+	struct pollfd pfd = { .fd = c->fd };
+	long long left;
+	int r;
+
+	if (x == SSL_ERROR_WANT_READ)
+		pfd.events = POLLIN;
+	else if (x == SSL_ERROR_WANT_WRITE)
+		pfd.events = POLLOUT;
+	else if (x == SSL_ERROR_ZERO_RETURN)
+		return err_set(e, 0, "%s: connection closed by the peer", what);
+	else if (x == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+		return err_set(e, 0, "%s: %s", what, errno ? strerror(errno) : "connection lost");
+	else
+		return ssl_err(e, what);
+	do {
+		if ((left = deadline - now_ms()) <= 0)
+			return err_set(e, 0, "%s: timeout", what);
+		r = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return err_set(e, 0, "%s: poll: %s", what, strerror(errno));
+	if (r == 0)
+		return err_set(e, 0, "%s: timeout", what);
+	return 0;
+}
+
+struct tls_conn *tls_connect(struct tls_client_ctx *ctx, int fd, const char *name, int timeout_ms,
+			     struct err *e)
+{
+	struct tls_conn *c = xcalloc(1, sizeof *c);
+	long long deadline = now_ms() + timeout_ms;
+	int fl = fcntl(fd, F_GETFL), r;
+	X509 *peer;
+	long v;
+
+	c->fd = fd;
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		err_set(e, 0, "fcntl: %s", strerror(errno));
+		goto fail;
+	}
+	ERR_clear_error();
+	if ((c->ssl = SSL_new(ctx->ctx)) == NULL || SSL_set_fd(c->ssl, fd) != 1) {
+		ssl_err(e, "SSL_new");
+		goto fail;
+	}
+	if (name != NULL &&
+	    (SSL_set_tlsext_host_name(c->ssl, name) != 1 || SSL_set1_host(c->ssl, name) != 1)) {
+		ssl_err(e, "TLS server name");
+		goto fail;
+	}
+	if (name != NULL)
+		SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	while ((r = SSL_connect(c->ssl)) != 1) {
+		errno = 0;
+		if (wait_io(c, r, deadline, "TLS handshake", e) < 0)
+			goto fail;
+	}
+	peer = SSL_get0_peer_certificate(c->ssl);
+	v = SSL_get_verify_result(c->ssl);
+	if (peer == NULL) {
+		snprintf(c->reason, sizeof c->reason, "no peer certificate");
+	} else if (name == NULL) {
+		snprintf(c->reason, sizeof c->reason, "no name to verify");
+	} else if (v != X509_V_OK) {
+		snprintf(c->reason, sizeof c->reason, "%s", X509_verify_cert_error_string(v));
+	} else {
+		c->verified = true;
+		snprintf(c->reason, sizeof c->reason, "ok");
+	}
+	snprintf(c->summary, sizeof c->summary, "%s/%s", SSL_get_version(c->ssl),
+		 c->verified ? "verified" : "unverified");
+	return c;
+fail:
+	if (c->ssl != NULL)
+		SSL_free(c->ssl);
+	free(c);
+	return NULL;
+}
+
+void tls_close(struct tls_conn *c)
+{
+	if (c == NULL)
+		return;
+	(void)SSL_shutdown(c->ssl);	/* one close_notify, no waiting for the peer's */
+	ERR_clear_error();
+	SSL_free(c->ssl);
+	free(c);
+}
+
+bool tls_verified(const struct tls_conn *c)
+{
+	return c->verified;
+}
+
+const char *tls_verify_reason(const struct tls_conn *c)
+{
+	return c->reason;
+}
+
+const char *tls_version(const struct tls_conn *c)
+{
+	return SSL_get_version(c->ssl);
+}
+
+const char *tls_cipher(const struct tls_conn *c)
+{
+	return SSL_get_cipher_name(c->ssl);
+}
+
+const char *tls_summary(const struct tls_conn *c)
+{
+	return c->summary;
+}
+
+ssize_t tls_read(struct tls_conn *c, void *p, size_t n, int timeout_ms, struct err *e)
+{
+	long long deadline = now_ms() + timeout_ms;
+	size_t got;
+	int r;
+
+	ERR_clear_error();
+	/* SSL_read first: bytes may already be decrypted and pending, with nothing on the fd */
+	while ((r = SSL_read_ex(c->ssl, p, n, &got)) != 1) {
+		int x = SSL_get_error(c->ssl, r);
+
+		if (x == SSL_ERROR_ZERO_RETURN)
+			return 0;
+		errno = 0;
+		if (wait_io(c, r, deadline, "TLS read", e) < 0)
+			return -1;
+	}
+	return (ssize_t)got;
+}
+
+int tls_write(struct tls_conn *c, const void *p, size_t n, int timeout_ms, struct err *e)
+{
+	long long deadline = now_ms() + timeout_ms;
+	const char *q = p;
+
+	ERR_clear_error();
+	while (n > 0) {
+		size_t put;
+		int r = SSL_write_ex(c->ssl, q, n, &put);
+
+		if (r == 1) {
+			q += put;
+			n -= put;
+			continue;
+		}
+		errno = 0;
+		if (wait_io(c, r, deadline, "TLS write", e) < 0)
+			return -1;
+	}
+	return 0;
+}

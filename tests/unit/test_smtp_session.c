@@ -1,0 +1,553 @@
+/* test_smtp_session.c - the SMTP client against scripted servers in a forked child on 127.0.0.1:
+ * PIPELINING, the STARTTLS injection refusal, STARTTLS + AUTH over a self-signed certificate made
+ * here, timeouts, a 421 greeting, a drop in the middle of DATA, bare LF in the message. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "lib/buf.h"
+#include "queue/smtp.h"
+
+/* A server step: read one line that must start with `expect` (NULL: read nothing), then send `send`.
+ * Special sends: "<TLS>" = "220 go" then the TLS handshake; "<CLOSE>" close; "<SLEEP>" sleep 3 s;
+ * "<BODY>" read up to "\r\n.\r\n" into the log, no reply. */
+struct step {
+	const char *expect, *send;
+};
+
+struct server {
+	pid_t pid;
+	int port;
+	char log[64];		/* what the server received, for the test to read */
+};
+
+static char certfile[64], keyfile[64];
+
+/* make_cert - a self-signed certificate for "localhost" (EC P-256), written to a temp dir. */
+static void make_cert(void)
+{
+	char dir[] = "/tmp/postern-tls-XXXXXX";
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *n;
+	X509_EXTENSION *ext;
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(certfile, sizeof certfile, "%s/cert.pem", dir);
+	snprintf(keyfile, sizeof keyfile, "%s/key.pem", dir);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, k);
+	n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1, -1, 0);
+	X509_set_issuer_name(x, n);
+	X509_set_version(x, 2);
+	ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, "DNS:localhost");
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	ext = X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints, "critical,CA:TRUE");
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	cr_assert(X509_sign(x, k, EVP_sha256()) > 0);
+	cr_assert_not_null(f = fopen(certfile, "w"));
+	PEM_write_X509(f, x);
+	fclose(f);
+	cr_assert_not_null(f = fopen(keyfile, "w"));
+	PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+	fclose(f);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
+struct sconn {
+	int fd;
+	SSL *ssl;
+	FILE *log;
+};
+
+static int s_read1(struct sconn *c, char *ch)
+{
+	return c->ssl ? SSL_read(c->ssl, ch, 1) : (int)read(c->fd, ch, 1);
+}
+
+static void s_write(struct sconn *c, const char *p, size_t n)
+{
+	if (c->ssl)
+		SSL_write(c->ssl, p, (int)n);
+	else if (write(c->fd, p, n) < 0)
+		_exit(3);
+}
+
+/* s_line - read one line (through LF) into out; -1 on EOF. */
+static int s_line(struct sconn *c, char *out, size_t max)
+{
+	size_t n = 0;
+	char ch;
+
+	while (n + 1 < max) {
+		if (s_read1(c, &ch) != 1)
+			return -1;
+		out[n++] = ch;
+		if (ch == '\n')
+			break;
+	}
+	out[n] = '\0';
+	fputs(out, c->log);
+	fflush(c->log);
+	return 0;
+}
+
+static void serve(int lfd, const struct step *st, const char *logpath)
+{
+	struct sconn c = { .fd = accept(lfd, NULL, NULL) };
+	char line[4096];
+
+	alarm(20);
+	c.log = fopen(logpath, "w");
+	for (; st->expect != NULL || st->send != NULL; st++) {
+		if (st->expect != NULL) {
+			if (strcmp(st->expect, "<BODY>") == 0) {
+				do {
+					if (s_line(&c, line, sizeof line) < 0)
+						_exit(1);
+				} while (strcmp(line, ".\r\n") != 0);
+			} else if (s_line(&c, line, sizeof line) < 0 ||
+				   strncmp(line, st->expect, strlen(st->expect)) != 0) {
+				fprintf(c.log, "!! wanted %s\n", st->expect);
+				_exit(1);
+			}
+		}
+		if (st->send == NULL)
+			continue;
+		if (strcmp(st->send, "<CLOSE>") == 0)
+			_exit(0);
+		if (strcmp(st->send, "<SLEEP>") == 0) {
+			sleep(3);
+			continue;
+		}
+		if (strcmp(st->send, "<TLS>") == 0) {
+			SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+			s_write(&c, "220 go\r\n", 8);
+			SSL_CTX_use_certificate_file(ctx, certfile, SSL_FILETYPE_PEM);
+			SSL_CTX_use_PrivateKey_file(ctx, keyfile, SSL_FILETYPE_PEM);
+			c.ssl = SSL_new(ctx);
+			SSL_set_fd(c.ssl, c.fd);
+			if (SSL_accept(c.ssl) != 1)
+				_exit(2);
+			continue;
+		}
+		s_write(&c, st->send, strlen(st->send));
+	}
+	_exit(0);
+}
+
+static void server_start(struct server *s, const struct step *st)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(fd, 1) == 0);
+	getsockname(fd, (struct sockaddr *)&sa, &sl);
+	s->port = ntohs(sa.sin_port);
+	snprintf(s->log, sizeof s->log, "/tmp/postern-smtp-%d.log", (int)getpid());
+	if ((s->pid = fork()) == 0)
+		serve(fd, st, s->log);
+	close(fd);
+}
+
+/* server_end - wait for the child; returns what it received. */
+static char *server_end(struct server *s)
+{
+	struct buf b;
+	char tmp[4096];
+	size_t n;
+	FILE *f;
+
+	kill(s->pid, SIGTERM);
+	waitpid(s->pid, NULL, 0);
+	buf_init(&b, 1 << 20);
+	if ((f = fopen(s->log, "r")) != NULL) {
+		while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+			cr_assert_eq(buf_add(&b, tmp, n), 0);
+		fclose(f);
+	}
+	unlink(s->log);
+	return buf_take(&b);
+}
+
+static void record(void *ctx, enum smtp_dir dir, const char *line, size_t len)
+{
+	struct buf *b = ctx;
+
+	cr_assert_eq(buf_printf(b, "%s %.*s\n", dir == SMTP_DIR_IN ? "<" : ">", (int)len, line), 0);
+}
+
+static struct buf transcript;
+
+static struct smtp *client(const struct server *s, int ms)
+{
+	struct smtp_opts o = { { ms, ms, ms, ms, ms, ms }, record, &transcript };
+	struct smtp *c = smtp_new(&o);
+	struct in_addr lo = { htonl(INADDR_LOOPBACK) };
+	struct err e;
+
+	cr_assert_eq(smtp_connect(c, lo, s->port, &e), SMTP_OK, "%s", e.msg);
+	return c;
+}
+
+static int msgfd(const char *body)
+{
+	char path[] = "/tmp/postern-msg-XXXXXX";
+	int fd = mkstemp(path);
+
+	cr_assert(fd >= 0);
+	unlink(path);
+	cr_assert_eq(write(fd, body, strlen(body)), (ssize_t)strlen(body));
+	return fd;
+}
+
+static void setup(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	buf_init(&transcript, 1 << 20);
+}
+
+static void teardown(void)
+{
+	buf_free(&transcript);
+}
+
+TestSuite(session, .init = setup, .fini = teardown, .timeout = 30);
+
+static const struct step pipelined[] = {
+	{ NULL, "220 mx ESMTP\r\n" },
+	{ "EHLO client.example", "250-mx\r\n250-PIPELINING\r\n250-SIZE 1000\r\n250 8BITMIME\r\n" },
+	{ "MAIL FROM:<a@x> SIZE=42 BODY=8BITMIME\r\n", "250 ok\r\n" },
+	/* no reply before all three RCPTs are in: a client that waits would time out */
+	{ "RCPT TO:<b@y>", NULL }, { "RCPT TO:<c@y>", NULL }, { "RCPT TO:<d@y>", NULL },
+	{ NULL, "250 ok\r\n550 5.1.1 no such user\r\n250 ok\r\n" },
+	{ "DATA", "354 go\r\n" },
+	{ "<BODY>", "250 2.0.0 queued\r\n" },
+	{ "RSET", "250 ok\r\n" },
+	{ "MAIL FROM:<>", "250 ok\r\n" },
+	{ "QUIT", "221 bye\r\n" },
+	{ NULL, NULL },
+};
+
+Test(session, pipelining_data_reuse)
+{
+	struct server s;
+	struct smtp *c;
+	struct err e = { 0 };
+	struct smtp_reply rep[3];
+	const char *rcpts[] = { "b@y", "c@y", "d@y" };
+	size_t acc;
+	char *log;
+	int fd = msgfd("Subject: x\r\n\r\n.leading dot\r\nend\r\n");
+
+	server_start(&s, pipelined);
+	c = client(&s, 2000);
+	cr_assert_eq(smtp_greeting(c, &e), SMTP_OK, "%s", e.msg);
+	cr_assert_eq(smtp_ehlo(c, "client.example", &e), SMTP_OK, "%s", e.msg);
+	cr_expect(smtp_ext(c)->pipelining);
+	cr_expect_eq(smtp_ext(c)->size_max, 1000);
+	cr_assert_eq(smtp_mail(c, "a@x", 42, true, true, &e), SMTP_OK, "%s", e.msg);
+	cr_assert_eq(smtp_rcpt(c, rcpts, 3, rep, &acc, &e), SMTP_OK, "%s", e.msg);
+	cr_expect_eq(acc, 2);
+	cr_expect_eq(rep[1].code, 550);
+	cr_expect_str_eq(rep[1].status, "5.1.1");
+	for (int i = 0; i < 3; i++)
+		smtp_reply_free(&rep[i]);
+	cr_assert_eq(smtp_data(c, "X-Extra: 1\r\n", 12, fd, &e), SMTP_OK, "%s", e.msg);
+	cr_expect_str_eq(smtp_last_reply(c)->status, "2.0.0");
+	cr_assert_eq(smtp_rset(c, &e), SMTP_OK, "%s", e.msg);
+	cr_assert_eq(smtp_mail(c, "", 0, false, false, &e), SMTP_OK, "%s", e.msg);
+	smtp_quit(c);
+	smtp_free(c);
+	close(fd);
+	log = server_end(&s);
+	cr_expect(strstr(log, "DATA\r\nX-Extra: 1\r\nSubject: x\r\n\r\n..leading dot\r\nend\r\n.\r\nRSET\r\n")
+		  != NULL, "%s", log);
+	free(log);
+	cr_expect(strstr(buf_str(&transcript), "> RCPT TO:<c@y>\n") != NULL);
+	cr_expect(strstr(buf_str(&transcript), "< 550 5.1.1 no such user\n") != NULL);
+}
+
+static const struct step injection[] = {
+	{ NULL, "220 mx\r\n" },
+	{ "EHLO", "250-mx\r\n250 STARTTLS\r\n" },
+	{ "STARTTLS", "220 go\r\n250 injected\r\n" },
+	{ NULL, "<SLEEP>" },
+	{ NULL, NULL },
+};
+
+Test(session, starttls_trailing_data_refused)
+{
+	struct server s;
+	struct smtp *c;
+	struct err e = { 0 };
+	struct tls_client_ctx *ctx = tls_ctx_new(NULL, NULL, NULL, &e);
+
+	cr_assert_not_null(ctx, "%s", e.msg);
+	server_start(&s, injection);
+	c = client(&s, 2000);
+	cr_assert_eq(smtp_greeting(c, &e), SMTP_OK);
+	cr_assert_eq(smtp_ehlo(c, "c", &e), SMTP_OK);
+	cr_expect(smtp_ext(c)->starttls);
+	cr_expect_eq(smtp_starttls(c, ctx, "localhost", &e), SMTP_FAIL_PROTO);
+	cr_expect_str_eq(e.msg, "trailing data after STARTTLS reply");
+	smtp_free(c);
+	tls_ctx_free(ctx);
+	free(server_end(&s));
+}
+
+static const struct step tls_auth[] = {
+	{ NULL, "220 mx\r\n" },
+	{ "EHLO c\r\n", "250-mx\r\n250-STARTTLS\r\n250 AUTH LOGIN\r\n" },
+	{ "STARTTLS\r\n", "<TLS>" },
+	{ "EHLO c\r\n", "250-mx\r\n250 AUTH PLAIN LOGIN\r\n" },
+	{ "AUTH PLAIN AGFsaWNlAHMzY3JldA==\r\n", "235 2.7.0 ok\r\n" },
+	{ "QUIT", "221 bye\r\n" },
+	{ NULL, NULL },
+};
+
+Test(session, starttls_then_auth)
+{
+	struct server s;
+	struct smtp *c;
+	struct err e = { 0 };
+	struct tls_client_ctx *ctx;
+	const struct tls_conn *t;
+
+	make_cert();
+	cr_assert_not_null(ctx = tls_ctx_new(certfile, NULL, NULL, &e), "%s", e.msg);
+	server_start(&s, tls_auth);
+	c = client(&s, 3000);
+	cr_assert_eq(smtp_greeting(c, &e), SMTP_OK);
+	cr_assert_eq(smtp_ehlo(c, "c", &e), SMTP_OK);
+	cr_expect_eq(smtp_auth(c, "alice", "s3cret", false, &e), SMTP_FAIL_LOCAL);
+	cr_expect(strstr(e.msg, "without TLS") != NULL, "%s", e.msg);
+	cr_assert_eq(smtp_starttls(c, ctx, "localhost", &e), SMTP_OK, "%s", e.msg);
+	cr_assert_not_null(t = smtp_tls(c));
+	cr_expect(tls_verified(t), "%s", tls_verify_reason(t));
+	cr_expect(strstr(tls_summary(t), "/verified") != NULL, "%s", tls_summary(t));
+	cr_expect(smtp_ext(c)->auth_plain);
+	cr_expect(!smtp_ext(c)->starttls);
+	cr_assert_eq(smtp_auth(c, "alice", "s3cret", false, &e), SMTP_OK, "%s", e.msg);
+	smtp_quit(c);
+	smtp_free(c);
+	tls_ctx_free(ctx);
+	free(server_end(&s));
+	cr_expect(strstr(buf_str(&transcript), "> AUTH <credentials hidden>\n") != NULL, "%s",
+		  buf_str(&transcript));
+	cr_expect(strstr(buf_str(&transcript), "AGFsaWNl") == NULL);
+}
+
+static const struct step tls_wrong_name[] = {
+	{ NULL, "220 mx\r\n" },
+	{ "EHLO c\r\n", "250-mx\r\n250 STARTTLS\r\n" },
+	{ "STARTTLS\r\n", "<TLS>" },
+	{ "EHLO c\r\n", "250 mx\r\n" },
+	{ NULL, NULL },
+};
+
+Test(session, starttls_name_mismatch_reported)
+{
+	struct server s;
+	struct smtp *c;
+	struct err e = { 0 };
+	struct tls_client_ctx *ctx;
+	const struct tls_conn *t;
+
+	make_cert();
+	cr_assert_not_null(ctx = tls_ctx_new(certfile, NULL, NULL, &e), "%s", e.msg);
+	server_start(&s, tls_wrong_name);
+	c = client(&s, 3000);
+	cr_assert_eq(smtp_greeting(c, &e), SMTP_OK);
+	cr_assert_eq(smtp_ehlo(c, "c", &e), SMTP_OK);
+	cr_assert_eq(smtp_starttls(c, ctx, "mx.other.example", &e), SMTP_OK, "%s", e.msg);
+	cr_assert_not_null(t = smtp_tls(c));
+	cr_expect(!tls_verified(t));
+	cr_expect(strstr(tls_verify_reason(t), "mismatch") != NULL, "%s", tls_verify_reason(t));
+	cr_expect(strstr(tls_summary(t), "/unverified") != NULL, "%s", tls_summary(t));
+	smtp_free(c);
+	tls_ctx_free(ctx);
+	free(server_end(&s));
+}
+
+static const struct step greet421[] = { { NULL, "421 4.3.2 busy\r\n" }, { NULL, NULL } };
+static const struct step stall[] = { { NULL, "<SLEEP>" }, { NULL, NULL } };
+static const struct step helo_only[] = {
+	{ NULL, "220 old\r\n" }, { "EHLO", "502 what\r\n" }, { "HELO c", "250 old\r\n" }, { NULL, NULL },
+};
+static const struct step dropdata[] = {
+	{ NULL, "220 mx\r\n" }, { "EHLO", "250 mx\r\n" }, { "MAIL", "250 ok\r\n" },
+	{ "RCPT", "250 ok\r\n" }, { "DATA", "354 go\r\n" }, { "Subject", "<CLOSE>" }, { NULL, NULL },
+};
+static const struct step badreply[] = { { NULL, "220 a\r\n250 b\r\n" }, { "EHLO", "250-x\r\n260 y\r\n" }, { NULL, NULL } };
+
+Test(session, greeting_421)
+{
+	struct server s;
+	struct smtp *c;
+	struct err e = { 0 };
+
+	server_start(&s, greet421);
+	c = client(&s, 2000);
+	cr_expect_eq(smtp_greeting(c, &e), SMTP_FAIL_RESP);
+	cr_expect_eq(smtp_last_reply(c)->code, 421);
+	cr_expect(strstr(e.msg, "421 4.3.2 busy") != NULL, "%s", e.msg);
+	smtp_free(c);
+	free(server_end(&s));
+}
+
+Test(session, greeting_timeout)
+{
+	struct server s;
+	struct smtp *c;
+	struct err e = { 0 };
+
+	server_start(&s, stall);
+	c = client(&s, 300);
+	cr_expect_eq(smtp_greeting(c, &e), SMTP_FAIL_CONN);
+	cr_expect(strstr(e.msg, "timeout") != NULL, "%s", e.msg);
+	smtp_free(c);
+	free(server_end(&s));
+}
+
+Test(session, helo_fallback)
+{
+	struct server s;
+	struct smtp *c;
+	struct err e = { 0 };
+
+	server_start(&s, helo_only);
+	c = client(&s, 2000);
+	cr_assert_eq(smtp_greeting(c, &e), SMTP_OK);
+	cr_expect_eq(smtp_ehlo(c, "c", &e), SMTP_OK, "%s", e.msg);
+	cr_expect(!smtp_ext(c)->pipelining);
+	smtp_free(c);
+	free(server_end(&s));
+}
+
+Test(session, drop_mid_data)
+{
+	struct server s;
+	struct smtp *c;
+	struct err e = { 0 };
+	struct smtp_reply rep[1];
+	const char *rcpts[] = { "b@y" };
+	struct buf big;
+	size_t acc;
+	int fd, r;
+
+	buf_init(&big, 8 << 20);
+	cr_assert_eq(buf_adds(&big, "Subject: x\r\n\r\n"), 0);
+	while (big.len < (4 << 20))
+		cr_assert_eq(buf_adds(&big, "0123456789012345678901234567890123456789\r\n"), 0);
+	fd = msgfd(buf_str(&big));
+	buf_free(&big);
+	server_start(&s, dropdata);
+	c = client(&s, 2000);
+	cr_assert_eq(smtp_greeting(c, &e), SMTP_OK);
+	cr_assert_eq(smtp_ehlo(c, "c", &e), SMTP_OK);
+	cr_assert_eq(smtp_mail(c, "a@x", 0, false, false, &e), SMTP_OK);
+	cr_assert_eq(smtp_rcpt(c, rcpts, 1, rep, &acc, &e), SMTP_OK);
+	smtp_reply_free(&rep[0]);
+	r = smtp_data(c, NULL, 0, fd, &e);
+	cr_expect_eq(r, SMTP_FAIL_CONN, "%d %s", r, e.msg);
+	smtp_free(c);
+	close(fd);
+	free(server_end(&s));
+}
+
+Test(session, bare_lf_never_reaches_the_wire)
+{
+	struct server s;
+	struct smtp *c;
+	struct err e = { 0 };
+	struct smtp_reply rep[1];
+	const char *rcpts[] = { "b@y" };
+	size_t acc;
+	char *log;
+	int fd = msgfd("Subject: x\r\n\r\nok\r\nbad\n.\r\nMAIL FROM:<evil>\r\n");
+
+	server_start(&s, dropdata);
+	c = client(&s, 2000);
+	cr_assert_eq(smtp_greeting(c, &e), SMTP_OK);
+	cr_assert_eq(smtp_ehlo(c, "c", &e), SMTP_OK);
+	cr_assert_eq(smtp_mail(c, "a@x", 0, false, false, &e), SMTP_OK);
+	cr_assert_eq(smtp_rcpt(c, rcpts, 1, rep, &acc, &e), SMTP_OK);
+	smtp_reply_free(&rep[0]);
+	cr_expect_eq(smtp_data(c, NULL, 0, fd, &e), SMTP_FAIL_LOCAL);
+	cr_expect(strstr(e.msg, "bare LF") != NULL, "%s", e.msg);
+	smtp_free(c);
+	close(fd);
+	log = server_end(&s);
+	cr_expect(strstr(log, "evil") == NULL, "%s", log);
+	free(log);
+}
+
+Test(session, malformed_replies)
+{
+	struct server s;
+	struct smtp *c;
+	struct err e = { 0 };
+
+	server_start(&s, badreply);
+	c = client(&s, 2000);
+	cr_assert_eq(smtp_greeting(c, &e), SMTP_OK);
+	/* "250 b" was left over from the greeting and answers EHLO: then the real reply is bad */
+	cr_expect_eq(smtp_ehlo(c, "c", &e), SMTP_OK);
+	cr_expect_eq(smtp_rset(c, &e), SMTP_FAIL_PROTO, "%s", e.msg);
+	smtp_free(c);
+	free(server_end(&s));
+}
+
+Test(session, bad_input_refused)
+{
+	struct server s;
+	struct smtp *c;
+	struct err e = { 0 };
+	struct smtp_reply rep[1];
+	const char *bad[] = { "a@b>\r\nRSET" };
+	size_t acc;
+
+	server_start(&s, helo_only);
+	c = client(&s, 2000);
+	cr_expect_eq(smtp_ehlo(c, "bad name", &e), SMTP_FAIL_LOCAL);
+	cr_expect_eq(smtp_mail(c, "x\r\nRSET", 0, false, false, &e), SMTP_FAIL_LOCAL);
+	cr_expect_eq(smtp_rcpt(c, bad, 1, rep, &acc, &e), SMTP_FAIL_LOCAL);
+	smtp_free(c);
+	free(server_end(&s));
+}
+
+Test(session, connect_refused)
+{
+	struct smtp_opts o = { { 500, 500, 500, 500, 500, 500 } };
+	struct smtp *c = smtp_new(&o);
+	struct in_addr lo = { htonl(INADDR_LOOPBACK) };
+	struct err e = { 0 };
+
+	cr_expect_eq(smtp_connect(c, lo, 1, &e), SMTP_FAIL_CONN);
+	cr_expect(strstr(e.msg, "refused") != NULL, "%s", e.msg);
+	smtp_free(c);
+}
