@@ -37,7 +37,7 @@ static void say(struct tally *t, int level, const char *what, const char *fmt, .
 	static const char *const word[] = { "ok  ", "warn", "FAIL" };
 	va_list ap;
 
-	(level == 0 ? t->ok : level == 1 ? t->warn : t->fail)++;
+	*(level == 0 ? &t->ok : level == 1 ? &t->warn : &t->fail) += 1;
 	fprintf(t->out, "%s  %-6s ", word[level], what);
 	va_start(ap, fmt);
 	vfprintf(t->out, fmt, ap);

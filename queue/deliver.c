@@ -9,11 +9,23 @@
 #include "queue/deliver.h"
 
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/buf.h"
+
+/* fmt - snprintf for diagnostics, where cutting a long reason short is acceptable. */
+static void fmt(char *dst, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
+static void fmt(char *dst, size_t n, const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	(void)vsnprintf(dst, n, f, ap);
+	va_end(ap);
+}
 
 void deliver_safe_text(char *dst, size_t dstsz, const char *src, size_t n)
 {
@@ -50,9 +62,9 @@ static void set_outcome(struct outcome *o, enum dlv_state st, const char *status
     const char *tls, const char *diag)
 {
 	o->state = st;
-	(void)snprintf(o->status, sizeof o->status, "%s", status);
-	(void)snprintf(o->relay, sizeof o->relay, "%s", relay);
-	(void)snprintf(o->tls, sizeof o->tls, "%s", tls);
+	fmt(o->status, sizeof o->status, "%s", status);
+	fmt(o->relay, sizeof o->relay, "%s", relay);
+	fmt(o->tls, sizeof o->tls, "%s", tls);
 	deliver_safe_text(o->diag, sizeof o->diag, diag, strlen(diag));
 }
 
@@ -62,14 +74,14 @@ static void from_reply(struct outcome *o, const struct smtp_reply *r, const char
 {
 	char diag[600], status[12];
 
-	(void)snprintf(diag, sizeof diag, "host %s said: %d %s%s%s", relay, r->code, r->text ? r->text : "",
+	fmt(diag, sizeof diag, "host %s said: %d %s%s%s", relay, r->code, r->text ? r->text : "",
 	    what ? " (in reply to " : "", what ? what : "");
 	if (what)
-		(void)snprintf(diag + strlen(diag), sizeof diag - strlen(diag), ")");
+		fmt(diag + strlen(diag), sizeof diag - strlen(diag), ")");
 	if (r->status[0] != '\0')
-		(void)snprintf(status, sizeof status, "%s", r->status);
+		fmt(status, sizeof status, "%s", r->status);
 	else
-		(void)snprintf(status, sizeof status, "%d.0.0", r->code / 100);
+		fmt(status, sizeof status, "%d.0.0", r->code / 100);
 	set_outcome(o, r->code >= 500 ? DLV_FAIL : r->code >= 400 ? DLV_DEFER : DLV_SENT, status, relay, tls,
 	    diag);
 }
@@ -168,10 +180,10 @@ static int transaction(struct run *R, struct smtp *s, size_t m, const char *rela
 		if (r == SMTP_OK) {
 			o.state = DLV_SENT;
 			if (o.status[0] != '2')
-				(void)snprintf(o.status, sizeof o.status, "2.0.0");
+				fmt(o.status, sizeof o.status, "2.0.0");
 			char diag[600];
 			const struct smtp_reply *lr = smtp_last_reply(s);
-			(void)snprintf(diag, sizeof diag, "%d %s", lr->code, lr->text ? lr->text : "");
+			fmt(diag, sizeof diag, "%d %s", lr->code, lr->text ? lr->text : "");
 			deliver_safe_text(o.diag, sizeof o.diag, diag, strlen(diag));
 		}
 		for (k = 0; k < msg->nrcpt; k++)
@@ -187,7 +199,7 @@ static int transaction(struct run *R, struct smtp *s, size_t m, const char *rela
 		if (r == -2) {
 			char diag[700];
 
-			(void)snprintf(diag, sizeof diag, "lost connection with %s while sending message: %s", relay, e.msg);
+			fmt(diag, sizeof diag, "lost connection with %s while sending message: %s", relay, e.msg);
 			set_outcome(&o, DLV_DEFER, "4.4.2", relay, tls, diag);
 			report_rest(R, m, &o);
 		}
@@ -216,7 +228,7 @@ static bool session(struct run *R, const struct route_target *t, enum tls_level 
 
 	err_clear(&e);
 	inet_ntop(AF_INET, &t->ip, ip, sizeof ip);
-	(void)snprintf(relay, sizeof relay, "%s[%s]:%d", t->host, ip, t->port);
+	fmt(relay, sizeof relay, "%s[%s]:%d", t->host, ip, t->port);
 	memset(&so, 0, sizeof so);
 	smtp_timeouts_from_config(c, &so.to);
 	so.transcript = env->transcript;
@@ -225,13 +237,13 @@ static bool session(struct run *R, const struct route_target *t, enum tls_level 
 	*tls_failed = false;
 
 	if ((r = smtp_connect(s, t->ip, t->port, &e)) != SMTP_OK) {
-		(void)snprintf(diag, sizeof diag, "connect to %s: %s", relay, e.msg);
+		fmt(diag, sizeof diag, "connect to %s: %s", relay, e.msg);
 		set_outcome(last, DLV_DEFER, "4.4.1", relay, tls, diag);
 		goto out;
 	}
 	if (implicit) {
 		if (env->tls == NULL || smtp_tls_implicit(s, env->tls, t->host, &e) != SMTP_OK) {
-			(void)snprintf(diag, sizeof diag, "TLS handshake with %s failed: %s", relay,
+			fmt(diag, sizeof diag, "TLS handshake with %s failed: %s", relay,
 			    env->tls ? e.msg : "TLS is not available");
 			set_outcome(last, DLV_DEFER, "4.7.5", relay, tls, diag);
 			goto out;
@@ -241,7 +253,7 @@ static bool session(struct run *R, const struct route_target *t, enum tls_level 
 		if (r == SMTP_FAIL_RESP)
 			from_reply(last, smtp_last_reply(s), relay, tls, "the greeting or EHLO");
 		else {
-			(void)snprintf(diag, sizeof diag, "%s: %s", relay, e.msg);
+			fmt(diag, sizeof diag, "%s: %s", relay, e.msg);
 			set_outcome(last, DLV_DEFER, "4.4.2", relay, tls, diag);
 		}
 		last->state = DLV_DEFER;	/* a refusing host is no verdict on the recipient */
@@ -252,21 +264,21 @@ static bool session(struct run *R, const struct route_target *t, enum tls_level 
 	if (!implicit && level != TLS_NONE && !plaintext) {
 		if (smtp_ext(s)->starttls && env->tls != NULL) {
 			if ((r = smtp_starttls(s, env->tls, t->host, &e)) != SMTP_OK) {
-				(void)snprintf(diag, sizeof diag, "STARTTLS with %s failed: %s", relay, e.msg);
+				fmt(diag, sizeof diag, "STARTTLS with %s failed: %s", relay, e.msg);
 				set_outcome(last, DLV_DEFER, "4.7.5", relay, tls, diag);
 				*tls_failed = r != SMTP_FAIL_RESP || level == TLS_MAY;
 				goto out;
 			}
 		} else if (level >= TLS_ENCRYPT) {
-			(void)snprintf(diag, sizeof diag, "TLS is required, but %s does not offer STARTTLS", relay);
+			fmt(diag, sizeof diag, "TLS is required, but %s does not offer STARTTLS", relay);
 			set_outcome(last, DLV_DEFER, "4.7.4", relay, tls, diag);
 			goto quit;
 		}
 	}
 	if (smtp_tls(s) != NULL)
-		(void)snprintf(tls, sizeof tls, "%s", tls_summary(smtp_tls(s)));
+		fmt(tls, sizeof tls, "%s", tls_summary(smtp_tls(s)));
 	if (level == TLS_VERIFY && (smtp_tls(s) == NULL || !tls_verified(smtp_tls(s)))) {
-		(void)snprintf(diag, sizeof diag, "certificate verification failed for %s: %s", relay,
+		fmt(diag, sizeof diag, "certificate verification failed for %s: %s", relay,
 		    smtp_tls(s) ? tls_verify_reason(smtp_tls(s)) : "no TLS");
 		set_outcome(last, DLV_DEFER, "4.7.5", relay, tls, diag);
 		goto quit;
@@ -294,7 +306,7 @@ static bool session(struct run *R, const struct route_target *t, enum tls_level 
 		}
 		r = transaction(R, s, m, relay, tls);
 		if (r < 0) {
-			(void)snprintf(diag, sizeof diag, "lost connection with %s: %s", relay, e.msg[0] ? e.msg : "");
+			fmt(diag, sizeof diag, "lost connection with %s: %s", relay, e.msg[0] ? e.msg : "");
 			set_outcome(last, DLV_DEFER, "4.4.2", relay, tls, diag);
 			usable = r == -2 ? true : false;
 			goto out;	/* no QUIT on a dead connection */

@@ -1,0 +1,84 @@
+#!/bin/sh
+# demo.sh POSTERN - postern's main job end to end, on a private spool and configuration, touching
+# nothing system-wide and needing no root: make a DKIM key, submit a message as PHP's mail() does,
+# list the queue, deliver it through a real receiving SMTP server (Debian's aiosmtpd) on loopback,
+# and verify the DKIM signature of what arrived (python3-dkim).
+set -eu
+BIN=$(readlink -f "${1:-build/postern}")
+HERE=$(cd "$(dirname "$0")" && pwd)
+sh "$HERE/deps.sh" demo
+
+T=$(mktemp -d /tmp/postern-demo.XXXXXX)
+SMTPD_PID=
+cleanup() {
+	[ -n "$SMTPD_PID" ] && kill "$SMTPD_PID" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+mkdir -p "$T/bin" "$T/spool/tmp" "$T/spool/new" "$T/spool/deferred" "$T/spool/data" "$T/inbox"
+chmod 0770 "$T/spool" "$T/spool"/*
+for n in sendmail mailq postern; do ln -s "$BIN" "$T/bin/$n"; done
+PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+step "a receiving SMTP server on 127.0.0.1:$PORT (aiosmtpd)"
+/usr/bin/python3 "$HERE/integration/smtpd.py" --listen "127.0.0.1:$PORT" --maildir "$T/inbox" \
+	--hostname mx.example.net >"$T/smtpd.log" 2>&1 &
+SMTPD_PID=$!
+i=0
+until /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1',$PORT),1)" 2>/dev/null; do
+	i=$((i + 1)); [ $i -lt 50 ] || { echo "demo: the SMTP server did not start" >&2; cat "$T/smtpd.log"; exit 1; }
+	sleep 0.1
+done
+
+step "postern dkim-keygen example.org demo --type ed25519"
+"$T/bin/postern" dkim-keygen example.org demo --type ed25519 --out "$T/demo.key"
+
+cat >"$T/postern.conf" <<CONF
+hostname mail.example.org
+domain   example.org
+spool    $T/spool
+deliver  queue
+dkim     example.org demo $T/demo.key
+smarthost 127.0.0.1:$PORT
+smarthost_tls none
+CONF
+step "configuration ($T/postern.conf)"
+cat "$T/postern.conf"
+
+step "submit as PHP's mail() does: sendmail -t -i -fwebmaster@example.org"
+printf 'To: Alice <alice@example.net>\nBcc: audit@example.net\nSubject: Hello from postern\n\nThis message was queued, signed and delivered by postern.\n' |
+	"$T/bin/sendmail" -C "$T/postern.conf" -t -i -fwebmaster@example.org
+echo "exit status $?"
+
+step "mailq"
+"$T/bin/mailq" -C "$T/postern.conf"
+
+step "sendmail -q -v (deliver)"
+"$T/bin/sendmail" -C "$T/postern.conf" -q -v 2>&1 | sed 's/^/  /'
+
+step "mailq"
+"$T/bin/mailq" -C "$T/postern.conf"
+
+step "what arrived"
+f=$(ls "$T/inbox"/*.eml 2>/dev/null | head -n 1)
+[ -n "$f" ] || { echo "demo: nothing arrived" >&2; exit 1; }
+cat "$T/inbox"/*.env | sed 's/^/  envelope: /'
+tr -d '\r' <"$f" | sed 's/^/  | /'
+
+step "DKIM verification (python3-dkim, key record from postern dkim-keygen)"
+REC=$(sed -n 's/^p=\(.*\)$/\1/p' "$T/demo.key.record" 2>/dev/null || true)
+/usr/bin/python3 - "$f" "$T/demo.key" <<'PY'
+import subprocess, sys, dkim
+msg = open(sys.argv[1], "rb").read()
+# the public record, exactly as `postern dkim-record` prints it for web DNS panels
+out = subprocess.run(["openssl", "pkey", "-in", sys.argv[2], "-pubout", "-outform", "DER"],
+                     capture_output=True, check=True).stdout
+import base64
+rec = b"v=DKIM1; k=ed25519; p=" + base64.b64encode(out[-32:])
+ok = dkim.verify(msg, dnsfunc=lambda name, timeout=5: rec)
+print("  DKIM signature:", "pass" if ok else "FAIL")
+sys.exit(0 if ok else 1)
+PY
+step "done: submitted, queued, signed, delivered, verified"
