@@ -326,8 +326,14 @@ int args_parse(int argc, char **argv, struct opts *o, struct err *e)
 		o->mode = MODE_NEWALIASES;
 	else if (strcmp(o->personality, "postern") == 0) {
 		o->mode = MODE_ADMIN;
-		o->admin_argv = argv + (argc > 0 ? 1 : 0);
-		o->admin_argc = argc > 0 ? argc - 1 : 0;
+		i = argc > 0 ? 1 : 0;
+		if (argc > 2 && strcmp(argv[1], "-C") == 0) {	/* postern -C FILE COMMAND ... */
+			if (do_value(o, 'C', argv[2], e) < 0)
+				return -1;
+			i = 3;
+		}
+		o->admin_argv = argv + i;
+		o->admin_argc = argc - i;
 		return 0;
 	}
 

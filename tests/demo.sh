@@ -68,7 +68,6 @@ cat "$T/inbox"/*.env | sed 's/^/  envelope: /'
 tr -d '\r' <"$f" | sed 's/^/  | /'
 
 step "DKIM verification (python3-dkim, key record from postern dkim-keygen)"
-REC=$(sed -n 's/^p=\(.*\)$/\1/p' "$T/demo.key.record" 2>/dev/null || true)
 /usr/bin/python3 - "$f" "$T/demo.key" <<'PY'
 import subprocess, sys, dkim
 msg = open(sys.argv[1], "rb").read()
