@@ -1,5 +1,8 @@
 /*
  * tls.c - OpenSSL client contexts and connections (see tls.h).
+ *
+ * The snprintf calls here fill fixed reason/summary strings for logs: cutting one short is harmless,
+ * so their truncation is deliberately not an error.
  */
 #include "queue/tls.h"
 
