@@ -61,7 +61,7 @@ $(BUILD)/postern: $(BUILD)/obj/sendmail/main.o $(BUILD)/libpostern.a
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libpostern.a
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
-	@$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libpostern.a $(LIBS) -lcriterion
+	@$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -MMD -MP $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libpostern.a $(LIBS) -lcriterion
 
 deps:
 	@sh tests/deps.sh
@@ -103,4 +103,4 @@ uninstall:
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(OBJS:.o=.d) $(BUILD)/obj/sendmail/main.d
+-include $(OBJS:.o=.d) $(BUILD)/obj/sendmail/main.d $(UNITBIN:=.d)

@@ -57,9 +57,11 @@ static void child(const struct opts *o, const struct config *c, const char *id, 
 	struct passwd *pw;
 	char user[64], gecos[256] = "";
 	struct err e;
+	uid_t uid;
 
 	err_clear(&e);
-	pw = getpwuid(getuid());
+	uid = getuid();	/* the submitter, before the child may become nobody */
+	pw = getpwuid(uid);
 	if (pw != NULL && strlen(pw->pw_name) < sizeof user && strpbrk(pw->pw_name, " \t\r\n<>@\"") == NULL)
 		memcpy(user, pw->pw_name, strlen(pw->pw_name) + 1);
 	else
@@ -88,7 +90,7 @@ static void child(const struct opts *o, const struct config *c, const char *id, 
 	x.tofd = tofd;
 	x.fromfd = fromfd;
 	x.now = time(NULL);
-	x.uid = getuid();
+	x.uid = uid;
 	x.user = user;
 	x.gecos = gecos;
 	if (compose_run(&x, &e) < 0)
