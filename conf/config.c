@@ -66,7 +66,7 @@ static const struct key {
 	{ "tls_cert_name", K_HOST, F(tls_cert_name), NULL },
 	{ "resolver", K_SPECIAL, 0, NULL },
 	{ "max_connections", K_CONNS, F(max_connections), NULL },
-	{ "retry_min", K_DUR, F(retry_min), NULL },
+	{ "retry_min", K_DUR0, F(retry_min), NULL },	/* 0: retry at the next run */
 	{ "retry_max", K_DUR, F(retry_max), NULL },
 	{ "queue_lifetime", K_DUR, F(queue_lifetime), NULL },
 	{ "delay_warning", K_DUR0, F(delay_warning), NULL },

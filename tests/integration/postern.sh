@@ -13,7 +13,7 @@ postern_env() {
 	SPOOL=$T/spool
 	mkdir -p "$SPOOL/tmp" "$SPOOL/new" "$SPOOL/deferred" "$SPOOL/data"
 	chown -R root:postern "$SPOOL"
-	chmod 0770 "$SPOOL" "$SPOOL"/*
+	chmod 2770 "$SPOOL" "$SPOOL"/*	# setgid folders: files get group postern
 	CONF=$T/postern.conf
 	{
 		echo "hostname mail.postern.example"

@@ -175,8 +175,8 @@ static const struct row rows[] = {
 	{ "max_size 9223372036854775G\n", NULL, "t.conf:1: max_size: bad size \"9223372036854775G\"", true },
 	{ "max_size 1 2\n", NULL, "t.conf:1: max_size: wants one value, got \"1 2\"", true },
 	{ "max_header_size 0\n", NULL, "t.conf:1: max_header_size: bad size \"0\"", true },
-	{ "retry_min 0\n", NULL, "t.conf:1: retry_min: bad duration (must be > 0) \"0\"", true },
-	{ "retry_min 5y\n", NULL, "t.conf:1: retry_min: bad duration (must be > 0) \"5y\"", true },
+	{ "retry_min 0\n", "retry_min", "0", false },	/* 0: retry at the next queue run */
+	{ "retry_min 5y\n", NULL, "t.conf:1: retry_min: bad duration \"5y\"", true },
 	{ "queue_lifetime 99999999999999999999\n", NULL,
 	  "t.conf:1: queue_lifetime: bad duration (must be > 0) \"99999999999999999999\"", true },
 	{ "queue_lifetime 9223372036854775807w\n", NULL,
