@@ -118,6 +118,60 @@ static int quote_phrase(struct buf *b, const char *s)
 	return buf_addc(b, '"');
 }
 
+/* qualify_field - a From/To/Cc/... field naming a bare local name ("root (Cron Daemon)") is rewritten
+ * with the configured domain ("root@example.com (Cron Daemon)"), as Postfix appends @myorigin, so that
+ * receivers and DKIM see a real address. Returns 1 when it appended a rewritten field to out, 0 when the
+ * field needs nothing, -1 when out is full. A field that does not parse is left as written. */
+static int qualify_field(const struct compose_ctx *x, const struct hdr_field *f, struct buf *out)
+{
+	static const char *const names[] = { "From", "Sender", "Reply-To", "To", "Cc", "Resent-From",
+		"Resent-Sender", "Resent-To", "Resent-Cc" };
+	struct addr_list l = { 0 };
+	struct buf v, list;
+	struct err e;
+	size_t i, k;
+	bool bare = false;
+	int r = 0;
+
+	for (k = 0; k < sizeof names / sizeof names[0]; k++)
+		if (hdr_name_is(f, names[k]))
+			break;
+	if (k == sizeof names / sizeof names[0])
+		return 0;
+	buf_init(&v, f->len + 1);
+	buf_init(&list, f->len + 64 * 1024);
+	if (hdr_unfold(hdr_value(f), &v) < 0 || addr_list_parse(buf_str(&v), v.len, &l, &e) < 0)
+		goto out;
+	for (i = 0; i < l.n; i++)
+		bare |= l.v[i].domain == NULL && !l.v[i].null;
+	if (!bare)
+		goto out;
+	for (i = 0; i < l.n && r == 0; i++) {
+		const struct addr *a = &l.v[i];
+
+		if (i > 0 && buf_adds(&list, ", ") < 0)
+			r = -1;
+		else if (a->display != NULL && (quote_phrase(&list, a->display) < 0 || buf_adds(&list, " <") < 0))
+			r = -1;
+		else if (buf_printf(&list, "%s@%s", a->local, a->domain ? a->domain : x->c->domain) < 0)
+			r = -1;
+		else if (a->display != NULL && buf_addc(&list, '>') < 0)
+			r = -1;
+	}
+	/* keep the comment of a lone bare name: root (Cron Daemon) */
+	const char *lp = strchr(buf_str(&v), '('), *rp = strrchr(buf_str(&v), ')');
+	if (r == 0 && l.n == 1 && l.v[0].display == NULL && lp != NULL && rp != NULL && rp > lp &&
+	    (buf_addc(&list, ' ') < 0 || buf_add(&list, lp, (size_t)(rp - lp) + 1) < 0))
+		r = -1;
+	if (r == 0)
+		r = hdr_fold(names[k], buf_str(&list), list.len, out) < 0 ? -1 : 1;
+out:
+	addr_list_free(&l);
+	buf_free(&v);
+	buf_free(&list);
+	return r;
+}
+
 /* complete_header - the header section as it goes to the spool: the Received line, the caller's fields
  * without Bcc, then Date, Message-ID and From where missing; and the blank line. */
 static int complete_header(const struct compose_ctx *x, const struct hdr_field *f, size_t nf,
@@ -129,9 +183,13 @@ static int complete_header(const struct compose_ctx *x, const struct hdr_field *
 	if (compose_received(out, x->c->hostname, (unsigned long)x->uid, x->id, x->now) < 0)
 		goto big;
 	for (i = 0; i < nf; i++) {
+		int q;
+
 		if (hdr_name_is(&f[i], "Bcc") || hdr_name_is(&f[i], "Resent-Bcc"))
 			continue;
-		if (buf_add(out, f[i].raw, f[i].len) < 0)
+		if ((q = qualify_field(x, &f[i], out)) < 0)
+			goto big;
+		if (q == 0 && buf_add(out, f[i].raw, f[i].len) < 0)
 			goto big;
 	}
 	if (hdr_find(f, nf, "Date") == NULL &&
