@@ -1,0 +1,264 @@
+/*
+ * envelope.c - value checks, env_format and env_free for the envelope record (format in envelope.h).
+ *
+ * The checks here are shared with the reader (envelope_parse.c). env_format runs them on the struct
+ * before writing, so what it writes always reads back identically: no CR/LF smuggled inside a value
+ * (a diagnostic from a hostile server, an -V from a caller) can add a record.
+ */
+#include "queue/envelope.h"
+#include "queue/envelope_priv.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* env_check_line - see envelope.h */
+int env_check_line(const char *s, size_t n, size_t max, struct err *e)
+{
+	size_t i;
+
+	if (n > max)
+		return err_set(e, 65, "value longer than %zu bytes", max);
+	for (i = 0; i < n; i++) {
+		if (s[i] == '\r' || s[i] == '\n')
+			return err_set(e, 65, "value contains a line break");
+		if (s[i] == '\0')
+			return err_set(e, 65, "value contains a NUL byte");
+	}
+	return 0;
+}
+
+/* env_check_addr - see envelope.h */
+int env_check_addr(const char *s, size_t n, struct err *e)
+{
+	size_t i;
+
+	if (n > LIM_PATH)
+		return err_set(e, 65, "address longer than %d bytes", LIM_PATH);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= ' ' || c == 0x7f)
+			return err_set(e, 65, "address contains whitespace or a control byte");
+	}
+	return 0;
+}
+
+/* env_id_valid - see envelope.h */
+bool env_id_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (s == NULL || n != ENV_ID_LEN)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'F')))
+			return false;
+	return true;
+}
+
+/* env_check_text - a non-empty single-line value of at most max bytes. */
+int env_check_text(const char *s, size_t n, size_t max, struct err *e)
+{
+	if (n == 0)
+		return err_set(e, 65, "empty value");
+	return env_check_line(s, n, max, e);
+}
+
+/* env_check_prepend - one header line: no line break, <= LIM_LINE; the first line (and any line not
+ * starting with SP/TAB) starts a field: a name of printable characters followed by ':'. */
+int env_check_prepend(const char *s, size_t n, bool first, struct err *e)
+{
+	size_t i;
+
+	if (env_check_text(s, n, LIM_LINE, e) < 0)
+		return -1;
+	if (s[0] == ' ' || s[0] == '\t') {
+		if (first)
+			return err_set(e, 65, "first header line is a continuation");
+		return 0;
+	}
+	for (i = 0; i < n && s[i] != ':'; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
+			return err_set(e, 65, "bad header field name");
+	if (i == 0 || i == n)
+		return err_set(e, 65, "header line without a field name");
+	return 0;
+}
+
+/* env_check_status - an RFC 3463 status code: class 2, 4 or 5, then .1*3digit twice. */
+int env_check_status(const char *s, size_t n, struct err *e)
+{
+	size_t i = 1, part, d;
+
+	if (n < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5'))
+		return err_set(e, 65, "bad status code");
+	for (part = 0; part < 2; part++) {
+		if (i >= n || s[i] != '.')
+			return err_set(e, 65, "bad status code");
+		i++;
+		for (d = 0; i < n && s[i] >= '0' && s[i] <= '9'; d++)
+			i++;
+		if (d < 1 || d > 3)
+			return err_set(e, 65, "bad status code");
+	}
+	if (i != n)
+		return err_set(e, 65, "bad status code");
+	return 0;
+}
+
+/* env_check_notify - a NOTIFY bit set that the file can spell. */
+int env_check_notify(int v, struct err *e)
+{
+	if (v < 0 || v > 15 || ((v & NOTIFY_NEVER) && v != NOTIFY_NEVER))
+		return err_set(e, 65, "bad NOTIFY value");
+	return 0;
+}
+
+const char *const env_w_bool[2] = { "0", "1" };
+const char *const env_w_body[2] = { "7BIT", "8BITMIME" };
+const char *const env_w_ret[3] = { "", "FULL", "HDRS" };
+const char *const env_w_state[3] = { "pending", "sent", "failed" };
+const char *const env_w_notify[3] = { "SUCCESS", "FAILURE", "DELAY" };
+
+/* ---- writing ---- */
+
+/* opt - an optional string: NULL and "" are both "absent". */
+static bool opt(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
+
+/* fmt_rcpt - check and write one recipient block. */
+static int fmt_rcpt(const struct env_rcpt *r, struct buf *out, struct err *e)
+{
+	int bad = 0, i, sep = 0;
+
+	if (r->addr == NULL || r->addr[0] == '\0')
+		return err_set(e, 70, "empty recipient address");
+	if (env_check_addr(r->addr, strlen(r->addr), e) < 0)
+		return err_prefix(e, "RCPT %s", r->addr);
+	if (opt(r->orcpt) && env_check_text(r->orcpt, strlen(r->orcpt), ENV_MAX_ORCPT, e) < 0)
+		return err_prefix(e, "R-ORCPT");
+	if (r->state < RCPT_PENDING || r->state > RCPT_FAILED)
+		return err_set(e, 70, "bad recipient state");
+	if (r->attempts < 0 || r->attempts > ENV_MAX_ATTEMPTS)
+		return err_set(e, 70, "bad recipient attempt count");
+	if (env_check_notify(r->notify, e) < 0)
+		return -1;
+	if (opt(r->status) && env_check_status(r->status, strlen(r->status), e) < 0)
+		return -1;
+	if (opt(r->relay) && env_check_text(r->relay, strlen(r->relay), ENV_MAX_RELAY, e) < 0)
+		return err_prefix(e, "R-RELAY");
+	if (opt(r->diag) && env_check_text(r->diag, strlen(r->diag), ENV_MAX_DIAG, e) < 0)
+		return err_prefix(e, "R-DIAG");
+
+	bad |= buf_printf(out, "RCPT %s\n", r->addr);
+	if (opt(r->orcpt))
+		bad |= buf_printf(out, "R-ORCPT %s\n", r->orcpt);
+	bad |= buf_printf(out, "R-STATE %s\nR-ATTEMPTS %d\n", env_w_state[r->state], r->attempts);
+	if (r->notify == NOTIFY_NEVER)
+		bad |= buf_adds(out, "R-NOTIFY NEVER\n");
+	else if (r->notify != 0) {
+		bad |= buf_adds(out, "R-NOTIFY ");
+		for (i = 0; i < 3; i++)
+			if (r->notify & (1 << i))
+				bad |= buf_printf(out, "%s%s", sep++ ? "," : "", env_w_notify[i]);
+		bad |= buf_addc(out, '\n');
+	}
+	if (opt(r->status))
+		bad |= buf_printf(out, "R-STATUS %s\n", r->status);
+	if (opt(r->relay))
+		bad |= buf_printf(out, "R-RELAY %s\n", r->relay);
+	if (opt(r->diag))
+		bad |= buf_printf(out, "R-DIAG %s\n", r->diag);
+	return bad ? err_set(e, 70, "envelope too large") : 0;
+}
+
+/* fmt_head - check and write everything before the recipients. */
+static int fmt_head(const struct envelope *env, struct buf *out, struct err *e)
+{
+	int bad = 0;
+	size_t i;
+
+	if (!env_id_valid(env->id, strnlen(env->id, sizeof env->id)))
+		return err_set(e, 70, "bad queue id");
+	if (env->sender == NULL || env_check_addr(env->sender, strlen(env->sender), e) < 0)
+		return err_set(e, 70, "bad sender address");
+	if (env->arrival < 0 || env->arrival > ENV_MAX_TIME || env->next_try < 0 ||
+	    env->next_try > ENV_MAX_TIME || env->size < 0 || env->attempts < 0 ||
+	    env->attempts > ENV_MAX_ATTEMPTS || env->ret < 0 || env->ret > 2 || env->uid == (uid_t)-1)
+		return err_set(e, 70, "number out of range");
+	if (opt(env->envid) && env_check_text(env->envid, strlen(env->envid), ENV_MAX_ENVID, e) < 0)
+		return err_prefix(e, "ENVID");
+	if (env->nprepend > ENV_MAX_PREPEND)
+		return err_set(e, 70, "too many PREPEND lines");
+	for (i = 0; i < env->nprepend; i++)
+		if (env->prepend[i] == NULL ||
+		    env_check_prepend(env->prepend[i], strlen(env->prepend[i]), i == 0, e) < 0)
+			return err_prefix(e, "PREPEND %zu", i + 1);
+
+	bad |= buf_printf(out, "VERSION 1\nID %s\nARRIVAL %lld\nSENDER %s\nSIZE %lld\n", env->id,
+			  env->arrival, env->sender, env->size);
+	bad |= buf_printf(out, "BODY %s\nSMTPUTF8 %d\n", env_w_body[env->body8bit], env->smtputf8);
+	if (opt(env->envid))
+		bad |= buf_printf(out, "ENVID %s\n", env->envid);
+	if (env->ret != 0)
+		bad |= buf_printf(out, "RET %s\n", env_w_ret[env->ret]);
+	bad |= buf_printf(out, "UID %lu\nNEXT-TRY %lld\nATTEMPTS %d\nWARNED %d\nBOUNCE %d\n",
+			  (unsigned long)env->uid, env->next_try, env->attempts, env->warned, env->is_bounce);
+	for (i = 0; i < env->nprepend; i++)
+		bad |= buf_printf(out, "PREPEND %s\n", env->prepend[i]);
+	return bad ? err_set(e, 70, "envelope too large") : 0;
+}
+
+/* env_format - see envelope.h */
+int env_format(const struct envelope *env, struct buf *out, struct err *e)
+{
+	size_t i, start = out->len;
+
+	if (env->nrcpt == 0 || env->nrcpt > LIM_RCPTS)
+		return err_set(e, 70, "env_format: %zu recipients", env->nrcpt);
+	if (fmt_head(env, out, e) < 0)
+		goto fail;
+	for (i = 0; i < env->nrcpt; i++)
+		if (fmt_rcpt(&env->rcpt[i], out, e) < 0)
+			goto fail;
+	if (buf_printf(out, "END %zu\n", env->nrcpt) < 0 || out->len - start > LIM_ENVELOPE_FILE) {
+		err_set(e, 70, "envelope over %d bytes", LIM_ENVELOPE_FILE);
+		goto fail;
+	}
+	return 0;
+fail:
+	out->len = start;
+	if (out->data != NULL)
+		out->data[start] = '\0';
+	err_prefix(e, "env_format");
+	if (e != NULL)
+		e->code = 70;
+	return -1;
+}
+
+/* env_free - see envelope.h */
+void env_free(struct envelope *env)
+{
+	size_t i;
+
+	if (env == NULL)
+		return;
+	free(env->sender);
+	free(env->envid);
+	for (i = 0; i < env->nprepend; i++)
+		free(env->prepend[i]);
+	free(env->prepend);
+	for (i = 0; i < env->nrcpt; i++) {
+		free(env->rcpt[i].addr);
+		free(env->rcpt[i].orcpt);
+		free(env->rcpt[i].status);
+		free(env->rcpt[i].diag);
+		free(env->rcpt[i].relay);
+	}
+	free(env->rcpt);
+	memset(env, 0, sizeof *env);
+}
+

@@ -1,0 +1,3 @@
+#include <stdio.h>
+#include "queue/spool.h"
+int mailq_print(struct spool *s, FILE *out, struct err *e);
