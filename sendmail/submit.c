@@ -48,6 +48,53 @@ static int report(struct log *lg, const struct err *e, int dflt)
 	return code;
 }
 
+/* mail_back - -oem: the caller's error as a short notice to the sender, through the front door with the
+ * null sender, as sendmail mails back errors in the message. Best effort: the exit status still says
+ * what went wrong. */
+static void mail_back(const struct opts *o, const struct config *c, const char *user, const char *reason)
+{
+	char to[LIM_PATH + 1];
+	int p[2], n;
+	pid_t pid;
+
+	if (o->sender != NULL && strchr(o->sender, '@') != NULL && strpbrk(o->sender, " <>\"\r\n") == NULL)
+		n = snprintf(to, sizeof to, "%s", o->sender);
+	else if (o->sender != NULL && strcmp(o->sender, "<>") == 0)
+		return;	/* never to the null sender */
+	else
+		n = snprintf(to, sizeof to, "%s@%s", user, c->domain);
+	if (n < 0 || (size_t)n >= sizeof to || pipe(p) < 0)
+		return;
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		char *av[] = { (char *)(uintptr_t)"sendmail", (char *)(uintptr_t)"-oi", (char *)(uintptr_t)"-f",
+			(char *)(uintptr_t)"<>", (char *)(uintptr_t)"--", to, NULL };
+
+		close(p[1]);
+		if (dup2(p[0], 0) < 0)
+			_exit(75);
+		execv("/proc/self/exe", av);
+		_exit(75);
+	}
+	close(p[0]);
+	if (pid > 0) {
+		FILE *f = fdopen(p[1], "w");
+
+		if (f != NULL) {
+			fprintf(f, "From: Mail Delivery System <MAILER-DAEMON@%s>\nTo: %s\n"
+			    "Subject: Returned mail: your message could not be sent\nAuto-Submitted: auto-replied\n\n"
+			    "postern on %s could not accept a message you submitted with sendmail:\n\n    %s\n\n"
+			    "Nothing was sent.\n", c->hostname, to, c->hostname, reason);
+			fclose(f);
+		} else {
+			close(p[1]);
+		}
+		(void)waitpid(pid, NULL, 0);
+	} else {
+		close(p[1]);
+	}
+}
+
 /* child - the unprivileged composer; never returns. */
 static void child(const struct opts *o, const struct config *c, const char *id, int datafd, int tofd,
     int fromfd)
@@ -99,6 +146,8 @@ static void child(const struct opts *o, const struct config *c, const char *id, 
 	_exit(0);
 fail:
 	fprintf(stderr, "sendmail: %s\n", e.msg);
+	if (o->errmode == 'm' && (e.code == 65 || e.code == 64))
+		mail_back(o, c, user, e.msg);
 	_exit(e.code ? e.code : 70);
 }
 
