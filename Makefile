@@ -81,12 +81,21 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer" \
 	    HARDEN="-fPIE" SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" unit
 
-FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) -fsanitize=address,undefined \
                -DSYSCONFDIR='"$(SYSCONFDIR)"' -DSPOOLDIR='"$(SPOOLDIR)"'
-fuzz:
-	@mkdir -p build-fuzz
-	@for f in $(FUZZSRC); do n=$$(basename $$f .c); \
-	  echo "clang $$n"; clang $(FUZZ_CFLAGS) -o build-fuzz/$$n $$f $(LIBSRCS) $(PKG_LIBS) -lresolv || exit 1; done
+FUZZOBJS := $(LIBSRCS:%.c=build-fuzz/obj/%.o)
+FUZZBIN  := $(FUZZSRC:tests/fuzz/%.c=build-fuzz/%)
+build-fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CLANG   $<"
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+build-fuzz/libpostern.a: $(FUZZOBJS)
+	@rm -f $@
+	@ar rcs $@ $^
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libpostern.a
+	@echo "  FUZZ    $@"
+	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libpostern.a $(PKG_LIBS) -lresolv
+fuzz: $(FUZZBIN)
 
 lint:
 	@sh tests/lint.sh
