@@ -4,7 +4,7 @@
 # usage: sh conf/install.sh BUILT_BINARY DESTDIR SBINDIR SYSCONFDIR SPOOLDIR MANDIR LIBEXECDIR BINDIR
 #
 # The binary becomes SBINDIR/sendmail, root:postern 2755 (setgid: it writes into the spool);
-# mailq, newaliases, runq and postern are symlinks to it. The spool is root:postern 0770. An existing
+# mailq, newaliases, runq and postern are symlinks to it. The spool is root:postern 2770. An existing
 # postern.conf or aliases file is never overwritten. The postern user and group are created only for
 # a real install (empty DESTDIR) by root; staged installs (DESTDIR set) leave that to the package.
 set -e
@@ -72,9 +72,9 @@ done
 
 # the spool
 for d in "" /tmp /new /deferred /data; do
-	install -d -m 0770 "$destdir$spooldir$d"
+	install -d -m 2770 "$destdir$spooldir$d"
 	own "$destdir$spooldir$d"
-	chmod 0770 "$destdir$spooldir$d"
+	chmod 2770 "$destdir$spooldir$d"	# setgid: files keep group postern whoever writes them
 done
 
 # configuration: never overwrite what the administrator has
