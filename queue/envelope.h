@@ -1,0 +1,128 @@
+/*
+ * envelope.h - the envelope record: a small text file kept next to each spooled message.
+ *
+ * NAME
+ *	envelope - who sent a queued message, to whom, and how delivery is going
+ * DESCRIPTION
+ *	One record per line, "KEY value\n": a space always separates key and value, the value is free
+ *	text to the end of the line. The keys come in one fixed order (below); optional keys may be
+ *	absent, repeatable ones may repeat. Because the order and the spelling of every value (numbers
+ *	without leading zeros, fixed keywords) are canonical, env_format(env_parse(x)) == x for every x
+ *	that env_parse accepts.
+ *
+ *	VERSION 1
+ *	ID <19 upper-case hex digits>
+ *	ARRIVAL <unix time>
+ *	SENDER <address>		(empty value: the null sender <>)
+ *	SIZE <data file bytes>
+ *	BODY 7BIT | 8BITMIME
+ *	SMTPUTF8 0 | 1
+ *	ENVID <text>			optional (-V)
+ *	RET FULL | HDRS			optional (-R; absent = default)
+ *	UID <uid>
+ *	NEXT-TRY <unix time>		0 = now
+ *	ATTEMPTS <n>
+ *	WARNED 0 | 1
+ *	BOUNCE 0 | 1
+ *	PREPEND <header line>		repeated, 0..ENV_MAX_PREPEND; continuation lines start with TAB
+ *	then 1..LIM_RCPTS recipient blocks:
+ *	RCPT <address>
+ *	R-ORCPT <text>			optional
+ *	R-STATE pending | sent | failed
+ *	R-ATTEMPTS <n>
+ *	R-NOTIFY NEVER | SUCCESS,FAILURE,DELAY (any non-empty subset, in this order)   optional
+ *	R-STATUS <class.subject.detail>	optional (RFC 3463)
+ *	R-RELAY <text>			optional
+ *	R-DIAG <text>			optional, <= ENV_MAX_DIAG bytes
+ *	and last:
+ *	END <number of recipients>	(catches a truncated file)
+ * UNTRUSTED INPUT
+ *	env_parse reads a spool file. The spool is only writable by the postern group, but the parser is
+ *	still strict and pure: it never trusts a length or count it did not check.
+ * ERRORS
+ *	env_parse: "envelope line N: reason" with EX_DATAERR (65). env_format refuses a struct it could
+ *	not read back (same checks), with 70 (EX_SOFTWARE: the caller built a bad envelope).
+ */
+#ifndef POSTERN_ENVELOPE_H
+#define POSTERN_ENVELOPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "lib/buf.h"
+#include "lib/err.h"
+#include "lib/limits.h"
+
+/* A queue id is exactly 8 + 5 + 6 upper-case hex digits (see spool.h). */
+#define ENV_ID_LEN 19
+/* A diagnostic (last reply or reason): one line, this many bytes at most. */
+#define ENV_MAX_DIAG 1000
+/* Header lines prepended before the data file (Received, DKIM-Signature folded lines). */
+#define ENV_MAX_PREPEND 1000
+/* A relay name ("mx.example.net[192.0.2.1]:25"): a host name plus an address and a port. */
+#define ENV_MAX_RELAY (LIM_DOMAIN + 64)
+/* ENVID (RFC 3461 4.4 allows 100 characters; -V comes from argv) and ORCPT (the caller's form). */
+#define ENV_MAX_ENVID LIM_ARG
+#define ENV_MAX_ORCPT LIM_ARG
+
+#define NOTIFY_SUCCESS 1
+#define NOTIFY_FAILURE 2
+#define NOTIFY_DELAY 4
+#define NOTIFY_NEVER 8
+
+enum rcpt_state { RCPT_PENDING, RCPT_SENT, RCPT_FAILED };	/* deferred = pending with attempts > 0 */
+
+struct env_rcpt {
+	char *addr;
+	char *orcpt;		/* original form given by the caller, or NULL */
+	enum rcpt_state state;
+	int attempts;
+	char *status;		/* "4.4.1", or NULL */
+	char *diag;		/* last reply or reason, single line, <= ENV_MAX_DIAG bytes, or NULL */
+	char *relay;		/* last relay tried, or NULL */
+	int notify;		/* NOTIFY_* bits; 0 = default */
+};
+
+struct envelope {
+	char id[LIM_QUEUE_ID + 1];
+	long long arrival;	/* unix time */
+	char *sender;		/* "" = null sender <> */
+	long long size;		/* data file bytes */
+	bool body8bit;
+	bool smtputf8;
+	char *envid;		/* -V, or NULL */
+	int ret;		/* 0 default, 1 FULL, 2 HDRS (-R) */
+	uid_t uid;
+	long long next_try;	/* 0 = now */
+	int attempts;
+	bool warned;		/* delay warning sent */
+	bool is_bounce;		/* a DSN we generated: never bounce it */
+	char **prepend;		/* header lines sent before the data file, each WITHOUT CRLF; */
+	size_t nprepend;	/* continuation lines start with TAB */
+	struct env_rcpt *rcpt;
+	size_t nrcpt;
+};
+
+/* env_parse - read an envelope file (len bytes, not NUL-terminated) into *env. On error *env is
+ * left empty (nothing to free) and -1 is returned with "envelope line N: reason" and code 65. */
+int env_parse(const char *buf, size_t len, struct envelope *env, struct err *e);
+
+/* env_format - append the canonical text of *env to out. Checks everything env_parse checks
+ * (empty optional strings count as absent); -1 with code 70 on a bad struct or a full buffer. */
+int env_format(const struct envelope *env, struct buf *out, struct err *e);
+
+/* env_free - free everything *env owns and zero it. env_free(NULL) is a no-op. */
+void env_free(struct envelope *env);
+
+/* env_check_line - s[0..n) holds no CR, LF or NUL and n <= max. 0, or -1 with code 65. */
+int env_check_line(const char *s, size_t n, size_t max, struct err *e);
+
+/* env_check_addr - an envelope address: no whitespace, CR, LF, NUL or other control byte, and
+ * <= LIM_PATH bytes. An empty address is accepted here (the null sender); 0 or -1 with code 65. */
+int env_check_addr(const char *s, size_t n, struct err *e);
+
+/* env_id_valid - exactly ENV_ID_LEN characters from [0-9A-F]: safe to use in a path. */
+bool env_id_valid(const char *s, size_t n);
+
+#endif
