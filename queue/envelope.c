@@ -1,43 +1,17 @@
 /*
- * envelope.c - parse and format the envelope record (format in envelope.h).
+ * envelope.c - value checks, env_format and env_free for the envelope record (format in envelope.h).
  *
- * UNTRUSTED INPUT: the bytes of an envelope file. env_parse is pure: a strict, ordered reader that
- * checks every value before it keeps it. env_format runs the same value checks on the struct, so what
- * it writes always reads back identically (no CR/LF smuggled inside a value can add a record).
+ * The checks here are shared with the reader (envelope_parse.c). env_format runs them on the struct
+ * before writing, so what it writes always reads back identically: no CR/LF smuggled inside a value
+ * (a diagnostic from a hostile server, an -V from a caller) can add a record.
  */
 #include "queue/envelope.h"
+#include "queue/envelope_priv.h"
 
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A time stamp beyond the year 9999 is nonsense (and would overflow date formatting). */
-#define ENV_MAX_TIME 253402300799LL
-/* Delivery attempts: far beyond any queue lifetime, small enough for an int. */
-#define ENV_MAX_ATTEMPTS 1000000
-/* Longest key ("NEXT-TRY", "R-ATTEMPTS", "SMTPUTF8"). */
-#define ENV_MAX_KEY 16
-
-/* Every key, in file order; the index is the bit in the "seen" masks. */
-static const char *const keys[] = {
-	"VERSION", "ID", "ARRIVAL", "SENDER", "SIZE", "BODY", "SMTPUTF8", "ENVID", "RET", "UID",
-	"NEXT-TRY", "ATTEMPTS", "WARNED", "BOUNCE", "PREPEND",
-	"RCPT", "R-ORCPT", "R-STATE", "R-ATTEMPTS", "R-NOTIFY", "R-STATUS", "R-RELAY", "R-DIAG",
-	"END",
-};
-#define NKEYS (sizeof keys / sizeof keys[0])
-#define FIRST_RCPT_KEY 15	/* "RCPT": the per-recipient "seen" bits reset here */
-
-struct pstate {
-	const char *p;
-	size_t len, off;
-	size_t lineno;		/* of the current (peeked) line */
-	bool have;		/* a peeked line is in key/val */
-	struct span key, val;
-	uint32_t seen;
-	struct err *e;
-};
 
 /* env_check_line - see envelope.h */
 int env_check_line(const char *s, size_t n, size_t max, struct err *e)
@@ -83,21 +57,21 @@ bool env_id_valid(const char *s, size_t n)
 	return true;
 }
 
-/* check_text - a non-empty single-line value of at most max bytes. */
-static int check_text(const char *s, size_t n, size_t max, struct err *e)
+/* env_check_text - a non-empty single-line value of at most max bytes. */
+int env_check_text(const char *s, size_t n, size_t max, struct err *e)
 {
 	if (n == 0)
 		return err_set(e, 65, "empty value");
 	return env_check_line(s, n, max, e);
 }
 
-/* check_prepend - one header line: no line break, <= LIM_LINE; the first line (and any line not
+/* env_check_prepend - one header line: no line break, <= LIM_LINE; the first line (and any line not
  * starting with SP/TAB) starts a field: a name of printable characters followed by ':'. */
-static int check_prepend(const char *s, size_t n, bool first, struct err *e)
+int env_check_prepend(const char *s, size_t n, bool first, struct err *e)
 {
 	size_t i;
 
-	if (check_text(s, n, LIM_LINE, e) < 0)
+	if (env_check_text(s, n, LIM_LINE, e) < 0)
 		return -1;
 	if (s[0] == ' ' || s[0] == '\t') {
 		if (first)
@@ -112,8 +86,8 @@ static int check_prepend(const char *s, size_t n, bool first, struct err *e)
 	return 0;
 }
 
-/* check_status - an RFC 3463 status code: class 2, 4 or 5, then .1*3digit twice. */
-static int check_status(const char *s, size_t n, struct err *e)
+/* env_check_status - an RFC 3463 status code: class 2, 4 or 5, then .1*3digit twice. */
+int env_check_status(const char *s, size_t n, struct err *e)
 {
 	size_t i = 1, part, d;
 
@@ -133,389 +107,19 @@ static int check_status(const char *s, size_t n, struct err *e)
 	return 0;
 }
 
-/* check_notify - a NOTIFY bit set that the file can spell. */
-static int check_notify(int v, struct err *e)
+/* env_check_notify - a NOTIFY bit set that the file can spell. */
+int env_check_notify(int v, struct err *e)
 {
 	if (v < 0 || v > 15 || ((v & NOTIFY_NEVER) && v != NOTIFY_NEVER))
 		return err_set(e, 65, "bad NOTIFY value");
 	return 0;
 }
 
-/* ---- reading ---- */
-
-/* lfail - put "envelope line N: " before the reason in ps->e (code 65). Returns -1. */
-static int lfail(struct pstate *ps)
-{
-	err_prefix(ps->e, "envelope line %zu", ps->lineno);
-	if (ps->e != NULL)
-		ps->e->code = 65;
-	return -1;
-}
-
-/* kfail - the same, naming the key whose value was refused. */
-static int kfail(struct pstate *ps, const char *key)
-{
-	err_prefix(ps->e, "%s", key);
-	return lfail(ps);
-}
-
-#define PERR(ps, ...) (err_set((ps)->e, 65, __VA_ARGS__), lfail(ps))
-
-/* peek - split the next line into key and value. 1: a line, 0: end of input, -1: error. */
-static int peek(struct pstate *ps)
-{
-	const char *line, *nl, *sp;
-	size_t n, i;
-
-	if (ps->have)
-		return 1;
-	if (ps->off == ps->len)
-		return 0;
-	ps->lineno++;
-	line = ps->p + ps->off;
-	nl = memchr(line, '\n', ps->len - ps->off);
-	if (nl == NULL)
-		return PERR(ps, "truncated (no newline at end of file)");
-	n = (size_t)(nl - line);
-	if (memchr(line, '\0', n) != NULL)
-		return PERR(ps, "NUL byte");
-	if (memchr(line, '\r', n) != NULL)
-		return PERR(ps, "CR byte");
-	sp = memchr(line, ' ', n);
-	if (sp == NULL)
-		return PERR(ps, "no space after key");
-	if (sp == line || sp - line > ENV_MAX_KEY)
-		return PERR(ps, "bad key");
-	for (i = 0; line + i < sp; i++)
-		if (!((line[i] >= 'A' && line[i] <= 'Z') || (line[i] >= '0' && line[i] <= '9') || line[i] == '-'))
-			return PERR(ps, "bad key");
-	ps->key = span_make(line, (size_t)(sp - line));
-	ps->val = span_make(sp + 1, n - (size_t)(sp - line) - 1);
-	ps->off += n + 1;
-	ps->have = true;
-	return 1;
-}
-
-/* key_index - position of a key in keys[], or -1. */
-static int key_index(struct span k)
-{
-	size_t i;
-
-	for (i = 0; i < NKEYS; i++)
-		if (span_eq(k, keys[i]))
-			return (int)i;
-	return -1;
-}
-
-/* take - consume the next line if its key is `key` (value in *val; 1). An absent optional key is 0;
- * an absent required key is an error that names what is there instead. */
-static int take(struct pstate *ps, const char *key, bool required, struct span *val)
-{
-	int r, idx;
-
-	if ((r = peek(ps)) < 0)
-		return -1;
-	if (r == 1 && span_eq(ps->key, key)) {
-		*val = ps->val;
-		idx = key_index(ps->key);
-		ps->seen |= (uint32_t)1 << idx;
-		ps->have = false;
-		return 1;
-	}
-	if (!required)
-		return 0;
-	if (r == 0) {
-		ps->lineno++;
-		return PERR(ps, "missing %s (file ends)", key);
-	}
-	idx = key_index(ps->key);
-	if (idx < 0)
-		return PERR(ps, "unknown key %.*s", (int)ps->key.n, ps->key.p);
-	if (ps->seen & ((uint32_t)1 << idx))
-		return PERR(ps, "duplicate key %s", keys[idx]);
-	return PERR(ps, "%s out of order (expected %s)", keys[idx], key);
-}
-
-/* parse_num - canonical decimal (no sign, no leading zero) in [0, max]. */
-static int parse_num(struct pstate *ps, const char *key, struct span v, long long max, long long *out)
-{
-	long long x = 0;
-	size_t i;
-
-	if (v.n == 0 || v.n > 19 || (v.n > 1 && v.p[0] == '0'))
-		goto bad;
-	for (i = 0; i < v.n; i++) {
-		if (v.p[i] < '0' || v.p[i] > '9')
-			goto bad;
-		if (x > (max - (v.p[i] - '0')) / 10)
-			goto bad;
-		x = x * 10 + (v.p[i] - '0');
-	}
-	*out = x;
-	return 0;
-bad:
-	err_set(ps->e, 65, "bad number");
-	return kfail(ps, key);
-}
-
-/* take_num - a required numeric key. */
-static int take_num(struct pstate *ps, const char *key, long long max, long long *out)
-{
-	struct span v;
-
-	if (take(ps, key, true, &v) < 0)
-		return -1;
-	return parse_num(ps, key, v, max, out);
-}
-
-/* take_word - a required key whose value is one of words[] (index in *out). */
-static int take_word(struct pstate *ps, const char *key, const char *const *words, int n, int *out)
-{
-	struct span v;
-	int i;
-
-	if (take(ps, key, true, &v) < 0)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (span_eq(v, words[i])) {
-			*out = i;
-			return 0;
-		}
-	err_set(ps->e, 65, "bad value");
-	return kfail(ps, key);
-}
-
-/* take_text - an optional (or required) free-text key, checked and copied into *out. */
-static int take_text(struct pstate *ps, const char *key, bool required, size_t max, char **out)
-{
-	struct span v;
-	int r;
-
-	if ((r = take(ps, key, required, &v)) <= 0)
-		return r;
-	if (check_text(v.p, v.n, max, ps->e) < 0)
-		return kfail(ps, key);
-	*out = xstrndup(v.p, v.n);
-	return 1;
-}
-
-static const char *const w_bool[] = { "0", "1" };
-static const char *const w_body[] = { "7BIT", "8BITMIME" };
-static const char *const w_ret[] = { "", "FULL", "HDRS" };
-static const char *const w_state[] = { "pending", "sent", "failed" };
-static const char *const w_notify[] = { "SUCCESS", "FAILURE", "DELAY" };
-
-/* parse_notify - "NEVER" or a non-empty subset of SUCCESS,FAILURE,DELAY in that order. */
-static int parse_notify(struct span v, int *out)
-{
-	int bits = 0, i = 0;
-	size_t off = 0;
-
-	if (span_eq(v, "NEVER")) {
-		*out = NOTIFY_NEVER;
-		return 0;
-	}
-	while (off < v.n) {
-		const char *comma = memchr(v.p + off, ',', v.n - off);
-		struct span w = span_make(v.p + off, comma ? (size_t)(comma - v.p) - off : v.n - off);
-		while (i < 3 && !span_eq(w, w_notify[i]))
-			i++;
-		if (i == 3)
-			return -1;
-		bits |= 1 << i++;
-		off += w.n;
-		if (comma != NULL && ++off == v.n)
-			return -1;	/* trailing comma */
-	}
-	if (bits == 0)
-		return -1;
-	*out = bits;
-	return 0;
-}
-
-/* parse_rcpt - one recipient block, starting at its RCPT line. */
-static int parse_rcpt(struct pstate *ps, struct env_rcpt *r)
-{
-	struct span v;
-	long long n;
-	int k;
-
-	ps->seen &= ((uint32_t)1 << FIRST_RCPT_KEY) - 1;
-	if (take(ps, "RCPT", true, &v) < 0)
-		return -1;
-	if (v.n == 0 || env_check_addr(v.p, v.n, ps->e) < 0)
-		return v.n == 0 ? PERR(ps, "RCPT: empty address") : kfail(ps, "RCPT");
-	r->addr = xstrndup(v.p, v.n);
-	if (take_text(ps, "R-ORCPT", false, ENV_MAX_ORCPT, &r->orcpt) < 0)
-		return -1;
-	if (take_word(ps, "R-STATE", w_state, 3, &k) < 0)
-		return -1;
-	r->state = (enum rcpt_state)k;
-	if (take_num(ps, "R-ATTEMPTS", ENV_MAX_ATTEMPTS, &n) < 0)
-		return -1;
-	r->attempts = (int)n;
-	if ((k = take(ps, "R-NOTIFY", false, &v)) < 0)
-		return -1;
-	if (k == 1 && parse_notify(v, &r->notify) < 0)
-		return PERR(ps, "R-NOTIFY: bad value");
-	if ((k = take(ps, "R-STATUS", false, &v)) < 0)
-		return -1;
-	if (k == 1) {
-		if (check_status(v.p, v.n, ps->e) < 0)
-			return kfail(ps, "R-STATUS");
-		r->status = xstrndup(v.p, v.n);
-	}
-	if (take_text(ps, "R-RELAY", false, ENV_MAX_RELAY, &r->relay) < 0)
-		return -1;
-	if (take_text(ps, "R-DIAG", false, ENV_MAX_DIAG, &r->diag) < 0)
-		return -1;
-	return 0;
-}
-
-/* parse_head - everything before the first recipient. */
-static int parse_head(struct pstate *ps, struct envelope *env)
-{
-	struct span v;
-	long long n;
-	int k;
-
-	if (take(ps, "VERSION", true, &v) < 0)
-		return -1;
-	if (!span_eq(v, "1"))
-		return PERR(ps, "unsupported VERSION");
-	if (take(ps, "ID", true, &v) < 0)
-		return -1;
-	if (!env_id_valid(v.p, v.n))
-		return PERR(ps, "ID: bad queue id");
-	memcpy(env->id, v.p, v.n);
-	env->id[v.n] = '\0';
-	if (take_num(ps, "ARRIVAL", ENV_MAX_TIME, &env->arrival) < 0)
-		return -1;
-	if (take(ps, "SENDER", true, &v) < 0)
-		return -1;
-	if (env_check_addr(v.p, v.n, ps->e) < 0)
-		return kfail(ps, "SENDER");
-	env->sender = xstrndup(v.p, v.n);
-	if (take_num(ps, "SIZE", LLONG_MAX, &env->size) < 0)
-		return -1;
-	if (take_word(ps, "BODY", w_body, 2, &k) < 0)
-		return -1;
-	env->body8bit = k == 1;
-	if (take_word(ps, "SMTPUTF8", w_bool, 2, &k) < 0)
-		return -1;
-	env->smtputf8 = k == 1;
-	if (take_text(ps, "ENVID", false, ENV_MAX_ENVID, &env->envid) < 0)
-		return -1;
-	if ((k = take(ps, "RET", false, &v)) < 0)
-		return -1;
-	if (k == 1) {
-		if (span_eq(v, "FULL"))
-			env->ret = 1;
-		else if (span_eq(v, "HDRS"))
-			env->ret = 2;
-		else
-			return PERR(ps, "RET: bad value");
-	}
-	if (take_num(ps, "UID", (long long)UINT32_MAX - 1, &n) < 0)
-		return -1;
-	env->uid = (uid_t)n;
-	if (take_num(ps, "NEXT-TRY", ENV_MAX_TIME, &env->next_try) < 0)
-		return -1;
-	if (take_num(ps, "ATTEMPTS", ENV_MAX_ATTEMPTS, &n) < 0)
-		return -1;
-	env->attempts = (int)n;
-	if (take_word(ps, "WARNED", w_bool, 2, &k) < 0)
-		return -1;
-	env->warned = k == 1;
-	if (take_word(ps, "BOUNCE", w_bool, 2, &k) < 0)
-		return -1;
-	env->is_bounce = k == 1;
-	while ((k = take(ps, "PREPEND", false, &v)) == 1) {
-		if (env->nprepend == ENV_MAX_PREPEND)
-			return PERR(ps, "too many PREPEND lines");
-		if (check_prepend(v.p, v.n, env->nprepend == 0, ps->e) < 0)
-			return kfail(ps, "PREPEND");
-		env->prepend = xreallocarray(env->prepend, env->nprepend + 1, sizeof *env->prepend);
-		env->prepend[env->nprepend++] = xstrndup(v.p, v.n);
-	}
-	return k;
-}
-
-/* env_parse - see envelope.h */
-int env_parse(const char *buf, size_t len, struct envelope *env, struct err *e)
-{
-	struct pstate ps = { .p = buf, .len = len, .e = e };
-	size_t cap = 0;
-	long long n;
-	int r;
-
-	memset(env, 0, sizeof *env);
-	if (len > LIM_ENVELOPE_FILE)
-		return err_set(e, 65, "envelope: file over %d bytes", LIM_ENVELOPE_FILE);
-	if (parse_head(&ps, env) < 0)
-		goto fail;
-	while ((r = peek(&ps)) == 1 && span_eq(ps.key, "RCPT")) {
-		if (env->nrcpt == LIM_RCPTS) {
-			PERR(&ps, "too many recipients");
-			goto fail;
-		}
-		if (env->nrcpt == cap) {
-			cap = cap ? cap * 2 : 4;
-			env->rcpt = xreallocarray(env->rcpt, cap, sizeof *env->rcpt);
-		}
-		memset(&env->rcpt[env->nrcpt], 0, sizeof env->rcpt[0]);
-		env->nrcpt++;
-		if (parse_rcpt(&ps, &env->rcpt[env->nrcpt - 1]) < 0)
-			goto fail;
-	}
-	if (r < 0)
-		goto fail;
-	if (env->nrcpt == 0) {
-		if (r == 1 && span_eq(ps.key, "END"))
-			PERR(&ps, "no recipients");
-		else
-			(void)take(&ps, "RCPT", true, &(struct span){ 0 });
-		goto fail;
-	}
-	if (take_num(&ps, "END", LIM_RCPTS, &n) < 0)
-		goto fail;
-	if ((size_t)n != env->nrcpt) {
-		PERR(&ps, "END: recipient count does not match");
-		goto fail;
-	}
-	if (ps.off != ps.len) {
-		ps.lineno++;
-		PERR(&ps, "data after END");
-		goto fail;
-	}
-	return 0;
-fail:
-	env_free(env);
-	return -1;
-}
-
-/* env_free - see envelope.h */
-void env_free(struct envelope *env)
-{
-	size_t i;
-
-	if (env == NULL)
-		return;
-	free(env->sender);
-	free(env->envid);
-	for (i = 0; i < env->nprepend; i++)
-		free(env->prepend[i]);
-	free(env->prepend);
-	for (i = 0; i < env->nrcpt; i++) {
-		free(env->rcpt[i].addr);
-		free(env->rcpt[i].orcpt);
-		free(env->rcpt[i].status);
-		free(env->rcpt[i].diag);
-		free(env->rcpt[i].relay);
-	}
-	free(env->rcpt);
-	memset(env, 0, sizeof *env);
-}
+const char *const env_w_bool[2] = { "0", "1" };
+const char *const env_w_body[2] = { "7BIT", "8BITMIME" };
+const char *const env_w_ret[3] = { "", "FULL", "HDRS" };
+const char *const env_w_state[3] = { "pending", "sent", "failed" };
+const char *const env_w_notify[3] = { "SUCCESS", "FAILURE", "DELAY" };
 
 /* ---- writing ---- */
 
@@ -534,32 +138,32 @@ static int fmt_rcpt(const struct env_rcpt *r, struct buf *out, struct err *e)
 		return err_set(e, 70, "empty recipient address");
 	if (env_check_addr(r->addr, strlen(r->addr), e) < 0)
 		return err_prefix(e, "RCPT %s", r->addr);
-	if (opt(r->orcpt) && check_text(r->orcpt, strlen(r->orcpt), ENV_MAX_ORCPT, e) < 0)
+	if (opt(r->orcpt) && env_check_text(r->orcpt, strlen(r->orcpt), ENV_MAX_ORCPT, e) < 0)
 		return err_prefix(e, "R-ORCPT");
 	if (r->state < RCPT_PENDING || r->state > RCPT_FAILED)
 		return err_set(e, 70, "bad recipient state");
 	if (r->attempts < 0 || r->attempts > ENV_MAX_ATTEMPTS)
 		return err_set(e, 70, "bad recipient attempt count");
-	if (check_notify(r->notify, e) < 0)
+	if (env_check_notify(r->notify, e) < 0)
 		return -1;
-	if (opt(r->status) && check_status(r->status, strlen(r->status), e) < 0)
+	if (opt(r->status) && env_check_status(r->status, strlen(r->status), e) < 0)
 		return -1;
-	if (opt(r->relay) && check_text(r->relay, strlen(r->relay), ENV_MAX_RELAY, e) < 0)
+	if (opt(r->relay) && env_check_text(r->relay, strlen(r->relay), ENV_MAX_RELAY, e) < 0)
 		return err_prefix(e, "R-RELAY");
-	if (opt(r->diag) && check_text(r->diag, strlen(r->diag), ENV_MAX_DIAG, e) < 0)
+	if (opt(r->diag) && env_check_text(r->diag, strlen(r->diag), ENV_MAX_DIAG, e) < 0)
 		return err_prefix(e, "R-DIAG");
 
 	bad |= buf_printf(out, "RCPT %s\n", r->addr);
 	if (opt(r->orcpt))
 		bad |= buf_printf(out, "R-ORCPT %s\n", r->orcpt);
-	bad |= buf_printf(out, "R-STATE %s\nR-ATTEMPTS %d\n", w_state[r->state], r->attempts);
+	bad |= buf_printf(out, "R-STATE %s\nR-ATTEMPTS %d\n", env_w_state[r->state], r->attempts);
 	if (r->notify == NOTIFY_NEVER)
 		bad |= buf_adds(out, "R-NOTIFY NEVER\n");
 	else if (r->notify != 0) {
 		bad |= buf_adds(out, "R-NOTIFY ");
 		for (i = 0; i < 3; i++)
 			if (r->notify & (1 << i))
-				bad |= buf_printf(out, "%s%s", sep++ ? "," : "", w_notify[i]);
+				bad |= buf_printf(out, "%s%s", sep++ ? "," : "", env_w_notify[i]);
 		bad |= buf_addc(out, '\n');
 	}
 	if (opt(r->status))
@@ -585,22 +189,22 @@ static int fmt_head(const struct envelope *env, struct buf *out, struct err *e)
 	    env->next_try > ENV_MAX_TIME || env->size < 0 || env->attempts < 0 ||
 	    env->attempts > ENV_MAX_ATTEMPTS || env->ret < 0 || env->ret > 2 || env->uid == (uid_t)-1)
 		return err_set(e, 70, "number out of range");
-	if (opt(env->envid) && check_text(env->envid, strlen(env->envid), ENV_MAX_ENVID, e) < 0)
+	if (opt(env->envid) && env_check_text(env->envid, strlen(env->envid), ENV_MAX_ENVID, e) < 0)
 		return err_prefix(e, "ENVID");
 	if (env->nprepend > ENV_MAX_PREPEND)
 		return err_set(e, 70, "too many PREPEND lines");
 	for (i = 0; i < env->nprepend; i++)
 		if (env->prepend[i] == NULL ||
-		    check_prepend(env->prepend[i], strlen(env->prepend[i]), i == 0, e) < 0)
+		    env_check_prepend(env->prepend[i], strlen(env->prepend[i]), i == 0, e) < 0)
 			return err_prefix(e, "PREPEND %zu", i + 1);
 
 	bad |= buf_printf(out, "VERSION 1\nID %s\nARRIVAL %lld\nSENDER %s\nSIZE %lld\n", env->id,
 			  env->arrival, env->sender, env->size);
-	bad |= buf_printf(out, "BODY %s\nSMTPUTF8 %d\n", w_body[env->body8bit], env->smtputf8);
+	bad |= buf_printf(out, "BODY %s\nSMTPUTF8 %d\n", env_w_body[env->body8bit], env->smtputf8);
 	if (opt(env->envid))
 		bad |= buf_printf(out, "ENVID %s\n", env->envid);
 	if (env->ret != 0)
-		bad |= buf_printf(out, "RET %s\n", w_ret[env->ret]);
+		bad |= buf_printf(out, "RET %s\n", env_w_ret[env->ret]);
 	bad |= buf_printf(out, "UID %lu\nNEXT-TRY %lld\nATTEMPTS %d\nWARNED %d\nBOUNCE %d\n",
 			  (unsigned long)env->uid, env->next_try, env->attempts, env->warned, env->is_bounce);
 	for (i = 0; i < env->nprepend; i++)
@@ -634,3 +238,27 @@ fail:
 		e->code = 70;
 	return -1;
 }
+
+/* env_free - see envelope.h */
+void env_free(struct envelope *env)
+{
+	size_t i;
+
+	if (env == NULL)
+		return;
+	free(env->sender);
+	free(env->envid);
+	for (i = 0; i < env->nprepend; i++)
+		free(env->prepend[i]);
+	free(env->prepend);
+	for (i = 0; i < env->nrcpt; i++) {
+		free(env->rcpt[i].addr);
+		free(env->rcpt[i].orcpt);
+		free(env->rcpt[i].status);
+		free(env->rcpt[i].diag);
+		free(env->rcpt[i].relay);
+	}
+	free(env->rcpt);
+	memset(env, 0, sizeof *env);
+}
+
