@@ -1,0 +1,96 @@
+/*
+ * spool.h - the durable, maildir-style message store. All knowledge of spool paths is in spool.c.
+ *
+ * NAME
+ *	spool - tmp/ -> data/ + new/ -> deferred/, one commit point per message
+ * DESCRIPTION
+ *	Under the spool root: tmp/ (files being written), data/ID (the message bytes, immutable once
+ *	committed), new/ID (the envelope of a newly submitted message), deferred/ID (the envelope after at
+ *	least one delivery attempt, replaced by rename). The rename of tmp/ID.env to new/ID is the commit
+ *	point: before it the message does not exist, after it (and the fsync of new/) it is durable.
+ *	IDs sort by arrival: 8 hex digits of seconds, 5 of microseconds, 6 random (ENV_ID_LEN).
+ *	A message is owned by whoever holds flock(LOCK_EX) on its data file; the lock dies with the fd.
+ * SECURITY
+ *	Directory fds are pinned with O_DIRECTORY|O_NOFOLLOW and every operation is relative to them
+ *	(openat/renameat/unlinkat); files are created O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, mode 0660.
+ *	An id is validated (exact length and charset) before it is used in any path. A data file is
+ *	trusted only if fstat says: regular file, one link, owned by our euid or egid.
+ * ERRORS
+ *	-1 and a reason in struct err. Storage failures (ENOSPC, EDQUOT, EIO...) carry code 75
+ *	(EX_TEMPFAIL): "spool: No space left on device while writing ID".
+ */
+#ifndef POSTERN_SPOOL_H
+#define POSTERN_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "lib/err.h"
+#include "lib/limits.h"
+#include "queue/envelope.h"
+
+struct spool;
+struct spool_tx;
+struct spool_msg;
+
+enum spool_state { SPOOL_NEW, SPOOL_DEFERRED };
+
+struct spool_entry {
+	char id[LIM_QUEUE_ID + 1];
+	enum spool_state state;
+	bool stale_new;	/* both new/ID and deferred/ID exist (crash mid-update): new/ID is stale */
+};
+
+/* spool_open - pin the root and its four folders (which must exist). NULL on error (code 75). */
+struct spool *spool_open(const char *root, struct err *e);
+/* spool_init - create root and its folders, mode 0770 (tests, make demo). Group set to gid only when
+ * gid != (gid_t)-1 and we are root. Existing folders are fine. */
+int spool_init(const char *root, gid_t gid, struct err *e);
+/* spool_close - close the pinned fds and free. spool_close(NULL) is a no-op. */
+void spool_close(struct spool *s);
+
+/* -- submission: the privileged parent uses these; the child only ever gets the data fd -- */
+
+/* spool_tx_begin - a new id and an empty tmp/ID.data opened O_RDWR. */
+struct spool_tx *spool_tx_begin(struct spool *s, struct err *e);
+const char *spool_tx_id(const struct spool_tx *t);
+int spool_tx_data_fd(const struct spool_tx *t);
+/* spool_tx_commit - fsync the data; write tmp/ID.env and fsync it; rename the data to data/ID and
+ * fsync data/; rename the envelope to new/ID (the commit point) and fsync new/. env->id must be the
+ * transaction's id and env->size the data file's size. On any failure everything created is removed
+ * and -1 returned (code 75 for storage errors). Either way the transaction is finished: call
+ * spool_tx_abort(t) afterwards to free it (it then only frees). */
+int spool_tx_commit(struct spool_tx *t, const struct envelope *env, struct err *e);
+/* spool_tx_abort - unlink the temporary files (unless committed), close, free. NULL is a no-op. */
+void spool_tx_abort(struct spool_tx *t);
+
+/* -- runner -- */
+
+/* spool_scan - every committed message sorted by id (= arrival); *v is malloc'd (free it). If both
+ * new/ID and deferred/ID exist, deferred wins and stale_new is set. Names that are not ids are
+ * ignored. */
+int spool_scan(struct spool *s, struct spool_entry **v, size_t *n, struct err *e);
+/* spool_sweep - unlink tmp/ files and envelope-less data/ files last changed more than a day before
+ * `now`, and stale new/ID files whose deferred/ID exists. Returns how many were removed, or -1. */
+int spool_sweep(struct spool *s, long long now, struct err *e);
+/* spool_lock - open data/ID and take flock(LOCK_EX|LOCK_NB). 1: locked (*m set), 0: busy or gone,
+ * -1: error (bad id, or a data file that is not a regular file with one link and our owner). */
+int spool_lock(struct spool *s, const char *id, struct spool_msg **m, struct err *e);
+/* spool_msg_env - read deferred/ID, else new/ID (bounded by LIM_ENVELOPE_FILE), and parse it. */
+int spool_msg_env(struct spool_msg *m, struct envelope *env, struct err *e);
+/* spool_msg_data_fd - the locked data file (read-only, offset undefined: use pread or lseek). */
+int spool_msg_data_fd(struct spool_msg *m);
+/* spool_msg_update - write tmp/ID.env.<rand>, fsync, rename to deferred/ID, unlink new/ID, fsync. */
+int spool_msg_update(struct spool_msg *m, const struct envelope *env, struct err *e);
+/* spool_msg_done - the message is finished: unlink its envelope(s), then its data; fsync. */
+int spool_msg_done(struct spool_msg *m, struct err *e);
+/* spool_msg_unlock - close (releasing the lock) and free. NULL is a no-op. */
+void spool_msg_unlock(struct spool_msg *m);
+/* spool_is_locked - 1 if a runner holds the message now (mailq's '*'), else 0. Takes a shared lock
+ * for an instant, so a runner starting at that very moment may see the message busy and skip it. */
+int spool_is_locked(struct spool *s, const char *id);
+/* spool_read_env - read a message's envelope without locking it (mailq). 1 read, 0 gone, -1 error. */
+int spool_read_env(struct spool *s, const char *id, struct envelope *env, struct err *e);
+
+#endif
