@@ -1,0 +1,291 @@
+/* test_envelope.c - envelope records: exact round trip, and every malformed case refused. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "queue/envelope.h"
+
+#define HEAD0 "VERSION 1\nID 6566A1F20B12C9D3E7F\nARRIVAL 1701226994\nSENDER alice@example.org\n" \
+	      "SIZE 442\nBODY 7BIT\nSMTPUTF8 0\n"
+#define HEAD1 "UID 1000\nNEXT-TRY 0\nATTEMPTS 0\nWARNED 0\nBOUNCE 0\n"
+#define HEAD HEAD0 HEAD1
+#define R1 "RCPT bob@example.net\nR-STATE pending\nR-ATTEMPTS 0\n"
+#define MIN HEAD R1 "END 1\n"
+
+/* Every accepted file must come back byte for byte. */
+static const char *const good[] = {
+	MIN,
+	/* null sender, every optional key, two recipients, prepend with continuation */
+	"VERSION 1\nID 0123456789ABCDEF012\nARRIVAL 0\nSENDER \nSIZE 0\nBODY 8BITMIME\nSMTPUTF8 1\n"
+	"ENVID QQ314159\nRET HDRS\nUID 0\nNEXT-TRY 253402300799\nATTEMPTS 1000000\nWARNED 1\nBOUNCE 1\n"
+	"PREPEND DKIM-Signature: v=1; a=rsa-sha256; d=example.org;\nPREPEND \tb=abc def\n"
+	"PREPEND Received: from x\n"
+	"RCPT a@b\nR-ORCPT root\nR-STATE failed\nR-ATTEMPTS 3\nR-NOTIFY SUCCESS,FAILURE,DELAY\n"
+	"R-STATUS 5.1.1\nR-RELAY mx.example.net[192.0.2.1]:25\nR-DIAG 550 5.1.1 <a@b>: no such user\n"
+	"RCPT c@d\nR-STATE sent\nR-ATTEMPTS 1\nR-NOTIFY NEVER\nR-STATUS 2.0.0\n"
+	"RCPT e@f\nR-STATE pending\nR-ATTEMPTS 2\nR-NOTIFY DELAY\nR-STATUS 4.4.1\n"
+	"R-DIAG connect to mx[192.0.2.2]:25: Connection refused  \n"
+	"END 3\n",
+	HEAD0 "RET FULL\n" HEAD1 R1 "R-NOTIFY FAILURE\n" "END 1\n",
+	HEAD0 "ENVID a b c\n" HEAD1 R1 "R-NOTIFY SUCCESS,DELAY\nR-STATUS 4.123.999\n" "END 1\n",
+};
+
+Test(envelope, round_trip)
+{
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		struct envelope env;
+		struct err e = { 0 };
+		struct buf out;
+
+		buf_init(&out, LIM_ENVELOPE_FILE);
+		cr_assert_eq(env_parse(good[i], strlen(good[i]), &env, &e), 0, "case %zu: %s", i, e.msg);
+		cr_assert_eq(env_format(&env, &out, &e), 0, "case %zu: %s", i, e.msg);
+		cr_assert_str_eq(buf_str(&out), good[i], "case %zu", i);
+		env_free(&env);
+		buf_free(&out);
+	}
+}
+
+Test(envelope, parsed_values)
+{
+	struct envelope env;
+	struct err e = { 0 };
+
+	cr_assert_eq(env_parse(good[1], strlen(good[1]), &env, &e), 0, "%s", e.msg);
+	cr_assert_str_eq(env.id, "0123456789ABCDEF012");
+	cr_assert_str_eq(env.sender, "");
+	cr_assert(env.body8bit && env.smtputf8 && env.warned && env.is_bounce);
+	cr_assert_eq(env.ret, 2);
+	cr_assert_eq(env.next_try, 253402300799LL);
+	cr_assert_eq(env.attempts, 1000000);
+	cr_assert_eq(env.nprepend, 3);
+	cr_assert_str_eq(env.prepend[1], "\tb=abc def");
+	cr_assert_eq(env.nrcpt, 3);
+	cr_assert_str_eq(env.rcpt[0].orcpt, "root");
+	cr_assert_eq(env.rcpt[0].state, RCPT_FAILED);
+	cr_assert_eq(env.rcpt[0].notify, NOTIFY_SUCCESS | NOTIFY_FAILURE | NOTIFY_DELAY);
+	cr_assert_eq(env.rcpt[1].notify, NOTIFY_NEVER);
+	cr_assert_null(env.rcpt[1].diag);
+	cr_assert_str_eq(env.rcpt[2].diag, "connect to mx[192.0.2.2]:25: Connection refused  ");
+	cr_assert_eq(env.rcpt[2].state, RCPT_PENDING);
+	cr_assert_eq(env.rcpt[2].attempts, 2);
+	env_free(&env);
+	cr_assert_null(env.sender);
+	env_free(NULL);
+}
+
+struct bad {
+	const char *in;
+	size_t len;	/* 0: strlen */
+	const char *want;	/* substring of the reason */
+};
+
+static const struct bad bad[] = {
+	{ "", 0, "line 1: missing VERSION (file ends)" },
+	{ "VERSION 2\n", 0, "line 1: unsupported VERSION" },
+	{ "VERSION 1", 0, "line 1: truncated" },
+	{ "VERSION\n", 0, "line 1: no space after key" },
+	{ " VERSION 1\n", 0, "line 1: bad key" },
+	{ "version 1\n", 0, "line 1: bad key" },
+	{ "VERSION 1\r\n", 0, "line 1: CR byte" },
+	{ "VERSION 1\nID 6566A1F20B12C9D3E7F\0\n", sizeof "VERSION 1\nID 6566A1F20B12C9D3E7F\0\n" - 1, "line 2: NUL" },
+	{ "VERSION 1\nID 6566a1f20b12c9d3e7f\n", 0, "line 2: ID: bad queue id" },
+	{ "VERSION 1\nID 6566A1F20B12C9D3E7\n", 0, "line 2: ID: bad queue id" },
+	{ "VERSION 1\nID ../../etc/passwdAAAA\n", 0, "line 2: ID: bad queue id" },
+	{ "VERSION 1\nVERSION 1\n", 0, "line 2: duplicate key VERSION" },
+	{ "VERSION 1\nFOO bar\n", 0, "line 2: unknown key FOO" },
+	{ "VERSION 1\nARRIVAL 1\n", 0, "line 2: ARRIVAL out of order (expected ID)" },
+	{ "VERSION 1\nID 6566A1F20B12C9D3E7F\nARRIVAL 01\n", 0, "line 3: ARRIVAL: bad number" },
+	{ "VERSION 1\nID 6566A1F20B12C9D3E7F\nARRIVAL -1\n", 0, "line 3: ARRIVAL: bad number" },
+	{ "VERSION 1\nID 6566A1F20B12C9D3E7F\nARRIVAL +1\n", 0, "ARRIVAL: bad number" },
+	{ "VERSION 1\nID 6566A1F20B12C9D3E7F\nARRIVAL 1x\n", 0, "ARRIVAL: bad number" },
+	{ "VERSION 1\nID 6566A1F20B12C9D3E7F\nARRIVAL \n", 0, "ARRIVAL: bad number" },
+	{ "VERSION 1\nID 6566A1F20B12C9D3E7F\nARRIVAL 253402300800\n", 0, "ARRIVAL: bad number" },
+	{ "VERSION 1\nID 6566A1F20B12C9D3E7F\nARRIVAL 99999999999999999999\n", 0, "ARRIVAL: bad number" },
+	{ "VERSION 1\nID 6566A1F20B12C9D3E7F\nARRIVAL 1\nSENDER a b\n", 0, "line 4: SENDER: address contains whitespace" },
+	{ "VERSION 1\nID 6566A1F20B12C9D3E7F\nARRIVAL 1\nSENDER a\tb\n", 0, "SENDER: address contains whitespace" },
+	{ "VERSION 1\nID 6566A1F20B12C9D3E7F\nARRIVAL 1\nSENDER a\x1b" "b\n", 0, "SENDER: address contains" },
+	{ HEAD0 "NEXT-TRY 1\n", 0, "line 8: NEXT-TRY out of order (expected UID)" },
+	{ HEAD0 "RET NONE\n", 0, "line 8: RET: bad value" },
+	{ HEAD0 "ENVID \n", 0, "line 8: ENVID: empty value" },
+	{ HEAD0 "ENVID a\nENVID b\n", 0, "line 9: duplicate key ENVID" },
+	{ HEAD0 "UID 4294967295\n", 0, "UID: bad number" },
+	{ HEAD0 "UID 1\nNEXT-TRY 0\nATTEMPTS 1000001\n", 0, "ATTEMPTS: bad number" },
+	{ HEAD0 "UID 1\nNEXT-TRY 0\nATTEMPTS 0\nWARNED 2\n", 0, "WARNED: bad value" },
+	{ HEAD0 "UID 1\nNEXT-TRY 0\nATTEMPTS 0\nWARNED yes\n", 0, "WARNED: bad value" },
+	{ HEAD "END 0\n", 0, "line 13: no recipients" },
+	{ HEAD, 0, "line 13: missing RCPT (file ends)" },
+	{ HEAD "PREPEND \tcontinued\n" R1 "END 1\n", 0, "line 13: PREPEND: first header line is a continuation" },
+	{ HEAD "PREPEND no colon\n" R1 "END 1\n", 0, "PREPEND: bad header field name" },
+	{ HEAD "PREPEND :x\n" R1 "END 1\n", 0, "PREPEND: header line without a field name" },
+	{ HEAD "PREPEND \n" R1 "END 1\n", 0, "PREPEND: empty value" },
+	{ HEAD R1 "PREPEND X: y\nEND 1\n", 0, "line 16: PREPEND out of order (expected END)" },
+	{ HEAD "RCPT \nR-STATE pending\n", 0, "line 13: RCPT: empty address" },
+	{ HEAD "RCPT <a@b>\n", 0, "line 14: missing R-STATE" },
+	{ HEAD "RCPT a@b\nR-STATE deferred\n", 0, "line 14: R-STATE: bad value" },
+	{ HEAD "RCPT a@b\nR-ATTEMPTS 0\nR-STATE sent\n", 0, "R-ATTEMPTS out of order (expected R-STATE)" },
+	{ HEAD R1 "R-NOTIFY NEVER,FAILURE\nEND 1\n", 0, "R-NOTIFY: bad value" },
+	{ HEAD R1 "R-NOTIFY DELAY,FAILURE\nEND 1\n", 0, "R-NOTIFY: bad value" },
+	{ HEAD R1 "R-NOTIFY FAILURE,\nEND 1\n", 0, "R-NOTIFY: bad value" },
+	{ HEAD R1 "R-NOTIFY \nEND 1\n", 0, "R-NOTIFY: bad value" },
+	{ HEAD R1 "R-NOTIFY FAILURE,FAILURE\nEND 1\n", 0, "R-NOTIFY: bad value" },
+	{ HEAD R1 "R-STATUS 3.0.0\nEND 1\n", 0, "R-STATUS: bad status code" },
+	{ HEAD R1 "R-STATUS 4.4\nEND 1\n", 0, "R-STATUS: bad status code" },
+	{ HEAD R1 "R-STATUS 4.4.1234\nEND 1\n", 0, "R-STATUS: bad status code" },
+	{ HEAD R1 "R-STATUS 4.4.1 \nEND 1\n", 0, "R-STATUS: bad status code" },
+	{ HEAD R1 "R-DIAG \nEND 1\n", 0, "R-DIAG: empty value" },
+	{ HEAD R1 "R-DIAG a\nR-DIAG b\nEND 1\n", 0, "line 17: duplicate key R-DIAG" },
+	{ HEAD R1 "R-RELAY a\nR-STATUS 4.0.0\nEND 1\n", 0, "R-STATUS out of order (expected END)" },
+	{ HEAD R1 "END 2\n", 0, "line 16: END: recipient count does not match" },
+	{ HEAD R1 "END 1\nEND 1\n", 0, "line 17: data after END" },
+	{ HEAD R1 "END 1\n\n", 0, "line 17: data after END" },
+	{ HEAD R1, 0, "line 16: missing END (file ends)" },
+	{ HEAD R1 "END 1", 0, "line 16: truncated" },
+};
+
+Test(envelope, malformed)
+{
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct envelope env;
+		struct err e = { 0 };
+		size_t len = bad[i].len ? bad[i].len : strlen(bad[i].in);
+
+		cr_assert_eq(env_parse(bad[i].in, len, &env, &e), -1, "case %zu accepted", i);
+		cr_assert_eq(e.code, 65, "case %zu", i);
+		cr_assert_not_null(strstr(e.msg, bad[i].want), "case %zu: got \"%s\", want \"%s\"", i, e.msg,
+				       bad[i].want);
+		cr_assert_null(env.sender, "case %zu: not freed", i);
+	}
+}
+
+/* A file of n repetitions of one recipient block. */
+static char *many(size_t n, const char *end)
+{
+	struct buf b;
+
+	buf_init(&b, (size_t)-1 / 2);
+	cr_assert_eq(buf_adds(&b, HEAD), 0);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(buf_printf(&b, "RCPT r%zu@example.net\nR-STATE pending\nR-ATTEMPTS 0\n", i), 0);
+	cr_assert_eq(buf_adds(&b, end), 0);
+	return buf_take(&b);
+}
+
+Test(envelope, limits)
+{
+	struct envelope env;
+	struct err e = { 0 };
+	char end[32], *s, *big;
+	size_t n;
+
+	/* LIM_RCPTS recipients: fine; one more: refused */
+	snprintf(end, sizeof end, "END %d\n", LIM_RCPTS);
+	s = many(LIM_RCPTS, end);
+	cr_assert_eq(env_parse(s, strlen(s), &env, &e), 0, "%s", e.msg);
+	cr_assert_eq(env.nrcpt, LIM_RCPTS);
+	env_free(&env);
+	free(s);
+	s = many(LIM_RCPTS + 1, "END 1\n");
+	cr_assert_eq(env_parse(s, strlen(s), &env, &e), -1);
+	cr_assert_not_null(strstr(e.msg, "too many recipients"), "%s", e.msg);
+	free(s);
+
+	/* a file over LIM_ENVELOPE_FILE */
+	n = LIM_ENVELOPE_FILE + 1;
+	big = malloc(n);
+	memset(big, 'A', n);
+	cr_assert_eq(env_parse(big, n, &env, &e), -1);
+	cr_assert_not_null(strstr(e.msg, "file over"), "%s", e.msg);
+	free(big);
+
+	/* an address of LIM_PATH bytes is fine, one more is not */
+	char addr[LIM_PATH + 2];
+	memset(addr, 'a', sizeof addr);
+	addr[LIM_PATH] = '\0';
+	cr_assert_eq(env_check_addr(addr, LIM_PATH, &e), 0);
+	cr_assert_eq(env_check_addr(addr, LIM_PATH + 1, &e), -1);
+
+	/* a diag of ENV_MAX_DIAG bytes round-trips, one more is refused */
+	char diag[ENV_MAX_DIAG + 2];
+	struct buf b;
+	memset(diag, 'x', sizeof diag);
+	diag[ENV_MAX_DIAG] = '\0';
+	s = NULL;
+	buf_init(&b, 1 << 20);
+	cr_assert_eq(buf_printf(&b, HEAD R1 "R-DIAG %s\nEND 1\n", diag), 0);
+	cr_assert_eq(env_parse(b.data, b.len, &env, &e), 0, "%s", e.msg);
+	env_free(&env);
+	buf_reset(&b);
+	diag[ENV_MAX_DIAG] = 'x';
+	cr_assert_eq(buf_printf(&b, HEAD R1 "R-DIAG %s\nEND 1\n", diag), 0);
+	cr_assert_eq(env_parse(b.data, b.len, &env, &e), -1);
+	cr_assert_not_null(strstr(e.msg, "R-DIAG: value longer than 1000 bytes"), "%s", e.msg);
+	buf_free(&b);
+}
+
+Test(envelope, check_line)
+{
+	struct err e = { 0 };
+
+	cr_assert_eq(env_check_line("abc", 3, 3, &e), 0);
+	cr_assert_eq(env_check_line("abc", 3, 2, &e), -1);
+	cr_assert_eq(env_check_line("a\rc", 3, 10, &e), -1);
+	cr_assert_eq(env_check_line("a\nc", 3, 10, &e), -1);
+	cr_assert_eq(env_check_line("a\0c", 3, 10, &e), -1);
+	cr_assert_eq(e.code, 65);
+	cr_assert(env_id_valid("6566A1F20B12C9D3E7F", 19));
+	cr_assert(!env_id_valid("6566A1F20B12C9D3E7F", 18));
+	cr_assert(!env_id_valid("6566A1F20B12C9D3E7G", 19));
+	cr_assert(!env_id_valid(NULL, 19));
+}
+
+/* env_format refuses what it could not read back: injection through any string field. */
+Test(envelope, format_refuses)
+{
+	struct env_rcpt r = { .addr = (char *)"bob@example.net" };
+	struct envelope env = { .id = "6566A1F20B12C9D3E7F", .sender = (char *)"a@b", .rcpt = &r, .nrcpt = 1 };
+	char *pre[] = { (char *)"X: y", (char *)"RCPT evil" };
+	struct err e = { 0 };
+	struct buf out;
+
+	buf_init(&out, 1 << 20);
+	cr_assert_eq(env_format(&env, &out, &e), 0, "%s", e.msg);
+	cr_assert_str_eq(buf_str(&out), "VERSION 1\nID 6566A1F20B12C9D3E7F\nARRIVAL 0\nSENDER a@b\nSIZE 0\n"
+			 "BODY 7BIT\nSMTPUTF8 0\nUID 0\nNEXT-TRY 0\nATTEMPTS 0\nWARNED 0\nBOUNCE 0\n"
+			 "RCPT bob@example.net\nR-STATE pending\nR-ATTEMPTS 0\nEND 1\n");
+	buf_reset(&out);
+	/* "" optional strings are absent */
+	r.diag = (char *)"";
+	env.envid = (char *)"";
+	cr_assert_eq(env_format(&env, &out, &e), 0, "%s", e.msg);
+	cr_assert_null(strstr(buf_str(&out), "R-DIAG"));
+	cr_assert_null(strstr(buf_str(&out), "ENVID"));
+
+#define REFUSE(stmt, undo)                                                                         \
+	do {                                                                                       \
+		stmt;                                                                              \
+		buf_reset(&out);                                                                   \
+		cr_assert_eq(env_format(&env, &out, &e), -1, #stmt " accepted");                  \
+		cr_assert_eq(e.code, 70);                                                          \
+		cr_assert_eq(out.len, 0);                                                          \
+		undo;                                                                              \
+	} while (0)
+	REFUSE(r.diag = (char *)"x\nRCPT evil@x", r.diag = NULL);
+	REFUSE(r.relay = (char *)"x\r", r.relay = NULL);
+	REFUSE(r.orcpt = (char *)"a\nb", r.orcpt = NULL);
+	REFUSE(r.status = (char *)"9.9.9", r.status = NULL);
+	REFUSE(r.notify = NOTIFY_NEVER | NOTIFY_DELAY, r.notify = 0);
+	REFUSE(r.addr = (char *)"a b", r.addr = (char *)"bob@example.net");
+	REFUSE(r.addr = (char *)"", r.addr = (char *)"bob@example.net");
+	REFUSE(r.state = (enum rcpt_state)7, r.state = RCPT_PENDING);
+	REFUSE(r.attempts = -1, r.attempts = 0);
+	REFUSE(env.sender = (char *)"a\nRET FULL", env.sender = (char *)"a@b");
+	REFUSE(env.envid = (char *)"a\nRET FULL", env.envid = NULL);
+	REFUSE(env.id[0] = '.', env.id[0] = '6');
+	REFUSE(env.ret = 3, env.ret = 0);
+	REFUSE(env.arrival = -1, env.arrival = 0);
+	REFUSE(env.nrcpt = 0, env.nrcpt = 1);
+	REFUSE((env.prepend = pre, env.nprepend = 2), (env.prepend = NULL, env.nprepend = 0));
+	buf_free(&out);
+}

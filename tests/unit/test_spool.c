@@ -1,0 +1,418 @@
+/* test_spool.c - the spool in a private mkdtemp directory: commit, abort, locks, update, scan, sweep,
+ * storage failures. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "queue/spool.h"
+
+static char root[64];
+static struct spool *sp;
+
+static void setup(void)
+{
+	struct err e = { 0 };
+
+	snprintf(root, sizeof root, "/tmp/postern-spool-XXXXXX");
+	cr_assert_not_null(mkdtemp(root));
+	cr_assert_eq(spool_init(root, (gid_t)-1, &e), 0, "%s", e.msg);
+	sp = spool_open(root, &e);
+	cr_assert_not_null(sp, "%s", e.msg);
+}
+
+static void teardown(void)
+{
+	char cmd[256];
+
+	spool_close(sp);
+	snprintf(cmd, sizeof cmd, "chmod -R u+rwx %s; rm -rf %s", root, root);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* exists - root/rel exists. */
+static bool exists(const char *dir, const char *id, const char *suffix)
+{
+	char p[256];
+	struct stat st;
+
+	snprintf(p, sizeof p, "%s/%s/%s%s", root, dir, id, suffix ? suffix : "");
+	return lstat(p, &st) == 0;
+}
+
+/* count - entries in root/dir other than . and .. */
+static int count(const char *dir)
+{
+	char cmd[256], out[32] = "";
+	FILE *f;
+
+	snprintf(cmd, sizeof cmd, "ls -A %s/%s | wc -l", root, dir);
+	f = popen(cmd, "r");
+	cr_assert_not_null(fgets(out, sizeof out, f));
+	pclose(f);
+	return (int)strtol(out, NULL, 10);
+}
+
+static struct env_rcpt rc = { .addr = (char *)"bob@example.net" };
+
+static void mkenv(struct envelope *env, const char *id, long long size)
+{
+	memset(env, 0, sizeof *env);
+	memcpy(env->id, id, ENV_ID_LEN + 1);
+	env->arrival = 1700000000;
+	env->sender = (char *)"alice@example.org";
+	env->size = size;
+	env->uid = 1000;
+	env->rcpt = &rc;
+	env->nrcpt = 1;
+}
+
+/* submit - a committed message "hello\r\n"; returns its id in id. */
+static void submit(char id[ENV_ID_LEN + 1])
+{
+	struct err e = { 0 };
+	struct envelope env;
+	struct spool_tx *t = spool_tx_begin(sp, &e);
+
+	cr_assert_not_null(t, "%s", e.msg);
+	cr_assert_eq(write(spool_tx_data_fd(t), "hello\r\n", 7), 7);
+	memcpy(id, spool_tx_id(t), ENV_ID_LEN + 1);
+	mkenv(&env, id, 7);
+	cr_assert_eq(spool_tx_commit(t, &env, &e), 0, "%s", e.msg);
+	spool_tx_abort(t);
+}
+
+TestSuite(spool, .init = setup, .fini = teardown);
+
+Test(spool, open_needs_folders)
+{
+	struct err e = { 0 };
+	char p[128];
+
+	cr_assert_null(spool_open("/nonexistent/spool", &e));
+	cr_assert_eq(e.code, 75);
+	snprintf(p, sizeof p, "%s/deferred", root);
+	cr_assert_eq(rmdir(p), 0);
+	cr_assert_null(spool_open(root, &e));
+	cr_assert_not_null(strstr(e.msg, "deferred"), "%s", e.msg);
+	/* a symlink instead of a folder is refused */
+	cr_assert_eq(symlink("/tmp", p), 0);
+	cr_assert_null(spool_open(root, &e));
+}
+
+Test(spool, id_format)
+{
+	struct err e = { 0 };
+	struct spool_tx *a = spool_tx_begin(sp, &e), *b = spool_tx_begin(sp, &e);
+	long long now = (long long)time(NULL);
+	char sec[9];
+
+	cr_assert(env_id_valid(spool_tx_id(a), strlen(spool_tx_id(a))), "%s", spool_tx_id(a));
+	cr_assert_str_neq(spool_tx_id(a), spool_tx_id(b));
+	cr_assert_lt(strcmp(spool_tx_id(a), spool_tx_id(b)), 0, "ids sort by arrival");
+	memcpy(sec, spool_tx_id(a), 8);
+	sec[8] = '\0';
+	cr_assert_lt(llabs(strtoll(sec, NULL, 16) - now), 5);
+	cr_assert(exists("tmp", spool_tx_id(a), ".data"));
+	struct stat st;
+	cr_assert_eq(fstat(spool_tx_data_fd(a), &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0660);
+	spool_tx_abort(a);
+	spool_tx_abort(b);
+	cr_assert_eq(count("tmp"), 0, "abort leaves nothing");
+	spool_tx_abort(NULL);
+}
+
+Test(spool, commit)
+{
+	char id[ENV_ID_LEN + 1];
+	struct envelope env;
+	struct err e = { 0 };
+
+	submit(id);
+	cr_assert(exists("new", id, NULL));
+	cr_assert(exists("data", id, NULL));
+	cr_assert_eq(count("tmp"), 0);
+	cr_assert_eq(count("deferred"), 0);
+	cr_assert_eq(spool_read_env(sp, id, &env, &e), 1, "%s", e.msg);
+	cr_assert_str_eq(env.id, id);
+	cr_assert_str_eq(env.rcpt[0].addr, "bob@example.net");
+	env_free(&env);
+}
+
+Test(spool, commit_refuses_mismatch)
+{
+	struct err e = { 0 };
+	struct envelope env;
+	struct spool_tx *t = spool_tx_begin(sp, &e);
+
+	cr_assert_eq(write(spool_tx_data_fd(t), "x", 1), 1);
+	mkenv(&env, "0000000000000000000", 1);
+	cr_assert_eq(spool_tx_commit(t, &env, &e), -1);
+	cr_assert_not_null(strstr(e.msg, "not the transaction"), "%s", e.msg);
+	spool_tx_abort(t);
+	t = spool_tx_begin(sp, &e);
+	mkenv(&env, spool_tx_id(t), 5);	/* wrong size */
+	cr_assert_eq(spool_tx_commit(t, &env, &e), -1);
+	cr_assert_not_null(strstr(e.msg, "size"), "%s", e.msg);
+	cr_assert_eq(spool_tx_commit(t, &env, &e), -1, "a finished transaction cannot commit");
+	spool_tx_abort(t);
+	cr_assert_eq(count("tmp") + count("data") + count("new"), 0);
+}
+
+/* A storage failure while writing the envelope: everything created is removed, code 75. As root
+ * permissions do not stop us, so a tmpfs of 64 KiB in a private mount namespace is the full disk. */
+Test(spool, commit_storage_failure)
+{
+	struct err e = { 0 };
+	struct envelope env;
+	struct spool_tx *t;
+	char cmd[256];
+
+	if (geteuid() == 0) {
+		snprintf(cmd, sizeof cmd, "unshare -m true 2>/dev/null");
+		if (system(cmd) != 0)
+			cr_skip_test("root without unshare -m: cannot simulate a full disk");
+	}
+	pid_t pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		/* child: when root, a private mount namespace with a tiny tmpfs over tmp/ */
+		if (geteuid() == 0) {
+			snprintf(cmd, sizeof cmd, "%s/tmp", root);
+			if (unshare(CLONE_NEWNS) < 0 ||
+			    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+			    mount("tmpfs", cmd, "tmpfs", 0, "size=64k") < 0)
+				_exit(3);
+			struct spool *s2 = spool_open(root, &e);
+			spool_close(sp);
+			sp = s2;
+		}
+		t = spool_tx_begin(sp, &e);
+		if (t == NULL)
+			_exit(4);
+		/* the data fills the disk (or, not root, tmp/ becomes read-only after begin) */
+		char block[4096];
+		memset(block, 'x', sizeof block);
+		long long size = 0;
+		if (geteuid() == 0) {
+			while (write(spool_tx_data_fd(t), block, sizeof block) == (ssize_t)sizeof block)
+				size += sizeof block;
+			if (ftruncate(spool_tx_data_fd(t), size) < 0)
+				_exit(5);
+		} else {
+			snprintf(cmd, sizeof cmd, "%s/tmp", root);
+			chmod(cmd, 0500);
+		}
+		mkenv(&env, spool_tx_id(t), size);
+		if (spool_tx_commit(t, &env, &e) != -1 || e.code != 75)
+			_exit(6);
+		if (strstr(e.msg, geteuid() == 0 ? "No space left on device while writing" :
+						   "Permission denied while writing") == NULL ||
+		    strstr(e.msg, spool_tx_id(t)) == NULL)
+			_exit(7);
+		spool_tx_abort(t);
+		_exit(0);
+	}
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 3)
+		cr_skip_test("cannot mount a tmpfs in a private namespace here");
+	cr_assert_eq(WEXITSTATUS(status), 0, "child step %d failed", WEXITSTATUS(status));
+	snprintf(cmd, sizeof cmd, "%s/tmp", root);
+	chmod(cmd, 0770);
+	cr_assert_eq(count("tmp") + count("data") + count("new"), 0, "nothing left behind");
+}
+
+Test(spool, lock)
+{
+	char id[ENV_ID_LEN + 1];
+	struct spool_msg *m, *m2;
+	struct err e = { 0 };
+
+	submit(id);
+	cr_assert_eq(spool_is_locked(sp, id), 0);
+	cr_assert_eq(spool_lock(sp, id, &m, &e), 1, "%s", e.msg);
+	cr_assert_eq(spool_is_locked(sp, id), 1);
+	cr_assert_eq(spool_lock(sp, id, &m2, &e), 0, "second lock is busy");
+	cr_assert_null(m2);
+	char b[8] = "";
+	cr_assert_eq(pread(spool_msg_data_fd(m), b, 7, 0), 7);
+	cr_assert_str_eq(b, "hello\r\n");
+	spool_msg_unlock(m);
+	cr_assert_eq(spool_is_locked(sp, id), 0, "unlock releases");
+	cr_assert_eq(spool_lock(sp, id, &m, &e), 1);
+	cr_assert_eq(spool_msg_done(m, &e), 0, "%s", e.msg);
+	spool_msg_unlock(m);
+	cr_assert_eq(spool_lock(sp, id, &m, &e), 0, "lock after done: gone");
+	cr_assert_eq(count("data") + count("new") + count("deferred"), 0);
+	cr_assert_eq(spool_lock(sp, "../new/0000000000", &m, &e), -1, "bad id");
+	cr_assert_eq(spool_lock(sp, "0000000000000000000", &m, &e), 0, "no such message");
+	spool_msg_unlock(NULL);
+}
+
+Test(spool, lock_refuses_strange_files)
+{
+	char p[256];
+	struct spool_msg *m;
+	struct err e = { 0 };
+
+	snprintf(p, sizeof p, "%s/data/1111111111111111111", root);
+	cr_assert_eq(symlink("/etc/passwd", p), 0);
+	cr_assert_eq(spool_lock(sp, "1111111111111111111", &m, &e), -1, "symlink");
+	snprintf(p, sizeof p, "%s/data/2222222222222222222", root);
+	cr_assert_eq(mkfifo(p, 0660), 0);
+	cr_assert_eq(spool_lock(sp, "2222222222222222222", &m, &e), -1, "fifo (and no hang)");
+	cr_assert_not_null(strstr(e.msg, "not a plain file"), "%s", e.msg);
+	char id[ENV_ID_LEN + 1], q[256];
+	submit(id);
+	snprintf(p, sizeof p, "%s/data/%s", root, id);
+	snprintf(q, sizeof q, "%s/tmp/hardlink", root);
+	cr_assert_eq(link(p, q), 0);
+	cr_assert_eq(spool_lock(sp, id, &m, &e), -1, "two links");
+}
+
+/* A lock held by another process: the child holds it, we see busy; it dies, the lock is gone. */
+Test(spool, lock_across_processes)
+{
+	char id[ENV_ID_LEN + 1];
+	struct spool_msg *m;
+	struct err e = { 0 };
+	int p[2], q[2];
+
+	submit(id);
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_eq(pipe(q), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char c;
+		if (spool_lock(sp, id, &m, &e) != 1)
+			_exit(1);
+		if (write(p[1], "x", 1) != 1 || read(q[0], &c, 1) != 1)	/* wait for the parent... */
+			_exit(2);
+		_exit(0);			/* ...and die holding the lock */
+	}
+	char c;
+	cr_assert_eq(read(p[0], &c, 1), 1);
+	cr_assert_eq(spool_lock(sp, id, &m, &e), 0);
+	cr_assert_eq(spool_is_locked(sp, id), 1);
+	cr_assert_eq(write(q[1], "y", 1), 1);
+	int status;
+	waitpid(pid, &status, 0);
+	cr_assert_eq(spool_lock(sp, id, &m, &e), 1, "a dead runner leaves nothing locked");
+	spool_msg_unlock(m);
+}
+
+Test(spool, update_and_scan)
+{
+	char a[ENV_ID_LEN + 1], b[ENV_ID_LEN + 1], c[ENV_ID_LEN + 1];
+	struct spool_entry *v;
+	struct spool_msg *m;
+	struct envelope env;
+	struct err e = { 0 };
+	size_t n;
+
+	submit(a);
+	submit(b);
+	submit(c);
+	cr_assert_eq(spool_lock(sp, b, &m, &e), 1);
+	cr_assert_eq(spool_msg_env(m, &env, &e), 0, "%s", e.msg);
+	env.attempts = 1;
+	env.rcpt[0].attempts = 1;
+	env.rcpt[0].diag = xstrdup("connect to mx: Connection refused");
+	cr_assert_eq(spool_msg_update(m, &env, &e), 0, "%s", e.msg);
+	env_free(&env);
+	cr_assert(!exists("new", b, NULL));
+	cr_assert(exists("deferred", b, NULL));
+	cr_assert_eq(count("tmp"), 0);
+	cr_assert_eq(spool_msg_env(m, &env, &e), 0, "%s", e.msg);
+	cr_assert_str_eq(env.rcpt[0].diag, "connect to mx: Connection refused");
+	/* an update of another message's envelope is refused */
+	memcpy(env.id, a, ENV_ID_LEN + 1);
+	cr_assert_eq(spool_msg_update(m, &env, &e), -1);
+	env_free(&env);
+	spool_msg_unlock(m);
+
+	/* a crash between the rename and the unlink: both new/C and deferred/C */
+	char p[256], q[256];
+	snprintf(p, sizeof p, "cp %s/new/%s %s/deferred/%s", root, c, root, c);
+	cr_assert_eq(system(p), 0);
+	/* junk names are ignored */
+	snprintf(p, sizeof p, "%s/new/not-an-id", root);
+	close(open(p, O_CREAT | O_WRONLY, 0600));
+	snprintf(q, sizeof q, "%s/new/6566a1f20b12c9d3e7f", root);
+	close(open(q, O_CREAT | O_WRONLY, 0600));
+
+	cr_assert_eq(spool_scan(sp, &v, &n, &e), 0, "%s", e.msg);
+	cr_assert_eq(n, 3);
+	cr_assert_str_eq(v[0].id, a);
+	cr_assert_eq(v[0].state, SPOOL_NEW);
+	cr_assert_str_eq(v[1].id, b);
+	cr_assert_eq(v[1].state, SPOOL_DEFERRED);
+	cr_assert(!v[1].stale_new);
+	cr_assert_str_eq(v[2].id, c);
+	cr_assert_eq(v[2].state, SPOOL_DEFERRED);
+	cr_assert(v[2].stale_new);
+	free(v);
+
+	/* the stale new/C goes at the next sweep; the fresh files stay */
+	cr_assert_eq(spool_sweep(sp, (long long)time(NULL), &e), 1);
+	cr_assert(!exists("new", c, NULL));
+	cr_assert(exists("deferred", c, NULL));
+	cr_assert(exists("new", a, NULL));
+}
+
+Test(spool, scan_empty)
+{
+	struct spool_entry *v;
+	struct err e = { 0 };
+	size_t n = 99;
+
+	cr_assert_eq(spool_scan(sp, &v, &n, &e), 0);
+	cr_assert_eq(n, 0);
+	free(v);
+}
+
+Test(spool, sweep)
+{
+	char a[ENV_ID_LEN + 1], p[256];
+	struct err e = { 0 };
+	long long now = (long long)time(NULL);
+	struct spool_tx *t = spool_tx_begin(sp, &e);
+
+	submit(a);
+	/* an orphan data file (crash between the two renames) */
+	snprintf(p, sizeof p, "%s/data/0000000000000000000", root);
+	close(open(p, O_CREAT | O_WRONLY, 0600));
+	cr_assert_eq(spool_sweep(sp, now, &e), 0, "nothing is a day old yet");
+	cr_assert_eq(spool_sweep(sp, now + 2 * 86400, &e), 2, "the tmp file and the orphan");
+	cr_assert(!exists("tmp", spool_tx_id(t), ".data"));
+	cr_assert(!exists("data", "0000000000000000000", NULL));
+	cr_assert(exists("data", a, NULL), "a committed message is never swept");
+	cr_assert(exists("new", a, NULL));
+	spool_tx_abort(t);
+}
+
+Test(spool, read_env_corrupt)
+{
+	char a[ENV_ID_LEN + 1], p[256];
+	struct envelope env;
+	struct err e = { 0 };
+
+	submit(a);
+	snprintf(p, sizeof p, "printf 'VERSION 1\\n' > %s/new/%s", root, a);
+	cr_assert_eq(system(p), 0);
+	cr_assert_eq(spool_read_env(sp, a, &env, &e), -1);
+	cr_assert_not_null(strstr(e.msg, a), "%s", e.msg);
+	cr_assert_eq(spool_read_env(sp, "0000000000000000000", &env, &e), 0);
+	cr_assert_eq(spool_read_env(sp, "../x", &env, &e), -1);
+}
