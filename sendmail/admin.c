@@ -56,8 +56,12 @@ static int do_mailq(const struct config *c)
 		return fail("mailq", &e, 75);
 	r = mailq_print(sp, stdout, &e);
 	spool_close(sp);
-	if (fflush(stdout) != 0 || r < 0)
-		return r < 0 ? fail("mailq", &e, 75) : 74;
+	if (r < 0) {
+		fprintf(stderr, "%s\n", e.msg);	/* already "mailq: ..." */
+		return e.code ? e.code : 75;
+	}
+	if (fflush(stdout) != 0)
+		return 74;
 	return 0;
 }
 
