@@ -52,7 +52,7 @@ bench_queue() {
 	done
 	report ""
 	if [ -n "${QRATE_postern:-}" ] && [ -n "${QRATE_dma:-}" ]; then
-		report "postern delivers $(awk -v a="$QRATE_postern" -v b="$QRATE_dma" 'BEGIN { printf "%.1f", a / b }')x dma's rate (target: at least 5x)." ""
+		report "postern delivers $(awk -v a="$QRATE_postern" -v b="$QRATE_dma" 'BEGIN { printf "%.2f", a / b }')x dma's rate (target: at least 5x)." ""
 	fi
 	spools_reset
 }

@@ -28,8 +28,26 @@ rss_one() {
 	echo "bench: rss: $name ${mkb} KB, ${msec} s" >&2
 }
 
+# rss_runq PEER - queue the big message, then one report row for the queue run that delivers it.
+rss_runq() {
+	local p=$1 s0 out cmd
+	spools_reset
+	cmd=$(submit_cmd "$p")
+	# shellcheck disable=SC2086
+	$cmd <"$WORK/msg-big.eml" >/dev/null 2>"$WORK/rss.err" ||
+		{ report "| $p | queueing failed: $(head -n 1 "$WORK/rss.err") | | |"; return; }
+	s0=$(sink_count)
+	cmd=$(runq_cmd "$p")
+	# shellcheck disable=SC2086
+	/usr/bin/time -o "$WORK/time.out" -f '%M %e' $cmd </dev/null >/dev/null 2>"$WORK/rss.err"
+	sink_wait $((s0 + 1)) 120 || { report "| $p | not delivered | | |"; return; }
+	out=$(tail -n 1 "$WORK/time.out")
+	report "| $p | ${out% *} | $(awk -v k="${out% *}" 'BEGIN { printf "%.1f", k / 1024 }') | ${out#* } |"
+	echo "bench: rss: queue run $p ${out% *} KB" >&2
+}
+
 bench_rss() {
-	local size v
+	local size v p
 	size=$(stat -c %s "$WORK/msg-big.eml")
 	report "## Peak RSS, one $(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1048576 }') MiB message (/usr/bin/time -f %M, median of ${RSS_RUNS:-3})" "" \
 		"| submitter | peak RSS KB | MiB | wall s |" "|---|---:|---:|---:|"
@@ -43,6 +61,11 @@ bench_rss() {
 	rss_one "dma (queue only)" "$(submit_cmd dma)"
 	rss_one "nullmailer (queue only)" "$(submit_cmd nullmailer)"
 	rss_one "msmtp (synchronous SMTP)" "$(submit_cmd msmtp)"
+	report "" "Delivering that message: peak RSS of one queue run that sends it to the sink (one run)." "" \
+		"| queue run | peak RSS KB | MiB | wall s |" "|---|---:|---:|---:|"
+	for p in $PEERS_Q; do
+		rss_runq "$p"
+	done
 	spools_reset
 	report ""
 }
