@@ -30,6 +30,6 @@ bench_latency() {
 	          ms(r["median"]), ms(r["min"]), ms(r["max"])))
 	PY
 	[ "$POSTERN_OK" = 1 ] || report "| postern | skipped | | | | |"
-	report "" "msmtp has no queue: its row is a full SMTP delivery to the sink (its time includes a" \
-		"~40 ms Nagle/delayed-ACK stall after the final dot), not comparable with a queue write." ""
+	report "" "msmtp has no queue: its row is a whole SMTP delivery to the sink, for scale only (about 40 ms" \
+		"of it is a wait between its final dot and the sink's 250: Nagle's algorithm meeting delayed ACKs)." ""
 }
