@@ -27,9 +27,9 @@ queue_one() {
 	cmd=$(runq_cmd "$p")
 	t1b=$(date +%s%N)
 	# shellcheck disable=SC2086
-	timeout 600 $cmd </dev/null >"$WORK/runq-$p.out" 2>&1
+	timeout "${RUNQ_TIMEOUT:-300}" $cmd </dev/null >"$WORK/runq-$p.out" 2>&1
 	rc=$?
-	sink_wait $((s0 + n)) 600 ||
+	sink_wait $((s0 + n)) "${STALL:-30}" ||
 		{ report "| $p | sink got $(($(sink_count) - s0)) of $n (runner exit $rc) | | | |"; return; }
 	t2=$(date +%s%N)
 	sleep 0.5	# let a runner's last children finish their clean-up before counting what is left

@@ -39,8 +39,8 @@ rss_runq() {
 	s0=$(sink_count)
 	cmd=$(runq_cmd "$p")
 	# shellcheck disable=SC2086
-	/usr/bin/time -o "$WORK/time.out" -f '%M %e' $cmd </dev/null >/dev/null 2>"$WORK/rss.err"
-	sink_wait $((s0 + 1)) 120 || { report "| $p | not delivered | | |"; return; }
+	timeout "${RUNQ_TIMEOUT:-300}" /usr/bin/time -o "$WORK/time.out" -f '%M %e' $cmd </dev/null >/dev/null 2>"$WORK/rss.err"
+	sink_wait $((s0 + 1)) "${STALL:-30}" || { report "| $p | not delivered | | |"; return; }
 	out=$(tail -n 1 "$WORK/time.out")
 	report "| $p | ${out% *} | $(awk -v k="${out% *}" 'BEGIN { printf "%.1f", k / 1024 }') | ${out#* } |"
 	echo "bench: rss: queue run $p ${out% *} KB" >&2

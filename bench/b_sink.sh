@@ -14,7 +14,7 @@ sink_rate() {
 	t0=$(date +%s%N)
 	smtp_source -m "$n" -l 2048 -f sender@postern.example -t rcpt@sink.bench.example "$@" \
 		127.0.0.1:25 >/dev/null 2>"$WORK/source.err" || { echo "smtp-source failed: $(head -n1 "$WORK/source.err")" >&2; echo "-"; return; }
-	sink_wait $((before + n)) 60 || { echo "-"; return; }
+	sink_wait $((before + n)) 10 || { echo "-"; return; }
 	t1=$(date +%s%N)
 	echo "$n $t0 $t1" | awk '{ printf "%.0f", $1 / (($3 - $2) / 1e9) }'
 }

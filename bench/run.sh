@@ -9,6 +9,8 @@
 #   RUNS=50 WARMUP=5        hyperfine runs for the latency benchmark
 #   RSS_MIB=50  RSS_RUNS=3  size of the big message, runs per command (the median is shown)
 #   QUEUE_N=1000            messages per queue run         KEEP=1  keep the work dir
+#   STALL=30  give up on a delivery when the sink has seen nothing new for this many seconds
+#   RUNQ_TIMEOUT=300        kill a queue runner still running after this many seconds
 #
 # Everything runs inside `unshare --net --mount --uts --pid --fork`: only loopback, so port 25 is
 # ours; /etc, /usr and /var/spool are overlaid there only (world.sh). The peers (dma, nullmailer,

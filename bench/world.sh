@@ -149,12 +149,19 @@ sink_count() {
 	echo "${n#mesg=}" | grep -E '^[0-9]+$' || echo 0
 }
 
-# sink_wait N TIMEOUT - wait until the sink has accepted N messages in all; 1 on timeout.
+# sink_wait N STALL - wait until the sink has accepted N messages in all; 1 when its count has not
+# moved for STALL seconds. (Polls every 20 ms: call it after a foreground runner has exited, so the
+# polling does not compete with the runner for the CPUs.)
 sink_wait() {
-	local want=$1 deadline=$(($(date +%s) + $2))
-	while [ "$(sink_count)" -lt "$want" ]; do
-		[ "$(date +%s)" -ge "$deadline" ] && return 1
-		sleep 0.01
+	local want=$1 stall=$2 c last=-1 since=$SECONDS
+	while c=$(sink_count) && [ "$c" -lt "$want" ]; do
+		if [ "$c" -ne "$last" ]; then
+			last=$c
+			since=$SECONDS
+		elif [ $((SECONDS - since)) -ge "$stall" ]; then
+			return 1
+		fi
+		sleep 0.02
 	done
 }
 
