@@ -8,8 +8,8 @@
 
 # rss_one NAME CMD - run CMD <big message RSS_RUNS times; one report row: median KB and seconds.
 rss_one() {
-	local name=$1 cmd=$2 i kb=() secs=() out
-	for i in $(seq 1 "${RSS_RUNS:-3}"); do
+	local name=$1 cmd=$2 kb=() secs=() out
+	for _ in $(seq 1 "${RSS_RUNS:-3}"); do
 		spools_reset
 		# shellcheck disable=SC2086 # cmd is words without spaces in them
 		if ! /usr/bin/time -o "$WORK/time.out" -f '%M %e' $cmd <"$WORK/msg-big.eml" \

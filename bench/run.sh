@@ -47,6 +47,7 @@ outer() {
 	work=$(mktemp -d /var/tmp/postern-bench.XXXXXX) || die "mktemp failed"
 	chmod 0755 "$work"	# postern's runner, as user postern, must reach the spool inside
 	export POSTERN
+	# shellcheck disable=SC2086 # benches: words
 	unshare --net --mount --uts --pid --fork --mount-proc --propagation private \
 		bash "$HERE/run.sh" --inside "$work" $benches
 	rc=$?
@@ -57,7 +58,7 @@ outer() {
 		echo
 		cat "$out"
 		echo
-		echo "bench: report written to ${out#$REPO/}"
+		echo "bench: report written to ${out#"$REPO"/}"
 	fi
 	if [ "${KEEP:-0}" = 1 ]; then
 		echo "bench: work dir kept: $work"

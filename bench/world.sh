@@ -194,7 +194,7 @@ msg_make() {
 # msg_make_big FILE MIB - a MIME message: a short text part and MIB MiB of base64 random data in
 # 76-character lines.
 msg_make_big() {
-	local raw=$(($2 * 1048576 / 77 * 57))
+	local raw=$(($2 * 1048576 * 57 / 77))
 	{
 		echo "From: Bench Sender <sender@postern.example>"
 		echo "To: Bench Rcpt <rcpt@sink.bench.example>"
