@@ -64,9 +64,11 @@ world_etc() {
 	local e=$WORK/etc
 	mkdir -p "$e/dma" "$e/nullmailer" "$WORK/var-spool"
 	cp /etc/passwd /etc/group "$e/"
-	grep -q '^postern:' /etc/group || echo "postern:x:998:" >>"$e/group"
+	local id=999
+	while cut -d: -f3 /etc/passwd /etc/group | grep -qx "$id"; do id=$((id - 1)); done
+	grep -q '^postern:' /etc/group || echo "postern:x:$id:" >>"$e/group"
 	grep -q '^postern:' /etc/passwd ||
-		echo "postern:x:998:998:postern:/nonexistent:/usr/sbin/nologin" >>"$e/passwd"
+		echo "postern:x:$id:$(grep '^postern:' "$e/group" | cut -d: -f3):postern:/nonexistent:/usr/sbin/nologin" >>"$e/passwd"
 	echo mail.postern.example >"$e/mailname"
 	# dma: smarthost = the sink; DEFER = submission only queues, `dma -q` delivers.
 	cat >"$e/dma/dma.conf" <<-EOF
@@ -226,7 +228,16 @@ msg_make_big() {
 # smarthost without TLS; submission only queues (deliver queue, and -odq on the command line).
 postern_setup() {
 	local k=$WORK/keys v
-	mkdir -p "$k"
+	# Installed as a real install would be (root:postern 2755, DESIGN.md), so the spool files it
+	# makes belong to group postern and the runner (which drops to user postern) can read them;
+	# called as "sendmail" (argv[0] picks the personality: as "postern" it is the admin command).
+	mkdir -p "$k" "$WORK/bin"
+	if [ -n "$POSTERN" ] && [ -f "$POSTERN" ]; then
+		cp "$POSTERN" "$WORK/bin/postern"
+		chown root:postern "$WORK/bin/postern"
+		chmod 2755 "$WORK/bin/postern"
+		ln -sf postern "$WORK/bin/sendmail"
+	fi
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$k/rsa.pem" 2>/dev/null
 	openssl genpkey -algorithm ed25519 -out "$k/ed25519.pem" 2>/dev/null
 	chown root:postern "$k" "$k"/*.pem
@@ -261,9 +272,9 @@ postern_probe() {
 	spools_reset
 	local v out
 	for v in plain rsa ed25519; do
-		if ! out=$("$POSTERN" -C "$WORK/postern-$v.conf" -odq -t -f sender@postern.example \
+		if ! out=$("$WORK/bin/sendmail" -C "$WORK/postern-$v.conf" -odq -t -f sender@postern.example \
 			<"$WORK/msg-2k.eml" 2>&1); then
-			POSTERN_WHY="'postern -C postern-$v.conf -odq -t' failed: $(echo "$out" | head -n 1)"
+			POSTERN_WHY="'sendmail -C postern-$v.conf -odq -t' failed: $(echo "$out" | head -n 1)"
 			return 0
 		fi
 	done
@@ -280,7 +291,7 @@ postern_probe() {
 submit_cmd() {
 	local f="-f sender@postern.example"
 	case $1 in
-	postern) echo "$POSTERN -C $WORK/postern-${2:-plain}.conf -odq -t $f" ;;
+	postern) echo "$WORK/bin/sendmail -C $WORK/postern-${2:-plain}.conf -odq -t $f" ;;
 	dma) echo "/usr/sbin/dma -t $f" ;;
 	nullmailer) echo "/usr/sbin/sendmail -t $f" ;;
 	msmtp) echo "/usr/bin/msmtp -C $WORK/msmtprc -t $f" ;;
@@ -290,7 +301,7 @@ submit_cmd() {
 # runq_cmd PEER - the command that delivers the whole queue once, to the sink.
 runq_cmd() {
 	case $1 in
-	postern) echo "$POSTERN -C $WORK/postern-plain.conf -q" ;;
+	postern) echo "$WORK/bin/sendmail -C $WORK/postern-plain.conf -q" ;;
 	dma) echo "/usr/sbin/dma -D -q" ;;
 	nullmailer) echo "/usr/sbin/nullmailer-send" ;;	# pausetime 0: one pass, then exit
 	esac
