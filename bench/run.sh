@@ -6,6 +6,7 @@
 # Environment:
 #   POSTERN=PATH   the binary to measure (default: build/postern of this tree). If it is missing
 #                  or cannot queue a probe message, postern's rows say "skipped" and why.
+#   POSTERN_REV=TEXT what the report says was measured (default: git HEAD of POSTERN's directory)
 #   RUNS=50 WARMUP=5        hyperfine runs for the latency benchmark
 #   RSS_MIB=50  RSS_RUNS=3  size of the big message, runs per command (the median is shown)
 #   QUEUE_N=1000            messages per queue run         KEEP=1  keep the work dir
@@ -95,7 +96,7 @@ inside() {
 	report "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -m | awk '/^Mem:/ {print $2}') MB RAM, kernel $(uname -r), spools on $(df -T "$WORK" | awk 'NR==2 {print $2 " (" $1 ")"}')." "" \
 		"Peers (Debian): dma $(peer_version dma), nullmailer $(peer_version nullmailer), msmtp $(peer_version msmtp); sink: smtp-sink from postfix $(peer_version postfix); hyperfine $(hyperfine --version | cut -d' ' -f2)." ""
 	if [ "$POSTERN_OK" = 1 ]; then
-		report "postern: $POSTERN ($(cd "$(dirname "$POSTERN")" && git rev-parse --short HEAD 2>/dev/null || echo '?'))."
+		report "postern: $POSTERN (${POSTERN_REV:-$(cd "$(dirname "$POSTERN")" && git rev-parse --short HEAD 2>/dev/null || echo 'revision unknown: set POSTERN_REV')})."
 	else
 		report "postern: **skipped** ($POSTERN_WHY)."
 	fi
