@@ -37,6 +37,7 @@
 
 #define BATCH 256		/* messages locked at once (each holds a descriptor) */
 #define RESULT_LINE 2048
+#define SPLIT_MIN 16		/* messages per connection before a destination gets another one */
 
 long runner_backoff(const struct config *c, int attempts)
 {
@@ -123,6 +124,53 @@ static struct qdest *group(const struct config *c, struct runq_msg *q, size_t nq
 	}
 	*nd = n;
 	return d;
+}
+
+/* split - a destination with many messages is shared out over several connections (at most
+ * max_connections in all), each taking whole messages, so one busy destination is not one long queue. */
+static struct qdest *split(const struct config *c, struct qdest *d, size_t *nd)
+{
+	size_t n = *nd, out = 0, i, k, m;
+	struct qdest *v = NULL;
+
+	for (i = 0; i < n; i++) {
+		size_t parts = d[i].nmsg / SPLIT_MIN;
+
+		if (parts > (size_t)c->max_connections)
+			parts = (size_t)c->max_connections;
+		if (parts < 2) {
+			v = xreallocarray(v, out + 1, sizeof *v);
+			v[out++] = d[i];
+			continue;
+		}
+		v = xreallocarray(v, out + parts, sizeof *v);
+		for (k = 0; k < parts; k++) {
+			struct qdest *t = &v[out + k];
+
+			memset(t, 0, sizeof *t);
+			t->domain = d[i].domain ? xstrdup(d[i].domain) : NULL;
+			t->fd = -1;
+			t->msg = xcalloc(d[i].nmsg / parts + 1, sizeof *t->msg);
+			t->ridx = xcalloc(d[i].nmsg / parts + 1, sizeof *t->ridx);
+			t->nr = xcalloc(d[i].nmsg / parts + 1, sizeof *t->nr);
+		}
+		for (m = 0; m < d[i].nmsg; m++) {
+			struct qdest *t = &v[out + m % parts];
+
+			t->msg[t->nmsg] = d[i].msg[m];
+			t->ridx[t->nmsg] = d[i].ridx[m];	/* ownership moves */
+			t->nr[t->nmsg] = d[i].nr[m];
+			t->nmsg++;
+		}
+		out += parts;
+		free(d[i].domain);
+		free(d[i].msg);
+		free(d[i].ridx);
+		free(d[i].nr);
+	}
+	free(d);
+	*nd = out;
+	return v;
 }
 
 static void free_dests(struct qdest *d, size_t n)
@@ -307,7 +355,7 @@ static int spawn(struct runq_ctx *x, struct runq_msg *q, struct qdest *d)
 static void deliver_batch(struct runq_ctx *x, struct runq_msg *q, size_t nq)
 {
 	size_t nd = 0, next = 0, running = 0, i;
-	struct qdest *d = group(x->c, q, nq, &nd);
+	struct qdest *d = split(x->c, group(x->c, q, nq, &nd), &nd);
 
 	for (i = 0; i < nq; i++)
 		if (q[i].inflight == 0)
