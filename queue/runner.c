@@ -442,8 +442,11 @@ int runq_pass(struct runq_ctx *x)
 					log_msg(x->lg, LOG_ERR, "%s: prepended headers too large", m->env.id);
 			nq++;
 		}
-		if (nq > 0)
+		if (nq > 0) {
 			deliver_batch(x, q, nq);
+			if (spool_sync(x->sp, &e) < 0)
+				log_msg(x->lg, LOG_WARNING, "%s", e.msg);
+		}
 		for (size_t i = 0; i < nq; i++) {
 			env_free(&q[i].env);
 			buf_free(&q[i].prefix);

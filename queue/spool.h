@@ -85,6 +85,8 @@ int spool_msg_data_fd(struct spool_msg *m);
 int spool_msg_update(struct spool_msg *m, const struct envelope *env, struct err *e);
 /* spool_msg_done - the message is finished: unlink its envelope(s), then its data; fsync. */
 int spool_msg_done(struct spool_msg *m, struct err *e);
+/* spool_sync - make the removals since the last call durable (fsync of the folders). */
+int spool_sync(struct spool *s, struct err *e);
 /* spool_msg_unlock - close (releasing the lock) and free. NULL is a no-op. */
 void spool_msg_unlock(struct spool_msg *m);
 /* spool_is_locked - 1 if a runner holds the message now (mailq's '*'), else 0. Takes a shared lock
