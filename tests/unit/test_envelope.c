@@ -218,6 +218,7 @@ Test(envelope, limits)
 	env_free(&env);
 	buf_reset(&b);
 	diag[ENV_MAX_DIAG] = 'x';
+	diag[ENV_MAX_DIAG + 1] = '\0';
 	cr_assert_eq(buf_printf(&b, HEAD R1 "R-DIAG %s\nEND 1\n", diag), 0);
 	cr_assert_eq(env_parse(b.data, b.len, &env, &e), -1);
 	cr_assert_not_null(strstr(e.msg, "R-DIAG: value longer than 1000 bytes"), "%s", e.msg);
