@@ -31,6 +31,8 @@
 #define CONF_RESOLVERS 3	/* resolv.h MAXNS: libresolv uses at most three servers */
 #define CONF_SHOW 96	/* how much of a bad value an error message shows */
 
+static void conf_finish_names(struct config *c);
+
 enum kind { K_HOST, K_PATH, K_SIZE, K_HSIZE, K_DUR, K_DUR0, K_ENUM, K_BOOL, K_CONNS, K_SPECIAL };
 
 static const char *const deliver_words[] = { "background", "queue", NULL };
@@ -392,8 +394,7 @@ static int conf_finish(struct pctx *x)
 	struct config *c = x->c;
 
 	x->line = 0;
-	if (c->hostname == NULL)
-		c->hostname = xstrdup("localhost");
+	conf_finish_names(c);
 	if (!x->seen[key_index("domain")])
 		set_str(&c->domain, xstrdup(c->hostname));
 	if (!x->seen[key_index("tls_cert_name")])
@@ -451,12 +452,24 @@ static char *system_hostname(void)
 	return r;
 }
 
+/* conf_finish_names - the system's name where hostname is not configured; domain and tls_cert_name
+ * follow hostname unless set. */
+static void conf_finish_names(struct config *c)
+{
+	if (c->hostname == NULL)
+		c->hostname = system_hostname();
+	if (c->domain == NULL)
+		c->domain = xstrdup(c->hostname);
+	if (c->tls_cert_name == NULL)
+		c->tls_cert_name = xstrdup(c->hostname);
+}
+
 /* conf_defaults - see config.h */
 void conf_defaults(struct config *c)
 {
 	memset(c, 0, sizeof *c);
-	c->hostname = system_hostname();
-	c->domain = xstrdup(c->hostname);
+	/* hostname, domain and tls_cert_name are filled in after parsing (conf_finish_names): asking
+	 * the resolver for the system's name costs a lookup on every submission when it is configured */
 	c->spool = xstrdup(SPOOLDIR);
 	c->aliases = xstrdup(SYSCONFDIR "/postern/aliases");
 	c->max_size = LIM_MAX_SIZE_DEFAULT;
@@ -466,7 +479,6 @@ void conf_defaults(struct config *c)
 	c->smarthost_port = 587;
 	c->smarthost_tls = SMARTHOST_TLS_AUTO;
 	c->tls = TLS_MAY;
-	c->tls_cert_name = xstrdup(c->hostname);
 	c->max_connections = 4;
 	c->retry_min = 300;
 	c->retry_max = 14400;
@@ -494,8 +506,10 @@ int conf_load(struct config *c, const char *path, bool optional, struct err *e)
 	set_str(&c->path, xstrdup(path));
 	(void)log_safe(sp, sizeof sp, path, strlen(path));
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
-		if (errno == ENOENT && optional)
+		if (errno == ENOENT && optional) {
+			conf_finish_names(c);
 			return 0;
+		}
 		return err_set(e, EX_CONFIG_, "%s: %s", sp, strerror(errno));
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

@@ -325,6 +325,8 @@ Test(config, defaults_hostname)
 	struct config c;
 
 	conf_defaults(&c);
+	cr_expect_null(c.hostname);	/* not looked up until parsing shows it is not configured */
+	cr_assert_eq(conf_parse(&c, "", 0, "t.conf", NULL), 0);
 	cr_assert_not_null(c.hostname);
 	cr_expect_gt(strlen(c.hostname), 0);
 	cr_expect_str_eq(c.domain, c.hostname);
