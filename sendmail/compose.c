@@ -428,6 +428,14 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 			ns++;
 		}
 	}
+	if (ns == 0 && c->ndkim > 0 && !c->dkim_required) {
+		struct buf note;
+
+		buf_init(&note, 600);
+		if (buf_printf(&note, "L unsigned: no DKIM key for the From domain %s\n", fdom ? fdom : "(none)") == 0)
+			(void)write_all(x->tofd, buf_str(&note), note.len, "note", e);
+		buf_free(&note);
+	}
 	if (ns == 0 && c->dkim_required) {
 		err_set(e, 78, "no DKIM key for the From domain %s and dkim_required is set", fdom ? fdom : "(none)");
 		goto out;

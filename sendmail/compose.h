@@ -11,6 +11,7 @@
  *                    per dkim line of the configuration, in order (always sent; read when signing)
  *   child -> parent  "S <key index> <64 hex digits>\n"    sign this SHA-256 digest with that key
  *   parent -> child  "B <base64>\n" | "E <reason>\n"
+ *   child -> parent  "L <text>\n"                   a note for the log (e.g. why it is unsigned)
  *   child -> parent  "V <length>\n" followed by <length> bytes of envelope text; then the child exits 0.
  */
 #ifndef POSTERN_COMPOSE_H

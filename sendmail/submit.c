@@ -228,7 +228,8 @@ static int unhex(const char *s, size_t n, unsigned char out[32])
 }
 
 /* serve - sign what the child asks for, and take its envelope. Returns 0 when an envelope arrived. */
-static int serve(const struct config *c, EVP_PKEY **keys, int tofd, int fromfd, struct buf *envtext)
+static int serve(const struct config *c, EVP_PKEY **keys, int tofd, int fromfd, struct buf *envtext,
+    struct log *lg, const char *id)
 {
 	struct buf line, sig;
 	int got = -1;
@@ -265,6 +266,8 @@ static int serve(const struct config *c, EVP_PKEY **keys, int tofd, int fromfd, 
 			if (write_str(tofd, "B ", 2) < 0 || write_str(tofd, buf_str(&sig), sig.len) < 0 ||
 			    write_str(tofd, "\n", 1) < 0)
 				break;
+		} else if (line.len > 2 && line.data[0] == 'L' && line.data[1] == ' ') {
+			log_msg(lg, LOG_INFO, "%s: %s", id, line.data + 2);	/* log_msg makes it safe */
 		} else if (line.len > 2 && line.data[0] == 'V' && line.data[1] == ' ') {
 			char *end;
 			unsigned long n = strtoul(line.data + 2, &end, 10);
@@ -404,7 +407,7 @@ int submit_main(const struct opts *o, const struct config *c, struct log *lg)
 	}
 	(void)send_algs(to_child[1], keys, c->ndkim);
 
-	int got = serve(c, keys, to_child[1], from_child[0], &envtext);
+	int got = serve(c, keys, to_child[1], from_child[0], &envtext, lg, spool_tx_id(tx));
 	close(to_child[1]);
 	to_child[1] = -1;
 	code = wait_child(pid);
