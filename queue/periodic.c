@@ -7,12 +7,18 @@
  * configuration that does not load is logged and the old one kept). SIGTERM and SIGINT let the
  * deliveries in progress finish their current transaction, start no other, and exit 0. The pidfile
  * (libbsd pidfile_*) lets `postern tls-reload` and the certbot hook find the runner.
+ *
+ * SECURITY: the long-lived process keeps root only for the pidfile and for reading the configuration;
+ * each pass runs in a child that has become the postern user before it touches the network.
  */
 #include "queue/runq.h"
 
 #include <bsd/libutil.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +59,50 @@ static const struct config *reload(const struct runner_opts *ro, const struct co
 	return fresh;
 }
 
+/* one_pass - a pass in a child process that becomes the postern user; the parent keeps root for the
+ * pidfile and reloads, and passes SIGTERM on. Returns when the pass is over. */
+static void one_pass(const struct runner_opts *ro, const struct config *c, struct log *lg)
+{
+	pid_t pid;
+	int st;
+
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		log_msg(lg, LOG_ERR, "cannot start a queue pass: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		struct runq_ctx x;
+		struct runner_opts one = *ro;
+		struct err e;
+
+		(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+		one.interval = 0;
+		one.force = false;	/* a periodic pass takes what is due */
+		err_clear(&e);
+		if (runq_become_postern(lg) < 0)
+			_exit(77);
+		if (runq_ctx_open(&x, &one, c, lg, &e) < 0) {
+			log_msg(lg, LOG_ERR, "queue run: %s", e.msg);
+			_exit(75);
+		}
+		x.stop = &got_term;
+		(void)runq_pass(&x);
+		runq_ctx_close(&x);
+		_exit(0);
+	}
+	for (bool sent = false;;) {
+		if (waitpid(pid, &st, 0) == pid)
+			return;
+		if (errno != EINTR)
+			return;
+		if (got_term && !sent) {
+			kill(pid, SIGTERM);	/* finish the transactions in progress, start no other */
+			sent = true;
+		}
+	}
+}
+
 int runq_periodic(const struct runner_opts *ro, const struct config *c0, struct log *lg)
 {
 	const struct config *c = c0;
@@ -80,27 +130,15 @@ int runq_periodic(const struct runner_opts *ro, const struct config *c0, struct 
 	(void)sigaction(SIGTERM, &sa, NULL);
 	(void)sigaction(SIGINT, &sa, NULL);
 
-	if (runq_become_postern(lg) < 0) {
-		pidfile_remove(pfh);
-		return 77;
-	}
 	log_msg(lg, LOG_INFO, "periodic queue runner started, interval %lds", ro->interval);
 	while (!got_term) {
-		struct runq_ctx x;
-		struct runner_opts one = *ro;
-		struct err e;
 		time_t until;
 
-		one.interval = 0;
-		one.force = false;	/* a periodic pass takes what is due */
-		err_clear(&e);
-		if (runq_ctx_open(&x, &one, c, lg, &e) < 0) {
-			log_msg(lg, LOG_ERR, "queue run: %s", e.msg);
-		} else {
-			x.stop = &got_term;
-			(void)runq_pass(&x);
-			runq_ctx_close(&x);
+		if (got_hup) {	/* also one that came in just before this pass */
+			got_hup = 0;
+			c = reload(ro, c, &fresh, &have_fresh, lg);
 		}
+		one_pass(ro, c, lg);
 		until = time(NULL) + ro->interval;
 		while (!got_term && time(NULL) < until) {
 			if (got_hup) {
@@ -113,7 +151,7 @@ int runq_periodic(const struct runner_opts *ro, const struct config *c0, struct 
 	log_msg(lg, LOG_INFO, "periodic queue runner stopped");
 	if (have_fresh)
 		conf_free(&fresh);
-	pidfile_remove(pfh);
+	pidfile_remove(pfh);	/* still root: the pidfile's folder is usually root's */
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -197,8 +198,10 @@ static void worker_report(void *ctx, const struct dlv_result *r)
 
 	n = snprintf(line, sizeof line, "R\t%zu\t%zu\t%c\t%s\t%s\t%s\t%s\n", r->msg, r->rcpt, (char)r->state,
 	    r->status, r->relay, r->tls, r->diag);
-	if (n > 0 && (size_t)n < sizeof line)
-		(void)!write(fd, line, (size_t)n);	/* a pipe write under PIPE_BUF is atomic */
+	/* a pipe write under PIPE_BUF is atomic; if the runner is gone, nothing we send would be recorded,
+	 * so stop rather than deliver more that the next run would send again */
+	if (n > 0 && (size_t)n < sizeof line && write(fd, line, (size_t)n) != n)
+		_exit(0);
 }
 
 static void worker_transcript(void *ctx, enum smtp_dir dir, const char *line, size_t len)
@@ -341,7 +344,12 @@ static int spawn(struct runq_ctx *x, struct runq_msg *q, struct qdest *d)
 		return -1;
 	}
 	if (d->pid == 0) {
+		pid_t parent = getppid();
+
 		close(p[0]);
+		/* a runner killed with SIGKILL takes its workers along: the messages they hold stay queued */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(0);
 		worker(x, q, d, p[1]);
 	}
 	close(p[1]);
@@ -355,6 +363,7 @@ static int spawn(struct runq_ctx *x, struct runq_msg *q, struct qdest *d)
 static void deliver_batch(struct runq_ctx *x, struct runq_msg *q, size_t nq)
 {
 	size_t nd = 0, next = 0, running = 0, i;
+	bool stopping = false;
 	struct qdest *d = split(x->c, group(x->c, q, nq, &nd), &nd);
 
 	for (i = 0; i < nq; i++)
@@ -384,6 +393,14 @@ static void deliver_batch(struct runq_ctx *x, struct runq_msg *q, size_t nq)
 			break;
 		if (poll(pfd, np, -1) < 0 && errno != EINTR)
 			break;
+		if (x->stop != NULL && *x->stop && !stopping) {
+			/* SIGTERM: each worker finishes its transaction and starts no other */
+			stopping = true;
+			for (i = 0; i < nd; i++)
+				if (d[i].fd >= 0)
+					kill(d[i].pid, SIGTERM);
+			next = nd;	/* and no new worker starts */
+		}
 		for (i = 0; i < np; i++) {
 			struct qdest *t = &d[who[i]];
 

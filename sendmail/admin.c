@@ -155,6 +155,7 @@ static int do_admin(const struct opts *o, const struct config *c, struct log *lg
 
 		memset(&ro, 0, sizeof ro);
 		ro.verbose = o->admin_argc > 1 && strcmp(o->admin_argv[1], "-v") == 0;
+		ro.config_path = o->config;	/* bounces are submitted with the same configuration */
 		return runner_main(&ro, c, lg);
 	}
 	/* the rest need no group: key generation writes as root (or where the caller may write) */

@@ -277,14 +277,14 @@ test_certbot_reload_binary() {	# postern tls-reload preferred; its failure falls
 	printf '#!/bin/sh\necho "$*" >>"%s"\nexit 75\n' "$T/bin.calls" >"$T/postern-fail"
 	chmod 0755 "$T/postern-ok" "$T/postern-fail"
 	CB_BIN=$T/postern-ok cb_hook "$CB_NAME" || fail "hook exited $?"
-	expect_eq "binary calls" "tls-reload" "$(cat "$T/bin.calls")"
+	expect_eq "binary calls" "-C $CONF tls-reload" "$(cat "$T/bin.calls")"	# its own config, passed on
 	grep -q "via $T/postern-ok tls-reload" "$T/hook.out" || fail "stdout: $(cat "$T/hook.out")"
 	sleep 0.3
 	expect_eq "SIGHUPs from the hook itself" 0 "$(hup_count)"
 	cb_lineage "$CB_NAME" new2	# a renewal: new files, the binary now fails
 	CB_BIN=$T/postern-fail cb_hook "$CB_NAME" || fail "hook exited $?"
 	cb_expect_installed
-	expect_eq "binary calls" "tls-reload tls-reload" "$(tr '\n' ' ' <"$T/bin.calls" | sed 's/ $//')"
+	expect_eq "binary calls" "-C $CONF tls-reload -C $CONF tls-reload" "$(tr '\n' ' ' <"$T/bin.calls" | sed 's/ $//')"
 	wait_for 5 hups_at_least 1 || fail "no SIGHUP after the binary failed"
 }
 

@@ -317,9 +317,11 @@ test_delivery_mismatched_client_pair_defers() {	# the certbot window: key and ce
 	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
 	msg "a@postern.example" "w@mx-pref.example" "window" | submit -t -i
 	pm -q </dev/null
+	expect_eq "queue run exit status (the whole run is deferred)" 75 "$?"
+	grep -q 'TLS client certificate unusable' "$T/pm.err" || fail "no reason given: $(cat "$T/pm.err")"
 	expect_eq "delivered with a mismatched client pair (tls=$(env_get mx1 1 tls), peer_cert=$(env_get mx1 1 peer_cert))" \
 		0 "$(mail_count mx1)"
-	expect_eq "deferred" 1 "$(dl_spool_count deferred)"
+	expect_eq "still queued" 1 "$(( $(dl_spool_count new) + $(dl_spool_count deferred) ))"
 }
 
 # ------------------------------------------------------------------------------ periodic runner
