@@ -429,7 +429,6 @@ int submit_main(const struct opts *o, const struct config *c, struct log *lg)
 	}
 	log_msg(lg, LOG_INFO, "%s: uid=%lu from=<%s> size=%lld nrcpt=%zu", env.id, (unsigned long)getuid(),
 	    env.sender, env.size, env.nrcpt);
-	tx = NULL;	/* committed */
 	rc = 0;
 	/* -odq or "deliver queue": the next queue run takes it; -odi: deliver before returning */
 	if (o->deliver == OD_INTERACTIVE)
@@ -444,8 +443,7 @@ out:
 	for (i = 0; keys != NULL && i < c->ndkim; i++)
 		EVP_PKEY_free(keys[i]);
 	free(keys);
-	if (tx != NULL)
-		spool_tx_abort(tx);
+	spool_tx_abort(tx);	/* after a commit this only frees it */
 	spool_close(sp);
 	env_free(&env);
 	buf_free(&envtext);
