@@ -132,10 +132,11 @@ static int transaction(struct run *R, struct smtp *s, size_t m, const char *rela
 {
 	const struct dlv_msg *msg = &R->d->msg[m];
 	const struct smtp_ext *ext = smtp_ext(s);
-	struct smtp_reply *rep;
+	struct smtp_reply *rep, mail;
 	struct outcome o;
 	struct err e;
 	size_t accepted = 0, k;
+	bool data_ok = false;
 	int r;
 
 	err_clear(&e);
@@ -145,21 +146,25 @@ static int transaction(struct run *R, struct smtp *s, size_t m, const char *rela
 		report_rest(R, m, &o);
 		return 0;
 	}
-	r = smtp_mail(s, msg->sender, msg->size + (long long)msg->prefixlen, msg->body8bit, msg->smtputf8, &e);
-	if (r == SMTP_FAIL_RESP) {
-		from_reply(&o, smtp_last_reply(s), relay, tls, "MAIL FROM");
-		report_rest(R, m, &o);
-		return smtp_rset(s, &e) == SMTP_OK ? 0 : -2;
-	}
-	if (r != SMTP_OK)
-		return -1;
 	rep = xcalloc(msg->nrcpt, sizeof *rep);
-	r = smtp_rcpt(s, msg->rcpt, msg->nrcpt, rep, &accepted, &e);
+	memset(&mail, 0, sizeof mail);
+	r = smtp_envelope(s, msg->sender, msg->size + (long long)msg->prefixlen, msg->body8bit, msg->smtputf8,
+	    msg->rcpt, msg->nrcpt, &mail, rep, &accepted, &data_ok, &e);
+	if (r == SMTP_FAIL_LOCAL) {
+		set_outcome(&o, DLV_DEFER, "4.3.0", relay, tls, e.msg);
+		report_rest(R, m, &o);
+		r = smtp_rset(s, &e) == SMTP_OK ? 0 : -2;
+		goto out;
+	}
 	if (r != SMTP_OK) {
-		for (k = 0; k < msg->nrcpt; k++)
-			smtp_reply_free(&rep[k]);
-		free(rep);
-		return -1;
+		r = -1;	/* connection trouble before any answer was final */
+		goto out;
+	}
+	if (mail.code >= 400) {
+		from_reply(&o, &mail, relay, tls, "MAIL FROM");
+		report_rest(R, m, &o);
+		r = smtp_rset(s, &e) == SMTP_OK ? 0 : -2;
+		goto out;
 	}
 	for (k = 0; k < msg->nrcpt; k++) {
 		if (rep[k].code >= 400) {
@@ -167,22 +172,25 @@ static int transaction(struct run *R, struct smtp *s, size_t m, const char *rela
 			report(R, m, k, &o);
 		}
 	}
-	if (accepted == 0) {
-		for (k = 0; k < msg->nrcpt; k++)
-			smtp_reply_free(&rep[k]);
-		free(rep);
+	if (accepted == 0 || !data_ok) {
+		if (accepted > 0) {	/* DATA refused: the accepted recipients get that answer */
+			from_reply(&o, smtp_last_reply(s), relay, tls, "DATA");
+			report_rest(R, m, &o);
+		}
 		R->done[m] = true;
-		return smtp_rset(s, &e) == SMTP_OK ? 0 : -2;
+		r = smtp_rset(s, &e) == SMTP_OK ? 0 : -2;
+		goto out;
 	}
-	r = smtp_data(s, msg->prefix, msg->prefixlen, msg->datafd, &e);
+	r = smtp_data_body(s, msg->prefix, msg->prefixlen, msg->datafd, &e);
 	if (r == SMTP_OK || r == SMTP_FAIL_RESP) {
 		from_reply(&o, smtp_last_reply(s), relay, tls, r == SMTP_OK ? NULL : "end of DATA");
 		if (r == SMTP_OK) {
+			const struct smtp_reply *lr = smtp_last_reply(s);
+			char diag[600];
+
 			o.state = DLV_SENT;
 			if (o.status[0] != '2')
 				fmt(o.status, sizeof o.status, "2.0.0");
-			char diag[600];
-			const struct smtp_reply *lr = smtp_last_reply(s);
 			fmt(diag, sizeof diag, "%d %s", lr->code, lr->text ? lr->text : "");
 			deliver_safe_text(o.diag, sizeof o.diag, diag, strlen(diag));
 		}
@@ -204,8 +212,10 @@ static int transaction(struct run *R, struct smtp *s, size_t m, const char *rela
 			report_rest(R, m, &o);
 		}
 	}
+out:
 	for (k = 0; k < msg->nrcpt; k++)
 		smtp_reply_free(&rep[k]);
+	smtp_reply_free(&mail);
 	free(rep);
 	if (r == 0)
 		R->done[m] = true;

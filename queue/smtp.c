@@ -462,25 +462,122 @@ static bool path_ok(const char *a)
 	return true;
 }
 
+/* mail_line - the MAIL command with the parameters the server offered, into b (empty on entry). */
+static int mail_line(struct smtp *s, struct buf *b, const char *sender, long long size, bool body8bit,
+		     bool smtputf8, struct err *e)
+{
+	if (!path_ok(sender))
+		return err_set(e, 65, "bad sender address"), SMTP_FAIL_LOCAL;
+	if (buf_printf(b, "MAIL FROM:<%s>", sender) < 0 ||
+	    (size > 0 && s->ext.size && buf_printf(b, " SIZE=%lld", size) < 0) ||
+	    (body8bit && s->ext.eightbitmime && buf_adds(b, " BODY=8BITMIME") < 0) ||
+	    (smtputf8 && s->ext.smtputf8 && buf_adds(b, " SMTPUTF8") < 0))
+		return err_set(e, 65, "MAIL command too long"), SMTP_FAIL_LOCAL;
+	return SMTP_OK;
+}
+
 int smtp_mail(struct smtp *s, const char *sender, long long size, bool body8bit, bool smtputf8,
 	      struct err *e)
 {
 	struct buf b;
 	int r;
 
-	if (!path_ok(sender))
-		return err_set(e, 65, "bad sender address"), SMTP_FAIL_LOCAL;
 	buf_init(&b, LIM_SMTP_LINE - 2);
-	if (buf_printf(&b, "MAIL FROM:<%s>", sender) < 0 ||
-	    (size > 0 && s->ext.size && buf_printf(&b, " SIZE=%lld", size) < 0) ||
-	    (body8bit && s->ext.eightbitmime && buf_adds(&b, " BODY=8BITMIME") < 0) ||
-	    (smtputf8 && s->ext.smtputf8 && buf_adds(&b, " SMTPUTF8") < 0)) {
-		buf_free(&b);
-		return err_set(e, 65, "MAIL command too long"), SMTP_FAIL_LOCAL;
-	}
-	r = command(s, buf_str(&b), NULL, s->o.to.command, 2, "MAIL FROM", e);
+	if ((r = mail_line(s, &b, sender, size, body8bit, smtputf8, e)) == SMTP_OK)
+		r = command(s, buf_str(&b), NULL, s->o.to.command, 2, "MAIL FROM", e);
 	buf_free(&b);
 	return r;
+}
+
+/* keep - a copy of the last reply that outlives the next one. */
+static void keep(struct smtp *s, struct smtp_reply *to)
+{
+	*to = s->last;
+	to->text = xstrdup(s->last.text ? s->last.text : "");
+}
+
+int smtp_envelope(struct smtp *s, const char *sender, long long size, bool body8bit, bool smtputf8,
+		  const char *const *rcpts, size_t n, struct smtp_reply *mail, struct smtp_reply *replies,
+		  size_t *accepted, bool *data_ok, struct err *e)
+{
+	struct buf b;
+	int r;
+
+	*accepted = 0;
+	*data_ok = false;
+	memset(mail, 0, sizeof *mail);
+	memset(replies, 0, n * sizeof *replies);
+	if (!s->ext.pipelining || n > SMTP_PIPE_GROUP) {
+		/* one command at a time (smtp_rcpt still pipelines the RCPTs when it may) */
+		r = smtp_mail(s, sender, size, body8bit, smtputf8, e);
+		if (r != SMTP_OK && r != SMTP_FAIL_RESP)
+			return r;
+		keep(s, mail);
+		if (r == SMTP_FAIL_RESP)
+			return SMTP_OK;
+		if ((r = smtp_rcpt(s, rcpts, n, replies, accepted, e)) != SMTP_OK || *accepted == 0)
+			return r;
+		r = command(s, "DATA", NULL, s->o.to.data_init, 3, "DATA", e);
+		*data_ok = r == SMTP_OK;
+		return r == SMTP_FAIL_RESP ? SMTP_OK : r;
+	}
+	/* RFC 2920 3.1: MAIL, the RCPTs and DATA in one write; then their replies in order */
+	for (size_t i = 0; i < n; i++)
+		if (!path_ok(rcpts[i]) || rcpts[i][0] == '\0')
+			return err_set(e, 65, "bad recipient address"), SMTP_FAIL_LOCAL;
+	buf_init(&b, (n + 2) * (LIM_PATH + 64));
+	if ((r = mail_line(s, &b, sender, size, body8bit, smtputf8, e)) != SMTP_OK) {
+		buf_free(&b);
+		return r;
+	}
+	if (s->o.transcript != NULL)
+		s->o.transcript(s->o.transcript_ctx, SMTP_DIR_OUT, b.data, b.len);
+	if (buf_adds(&b, "\r\n") < 0)
+		abort();	/* cannot happen: sized above */
+	for (size_t i = 0; i < n; i++) {
+		size_t at = b.len;
+
+		if (buf_printf(&b, "RCPT TO:<%s>", rcpts[i]) < 0)
+			abort();
+		if (s->o.transcript != NULL)
+			s->o.transcript(s->o.transcript_ctx, SMTP_DIR_OUT, b.data + at, b.len - at);
+		if (buf_adds(&b, "\r\n") < 0)
+			abort();
+	}
+	if (s->o.transcript != NULL)
+		s->o.transcript(s->o.transcript_ctx, SMTP_DIR_OUT, "DATA", 4);
+	if (buf_adds(&b, "DATA\r\n") < 0)
+		abort();
+	r = io_write(s, b.data, b.len, s->o.to.command, e);
+	buf_free(&b);
+	if (r != SMTP_OK || (r = read_reply(s, s->o.to.command, e)) != SMTP_OK)
+		return err_prefix(e, "MAIL FROM"), r;
+	keep(s, mail);
+	for (size_t i = 0; i < n; i++) {
+		if ((r = read_reply(s, s->o.to.command, e)) != SMTP_OK) {
+			for (size_t k = 0; k < n; k++)
+				smtp_reply_free(&replies[k]);
+			smtp_reply_free(mail);
+			*accepted = 0;
+			return err_prefix(e, "RCPT TO"), r;
+		}
+		keep(s, &replies[i]);
+		if (s->last.code / 100 == 2 && mail->code / 100 == 2)
+			(*accepted)++;
+	}
+	if ((r = read_reply(s, s->o.to.data_init, e)) != SMTP_OK)
+		return err_prefix(e, "DATA"), r;
+	if (s->last.code == 354 && *accepted == 0) {
+		/* RFC 2920 3.1: the server took DATA although nobody was accepted; end it empty */
+		if (s->o.transcript != NULL)
+			s->o.transcript(s->o.transcript_ctx, SMTP_DIR_OUT, ".", 1);
+		if ((r = io_write(s, ".\r\n", 3, s->o.to.data_block, e)) != SMTP_OK ||
+		    (r = read_reply(s, s->o.to.data_done, e)) != SMTP_OK)
+			return err_prefix(e, "DATA"), r;
+		return SMTP_OK;
+	}
+	*data_ok = s->last.code == 354;
+	return SMTP_OK;
 }
 
 int smtp_rcpt(struct smtp *s, const char *const *rcpts, size_t n, struct smtp_reply *replies,
@@ -533,14 +630,21 @@ int smtp_rcpt(struct smtp *s, const char *const *rcpts, size_t n, struct smtp_re
 
 int smtp_data(struct smtp *s, const char *prefix, size_t prefixlen, int fd, struct err *e)
 {
-	char *in = xcalloc(1, SMTP_CHUNK), *out = xcalloc(2, SMTP_CHUNK + 8);
-	struct smtp_dot dot;
-	off_t off = 0;
-	ssize_t n, m;
 	int r;
 
 	if ((r = command(s, "DATA", NULL, s->o.to.data_init, 3, "DATA", e)) != SMTP_OK)
-		goto out;
+		return err_prefix(e, "DATA"), r;
+	return smtp_data_body(s, prefix, prefixlen, fd, e);
+}
+
+int smtp_data_body(struct smtp *s, const char *prefix, size_t prefixlen, int fd, struct err *e)
+{
+	char *in = xcalloc(1, SMTP_CHUNK), *out = xcalloc(2, SMTP_CHUNK + 8);
+	struct smtp_dot dot;
+	off_t off = 0;
+	ssize_t n = 0, m = 0;
+	int r;
+
 	smtp_dot_init(&dot);
 	for (size_t p = 0; p < prefixlen; p += (size_t)n) {
 		n = prefixlen - p < SMTP_CHUNK ? (ssize_t)(prefixlen - p) : SMTP_CHUNK;

@@ -83,6 +83,18 @@ int smtp_rcpt(struct smtp *s, const char *const *rcpts, size_t n, struct smtp_re
 /* smtp_data - DATA; on 354 send prefix (header lines, CRLF-only) then fd from offset 0 to EOF,
  * dot-stuffed, then the terminator, and read the final reply. */
 int smtp_data(struct smtp *s, const char *prefix, size_t prefixlen, int fd, struct err *e);
+/* smtp_envelope - MAIL, the RCPTs and, when a recipient is accepted, DATA. With PIPELINING (and at
+ * most SMTP_PIPE_GROUP recipients) all of them go in one write, DATA included (RFC 2920 3.1), and the
+ * replies are read in order; otherwise one command at a time. *mail and replies[i] get the replies
+ * (free with smtp_reply_free); a refused MAIL is mail->code >= 400; *data_ok means DATA got 354 and
+ * smtp_data_body must follow; when a DATA reply was not 354 it is smtp_last_reply. SMTP_OK when every
+ * reply was read. */
+int smtp_envelope(struct smtp *s, const char *sender, long long size, bool body8bit, bool smtputf8,
+		  const char *const *rcpts, size_t n, struct smtp_reply *mail, struct smtp_reply *replies,
+		  size_t *accepted, bool *data_ok, struct err *e);
+/* smtp_data_body - after DATA got 354: prefix, then fd from offset 0 to EOF, dot-stuffed, the
+ * terminator, and the final reply. */
+int smtp_data_body(struct smtp *s, const char *prefix, size_t prefixlen, int fd, struct err *e);
 int smtp_rset(struct smtp *s, struct err *e);
 /* smtp_quit - QUIT and wait briefly for the reply; errors are ignored. */
 void smtp_quit(struct smtp *s);

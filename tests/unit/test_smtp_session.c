@@ -291,6 +291,77 @@ Test(session, pipelining_data_reuse)
 	cr_expect(strstr(buf_str(&transcript), "< 550 5.1.1 no such user\n") != NULL);
 }
 
+/* smtp_envelope: MAIL, RCPTs and DATA in one write; the server answers only when DATA is in. The
+ * second transaction has every RCPT refused: the server still says 354 to DATA (RFC 2920 3.1), and the
+ * client must end it empty with a lone dot. The third gets a refused MAIL. */
+static const struct step envelope_pipe[] = {
+	{ NULL, "220 mx ESMTP\r\n" },
+	{ "EHLO client.example", "250-mx\r\n250-PIPELINING\r\n250 8BITMIME\r\n" },
+	{ "MAIL FROM:<a@x>\r\n", NULL }, { "RCPT TO:<b@y>", NULL }, { "RCPT TO:<c@y>", NULL }, { "DATA\r\n", NULL },
+	{ NULL, "250 ok\r\n250 ok\r\n450 4.2.0 later\r\n354 go\r\n" },
+	{ "<BODY>", "250 2.0.0 queued\r\n" },
+	{ "MAIL FROM:<a@x>", NULL }, { "RCPT TO:<b@y>", NULL }, { "DATA", NULL },
+	{ NULL, "250 ok\r\n550 5.1.1 unknown\r\n354 go\r\n" },
+	{ ".\r\n", "554 5.5.1 no valid recipients\r\n" },
+	{ "RSET", "250 ok\r\n" },
+	{ "MAIL FROM:<a@x>", NULL }, { "RCPT TO:<b@y>", NULL }, { "DATA", NULL },
+	{ NULL, "552 5.3.4 too big\r\n503 5.5.1 need MAIL\r\n503 5.5.1 need RCPT\r\n" },
+	{ "QUIT", "221 bye\r\n" },
+	{ NULL, NULL },
+};
+
+Test(session, envelope_pipelined_with_data)
+{
+	struct server s;
+	struct smtp *c;
+	struct err e = { 0 };
+	struct smtp_reply mail, rep[2];
+	const char *rcpts[] = { "b@y", "c@y" };
+	size_t acc;
+	bool go;
+	char *log;
+	int fd = msgfd("Subject: x\r\n\r\nbody\r\n");
+
+	server_start(&s, envelope_pipe);
+	c = client(&s, 2000);
+	cr_assert_eq(smtp_greeting(c, &e), SMTP_OK, "%s", e.msg);
+	cr_assert_eq(smtp_ehlo(c, "client.example", &e), SMTP_OK, "%s", e.msg);
+	cr_assert_eq(smtp_envelope(c, "a@x", 0, false, false, rcpts, 2, &mail, rep, &acc, &go, &e), SMTP_OK,
+	    "%s", e.msg);
+	cr_expect_eq(mail.code, 250);
+	cr_expect_eq(acc, 1);
+	cr_expect_eq(rep[1].code, 450);
+	cr_expect(go);
+	smtp_reply_free(&mail);
+	smtp_reply_free(&rep[0]);
+	smtp_reply_free(&rep[1]);
+	cr_assert_eq(smtp_data_body(c, "", 0, fd, &e), SMTP_OK, "%s", e.msg);
+	cr_expect_eq(smtp_last_reply(c)->code, 250);
+
+	cr_assert_eq(smtp_envelope(c, "a@x", 0, false, false, rcpts, 1, &mail, rep, &acc, &go, &e), SMTP_OK,
+	    "%s", e.msg);
+	cr_expect_eq(acc, 0);
+	cr_expect(!go, "no body may follow when nobody was accepted");
+	smtp_reply_free(&mail);
+	smtp_reply_free(&rep[0]);
+	cr_assert_eq(smtp_rset(c, &e), SMTP_OK, "%s", e.msg);
+
+	cr_assert_eq(smtp_envelope(c, "a@x", 0, false, false, rcpts, 1, &mail, rep, &acc, &go, &e), SMTP_OK,
+	    "%s", e.msg);
+	cr_expect_eq(mail.code, 552);
+	cr_expect_eq(acc, 0, "a recipient after a refused MAIL is not accepted");
+	cr_expect(!go);
+	smtp_reply_free(&mail);
+	smtp_reply_free(&rep[0]);
+	smtp_quit(c);
+	smtp_free(c);
+	close(fd);
+	log = server_end(&s);
+	cr_expect(strstr(log, "MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nRCPT TO:<c@y>\r\nDATA\r\nSubject: x\r\n") != NULL,
+	    "%s", log);
+	free(log);
+}
+
 static const struct step injection[] = {
 	{ NULL, "220 mx\r\n" },
 	{ "EHLO", "250-mx\r\n250 STARTTLS\r\n" },
