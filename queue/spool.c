@@ -243,8 +243,12 @@ struct spool_tx *spool_tx_begin(struct spool *s, struct err *e)
 		if (new_id(t->id, e) < 0)
 			break;
 		tmp_name(name, t->id, ".data");
-		if ((t->fd = create_at(s->fd[D_TMP], name, O_RDWR)) >= 0)
+		if ((t->fd = create_at(s->fd[D_TMP], name, O_RDWR)) >= 0) {
+			/* held until the submission is over: a data file that nobody holds and that has no
+			 * envelope is an orphan the sweep may remove at once (see spool_sweep) */
+			(void)flock(t->fd, LOCK_EX);
 			return t;
+		}
 		if (errno != EEXIST) {
 			serr(e, "creating", name);
 			break;
@@ -426,6 +430,21 @@ static bool exists_at(int dirfd, const char *name)
 }
 
 /* spool_sweep - see spool.h */
+/* orphan - a data file with no envelope that no submitter or runner holds: left by a submitter or a
+ * runner that died between its two steps. The lock is taken before the envelope is looked for again,
+ * so a commit that was just finishing is seen. */
+static bool orphan(struct spool *s, const char *id)
+{
+	int fd = openat(s->fd[D_DATA], id, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	bool r;
+
+	if (fd < 0)
+		return false;
+	r = flock(fd, LOCK_EX | LOCK_NB) == 0 && !exists_at(s->fd[D_NEW], id) && !exists_at(s->fd[D_DEFERRED], id);
+	close(fd);
+	return r;
+}
+
 int spool_sweep(struct spool *s, long long now, struct err *e)
 {
 	static const int folders[] = { D_TMP, D_DATA, D_NEW };
@@ -454,9 +473,9 @@ int spool_sweep(struct spool *s, long long now, struct err *e)
 			else if (!env_id_valid(d->d_name, strlen(d->d_name)))
 				continue;
 			else if (f == D_DATA)	/* ctime: the rename into data/ counts as a change */
-				stale = st.st_ctime < now - SPOOL_STALE_SECONDS &&
-					!exists_at(s->fd[D_NEW], d->d_name) &&
-					!exists_at(s->fd[D_DEFERRED], d->d_name);
+				stale = !exists_at(s->fd[D_NEW], d->d_name) &&
+					!exists_at(s->fd[D_DEFERRED], d->d_name) &&
+					(st.st_ctime < now - SPOOL_STALE_SECONDS || orphan(s, d->d_name));
 			else
 				stale = exists_at(s->fd[D_DEFERRED], d->d_name);
 			if (stale && unlinkat(s->fd[f], d->d_name, 0) == 0)

@@ -1,6 +1,7 @@
 /* test_spool.c - the spool in a private mkdtemp directory: commit, abort, locks, update, scan, sweep,
  * storage failures. */
 #include <criterion/criterion.h>
+#include <sys/file.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -392,9 +393,12 @@ Test(spool, sweep)
 	submit(a);
 	/* an orphan data file (crash between the two renames) */
 	snprintf(p, sizeof p, "%s/data/0000000000000000000", root);
-	close(open(p, O_CREAT | O_WRONLY, 0600));
-	cr_assert_eq(spool_sweep(sp, now, &e), 0, "nothing is a day old yet");
-	cr_assert_eq(spool_sweep(sp, now + 2 * 86400, &e), 2, "the tmp file and the orphan");
+	int held = open(p, O_CREAT | O_WRONLY, 0600);
+	cr_assert(held >= 0 && flock(held, LOCK_EX) == 0);
+	cr_assert_eq(spool_sweep(sp, now, &e), 0, "a held data file is a commit in progress; nothing is a day old");
+	close(held);	/* its submitter died */
+	cr_assert_eq(spool_sweep(sp, now, &e), 1, "an orphan nobody holds goes at once");
+	cr_assert_eq(spool_sweep(sp, now + 2 * 86400, &e), 1, "the day-old tmp file");
 	cr_assert(!exists("tmp", spool_tx_id(t), ".data"));
 	cr_assert(!exists("data", "0000000000000000000", NULL));
 	cr_assert(exists("data", a, NULL), "a committed message is never swept");
