@@ -54,6 +54,7 @@ struct qdest {
 	size_t *msg;		/* indexes into the pass's messages */
 	size_t **ridx;		/* per message: envelope recipient indexes */
 	size_t *nr;
+	size_t *left;		/* per message: recipients not yet reported */
 	size_t nmsg;
 	pid_t pid;
 	int fd;
@@ -181,6 +182,7 @@ static void free_dests(struct qdest *d, size_t n)
 			free(d[i].ridx[m]);
 		free(d[i].ridx);
 		free(d[i].nr);
+		free(d[i].left);
 		free(d[i].msg);
 		free(d[i].domain);
 		buf_free(&d[i].in);
@@ -295,6 +297,10 @@ static void take_line(struct runq_ctx *x, struct runq_msg *q, struct qdest *d, c
 	if (*end != '\0' || ki >= d->nr[mi] || strchr("SDF", f[3][0]) == NULL)
 		goto bad;
 	runq_apply(x, &q[d->msg[mi]], d->ridx[mi][ki], f[3][0], f[4], f[5], f[6], f[7]);
+	/* the message is finished (durably) as soon as every destination has answered for it, not when
+	 * the worker exits: a runner killed later then sends again only what was in flight */
+	if (d->left[mi] > 0 && --d->left[mi] == 0 && --q[d->msg[mi]].inflight == 0)
+		runq_finish(x, &q[d->msg[mi]]);
 	return;
 bad:
 	log_msg(x->lg, LOG_ERR, "internal error: malformed result from a delivery worker");
@@ -366,6 +372,12 @@ static void deliver_batch(struct runq_ctx *x, struct runq_msg *q, size_t nq)
 	bool stopping = false;
 	struct qdest *d = split(x->c, group(x->c, q, nq, &nd), &nd);
 
+	for (i = 0; i < nd; i++) {
+		d[i].left = xcalloc(d[i].nmsg ? d[i].nmsg : 1, sizeof *d[i].left);
+		for (size_t m = 0; m < d[i].nmsg; m++)
+			d[i].left[m] = d[i].nr[m];
+	}
+
 	for (i = 0; i < nq; i++)
 		if (q[i].inflight == 0)
 			runq_finish(x, &q[i]);	/* nothing pending (e.g. a bounce that could not be queued) */
@@ -376,8 +388,10 @@ static void deliver_batch(struct runq_ctx *x, struct runq_msg *q, size_t nq)
 		while (running < (size_t)x->c->max_connections && next < nd) {
 			if (spawn(x, q, &d[next]) < 0) {
 				log_msg(x->lg, LOG_WARNING, "cannot start a delivery worker: %s", strerror(errno));
-				for (size_t m = 0; m < d[next].nmsg; m++)
+				for (size_t m = 0; m < d[next].nmsg; m++) {
+					d[next].left[m] = 0;
 					q[d[next].msg[m]].inflight--;	/* left pending; the next run takes it */
+				}
 			} else {
 				running++;
 			}
@@ -411,9 +425,12 @@ static void deliver_batch(struct runq_ctx *x, struct runq_msg *q, size_t nq)
 			while (waitpid(t->pid, NULL, 0) < 0 && errno == EINTR)
 				;
 			running--;
-			for (size_t m = 0; m < t->nmsg; m++)
-				if (--q[t->msg[m]].inflight == 0)
-					runq_finish(x, &q[t->msg[m]]);
+			for (size_t m = 0; m < t->nmsg; m++)	/* a worker that died without reporting all */
+				if (t->left[m] > 0) {
+					t->left[m] = 0;
+					if (--q[t->msg[m]].inflight == 0)
+						runq_finish(x, &q[t->msg[m]]);
+				}
 		}
 	}
 	free_dests(d, nd);
