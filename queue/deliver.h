@@ -27,7 +27,7 @@ struct dlv_msg {
 	bool body8bit, smtputf8;
 	const char *prefix;		/* header lines sent before the data file (CRLF), or "" */
 	size_t prefixlen;
-	int datafd;			/* opened for this worker */
+	int datafd;			/* the locked data file; read only with pread (shared offset) */
 	const char *const *rcpt;	/* recipients at this destination */
 	size_t nrcpt;
 	size_t *rcpt_index;		/* their indexes in the envelope */

@@ -235,7 +235,6 @@ static void worker(const struct runq_ctx *x, struct runq_msg *q, const struct qd
 	for (size_t m = 0; m < d->nmsg; m++) {
 		struct runq_msg *qm = &q[d->msg[m]];
 		const char **rc = xcalloc(d->nr[m], sizeof *rc);
-		char path[64];
 
 		for (size_t k = 0; k < d->nr[m]; k++)
 			rc[k] = qm->env.rcpt[d->ridx[m][k]].addr;
@@ -246,9 +245,7 @@ static void worker(const struct runq_ctx *x, struct runq_msg *q, const struct qd
 		dm[m].smtputf8 = qm->env.smtputf8;
 		dm[m].prefix = buf_str(&qm->prefix);
 		dm[m].prefixlen = qm->prefix.len;
-		/* a description of our own: workers must not share a file offset */
-		(void)snprintf(path, sizeof path, "/proc/self/fd/%d", spool_msg_data_fd(qm->m));
-		dm[m].datafd = open(path, O_RDONLY | O_CLOEXEC);
+		dm[m].datafd = spool_msg_data_fd(qm->m);	/* read with pread: no shared offset to race on */
 		dm[m].rcpt = rc;
 		dm[m].nrcpt = d->nr[m];
 		dm[m].rcpt_index = d->ridx[m];
