@@ -364,6 +364,20 @@ int args_parse(int argc, char **argv, struct opts *o, struct err *e)
 				r = do_b(o, rest, e);
 			} else if (c == 'o') {
 				r = do_o(o, rest, e);
+			} else if (c == 'q' && (strcmp(rest, "R") == 0 || strcmp(rest, "S") == 0 ||
+			    strcmp(rest, "I") == 0) && i + 1 < argc && argv[i + 1][0] != '-') {
+				/* -qR domain: the value as the next argument, as some scripts write it */
+				const char *v = argv[++i];
+
+				o->mode = MODE_QUEUE;
+				if (args_has_crlf(v) || strlen(v) > 255 || *v == '\0')
+					return err_set(e, EX_USAGE_, "-q%s: bad value", rest);
+				if (*rest == 'R')
+					o->q_domain = v;
+				else if (*rest == 'S')
+					o->q_sender = v;
+				else
+					o->q_id = v;
 			} else if (c == 'q') {
 				r = do_q(o, rest, e);
 			} else if (c == 'd') {

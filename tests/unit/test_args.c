@@ -50,6 +50,8 @@ Test(args, table)
 		{ { "sendmail", "-qRexample.com", NULL }, 0, NULL },
 		{ { "sendmail", "-qSuser@x", NULL }, 0, NULL },
 		{ { "sendmail", "-qIABC", NULL }, 0, NULL },
+		{ { "sendmail", "-qR", "example.com", NULL }, 0, NULL },	/* separated, as some scripts write it */
+		{ { "sendmail", "-qS", "user@x", "-v", NULL }, 0, NULL },
 		{ { "sendmail", "-bp", NULL }, 0, NULL },
 		{ { "sendmail", "-bs", NULL }, 0, NULL },
 		{ { "sendmail", "-bv", "root", NULL }, 0, NULL },
@@ -133,6 +135,12 @@ Test(args, values)
 	cr_assert_eq(run(&r3, &o, &e), 0);
 	cr_expect_eq(o.mode, MODE_QUEUE);
 	cr_expect_eq(o.qinterval, 5400);
+
+	struct row r4 = { { "sendmail", "-qR", "example.org", NULL }, 0, NULL };
+	cr_assert_eq(run(&r4, &o, &e), 0);
+	cr_expect_eq(o.mode, MODE_QUEUE);
+	cr_expect_str_eq(o.q_domain, "example.org");
+	cr_expect_eq(o.nrcpt, 0);
 }
 
 Test(args, personalities)
