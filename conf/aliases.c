@@ -9,6 +9,8 @@
  */
 #include "conf/aliases.h"
 
+#include "lib/fdio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -279,36 +281,16 @@ bad:
 int aliases_load(const char *path, struct aliases **out, struct err *e)
 {
 	struct buf b;
-	struct stat st;
-	char tmp[8192], sp[AL_SHOW];
-	ssize_t n;
-	int fd, r;
+	int r;
 
 	*out = NULL;
-	(void)log_safe(sp, sizeof sp, path, strlen(path));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
-		if (errno == ENOENT)
+	if (fdio_read_file(path, LIM_ALIASES_FILE, &b, EX_CONFIG_, e) < 0) {
+		if (errno == ENOENT) {	/* no aliases file: no aliases */
+			err_clear(e);
 			return aliases_parse("", 0, path, out, e);
-		return err_set(e, EX_CONFIG_, "%s: %s", sp, strerror(errno));
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		(void)close(fd);
-		return err_set(e, EX_CONFIG_, "%s: not a regular file", sp);
-	}
-	buf_init(&b, LIM_ALIASES_FILE);
-	while ((n = read(fd, tmp, sizeof tmp)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || buf_add(&b, tmp, (size_t)n) < 0) {
-			r = n < 0 ? errno : 0;
-			(void)close(fd);
-			buf_free(&b);
-			if (r != 0)
-				return err_set(e, EX_CONFIG_, "%s: %s", sp, strerror(r));
-			return err_set(e, EX_CONFIG_, "%s: larger than %d bytes", sp, LIM_ALIASES_FILE);
 		}
+		return -1;
 	}
-	(void)close(fd);
 	r = aliases_parse(buf_str(&b), b.len, path, out, e);
 	buf_free(&b);
 	return r;

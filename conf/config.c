@@ -8,6 +8,8 @@
  */
 #include "conf/config.h"
 
+#include "lib/fdio.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -497,39 +499,18 @@ void conf_defaults(struct config *c)
 int conf_load(struct config *c, const char *path, bool optional, struct err *e)
 {
 	struct buf b;
-	struct stat st;
-	char tmp[8192], sp[CONF_SHOW];
-	ssize_t n;
-	int fd, r;
+	int r;
 
 	conf_defaults(c);
 	set_str(&c->path, xstrdup(path));
-	(void)log_safe(sp, sizeof sp, path, strlen(path));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
+	if (fdio_read_file(path, LIM_CONF_FILE, &b, EX_CONFIG_, e) < 0) {
 		if (errno == ENOENT && optional) {
+			err_clear(e);
 			conf_finish_names(c);
 			return 0;
 		}
-		return err_set(e, EX_CONFIG_, "%s: %s", sp, strerror(errno));
+		return -1;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		(void)close(fd);
-		return err_set(e, EX_CONFIG_, "%s: not a regular file", sp);
-	}
-	buf_init(&b, LIM_CONF_FILE);
-	while ((n = read(fd, tmp, sizeof tmp)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || buf_add(&b, tmp, (size_t)n) < 0) {
-			r = n < 0 ? errno : 0;
-			(void)close(fd);
-			buf_free(&b);
-			if (r != 0)
-				return err_set(e, EX_CONFIG_, "%s: %s", sp, strerror(r));
-			return err_set(e, EX_CONFIG_, "%s: larger than %d bytes", sp, LIM_CONF_FILE);
-		}
-	}
-	(void)close(fd);
 	r = conf_parse(c, b.data != NULL ? b.data : "", b.len, path, e);
 	buf_free(&b);
 	return r;

@@ -18,6 +18,7 @@
 
 #include "lib/addr.h"
 #include "lib/buf.h"
+#include "lib/fdio.h"
 #include "lib/limits.h"
 #include "queue/envelope.h"
 #include "sendmail/dkim.h"
@@ -32,37 +33,18 @@
 /* write_all - write n bytes or fail with EX_TEMPFAIL (ENOSPC, EDQUOT, EIO, EFBIG ...). */
 static int write_all(int fd, const char *p, size_t n, const char *what, struct err *e)
 {
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return err_set(e, 75, "%s: %s", what, w < 0 ? strerror(errno) : "short write");
-		p += w;
-		n -= (size_t)w;
-	}
+	if (fdio_write_all(fd, p, n) < 0)
+		return err_set(e, 75, "%s: %s", what, strerror(errno));
 	return 0;
 }
 
-/* read_line - one "\n"-terminated line from the parent, into b (without the newline). */
+/* read_line - one line from the parent. */
 static int read_line(int fd, struct buf *b, struct err *e)
 {
-	char c;
-
-	buf_reset(b);
-	for (;;) {
-		ssize_t r = read(fd, &c, 1);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return err_set(e, 70, "signing process went away");
-		if (c == '\n')
-			return 0;
-		if (buf_addc(b, c) < 0)
-			return err_set(e, 70, "signing process sent an overlong line");
-	}
+	if (fdio_read_line(fd, b) <= 0)
+		return err_set(e, 70, errno == EMSGSIZE ? "signing process sent an overlong line" :
+		    "signing process went away");
+	return 0;
 }
 
 int compose_date(struct buf *out, time_t now)

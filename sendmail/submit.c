@@ -32,6 +32,7 @@
 #include "conf/aliases.h"
 #include "conf/dkimkey.h"
 #include "lib/buf.h"
+#include "lib/fdio.h"
 #include "lib/limits.h"
 #include "queue/envelope.h"
 #include "queue/spool.h"
@@ -151,28 +152,6 @@ fail:
 	_exit(e.code ? e.code : 70);
 }
 
-/* read_line - one "\n"-terminated line from the child into b (bounded by b's ceiling). 0 at EOF. */
-static int read_line(int fd, struct buf *b)
-{
-	char c;
-
-	buf_reset(b);
-	for (;;) {
-		ssize_t r = read(fd, &c, 1);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			return b->len == 0 ? 0 : -1;
-		if (c == '\n')
-			return 1;
-		if (buf_addc(b, c) < 0)
-			return -1;
-	}
-}
-
 /* read_exact - n bytes from the child. */
 static int read_exact(int fd, struct buf *b, size_t n)
 {
@@ -193,17 +172,7 @@ static int read_exact(int fd, struct buf *b, size_t n)
 
 static int write_str(int fd, const char *s, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return fdio_write_all(fd, s, n);
 }
 
 /* unhex - 64 hex digits to 32 bytes. */
@@ -237,7 +206,7 @@ static int serve(const struct config *c, EVP_PKEY **keys, int tofd, int fromfd, 
 	buf_init(&line, 256);
 	buf_init(&sig, 8192);
 	for (;;) {
-		int r = read_line(fromfd, &line);
+		int r = fdio_read_line(fromfd, &line);
 
 		if (r <= 0)
 			break;

@@ -1,0 +1,97 @@
+/* fdio.c - see fdio.h */
+#include "lib/fdio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+
+int fdio_write_all(int fd, const void *p, size_t n)
+{
+	const char *s = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, s, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int fdio_read_line(int fd, struct buf *b)
+{
+	char c;
+
+	buf_reset(b);
+	for (;;) {
+		ssize_t r = read(fd, &c, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			if (b->len == 0)
+				return 0;
+			errno = EPIPE;
+			return -1;
+		}
+		if (c == '\n')
+			return 1;
+		if (buf_addc(b, c) < 0) {
+			errno = EMSGSIZE;
+			return -1;
+		}
+	}
+}
+
+int fdio_read_file(const char *path, size_t max, struct buf *out, int code, struct err *e)
+{
+	char tmp[8192], shown[300];
+	struct stat st;
+	ssize_t n;
+	int fd, saved;
+
+	(void)log_safe(shown, sizeof shown, path, strlen(path));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
+		saved = errno;
+		err_set(e, code, "%s: %s", shown, strerror(saved));
+		errno = saved;
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		(void)close(fd);
+		err_set(e, code, "%s: not a regular file", shown);
+		errno = EINVAL;
+		return -1;
+	}
+	buf_init(out, max);
+	while ((n = read(fd, tmp, sizeof tmp)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || buf_add(out, tmp, (size_t)n) < 0) {
+			saved = n < 0 ? errno : EFBIG;
+			(void)close(fd);
+			buf_free(out);
+			if (saved != EFBIG)
+				err_set(e, code, "%s: %s", shown, strerror(saved));
+			else
+				err_set(e, code, "%s: larger than %zu bytes", shown, max);
+			errno = saved;
+			return -1;
+		}
+	}
+	(void)close(fd);
+	return 0;
+}
