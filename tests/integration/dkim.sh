@@ -1,0 +1,292 @@
+# dkim.sh - helpers for the DKIM signing tests (t_50_dkim.sh; bash, sourced by it): messages of
+# many shapes, per-signature tag access, per-signature verification with every verifier, tampering.
+# Each message goes through the real submission path (sendmail -C $CONF ...) and the real queue
+# runner (sendmail -q) to a receiving server of the world, and is judged against the world's DNS.
+
+# dkim_env [CONFIG LINE...] - postern_env, but without its two dkim lines: the test gives its own
+# (`dkim DOMAIN SELECTOR FILE [canon=...]`, `dkim_canon ...`) among the lines.
+dkim_env() {
+	postern_env
+	sed -i '/^dkim /d' "$CONF"
+	local l
+	for l in "$@"; do echo "$l" >>"$CONF"; done
+}
+
+# dkim_world_keys - the two `dkim` lines of the world's keys (selectors rsa2048 and ed25519).
+dkim_rsa_line() { echo "dkim postern.example rsa2048 $WORK/keys/dkim-rsa.pem${1:+ $1}"; }
+dkim_ed_line() { echo "dkim postern.example ed25519 $WORK/keys/dkim-ed25519.pem${1:+ $1}"; }
+
+# sig_field FILE I - the I-th (1-based) DKIM-Signature field's value, unfolded, every whitespace
+# byte removed (tag values compare without FWS).
+sig_field() {
+	sed -e 's/\r$//' -e '/^$/q' "$1" | awk -v want="$2" '
+		/^[ \t]/ { if (on) v = v $0; next }
+		{ if (on) { print v; on = 0; done = 1 } }
+		done { exit }
+		tolower($0) ~ /^dkim-signature:/ { k++; if (k == want) { on = 1; v = substr($0, 16) } }
+		END { if (on) print v }' | tr -d ' \t'
+}
+
+# sig_tag FILE I TAG - the value of TAG in the I-th DKIM-Signature (empty if absent).
+sig_tag() {
+	sig_field "$1" "$2" | tr ';' '\n' | sed -n "s/^$3=//p" | head -n 1
+}
+
+# sig_index FILE ALG - the 1-based index of the signature with a=ALG (empty if none).
+sig_index() {
+	local i n
+	n=$(dkim_sig_count "$1")
+	for i in $(seq 1 "$n"); do
+		[ "$(sig_tag "$1" "$i" a)" = "$2" ] && { echo "$i"; return 0; }
+	done
+	return 1
+}
+
+# hdr_occurrences FILE NAME - how many header fields NAME the message has.
+hdr_occurrences() { sed -e 's/\r$//' -e '/^$/q' "$1" | grep -ci "^$2[ \t]*:"; }
+
+# hlist_count FILE I NAME - how many times NAME is in the I-th signature's h= list.
+hlist_count() { sig_tag "$1" "$2" h | tr 'A-Z:' 'a-z\n' | grep -cx "$3"; }
+
+# verify_each FILE LOG - every verifier on every signature; prints the failures ("dkimpy#1 ...").
+# dkimpy and opendkim judge each signature alone; Mail::DKIM judges the RSA ones (its exit must be
+# 0: 2 would mean it judged nothing).
+verify_each() {
+	local f=$1 log=$2 n i tmp bad=
+	n=$(dkim_sig_count "$f")
+	[ "$n" -gt 0 ] || { echo "no-signature"; return; }
+	tmp=$(mktemp "$T/one.XXXXXX")
+	for i in $(seq 1 "$n"); do
+		echo "== dkimpy signature $i" >>"$log"
+		/usr/bin/dkimverify --index $((i - 1)) <"$f" >>"$log" 2>&1 || bad="$bad dkimpy#$i"
+		dkim_keep_one "$f" "$i" >"$tmp"
+		echo "== opendkim signature $i" >>"$log"
+		opendkim-testmsg -t "$WORK" <"$tmp" >>"$log" 2>&1 || bad="$bad opendkim#$i"
+	done
+	rm -f "$tmp"
+	echo "== maildkim" >>"$log"
+	verify_maildkim "$f" >>"$log" 2>&1 || bad="$bad maildkim"
+	echo "$bad"
+}
+
+# reject_each FILE LOG - every verifier must reject every signature; prints the ones that passed.
+reject_each() {
+	local f=$1 log=$2 n i tmp rc good=
+	n=$(dkim_sig_count "$f")
+	tmp=$(mktemp "$T/one.XXXXXX")
+	for i in $(seq 1 "$n"); do
+		echo "== dkimpy signature $i (must fail)" >>"$log"
+		/usr/bin/dkimverify --index $((i - 1)) <"$f" >>"$log" 2>&1 && good="$good dkimpy#$i"
+		dkim_keep_one "$f" "$i" >"$tmp"
+		echo "== opendkim signature $i (must fail)" >>"$log"
+		opendkim-testmsg -t "$WORK" <"$tmp" >>"$log" 2>&1 && good="$good opendkim#$i"
+	done
+	rm -f "$tmp"
+	echo "== maildkim (must fail)" >>"$log"
+	verify_maildkim "$f" >>"$log" 2>&1
+	rc=$?
+	[ "$rc" -eq 1 ] || good="$good maildkim(exit-$rc)"
+	echo "$good"
+}
+
+# expect_signed FILE CANON [DOMAIN] - two signatures, rsa-sha256 (s=rsa2048) and ed25519-sha256
+# (s=ed25519), both with c=CANON and d=DOMAIN (default postern.example).
+expect_signed() {
+	local f=$1 i
+	expect_eq "DKIM-Signature fields" 2 "$(dkim_sig_count "$f")"
+	i=$(sig_index "$f" rsa-sha256) || fail "no rsa-sha256 signature"
+	expect_eq "rsa s=" rsa2048 "$(sig_tag "$f" "$i" s)"
+	expect_eq "rsa c=" "$2" "$(sig_tag "$f" "$i" c)"
+	expect_eq "rsa d=" "${3:-postern.example}" "$(sig_tag "$f" "$i" d)"
+	i=$(sig_index "$f" ed25519-sha256) || fail "no ed25519-sha256 signature"
+	expect_eq "ed25519 s=" ed25519 "$(sig_tag "$f" "$i" s)"
+	expect_eq "ed25519 c=" "$2" "$(sig_tag "$f" "$i" c)"
+	expect_eq "ed25519 d=" "${3:-postern.example}" "$(sig_tag "$f" "$i" d)"
+}
+
+# expect_verified FILE - verify_each finds nothing wrong (the verifiers' output in the reason).
+expect_verified() {
+	local bad
+	bad=$(verify_each "$1" "$T/verify.log")
+	[ -z "$bad" ] || fail "verification failed:$bad: $(grep -v '^==' "$T/verify.log" | tail -n 3)"
+}
+
+# delivered_to SERVER RCPT - the stored message whose envelope has RCPT (fails if none).
+delivered_to() {
+	local env
+	env=$(grep -lix "rcpt_to: $2" "$T/mail/$1"/*.env 2>/dev/null | head -n 1)
+	[ -n "$env" ] || return 1
+	echo "${env%.env}.eml"
+}
+
+# body_of FILE - the body of a stored message (after the first empty line).
+body_of() { sed '1,/^\r$/d' "$1"; }
+
+# ------------------------------------------------------------------------------- message shapes
+# shape_NAME - print the message (as a caller writes it, LF line ends unless the caller would not);
+# shape_args_NAME - the sendmail arguments. The envelope recipient is always NAME@mx-pref.example.
+
+SHAPES="empty_body header_only no_final_newline trailing_empty_lines whitespace long_folded
+	long_unfolded header_over_998 odd_case utf8_body latin1_body php cron multipart long_body_line
+	large"
+
+hdrs() { printf 'From: Shapes <shapes@postern.example>\nTo: %s@mx-pref.example\nSubject: %s\n' "$1" "$2"; }
+
+shape_empty_body() { hdrs empty_body "empty body"; printf '\n'; }
+shape_header_only() { hdrs header_only "no empty line, no body"; }
+shape_no_final_newline() { hdrs no_final_newline "no final newline"; printf '\nfirst line\nlast line without newline'; }
+shape_trailing_empty_lines() { hdrs trailing_empty_lines "trailing empty lines"; printf '\ntext\n\n\n\n\n'; }
+shape_whitespace() {
+	printf 'From: Shapes <shapes@postern.example>\nTo:   whitespace@mx-pref.example  \n'
+	printf 'Subject:   runs  of\t\tspaces \t\nX-Note:\t tabs\t and  spaces   \n'
+	printf '\na  b\t\tc   \n \t \n\tindented\t \n  leading spaces\nend  \t\n\t\n \n'
+}
+shape_long_folded() {
+	local i words=
+	for i in $(seq 1 60); do words="$words word$((i % 10))"; done	# 60 * 6 = 360 octets
+	printf 'From: Shapes <shapes@postern.example>\n'
+	printf 'To: '
+	for i in $(seq 1 20); do
+		printf 'Recipient Number %d <rcpt%02d@mx-pref.example>' "$i" "$i"
+		[ "$i" -lt 20 ] && printf ',\n\t'
+	done
+	printf '\nSubject:'
+	echo "${words:0:300}" | fold -s -w 70 | sed -e '2,$s/^/ /'
+	printf '\nlong folded headers\n'
+}
+shape_long_unfolded() {
+	local i to=
+	for i in $(seq 1 20); do to="$to${to:+, }Recipient Number $i <rcpt$i@mx-pref.example>"; done
+	printf 'From: Shapes <shapes@postern.example>\nTo: %s\nSubject: %s\n\nbody\n' "$to" \
+		"$(head -c 300 /dev/zero | tr '\0' s | sed 's/\(.\{29\}\)s/\1 /g')"
+}
+shape_header_over_998() {	# postern must fold this at white space before signing
+	hdrs header_over_998 "header over 998"
+	printf 'X-Long: %s\n\nbody\n' "$(for i in $(seq 1 150); do printf 'token%03d ' "$i"; done)"
+}
+shape_odd_case() {
+	printf 'fRoM: Shapes <shapes@postern.example>\nto: odd_case@mx-pref.example\nSUBJECT: odd case\n'
+	printf 'mime-VERSION: 1.0\nCONTENT-type: text/plain\nmessage-ID: <odd.case@postern.example>\n\nbody\n'
+}
+shape_utf8_body() {
+	hdrs utf8_body "=?UTF-8?B?Y2Fmw6kg4pyT?="
+	printf 'MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n'
+	printf '\ncaf\303\251 \342\234\223 Gr\303\274\303\237e \346\227\245\346\234\254\350\252\236 \360\237\230\200\n'
+}
+shape_latin1_body() {
+	hdrs latin1_body "latin-1"
+	printf 'MIME-Version: 1.0\nContent-Type: text/plain; charset=ISO-8859-1\nContent-Transfer-Encoding: 8bit\n'
+	printf '\ncaf\351 \340 la cr\350me br\373l\351e\240\377\n\261\262\263\n'
+}
+shape_php() {	# PHP's mail(): To and Subject with LF, the script's extra headers joined by CRLF
+	printf 'To: php@mx-pref.example\nSubject: Contact form\nX-PHP-Originating-Script: 33:contact.php\n'
+	printf 'From: Web <web@postern.example>\r\nReply-To: visitor@mx-pref.example\r\nMIME-Version: 1.0\r\n'
+	printf 'Content-type: text/html; charset=UTF-8\n\n<html><body><p>Name: Visitor</p>\n<p>Message: hi</p></body></html>\n'
+}
+shape_args_php() { echo "-t -i"; }
+shape_cron() {
+	printf 'From: root (Cron Daemon)\nTo: cron@mx-pref.example\nSubject: Cron <root@mail> test -x /usr/sbin/anacron || ( cd / && run-parts --report /etc/cron.daily )\n'
+	printf 'MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n'
+	printf 'X-Cron-Env: <SHELL=/bin/sh>\nX-Cron-Env: <HOME=/root>\nX-Cron-Env: <PATH=/usr/bin:/bin>\nX-Cron-Env: <LOGNAME=root>\n'
+	printf '\n/etc/cron.daily/logrotate:\nerror: skipping "/var/log/x.log" because parent directory has insecure permissions\nrun-parts: /etc/cron.daily/logrotate exited with return code 1\n'
+}
+shape_args_cron() { echo "-FCronDaemon -i -B8BITMIME -oem cron@mx-pref.example"; }
+shape_multipart() {
+	hdrs multipart "multipart with attachment"
+	printf 'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="=-b0und4ry-x"\n\n'
+	printf 'This is a multi-part message in MIME format.\n\n--=-b0und4ry-x\n'
+	printf 'Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\nSee the attachment.\n\n'
+	printf -- '--=-b0und4ry-x\nContent-Type: application/octet-stream; name="data.bin"\n'
+	printf 'Content-Transfer-Encoding: base64\nContent-Disposition: attachment; filename="data.bin"\n\n'
+	head -c 204800 /dev/urandom | base64 -w 76
+	printf -- '\n--=-b0und4ry-x--\n'
+}
+shape_long_body_line() {	# lines of 2500, 999 and 998 octets: the first two must be broken
+	hdrs long_body_line "body line over 998"
+	printf '\nshort\n%s\n%s\n%s\nend\n' "$(head -c 2500 /dev/zero | tr '\0' x)" \
+		"$(head -c 999 /dev/zero | tr '\0' y)" "$(head -c 998 /dev/zero | tr '\0' z)"
+}
+shape_large() {	# 5 MB
+	hdrs large "5 MB"
+	printf 'MIME-Version: 1.0\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n'
+	head -c 3900000 /dev/urandom | base64 -w 76
+}
+
+# shapes_submit - submit every shape (its input kept in $T/in/NAME).
+shapes_submit() {
+	local s args
+	mkdir -p "$T/in"
+	for s in $SHAPES; do
+		"shape_$s" >"$T/in/$s"
+		if declare -F "shape_args_$s" >/dev/null; then args=$("shape_args_$s"); else args="-i $s@mx-pref.example"; fi
+		# shellcheck disable=SC2086
+		pm $args <"$T/in/$s" || fail "shape $s: sendmail $args exited $?: $(head -n 1 "$T/pm.err")"
+	done
+}
+
+# shapes_check CANON - every shape arrived at mx1 signed twice with c=CANON, and every verifier
+# accepts every signature; all failures are collected into one reason.
+shapes_check() {
+	local s f bad problems=
+	for s in $SHAPES; do
+		f=$(delivered_to mx1 "$s@mx-pref.example") || { problems="$problems $s:not-delivered"; continue; }
+		( expect_signed "$f" "$1" ) 2>/dev/null || { problems="$problems $s:$(cat "$T/reason")"; continue; }
+		echo "#### $s ($f)" >>"$T/verify.log"
+		bad=$(verify_each "$f" "$T/verify.log")
+		[ -z "$bad" ] || problems="$problems $s:[${bad# }]"
+		shape_content_check "$s" "$f" || problems="$problems $s:content($(cat "$T/content"))"
+	done
+	[ -z "$problems" ] || fail "$1:$problems"
+}
+
+# shape_content_check NAME FILE - content checks for some shapes (reason in $T/content).
+shape_content_check() {
+	local s=$1 f=$2
+	case $s in
+	long_body_line)
+		LC_ALL=C awk '{ if (length($0) > 999) { bad = 1 } } END { exit bad }' "$f" ||
+			{ echo "a line over 998 octets" >"$T/content"; return 1; }
+		[ "$(sed '1,/^$/d' "$T/in/$s" | tr -d '\n')" = "$(body_of "$f" | tr -d '\r\n')" ] ||
+			{ echo "body text changed beyond line breaks" >"$T/content"; return 1; }
+		;;
+	header_over_998)
+		LC_ALL=C awk '{ if (length($0) > 999) { bad = 1 } } END { exit bad }' "$f" ||
+			{ echo "a line over 998 octets" >"$T/content"; return 1; }
+		;;
+	latin1_body)
+		LC_ALL=C grep -q $'^caf\351 \340 la cr\350me br\373l\351e\240\377\r$' "$f" ||
+			{ echo "8-bit body changed" >"$T/content"; return 1; }
+		;;
+	utf8_body)
+		LC_ALL=C grep -q $'^caf\303\251 \342\234\223 Gr\303\274\303\237e' "$f" ||
+			{ echo "8-bit body changed" >"$T/content"; return 1; }
+		;;
+	multipart|large)
+		[ "$(sed '1,/^$/d' "$T/in/$s" | md5sum)" = "$(body_of "$f" | tr -d '\r' | md5sum)" ] ||
+			{ echo "body changed" >"$T/content"; return 1; }
+		;;
+	esac
+	return 0
+}
+
+# shapes_test CANON [CONFIG LINE...] - submit every shape, one queue run, check them all.
+shapes_test() {
+	local canon=$1
+	shift
+	dkim_env "$@"
+	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
+	shapes_submit
+	queue_run
+	shapes_check "$canon"
+}
+
+# deliver_one SUBJECT [sendmail args] <MSG - submit, run the queue, print the stored file at mx1
+# (the server must be started and the message must go to exactly one rcpt there).
+deliver_one() {
+	local n
+	n=$(mail_count mx1)
+	submit "${@:2}"
+	queue_run
+	wait_mail mx1 $((n + 1)) 5 || fail "$1: not delivered"
+	mail_file mx1 $((n + 1))
+}

@@ -1,0 +1,328 @@
+# t_50_dkim.sh - DKIM signing end to end: every message goes through the real submission path and
+# the real queue runner to a receiving server of the world, and is judged by independent verifiers
+# (dkimpy and opendkim for both algorithms, Mail::DKIM for RSA) against the world's DNS. Covered:
+# message shapes in three canonicalisations, per-key canon=, tampering, over-signing, the choice
+# of signing domain, dkim_required, key file checks, dkim-keygen/dkim-record output published as
+# printed, and x= (dkim_expire). Helpers in dkim.sh.
+
+# shellcheck source=tests/integration/dkim.sh
+. "$HERE/dkim.sh"
+
+# --------------------------------------------------------------------------------------- shapes
+
+test_dkim_shapes_relaxed_relaxed() {	# the default canonicalisation
+	shapes_test relaxed/relaxed "$(dkim_rsa_line)" "$(dkim_ed_line)"
+}
+test_dkim_shapes_simple_simple() {
+	shapes_test simple/simple "$(dkim_rsa_line)" "$(dkim_ed_line)" "dkim_canon simple/simple"
+}
+test_dkim_shapes_relaxed_simple() {
+	shapes_test relaxed/simple "$(dkim_rsa_line)" "$(dkim_ed_line)" "dkim_canon relaxed/simple"
+}
+
+# per-key canon= overrides dkim_canon (given as one word: simple = simple/simple)
+test_dkim_per_key_canon() {
+	local s f i problems= bad
+	dkim_env "dkim_canon simple" "$(dkim_rsa_line canon=simple/relaxed)" "$(dkim_ed_line)"
+	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
+	SHAPES="whitespace trailing_empty_lines odd_case php no_final_newline"
+	shapes_submit
+	queue_run
+	for s in $SHAPES; do
+		f=$(delivered_to mx1 "$s@mx-pref.example") || fail "$s: not delivered"
+		expect_eq "$s: signatures" 2 "$(dkim_sig_count "$f")"
+		i=$(sig_index "$f" rsa-sha256) || fail "$s: no rsa-sha256 signature"
+		expect_eq "$s: rsa c= (canon=simple/relaxed)" simple/relaxed "$(sig_tag "$f" "$i" c)"
+		i=$(sig_index "$f" ed25519-sha256) || fail "$s: no ed25519-sha256 signature"
+		expect_eq "$s: ed25519 c= (dkim_canon simple)" simple/simple "$(sig_tag "$f" "$i" c)"
+		bad=$(verify_each "$f" "$T/verify.log")
+		[ -z "$bad" ] || problems="$problems $s:[${bad# }]"
+	done
+	[ -z "$problems" ] || fail "verification failed:$problems"
+}
+
+# ------------------------------------------------------------------------------------ tampering
+
+# tamper FILE KIND - print FILE changed in one way (CRLF kept).
+tamper() {
+	case $2 in
+	body_byte) sed '/^\r$/,$ s/Hello/Jello/' "$1" ;;
+	body_line_added) cat "$1"; printf 'one more line\r\n' ;;
+	subject_changed) sed '1,/^\r$/ s/^Subject: \(.*\)t\r$/Subject: \1T\r/' "$1" ;;
+	from_changed) sed '1,/^\r$/ s/^From: Tamper/From: Tamperer/' "$1" ;;
+	date_changed) sed '1,/^\r$/ s/^\(Date: .*\) [+-][0-9]\{4\}\r$/\1 +0100\r/' "$1" ;;
+	from_added_top) printf 'From: Evil <evil@mx-pref.example>\r\n'; cat "$1" ;;
+	from_added_bottom) sed '0,/^\r$/ s/^\r$/From: Evil <evil@mx-pref.example>\r\n\r/' "$1" ;;
+	subject_added_top) printf 'Subject: pay this invoice\r\n'; cat "$1" ;;
+	subject_added_bottom) sed '0,/^\r$/ s/^\r$/Subject: pay this invoice\r\n\r/' "$1" ;;
+	to_added_top) printf 'To: victim@mx-pref.example\r\n'; cat "$1" ;;
+	cc_added_top) printf 'Cc: victim@mx-pref.example\r\n'; cat "$1" ;;
+	reply_to_added_top) printf 'Reply-To: evil@mx-pref.example\r\n'; cat "$1" ;;
+	message_id_added_top) printf 'Message-ID: <evil@mx-pref.example>\r\n'; cat "$1" ;;
+	*) fail "unknown tampering $2" ;;
+	esac
+}
+
+# tamper_test CANON KIND... - deliver one message signed with CANON; it verifies; each tampered
+# copy (which must differ from it) is rejected by every verifier for every signature.
+tamper_test() {
+	local canon=$1 f k good problems=
+	shift
+	dkim_env "$(dkim_rsa_line)" "$(dkim_ed_line)" "dkim_canon $canon"
+	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
+	f=$(msg "Tamper <tamper@postern.example>" "t@mx-pref.example" "tamper test" | deliver_one tamper -t -i) || exit 1
+	expect_signed "$f" "$canon"
+	expect_verified "$f"
+	for k in "$@"; do
+		tamper "$f" "$k" >"$T/$k.eml"
+		cmp -s "$f" "$T/$k.eml" && fail "tampering $k changed nothing (test bug)"
+		echo "#### $k" >>"$T/verify.log"
+		good=$(reject_each "$T/$k.eml" "$T/verify.log")
+		[ -z "$good" ] || problems="$problems $k:[${good# }]"
+	done
+	[ -z "$problems" ] || fail "tampered copies still verify:$problems"
+}
+
+TAMPER_KINDS="body_byte body_line_added subject_changed from_changed date_changed from_added_top
+	from_added_bottom"
+# shellcheck disable=SC2086
+test_dkim_tamper_relaxed() { tamper_test relaxed/relaxed $TAMPER_KINDS; }
+# shellcheck disable=SC2086
+test_dkim_tamper_simple() { tamper_test simple/simple $TAMPER_KINDS; }
+
+# ---------------------------------------------------------------------------------- over-signing
+
+# Every header field RFC 6376 5.4.1 wants signed that the message has is in h= once more than it
+# occurs, so adding one on top of a delivered copy breaks every signature; an unsigned field
+# (X-Added) may still be added.
+test_dkim_oversign() {
+	local f i n h problems= good
+	dkim_env "$(dkim_rsa_line)" "$(dkim_ed_line)"
+	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
+	f=$(printf '%s\n' "From: Tamper <tamper@postern.example>" "To: o@mx-pref.example" \
+		"Cc: c@mx-pref.example" "Reply-To: r@postern.example" "Subject: over-signing" \
+		"In-Reply-To: <parent@postern.example>" "References: <root@postern.example> <parent@postern.example>" \
+		"MIME-Version: 1.0" "Content-Type: text/plain; charset=us-ascii" "Content-Transfer-Encoding: 7bit" \
+		"" "Hello, over-signing." | deliver_one oversign -i o@mx-pref.example) || exit 1
+	expect_signed "$f" relaxed/relaxed
+	expect_verified "$f"
+	for i in 1 2; do
+		for h in from to cc reply-to subject date message-id in-reply-to references mime-version \
+			content-type content-transfer-encoding; do
+			n=$(hdr_occurrences "$f" "$h")
+			[ "$n" -ge 1 ] || fail "delivered message lacks $h (test bug or postern dropped it)"
+			expect_eq "signature $i ($(sig_tag "$f" "$i" a)): $h in h= (present $n)" $((n + 1)) \
+				"$(hlist_count "$f" "$i" "$h")"
+		done
+		[ -z "$(sig_tag "$f" "$i" x)" ] || fail "x= without dkim_expire: $(sig_tag "$f" "$i" x)"
+	done
+	for k in subject_added_top subject_added_bottom to_added_top cc_added_top reply_to_added_top \
+		message_id_added_top from_added_top; do
+		tamper "$f" "$k" >"$T/$k.eml"
+		echo "#### $k" >>"$T/verify.log"
+		good=$(reject_each "$T/$k.eml" "$T/verify.log")
+		[ -z "$good" ] || problems="$problems $k:[${good# }]"
+	done
+	[ -z "$problems" ] || fail "copies with an added signed field still verify:$problems"
+	{ printf 'X-Added: not signed\r\n'; cat "$f"; } >"$T/x_added.eml"
+	expect_verified "$T/x_added.eml"
+}
+
+# ------------------------------------------------------------------------------ signing domain
+
+# From in a subdomain (and in upper case) is signed with the parent domain's keys.
+test_dkim_domain_subdomain() {
+	local f
+	dkim_env "$(dkim_rsa_line)" "$(dkim_ed_line)"
+	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
+	f=$(msg "Sub <x@sub.postern.example>" "sub@mx-pref.example" "subdomain" | deliver_one sub -t -i) || exit 1
+	expect_signed "$f" relaxed/relaxed
+	expect_verified "$f"
+	f=$(msg "Upper <X@SUB.POSTERN.EXAMPLE>" "upper@mx-pref.example" "upper case" | deliver_one upper -t -i) || exit 1
+	expect_eq "DKIM-Signature fields (From X@SUB.POSTERN.EXAMPLE)" 2 "$(dkim_sig_count "$f")"
+	expect_eq "d= (upper-case From)" postern.example "$(sig_tag "$f" 1 d | tr 'A-Z' 'a-z')"
+	expect_verified "$f"
+}
+
+# From in a domain without a key: sent unsigned, submission and queue run succeed. A domain that
+# merely ends in "postern.example" is not a subdomain of it.
+test_dkim_domain_unsigned() {
+	local f who
+	dkim_env "$(dkim_rsa_line)" "$(dkim_ed_line)"
+	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
+	for who in "other@mx-pref.example" "look@xpostern.example" "dot@postern.example.mx-pref.example"; do
+		f=$(msg "$who" "u@mx-pref.example" "unsigned $who" | deliver_one "$who" -i u@mx-pref.example) || exit 1
+		expect_eq "DKIM-Signature fields (From $who)" 0 "$(dkim_sig_count "$f")"
+		echo "stderr for From $who: $(cat "$T/pm.err")"
+	done
+}
+
+# dkim_required yes: a From without a key is refused (78, nothing queued); with a key it passes.
+test_dkim_domain_required() {
+	local before rc f
+	dkim_env "$(dkim_rsa_line)" "$(dkim_ed_line)" "dkim_required yes"
+	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
+	before=$(spool_listing)
+	msg "other@mx-pref.example" "r@mx-pref.example" "required" | pm -t -i
+	rc=$?
+	expect_eq "exit status (From without a key, dkim_required yes)" 78 "$rc"
+	[ -s "$T/pm.err" ] || fail "no reason on stderr"
+	expect_spool_untouched "$before"
+	f=$(msg "ok@postern.example" "r@mx-pref.example" "required ok" | deliver_one ok -t -i) || exit 1
+	expect_signed "$f" relaxed/relaxed
+	f=$(msg "ok@sub.postern.example" "r2@mx-pref.example" "required sub" | deliver_one sub -t -i) || exit 1
+	expect_signed "$f" relaxed/relaxed
+}
+
+# ------------------------------------------------------------------------------------- key files
+
+# key_refused_test KEYFILE WHAT - with KEYFILE as the rsa2048 key, submission exits 78, names the
+# file on stderr, and queues nothing.
+key_refused_test() {
+	local before rc
+	dkim_env "dkim postern.example rsa2048 $1" "$(dkim_ed_line)"
+	before=$(spool_listing)
+	msg "k@postern.example" "k@mx-pref.example" "key $2" | pm -t -i
+	rc=$?
+	expect_eq "exit status ($2)" 78 "$rc"
+	grep -qF "$1" "$T/pm.err" || fail "stderr does not name $1: $(head -c 300 "$T/pm.err")"
+	expect_spool_untouched "$before"
+}
+
+# copy_key SRC DEST MODE - a copy of a key, root:postern, MODE.
+copy_key() { cp "$1" "$2" && chown root:postern "$2" && chmod "$3" "$2" || fail "copy_key $2"; }
+
+test_dkim_key_world_readable() {
+	copy_key "$WORK/keys/dkim-rsa.pem" "$T/rsa.pem" 0644
+	key_refused_test "$T/rsa.pem" "mode 0644"
+}
+test_dkim_key_group_writable() {
+	copy_key "$WORK/keys/dkim-rsa.pem" "$T/rsa.pem" 0660
+	key_refused_test "$T/rsa.pem" "mode 0660"
+}
+test_dkim_key_missing() { key_refused_test "$T/no-such.pem" "missing"; }
+test_dkim_key_not_a_key() {
+	printf 'this is not a PEM key\n' >"$T/junk.pem"
+	copy_key "$T/junk.pem" "$T/bad.pem" 0640
+	key_refused_test "$T/bad.pem" "not a key"
+}
+test_dkim_key_rsa512() {
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:512 -out "$T/gen.pem" 2>/dev/null || fail "openssl"
+	copy_key "$T/gen.pem" "$T/rsa512.pem" 0640
+	key_refused_test "$T/rsa512.pem" "RSA 512"
+}
+
+# RSA 1024: accepted (RFC 8301's minimum), the message is signed and verifies.
+test_dkim_key_rsa1024() {
+	local f
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out "$T/gen.pem" 2>/dev/null || fail "openssl"
+	copy_key "$T/gen.pem" "$T/rsa1024.pem" 0640
+	dns_add postern.example "rsa1024._domainkey 300 TXT $(dkim_txt "$T/rsa1024.pem" rsa)" || fail "dns_add"
+	dkim_env "dkim postern.example rsa1024 $T/rsa1024.pem"
+	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
+	f=$(msg "k@postern.example" "k@mx-pref.example" "rsa 1024" | deliver_one rsa1024 -t -i) || exit 1
+	echo "stderr of the submission: $(cat "$T/pm.err")"
+	expect_eq "DKIM-Signature fields" 1 "$(dkim_sig_count "$f")"
+	expect_eq "s=" rsa1024 "$(sig_tag "$f" 1 s)"
+	expect_eq "a=" rsa-sha256 "$(sig_tag "$f" 1 a)"
+	expect_verified "$f"
+}
+
+# ------------------------------------------------------------------------- dkim-keygen, dkim-record
+
+# keygen SELECTOR FILE [ARGS] - `postern dkim-keygen postern.example SELECTOR --out FILE ARGS`,
+# output in $T/SELECTOR.out; must exit 0.
+keygen() {
+	local sel=$1 out=$2
+	shift 2
+	mkdir -p "$T/bin" && ln -sf "$BIN" "$T/bin/postern"
+	"$T/bin/postern" dkim-keygen postern.example "$sel" --out "$out" "$@" >"$T/$sel.out" 2>"$T/$sel.err" ||
+		fail "dkim-keygen $sel exited $?: $(head -n 1 "$T/$sel.err")"
+}
+
+# zone_line OUTFILE - the zone-file line(s) of a keygen/record output (after the "zone-file form"
+# label, up to the empty line).
+zone_line() { sed -n '/zone-file form/,/^$/p' "$1" | sed -e '1d' -e '/^$/d'; }
+
+# panel_value OUTFILE - the unbroken value of the web-panel form.
+panel_value() { sed -n 's/^ *Value: *//p' "$1"; }
+
+# keygen_check SELECTOR FILE - key mode 0640 root:postern; a second run without --force exits 73
+# and leaves the key alone; `postern -C $CONF dkim-record` prints the same record.
+keygen_check() {
+	local sel=$1 key=$2 sum rc
+	expect_eq "$sel key mode/owner" "640 root:postern" "$(stat -c '%a %U:%G' "$key")"
+	grep -q "dkim postern.example $sel $key" "$T/$sel.out" || fail "$sel: no config line in the output"
+	sum=$(md5sum <"$key")
+	"$T/bin/postern" dkim-keygen postern.example "$sel" --out "$key" >"$T/again.out" 2>&1
+	rc=$?
+	expect_eq "dkim-keygen again without --force" 73 "$rc"
+	expect_eq "$sel key after the refused run" "$sum" "$(md5sum <"$key")"
+	"$T/bin/postern" -C "$CONF" dkim-record postern.example "$sel" >"$T/$sel.rec" 2>"$T/$sel.rec.err" ||
+		fail "dkim-record $sel exited $?: $(head -n 1 "$T/$sel.rec.err")"
+	expect_eq "$sel: dkim-record zone line = keygen's" "$(zone_line "$T/$sel.out")" "$(zone_line "$T/$sel.rec")"
+	expect_eq "$sel: dkim-record value = keygen's" "$(panel_value "$T/$sel.out")" "$(panel_value "$T/$sel.rec")"
+	"$T/bin/postern" -C "$CONF" dkim-record postern.example "$sel" --key "$key" >"$T/$sel.rec2" 2>&1 ||
+		fail "dkim-record --key exited $?"
+	expect_eq "$sel: dkim-record --key zone line" "$(zone_line "$T/$sel.out")" "$(zone_line "$T/$sel.rec2")"
+}
+
+# keygen_test FORM PREFIX - make an RSA and an Ed25519 key, publish what keygen printed in FORM
+# (zone: the zone-file line as is; panel: the unbroken value, cut into 255-octet strings as a DNS
+# panel does), sign with only those keys, verify.
+keygen_test() {
+	local form=$1 r=$2rsa e=$2ed f sel
+	keygen "$r" "$T/$r.key"
+	keygen "$e" "$T/$e.key" --type ed25519
+	for sel in "$r" "$e"; do
+		if [ "$form" = zone ]; then
+			[ -n "$(zone_line "$T/$sel.out")" ] || fail "no zone-file line in: $(head -c 300 "$T/$sel.out")"
+			dns_add postern.example "$(zone_line "$T/$sel.out")" || fail "dns_add (zone line of $sel)"
+		else
+			[ -n "$(panel_value "$T/$sel.out")" ] || fail "no Value in: $(head -c 300 "$T/$sel.out")"
+			dns_add postern.example "$sel._domainkey 300 TXT $(panel_value "$T/$sel.out" | fold -w 255 |
+				sed 's/.*/"&"/' | tr '\n' ' ')" || fail "dns_add (value of $sel)"
+		fi
+	done
+	dkim_env "dkim postern.example $r $T/$r.key" "dkim postern.example $e $T/$e.key"
+	keygen_check "$r" "$T/$r.key"
+	keygen_check "$e" "$T/$e.key"
+	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
+	f=$(msg "kg@postern.example" "kg@mx-pref.example" "keygen $form" | deliver_one "keygen" -t -i) || exit 1
+	expect_eq "DKIM-Signature fields" 2 "$(dkim_sig_count "$f")"
+	expect_eq "rsa selector" "$r" "$(sig_tag "$f" "$(sig_index "$f" rsa-sha256)" s)"
+	expect_eq "ed25519 selector" "$e" "$(sig_tag "$f" "$(sig_index "$f" ed25519-sha256)" s)"
+	expect_verified "$f"
+}
+
+test_dkim_keygen_zone_line() { keygen_test zone kgz; }
+test_dkim_keygen_panel_value() { keygen_test panel kgp; }
+
+# --force replaces the key; the old record then no longer matches it.
+test_dkim_keygen_force() {
+	local sum
+	keygen kgf "$T/kgf.key"
+	sum=$(md5sum <"$T/kgf.key")
+	keygen kgf "$T/kgf.key" --force
+	[ "$sum" != "$(md5sum <"$T/kgf.key")" ] || fail "--force did not replace the key"
+	expect_eq "mode after --force" "640 root:postern" "$(stat -c '%a %U:%G' "$T/kgf.key")"
+}
+
+# ------------------------------------------------------------------------------------------ x=
+
+test_dkim_expire() {
+	local f i t x now
+	dkim_env "$(dkim_rsa_line)" "$(dkim_ed_line)" "dkim_expire 1d"
+	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
+	now=$(date +%s)
+	f=$(msg "x@postern.example" "x@mx-pref.example" "expire" | deliver_one expire -t -i) || exit 1
+	expect_signed "$f" relaxed/relaxed
+	for i in 1 2; do
+		t=$(sig_tag "$f" "$i" t)
+		x=$(sig_tag "$f" "$i" x)
+		[[ $t =~ ^[0-9]+$ ]] || fail "signature $i: t= is '$t'"
+		[ $((t - now)) -ge -5 ] && [ $((t - now)) -le 60 ] || fail "signature $i: t=$t, now $now"
+		expect_eq "signature $i: x= (t=$t + 1d)" $((t + 86400)) "$x"
+	done
+	expect_verified "$f"
+}
