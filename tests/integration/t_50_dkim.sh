@@ -11,19 +11,19 @@
 # --------------------------------------------------------------------------------------- shapes
 
 test_dkim_shapes_relaxed_relaxed() {	# the default canonicalisation
-	shapes_test relaxed/relaxed "$(dkim_rsa_line)" "$(dkim_ed_line)"
+	shapes_test relaxed/relaxed "$DKIM_RSA" "$DKIM_ED"
 }
 test_dkim_shapes_simple_simple() {
-	shapes_test simple/simple "$(dkim_rsa_line)" "$(dkim_ed_line)" "dkim_canon simple/simple"
+	shapes_test simple/simple "dkim_canon simple/simple" "$DKIM_RSA" "$DKIM_ED"	# canon first
 }
 test_dkim_shapes_relaxed_simple() {
-	shapes_test relaxed/simple "$(dkim_rsa_line)" "$(dkim_ed_line)" "dkim_canon relaxed/simple"
+	shapes_test relaxed/simple "$DKIM_RSA" "$DKIM_ED" "dkim_canon relaxed/simple"
 }
 
-# per-key canon= overrides dkim_canon (given as one word: simple = simple/simple)
+# per-key canon= overrides dkim_canon, even one given after it (one word: simple = simple/simple)
 test_dkim_per_key_canon() {
-	local s f i problems= bad
-	dkim_env "dkim_canon simple" "$(dkim_rsa_line canon=simple/relaxed)" "$(dkim_ed_line)"
+	local s f i problems='' bad
+	dkim_env "$DKIM_RSA canon=simple/relaxed" "$DKIM_ED" "dkim_canon simple"
 	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
 	SHAPES="whitespace trailing_empty_lines odd_case php no_final_newline"
 	shapes_submit
@@ -68,7 +68,7 @@ tamper() {
 tamper_test() {
 	local canon=$1 f k good problems=
 	shift
-	dkim_env "$(dkim_rsa_line)" "$(dkim_ed_line)" "dkim_canon $canon"
+	dkim_env "$DKIM_RSA" "$DKIM_ED" "dkim_canon $canon"
 	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
 	f=$(msg "Tamper <tamper@postern.example>" "t@mx-pref.example" "tamper test" | deliver_one tamper -t -i) || exit 1
 	expect_signed "$f" "$canon"
@@ -96,8 +96,8 @@ test_dkim_tamper_simple() { tamper_test simple/simple $TAMPER_KINDS; }
 # occurs, so adding one on top of a delivered copy breaks every signature; an unsigned field
 # (X-Added) may still be added.
 test_dkim_oversign() {
-	local f i n h problems= good
-	dkim_env "$(dkim_rsa_line)" "$(dkim_ed_line)"
+	local f i n h problems='' good
+	dkim_env "$DKIM_RSA" "$DKIM_ED"
 	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
 	f=$(printf '%s\n' "From: Tamper <tamper@postern.example>" "To: o@mx-pref.example" \
 		"Cc: c@mx-pref.example" "Reply-To: r@postern.example" "Subject: over-signing" \
@@ -133,7 +133,7 @@ test_dkim_oversign() {
 # From in a subdomain (and in upper case) is signed with the parent domain's keys.
 test_dkim_domain_subdomain() {
 	local f
-	dkim_env "$(dkim_rsa_line)" "$(dkim_ed_line)"
+	dkim_env "$DKIM_RSA" "$DKIM_ED"
 	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
 	f=$(msg "Sub <x@sub.postern.example>" "sub@mx-pref.example" "subdomain" | deliver_one sub -t -i) || exit 1
 	expect_signed "$f" relaxed/relaxed
@@ -148,7 +148,7 @@ test_dkim_domain_subdomain() {
 # merely ends in "postern.example" is not a subdomain of it.
 test_dkim_domain_unsigned() {
 	local f who
-	dkim_env "$(dkim_rsa_line)" "$(dkim_ed_line)"
+	dkim_env "$DKIM_RSA" "$DKIM_ED"
 	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
 	for who in "other@mx-pref.example" "look@xpostern.example" "dot@postern.example.mx-pref.example"; do
 		f=$(msg "$who" "u@mx-pref.example" "unsigned $who" | deliver_one "$who" -i u@mx-pref.example) || exit 1
@@ -157,10 +157,53 @@ test_dkim_domain_unsigned() {
 	done
 }
 
+# The signing domain is the From address's, never a domain in its display name or a comment.
+test_dkim_domain_display_name() {
+	local f from
+	dkim_env "$DKIM_RSA" "$DKIM_ED"
+	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
+	for from in '"boss@postern.example" <evil@mx-pref.example>' 'evil@mx-pref.example (boss@postern.example)' \
+		'"postern.example" <evil@mx-pref.example>'; do
+		f=$(msg "$from" "dn@mx-pref.example" "display name" | deliver_one "$from" -i dn@mx-pref.example) || exit 1
+		expect_eq "DKIM-Signature fields (From: $from)" 0 "$(dkim_sig_count "$f")"
+	done
+	for from in '"evil@mx-pref.example" <real@postern.example>' 'real@postern.example (evil@mx-pref.example)' \
+		'"Doe, John" <real@postern.example>'; do
+		f=$(msg "$from" "dn@mx-pref.example" "display name" | deliver_one "$from" -i dn@mx-pref.example) || exit 1
+		expect_eq "DKIM-Signature fields (From: $from)" 2 "$(dkim_sig_count "$f")"
+		expect_verified "$f"
+	done
+}
+
+# Keys for both postern.example and sub.postern.example: the most specific domain signs.
+test_dkim_domain_most_specific() {
+	local f
+	dns_add postern.example "subrsa._domainkey.sub 300 TXT $(dkim_txt "$WORK/keys/dkim-rsa.pem" rsa)" &&
+		dns_add postern.example "subed._domainkey.sub 300 TXT $(dkim_txt "$WORK/keys/dkim-ed25519.pem" ed25519)" ||
+		fail "dns_add"
+	dkim_env "$DKIM_RSA" "$DKIM_ED" "dkim sub.postern.example subrsa $WORK/keys/dkim-rsa.pem" \
+		"dkim sub.postern.example subed $WORK/keys/dkim-ed25519.pem"
+	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
+	f=$(msg "x@sub.postern.example" "ms1@mx-pref.example" "most specific" | deliver_one sub -t -i) || exit 1
+	expect_eq "DKIM-Signature fields (From x@sub.postern.example)" 2 "$(dkim_sig_count "$f")"
+	expect_eq "d= (1)" sub.postern.example "$(sig_tag "$f" 1 d)"
+	expect_eq "d= (2)" sub.postern.example "$(sig_tag "$f" 2 d)"
+	expect_eq "selectors" "subed subrsa" "$(printf '%s\n' "$(sig_tag "$f" 1 s)" "$(sig_tag "$f" 2 s)" | sort | tr '\n' ' ' | sed 's/ $//')"
+	expect_verified "$f"
+	f=$(msg "y@postern.example" "ms2@mx-pref.example" "parent" | deliver_one parent -t -i) || exit 1
+	expect_signed "$f" relaxed/relaxed postern.example
+	expect_verified "$f"
+	f=$(msg "z@deep.sub.postern.example" "ms3@mx-pref.example" "deeper" | deliver_one deeper -t -i) || exit 1
+	expect_eq "DKIM-Signature fields (From z@deep.sub.postern.example)" 2 "$(dkim_sig_count "$f")"
+	expect_eq "d= (deeper, 1)" sub.postern.example "$(sig_tag "$f" 1 d)"
+	expect_eq "d= (deeper, 2)" sub.postern.example "$(sig_tag "$f" 2 d)"
+	expect_verified "$f"
+}
+
 # dkim_required yes: a From without a key is refused (78, nothing queued); with a key it passes.
 test_dkim_domain_required() {
 	local before rc f
-	dkim_env "$(dkim_rsa_line)" "$(dkim_ed_line)" "dkim_required yes"
+	dkim_env "$DKIM_RSA" "$DKIM_ED" "dkim_required yes"
 	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
 	before=$(spool_listing)
 	msg "other@mx-pref.example" "r@mx-pref.example" "required" | pm -t -i
@@ -180,7 +223,19 @@ test_dkim_domain_required() {
 # file on stderr, and queues nothing.
 key_refused_test() {
 	local before rc
-	dkim_env "dkim postern.example rsa2048 $1" "$(dkim_ed_line)"
+	dkim_env "dkim postern.example rsa2048 $1" "$DKIM_ED"
+	before=$(spool_listing)
+	msg "k@postern.example" "k@mx-pref.example" "key $2" | pm -t -i
+	rc=$?
+	expect_eq "exit status ($2)" 78 "$rc"
+	grep -qF "$1" "$T/pm.err" || fail "stderr does not name $1: $(head -c 300 "$T/pm.err")"
+	expect_spool_untouched "$before"
+}
+
+# key_refused_test_ed KEYFILE WHAT - key_refused_test for the ed25519 key.
+key_refused_test_ed() {
+	local before rc
+	dkim_env "$DKIM_RSA" "dkim postern.example ed25519 $1"
 	before=$(spool_listing)
 	msg "k@postern.example" "k@mx-pref.example" "key $2" | pm -t -i
 	rc=$?
@@ -195,6 +250,10 @@ copy_key() { cp "$1" "$2" && chown root:postern "$2" && chmod "$3" "$2" || fail 
 test_dkim_key_world_readable() {
 	copy_key "$WORK/keys/dkim-rsa.pem" "$T/rsa.pem" 0644
 	key_refused_test "$T/rsa.pem" "mode 0644"
+}
+test_dkim_key_ed25519_world_readable() {
+	copy_key "$WORK/keys/dkim-ed25519.pem" "$T/ed.pem" 0644
+	key_refused_test_ed "$T/ed.pem" "ed25519 mode 0644"
 }
 test_dkim_key_group_writable() {
 	copy_key "$WORK/keys/dkim-rsa.pem" "$T/rsa.pem" 0660
@@ -226,6 +285,28 @@ test_dkim_key_rsa1024() {
 	expect_eq "s=" rsa1024 "$(sig_tag "$f" 1 s)"
 	expect_eq "a=" rsa-sha256 "$(sig_tag "$f" 1 a)"
 	expect_verified "$f"
+}
+
+# Bad DKIM configuration: exit 78 naming the file and line; nothing queued.
+test_dkim_config_errors() {
+	local line rc before
+	postern_env
+	for line in "dkim postern.example rsa2048" "dkim postern.example rsa2048 relative/key.pem" \
+		"dkim postern.example rsa2048 $WORK/keys/dkim-rsa.pem canon=loose" \
+		"dkim postern.example rsa2048 $WORK/keys/dkim-rsa.pem canon=relaxed/" \
+		"dkim postern.example rsa2048 $WORK/keys/dkim-rsa.pem bogus=1" \
+		"dkim bad_domain! rsa2048 $WORK/keys/dkim-rsa.pem" "dkim postern.example bad/sel $WORK/keys/dkim-rsa.pem" \
+		"$DKIM_RSA" \
+		"dkim_canon loose" "dkim_canon relaxed/relaxed/relaxed" "dkim_required maybe" "dkim_expire -1" \
+		"dkim_expire 1y"; do
+		postern_env "$line"
+		before=$(spool_listing)
+		msg "c@postern.example" "c@mx-pref.example" "config" | pm -t -i
+		rc=$?
+		expect_eq "exit status with '$line'" 78 "$rc"
+		grep -q "postern.conf:10" "$T/pm.err" || fail "'$line': no file:line in: $(head -c 300 "$T/pm.err")"
+		expect_spool_untouched "$before"
+	done
 }
 
 # ------------------------------------------------------------------------- dkim-keygen, dkim-record
@@ -308,11 +389,45 @@ test_dkim_keygen_force() {
 	expect_eq "mode after --force" "640 root:postern" "$(stat -c '%a %U:%G' "$T/kgf.key")"
 }
 
+# Refusals: usage errors exit 64 and write nothing; dkim-record of an unknown selector or a badly
+# protected key exits 78.
+test_dkim_keygen_refusals() {
+	local args rc
+	mkdir -p "$T/bin" && ln -sf "$BIN" "$T/bin/postern"
+	while IFS='|' read -r want args; do
+		# shellcheck disable=SC2086
+		"$T/bin/postern" dkim-keygen $args --out "$T/r.key" >"$T/r.out" 2>&1
+		rc=$?
+		expect_eq "dkim-keygen $args" "$want" "$rc"
+		[ -e "$T/r.key" ] && fail "dkim-keygen $args wrote a key"
+	done <<-EOF
+	64|postern.example
+	64|bad_domain! sel
+	64|postern.example bad/sel
+	64|postern.example sel --type dsa
+	64|postern.example sel --bits 512
+	64|postern.example sel --bits 16384
+	64|postern.example sel --bits many
+	64|postern.example sel --frobnicate
+	EOF
+	"$T/bin/postern" dkim-keygen postern.example kg1024 --bits 1024 --out "$T/kg1024.key" >"$T/kg1024.out" 2>&1 ||
+		fail "dkim-keygen --bits 1024 exited $?"
+	grep -qi 'warn\|recommend\|2048' "$T/kg1024.out" || fail "no warning for a 1024-bit key: $(head -c 300 "$T/kg1024.out")"
+	expect_eq "key size" 1024 "$(openssl pkey -in "$T/kg1024.key" -noout -text | sed -n 's/.*Private-Key: (\([0-9]*\) bit.*/\1/p')"
+	postern_env
+	"$T/bin/postern" -C "$CONF" dkim-record postern.example nosuchsel >"$T/rec.out" 2>&1
+	expect_eq "dkim-record of an unconfigured selector" 78 "$?"
+	copy_key "$WORK/keys/dkim-rsa.pem" "$T/open.pem" 0644
+	"$T/bin/postern" -C "$CONF" dkim-record postern.example rsa2048 --key "$T/open.pem" >"$T/rec.out" 2>&1
+	expect_eq "dkim-record of a 0644 key" 78 "$?"
+	grep -qF "$T/open.pem" "$T/rec.out" || fail "dkim-record does not name the key: $(head -c 300 "$T/rec.out")"
+}
+
 # ------------------------------------------------------------------------------------------ x=
 
 test_dkim_expire() {
 	local f i t x now
-	dkim_env "$(dkim_rsa_line)" "$(dkim_ed_line)" "dkim_expire 1d"
+	dkim_env "$DKIM_RSA" "$DKIM_ED" "dkim_expire 1d"
 	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
 	now=$(date +%s)
 	f=$(msg "x@postern.example" "x@mx-pref.example" "expire" | deliver_one expire -t -i) || exit 1
@@ -325,4 +440,23 @@ test_dkim_expire() {
 		expect_eq "signature $i: x= (t=$t + 1d)" $((t + 86400)) "$x"
 	done
 	expect_verified "$f"
+}
+
+# Other durations for dkim_expire, and 0 (no x=).
+test_dkim_expire_units() {
+	local spec want f n=0 t x
+	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
+	for spec in "3600:3600" "90m:5400" "2h:7200" "1w:604800" "0:"; do
+		n=$((n + 1))
+		dkim_env "$DKIM_RSA" "$DKIM_ED" "dkim_expire ${spec%%:*}"
+		want=${spec#*:}
+		f=$(msg "x@postern.example" "x$n@mx-pref.example" "expire $spec" | deliver_one "expire $spec" -t -i) || exit 1
+		t=$(sig_tag "$f" 1 t)
+		x=$(sig_tag "$f" 1 x)
+		if [ -z "$want" ]; then
+			expect_eq "x= with dkim_expire 0" "" "$x"
+		else
+			expect_eq "x= with dkim_expire ${spec%%:*}" $((t + want)) "$x"
+		fi
+	done
 }
