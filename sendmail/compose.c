@@ -369,6 +369,12 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 		goto out;
 	if (hdr.len > 0 && hdr_parse(buf_str(&hdr), hdr.len, &f, &nf, e) < 0)
 		goto out;
+	if (hdr_count(f, nf, "From") > 1) {
+		/* RFC 5322 3.6: one From. Two are how a forged author hides behind a signed one (RFC 6376
+		 * 8.15), and receivers that check DMARC refuse such a message anyway. */
+		err_set(e, 65, "the message has %zu From fields (one is allowed)", hdr_count(f, nf, "From"));
+		goto out;
+	}
 
 	/* recipients */
 	for (i = 0; i < o->nrcpt; i++) {

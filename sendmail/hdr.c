@@ -30,6 +30,17 @@ enum hdr_line hdr_line_kind(const char *p, size_t n, bool complete)
 		unsigned char c = (unsigned char)p[i];
 		if (c == ':')
 			return i > 0 ? HDR_LINE_FIELD : HDR_LINE_OTHER;
+		if (is_wsp((char)c) && i > 0) {	/* obsolete: white space between the name and the colon */
+			size_t k = i;
+
+			while (k < n && k <= HDR_NAME_MAX && is_wsp(p[k]))
+				k++;
+			if (k < n && p[k] == ':')
+				return HDR_LINE_OBS_FIELD;
+			if (k >= n && !complete && k <= HDR_NAME_MAX)
+				return HDR_LINE_MORE;
+			return HDR_LINE_OTHER;
+		}
 		if (c < 33 || c > 126)
 			return HDR_LINE_OTHER;
 	}

@@ -36,6 +36,7 @@ enum hdr_line {
 	HDR_LINE_MORE,		/* not decided yet: need more of the line */
 	HDR_LINE_EMPTY,		/* the empty line that ends the header section */
 	HDR_LINE_FIELD,		/* "name:" */
+	HDR_LINE_OBS_FIELD,	/* "name :" (RFC 5322 4.5.3 obs-optional): the reader drops the WSP */
 	HDR_LINE_CONT,		/* starts with SP or HTAB */
 	HDR_LINE_OTHER,		/* anything else: not part of a header section */
 };

@@ -302,6 +302,14 @@ int msg_read_header(struct msg_reader *r, struct buf *hdr, struct err *e)
 		}
 		if (k == HDR_LINE_MORE || !complete)
 			continue;
+		if (k == HDR_LINE_OBS_FIELD) {	/* "Subject : x" is kept as "Subject: x" */
+			char *colon = memchr(line.data, ':', cl), *w = colon;
+
+			while (w > line.data && (w[-1] == ' ' || w[-1] == '\t'))
+				w--;
+			memmove(w, colon, line.len - (size_t)(colon - line.data));
+			line.len -= (size_t)(colon - w);
+		}
 		/* a field, or a continuation; a continuation as the very first line stays in the header
 		 * section, where hdr_parse refuses it */
 		if (commit(r, &line, hdr, start, maxh, e) < 0)

@@ -124,7 +124,11 @@ Test(hdr, name_limit)
 	cr_assert_eq(hdr_line_kind("", 0, false), HDR_LINE_MORE);
 	cr_assert_eq(hdr_line_kind("", 0, true), HDR_LINE_EMPTY);
 	cr_assert_eq(hdr_line_kind("\tx", 2, false), HDR_LINE_CONT);
-	cr_assert_eq(hdr_line_kind("From ", 5, false), HDR_LINE_OTHER);
+	cr_assert_eq(hdr_line_kind("From ", 5, false), HDR_LINE_MORE);	/* "From :" or "From x"? */
+	cr_assert_eq(hdr_line_kind("From x@y Mon", 12, true), HDR_LINE_OTHER);
+	cr_assert_eq(hdr_line_kind("Subject : x", 11, true), HDR_LINE_OBS_FIELD);	/* RFC 5322 4.5.3 */
+	cr_assert_eq(hdr_line_kind("X-Tab\t:\ty", 9, true), HDR_LINE_OBS_FIELD);
+	cr_assert_eq(hdr_line_kind("Two words: x", 12, true), HDR_LINE_OTHER);
 }
 
 struct unfold_row {

@@ -90,6 +90,9 @@ static const struct row rows[] = {
 	{ "From: a@b\n\nx", 0, false, "From: a@b\r\n", "x\r\n", NULL },
 	{ "hello world\nmore\n", 0, false, "", "hello world\r\nmore\r\n", NULL },
 	{ "Dear: no\n", 0, false, "Dear: no\r\n", "", NULL },
+	/* RFC 5322 4.5.3: white space before the colon is obsolete but legal; kept as a field, without it */
+	{ "From: a@b\nSubject : x\nX-Tab\t:\ty\n\nb\n", 0, false, "From: a@b\r\nSubject: x\r\nX-Tab:\ty\r\n", "b\r\n", NULL },
+	{ "A: 1\nTwo words: x\n\nb\n", 0, false, "A: 1\r\n", "Two words: x\r\n\r\nb\r\n", NULL },
 	{ "A: 1\nthis is body\nB: 2\n", 0, false, "A: 1\r\n", "this is body\r\nB: 2\r\n", NULL },
 	{ "A: 1\nFrom x\n\n", 0, false, "A: 1\r\n", "From x\r\n\r\n", NULL },
 	{ "A: 1\n 2\n\tthree\n\nb", 0, false, "A: 1\r\n 2\r\n\tthree\r\n", "b\r\n", NULL },
