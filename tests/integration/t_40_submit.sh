@@ -474,3 +474,381 @@ test_submit_long_header_folded() {
 	expect_eq "unfolded Subject" "$words" "$(header "$SPOOL/data/$id" Subject)"
 	sed -n '/^Subject:/,/^[^ \t]/p' "$SPOOL/data/$id" | grep -q $'^[ \t]' || fail "the Subject was not folded"
 }
+
+# ------------------------------------------------------------------ 2. refusals: the spool untouched
+
+test_submit_refuse_nul() {
+	postern_env
+	seed_one
+	printf 'To: n@mx-pref.example\nSubject: nul\n\nbefore\000after\n' | refused 65 -t -i
+	printf 'To: n@mx-pref.example\nSubject: nul\000here\n\nbody\n' | refused 65 -t -i
+}
+
+test_submit_refuse_header_too_large() {
+	postern_env "max_header_size 1k"
+	seed_one
+	{ printf 'To: big@mx-pref.example\nSubject: big header\n'
+	  for i in $(seq 1 30); do printf 'X-Pad-%02d: %s\n' "$i" "$(head -c 60 /dev/zero | tr '\0' p)"; done
+	  printf '\nbody\n'; } | refused 65 -t -i
+	grep -qi 'header' "$T/pm.err" || fail "stderr does not say the header is too large: $(cat "$T/pm.err")"
+}
+
+test_submit_refuse_over_max_size() {
+	postern_env "max_size 10k"
+	seed_one
+	{ printf 'To: big@mx-pref.example\nSubject: big\n\n'; head -c 15000 /dev/urandom | base64 -w 76; } |
+		refused 65 -t -i
+	grep -qi 'large\|size' "$T/pm.err" || fail "stderr does not say the message is too large: $(cat "$T/pm.err")"
+	# just under the limit is fine
+	{ printf 'To: big@mx-pref.example\nSubject: fits\n\n'; head -c 3000 /dev/urandom | base64 -w 76; } | submit -t -i
+}
+
+test_submit_refuse_malformed_to() {
+	postern_env
+	seed_one
+	printf 'To: a@@mx-pref.example\nSubject: bad\n\nbody\n' | refused 65 -t -i
+	printf 'To: <unclosed@mx-pref.example\nSubject: bad\n\nbody\n' | refused 65 -t -i
+	printf 'To: ok@mx-pref.example, bad@@x\nSubject: bad\n\nbody\n' | refused 65 -t -i
+}
+
+test_submit_refuse_crlf_in_F() {
+	postern_env
+	seed_one
+	printf 'To: f@mx-pref.example\nSubject: F\n\nbody\n' | refused 64 -t -i -F $'Name\r\nBcc: evil@mx-pref.example'
+	printf 'To: f@mx-pref.example\nSubject: F\n\nbody\n' | refused 64 -t -i -F $'Name\nX-Evil: 1'
+}
+
+test_submit_refuse_no_recipients() {
+	postern_env
+	seed_one
+	printf 'To: x@mx-pref.example\nSubject: none\n\nbody\n' | refused 65 -i
+	# -t, and the only header recipient is removed again by the argument (sendmail 8)
+	printf 'To: x@mx-pref.example\nSubject: none\n\nbody\n' | refused 65 -t -i x@mx-pref.example
+}
+
+test_submit_refuse_unknown_config_key() {
+	postern_env
+	seed_one
+	local before rc
+	cp "$CONF" "$T/bad.conf"
+	echo "frobnicate yes" >>"$T/bad.conf"
+	before=$(snapshot)
+	printf 'To: x@mx-pref.example\nSubject: conf\n\nbody\n' | "$T/bin/sendmail" -C "$T/bad.conf" -t -i >"$T/pm.out" 2>"$T/pm.err"
+	rc=$?
+	expect_eq "exit status" 78 "$rc"
+	expect_eq "stderr lines" 1 "$(wc -l <"$T/pm.err")"
+	grep -q "$T/bad.conf:$(wc -l <"$T/bad.conf"): .*frobnicate" "$T/pm.err" ||
+		fail "stderr does not name FILE:LINE and the key: $(cat "$T/pm.err")"
+	expect_eq "spool snapshot" "$before" "$(snapshot)"
+}
+
+# in_private_mounts FN - run FN in a child bash in its own mount namespace (its mounts vanish with it);
+# a failure inside (fail writes $T/reason) fails the test.
+in_private_mounts() {
+	unshare --mount --propagation private bash -c '
+		. "$HERE/world.sh"; . "$HERE/postern.sh"; . "$HERE/t_40_submit.sh"; set -x; "$@"' _ "$@" ||
+		fail "$(cat "$T/reason" 2>/dev/null || echo "$1 failed")"
+}
+
+# the spool on a 200 KB tmpfs and a 1 MB message: 75, one clear line, nothing left anywhere.
+test_submit_disk_full() { postern_env; in_private_mounts disk_full_inner; }
+disk_full_inner() {
+	local before rc
+	mount -t tmpfs -o size=200k,mode=2770 tmpfs "$SPOOL" || fail "mount tmpfs"
+	mkdir "$SPOOL/tmp" "$SPOOL/new" "$SPOOL/deferred" "$SPOOL/data"
+	chown -R root:postern "$SPOOL"
+	chmod 2770 "$SPOOL" "$SPOOL"/*
+	seed_one
+	{ printf 'To: full@mx-pref.example\nSubject: full\n\n'; head -c 750000 /dev/urandom | base64 -w 76; } >"$T/big"
+	before=$(snapshot)
+	pm -t -i <"$T/big"
+	rc=$?
+	expect_eq "exit status" 75 "$rc"
+	expect_eq "stderr lines" 1 "$(wc -l <"$T/pm.err")"
+	grep -qi 'space' "$T/pm.err" || fail "stderr does not say the disk is full: $(cat "$T/pm.err")"
+	expect_eq "spool snapshot" "$before" "$(snapshot)"
+	[ -z "$(ls -A "$SPOOL/tmp")" ] || fail "leftover in tmp/"
+	# and once there is room again, submission works
+	printf 'To: ok@mx-pref.example\nSubject: ok\n\nsmall\n' | submit -t -i
+}
+
+# ------------------------------------------------------------------------------ 3. SIGKILL mid-way
+
+# body_sum FILE - sha256 of a message's body with CR removed (a caller's LF file or a spooled file).
+body_sum() { sed -e 's/\r$//' "$1" | sed '1,/^$/d' | sha256sum | cut -c1-64; }
+
+# Many 64 KB submissions, each SIGKILLed after 0-30 ms. Every one that exited 0 is queued intact;
+# every envelope has its complete data file; nothing partial is visible as queued.
+test_submit_sigkill() {
+	postern_env
+	local n=${SUBMIT_KILLS:-200} i pid rc ok=0 killed=0 id seq size orphans=0
+	mkdir "$T/msg"
+	for i in $(seq 1 "$n"); do
+		{ printf 'From: k@postern.example\nTo: k%d@mx-pref.example\nSubject: kill %d\nX-Seq: %d\n\n' "$i" "$i" "$i"
+		  head -c 48000 /dev/urandom | base64 -w 76; } >"$T/msg/$i"
+	done
+	: >"$T/rc"
+	set +x
+	for i in $(seq 1 "$n"); do
+		"$T/bin/sendmail" -C "$CONF" -t -i <"$T/msg/$i" >/dev/null 2>>"$T/kill.err" &
+		pid=$!
+		sleep "0.0$(printf '%02d' $((RANDOM % 31)))"
+		kill -9 "$pid" 2>/dev/null
+		wait "$pid"
+		rc=$?
+		echo "$i $rc" >>"$T/rc"
+		case $rc in 0) ok=$((ok + 1)) ;; 137) killed=$((killed + 1)) ;;
+		*) fail "submission $i exited $rc (neither 0 nor killed): $(tail -n 1 "$T/kill.err")" ;; esac
+	done
+	# the composers of killed submitters die on their own; wait until no postern runs
+	wait_for 10 no_postern_running || fail "postern processes still running 10 s after the last kill"
+	echo "submissions: $n, exited 0: $ok, killed: $killed"
+	[ "$ok" -gt 0 ] && [ "$killed" -gt 0 ] || fail "no mix of completed ($ok) and killed ($killed) submissions"
+	# every envelope: complete data file, a known X-Seq once, the body as sent
+	: >"$T/queued"
+	for id in $(spool_ids); do
+		[ -f "$SPOOL/data/$id" ] || fail "envelope $id without data file"
+		size=$(sed -n 's/^SIZE //p' "$SPOOL/new/$id")
+		expect_eq "SIZE of $id" "$(stat -c %s "$SPOOL/data/$id")" "$size"
+		tail -n 1 "$SPOOL/new/$id" | grep -q '^END 1$' || fail "envelope $id truncated: $(tail -n 1 "$SPOOL/new/$id")"
+		seq=$(header "$SPOOL/data/$id" X-Seq)
+		[ -f "$T/msg/$seq" ] || fail "queued $id has no known X-Seq: '$seq'"
+		expect_eq "body of X-Seq $seq (queued as $id)" "$(body_sum "$T/msg/$seq")" "$(body_sum "$SPOOL/data/$id")"
+		echo "$seq" >>"$T/queued"
+	done
+	[ -z "$(sort "$T/queued" | uniq -d)" ] || fail "queued twice: $(sort "$T/queued" | uniq -d | head -n 3 | tr '\n' ' ')"
+	while read -r i rc; do
+		[ "$rc" = 0 ] || continue
+		grep -qx "$i" "$T/queued" || fail "submission $i exited 0 but is not queued"
+	done <"$T/rc"
+	# leftovers: only in tmp/ (data/ files without an envelope are noted: not queued, swept later)
+	for id in $(ls "$SPOOL/data"); do
+		[ -f "$SPOOL/new/$id" ] || orphans=$((orphans + 1))
+	done
+	echo "queued: $(wc -l <"$T/queued"), tmp/ leftovers: $(ls "$SPOOL/tmp" | wc -l), data/ without envelope: $orphans"
+	[ -z "$(ls "$SPOOL/deferred")" ] || fail "files in deferred/"
+	# and a sample of the queued messages still verifies (DKIM over prepend + data)
+	for id in $(spool_ids | shuf -n 3 --random-source=/dev/zero); do
+		{ sed -n 's/^PREPEND //p' "$SPOOL/new/$id" | crlf; cat "$SPOOL/data/$id"; } >"$T/sample.eml"
+		verify_dkimpy "$T/sample.eml" >/dev/null 2>&1 || fail "queued $id does not verify"
+	done
+}
+
+# no_postern_running - no process runs $BIN (the composers of killed submitters have exited).
+no_postern_running() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/exe" 2>/dev/null)" = "$BIN" ] && return 1
+	done
+	return 0
+}
+
+# ---------------------------------------------------------------- 4. the unprivileged user (nobody)
+
+# unpriv_setup - inside private mounts: $T/sbin/sendmail root:postern 2755, the real spool, and the
+# config visible at /etc/postern/postern.conf through an overlay on /etc (the host's /etc is not
+# written; the harness's private passwd, group, hosts and resolv.conf are bound again on top).
+unpriv_setup() {
+	mkdir -p "$T/sbin" "$T/etc-up" "$T/etc-work"
+	cp "$BIN" "$T/sbin/sendmail"
+	chown root:postern "$T/sbin/sendmail"
+	chmod 2755 "$T/sbin/sendmail"
+	mount -t overlay overlay -o "lowerdir=/etc,upperdir=$T/etc-up,workdir=$T/etc-work" /etc || fail "overlay on /etc"
+	for f in resolv.conf hosts passwd group; do mount --bind "$WORK/etc/$f" "/etc/$f" || fail "bind $f"; done
+	mkdir -p /etc/postern
+	cp "$CONF" /etc/postern/postern.conf
+	chown root:root /etc/postern/postern.conf
+	chmod 0644 /etc/postern/postern.conf
+	chmod 0755 "$T"
+	getent group postern >/dev/null || fail "no postern group"
+}
+
+# as_nobody CMD... - run CMD as uid/gid 65534 with no supplementary groups.
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; }
+
+# nobody_pm ARGS... - the setgid binary as nobody, without -C, with the extra environment in the
+# array NOBODY_ENV (set by env(1) only for postern); output in $T/pm.out and $T/pm.err.
+nobody_pm() {
+	setpriv --reuid=65534 --regid=65534 --clear-groups -- env "${NOBODY_ENV[@]}" "$T/sbin/sendmail" "$@" \
+		>"$T/pm.out" 2>"$T/pm.err"
+	local rc=$?
+	echo "nobody sendmail $* -> $rc: $(head -c 300 "$T/pm.err")" >&2
+	return $rc
+}
+
+RCV_NOBODY=$'Received: by mail.postern.example (postern, from userid 65534)\n\tid QID; DATE'
+
+# expect_nobody_msg SUBJECT - the one queued message is nobody's SUBJECT message, byte for byte.
+expect_nobody_msg() {
+	WANT_UID=65534 expect_queued_exactly nobody@postern.example 7BIT u@mx-pref.example <<-EOF
+	$RCV_NOBODY
+	To: u@mx-pref.example
+	Subject: $1
+	Date: DATE
+	Message-ID: <QID@mail.postern.example>
+	From: "nobody" <nobody@postern.example>
+
+	body
+	EOF
+}
+
+test_submit_unpriv_queues() { postern_env; in_private_mounts unpriv_queues_inner; }
+unpriv_queues_inner() {
+	unpriv_setup
+	printf 'To: u@mx-pref.example\nSubject: as nobody\n\nbody\n' | nobody_pm -t -i || fail "nobody's submission exited $?: $(cat "$T/pm.err")"
+	[ -s "$T/pm.err" ] && fail "stderr: $(cat "$T/pm.err")"
+	expect_nobody_msg "as nobody"
+	local id
+	id=$(the_id)
+	as_nobody ls "$SPOOL/new" >/dev/null 2>&1 && fail "nobody can list the spool"
+	as_nobody cat "$SPOOL/data/$id" >/dev/null 2>&1 && fail "nobody can read a queued message"
+	as_nobody ls "$SPOOL" >/dev/null 2>&1 && fail "nobody can list the spool root"
+	nobody_pm -bp </dev/null || fail "-bp as nobody exited $?: $(cat "$T/pm.err")"
+	return 0
+}
+
+# -C from a non-root user: the group is given up before the file is read.
+test_submit_unpriv_C() { postern_env; in_private_mounts unpriv_C_inner; }
+unpriv_C_inner() {
+	unpriv_setup
+	seed_one
+	local before rc
+	before=$(snapshot)
+	# (a) a config naming the real spool: no way in, nothing written
+	printf 'hostname mail.postern.example\ndomain postern.example\nspool %s\ndeliver queue\n' "$SPOOL" >"$T/evil.conf"
+	chmod 0644 "$T/evil.conf"
+	printf 'To: u@mx-pref.example\nSubject: evil\n\nbody\n' | nobody_pm -C "$T/evil.conf" -t -i
+	rc=$?
+	case $rc in 73|75) ;; *) fail "-C naming the real spool as nobody: want 73 or 75, got $rc: $(cat "$T/pm.err")" ;; esac
+	expect_eq "real spool after -C" "$before" "$(snapshot)"
+	# (b) another spool (nobody's own) and the real DKIM key: the key stays unreadable
+	mkdir -p "$T/evil/tmp" "$T/evil/new" "$T/evil/deferred" "$T/evil/data"
+	chown -R 65534:65534 "$T/evil"
+	printf 'hostname mail.postern.example\ndomain postern.example\nspool %s\ndeliver queue\ndkim postern.example rsa2048 %s\n' \
+		"$T/evil" "$WORK/keys/dkim-rsa.pem" >"$T/evil2.conf"
+	printf 'From: a@postern.example\nTo: u@mx-pref.example\nSubject: evil2\n\nbody\n' | nobody_pm -C "$T/evil2.conf" -t -i
+	rc=$?
+	[ "$rc" -ne 0 ] || fail "-C with the real DKIM key as nobody exited 0"
+	local k
+	k=$(sed -n 2p "$WORK/keys/dkim-rsa.pem")
+	grep -rqF "$k" "$T/pm.out" "$T/pm.err" "$T/evil" && fail "DKIM key material leaked"
+	expect_eq "real spool after -C with a key" "$before" "$(snapshot)"
+	[ -z "$(find "$T/evil" -type f -path '*/new/*')" ] || fail "a message was queued with a key it cannot read"
+}
+
+# a hostile environment is ignored: LD_PRELOAD, TMPDIR, resolver variables.
+test_submit_unpriv_env() { postern_env; in_private_mounts unpriv_env_inner; }
+unpriv_env_inner() {
+	unpriv_setup
+	printf 'evil.example 127.0.0.1\n' >"$T/hostaliases"
+	chmod 0644 "$T/hostaliases"
+	NOBODY_ENV=(LD_PRELOAD=/nonexistent.so LD_LIBRARY_PATH=/nonexistent TMPDIR=/nonexistent
+		LOCALDOMAIN=evil.example RES_OPTIONS='ndots:15 attempts:5' HOSTALIASES="$T/hostaliases"
+		MALLOC_CHECK_=3 OPENSSL_CONF=/nonexistent.cnf TZ=/etc/shadow HOSTNAME=evil.example)
+	printf 'To: u@mx-pref.example\nSubject: env\n\nbody\n' | nobody_pm -t -i || fail "submission with a poisoned environment exited $?: $(cat "$T/pm.err")"
+	[ -s "$T/pm.err" ] && fail "stderr: $(cat "$T/pm.err")"
+	expect_nobody_msg env
+}
+
+# closed stdout (and stderr): nothing postern prints may land in the message or the spool.
+test_submit_unpriv_closed_fds() { postern_env; in_private_mounts unpriv_closed_fds_inner; }
+unpriv_closed_fds_inner() {
+	unpriv_setup
+	printf 'To: u@mx-pref.example\nSubject: closed\n\nbody\n' >"$T/m"
+	as_nobody "$T/sbin/sendmail" -t -i <"$T/m" >&- || fail "stdout closed: exit $?"
+	expect_nobody_msg closed
+	rm -f "$SPOOL"/new/* "$SPOOL"/data/*
+	as_nobody "$T/sbin/sendmail" -v -t -i <"$T/m" >&- 2>&- || fail "stdout and stderr closed, -v: exit $?"
+	expect_nobody_msg closed
+	rm -f "$SPOOL"/new/* "$SPOOL"/data/*
+	# stdin closed (glibc gives a set-group-id program /dev/full, write-only, as fd 0): either a
+	# refusal with nothing queued, or one complete (empty-bodied) message
+	local rc
+	nobody_pm -i u@mx-pref.example <&-
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
+		check_spooled "$(the_id)"
+	else
+		expect_eq "stderr lines (stdin closed, exit $rc)" 1 "$(wc -l <"$T/pm.err")"
+		[ -z "$(find "$SPOOL" -type f)" ] || fail "stdin closed: exit $rc but something was left in the spool"
+	fi
+	[ -z "$(ls "$SPOOL/tmp")" ] || fail "leftover in tmp/ with stdin closed"
+}
+
+# ------------------------------------------------------------------------- 5. -bs, -bv, newaliases
+
+# reply_codes FILE - the code of each final reply line ("NNN "), space-separated.
+reply_codes() { sed -n 's/^\([0-9][0-9][0-9]\) .*/\1/p' "$1" | paste -sd ' '; }
+
+test_submit_bs() {
+	postern_env
+	printf 'EHLO client.example\r\nMAIL FROM:<bs@postern.example>\r\nRCPT TO:<r1@mx-pref.example>\r\nRCPT TO:<r2@implicit.example>\r\nDATA\r\nFrom: bs@postern.example\r\nTo: r1@mx-pref.example\r\nSubject: via -bs\r\n\r\nline one\r\n..dot-stuffed\r\n...\r\n.\r\nQUIT\r\n' |
+		submit -bs
+	expect_eq "SMTP replies" "220 250 250 250 250 354 250 221" "$(reply_codes "$T/pm.out")"
+	grep -q $'\r$' "$T/pm.out" || fail "replies without CRLF"
+	expect_queued_exactly bs@postern.example 7BIT r1@mx-pref.example r2@implicit.example <<-EOF
+	$RCV
+	From: bs@postern.example
+	To: r1@mx-pref.example
+	Subject: via -bs
+	Date: DATE
+	Message-ID: <QID@mail.postern.example>
+
+	line one
+	.dot-stuffed
+	..
+	EOF
+}
+
+# -bs: two messages in one session (RSET between), a bad command and a bad address do no harm.
+test_submit_bs_two_messages() {
+	postern_env
+	printf 'HELO client.example\r\nMAIL FROM:<a@postern.example>\r\nRCPT TO:<bad@@x>\r\nRCPT TO:<x1@mx-pref.example>\r\nDATA\r\nSubject: one\r\n\r\n1\r\n.\r\nXYZZY\r\nMAIL FROM:<b@postern.example>\r\nRCPT TO:<x2@mx-pref.example>\r\nRSET\r\nMAIL FROM:<c@postern.example>\r\nRCPT TO:<x3@mx-pref.example>\r\nDATA\r\nSubject: two\r\n\r\n2\r\n.\r\nQUIT\r\n' |
+		submit -bs
+	local codes
+	codes=$(reply_codes "$T/pm.out")
+	# RFC 5321: a recipient with bad syntax is refused at RCPT (501), the good ones still get the data
+	case $codes in "220 250 250 5"*) ;; *) fail "RCPT TO:<bad@@x> was not refused at RCPT: replies $codes" ;; esac
+	case $codes in "220 250 250 5"[0-9][0-9]" 250 354 250 5"[0-9][0-9]" 250 250 250 250 250 354 250 221") ;;
+	*) fail "SMTP replies: $codes" ;; esac
+	expect_eq "queued" 2 "$(spool_ids | wc -l)"
+	expect_eq "senders" "a@postern.example c@postern.example" "$(cat "$SPOOL"/new/* | sed -n 's/^SENDER //p' | sort | paste -sd ' ')"
+	expect_eq "recipients" "x1@mx-pref.example x3@mx-pref.example" "$(cat "$SPOOL"/new/* | sed -n 's/^RCPT //p' | sort | paste -sd ' ')"
+}
+
+test_submit_bv() {
+	printf 'ops: alice@mx-pref.example, bob@implicit.example\nroot: ops\n' >"$T/aliases"
+	postern_env "aliases $T/aliases"
+	seed_one
+	local before
+	before=$(snapshot)
+	pm -bv root www-data user@mx-pref.example </dev/null || fail "-bv exited $?: $(cat "$T/pm.err")"
+	for a in alice@mx-pref.example bob@implicit.example www-data@postern.example user@mx-pref.example; do
+		grep -qF "$a" "$T/pm.out" || fail "-bv does not show $a: $(tr '\n' '|' <"$T/pm.out")"
+	done
+	expect_eq "spool after -bv" "$before" "$(snapshot)"
+	pm -bv 'bad@@x' </dev/null && fail "-bv of a malformed address exited 0"
+	expect_eq "spool after -bv" "$before" "$(snapshot)"
+}
+
+test_submit_newaliases() {
+	printf '# ok\nops: alice@mx-pref.example,\n\tbob@implicit.example\npostmaster: root\nroot: ops\n' >"$T/aliases"
+	postern_env "aliases $T/aliases"
+	ln -sf "$BIN" "$T/bin/newaliases"
+	"$T/bin/newaliases" -C "$CONF" >"$T/na.out" 2>"$T/na.err" || fail "newaliases exited $?: $(cat "$T/na.err")"
+	grep -q '3 aliases' "$T/na.out" || fail "newaliases does not count 3 aliases: $(cat "$T/na.out")"
+	pm -bi </dev/null || fail "sendmail -bi exited $?"
+	local bad rc
+	for bad in 'x: |/bin/sh -c evil' 'x: /var/mail/x' 'x: :include:/etc/passwd' $'a: b\nb: a' 'x: a@@b' 'no colon here'; do
+		printf '%s\n' "$bad" >"$T/aliases"
+		"$T/bin/newaliases" -C "$CONF" >"$T/na.out" 2>"$T/na.err"
+		rc=$?
+		expect_eq "newaliases exit for '$bad'" 78 "$rc"
+		grep -q "$T/aliases" "$T/na.err" || fail "newaliases does not name the file for '$bad': $(cat "$T/na.err")"
+	done
+	# a submission with a bad aliases file queues nothing
+	printf 'To: root\n\nbody\n' | pm -t -i
+	rc=$?
+	[ "$rc" -ne 0 ] || fail "submission with a bad aliases file exited 0"
+	[ -z "$(find "$SPOOL" -type f)" ] || fail "something was left in the spool"
+}
