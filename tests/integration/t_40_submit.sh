@@ -8,6 +8,13 @@
 
 # ------------------------------------------------------------------------------------------ helpers
 
+# submit_env [CONFIG LINE...] - postern_env, and lastpipe: the last command of a pipeline runs in
+# this shell, so `printf ... | submit` or `| refused` that fails ends the test (not just a subshell).
+submit_env() {
+	shopt -s lastpipe
+	postern_env "$@"
+}
+
 # crlf - stdin with every LF line end made CRLF (the way the spool holds the message).
 crlf() { sed 's/$/\r/'; }
 
@@ -115,7 +122,7 @@ refused() {
 # ------------------------------------------------------------------------------- 1. real callers
 
 test_submit_php_t_i() {
-	postern_env
+	submit_env
 	printf 'To: alice@mx-pref.example\nSubject: Your order\nFrom: Shop <shop@postern.example>\nBcc: boss@implicit.example\nX-PHP-Originating-Script: 33:order.php\nContent-Type: text/plain; charset=utf-8\n\nThanks for your order.\n' |
 		submit -t -i
 	expect_queued_exactly root@postern.example 7BIT alice@mx-pref.example boss@implicit.example <<-EOF
@@ -133,7 +140,7 @@ test_submit_php_t_i() {
 }
 
 test_submit_php_glued_f() {
-	postern_env
+	submit_env
 	printf 'To: bob@mx-pref.example\nSubject: reset\n\nclick\n' | submit -t -i -fbounce@postern.example
 	expect_queued_exactly bounce@postern.example 7BIT bob@mx-pref.example <<-EOF
 	$RCV
@@ -148,7 +155,7 @@ test_submit_php_glued_f() {
 }
 
 test_submit_cron() {
-	postern_env
+	submit_env
 	printf 'From: root (Cron Daemon)\nTo: root\nSubject: Cron <root@mail> /usr/local/bin/backup\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\nX-Cron-Env: <SHELL=/bin/sh>\nX-Cron-Env: <HOME=/root>\nX-Cron-Env: <LOGNAME=root>\n\nbackup: caf\303\251 done\n' |
 		submit -FCronDaemon -i -B8BITMIME -oem root
 	expect_queued_exactly root@postern.example 8BITMIME root@postern.example <<-EOF
@@ -170,7 +177,7 @@ test_submit_cron() {
 }
 
 test_submit_mailx() {
-	postern_env
+	submit_env
 	printf 'To: user@mx-pref.example\nSubject: disk\n\nline one\n.\nline three\n' |
 		submit -oem -oi -- user@mx-pref.example
 	expect_queued_exactly root@postern.example 7BIT user@mx-pref.example <<-EOF
@@ -188,7 +195,7 @@ test_submit_mailx() {
 }
 
 test_submit_mutt() {
-	postern_env
+	submit_env
 	printf 'Date: Mon, 1 Jan 2024 10:00:00 +0100\nFrom: Me <me@postern.example>\nTo: a@mx-pref.example\nCc: b@implicit.example\nSubject: lunch\nMessage-ID: <20240101090000.abc@postern.example>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\nContent-Disposition: inline\nUser-Agent: Mutt/2.2.9 (2022-11-12)\n\nNoon?\n-- \nMe\n' |
 		submit -oem -oi -- a@mx-pref.example b@implicit.example
 	expect_queued_exactly root@postern.example 7BIT a@mx-pref.example b@implicit.example <<-EOF
@@ -211,7 +218,7 @@ test_submit_mutt() {
 }
 
 test_submit_git_send_email() {
-	postern_env
+	submit_env
 	local m
 	m='From: Dev One <dev@postern.example>
 To: list@mx-pref.example
@@ -243,7 +250,7 @@ diff --git a/a.c b/a.c
 }
 
 test_submit_mail_s_body_only() {
-	postern_env
+	submit_env
 	printf 'the backup finished\nno errors\n' | submit -i root
 	expect_queued_exactly root@postern.example 7BIT root@postern.example <<-EOF
 	$RCV
@@ -257,7 +264,7 @@ test_submit_mail_s_body_only() {
 }
 
 test_submit_mail_s_headers() {
-	postern_env
+	submit_env
 	printf 'To: root\nSubject: backup\nX-Mailer: mail (GNU Mailutils 3.15)\n\nthe backup finished\n' | submit -i root
 	expect_queued_exactly root@postern.example 7BIT root@postern.example <<-EOF
 	$RCV
@@ -274,7 +281,7 @@ test_submit_mail_s_headers() {
 
 # logwatch and smartd: -t alone, so a lone dot ends the message.
 test_submit_logwatch_t() {
-	postern_env
+	submit_env
 	printf 'To: root\nFrom: Logwatch <root>\nSubject: Logwatch for mail (Linux)\nMIME-Version: 1.0\nContent-Transfer-Encoding: 7bit\nContent-Type: text/plain; charset="us-ascii"\n\n ################### Logwatch 7.8 ####\n .x starts with a dot\n.\nafter the dot: not part of the message\n' |
 		submit -t
 	expect_queued_exactly root@postern.example 7BIT root@postern.example <<-EOF
@@ -294,7 +301,7 @@ test_submit_logwatch_t() {
 }
 
 test_submit_dots() {
-	postern_env
+	submit_env
 	# without -i: ".x" is data, "." ends the message; with -i every dot line is data
 	printf 'To: d@mx-pref.example\nSubject: dots\n\n.x\n.\nnot sent\n' | submit -t
 	expect_queued_exactly root@postern.example 7BIT d@mx-pref.example <<-EOF
@@ -327,7 +334,7 @@ test_submit_dots() {
 }
 
 test_submit_bcc_and_resent() {
-	postern_env
+	submit_env
 	printf 'From: a@postern.example\nTo: orig@mx-pref.example\nSubject: fwd\nResent-From: fw@postern.example\nResent-To: new1@mx-pref.example\nResent-Cc: new2@implicit.example\nResent-Bcc: hidden@mx-pref.example\nBcc: oldhidden@mx-pref.example\n\nbody\n' |
 		submit -t -i
 	expect_queued_exactly root@postern.example 7BIT new1@mx-pref.example new2@implicit.example hidden@mx-pref.example <<-EOF
@@ -347,7 +354,7 @@ test_submit_bcc_and_resent() {
 
 # sendmail 8: with -t, addresses also given as arguments are removed from the recipients.
 test_submit_t_with_argv() {
-	postern_env
+	submit_env
 	printf 'From: a@postern.example\nTo: keep@mx-pref.example, drop@mx-pref.example\nCc: also@implicit.example\nSubject: t argv\n\nbody\n' |
 		submit -t -i drop@mx-pref.example
 	expect_queued_exactly root@postern.example 7BIT keep@mx-pref.example also@implicit.example <<-EOF
@@ -365,7 +372,7 @@ test_submit_t_with_argv() {
 
 test_submit_aliases() {
 	printf '# test aliases\nops: alice@mx-pref.example,\n  <bob@implicit.example>\nROOT: ops, carol\n' >"$T/aliases"
-	postern_env "aliases $T/aliases"
+	submit_env "aliases $T/aliases"
 	printf 'To: root\nSubject: alias\n\nbody\n' | submit -i root alice@mx-pref.example
 	expect_queued_exactly root@postern.example 7BIT alice@mx-pref.example bob@implicit.example carol@postern.example <<-EOF
 	$RCV
@@ -381,7 +388,7 @@ test_submit_aliases() {
 
 # LF and CRLF input give the same spool bytes; so does a bare CR taken as a line end.
 test_submit_lf_crlf_cr_same() {
-	postern_env
+	submit_env
 	local id1 id2 id3
 	printf 'To: x@mx-pref.example\nSubject: ends\n\none\ntwo\n' | submit -t -i
 	id1=$(the_id) || exit 1
@@ -405,7 +412,7 @@ test_submit_lf_crlf_cr_same() {
 }
 
 test_submit_mbox_from_line() {
-	postern_env
+	submit_env
 	printf 'From someone@example.org Mon Jan  1 00:00:00 2024\nFrom: a@postern.example\nTo: m@mx-pref.example\nSubject: mbox\n\nFrom the body, kept\n' |
 		submit -t -i
 	expect_queued_exactly root@postern.example 7BIT m@mx-pref.example <<-EOF
@@ -422,7 +429,7 @@ test_submit_mbox_from_line() {
 
 # a 2000-octet body line is broken after 998 octets (before signing: dkimpy checks it).
 test_submit_long_body_line() {
-	postern_env
+	submit_env
 	local a b
 	a=$(head -c 998 /dev/zero | tr '\0' a)
 	b=$(head -c 1002 /dev/zero | tr '\0' b)
@@ -445,7 +452,7 @@ test_submit_long_body_line() {
 
 # an 8-bit body without -B is detected as 8BITMIME; every byte (also 0x80-0xff, DEL) is kept.
 test_submit_8bit_body() {
-	postern_env
+	submit_env
 	local body
 	body=$(printf 'gr\303\274\303\237e \342\202\254 \377\200\177 end')
 	printf 'From: a@postern.example\nTo: e@mx-pref.example\nSubject: 8bit\n\n%s\n' "$body" | submit -t -i
@@ -463,7 +470,7 @@ test_submit_8bit_body() {
 
 # a header line over 998 octets is folded at white space; unfolded it is the caller's line.
 test_submit_long_header_folded() {
-	postern_env
+	submit_env
 	local words
 	words=$(seq 1 300 | sed 's/^/word/' | paste -sd ' ')
 	printf 'To: h@mx-pref.example\nSubject: %s\n\nbody\n' "$words" | submit -t -i
@@ -475,17 +482,111 @@ test_submit_long_header_folded() {
 	sed -n '/^Subject:/,/^[^ \t]/p' "$SPOOL/data/$id" | grep -q $'^[ \t]' || fail "the Subject was not folded"
 }
 
+# odd but valid shapes: a header without the blank line, no final newline, empty input, a folded
+# Bcc without -t (removed with its continuation line).
+test_submit_odd_shapes() {
+	submit_env
+	printf 'To: o@mx-pref.example\nSubject: no blank line' | submit -t -i
+	expect_queued_exactly root@postern.example 7BIT o@mx-pref.example <<-EOF
+	$RCV
+	To: o@mx-pref.example
+	Subject: no blank line
+	Date: DATE
+	Message-ID: <QID@mail.postern.example>
+	From: "root" <root@postern.example>
+
+	EOF
+	rm -f "$SPOOL"/new/* "$SPOOL"/data/*
+	submit -i o@mx-pref.example </dev/null
+	expect_queued_exactly root@postern.example 7BIT o@mx-pref.example <<-EOF
+	$RCV
+	Date: DATE
+	Message-ID: <QID@mail.postern.example>
+	From: "root" <root@postern.example>
+
+	EOF
+	rm -f "$SPOOL"/new/* "$SPOOL"/data/*
+	printf 'To: o@mx-pref.example\nBcc: b@mx-pref.example,\n c@mx-pref.example\nSubject: folded bcc\n\nno final newline' |
+		submit -i o@mx-pref.example
+	expect_queued_exactly root@postern.example 7BIT o@mx-pref.example <<-EOF
+	$RCV
+	To: o@mx-pref.example
+	Subject: folded bcc
+	Date: DATE
+	Message-ID: <QID@mail.postern.example>
+	From: "root" <root@postern.example>
+
+	no final newline
+	EOF
+}
+
+# `uptime | sendmail root`: the first line starts with a space, so it is not a header field and
+# (postern(8): "A message whose first line is not a header field has no header section; that line
+# begins the body") the whole input is body.
+test_submit_body_first_line_space() {
+	submit_env
+	printf ' 21:22:16 up 3 days,  4:05,  1 user,  load average: 0.00, 0.01, 0.05\n' | submit root
+	expect_queued_exactly root@postern.example 7BIT root@postern.example <<-EOF
+	$RCV
+	Date: DATE
+	Message-ID: <QID@mail.postern.example>
+	From: "root" <root@postern.example>
+
+	 21:22:16 up 3 days,  4:05,  1 user,  load average: 0.00, 0.01, 0.05
+	EOF
+}
+
+# `df -h | sendmail root`: a first line that is no header field either.
+test_submit_body_first_line_text() {
+	submit_env
+	printf 'Filesystem      Size  Used Avail Use%% Mounted on\n/dev/vda         20G  5.0G   15G  26%% /\n' | submit -i root
+	expect_queued_exactly root@postern.example 7BIT root@postern.example <<-EOF
+	$RCV
+	Date: DATE
+	Message-ID: <QID@mail.postern.example>
+	From: "root" <root@postern.example>
+
+	Filesystem      Size  Used Avail Use% Mounted on
+	/dev/vda         20G  5.0G   15G  26% /
+	EOF
+}
+
+# -N, -R, -V, the null sender and a -F name with quotes: the envelope records, the From field.
+test_submit_envelope_options() {
+	submit_env
+	printf 'To: a@mx-pref.example\nSubject: opts\n\nbody\n' |
+		submit -i -N success,failure -R hdrs -V env123 -f '<>' -F 'Jo "Q" Doe' a@mx-pref.example
+	local id
+	id=$(the_id) || exit 1
+	check_spooled "$id"
+	crlf >"$T/want.data" <<-EOF
+	$RCV
+	To: a@mx-pref.example
+	Subject: opts
+	Date: DATE
+	Message-ID: <QID@mail.postern.example>
+	From: "Jo \"Q\" Doe" <root@postern.example>
+
+	body
+	EOF
+	same_file "spooled message" "$T/want.data" "$T/got.data"
+	printf '%s\n' 'VERSION 1' 'ID QID' 'ARRIVAL T' 'SENDER ' 'SIZE N' 'BODY 7BIT' 'SMTPUTF8 0' 'ENVID env123' \
+		'RET HDRS' 'UID 0' 'NEXT-TRY 0' 'ATTEMPTS 0' 'WARNED 0' 'BOUNCE 1' 'RCPT a@mx-pref.example' \
+		'R-STATE pending' 'R-ATTEMPTS 0' 'R-NOTIFY SUCCESS,FAILURE' 'END 1' >"$T/want.env"
+	same_file "envelope" "$T/want.env" "$T/got.env"
+}
+
 # ------------------------------------------------------------------ 2. refusals: the spool untouched
 
 test_submit_refuse_nul() {
-	postern_env
+	submit_env
 	seed_one
 	printf 'To: n@mx-pref.example\nSubject: nul\n\nbefore\000after\n' | refused 65 -t -i
 	printf 'To: n@mx-pref.example\nSubject: nul\000here\n\nbody\n' | refused 65 -t -i
 }
 
 test_submit_refuse_header_too_large() {
-	postern_env "max_header_size 1k"
+	submit_env "max_header_size 1k"
 	seed_one
 	{ printf 'To: big@mx-pref.example\nSubject: big header\n'
 	  for i in $(seq 1 30); do printf 'X-Pad-%02d: %s\n' "$i" "$(head -c 60 /dev/zero | tr '\0' p)"; done
@@ -494,7 +595,7 @@ test_submit_refuse_header_too_large() {
 }
 
 test_submit_refuse_over_max_size() {
-	postern_env "max_size 10k"
+	submit_env "max_size 10k"
 	seed_one
 	{ printf 'To: big@mx-pref.example\nSubject: big\n\n'; head -c 15000 /dev/urandom | base64 -w 76; } |
 		refused 65 -t -i
@@ -504,7 +605,7 @@ test_submit_refuse_over_max_size() {
 }
 
 test_submit_refuse_malformed_to() {
-	postern_env
+	submit_env
 	seed_one
 	printf 'To: a@@mx-pref.example\nSubject: bad\n\nbody\n' | refused 65 -t -i
 	printf 'To: <unclosed@mx-pref.example\nSubject: bad\n\nbody\n' | refused 65 -t -i
@@ -512,14 +613,14 @@ test_submit_refuse_malformed_to() {
 }
 
 test_submit_refuse_crlf_in_F() {
-	postern_env
+	submit_env
 	seed_one
 	printf 'To: f@mx-pref.example\nSubject: F\n\nbody\n' | refused 64 -t -i -F $'Name\r\nBcc: evil@mx-pref.example'
 	printf 'To: f@mx-pref.example\nSubject: F\n\nbody\n' | refused 64 -t -i -F $'Name\nX-Evil: 1'
 }
 
 test_submit_refuse_no_recipients() {
-	postern_env
+	submit_env
 	seed_one
 	printf 'To: x@mx-pref.example\nSubject: none\n\nbody\n' | refused 65 -i
 	# -t, and the only header recipient is removed again by the argument (sendmail 8)
@@ -527,7 +628,7 @@ test_submit_refuse_no_recipients() {
 }
 
 test_submit_refuse_unknown_config_key() {
-	postern_env
+	submit_env
 	seed_one
 	local before rc
 	cp "$CONF" "$T/bad.conf"
@@ -546,12 +647,12 @@ test_submit_refuse_unknown_config_key() {
 # a failure inside (fail writes $T/reason) fails the test.
 in_private_mounts() {
 	unshare --mount --propagation private bash -c '
-		. "$HERE/world.sh"; . "$HERE/postern.sh"; . "$HERE/t_40_submit.sh"; set -x; "$@"' _ "$@" ||
+		. "$HERE/world.sh"; . "$HERE/postern.sh"; . "$HERE/t_40_submit.sh"; shopt -s lastpipe; set -x; "$@"' _ "$@" ||
 		fail "$(cat "$T/reason" 2>/dev/null || echo "$1 failed")"
 }
 
 # the spool on a 200 KB tmpfs and a 1 MB message: 75, one clear line, nothing left anywhere.
-test_submit_disk_full() { postern_env; in_private_mounts disk_full_inner; }
+test_submit_disk_full() { submit_env; in_private_mounts disk_full_inner; }
 disk_full_inner() {
 	local before rc
 	mount -t tmpfs -o size=200k,mode=2770 tmpfs "$SPOOL" || fail "mount tmpfs"
@@ -580,7 +681,7 @@ body_sum() { sed -e 's/\r$//' "$1" | sed '1,/^$/d' | sha256sum | cut -c1-64; }
 # Many 64 KB submissions, each SIGKILLed after 0-30 ms. Every one that exited 0 is queued intact;
 # every envelope has its complete data file; nothing partial is visible as queued.
 test_submit_sigkill() {
-	postern_env
+	submit_env
 	local n=${SUBMIT_KILLS:-200} i pid rc ok=0 killed=0 id seq size orphans=0
 	mkdir "$T/msg"
 	for i in $(seq 1 "$n"); do
@@ -692,7 +793,7 @@ expect_nobody_msg() {
 	EOF
 }
 
-test_submit_unpriv_queues() { postern_env; in_private_mounts unpriv_queues_inner; }
+test_submit_unpriv_queues() { submit_env; in_private_mounts unpriv_queues_inner; }
 unpriv_queues_inner() {
 	unpriv_setup
 	printf 'To: u@mx-pref.example\nSubject: as nobody\n\nbody\n' | nobody_pm -t -i || fail "nobody's submission exited $?: $(cat "$T/pm.err")"
@@ -708,7 +809,7 @@ unpriv_queues_inner() {
 }
 
 # -C from a non-root user: the group is given up before the file is read.
-test_submit_unpriv_C() { postern_env; in_private_mounts unpriv_C_inner; }
+test_submit_unpriv_C() { submit_env; in_private_mounts unpriv_C_inner; }
 unpriv_C_inner() {
 	unpriv_setup
 	seed_one
@@ -737,7 +838,7 @@ unpriv_C_inner() {
 }
 
 # a hostile environment is ignored: LD_PRELOAD, TMPDIR, resolver variables.
-test_submit_unpriv_env() { postern_env; in_private_mounts unpriv_env_inner; }
+test_submit_unpriv_env() { submit_env; in_private_mounts unpriv_env_inner; }
 unpriv_env_inner() {
 	unpriv_setup
 	printf 'evil.example 127.0.0.1\n' >"$T/hostaliases"
@@ -751,7 +852,7 @@ unpriv_env_inner() {
 }
 
 # closed stdout (and stderr): nothing postern prints may land in the message or the spool.
-test_submit_unpriv_closed_fds() { postern_env; in_private_mounts unpriv_closed_fds_inner; }
+test_submit_unpriv_closed_fds() { submit_env; in_private_mounts unpriv_closed_fds_inner; }
 unpriv_closed_fds_inner() {
 	unpriv_setup
 	printf 'To: u@mx-pref.example\nSubject: closed\n\nbody\n' >"$T/m"
@@ -781,7 +882,7 @@ unpriv_closed_fds_inner() {
 reply_codes() { sed -n 's/^\([0-9][0-9][0-9]\) .*/\1/p' "$1" | paste -sd ' '; }
 
 test_submit_bs() {
-	postern_env
+	submit_env
 	printf 'EHLO client.example\r\nMAIL FROM:<bs@postern.example>\r\nRCPT TO:<r1@mx-pref.example>\r\nRCPT TO:<r2@implicit.example>\r\nDATA\r\nFrom: bs@postern.example\r\nTo: r1@mx-pref.example\r\nSubject: via -bs\r\n\r\nline one\r\n..dot-stuffed\r\n...\r\n.\r\nQUIT\r\n' |
 		submit -bs
 	expect_eq "SMTP replies" "220 250 250 250 250 354 250 221" "$(reply_codes "$T/pm.out")"
@@ -802,7 +903,7 @@ test_submit_bs() {
 
 # -bs: two messages in one session (RSET between), a bad command and a bad address do no harm.
 test_submit_bs_two_messages() {
-	postern_env
+	submit_env
 	printf 'HELO client.example\r\nMAIL FROM:<a@postern.example>\r\nRCPT TO:<bad@@x>\r\nRCPT TO:<x1@mx-pref.example>\r\nDATA\r\nSubject: one\r\n\r\n1\r\n.\r\nXYZZY\r\nMAIL FROM:<b@postern.example>\r\nRCPT TO:<x2@mx-pref.example>\r\nRSET\r\nMAIL FROM:<c@postern.example>\r\nRCPT TO:<x3@mx-pref.example>\r\nDATA\r\nSubject: two\r\n\r\n2\r\n.\r\nQUIT\r\n' |
 		submit -bs
 	local codes
@@ -818,7 +919,7 @@ test_submit_bs_two_messages() {
 
 test_submit_bv() {
 	printf 'ops: alice@mx-pref.example, bob@implicit.example\nroot: ops\n' >"$T/aliases"
-	postern_env "aliases $T/aliases"
+	submit_env "aliases $T/aliases"
 	seed_one
 	local before
 	before=$(snapshot)
@@ -833,7 +934,7 @@ test_submit_bv() {
 
 test_submit_newaliases() {
 	printf '# ok\nops: alice@mx-pref.example,\n\tbob@implicit.example\npostmaster: root\nroot: ops\n' >"$T/aliases"
-	postern_env "aliases $T/aliases"
+	submit_env "aliases $T/aliases"
 	ln -sf "$BIN" "$T/bin/newaliases"
 	"$T/bin/newaliases" -C "$CONF" >"$T/na.out" 2>"$T/na.err" || fail "newaliases exited $?: $(cat "$T/na.err")"
 	grep -q '3 aliases' "$T/na.out" || fail "newaliases does not count 3 aliases: $(cat "$T/na.out")"
@@ -852,3 +953,4 @@ test_submit_newaliases() {
 	[ "$rc" -ne 0 ] || fail "submission with a bad aliases file exited 0"
 	[ -z "$(find "$SPOOL" -type f)" ] || fail "something was left in the spool"
 }
+
