@@ -296,7 +296,8 @@ int msg_read_header(struct msg_reader *r, struct buf *hdr, struct err *e)
 		enum hdr_line k = hdr_line_kind(line.data, cl, complete);
 		if (k == HDR_LINE_EMPTY)
 			break;	/* the separator: consumed, not part of either section */
-		if (k == HDR_LINE_OTHER) {
+		if (k == HDR_LINE_OTHER || (k == HDR_LINE_CONT && hdr->len == start)) {
+			/* not a header section: `uptime | sendmail root` starts with a space */
 			to_body(r, &line);
 			break;
 		}
@@ -310,8 +311,7 @@ int msg_read_header(struct msg_reader *r, struct buf *hdr, struct err *e)
 			memmove(w, colon, line.len - (size_t)(colon - line.data));
 			line.len -= (size_t)(colon - w);
 		}
-		/* a field, or a continuation; a continuation as the very first line stays in the header
-		 * section, where hdr_parse refuses it */
+		/* a field, or the continuation of one */
 		if (commit(r, &line, hdr, start, maxh, e) < 0)
 			goto out;
 		buf_reset(&line);

@@ -16,6 +16,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "lib/addr.h"
 #include "lib/buf.h"
 #include "lib/limits.h"
 #include "sendmail/privsep.h"
@@ -42,6 +43,21 @@ int smtpd_path_parse(const char *s, size_t n, char **out)
 		return -1;	/* source routes are obsolete (RFC 5321 4.1.2) */
 	*out = xstrndup(s + i + 1, end - i - 1);
 	return 0;
+}
+
+/* addr_ok - the submission would take this address ("" is the null sender). */
+static bool addr_ok(const char *a, bool null_ok)
+{
+	struct addr x;
+	struct err e;
+	bool ok;
+
+	if (*a == '\0')
+		return null_ok;
+	memset(&x, 0, sizeof x);
+	ok = addr_parse_one(a, strlen(a), &x, &e) == 0 && !x.null;
+	addr_free(&x);
+	return ok;
 }
 
 /* reply - one reply line. */
@@ -175,7 +191,10 @@ int smtpd_main(const struct opts *o, const struct config *c, struct log *lg)
 				reply("503 5.5.1 Error: nested MAIL command");
 			else if (smtpd_path_parse(s + 10, strlen(s + 10), &p) < 0)
 				reply("501 5.1.7 Bad sender address syntax");
-			else {
+			else if (!addr_ok(p, true)) {
+				free(p);
+				reply("553 5.1.7 Bad sender address syntax");
+			} else {
 				sender = p;
 				reply("250 2.1.0 Ok");
 			}
@@ -186,9 +205,8 @@ int smtpd_main(const struct opts *o, const struct config *c, struct log *lg)
 				reply("503 5.5.1 Error: need MAIL command");
 			else if (nrcpt >= SMTPD_MAX_RCPT)
 				reply("452 4.5.3 Error: too many recipients");
-			else if (smtpd_path_parse(s + 8, strlen(s + 8), &p) < 0 || *p == '\0') {
-				if (p)
-					free(p);
+			else if (smtpd_path_parse(s + 8, strlen(s + 8), &p) < 0 || !addr_ok(p, false)) {
+				free(p);
 				reply("501 5.1.3 Bad recipient address syntax");
 			} else {
 				rcpt = xreallocarray(rcpt, nrcpt + 1, sizeof *rcpt);

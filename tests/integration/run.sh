@@ -191,6 +191,8 @@ one_test() {
 	for f in "$HERE"/t_*.sh; do . "$f"; done
 	cd "$T" || exit 1
 	trap test_cleanup EXIT
+	# the last command of a pipeline runs in this shell, so `printf ... | submit` failing fails the test
+	shopt -s lastpipe
 	set -x
 	"test_$1"
 }

@@ -96,7 +96,7 @@ static const struct row rows[] = {
 	{ "A: 1\nthis is body\nB: 2\n", 0, false, "A: 1\r\n", "this is body\r\nB: 2\r\n", NULL },
 	{ "A: 1\nFrom x\n\n", 0, false, "A: 1\r\n", "From x\r\n\r\n", NULL },
 	{ "A: 1\n 2\n\tthree\n\nb", 0, false, "A: 1\r\n 2\r\n\tthree\r\n", "b\r\n", NULL },
-	{ " x\nA: 1\n\nb", 0, false, " x\r\nA: 1\r\n", "b\r\n", NULL },
+	{ " x\nA: 1\n\nb", 0, false, "", " x\r\nA: 1\r\n\r\nb\r\n", NULL },	/* uptime | sendmail root */
 	{ "A: 1\n\nline\n.\nafter\n", 0, true, "A: 1\r\n", "line\r\n", NULL },
 	{ "A: 1\n\nline\n.\nafter\n", 0, false, "A: 1\r\n", "line\r\n.\r\nafter\r\n", NULL },
 	{ "A: 1\n\n..\n.x\n. \n.\n", 0, true, "A: 1\r\n", "..\r\n.x\r\n. \r\n", NULL },
