@@ -336,6 +336,8 @@ int submit_main(const struct opts *o, const struct config *c, struct log *lg)
 		rc = report(lg, &e, 75);
 		goto out;
 	}
+	if (c->ndkim > 0)
+		dkimkey_warm();	/* OpenSSL's one-time set-up, done once for both processes (no key involved) */
 	if (pipe2(to_child, O_CLOEXEC) < 0 || pipe2(from_child, O_CLOEXEC) < 0) {
 		err_set(&e, 71, "pipe: %s", strerror(errno));
 		rc = report(lg, &e, 71);
