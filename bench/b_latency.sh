@@ -14,6 +14,11 @@ bench_latency() {
 		for v in plain rsa ed25519; do
 			args+=(-n "postern ($v)" "$(submit_cmd postern "$v") <$msg")
 		done
+		if [ -x "$WORK/bin-static/sendmail" ]; then	# make OPENSSL=static
+			for v in plain rsa ed25519; do
+				args+=(-n "postern, OpenSSL static ($v)" "$(submit_cmd postern-static "$v") <$msg")
+			done
+		fi
 	fi
 	args+=(-n "dma (queue only)" "$(submit_cmd dma) <$msg")
 	args+=(-n "nullmailer (queue only)" "$(submit_cmd nullmailer) <$msg")

@@ -238,6 +238,16 @@ postern_setup() {
 		chmod 2755 "$WORK/bin/postern"
 		ln -sf postern "$WORK/bin/sendmail"
 	fi
+	# POSTERN_STATIC: the same tree built with `make OPENSSL=static` (default: build-static/postern if
+	# it exists), measured as an extra latency row
+	POSTERN_STATIC=${POSTERN_STATIC-$REPO/build-static/postern}
+	if [ -n "$POSTERN_STATIC" ] && [ -f "$POSTERN_STATIC" ]; then
+		mkdir -p "$WORK/bin-static"
+		cp "$POSTERN_STATIC" "$WORK/bin-static/postern"
+		chown root:postern "$WORK/bin-static/postern"
+		chmod 2755 "$WORK/bin-static/postern"
+		ln -sf postern "$WORK/bin-static/sendmail"
+	fi
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$k/rsa.pem" 2>/dev/null
 	openssl genpkey -algorithm ed25519 -out "$k/ed25519.pem" 2>/dev/null
 	chown root:postern "$k" "$k"/*.pem
@@ -292,6 +302,7 @@ submit_cmd() {
 	local f="-f sender@postern.example"
 	case $1 in
 	postern) echo "$WORK/bin/sendmail -C $WORK/postern-${2:-plain}.conf -odq -t $f" ;;
+	postern-static) echo "$WORK/bin-static/sendmail -C $WORK/postern-${2:-plain}.conf -odq -t $f" ;;
 	dma) echo "/usr/sbin/dma -t $f" ;;
 	nullmailer) echo "/usr/sbin/sendmail -t $f" ;;
 	msmtp) echo "/usr/bin/msmtp -C $WORK/msmtprc -t $f" ;;
