@@ -191,7 +191,8 @@ static int transaction(struct run *R, struct smtp *s, size_t m, const char *rela
 			o.state = DLV_SENT;
 			if (o.status[0] != '2')
 				fmt(o.status, sizeof o.status, "2.0.0");
-			fmt(diag, sizeof diag, "%d %s", lr->code, lr->text ? lr->text : "");
+			fmt(diag, sizeof diag, "%d %s%s", lr->code, lr->text ? lr->text : "",
+			    msg->body8bit && !ext->eightbitmime ? " (8-bit message; the server does not offer 8BITMIME: sent as is)" : "");
 			deliver_safe_text(o.diag, sizeof o.diag, diag, strlen(diag));
 		}
 		for (k = 0; k < msg->nrcpt; k++)

@@ -79,15 +79,12 @@ static int do_newaliases(const struct config *c)
 		return fail("newaliases", &e, 78);
 	buf_init(&report, 64 * 1024);
 	r = aliases_check(al, &report, &e);
+	if (r == 0)
+		printf("newaliases: %s: %zu aliases, no errors (postern reads the file directly; no database is "
+		    "built)\n", c->aliases, aliases_count(al));
 	aliases_free(al);
-	if (r < 0) {
-		buf_free(&report);
-		return fail("newaliases", &e, 78);
-	}
-	printf("newaliases: %s: %zu aliases, no errors (postern reads the file directly; no database is built)\n",
-	    c->aliases, aliases_count(al));
 	buf_free(&report);
-	return 0;
+	return r < 0 ? fail("newaliases", &e, 78) : 0;
 }
 
 /* do_verify - -bv: where each address would go; queues nothing. */

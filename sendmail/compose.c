@@ -86,6 +86,15 @@ size_t compose_signing_keys(const struct config *c, const char *domain, size_t *
 	return 0;
 }
 
+/* has_8bit - any octet with the high bit set. */
+static bool has_8bit(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] >= 0x80)
+			return true;
+	return false;
+}
+
 /* quote_phrase - a display name as an RFC 5322 quoted-string. */
 static int quote_phrase(struct buf *b, const char *s)
 {
@@ -458,7 +467,8 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 	memcpy(env.id, x->id, strnlen(x->id, LIM_QUEUE_ID));
 	env.arrival = (long long)x->now;
 	env.sender = sender;
-	env.body8bit = msg_body_8bit(rd) || o->body == BODY_8BITMIME;
+	/* 8-bit octets in the header count too: the server must take 8BITMIME (RFC 6152) */
+	env.body8bit = msg_body_8bit(rd) || o->body == BODY_8BITMIME || has_8bit(buf_str(&out), out.len);
 	env.smtputf8 = utf8 || rc.utf8;
 	env.envid = (char *)(uintptr_t)o->envid;
 	env.ret = o->ret == RET_FULL ? 1 : o->ret == RET_HDRS ? 2 : 0;
