@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <paths.h>
 
 #include "lib/buf.h"
 #include "lib/limits.h"
@@ -31,9 +33,12 @@ struct log *log_new(const char *ident, int flags)
 	struct log *l = xcalloc(1, sizeof *l);
 
 	l->ident = xstrdup(ident != NULL ? ident : "postern");
+	/* no syslog daemon (a container, a test namespace): do not try to connect on every line */
+	if ((flags & LOG_TO_SYSLOG) && access(_PATH_LOG, F_OK) != 0)
+		flags &= ~LOG_TO_SYSLOG;
 	l->flags = flags;
 	if (flags & LOG_TO_SYSLOG)
-		openlog(l->ident, LOG_PID, LOG_MAIL);
+		openlog(l->ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 	return l;
 }
 

@@ -441,10 +441,19 @@ int runq_pass(struct runq_ctx *x)
 	long long now = (long long)time(NULL);
 
 	err_clear(&e);
-	(void)spool_sweep(x->sp, now, &e);
-	if (spool_scan(x->sp, &ent, &nent, &e) < 0) {
-		log_msg(x->lg, LOG_ERR, "cannot read the spool: %s", e.msg);
-		return 75;
+	if (x->ro->id != NULL) {
+		/* -qI, as started after each submission: that message only, without reading the queue */
+		if (!env_id_valid(x->ro->id, strlen(x->ro->id)))
+			return 64;
+		ent = xcalloc(1, sizeof *ent);
+		memcpy(ent[0].id, x->ro->id, strlen(x->ro->id) + 1);
+		nent = 1;
+	} else {
+		(void)spool_sweep(x->sp, now, &e);
+		if (spool_scan(x->sp, &ent, &nent, &e) < 0) {
+			log_msg(x->lg, LOG_ERR, "cannot read the spool: %s", e.msg);
+			return 75;
+		}
 	}
 	while (cur < nent) {
 		struct runq_msg *q = xcalloc(BATCH, sizeof *q);

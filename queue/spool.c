@@ -464,20 +464,24 @@ int spool_sweep(struct spool *s, long long now, struct err *e)
 		rewinddir(dir);
 		while ((d = readdir(dir)) != NULL) {
 			bool stale = false;
-			if (d->d_name[0] == '.')
+			if (d->d_name[0] == '.' || d->d_type == DT_DIR)
 				continue;
-			if (fstatat(s->fd[f], d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISDIR(st.st_mode))
+			if (f == D_TMP) {
+				stale = fstatat(s->fd[f], d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+					!S_ISDIR(st.st_mode) && st.st_mtime < now - SPOOL_STALE_SECONDS;
+			} else if (!env_id_valid(d->d_name, strlen(d->d_name))) {
 				continue;
-			if (f == D_TMP)
-				stale = st.st_mtime < now - SPOOL_STALE_SECONDS;
-			else if (!env_id_valid(d->d_name, strlen(d->d_name)))
-				continue;
-			else if (f == D_DATA)	/* ctime: the rename into data/ counts as a change */
+			} else if (f == D_DATA) {
+				/* the common case, a queued message, costs one lookup; ctime: the rename into
+				 * data/ counts as a change */
 				stale = !exists_at(s->fd[D_NEW], d->d_name) &&
 					!exists_at(s->fd[D_DEFERRED], d->d_name) &&
+					fstatat(s->fd[f], d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+					!S_ISDIR(st.st_mode) &&
 					(st.st_ctime < now - SPOOL_STALE_SECONDS || orphan(s, d->d_name));
-			else
+			} else {
 				stale = exists_at(s->fd[D_DEFERRED], d->d_name);
+			}
 			if (stale && unlinkat(s->fd[f], d->d_name, 0) == 0)
 				count++;
 		}
