@@ -14,6 +14,8 @@
  */
 #include "queue/spool.h"
 
+#include "lib/fdio.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -60,24 +62,6 @@ static int serr(struct err *e, const char *what, const char *id)
 	return err_set(e, 75, "spool: %s while %s %s", strerror(saved), what, id);
 }
 
-/* write_all - write n bytes, retrying short writes and EINTR. */
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (w == 0)
-				errno = EIO;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* create_at - create dir/name exclusively, mode 0660 whatever the umask. */
 static int create_at(int dirfd, const char *name, int flags)
 {
@@ -100,7 +84,7 @@ static int write_file(int dirfd, const char *name, const struct buf *b)
 
 	if ((fd = create_at(dirfd, name, O_WRONLY)) < 0)
 		return -1;
-	if (write_all(fd, buf_str(b), b->len) < 0 || fsync(fd) < 0) {
+	if (fdio_write_all(fd, buf_str(b), b->len) < 0 || fsync(fd) < 0) {
 		saved = errno;
 		close(fd);
 		(void)unlinkat(dirfd, name, 0);
