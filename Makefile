@@ -106,7 +106,10 @@ fuzz: $(FUZZBIN)
 lint:
 	@sh tests/lint.sh
 
-demo: all
+# demo: its packages first (a fresh machine has no libssl-dev yet), then the build, then the job
+demo:
+	@sh tests/deps.sh demo
+	@$(MAKE) --no-print-directory all
 	@sh tests/demo.sh $(BUILD)/postern
 
 install: all
