@@ -319,7 +319,7 @@ static bool session(struct run *R, const struct route_target *t, enum tls_level 
 		if (r < 0) {
 			fmt(diag, sizeof diag, "lost connection with %s: %s", relay, e.msg[0] ? e.msg : "");
 			set_outcome(last, DLV_DEFER, "4.4.2", relay, tls, diag);
-			usable = r == -2 ? true : false;
+			usable = r == -2;	/* the message was answered: the host worked */
 			goto out;	/* no QUIT on a dead connection */
 		}
 	}

@@ -30,7 +30,6 @@ struct dlv_msg {
 	int datafd;			/* the locked data file; read only with pread (shared offset) */
 	const char *const *rcpt;	/* recipients at this destination */
 	size_t nrcpt;
-	size_t *rcpt_index;		/* their indexes in the envelope */
 };
 
 enum dlv_state { DLV_SENT = 'S', DLV_DEFER = 'D', DLV_FAIL = 'F' };

@@ -248,7 +248,6 @@ static void worker(const struct runq_ctx *x, struct runq_msg *q, const struct qd
 		dm[m].datafd = spool_msg_data_fd(qm->m);	/* read with pread: no shared offset to race on */
 		dm[m].rcpt = rc;
 		dm[m].nrcpt = d->nr[m];
-		dm[m].rcpt_index = d->ridx[m];
 	}
 	memset(&dd, 0, sizeof dd);
 	dd.domain = d->domain;

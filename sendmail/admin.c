@@ -91,7 +91,6 @@ static int do_newaliases(const struct config *c)
 static int do_verify(const struct opts *o, const struct config *c)
 {
 	struct aliases *al = NULL;
-	struct rcpt_set rs = { 0 };
 	struct rcpt_src src;
 	struct err e;
 	size_t i;
@@ -126,7 +125,6 @@ static int do_verify(const struct opts *o, const struct config *c)
 		}
 		rcpt_free(&one);
 	}
-	rcpt_free(&rs);
 	aliases_free(al);
 	return rc;
 }

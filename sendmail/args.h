@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "lib/err.h"
+#include "queue/envelope.h"	/* NOTIFY_* */
 
 enum mode {
 	MODE_SUBMIT,		/* -bm, the default */
@@ -27,11 +28,6 @@ enum mode {
 enum deliver_opt { OD_DEFAULT, OD_BACKGROUND, OD_INTERACTIVE, OD_QUEUE };
 enum body_opt { BODY_UNSET, BODY_7BIT, BODY_8BITMIME };
 enum ret_opt { RET_UNSET, RET_FULL, RET_HDRS };
-
-#define NOTIFY_SUCCESS 1
-#define NOTIFY_FAILURE 2
-#define NOTIFY_DELAY 4
-#define NOTIFY_NEVER 8
 
 struct opts {
 	enum mode mode;
