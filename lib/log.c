@@ -56,8 +56,15 @@ void log_free(struct log *l)
 /* vis_one - the escape for src[i] into one[8]; returns its length. */
 static size_t vis_one(char one[8], const char *src, size_t n, size_t i)
 {
+	unsigned char c = (unsigned char)src[i];
+
+	if (c >= 0x20 && c < 0x7f && c != '\\') {	/* printable ASCII is itself: skip nvis's multibyte work */
+		one[0] = (char)c;
+		one[1] = '\0';
+		return 1;
+	}
 	int next = i + 1 < n ? (unsigned char)src[i + 1] : '\0';
-	char *end = nvis(one, 8, (unsigned char)src[i], LOG_VIS_FLAGS, next);
+	char *end = nvis(one, 8, c, LOG_VIS_FLAGS, next);
 
 	return end != NULL ? (size_t)(end - one) : 0;
 }

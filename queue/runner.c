@@ -192,17 +192,50 @@ static void free_dests(struct qdest *d, size_t n)
 
 /* worker side ---------------------------------------------------------------------------------- */
 
+/* What a worker knows of its destination. A message whose pending recipients all go to this one
+ * destination is the worker's own: the parent closed its descriptor after the fork, so the worker holds
+ * the lock alone, records the outcomes and finishes the message itself (removal, deferral, report), and
+ * the removals of different destinations run in parallel. A message shared with other destinations
+ * stays the parent's: its outcomes go up the pipe as result lines. */
+struct wctx {
+	struct runq_ctx *x;
+	struct runq_msg *q;
+	const struct qdest *d;
+	size_t *left;		/* per message of d: own recipients not yet reported */
+	int fd;			/* the result pipe */
+	bool finished;		/* some message was finished here: sync the spool before exiting */
+};
+
+static void worker_finish(struct wctx *w, size_t mi)
+{
+	struct runq_msg *qm = &w->q[w->d->msg[mi]];
+
+	runq_finish(w->x, qm);		/* a removed message went to the reaper */
+	spool_msg_unlock(qm->m);	/* a deferred one: the last close, here */
+	qm->m = NULL;
+	qm->owned = false;
+	w->finished = true;
+}
+
 static void worker_report(void *ctx, const struct dlv_result *r)
 {
-	int fd = *(int *)ctx;
+	struct wctx *w = ctx;
+	struct runq_msg *qm = &w->q[w->d->msg[r->msg]];
 	char line[RESULT_LINE];
 	int n;
 
+	if (qm->owned) {
+		runq_apply(w->x, qm, w->d->ridx[r->msg][r->rcpt], (char)r->state, r->status, r->relay, r->tls,
+		    r->diag);
+		if (w->left[r->msg] > 0 && --w->left[r->msg] == 0)
+			worker_finish(w, r->msg);
+		return;
+	}
 	n = snprintf(line, sizeof line, "R\t%zu\t%zu\t%c\t%s\t%s\t%s\t%s\n", r->msg, r->rcpt, (char)r->state,
 	    r->status, r->relay, r->tls, r->diag);
 	/* a pipe write under PIPE_BUF is atomic; if the runner is gone, nothing we send would be recorded,
 	 * so stop rather than deliver more that the next run would send again */
-	if (n > 0 && (size_t)n < sizeof line && write(fd, line, (size_t)n) != n)
+	if (n > 0 && (size_t)n < sizeof line && write(w->fd, line, (size_t)n) != n)
 		_exit(0);
 }
 
@@ -226,16 +259,31 @@ static uint32_t worker_rnd(void *ctx)
 }
 
 /* worker - deliver one destination; never returns. */
-static void worker(const struct runq_ctx *x, struct runq_msg *q, const struct qdest *d, int fd)
+static void worker(struct runq_ctx *x, struct runq_msg *q, size_t nq, const struct qdest *d, int fd)
 {
 	struct dlv_msg *dm = xcalloc(d->nmsg, sizeof *dm);
 	struct dlv_dest dd;
 	struct dlv_env de;
+	struct wctx w = { .x = x, .q = q, .d = d, .fd = fd };
+	struct err e;
 
+	/* the descriptors of other destinations' messages are theirs to close last */
+	for (size_t i = 0; i < nq; i++)
+		q[i].mine = false;
+	for (size_t m = 0; m < d->nmsg; m++)
+		q[d->msg[m]].mine = true;
+	for (size_t i = 0; i < nq; i++)
+		if (!q[i].mine && q[i].m != NULL) {
+			spool_msg_unlock(q[i].m);
+			q[i].m = NULL;
+		}
+	x->reaper = reaper_start(x->lg, d->nmsg);
+	w.left = xcalloc(d->nmsg ? d->nmsg : 1, sizeof *w.left);
 	for (size_t m = 0; m < d->nmsg; m++) {
 		struct runq_msg *qm = &q[d->msg[m]];
 		const char **rc = xcalloc(d->nr[m], sizeof *rc);
 
+		w.left[m] = d->nr[m];
 		for (size_t k = 0; k < d->nr[m]; k++)
 			rc[k] = qm->env.rcpt[d->ridx[m][k]].addr;
 		dm[m].id = qm->env.id;
@@ -261,10 +309,19 @@ static void worker(const struct runq_ctx *x, struct runq_msg *q, const struct qd
 	de.auth.pass = x->auth_pass;
 	de.transcript = x->ro->verbose ? worker_transcript : NULL;
 	de.report = worker_report;
-	de.report_ctx = &fd;
+	de.report_ctx = &w;
 	de.rnd = worker_rnd;
 	de.stop = x->stop;
 	deliver_dest(&de, &dd);
+	/* own messages not answered for in full (a stop, a dropped connection) keep what was learnt */
+	for (size_t m = 0; m < d->nmsg; m++)
+		if (q[d->msg[m]].owned)
+			worker_finish(&w, m);
+	if (x->reaper != NULL)
+		reaper_finish(x->reaper);
+	err_clear(&e);
+	if (w.finished && spool_sync(x->sp, &e) < 0)
+		log_msg(x->lg, LOG_WARNING, "%s", e.msg);
 	_exit(0);
 }
 
@@ -290,8 +347,8 @@ static void take_line(struct runq_ctx *x, struct runq_msg *q, struct qdest *d, c
 	if (*end != '\0' || mi >= d->nmsg)
 		goto bad;
 	ki = strtoul(f[2], &end, 10);
-	if (*end != '\0' || ki >= d->nr[mi] || strchr("SDF", f[3][0]) == NULL)
-		goto bad;
+	if (*end != '\0' || ki >= d->nr[mi] || strchr("SDF", f[3][0]) == NULL || d->left[mi] == 0)
+		goto bad;	/* (a worker's own messages are not reported here) */
 	runq_apply(x, &q[d->msg[mi]], d->ridx[mi][ki], f[3][0], f[4], f[5], f[6], f[7]);
 	/* the message is finished (durably) as soon as every destination has answered for it, not when
 	 * the worker exits: a runner killed later then sends again only what was in flight */
@@ -331,16 +388,20 @@ static int drain(struct runq_ctx *x, struct runq_msg *q, struct qdest *d)
 	return 1;
 }
 
-/* spawn - start the worker for destination d. */
-static int spawn(struct runq_ctx *x, struct runq_msg *q, struct qdest *d)
+/* spawn - start the worker for destination d; the messages that go nowhere else become its own. */
+static int spawn(struct runq_ctx *x, struct runq_msg *q, size_t nq, struct qdest *d)
 {
 	int p[2];
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
+	for (size_t m = 0; m < d->nmsg; m++)
+		q[d->msg[m]].owned = q[d->msg[m]].inflight == 1;
 	fflush(NULL);
 	d->pid = fork();
 	if (d->pid < 0) {
+		for (size_t m = 0; m < d->nmsg; m++)
+			q[d->msg[m]].owned = false;
 		close(p[0]);
 		close(p[1]);
 		return -1;
@@ -352,11 +413,23 @@ static int spawn(struct runq_ctx *x, struct runq_msg *q, struct qdest *d)
 		/* a runner killed with SIGKILL takes its workers along: the messages they hold stay queued */
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 			_exit(0);
-		worker(x, q, d, p[1]);
+		worker(x, q, nq, d, p[1]);
 	}
 	close(p[1]);
 	d->fd = p[0];
 	buf_init(&d->in, 1024 * 1024);
+	/* the worker holds the lock of its own messages alone from here; if it dies, the kernel releases
+	 * them and they stay queued for the next run */
+	for (size_t m = 0; m < d->nmsg; m++) {
+		struct runq_msg *qm = &q[d->msg[m]];
+
+		if (!qm->owned)
+			continue;
+		spool_msg_unlock(qm->m);
+		qm->m = NULL;
+		qm->inflight = 0;
+		d->left[m] = 0;
+	}
 	return 0;
 }
 
@@ -382,7 +455,7 @@ static void deliver_batch(struct runq_ctx *x, struct runq_msg *q, size_t nq)
 		size_t who[64], np = 0;
 
 		while (running < (size_t)x->c->max_connections && next < nd) {
-			if (spawn(x, q, &d[next]) < 0) {
+			if (spawn(x, q, nq, &d[next]) < 0) {
 				log_msg(x->lg, LOG_WARNING, "cannot start a delivery worker: %s", strerror(errno));
 				for (size_t m = 0; m < d[next].nmsg; m++) {
 					d[next].left[m] = 0;
@@ -448,11 +521,11 @@ int runq_pass(struct runq_ctx *x)
 		memcpy(ent[0].id, x->ro->id, strlen(x->ro->id) + 1);
 		nent = 1;
 	} else {
-		(void)spool_sweep(x->sp, now, &e);
 		if (spool_scan(x->sp, &ent, &nent, &e) < 0) {
 			log_msg(x->lg, LOG_ERR, "cannot read the spool: %s", e.msg);
 			return 75;
 		}
+		(void)spool_sweep(x->sp, now, ent, nent, &e);
 	}
 	while (cur < nent) {
 		struct runq_msg *q = xcalloc(BATCH, sizeof *q);

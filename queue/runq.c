@@ -305,10 +305,11 @@ void runq_finish(struct runq_ctx *x, struct runq_msg *q)
 		return;
 	}
 	if (pending == 0) {
-		if (spool_msg_done(q->m, &e) < 0)
-			log_msg(x->lg, LOG_ERR, "%s: cannot remove the delivered message: %s", env->id, e.msg);
+		if (x->reaper != NULL)
+			reaper_add(x->reaper, q->m);
 		else
-			log_msg(x->lg, LOG_INFO, "%s: removed", env->id);
+			(void)reaper_remove(x->lg, q->m);
+		q->m = NULL;
 		return;
 	}
 	drop_settled(env);

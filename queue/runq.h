@@ -9,6 +9,7 @@
 #include "lib/dns.h"
 #include "lib/log.h"
 #include "queue/envelope.h"
+#include "queue/reaper.h"
 #include "queue/runner.h"
 #include "queue/spool.h"
 #include "queue/tls.h"
@@ -22,6 +23,7 @@ struct runq_ctx {
 	struct tls_client_ctx *tls;	/* NULL when TLS could not be set up (logged) */
 	char *auth_user, *auth_pass;	/* smarthost credentials, or NULL */
 	volatile int *stop;		/* periodic runner: SIGTERM seen */
+	struct reaper *reaper;		/* in a worker: removes finished messages beside it (or NULL) */
 };
 
 struct runq_msg {
@@ -29,6 +31,8 @@ struct runq_msg {
 	struct envelope env;
 	struct buf prefix;	/* the prepended header lines, CRLF */
 	int inflight;		/* destinations not yet done */
+	bool owned;		/* finished by the one worker it goes to (runner.c) */
+	bool mine;		/* in a worker: one of its destination's messages */
 };
 
 /* runq_become_postern - when root, become the postern user (a warning if there is none). */
@@ -46,7 +50,8 @@ int runq_pass(struct runq_ctx *x);
 void runq_apply(struct runq_ctx *x, struct runq_msg *q, size_t rcpt, char state, const char *status,
     const char *relay, const char *tls, const char *diag);
 
-/* runq_finish - all destinations of q are done: remove it (bouncing failures) or defer it, durably. */
+/* runq_finish - all destinations of q are done: remove it (bouncing failures) or defer it, durably.
+ * A removed message is unlocked and q->m is NULL afterwards (with a reaper, it goes there). */
 void runq_finish(struct runq_ctx *x, struct runq_msg *q);
 
 /* runq_periodic - the -qTIME loop with pidfile, SIGHUP reload and SIGTERM. */

@@ -429,9 +429,28 @@ static bool orphan(struct spool *s, const char *id)
 	return r;
 }
 
-int spool_sweep(struct spool *s, long long now, struct err *e)
+/* scanned - id is among the scan's entries (sorted by id). */
+static bool scanned(const struct spool_entry *v, size_t n, const char *id)
 {
-	static const int folders[] = { D_TMP, D_DATA, D_NEW };
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(id, v[mid].id);
+
+		if (c == 0)
+			return true;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return false;
+}
+
+int spool_sweep(struct spool *s, long long now, const struct spool_entry *v, size_t n, struct err *e)
+{
+	static const int folders[] = { D_TMP, D_DATA };
 	struct dirent *d;
 	struct stat st;
 	DIR *dir;
@@ -453,24 +472,25 @@ int spool_sweep(struct spool *s, long long now, struct err *e)
 			if (f == D_TMP) {
 				stale = fstatat(s->fd[f], d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 					!S_ISDIR(st.st_mode) && st.st_mtime < now - SPOOL_STALE_SECONDS;
-			} else if (!env_id_valid(d->d_name, strlen(d->d_name))) {
-				continue;
-			} else if (f == D_DATA) {
-				/* the common case, a queued message, costs one lookup; ctime: the rename into
-				 * data/ counts as a change */
+			} else if (env_id_valid(d->d_name, strlen(d->d_name)) && !scanned(v, n, d->d_name)) {
+				/* a queued message costs nothing here; what the scan did not see is looked at
+				 * again on disk (it may have been committed since). ctime: the rename into data/
+				 * counts as a change */
 				stale = !exists_at(s->fd[D_NEW], d->d_name) &&
 					!exists_at(s->fd[D_DEFERRED], d->d_name) &&
 					fstatat(s->fd[f], d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 					!S_ISDIR(st.st_mode) &&
 					(st.st_ctime < now - SPOOL_STALE_SECONDS || orphan(s, d->d_name));
-			} else {
-				stale = exists_at(s->fd[D_DEFERRED], d->d_name);
 			}
 			if (stale && unlinkat(s->fd[f], d->d_name, 0) == 0)
 				count++;
 		}
 		closedir(dir);
 	}
+	/* new/ID left beside deferred/ID by a runner that died between its rename and its unlink */
+	for (k = 0; k < n; k++)
+		if (v[k].stale_new && exists_at(s->fd[D_DEFERRED], v[k].id) && unlinkat(s->fd[D_NEW], v[k].id, 0) == 0)
+			count++;
 	return count;
 }
 
@@ -627,6 +647,12 @@ int spool_msg_update(struct spool_msg *m, const struct envelope *env, struct err
 out:
 	buf_free(&b);
 	return rc;
+}
+
+/* spool_msg_id - see spool.h */
+const char *spool_msg_id(const struct spool_msg *m)
+{
+	return m->id;
 }
 
 /* spool_msg_done - see spool.h */

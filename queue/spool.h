@@ -71,9 +71,11 @@ void spool_tx_abort(struct spool_tx *t);
  * new/ID and deferred/ID exist, deferred wins and stale_new is set. Names that are not ids are
  * ignored. */
 int spool_scan(struct spool *s, struct spool_entry **v, size_t *n, struct err *e);
-/* spool_sweep - unlink tmp/ files and envelope-less data/ files last changed more than a day before
- * `now`, and stale new/ID files whose deferred/ID exists. Returns how many were removed, or -1. */
-int spool_sweep(struct spool *s, long long now, struct err *e);
+/* spool_sweep - given a fresh scan (v, n): unlink tmp/ files last changed more than a day before `now`,
+ * envelope-less data/ files that are that old or that nobody holds, and the stale new/ID files the scan
+ * marked. Only data files missing from the scan are looked at on disk. Returns how many were removed,
+ * or -1. */
+int spool_sweep(struct spool *s, long long now, const struct spool_entry *v, size_t n, struct err *e);
 /* spool_lock - open data/ID and take flock(LOCK_EX|LOCK_NB). 1: locked (*m set), 0: busy or gone,
  * -1: error (bad id, or a data file that is not a regular file with one link and our owner). */
 int spool_lock(struct spool *s, const char *id, struct spool_msg **m, struct err *e);
@@ -83,7 +85,10 @@ int spool_msg_env(struct spool_msg *m, struct envelope *env, struct err *e);
 int spool_msg_data_fd(struct spool_msg *m);
 /* spool_msg_update - write tmp/ID.env.<rand>, fsync, rename to deferred/ID, unlink new/ID, fsync. */
 int spool_msg_update(struct spool_msg *m, const struct envelope *env, struct err *e);
-/* spool_msg_done - the message is finished: unlink its envelope(s), then its data; fsync. */
+/* spool_msg_id - the message's queue id. */
+const char *spool_msg_id(const struct spool_msg *m);
+/* spool_msg_done - the message is finished: unlink its envelope(s), then its data. Not synced: see
+ * spool_sync. */
 int spool_msg_done(struct spool_msg *m, struct err *e);
 /* spool_sync - make the removals since the last call durable (fsync of the folders). */
 int spool_sync(struct spool *s, struct err *e);
