@@ -531,6 +531,19 @@ enum tls_level conf_tls_for(const struct config *c, const char *domain)
 	return c->tls;
 }
 
+/* conf_uses_tls - see config.h */
+bool conf_uses_tls(const struct config *c)
+{
+	if (c->smarthost != NULL)
+		return c->smarthost_tls != SMARTHOST_TLS_NONE;
+	if (c->tls != TLS_NONE)
+		return true;
+	for (size_t i = 0; i < c->ntls_policy; i++)
+		if (c->tls_policy[i].level != TLS_NONE)
+			return true;
+	return false;
+}
+
 /* conf_free - see config.h */
 void conf_free(struct config *c)
 {

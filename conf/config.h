@@ -87,6 +87,9 @@ int conf_load(struct config *c, const char *path, bool optional, struct err *e);
 
 /* conf_tls_for - the TLS level for a destination domain (tls_policy overrides, else tls). */
 enum tls_level conf_tls_for(const struct config *c, const char *domain);
+/* conf_uses_tls - whether any delivery could use TLS (the smarthost's setting when there is one, else
+ * tls and every tls_policy). */
+bool conf_uses_tls(const struct config *c);
 
 /* conf_free - release everything; conf_free of a zeroed struct is a no-op. */
 void conf_free(struct config *c);

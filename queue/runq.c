@@ -63,16 +63,17 @@ int runq_ctx_open(struct runq_ctx *x, const struct runner_opts *ro, const struct
 		spool_close(x->sp);
 		return -1;
 	}
+	/* (OpenSSL's context costs a millisecond of every run: none when nothing could use it) */
 	err_clear(&te);
-	x->tls = tls_ctx_new(c->tls_ca, c->tls_cert, c->tls_key, &te);
-	if (x->tls == NULL && c->tls_cert != NULL) {
-		/* e.g. a renewal caught between its two renames: deliver nothing rather than without TLS or
-		 * without our certificate; the next run tries again */
-		runq_ctx_close(x);
-		return err_set(e, 75, "TLS client certificate unusable, queue run deferred: %s", te.msg);
-	}
-	if (x->tls == NULL)
+	if (conf_uses_tls(c) && (x->tls = tls_ctx_new(c->tls_ca, c->tls_cert, c->tls_key, &te)) == NULL) {
+		if (c->tls_cert != NULL) {
+			/* e.g. a renewal caught between its two renames: deliver nothing rather than without
+			 * TLS or without our certificate; the next run tries again */
+			runq_ctx_close(x);
+			return err_set(e, 75, "TLS client certificate unusable, queue run deferred: %s", te.msg);
+		}
 		log_msg(lg, LOG_WARNING, "TLS is unavailable for this run: %s", te.msg);
+	}
 	if (c->smarthost_auth != NULL && auth_load(c->smarthost_auth, &x->auth_user, &x->auth_pass, e) < 0) {
 		runq_ctx_close(x);
 		return -1;

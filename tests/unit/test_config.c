@@ -320,6 +320,33 @@ Test(config, tls_for)
 	conf_free(&c);	/* a zeroed struct is a no-op */
 }
 
+Test(config, uses_tls)
+{
+	static const struct {
+		const char *in;
+		bool want;
+	} t[] = {
+		{ "", true },	/* tls may */
+		{ "tls none\n", false },
+		{ "tls none\ntls_policy example.com encrypt\n", true },
+		{ "tls none\ntls_policy example.com none\n", false },
+		{ "smarthost relay.example.net\n", true },
+		{ "smarthost relay.example.net\nsmarthost_tls none\n", false },
+		{ "smarthost relay.example.net\nsmarthost_tls none\ntls verify\n", false },	/* all goes there */
+		{ "smarthost relay.example.net:465\ntls none\n", true },
+	};
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct config c;
+		struct err e = { 0 };
+
+		conf_defaults(&c);
+		cr_assert_eq(conf_parse(&c, t[i].in, strlen(t[i].in), "t", &e), 0, "%s", e.msg);
+		cr_expect_eq(conf_uses_tls(&c), t[i].want, "%s", t[i].in);
+		conf_free(&c);
+	}
+}
+
 Test(config, defaults_hostname)
 {
 	struct config c;
