@@ -167,14 +167,13 @@ static int io_read(struct smtp *s, long long deadline, struct err *e)
 			if (r < 0)
 				return SMTP_FAIL_CONN;
 		} else {
+			/* wait first: a reply is read right after a command, before the server can have
+			 * answered, so a first recv would almost always find nothing */
+			if (wait_fd(s->fd, POLLIN, deadline, "read", e) < 0)
+				return SMTP_FAIL_CONN;
 			r = recv(s->fd, tmp, sizeof tmp, 0);
-			if (r < 0 && errno == EINTR)
+			if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 				continue;
-			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-				if (wait_fd(s->fd, POLLIN, deadline, "read", e) < 0)
-					return SMTP_FAIL_CONN;
-				continue;
-			}
 			if (r < 0)
 				return err_set(e, 75, "read: %s", strerror(errno)), SMTP_FAIL_CONN;
 		}
@@ -637,22 +636,37 @@ int smtp_data(struct smtp *s, const char *prefix, size_t prefixlen, int fd, stru
 	return smtp_data_body(s, prefix, prefixlen, fd, e);
 }
 
+/* flush - write the m bytes waiting in out. */
+static int flush(struct smtp *s, const char *out, size_t *m, struct err *e)
+{
+	int r = io_write(s, out, *m, s->o.to.data_block, e);
+
+	*m = 0;
+	return r;
+}
+
 int smtp_data_body(struct smtp *s, const char *prefix, size_t prefixlen, int fd, struct err *e)
 {
-	char *in = xcalloc(1, SMTP_CHUNK), *out = xcalloc(2, SMTP_CHUNK + 8);
+	/* the prepended lines and the file go through one output buffer, written out whenever it holds
+	 * SMTP_CHUNK bytes: a small message is a single write, terminator included (a separate 3-byte
+	 * ".\r\n" would wait for the peer's delayed ACK, Nagle's 40 ms per message). Stuffing a chunk
+	 * of n bytes yields at most 2n, so out never holds more than 3 chunks and the terminator. */
+	char *in = xcalloc(1, SMTP_CHUNK), *out = xcalloc(3, SMTP_CHUNK + 8);
 	struct smtp_dot dot;
+	size_t m = 0;
 	off_t off = 0;
-	ssize_t n = 0, m = 0;
-	int r;
+	ssize_t n, k;
+	int r = SMTP_OK;
 
 	smtp_dot_init(&dot);
 	for (size_t p = 0; p < prefixlen; p += (size_t)n) {
 		n = prefixlen - p < SMTP_CHUNK ? (ssize_t)(prefixlen - p) : SMTP_CHUNK;
-		if ((m = smtp_dot_stuff(&dot, prefix + p, (size_t)n, out, e)) < 0) {
+		if ((k = smtp_dot_stuff(&dot, prefix + p, (size_t)n, out + m, e)) < 0) {
 			r = SMTP_FAIL_LOCAL;
 			goto out;
 		}
-		if ((r = io_write(s, out, (size_t)m, s->o.to.data_block, e)) != SMTP_OK)
+		m += (size_t)k;
+		if (m >= SMTP_CHUNK && (r = flush(s, out, &m, e)) != SMTP_OK)
 			goto out;
 	}
 	for (;;) {
@@ -664,30 +678,25 @@ int smtp_data_body(struct smtp *s, const char *prefix, size_t prefixlen, int fd,
 			r = SMTP_FAIL_LOCAL;
 			goto out;
 		}
-		if (n == 0)
-			break;
 		off += n;
-		if ((m = smtp_dot_stuff(&dot, in, (size_t)n, out, e)) < 0) {
+		if ((k = smtp_dot_stuff(&dot, in, (size_t)n, out + m, e)) < 0) {
 			r = SMTP_FAIL_LOCAL;
 			goto out;
 		}
+		m += (size_t)k;
 		if (n < SMTP_CHUNK)
-			break;	/* a short read of a regular file is its end: the terminator joins this write */
-		if ((r = io_write(s, out, (size_t)m, s->o.to.data_block, e)) != SMTP_OK)
+			break;	/* a short read of a regular file is its end */
+		if (m >= SMTP_CHUNK && (r = flush(s, out, &m, e)) != SMTP_OK)
 			goto out;
-		m = 0;
 	}
-	/* the last bytes and the terminator in one write: a separate 3-byte ".\r\n" would wait for the
-	 * peer's delayed ACK (Nagle), some 40 ms per message */
-	ssize_t t = smtp_dot_end(&dot, out + (n > 0 ? m : 0), e);
-	if (t < 0) {
+	if ((k = smtp_dot_end(&dot, out + m, e)) < 0) {
 		r = SMTP_FAIL_LOCAL;
 		goto out;
 	}
-	m = (n > 0 ? m : 0) + t;
+	m += (size_t)k;
 	if (s->o.transcript != NULL)
 		s->o.transcript(s->o.transcript_ctx, SMTP_DIR_OUT, ".", 1);
-	if ((r = io_write(s, out, (size_t)m, s->o.to.data_block, e)) != SMTP_OK)
+	if ((r = flush(s, out, &m, e)) != SMTP_OK)
 		goto out;
 	if ((r = read_reply(s, s->o.to.data_done, e)) != SMTP_OK)
 		goto out;
