@@ -1,10 +1,15 @@
 /*
- * runner.c - one pass over the spool, and the periodic loop. See runner.h.
+ * runner.c - one pass over the spool. See runner.h.
+ *
+ * A pass takes the queue in batches of up to BATCH locked messages; a batch's recipients are grouped
+ * by destination and each destination goes to a worker process (runq_worker.c), at most max_connections
+ * at once. The next batch is read while the workers of the last one run, so the connections stay busy.
+ * A message that goes to one destination only is its worker's to finish; one shared by several
+ * destinations is finished here, when its last destination has reported.
  *
  * SECURITY: when root runs the queue, it becomes the postern user before anything touches the network.
- * Workers are forked per destination; they only read the data files and report on a pipe; every state
- * change of the spool is made here, by spool.c's renames. Result lines from workers are parsed strictly
- * (a worker parses hostile replies, so its output is not trusted blindly either).
+ * Result lines from workers are parsed strictly (a worker parses hostile replies, so its output is not
+ * trusted blindly either).
  */
 #include "queue/runner.h"
 
@@ -20,7 +25,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/prctl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -37,7 +41,6 @@
 #include "queue/tls.h"
 
 #define BATCH 256		/* messages locked at once (each holds a descriptor) */
-#define RESULT_LINE 2048
 #define SPLIT_MIN 16		/* messages per connection before a destination gets another one */
 
 long runner_backoff(const struct config *c, int attempts)
@@ -48,18 +51,6 @@ long runner_backoff(const struct config *c, int attempts)
 		d = d > c->retry_max / 2 ? c->retry_max : d * 2;
 	return d < c->retry_max ? d : c->retry_max;
 }
-
-struct qdest {
-	char *domain;		/* NULL: the smarthost */
-	size_t *msg;		/* indexes into the pass's messages */
-	size_t **ridx;		/* per message: envelope recipient indexes */
-	size_t *nr;
-	size_t *left;		/* per message: recipients not yet reported */
-	size_t nmsg;
-	pid_t pid;
-	int fd;
-	struct buf in;
-};
 
 /* rcpt_domain - the domain part of a stored recipient (they always have one). */
 static const char *rcpt_domain(const char *a)
@@ -87,9 +78,9 @@ static bool selected(const struct runner_opts *ro, const struct envelope *env, l
 }
 
 /* group - the destinations of the pending recipients. */
-static struct qdest *group(const struct config *c, struct runq_msg *q, size_t nq, size_t *nd)
+static struct runq_dest *group(const struct config *c, struct runq_msg *q, size_t nq, size_t *nd)
 {
-	struct qdest *d = NULL;
+	struct runq_dest *d = NULL;
 	size_t n = 0, i, k, j;
 
 	for (i = 0; i < nq; i++) {
@@ -108,7 +99,7 @@ static struct qdest *group(const struct config *c, struct runq_msg *q, size_t nq
 				d[n].fd = -1;
 				n++;
 			}
-			struct qdest *t = &d[j];
+			struct runq_dest *t = &d[j];
 			if (t->nmsg == 0 || t->msg[t->nmsg - 1] != i) {
 				t->msg = xreallocarray(t->msg, t->nmsg + 1, sizeof *t->msg);
 				t->ridx = xreallocarray(t->ridx, t->nmsg + 1, sizeof *t->ridx);
@@ -130,10 +121,10 @@ static struct qdest *group(const struct config *c, struct runq_msg *q, size_t nq
 
 /* split - a destination with many messages is shared out over several connections (at most
  * max_connections in all), each taking whole messages, so one busy destination is not one long queue. */
-static struct qdest *split(const struct config *c, struct qdest *d, size_t *nd)
+static struct runq_dest *split(const struct config *c, struct runq_dest *d, size_t *nd)
 {
 	size_t n = *nd, out = 0, i, k, m;
-	struct qdest *v = NULL;
+	struct runq_dest *v = NULL;
 
 	for (i = 0; i < n; i++) {
 		size_t parts = d[i].nmsg / SPLIT_MIN;
@@ -147,7 +138,7 @@ static struct qdest *split(const struct config *c, struct qdest *d, size_t *nd)
 		}
 		v = xreallocarray(v, out + parts, sizeof *v);
 		for (k = 0; k < parts; k++) {
-			struct qdest *t = &v[out + k];
+			struct runq_dest *t = &v[out + k];
 
 			memset(t, 0, sizeof *t);
 			t->domain = d[i].domain ? xstrdup(d[i].domain) : NULL;
@@ -157,7 +148,7 @@ static struct qdest *split(const struct config *c, struct qdest *d, size_t *nd)
 			t->nr = xcalloc(d[i].nmsg / parts + 1, sizeof *t->nr);
 		}
 		for (m = 0; m < d[i].nmsg; m++) {
-			struct qdest *t = &v[out + m % parts];
+			struct runq_dest *t = &v[out + m % parts];
 
 			t->msg[t->nmsg] = d[i].msg[m];
 			t->ridx[t->nmsg] = d[i].ridx[m];	/* ownership moves */
@@ -175,7 +166,7 @@ static struct qdest *split(const struct config *c, struct qdest *d, size_t *nd)
 	return v;
 }
 
-static void free_dests(struct qdest *d, size_t n)
+static void free_dests(struct runq_dest *d, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		for (size_t m = 0; m < d[i].nmsg; m++)
@@ -190,145 +181,26 @@ static void free_dests(struct qdest *d, size_t n)
 	free(d);
 }
 
-/* worker side ---------------------------------------------------------------------------------- */
-
-/* What a worker knows of its destination. A message whose pending recipients all go to this one
- * destination is the worker's own: the parent closed its descriptor after the fork, so the worker holds
- * the lock alone, records the outcomes and finishes the message itself (removal, deferral, report), and
- * the removals of different destinations run in parallel. A message shared with other destinations
- * stays the parent's: its outcomes go up the pipe as result lines. */
-struct wctx {
-	struct runq_ctx *x;
+/* A batch and its destinations. A pass keeps at most two: the one being delivered and the next. */
+struct batch {
 	struct runq_msg *q;
-	const struct qdest *d;
-	size_t *left;		/* per message of d: own recipients not yet reported */
-	int fd;			/* the result pipe */
-	bool finished;		/* some message was finished here: sync the spool before exiting */
+	size_t nq;
+	struct runq_dest *d;
+	size_t nd;
+	size_t next;		/* destinations started (or given up) */
+	size_t running;
+	bool finished;		/* a message was finished here: sync before letting go */
 };
 
-static void worker_finish(struct wctx *w, size_t mi)
+/* finish - a message finished by the parent. */
+static void finish(struct runq_ctx *x, struct batch *b, struct runq_msg *qm)
 {
-	struct runq_msg *qm = &w->q[w->d->msg[mi]];
-
-	runq_finish(w->x, qm);		/* a removed message went to the reaper */
-	spool_msg_unlock(qm->m);	/* a deferred one: the last close, here */
-	qm->m = NULL;
-	qm->owned = false;
-	w->finished = true;
+	runq_finish(x, qm);
+	b->finished = true;
 }
-
-static void worker_report(void *ctx, const struct dlv_result *r)
-{
-	struct wctx *w = ctx;
-	struct runq_msg *qm = &w->q[w->d->msg[r->msg]];
-	char line[RESULT_LINE];
-	int n;
-
-	if (qm->owned) {
-		runq_apply(w->x, qm, w->d->ridx[r->msg][r->rcpt], (char)r->state, r->status, r->relay, r->tls,
-		    r->diag);
-		if (w->left[r->msg] > 0 && --w->left[r->msg] == 0)
-			worker_finish(w, r->msg);
-		return;
-	}
-	n = snprintf(line, sizeof line, "R\t%zu\t%zu\t%c\t%s\t%s\t%s\t%s\n", r->msg, r->rcpt, (char)r->state,
-	    r->status, r->relay, r->tls, r->diag);
-	/* a pipe write under PIPE_BUF is atomic; if the runner is gone, nothing we send would be recorded,
-	 * so stop rather than deliver more that the next run would send again */
-	if (n > 0 && (size_t)n < sizeof line && write(w->fd, line, (size_t)n) != n)
-		_exit(0);
-}
-
-static void worker_transcript(void *ctx, enum smtp_dir dir, const char *line, size_t len)
-{
-	char safe[1100];
-
-	(void)ctx;
-	log_safe(safe, sizeof safe, line, len);
-	fprintf(stderr, "%s %s\n", dir == SMTP_DIR_OUT ? ">>>" : "<<<", safe);
-}
-
-static uint32_t worker_rnd(void *ctx)
-{
-	uint32_t v = 0;
-
-	(void)ctx;
-	if (getrandom(&v, sizeof v, 0) != sizeof v)
-		v = (uint32_t)rand();
-	return v;
-}
-
-/* worker - deliver one destination; never returns. */
-static void worker(struct runq_ctx *x, struct runq_msg *q, size_t nq, const struct qdest *d, int fd)
-{
-	struct dlv_msg *dm = xcalloc(d->nmsg, sizeof *dm);
-	struct dlv_dest dd;
-	struct dlv_env de;
-	struct wctx w = { .x = x, .q = q, .d = d, .fd = fd };
-	struct err e;
-
-	/* the descriptors of other destinations' messages are theirs to close last */
-	for (size_t i = 0; i < nq; i++)
-		q[i].mine = false;
-	for (size_t m = 0; m < d->nmsg; m++)
-		q[d->msg[m]].mine = true;
-	for (size_t i = 0; i < nq; i++)
-		if (!q[i].mine && q[i].m != NULL) {
-			spool_msg_unlock(q[i].m);
-			q[i].m = NULL;
-		}
-	x->reaper = reaper_start(x->lg, d->nmsg);
-	w.left = xcalloc(d->nmsg ? d->nmsg : 1, sizeof *w.left);
-	for (size_t m = 0; m < d->nmsg; m++) {
-		struct runq_msg *qm = &q[d->msg[m]];
-		const char **rc = xcalloc(d->nr[m], sizeof *rc);
-
-		w.left[m] = d->nr[m];
-		for (size_t k = 0; k < d->nr[m]; k++)
-			rc[k] = qm->env.rcpt[d->ridx[m][k]].addr;
-		dm[m].id = qm->env.id;
-		dm[m].sender = qm->env.sender;
-		dm[m].size = qm->env.size;
-		dm[m].body8bit = qm->env.body8bit;
-		dm[m].smtputf8 = qm->env.smtputf8;
-		dm[m].prefix = buf_str(&qm->prefix);
-		dm[m].prefixlen = qm->prefix.len;
-		dm[m].datafd = spool_msg_data_fd(qm->m);	/* read with pread: no shared offset to race on */
-		dm[m].rcpt = rc;
-		dm[m].nrcpt = d->nr[m];
-	}
-	memset(&dd, 0, sizeof dd);
-	dd.domain = d->domain;
-	dd.msg = dm;
-	dd.nmsg = d->nmsg;
-	memset(&de, 0, sizeof de);
-	de.c = x->c;
-	de.dns = x->dns;
-	de.tls = x->tls;
-	de.auth.user = x->auth_user;
-	de.auth.pass = x->auth_pass;
-	de.transcript = x->ro->verbose ? worker_transcript : NULL;
-	de.report = worker_report;
-	de.report_ctx = &w;
-	de.rnd = worker_rnd;
-	de.stop = x->stop;
-	deliver_dest(&de, &dd);
-	/* own messages not answered for in full (a stop, a dropped connection) keep what was learnt */
-	for (size_t m = 0; m < d->nmsg; m++)
-		if (q[d->msg[m]].owned)
-			worker_finish(&w, m);
-	if (x->reaper != NULL)
-		reaper_finish(x->reaper);
-	err_clear(&e);
-	if (w.finished && spool_sync(x->sp, &e) < 0)
-		log_msg(x->lg, LOG_WARNING, "%s", e.msg);
-	_exit(0);
-}
-
-/* parent side ---------------------------------------------------------------------------------- */
 
 /* take_line - parse one result line and apply it. */
-static void take_line(struct runq_ctx *x, struct runq_msg *q, struct qdest *d, char *line)
+static void take_line(struct runq_ctx *x, struct batch *b, struct runq_dest *d, char *line)
 {
 	char *f[8];
 	size_t n = 0, mi, ki;
@@ -349,18 +221,18 @@ static void take_line(struct runq_ctx *x, struct runq_msg *q, struct qdest *d, c
 	ki = strtoul(f[2], &end, 10);
 	if (*end != '\0' || ki >= d->nr[mi] || strchr("SDF", f[3][0]) == NULL || d->left[mi] == 0)
 		goto bad;	/* (a worker's own messages are not reported here) */
-	runq_apply(x, &q[d->msg[mi]], d->ridx[mi][ki], f[3][0], f[4], f[5], f[6], f[7]);
+	runq_apply(x, &b->q[d->msg[mi]], d->ridx[mi][ki], f[3][0], f[4], f[5], f[6], f[7]);
 	/* the message is finished (durably) as soon as every destination has answered for it, not when
 	 * the worker exits: a runner killed later then sends again only what was in flight */
-	if (d->left[mi] > 0 && --d->left[mi] == 0 && --q[d->msg[mi]].inflight == 0)
-		runq_finish(x, &q[d->msg[mi]]);
+	if (d->left[mi] > 0 && --d->left[mi] == 0 && --b->q[d->msg[mi]].inflight == 0)
+		finish(x, b, &b->q[d->msg[mi]]);
 	return;
 bad:
 	log_msg(x->lg, LOG_ERR, "internal error: malformed result from a delivery worker");
 }
 
 /* drain - read what a worker wrote; apply complete lines. Returns 0 at EOF. */
-static int drain(struct runq_ctx *x, struct runq_msg *q, struct qdest *d)
+static int drain(struct runq_ctx *x, struct batch *b, struct runq_dest *d)
 {
 	char tmp[4096];
 	ssize_t r = read(d->fd, tmp, sizeof tmp);
@@ -380,7 +252,7 @@ static int drain(struct runq_ctx *x, struct runq_msg *q, struct qdest *d)
 		if (nl == NULL)
 			break;
 		*nl = '\0';
-		take_line(x, q, d, d->in.data);
+		take_line(x, b, d, d->in.data);
 		used = (size_t)(nl - d->in.data) + 1;
 		memmove(d->in.data, nl + 1, d->in.len - used);
 		d->in.len -= used;
@@ -388,9 +260,11 @@ static int drain(struct runq_ctx *x, struct runq_msg *q, struct qdest *d)
 	return 1;
 }
 
-/* spawn - start the worker for destination d; the messages that go nowhere else become its own. */
-static int spawn(struct runq_ctx *x, struct runq_msg *q, size_t nq, struct qdest *d)
+/* spawn - start the worker for destination d of batch b; the messages that go nowhere else become its
+ * own. live: every batch alive (the worker closes the descriptors of theirs). */
+static int spawn(struct runq_ctx *x, struct batch *live, size_t nlive, struct batch *b, struct runq_dest *d)
 {
+	struct runq_msg *q = b->q;
 	int p[2];
 
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -413,7 +287,12 @@ static int spawn(struct runq_ctx *x, struct runq_msg *q, size_t nq, struct qdest
 		/* a runner killed with SIGKILL takes its workers along: the messages they hold stay queued */
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 			_exit(0);
-		worker(x, q, nq, d, p[1]);
+		for (size_t k = 0; k < nlive; k++)
+			for (size_t i = 0; &live[k] != b && i < live[k].nq; i++) {
+				spool_msg_unlock(live[k].q[i].m);
+				live[k].q[i].m = NULL;
+			}
+		runq_worker(x, q, b->nq, d, p[1]);
 	}
 	close(p[1]);
 	d->fd = p[0];
@@ -433,82 +312,193 @@ static int spawn(struct runq_ctx *x, struct runq_msg *q, size_t nq, struct qdest
 	return 0;
 }
 
-/* deliver_batch - run the workers, at most max_connections at once, and finish each message as soon
- * as its last destination is done. */
-static void deliver_batch(struct runq_ctx *x, struct runq_msg *q, size_t nq)
+/* start - start destinations of b while connections are free. */
+static void start(struct runq_ctx *x, struct batch *live, size_t nlive, struct batch *b, size_t *running)
 {
-	size_t nd = 0, next = 0, running = 0, i;
+	while (*running < (size_t)x->c->max_connections && b->next < b->nd) {
+		struct runq_dest *d = &b->d[b->next++];
+
+		if (spawn(x, live, nlive, b, d) < 0) {
+			log_msg(x->lg, LOG_WARNING, "cannot start a delivery worker: %s", strerror(errno));
+			for (size_t m = 0; m < d->nmsg; m++) {
+				d->left[m] = 0;
+				b->q[d->msg[m]].inflight--;	/* left pending; the next run takes it */
+			}
+			continue;
+		}
+		b->running++;
+		(*running)++;
+	}
+}
+
+/* reap - worker d of b has closed its pipe: collect it; what it did not report stays pending. */
+static void reap(struct runq_ctx *x, struct batch *b, struct runq_dest *d)
+{
+	close(d->fd);
+	d->fd = -1;
+	while (waitpid(d->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	b->running--;
+	for (size_t m = 0; m < d->nmsg; m++)
+		if (d->left[m] > 0) {
+			d->left[m] = 0;
+			if (--b->q[d->msg[m]].inflight == 0)
+				finish(x, b, &b->q[d->msg[m]]);
+		}
+}
+
+/* load - lock and read up to BATCH selected messages from ent[*cur..] and group them. 0: none taken. */
+static size_t load(struct runq_ctx *x, const struct spool_entry *ent, size_t nent, size_t *cur, long long now,
+    struct batch *b)
+{
+	struct err e;
+
+	err_clear(&e);
+	memset(b, 0, sizeof *b);
+	b->q = xcalloc(BATCH, sizeof *b->q);
+	for (; *cur < nent && b->nq < BATCH; (*cur)++) {
+		struct runq_msg *m = &b->q[b->nq];
+		const char *id = ent[*cur].id;
+
+		if (x->ro->id != NULL && strcmp(x->ro->id, id) != 0)
+			continue;
+		if (spool_lock(x->sp, id, &m->m, &e) != 1)
+			continue;
+		if (spool_msg_env(m->m, &m->env, &e) < 0) {
+			log_msg(x->lg, LOG_ERR, "%s: unreadable envelope, left in the queue: %s", id, e.msg);
+			spool_msg_unlock(m->m);
+			m->m = NULL;
+			continue;
+		}
+		if (!selected(x->ro, &m->env, now)) {
+			env_free(&m->env);
+			spool_msg_unlock(m->m);
+			m->m = NULL;
+			continue;
+		}
+		buf_init(&m->prefix, 256 * 1024);
+		for (size_t k = 0; k < m->env.nprepend; k++)
+			if (buf_adds(&m->prefix, m->env.prepend[k]) < 0 || buf_adds(&m->prefix, "\r\n") < 0)
+				log_msg(x->lg, LOG_ERR, "%s: prepended headers too large", m->env.id);
+		b->nq++;
+	}
+	if (b->nq == 0) {
+		free(b->q);
+		b->q = NULL;
+		return 0;
+	}
+	b->d = split(x->c, group(x->c, b->q, b->nq, &b->nd), &b->nd);
+	for (size_t i = 0; i < b->nd; i++) {
+		b->d[i].left = xcalloc(b->d[i].nmsg ? b->d[i].nmsg : 1, sizeof *b->d[i].left);
+		for (size_t m = 0; m < b->d[i].nmsg; m++)
+			b->d[i].left[m] = b->d[i].nr[m];
+	}
+	for (size_t i = 0; i < b->nq; i++)
+		if (b->q[i].inflight == 0)
+			finish(x, b, &b->q[i]);	/* nothing pending (e.g. a bounce that could not be queued) */
+	return b->nq;
+}
+
+/* unload - b is done: make the parent's removals durable and let go of the rest. */
+static void unload(struct runq_ctx *x, struct batch *b)
+{
+	struct err e;
+
+	err_clear(&e);
+	if (b->finished && spool_sync(x->sp, &e) < 0)
+		log_msg(x->lg, LOG_WARNING, "%s", e.msg);
+	free_dests(b->d, b->nd);
+	for (size_t i = 0; i < b->nq; i++) {
+		env_free(&b->q[i].env);
+		buf_free(&b->q[i].prefix);
+		spool_msg_unlock(b->q[i].m);
+	}
+	free(b->q);
+}
+
+/* stop - SIGTERM: each worker finishes its transaction and starts no other, no worker starts, and what
+ * was read ahead is let go untouched. */
+static void stop(struct batch *live, size_t nlive)
+{
+	for (size_t k = 0; k < nlive; k++) {
+		struct batch *b = &live[k];
+
+		for (size_t i = 0; i < b->nd; i++)
+			if (b->d[i].fd >= 0)
+				kill(b->d[i].pid, SIGTERM);
+		for (; b->next < b->nd; b->next++)
+			for (size_t m = 0; m < b->d[b->next].nmsg; m++)
+				b->d[b->next].left[m] = 0;
+	}
+}
+
+/* deliver - the pass's messages ent[0..nent), batch by batch, the next batch loaded while the last
+ * one's workers run. */
+static void deliver(struct runq_ctx *x, const struct spool_entry *ent, size_t nent, long long now)
+{
+	struct batch live[2];
+	size_t nlive = 0, running = 0, cur = 0, i, k;
 	bool stopping = false;
-	struct qdest *d = split(x->c, group(x->c, q, nq, &nd), &nd);
 
-	for (i = 0; i < nd; i++) {
-		d[i].left = xcalloc(d[i].nmsg ? d[i].nmsg : 1, sizeof *d[i].left);
-		for (size_t m = 0; m < d[i].nmsg; m++)
-			d[i].left[m] = d[i].nr[m];
-	}
-
-	for (i = 0; i < nq; i++)
-		if (q[i].inflight == 0)
-			runq_finish(x, &q[i]);	/* nothing pending (e.g. a bounce that could not be queued) */
-	while (next < nd || running > 0) {
-		struct pollfd pfd[64];
-		size_t who[64], np = 0;
-
-		while (running < (size_t)x->c->max_connections && next < nd) {
-			if (spawn(x, q, nq, &d[next]) < 0) {
-				log_msg(x->lg, LOG_WARNING, "cannot start a delivery worker: %s", strerror(errno));
-				for (size_t m = 0; m < d[next].nmsg; m++) {
-					d[next].left[m] = 0;
-					q[d[next].msg[m]].inflight--;	/* left pending; the next run takes it */
-				}
-			} else {
-				running++;
-			}
-			next++;
-		}
-		for (i = 0; i < nd && np < 64; i++)
-			if (d[i].fd >= 0) {
-				pfd[np].fd = d[i].fd;
-				pfd[np].events = POLLIN;
-				who[np++] = i;
-			}
-		if (np == 0)
-			break;
-		if (poll(pfd, np, -1) < 0 && errno != EINTR)
-			break;
+	for (;;) {
 		if (x->stop != NULL && *x->stop && !stopping) {
-			/* SIGTERM: each worker finishes its transaction and starts no other */
 			stopping = true;
-			for (i = 0; i < nd; i++)
-				if (d[i].fd >= 0)
-					kill(d[i].pid, SIGTERM);
-			next = nd;	/* and no new worker starts */
+			stop(live, nlive);
 		}
-		for (i = 0; i < np; i++) {
-			struct qdest *t = &d[who[i]];
-
-			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) || drain(x, q, t))
+		for (k = 0; k < nlive && !stopping; k++)
+			start(x, live, nlive, &live[k], &running);
+		/* read ahead as soon as every destination read so far has its worker */
+		if (!stopping && cur < nent && nlive < 2 && (nlive == 0 || live[nlive - 1].next == live[nlive - 1].nd)) {
+			if (load(x, ent, nent, &cur, now, &live[nlive]) > 0)
+				nlive++;
+			continue;
+		}
+		for (k = 0; k < nlive;) {
+			if (live[k].next < live[k].nd || live[k].running > 0) {
+				k++;
 				continue;
-			close(t->fd);
-			t->fd = -1;
-			while (waitpid(t->pid, NULL, 0) < 0 && errno == EINTR)
-				;
-			running--;
-			for (size_t m = 0; m < t->nmsg; m++)	/* a worker that died without reporting all */
-				if (t->left[m] > 0) {
-					t->left[m] = 0;
-					if (--q[t->msg[m]].inflight == 0)
-						runq_finish(x, &q[t->msg[m]]);
-				}
+			}
+			unload(x, &live[k]);
+			memmove(&live[k], &live[k + 1], (nlive - k - 1) * sizeof *live);
+			nlive--;
 		}
+		if (running == 0) {
+			if (nlive == 0 && (stopping || cur >= nent))
+				break;
+			continue;
+		}
+
+		struct pollfd *pfd = xcalloc(running, sizeof *pfd);
+		struct runq_dest **who = xcalloc(running, sizeof *who);
+		struct batch **whob = xcalloc(running, sizeof *whob);
+		size_t np = 0;
+
+		for (k = 0; k < nlive; k++)
+			for (i = 0; i < live[k].nd && np < running; i++)
+				if (live[k].d[i].fd >= 0) {
+					pfd[np].fd = live[k].d[i].fd;
+					pfd[np].events = POLLIN;
+					whob[np] = &live[k];
+					who[np++] = &live[k].d[i];
+				}
+		if (poll(pfd, np, -1) < 0 && errno != EINTR)
+			np = 0;
+		for (i = 0; i < np; i++) {
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) || drain(x, whob[i], who[i]))
+				continue;
+			reap(x, whob[i], who[i]);
+			running--;
+		}
+		free(pfd);
+		free(who);
+		free(whob);
 	}
-	free_dests(d, nd);
 }
 
 int runq_pass(struct runq_ctx *x)
 {
 	struct spool_entry *ent = NULL;
-	size_t nent = 0, cur = 0;
+	size_t nent = 0;
 	struct err e;
 	long long now = (long long)time(NULL);
 
@@ -527,45 +517,7 @@ int runq_pass(struct runq_ctx *x)
 		}
 		(void)spool_sweep(x->sp, now, ent, nent, &e);
 	}
-	while (cur < nent) {
-		struct runq_msg *q = xcalloc(BATCH, sizeof *q);
-		size_t nq = 0;
-
-		for (; cur < nent && nq < BATCH; cur++) {
-			struct runq_msg *m = &q[nq];
-
-			if (x->ro->id != NULL && strcmp(x->ro->id, ent[cur].id) != 0)
-				continue;
-			if (spool_lock(x->sp, ent[cur].id, &m->m, &e) != 1)
-				continue;
-			if (spool_msg_env(m->m, &m->env, &e) < 0) {
-				log_msg(x->lg, LOG_ERR, "%s: unreadable envelope, left in the queue: %s", ent[cur].id, e.msg);
-				spool_msg_unlock(m->m);
-				continue;
-			}
-			if (!selected(x->ro, &m->env, now)) {
-				env_free(&m->env);
-				spool_msg_unlock(m->m);
-				continue;
-			}
-			buf_init(&m->prefix, 256 * 1024);
-			for (size_t k = 0; k < m->env.nprepend; k++)
-				if (buf_adds(&m->prefix, m->env.prepend[k]) < 0 || buf_adds(&m->prefix, "\r\n") < 0)
-					log_msg(x->lg, LOG_ERR, "%s: prepended headers too large", m->env.id);
-			nq++;
-		}
-		if (nq > 0) {
-			deliver_batch(x, q, nq);
-			if (spool_sync(x->sp, &e) < 0)
-				log_msg(x->lg, LOG_WARNING, "%s", e.msg);
-		}
-		for (size_t i = 0; i < nq; i++) {
-			env_free(&q[i].env);
-			buf_free(&q[i].prefix);
-			spool_msg_unlock(q[i].m);
-		}
-		free(q);
-	}
+	deliver(x, ent, nent, now);
 	free(ent);
 	return 0;
 }

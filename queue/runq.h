@@ -5,6 +5,8 @@
 #ifndef POSTERN_RUNQ_H
 #define POSTERN_RUNQ_H
 
+#include <sys/types.h>
+
 #include "lib/buf.h"
 #include "lib/dns.h"
 #include "lib/log.h"
@@ -34,6 +36,32 @@ struct runq_msg {
 	bool owned;		/* finished by the one worker it goes to (runner.c) */
 	bool mine;		/* in a worker: one of its destination's messages */
 };
+
+/* A destination of a batch: a domain (or the smarthost) and the messages going there, delivered by one
+ * worker process over one connection (a busy destination is split over several). */
+struct runq_dest {
+	char *domain;		/* NULL: the smarthost */
+	size_t *msg;		/* indexes into the batch's messages */
+	size_t **ridx;		/* per message: envelope recipient indexes */
+	size_t *nr;
+	size_t *left;		/* parent: per message, recipients not yet reported */
+	size_t nmsg;
+	pid_t pid;
+	int fd;			/* parent: the worker's result pipe, or -1 */
+	struct buf in;
+};
+
+/* A worker reports the outcomes of the messages it shares with other destinations to the parent, one
+ * line each, "R\tMSG\tRCPT\tS|D|F\tSTATUS\tRELAY\tTLS\tDIAG\n" (MSG and RCPT index the destination's
+ * lists), shorter than RUNQ_RESULT_LINE so that each is one atomic pipe write. */
+#define RUNQ_RESULT_LINE 2048
+
+/* runq_worker - in a forked worker: deliver d, whose messages are q[d->msg[..]] (nq in all). The
+ * messages with q[i].owned are the worker's own (it records, finishes and removes them, and it is the
+ * last holder of their locks); the others it reports on fd. Closes the descriptors of every other
+ * message of q. Never returns. */
+void runq_worker(struct runq_ctx *x, struct runq_msg *q, size_t nq, const struct runq_dest *d, int fd)
+    __attribute__((noreturn));
 
 /* runq_become_postern - when root, become the postern user (a warning if there is none). */
 int runq_become_postern(struct log *lg);
