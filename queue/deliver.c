@@ -126,6 +126,26 @@ static bool any_reported(const struct run *R, size_t m)
 	return false;
 }
 
+/* pipeline_next - while message m is in DATA, have the next pending message's envelope follow its
+ * terminator (smtp_envelope_ahead), unless postern is stopping or that message cannot go here. */
+static void pipeline_next(struct run *R, struct smtp *s, size_t m)
+{
+	const struct dlv_msg *next;
+	struct err e;
+	size_t n = m + 1;
+
+	while (n < R->d->nmsg && R->done[n])
+		n++;
+	if (n == R->d->nmsg || (R->env->stop != NULL && *R->env->stop))
+		return;
+	next = &R->d->msg[n];
+	if (next->smtputf8 && !smtp_ext(s)->smtputf8)
+		return;
+	err_clear(&e);
+	(void)smtp_envelope_ahead(s, next->sender, next->size + (long long)next->prefixlen, next->body8bit,
+	    next->smtputf8, next->rcpt, next->nrcpt, &e);	/* else it goes the normal way */
+}
+
 /* transaction - one message over an open session. 0: message done; -1: connection lost before any
  * recipient was answered (try the next host); -2: connection lost after (message done, rest deferred). */
 static int transaction(struct run *R, struct smtp *s, size_t m, const char *relay, const char *tls)
@@ -181,6 +201,7 @@ static int transaction(struct run *R, struct smtp *s, size_t m, const char *rela
 		r = smtp_rset(s, &e) == SMTP_OK ? 0 : -2;
 		goto out;
 	}
+	pipeline_next(R, s, m);
 	r = smtp_data_body(s, msg->prefix, msg->prefixlen, msg->datafd, &e);
 	if (r == SMTP_OK || r == SMTP_FAIL_RESP) {
 		from_reply(&o, smtp_last_reply(s), relay, tls, r == SMTP_OK ? NULL : "end of DATA");
@@ -311,7 +332,7 @@ static bool session(struct run *R, const struct route_target *t, enum tls_level 
 	for (size_t m = 0; m < R->d->nmsg; m++) {
 		if (R->done[m])
 			continue;
-		if (env->stop != NULL && *env->stop) {
+		if (env->stop != NULL && *env->stop && !smtp_ahead_pending(s)) {
 			set_outcome(last, DLV_DEFER, "4.3.2", relay, tls, "postern is shutting down");
 			break;
 		}

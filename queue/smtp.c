@@ -43,6 +43,9 @@ struct smtp {
 	struct smtp_reply last;
 	struct smtp_ext ext;
 	char *helo;
+	struct buf ahead;	/* the next envelope, to follow the next terminator (smtp_envelope_ahead) */
+	size_t ahead_n;		/* its recipients */
+	bool ahead_sent;	/* it went out: smtp_envelope only reads its replies */
 };
 
 void smtp_timeouts_from_config(const struct config *c, struct smtp_timeouts *t)
@@ -63,6 +66,7 @@ struct smtp *smtp_new(const struct smtp_opts *o)
 	s->o = *o;
 	s->fd = -1;
 	buf_init(&s->rb, SMTP_RBUF_MAX);
+	buf_init(&s->ahead, (SMTP_PIPE_GROUP + 2) * (LIM_PATH + 64));
 	return s;
 }
 
@@ -74,6 +78,7 @@ void smtp_free(struct smtp *s)
 	if (s->fd >= 0)
 		close(s->fd);
 	buf_free(&s->rb);
+	buf_free(&s->ahead);
 	smtp_reply_free(&s->last);
 	free(s->helo);
 	free(s);
@@ -196,6 +201,24 @@ static void show_in(struct smtp *s, const char *p, size_t n)
 		if (l > 0 && p[l - 1] == '\r')
 			l--;
 		s->o.transcript(s->o.transcript_ctx, SMTP_DIR_IN, p, l);
+		k = nl != NULL ? k + 1 : k;
+		p += k;
+		n -= k;
+	}
+}
+
+/* show_out - hand the lines of what we send (CRLF-separated) to the transcript. */
+static void show_out(struct smtp *s, const char *p, size_t n)
+{
+	if (s->o.transcript == NULL)
+		return;
+	while (n > 0) {
+		const char *nl = memchr(p, '\n', n);
+		size_t k = nl != NULL ? (size_t)(nl - p) : n, l = k;
+
+		if (l > 0 && p[l - 1] == '\r')
+			l--;
+		s->o.transcript(s->o.transcript_ctx, SMTP_DIR_OUT, p, l);
 		k = nl != NULL ? k + 1 : k;
 		p += k;
 		n -= k;
@@ -495,6 +518,54 @@ static void keep(struct smtp *s, struct smtp_reply *to)
 	to->text = xstrdup(s->last.text ? s->last.text : "");
 }
 
+/* group - MAIL, the RCPTs and DATA as one pipelined group (RFC 2920 3.1), appended to b. */
+static int group(struct smtp *s, struct buf *b, const char *sender, long long size, bool body8bit,
+		 bool smtputf8, const char *const *rcpts, size_t n, struct err *e)
+{
+	int r;
+
+	for (size_t i = 0; i < n; i++)
+		if (!path_ok(rcpts[i]) || rcpts[i][0] == '\0')
+			return err_set(e, 65, "bad recipient address"), SMTP_FAIL_LOCAL;
+	struct buf mail;
+
+	buf_init(&mail, LIM_SMTP_LINE - 2);
+	r = mail_line(s, &mail, sender, size, body8bit, smtputf8, e);
+	if (r == SMTP_OK && (buf_add(b, mail.data, mail.len) < 0 || buf_adds(b, "\r\n") < 0)) {
+		err_set(e, 65, "envelope too long");
+		r = SMTP_FAIL_LOCAL;
+	}
+	buf_free(&mail);
+	if (r != SMTP_OK)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (buf_printf(b, "RCPT TO:<%s>\r\n", rcpts[i]) < 0)
+			return err_set(e, 65, "envelope too long"), SMTP_FAIL_LOCAL;
+	if (buf_adds(b, "DATA\r\n") < 0)
+		return err_set(e, 65, "envelope too long"), SMTP_FAIL_LOCAL;
+	return SMTP_OK;
+}
+
+/* smtp_envelope_ahead - see smtp.h */
+int smtp_envelope_ahead(struct smtp *s, const char *sender, long long size, bool body8bit, bool smtputf8,
+			const char *const *rcpts, size_t n, struct err *e)
+{
+	if (!s->ext.pipelining || n > SMTP_PIPE_GROUP || n == 0 || s->ahead.len > 0 || s->ahead_sent)
+		return err_set(e, 70, "cannot pipeline this envelope"), SMTP_FAIL_LOCAL;
+	if (group(s, &s->ahead, sender, size, body8bit, smtputf8, rcpts, n, e) != SMTP_OK) {
+		buf_reset(&s->ahead);
+		return SMTP_FAIL_LOCAL;
+	}
+	s->ahead_n = n;
+	return SMTP_OK;
+}
+
+/* smtp_ahead_pending - see smtp.h */
+bool smtp_ahead_pending(const struct smtp *s)
+{
+	return s->ahead_sent;
+}
+
 int smtp_envelope(struct smtp *s, const char *sender, long long size, bool body8bit, bool smtputf8,
 		  const char *const *rcpts, size_t n, struct smtp_reply *mail, struct smtp_reply *replies,
 		  size_t *accepted, bool *data_ok, struct err *e)
@@ -520,36 +591,24 @@ int smtp_envelope(struct smtp *s, const char *sender, long long size, bool body8
 		*data_ok = r == SMTP_OK;
 		return r == SMTP_FAIL_RESP ? SMTP_OK : r;
 	}
-	/* RFC 2920 3.1: MAIL, the RCPTs and DATA in one write; then their replies in order */
-	for (size_t i = 0; i < n; i++)
-		if (!path_ok(rcpts[i]) || rcpts[i][0] == '\0')
-			return err_set(e, 65, "bad recipient address"), SMTP_FAIL_LOCAL;
-	buf_init(&b, (n + 2) * (LIM_PATH + 64));
-	if ((r = mail_line(s, &b, sender, size, body8bit, smtputf8, e)) != SMTP_OK) {
+	if (s->ahead_sent) {
+		/* sent after the last message's terminator: only the replies are left to read */
+		s->ahead_sent = false;
+		if (s->ahead_n != n)
+			return err_set(e, 70, "pipelined envelope does not match"), SMTP_FAIL_PROTO;
+	} else {
+		/* RFC 2920 3.1: MAIL, the RCPTs and DATA in one write; then their replies in order */
+		buf_init(&b, (n + 2) * (LIM_PATH + 64));
+		r = group(s, &b, sender, size, body8bit, smtputf8, rcpts, n, e);
+		if (r == SMTP_OK) {
+			show_out(s, b.data, b.len);
+			r = io_write(s, b.data, b.len, s->o.to.command, e);
+		}
 		buf_free(&b);
-		return r;
+		if (r != SMTP_OK)
+			return r;
 	}
-	if (s->o.transcript != NULL)
-		s->o.transcript(s->o.transcript_ctx, SMTP_DIR_OUT, b.data, b.len);
-	if (buf_adds(&b, "\r\n") < 0)
-		abort();	/* cannot happen: sized above */
-	for (size_t i = 0; i < n; i++) {
-		size_t at = b.len;
-
-		if (buf_printf(&b, "RCPT TO:<%s>", rcpts[i]) < 0)
-			abort();
-		if (s->o.transcript != NULL)
-			s->o.transcript(s->o.transcript_ctx, SMTP_DIR_OUT, b.data + at, b.len - at);
-		if (buf_adds(&b, "\r\n") < 0)
-			abort();
-	}
-	if (s->o.transcript != NULL)
-		s->o.transcript(s->o.transcript_ctx, SMTP_DIR_OUT, "DATA", 4);
-	if (buf_adds(&b, "DATA\r\n") < 0)
-		abort();
-	r = io_write(s, b.data, b.len, s->o.to.command, e);
-	buf_free(&b);
-	if (r != SMTP_OK || (r = read_reply(s, s->o.to.command, e)) != SMTP_OK)
+	if ((r = read_reply(s, s->o.to.command, e)) != SMTP_OK)
 		return err_prefix(e, "MAIL FROM"), r;
 	keep(s, mail);
 	for (size_t i = 0; i < n; i++) {
@@ -696,6 +755,15 @@ int smtp_data_body(struct smtp *s, const char *prefix, size_t prefixlen, int fd,
 	m += (size_t)k;
 	if (s->o.transcript != NULL)
 		s->o.transcript(s->o.transcript_ctx, SMTP_DIR_OUT, ".", 1);
+	if (s->ahead.len > 0) {
+		/* RFC 2920 3.1: the next message's envelope follows the terminator in the same write */
+		out = xreallocarray(out, 1, m + s->ahead.len);
+		memcpy(out + m, s->ahead.data, s->ahead.len);
+		m += s->ahead.len;
+		show_out(s, s->ahead.data, s->ahead.len);
+		buf_reset(&s->ahead);
+		s->ahead_sent = true;
+	}
 	if ((r = flush(s, out, &m, e)) != SMTP_OK)
 		goto out;
 	if ((r = read_reply(s, s->o.to.data_done, e)) != SMTP_OK)
@@ -711,6 +779,8 @@ out:
 
 int smtp_rset(struct smtp *s, struct err *e)
 {
+	if (s->ahead_sent)	/* the server is in DATA: a command now would be message text */
+		return err_set(e, 70, "RSET with a pipelined envelope outstanding"), SMTP_FAIL_PROTO;
 	return command(s, "RSET", NULL, s->o.to.command, 2, "RSET", e);
 }
 
@@ -719,7 +789,7 @@ void smtp_quit(struct smtp *s)
 	struct err e;
 	int ms = s->o.to.command < 5000 ? s->o.to.command : 5000;	/* don't linger on QUIT */
 
-	if (s->fd < 0)
+	if (s->fd < 0 || s->ahead_sent)	/* (in DATA: closing aborts that transaction) */
 		return;
 	if (send_line(s, "QUIT", NULL, &e) == SMTP_OK)
 		(void)read_reply(s, ms, &e);

@@ -92,8 +92,18 @@ int smtp_data(struct smtp *s, const char *prefix, size_t prefixlen, int fd, stru
 int smtp_envelope(struct smtp *s, const char *sender, long long size, bool body8bit, bool smtputf8,
 		  const char *const *rcpts, size_t n, struct smtp_reply *mail, struct smtp_reply *replies,
 		  size_t *accepted, bool *data_ok, struct err *e);
+/* smtp_envelope_ahead - with PIPELINING, while a message is in DATA: the next message's MAIL, RCPTs
+ * and DATA go out right after this message's terminator, in the same write (RFC 2920 3.1: message
+ * content may start a group), which saves a round trip per message. The caller must then call
+ * smtp_envelope for that message with the same recipients, which only reads the replies; until it
+ * has, RSET and QUIT are not sent (the server would be in DATA). SMTP_FAIL_LOCAL when it cannot be
+ * pipelined (no PIPELINING, too many recipients, a bad address): send it the normal way. */
+int smtp_envelope_ahead(struct smtp *s, const char *sender, long long size, bool body8bit, bool smtputf8,
+			const char *const *rcpts, size_t n, struct err *e);
+/* smtp_ahead_pending - a pipelined envelope went out and its replies are not read yet. */
+bool smtp_ahead_pending(const struct smtp *s);
 /* smtp_data_body - after DATA got 354: prefix, then fd from offset 0 to EOF, dot-stuffed, the
- * terminator, and the final reply. */
+ * terminator (and a pipelined envelope, see smtp_envelope_ahead), and the final reply. */
 int smtp_data_body(struct smtp *s, const char *prefix, size_t prefixlen, int fd, struct err *e);
 int smtp_rset(struct smtp *s, struct err *e);
 /* smtp_quit - QUIT and wait briefly for the reply; errors are ignored. */

@@ -622,3 +622,109 @@ Test(session, connect_refused)
 	cr_expect(strstr(e.msg, "refused") != NULL, "%s", e.msg);
 	smtp_free(c);
 }
+
+/* smtp_envelope_ahead: the second message's MAIL, RCPT and DATA follow the first one's terminator in
+ * the same write. The server answers nothing until they are in (a client that waited for the 250
+ * after the dot would time out), then sends all four replies at once. */
+static const struct step after_terminator[] = {
+	{ NULL, "220 mx ESMTP\r\n" },
+	{ "EHLO client.example", "250-mx\r\n250 PIPELINING\r\n" },
+	{ "MAIL FROM:<a@x>\r\n", NULL }, { "RCPT TO:<b@y>\r\n", NULL }, { "DATA\r\n", "250 ok\r\n250 ok\r\n354 go\r\n" },
+	{ "<BODY>", NULL },
+	{ "MAIL FROM:<a@x>\r\n", NULL }, { "RCPT TO:<c@y>\r\n", NULL }, { "DATA\r\n", NULL },
+	{ NULL, "250 2.0.0 queued as 1\r\n250 ok\r\n250 ok\r\n354 go\r\n" },
+	{ "<BODY>", "250 2.0.0 queued as 2\r\n" },
+	{ "QUIT", "221 bye\r\n" },
+	{ NULL, NULL },
+};
+
+Test(session, envelope_after_terminator)
+{
+	struct server s;
+	struct smtp *c;
+	struct err e = { 0 };
+	struct smtp_reply mail, rep[1];
+	const char *b[] = { "b@y" }, *cc[] = { "c@y" };
+	size_t acc;
+	bool go;
+	char *log;
+	int fd1 = msgfd("Subject: 1\r\n\r\none\r\n"), fd2 = msgfd("Subject: 2\r\n\r\ntwo\r\n");
+
+	server_start(&s, after_terminator);
+	c = client(&s, 2000);
+	cr_assert_eq(smtp_greeting(c, &e), SMTP_OK, "%s", e.msg);
+	cr_assert_eq(smtp_ehlo(c, "client.example", &e), SMTP_OK, "%s", e.msg);
+	cr_assert_eq(smtp_envelope(c, "a@x", 0, false, false, b, 1, &mail, rep, &acc, &go, &e), SMTP_OK, "%s",
+	    e.msg);
+	cr_assert(go);
+	smtp_reply_free(&mail);
+	smtp_reply_free(&rep[0]);
+	cr_assert_eq(smtp_envelope_ahead(c, "a@x", 0, false, false, cc, 1, &e), SMTP_OK, "%s", e.msg);
+	cr_expect_not(smtp_ahead_pending(c), "nothing goes out before the terminator");
+	cr_assert_eq(smtp_data_body(c, "", 0, fd1, &e), SMTP_OK, "%s", e.msg);
+	cr_expect(strstr(smtp_last_reply(c)->text, "queued as 1") != NULL);
+	cr_assert(smtp_ahead_pending(c));
+	cr_expect_eq(smtp_rset(c, &e), SMTP_FAIL_PROTO, "RSET now would be message text");
+	cr_assert_eq(smtp_envelope(c, "a@x", 0, false, false, cc, 1, &mail, rep, &acc, &go, &e), SMTP_OK, "%s",
+	    e.msg);
+	cr_expect(go && acc == 1 && mail.code == 250);
+	cr_expect_not(smtp_ahead_pending(c));
+	smtp_reply_free(&mail);
+	smtp_reply_free(&rep[0]);
+	cr_assert_eq(smtp_data_body(c, "", 0, fd2, &e), SMTP_OK, "%s", e.msg);
+	cr_expect(strstr(smtp_last_reply(c)->text, "queued as 2") != NULL);
+	smtp_quit(c);
+	smtp_free(c);
+	close(fd1);
+	close(fd2);
+	log = server_end(&s);
+	cr_expect(strstr(log, "one\r\n.\r\nMAIL FROM:<a@x>\r\nRCPT TO:<c@y>\r\nDATA\r\nSubject: 2\r\n\r\ntwo\r\n.\r\nQUIT\r\n") != NULL,
+	    "%s", log);
+	cr_expect(strstr(log, "RSET") == NULL);
+	free(log);
+	cr_expect(strstr(buf_str(&transcript), "> .\n> MAIL FROM:<a@x>\n> RCPT TO:<c@y>\n> DATA\n< 250 2.0.0 queued as 1\n")
+	    != NULL, "%s", buf_str(&transcript));
+}
+
+/* The server takes the first message and hangs up: the pipelined envelope has no answer, the second
+ * message is a connection failure, and no QUIT is written into what the server would take as DATA. */
+static const struct step after_terminator_drop[] = {
+	{ NULL, "220 mx ESMTP\r\n" },
+	{ "EHLO client.example", "250-mx\r\n250 PIPELINING\r\n" },
+	{ "MAIL FROM:<a@x>\r\n", NULL }, { "RCPT TO:<b@y>\r\n", NULL }, { "DATA\r\n", "250 ok\r\n250 ok\r\n354 go\r\n" },
+	{ "<BODY>", NULL },
+	{ "MAIL FROM:<a@x>\r\n", "421 4.3.2 going down\r\n" },
+	{ NULL, "<CLOSE>" },
+	{ NULL, NULL },
+};
+
+Test(session, envelope_after_terminator_drop)
+{
+	struct server s;
+	struct smtp *c;
+	struct err e = { 0 };
+	struct smtp_reply mail, rep[1];
+	const char *b[] = { "b@y" }, *cc[] = { "c@y" };
+	size_t acc;
+	bool go;
+	int fd1 = msgfd("Subject: 1\r\n\r\none\r\n");
+
+	server_start(&s, after_terminator_drop);
+	c = client(&s, 2000);
+	cr_assert_eq(smtp_greeting(c, &e), SMTP_OK, "%s", e.msg);
+	cr_assert_eq(smtp_ehlo(c, "client.example", &e), SMTP_OK, "%s", e.msg);
+	cr_assert_eq(smtp_envelope(c, "a@x", 0, false, false, b, 1, &mail, rep, &acc, &go, &e), SMTP_OK, "%s",
+	    e.msg);
+	smtp_reply_free(&mail);
+	smtp_reply_free(&rep[0]);
+	cr_assert_eq(smtp_envelope_ahead(c, "a@x", 0, false, false, cc, 1, &e), SMTP_OK, "%s", e.msg);
+	cr_expect_eq(smtp_data_body(c, "", 0, fd1, &e), SMTP_FAIL_RESP, "the 421 answers the first message");
+	cr_expect_eq(smtp_last_reply(c)->code, 421);
+	cr_expect_neq(smtp_envelope(c, "a@x", 0, false, false, cc, 1, &mail, rep, &acc, &go, &e), SMTP_OK);
+	cr_expect_not(go);
+	smtp_reply_free(&mail);
+	smtp_reply_free(&rep[0]);
+	smtp_free(c);
+	close(fd1);
+	free(server_end(&s));
+}
