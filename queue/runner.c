@@ -331,13 +331,24 @@ static void start(struct runq_ctx *x, struct batch *live, size_t nlive, struct b
 	}
 }
 
-/* reap - worker d of b has closed its pipe: collect it; what it did not report stays pending. */
-static void reap(struct runq_ctx *x, struct batch *b, struct runq_dest *d)
+/* Workers whose delivery is over but who were still finishing their messages when their pipe closed;
+ * the pass waits for them before it ends. */
+struct lingering {
+	pid_t *pid;
+	size_t n;
+};
+
+/* reap - worker d of b has closed its pipe; what it did not report stays pending. */
+static void reap(struct runq_ctx *x, struct batch *b, struct runq_dest *d, struct lingering *lg)
 {
 	close(d->fd);
 	d->fd = -1;
-	while (waitpid(d->pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	/* the pipe closes when the delivery is done; the worker may still be removing its messages, and
+	 * its connection slot goes to the next destination meanwhile */
+	if (waitpid(d->pid, NULL, WNOHANG) == 0) {
+		lg->pid = xreallocarray(lg->pid, lg->n + 1, sizeof *lg->pid);
+		lg->pid[lg->n++] = d->pid;
+	}
 	b->running--;
 	for (size_t m = 0; m < d->nmsg; m++)
 		if (d->left[m] > 0) {
@@ -437,6 +448,7 @@ static void stop(struct batch *live, size_t nlive)
 static void deliver(struct runq_ctx *x, const struct spool_entry *ent, size_t nent, long long now)
 {
 	struct batch live[2];
+	struct lingering lg = { NULL, 0 };
 	size_t nlive = 0, running = 0, cur = 0, i, k;
 	bool stopping = false;
 
@@ -486,13 +498,17 @@ static void deliver(struct runq_ctx *x, const struct spool_entry *ent, size_t ne
 		for (i = 0; i < np; i++) {
 			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) || drain(x, whob[i], who[i]))
 				continue;
-			reap(x, whob[i], who[i]);
+			reap(x, whob[i], who[i], &lg);
 			running--;
 		}
 		free(pfd);
 		free(who);
 		free(whob);
 	}
+	for (i = 0; i < lg.n; i++)
+		while (waitpid(lg.pid[i], NULL, 0) < 0 && errno == EINTR)
+			;
+	free(lg.pid);
 }
 
 int runq_pass(struct runq_ctx *x)

@@ -59,7 +59,8 @@ struct runq_dest {
 /* runq_worker - in a forked worker: deliver d, whose messages are q[d->msg[..]] (nq in all). The
  * messages with q[i].owned are the worker's own (it records, finishes and removes them, and it is the
  * last holder of their locks); the others it reports on fd. Closes the descriptors of every other
- * message of q. Never returns. */
+ * message of q at once, and fd when the delivery is over (its reaper may still be removing messages
+ * then: the parent waits for the process at the end of the pass). Never returns. */
 void runq_worker(struct runq_ctx *x, struct runq_msg *q, size_t nq, const struct runq_dest *d, int fd)
     __attribute__((noreturn));
 

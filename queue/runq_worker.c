@@ -141,6 +141,7 @@ void runq_worker(struct runq_ctx *x, struct runq_msg *q, size_t nq, const struct
 	for (size_t m = 0; m < d->nmsg; m++)
 		if (q[d->msg[m]].owned)
 			worker_finish(&w, m);
+	close(fd);	/* delivery is over: the parent may give this connection slot to another worker */
 	if (x->reaper != NULL)
 		reaper_finish(x->reaper);
 	err_clear(&e);
