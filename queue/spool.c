@@ -562,6 +562,8 @@ static int read_at(int dirfd, const char *name, struct buf *b, struct err *e)
 			close(fd);
 			return err_set(e, 75, "spool: envelope %s over %d bytes", name, LIM_ENVELOPE_FILE);
 		}
+		if ((size_t)r < sizeof chunk)
+			break;	/* a short read of a regular file is its end (envelopes never change) */
 	}
 	if (r < 0) {
 		serr(e, "reading envelope", name);
