@@ -106,8 +106,8 @@ void log_msg(struct log *l, int prio, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (l == NULL)
-		return;
+	if (l == NULL || !(l->flags & (LOG_TO_SYSLOG | LOG_TO_STDERR)))
+		return;	/* (no syslog daemon and no -v: nothing to format) */
 	va_start(ap, fmt);
 	n = vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
