@@ -29,6 +29,46 @@ int fdio_write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+int fdio_pwrite_all(int fd, const void *p, size_t n, off_t off)
+{
+	const char *s = p;
+
+	while (n > 0) {
+		ssize_t w = pwrite(fd, s, n, off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		s += w;
+		n -= (size_t)w;
+		off += w;
+	}
+	return 0;
+}
+
+ssize_t fdio_pread_all(int fd, void *p, size_t n, off_t off)
+{
+	char *s = p;
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, s + got, n - got, off + (off_t)got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
 int fdio_read_line(int fd, struct buf *b)
 {
 	char c;

@@ -10,11 +10,16 @@
 #define POSTERN_FDIO_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "lib/buf.h"
 #include "lib/err.h"
 
 int fdio_write_all(int fd, const void *p, size_t n);
+/* fdio_pwrite_all - all n bytes at offset off (pwrite, retried on EINTR and short writes). */
+int fdio_pwrite_all(int fd, const void *p, size_t n, off_t off);
+/* fdio_pread_all - up to n bytes from offset off; fewer only at end of file. -1 on error. */
+ssize_t fdio_pread_all(int fd, void *p, size_t n, off_t off);
 
 /* fdio_read_line - one "\n"-terminated line into b (without the newline). 1: a line; 0: end of input
  * before any byte; -1: error, or end of input inside a line. */

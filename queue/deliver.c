@@ -202,7 +202,7 @@ static int transaction(struct run *R, struct smtp *s, size_t m, const char *rela
 		goto out;
 	}
 	pipeline_next(R, s, m);
-	r = smtp_data_body(s, msg->prefix, msg->prefixlen, msg->datafd, &e);
+	r = smtp_data_body(s, msg->prefix, msg->prefixlen, msg->datafd, msg->size, &e);
 	if (r == SMTP_OK || r == SMTP_FAIL_RESP) {
 		from_reply(&o, smtp_last_reply(s), relay, tls, r == SMTP_OK ? NULL : "end of DATA");
 		if (r == SMTP_OK) {

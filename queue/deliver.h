@@ -27,7 +27,7 @@ struct dlv_msg {
 	bool body8bit, smtputf8;
 	const char *prefix;		/* header lines sent before the data file (CRLF), or "" */
 	size_t prefixlen;
-	int datafd;			/* the locked data file; read only with pread (shared offset) */
+	int datafd;			/* the locked data file; its first `size` bytes, read only with pread */
 	const char *const *rcpt;	/* recipients at this destination */
 	size_t nrcpt;
 };

@@ -131,11 +131,12 @@ static void orig_headers(struct runq_msg *q, struct buf *h)
 	if (buf_add(h, q->prefix.data ? q->prefix.data : "", q->prefix.len) < 0)
 		return;
 	for (;;) {
-		ssize_t n = pread(spool_msg_data_fd(q->m), tmp, sizeof tmp, off);
+		size_t want = q->env.size - off < (off_t)sizeof tmp ? (size_t)(q->env.size - off) : sizeof tmp;
+		ssize_t n = want > 0 ? pread(spool_msg_data_fd(q->m), tmp, want, off) : 0;
 		char *end;
 
 		if (n <= 0)
-			return;
+			return;	/* (the message only: what follows it in the file is the envelope) */
 		if (buf_add(h, tmp, (size_t)n) < 0)
 			return;
 		off += n;

@@ -686,13 +686,13 @@ int smtp_rcpt(struct smtp *s, const char *const *rcpts, size_t n, struct smtp_re
 	return SMTP_OK;
 }
 
-int smtp_data(struct smtp *s, const char *prefix, size_t prefixlen, int fd, struct err *e)
+int smtp_data(struct smtp *s, const char *prefix, size_t prefixlen, int fd, long long size, struct err *e)
 {
 	int r;
 
 	if ((r = command(s, "DATA", NULL, s->o.to.data_init, 3, "DATA", e)) != SMTP_OK)
 		return err_prefix(e, "DATA"), r;
-	return smtp_data_body(s, prefix, prefixlen, fd, e);
+	return smtp_data_body(s, prefix, prefixlen, fd, size, e);
 }
 
 /* flush - write the m bytes waiting in out. */
@@ -704,7 +704,8 @@ static int flush(struct smtp *s, const char *out, size_t *m, struct err *e)
 	return r;
 }
 
-int smtp_data_body(struct smtp *s, const char *prefix, size_t prefixlen, int fd, struct err *e)
+int smtp_data_body(struct smtp *s, const char *prefix, size_t prefixlen, int fd, long long size,
+		   struct err *e)
 {
 	/* the prepended lines and the file go through one output buffer, written out whenever it holds
 	 * SMTP_CHUNK bytes: a small message is a single write, terminator included (a separate 3-byte
@@ -728,12 +729,14 @@ int smtp_data_body(struct smtp *s, const char *prefix, size_t prefixlen, int fd,
 		if (m >= SMTP_CHUNK && (r = flush(s, out, &m, e)) != SMTP_OK)
 			goto out;
 	}
-	for (;;) {
-		n = pread(fd, in, SMTP_CHUNK, off);
+	while (off < size) {	/* exactly size bytes: the file may go on (the spool's envelope trailer) */
+		size_t want = size - off < SMTP_CHUNK ? (size_t)(size - off) : SMTP_CHUNK;
+
+		n = pread(fd, in, want, off);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			err_set(e, 75, "reading the message: %s", strerror(errno));
+		if (n <= 0) {
+			err_set(e, 75, "reading the message: %s", n < 0 ? strerror(errno) : "file shorter than its size");
 			r = SMTP_FAIL_LOCAL;
 			goto out;
 		}
@@ -743,9 +746,7 @@ int smtp_data_body(struct smtp *s, const char *prefix, size_t prefixlen, int fd,
 			goto out;
 		}
 		m += (size_t)k;
-		if (n < SMTP_CHUNK)
-			break;	/* a short read of a regular file is its end */
-		if (m >= SMTP_CHUNK && (r = flush(s, out, &m, e)) != SMTP_OK)
+		if (m >= SMTP_CHUNK && off < size && (r = flush(s, out, &m, e)) != SMTP_OK)
 			goto out;
 	}
 	if ((k = smtp_dot_end(&dot, out + m, e)) < 0) {

@@ -80,9 +80,9 @@ int smtp_mail(struct smtp *s, const char *sender, long long size, bool body8bit,
  * reply was read, whatever the codes. */
 int smtp_rcpt(struct smtp *s, const char *const *rcpts, size_t n, struct smtp_reply *replies,
 	      size_t *accepted, struct err *e);
-/* smtp_data - DATA; on 354 send prefix (header lines, CRLF-only) then fd from offset 0 to EOF,
+/* smtp_data - DATA; on 354 send prefix (header lines, CRLF-only) then the first size bytes of fd,
  * dot-stuffed, then the terminator, and read the final reply. */
-int smtp_data(struct smtp *s, const char *prefix, size_t prefixlen, int fd, struct err *e);
+int smtp_data(struct smtp *s, const char *prefix, size_t prefixlen, int fd, long long size, struct err *e);
 /* smtp_envelope - MAIL, the RCPTs and, when a recipient is accepted, DATA. With PIPELINING (and at
  * most SMTP_PIPE_GROUP recipients) all of them go in one write, DATA included (RFC 2920 3.1), and the
  * replies are read in order; otherwise one command at a time. *mail and replies[i] get the replies
@@ -102,9 +102,11 @@ int smtp_envelope_ahead(struct smtp *s, const char *sender, long long size, bool
 			const char *const *rcpts, size_t n, struct err *e);
 /* smtp_ahead_pending - a pipelined envelope went out and its replies are not read yet. */
 bool smtp_ahead_pending(const struct smtp *s);
-/* smtp_data_body - after DATA got 354: prefix, then fd from offset 0 to EOF, dot-stuffed, the
- * terminator (and a pipelined envelope, see smtp_envelope_ahead), and the final reply. */
-int smtp_data_body(struct smtp *s, const char *prefix, size_t prefixlen, int fd, struct err *e);
+/* smtp_data_body - after DATA got 354: prefix, then the first size bytes of fd (read with pread; a
+ * file shorter than that is SMTP_FAIL_LOCAL), dot-stuffed, the terminator (and a pipelined envelope,
+ * see smtp_envelope_ahead), and the final reply. */
+int smtp_data_body(struct smtp *s, const char *prefix, size_t prefixlen, int fd, long long size,
+		   struct err *e);
 int smtp_rset(struct smtp *s, struct err *e);
 /* smtp_quit - QUIT and wait briefly for the reply; errors are ignored. */
 void smtp_quit(struct smtp *s);

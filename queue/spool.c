@@ -34,6 +34,11 @@ static const char *const dirs[D_N] = { ".", "tmp", "data", "new", "deferred" };
 
 /* A temporary or leftover file is old after a day (then spool_sweep removes it). */
 #define SPOOL_STALE_SECONDS 86400
+/* The envelope of a new message follows the message in its data file, then a fixed-size footer
+ * giving the envelope's length: "ENVELOPE-LENGTH 0000207\n". */
+#define TRAILER_TAG "ENVELOPE-LENGTH "
+#define TRAILER_FMT TRAILER_TAG "%07zu\n"
+#define TRAILER_FOOT 24
 /* tmp/ names: "ID.data", "ID.env", "ID.env.XXXXXXXX". */
 #define NAME_MAX_LEN (ENV_ID_LEN + 16)
 
@@ -258,21 +263,20 @@ int spool_tx_data_fd(const struct spool_tx *t)
 int spool_tx_commit(struct spool_tx *t, const struct envelope *env, struct err *e)
 {
 	struct spool *s = t->s;
-	char dname[NAME_MAX_LEN + 1], ename[NAME_MAX_LEN + 1];
+	char dname[NAME_MAX_LEN + 1];
 	struct stat st;
 	struct buf b;
-	int saved;
+	int fd, saved;
 
 	if (t->finished)
 		return err_set(e, 70, "spool: transaction %s already finished", t->id);
 	tmp_name(dname, t->id, ".data");
-	tmp_name(ename, t->id, ".env");
-	buf_init(&b, LIM_ENVELOPE_FILE);
+	buf_init(&b, LIM_ENVELOPE_FILE + TRAILER_FOOT);
 	if (strcmp(env->id, t->id) != 0) {
 		err_set(e, 70, "spool: envelope id %.*s is not the transaction's %s", ENV_ID_LEN, env->id, t->id);
 		goto undo_data;
 	}
-	if (fsync(t->fd) < 0 || fstat(t->fd, &st) < 0) {
+	if (fstat(t->fd, &st) < 0) {
 		serr(e, "writing", t->id);
 		goto undo_data;
 	}
@@ -281,24 +285,30 @@ int spool_tx_commit(struct spool_tx *t, const struct envelope *env, struct err *
 			(long long)st.st_size, t->id);
 		goto undo_data;
 	}
+	/* the envelope rides at the end of the data file: one file per message to write and to remove */
 	if (env_format(env, &b, e) < 0)
 		goto undo_data;
-	if (write_file(s->fd[D_TMP], ename, &b) < 0) {
+	if (buf_printf(&b, TRAILER_FMT, b.len) < 0) {
+		err_set(e, 70, "spool: envelope of %s too large", t->id);
+		goto undo_data;
+	}
+	if (fdio_pwrite_all(t->fd, b.data, b.len, (off_t)env->size) < 0 || fsync(t->fd) < 0) {
 		serr(e, "writing", t->id);
 		goto undo_data;
 	}
 	if (move(s->fd[D_TMP], dname, s->fd[D_DATA], t->id, false) < 0) {
 		serr(e, "renaming", t->id);
-		goto undo_env;
+		goto undo_data;
 	}
 	if (fsync(s->fd[D_DATA]) < 0) {
 		serr(e, "syncing", t->id);
 		goto undo_both;
 	}
-	if (move(s->fd[D_TMP], ename, s->fd[D_NEW], t->id, false) < 0) {	/* the commit point */
+	if ((fd = create_at(s->fd[D_NEW], t->id, O_WRONLY)) < 0) {	/* the commit point: new/ID, empty */
 		serr(e, "committing", t->id);
 		goto undo_both;
 	}
+	close(fd);
 	if (fsync(s->fd[D_NEW]) < 0) {
 		serr(e, "syncing", t->id);
 		saved = errno;
@@ -312,8 +322,7 @@ int spool_tx_commit(struct spool_tx *t, const struct envelope *env, struct err *
 	return 0;
 undo_both:
 	(void)unlinkat(s->fd[D_DATA], t->id, 0);
-undo_env:
-	(void)unlinkat(s->fd[D_TMP], ename, 0);
+	goto out;
 undo_data:
 	(void)unlinkat(s->fd[D_TMP], dname, 0);
 out:
@@ -574,33 +583,89 @@ static int read_at(int dirfd, const char *name, struct buf *b, struct err *e)
 	return 1;
 }
 
-/* spool_read_env - see spool.h */
-int spool_read_env(struct spool *s, const char *id, struct envelope *env, struct err *e)
+/* read_trailer - the envelope at the end of data file fd into b; *msgsize = the message's length. 1, or
+ * -1 when the file has no well-formed trailer. */
+static int read_trailer(int fd, const char *id, struct buf *b, long long *msgsize, struct err *e)
 {
+	char foot[TRAILER_FOOT + 1];
+	struct stat st;
+	size_t len;
+	char *end;
+
+	if (fstat(fd, &st) < 0)
+		return serr(e, "reading envelope of", id);
+	if (!S_ISREG(st.st_mode) || st.st_size < TRAILER_FOOT ||
+	    fdio_pread_all(fd, foot, TRAILER_FOOT, st.st_size - TRAILER_FOOT) != TRAILER_FOOT)
+		return err_set(e, 75, "spool: data/%s has no envelope", id);
+	foot[TRAILER_FOOT] = '\0';
+	if (strncmp(foot, TRAILER_TAG, sizeof TRAILER_TAG - 1) != 0 || foot[TRAILER_FOOT - 1] != '\n' ||
+	    (len = strtoul(foot + sizeof TRAILER_TAG - 1, &end, 10), end != foot + TRAILER_FOOT - 1) ||
+	    len > LIM_ENVELOPE_FILE || (off_t)len > st.st_size - TRAILER_FOOT)
+		return err_set(e, 75, "spool: data/%s has a damaged envelope trailer", id);
+	*msgsize = (long long)(st.st_size - TRAILER_FOOT - (off_t)len);
+	buf_reset(b);
+	if (len > b->max)
+		return err_set(e, 75, "spool: envelope of %s too large", id);
+	for (size_t k = 0; k < len;) {
+		char chunk[8192];
+		size_t want = len - k < sizeof chunk ? len - k : sizeof chunk;
+
+		if (fdio_pread_all(fd, chunk, want, (off_t)*msgsize + (off_t)k) != (ssize_t)want)
+			return err_set(e, 75, "spool: data/%s: short envelope trailer", id);
+		if (buf_add(b, chunk, want) < 0)
+			return err_set(e, 75, "spool: envelope of %s too large", id);
+		k += want;
+	}
+	return 1;
+}
+
+/* read_env - the envelope of id: deferred/ID, else new/ID; an empty new/ID means it is the trailer of
+ * the data file (datafd, or data/ID opened here when datafd < 0). 1 read, 0 gone, -1 error. */
+static int read_env(struct spool *s, const char *id, int datafd, struct envelope *env, struct err *e)
+{
+	long long msgsize = -1;
 	struct buf b;
-	int r;
+	int r, fd;
 
 	memset(env, 0, sizeof *env);
 	if (!env_id_valid(id, strlen(id)))
 		return err_set(e, 70, "spool: bad queue id");
 	buf_init(&b, LIM_ENVELOPE_FILE);
-	if ((r = read_at(s->fd[D_DEFERRED], id, &b, e)) == 0)
-		r = read_at(s->fd[D_NEW], id, &b, e);
+	if ((r = read_at(s->fd[D_DEFERRED], id, &b, e)) == 0 && (r = read_at(s->fd[D_NEW], id, &b, e)) == 1 &&
+	    b.len == 0) {
+		if ((fd = datafd) < 0 && (fd = open_data(s, id)) < 0)
+			r = errno == ENOENT ? 0 : serr(e, "opening", id);	/* finished meanwhile */
+		else {
+			r = read_trailer(fd, id, &b, &msgsize, e);
+			if (fd != datafd)
+				close(fd);
+		}
+	}
 	if (r == 1 && env_parse(buf_str(&b), b.len, env, e) < 0) {
 		err_prefix(e, "spool: %s", id);
 		r = -1;
 	} else if (r == 1 && strcmp(env->id, id) != 0) {
 		env_free(env);
 		r = err_set(e, 75, "spool: envelope %s names another message", id);
+	} else if (r == 1 && msgsize >= 0 && env->size != msgsize) {
+		r = err_set(e, 75, "spool: data/%s holds %lld bytes of message, its envelope says %lld", id, msgsize,
+		    env->size);
+		env_free(env);
 	}
 	buf_free(&b);
 	return r;
 }
 
+/* spool_read_env - see spool.h */
+int spool_read_env(struct spool *s, const char *id, struct envelope *env, struct err *e)
+{
+	return read_env(s, id, -1, env, e);
+}
+
 /* spool_msg_env - see spool.h */
 int spool_msg_env(struct spool_msg *m, struct envelope *env, struct err *e)
 {
-	int r = spool_read_env(m->s, m->id, env, e);
+	int r = read_env(m->s, m->id, m->fd, env, e);
 
 	if (r == 0)
 		return err_set(e, 75, "spool: %s has no envelope", m->id);

@@ -4,10 +4,16 @@
  * NAME
  *	spool - tmp/ -> data/ + new/ -> deferred/, one commit point per message
  * DESCRIPTION
- *	Under the spool root: tmp/ (files being written), data/ID (the message bytes, immutable once
- *	committed), new/ID (the envelope of a newly submitted message), deferred/ID (the envelope after at
- *	least one delivery attempt, replaced by rename). The rename of tmp/ID.env to new/ID is the commit
- *	point: before it the message does not exist, after it (and the fsync of new/) it is durable.
+ *	Under the spool root: tmp/ (files being written); data/ID, immutable once committed: the message
+ *	bytes (env->size of them), then the envelope as submitted, then the 24-byte line
+ *	"ENVELOPE-LENGTH nnnnnnn\n" giving its length (one file per message to sync and to remove: on a
+ *	disk that discards freed blocks synchronously, removing a file that has a block costs ten times
+ *	more than removing an empty one); new/ID, empty: the mark of a message not yet tried;
+ *	deferred/ID: the envelope after at least one delivery attempt, replaced by rename, which takes
+ *	the place of the data file's. The creation of new/ID is the commit point: before it the message
+ *	does not exist, after it (and the fsync of new/) it is durable. A non-empty new/ID (a spool from
+ *	before the envelope moved into the data file) is read as the envelope, the data file then being
+ *	the message alone.
  *	IDs sort by arrival: 8 hex digits of seconds, 5 of microseconds, 6 random (ENV_ID_LEN).
  *	A message is owned by whoever holds flock(LOCK_EX) on its data file; the lock dies with the fd.
  * SECURITY
@@ -56,8 +62,8 @@ void spool_close(struct spool *s);
 struct spool_tx *spool_tx_begin(struct spool *s, struct err *e);
 const char *spool_tx_id(const struct spool_tx *t);
 int spool_tx_data_fd(const struct spool_tx *t);
-/* spool_tx_commit - fsync the data; write tmp/ID.env and fsync it; rename the data to data/ID and
- * fsync data/; rename the envelope to new/ID (the commit point) and fsync new/. env->id must be the
+/* spool_tx_commit - append the envelope and its length line to the data and fsync it; rename it to
+ * data/ID and fsync data/; create the empty new/ID (the commit point) and fsync new/. env->id must be the
  * transaction's id and env->size the data file's size. On any failure everything created is removed
  * and -1 returned (code 75 for storage errors). Either way the transaction is finished: call
  * spool_tx_abort(t) afterwards to free it (it then only frees). */
@@ -79,9 +85,12 @@ int spool_sweep(struct spool *s, long long now, const struct spool_entry *v, siz
 /* spool_lock - open data/ID and take flock(LOCK_EX|LOCK_NB). 1: locked (*m set), 0: busy or gone,
  * -1: error (bad id, or a data file that is not a regular file with one link and our owner). */
 int spool_lock(struct spool *s, const char *id, struct spool_msg **m, struct err *e);
-/* spool_msg_env - read deferred/ID, else new/ID (bounded by LIM_ENVELOPE_FILE), and parse it. */
+/* spool_msg_env - read deferred/ID, else new/ID, else (new/ID empty) the envelope at the end of the
+ * data file, bounded by LIM_ENVELOPE_FILE, and parse it; a data file whose message length is not the
+ * envelope's SIZE is refused. */
 int spool_msg_env(struct spool_msg *m, struct envelope *env, struct err *e);
-/* spool_msg_data_fd - the locked data file (read-only, offset undefined: use pread or lseek). */
+/* spool_msg_data_fd - the locked data file (read-only, offset undefined: use pread or lseek). The
+ * message is its first env->size bytes; what follows is not message text. */
 int spool_msg_data_fd(struct spool_msg *m);
 /* spool_msg_update - write tmp/ID.env.<rand>, fsync, rename to deferred/ID, unlink new/ID, fsync. */
 int spool_msg_update(struct spool_msg *m, const struct envelope *env, struct err *e);

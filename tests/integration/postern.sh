@@ -68,6 +68,33 @@ expect_queued() {
 	grep -qiF "$1" "$T/pm.out" || fail "-bp does not list $1: $(tr '\n' ' ' <"$T/pm.out" | head -c 200)"
 }
 
+# A committed new message is data/ID (the message, then its envelope, then the 24-byte line
+# "ENVELOPE-LENGTH nnnnnnn") and an empty new/ID; a deferred one has its envelope in deferred/ID.
+
+# spool_env_len DATAFILE - the length of the envelope that ends DATAFILE (fails if none does).
+spool_env_len() {
+	local f
+	f=$(tail -c 24 "$1") || return 1	# ($(...) drops the final newline)
+	case $f in "ENVELOPE-LENGTH "[0-9][0-9][0-9][0-9][0-9][0-9][0-9]) ;; *) return 1 ;; esac
+	echo $((10#${f#ENVELOPE-LENGTH }))
+}
+
+# spool_env ID - the envelope the runner would read for ID: deferred/ID, else a non-empty new/ID (a
+# spool written before envelopes moved into the data file), else the one that ends data/ID.
+spool_env() {
+	local d=$SPOOL/data/$1 n
+	if [ -f "$SPOOL/deferred/$1" ]; then cat "$SPOOL/deferred/$1"; return; fi
+	if [ -s "$SPOOL/new/$1" ]; then cat "$SPOOL/new/$1"; return; fi
+	n=$(spool_env_len "$d") || return 1
+	tail -c $((n + 24)) "$d" | head -c "$n"
+}
+
+# spool_data ID - the message bytes of ID: data/ID without the envelope that follows them.
+spool_data() {
+	local d=$SPOOL/data/$1 n
+	if n=$(spool_env_len "$d"); then head -c $(($(stat -c %s "$d") - n - 24)) "$d"; else cat "$d"; fi
+}
+
 # spool_listing - every path and size under the spool (to prove it untouched).
 spool_listing() { (cd "$SPOOL" && find . -mindepth 1 -printf '%p %s\n' | sort); }
 

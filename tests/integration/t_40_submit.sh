@@ -1,5 +1,5 @@
 # t_40_submit.sh - submission as a sendmail(8) drop-in: real callers' exact argv and messages, with the
-# QUEUED result checked byte for byte in the spool (data/ID: the message as it will be sent; new/ID: the
+# QUEUED result checked byte for byte in the spool (data/ID: the message as it will be sent, then the
 # envelope records, whose PREPEND lines hold the DKIM-Signature fields); refusals that must leave the
 # spool byte-identical (NUL, sizes, bad addresses, bad config, a full disk); submitters killed with
 # SIGKILL mid-way; the unprivileged caller against the setgid binary; -bs, -bv and newaliases.
@@ -43,12 +43,15 @@ near_now() {
 # SIZE equals the data file's size; ARRIVAL and the Received date are now; the PREPEND lines are the
 # rsa-sha256 then the ed25519-sha256 DKIM-Signature, and dkimpy verifies PREPEND + data as sent.
 check_spooled() {
-	local id=$1 data=$SPOOL/data/$1 env=$SPOOL/new/$1 d size arr
-	[ -f "$data" ] || fail "no data file for $id"
-	[ -f "$env" ] || fail "no envelope for $id"
+	local id=$1 data=$T/data.$1 env=$T/env.$1 d size arr
+	[ -f "$SPOOL/data/$id" ] || fail "no data file for $id"
+	[ -f "$SPOOL/new/$id" ] || fail "no new/$id: not committed"
+	[ -s "$SPOOL/new/$id" ] && fail "new/$id is not empty: the envelope belongs at the end of data/$id"
+	spool_env "$id" >"$env" || fail "data/$id does not end with its envelope: $(tail -c 40 "$SPOOL/data/$id")"
+	spool_data "$id" >"$data"
 	[ -z "$(ls "$SPOOL/tmp")" ] || fail "leftover in tmp/: $(ls "$SPOOL/tmp" | head -n 3 | tr '\n' ' ')"
 	size=$(sed -n 's/^SIZE //p' "$env")
-	expect_eq "SIZE record vs data file" "$(stat -c %s "$data")" "$size"
+	expect_eq "SIZE record vs the message in the data file" "$(stat -c %s "$data")" "$size"
 	arr=$(sed -n 's/^ARRIVAL //p' "$env")
 	near_now "$arr" ARRIVAL
 	head -n 1 "$data" | grep -q "^Received: by mail.postern.example (postern, from userid [0-9]*)"$'\r'"$" ||
@@ -447,7 +450,7 @@ test_submit_long_body_line() {
 	bbbb
 	end
 	EOF
-	awk 'length($0) > 999 { exit 1 }' "$SPOOL/data/$(the_id)" || fail "a spooled line over 998 octets"
+	spool_data "$(the_id)" | awk 'length($0) > 999 { exit 1 }' || fail "a spooled line over 998 octets"
 }
 
 # an 8-bit body without -B is detected as 8BITMIME; every byte (also 0x80-0xff, DEL) is kept.
@@ -477,9 +480,10 @@ test_submit_long_header_folded() {
 	local id
 	id=$(the_id) || exit 1
 	check_spooled "$id"
-	awk 'length($0) > 999 { exit 1 }' "$SPOOL/data/$id" || fail "a spooled header line over 998 octets"
-	expect_eq "unfolded Subject" "$words" "$(header "$SPOOL/data/$id" Subject)"
-	sed -n '/^Subject:/,/^[^ \t]/p' "$SPOOL/data/$id" | grep -q $'^[ \t]' || fail "the Subject was not folded"
+	spool_data "$id" >"$T/data.$id"
+	awk 'length($0) > 999 { exit 1 }' "$T/data.$id" || fail "a spooled header line over 998 octets"
+	expect_eq "unfolded Subject" "$words" "$(header "$T/data.$id" Subject)"
+	sed -n '/^Subject:/,/^[^ \t]/p' "$T/data.$id" | grep -q $'^[ \t]' || fail "the Subject was not folded"
 }
 
 # odd but valid shapes: a header without the blank line, no final newline, empty input, a folded
@@ -709,12 +713,14 @@ test_submit_sigkill() {
 	: >"$T/queued"
 	for id in $(spool_ids); do
 		[ -f "$SPOOL/data/$id" ] || fail "envelope $id without data file"
-		size=$(sed -n 's/^SIZE //p' "$SPOOL/new/$id")
-		expect_eq "SIZE of $id" "$(stat -c %s "$SPOOL/data/$id")" "$size"
-		tail -n 1 "$SPOOL/new/$id" | grep -q '^END 1$' || fail "envelope $id truncated: $(tail -n 1 "$SPOOL/new/$id")"
-		seq=$(header "$SPOOL/data/$id" X-Seq)
+		spool_env "$id" >"$T/env" || fail "data/$id does not end with its envelope"
+		spool_data "$id" >"$T/data"
+		size=$(sed -n 's/^SIZE //p' "$T/env")
+		expect_eq "SIZE of $id" "$(stat -c %s "$T/data")" "$size"
+		tail -n 1 "$T/env" | grep -q '^END 1$' || fail "envelope $id truncated: $(tail -n 1 "$T/env")"
+		seq=$(header "$T/data" X-Seq)
 		[ -f "$T/msg/$seq" ] || fail "queued $id has no known X-Seq: '$seq'"
-		expect_eq "body of X-Seq $seq (queued as $id)" "$(body_sum "$T/msg/$seq")" "$(body_sum "$SPOOL/data/$id")"
+		expect_eq "body of X-Seq $seq (queued as $id)" "$(body_sum "$T/msg/$seq")" "$(body_sum "$T/data")"
 		echo "$seq" >>"$T/queued"
 	done
 	[ -z "$(sort "$T/queued" | uniq -d)" ] || fail "queued twice: $(sort "$T/queued" | uniq -d | head -n 3 | tr '\n' ' ')"
@@ -730,7 +736,7 @@ test_submit_sigkill() {
 	[ -z "$(ls "$SPOOL/deferred")" ] || fail "files in deferred/"
 	# and a sample of the queued messages still verifies (DKIM over prepend + data)
 	for id in $(spool_ids | shuf -n 3 --random-source=/dev/zero); do
-		{ sed -n 's/^PREPEND //p' "$SPOOL/new/$id" | crlf; cat "$SPOOL/data/$id"; } >"$T/sample.eml"
+		{ spool_env "$id" | sed -n 's/^PREPEND //p' | crlf; spool_data "$id"; } >"$T/sample.eml"
 		verify_dkimpy "$T/sample.eml" >/dev/null 2>&1 || fail "queued $id does not verify"
 	done
 }
@@ -913,8 +919,8 @@ test_submit_bs_two_messages() {
 	case $codes in "220 250 250 5"[0-9][0-9]" 250 354 250 5"[0-9][0-9]" 250 250 250 250 250 354 250 221") ;;
 	*) fail "SMTP replies: $codes" ;; esac
 	expect_eq "queued" 2 "$(spool_ids | wc -l)"
-	expect_eq "senders" "a@postern.example c@postern.example" "$(cat "$SPOOL"/new/* | sed -n 's/^SENDER //p' | sort | paste -sd ' ')"
-	expect_eq "recipients" "x1@mx-pref.example x3@mx-pref.example" "$(cat "$SPOOL"/new/* | sed -n 's/^RCPT //p' | sort | paste -sd ' ')"
+	expect_eq "senders" "a@postern.example c@postern.example" "$(for i in $(spool_ids); do spool_env "$i"; done | sed -n 's/^SENDER //p' | sort | paste -sd ' ')"
+	expect_eq "recipients" "x1@mx-pref.example x3@mx-pref.example" "$(for i in $(spool_ids); do spool_env "$i"; done | sed -n 's/^RCPT //p' | sort | paste -sd ' ')"
 }
 
 test_submit_bv() {

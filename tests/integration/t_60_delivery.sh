@@ -289,7 +289,7 @@ test_delivery_select_qR_qS_qI() {	# -qRdomain, -qSsender, -qIid take only what t
 		r=${s#*:}
 		msg "${s%%:*}@postern.example" "$r" "select ${s%%:*}" | submit -i -f "${s%%:*}@postern.example" -- "$r"
 	done
-	ida=$(grep -lx "SENDER alice@postern.example" "$SPOOL"/new/* | xargs -n 1 basename)
+	for ida in $(ls "$SPOOL/new"); do spool_env "$ida" | grep -qx "SENDER alice@postern.example" && break; ida=; done
 	[ -n "$ida" ] || fail "alice's message not found in new/"
 	pm -qRnosuch.example </dev/null || fail "-qR exited $?"
 	pm -qSnobody </dev/null || fail "-qS exited $?"

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -224,6 +225,14 @@ static int msgfd(const char *body)
 	return fd;
 }
 
+static long long fsize(int fd)
+{
+	struct stat st;
+
+	cr_assert_eq(fstat(fd, &st), 0);
+	return (long long)st.st_size;
+}
+
 static void setup(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -276,7 +285,7 @@ Test(session, pipelining_data_reuse)
 	cr_expect_str_eq(rep[1].status, "5.1.1");
 	for (int i = 0; i < 3; i++)
 		smtp_reply_free(&rep[i]);
-	cr_assert_eq(smtp_data(c, "X-Extra: 1\r\n", 12, fd, &e), SMTP_OK, "%s", e.msg);
+	cr_assert_eq(smtp_data(c, "X-Extra: 1\r\n", 12, fd, fsize(fd), &e), SMTP_OK, "%s", e.msg);
 	cr_expect_str_eq(smtp_last_reply(c)->status, "2.0.0");
 	cr_assert_eq(smtp_rset(c, &e), SMTP_OK, "%s", e.msg);
 	cr_assert_eq(smtp_mail(c, "", 0, false, false, &e), SMTP_OK, "%s", e.msg);
@@ -335,7 +344,7 @@ Test(session, envelope_pipelined_with_data)
 	smtp_reply_free(&mail);
 	smtp_reply_free(&rep[0]);
 	smtp_reply_free(&rep[1]);
-	cr_assert_eq(smtp_data_body(c, "", 0, fd, &e), SMTP_OK, "%s", e.msg);
+	cr_assert_eq(smtp_data_body(c, "", 0, fd, fsize(fd), &e), SMTP_OK, "%s", e.msg);
 	cr_expect_eq(smtp_last_reply(c)->code, 250);
 
 	cr_assert_eq(smtp_envelope(c, "a@x", 0, false, false, rcpts, 1, &mail, rep, &acc, &go, &e), SMTP_OK,
@@ -543,7 +552,7 @@ Test(session, drop_mid_data)
 	cr_assert_eq(smtp_mail(c, "a@x", 0, false, false, &e), SMTP_OK);
 	cr_assert_eq(smtp_rcpt(c, rcpts, 1, rep, &acc, &e), SMTP_OK);
 	smtp_reply_free(&rep[0]);
-	r = smtp_data(c, NULL, 0, fd, &e);
+	r = smtp_data(c, NULL, 0, fd, fsize(fd), &e);
 	cr_expect_eq(r, SMTP_FAIL_CONN, "%d %s", r, e.msg);
 	smtp_free(c);
 	close(fd);
@@ -568,7 +577,7 @@ Test(session, bare_lf_never_reaches_the_wire)
 	cr_assert_eq(smtp_mail(c, "a@x", 0, false, false, &e), SMTP_OK);
 	cr_assert_eq(smtp_rcpt(c, rcpts, 1, rep, &acc, &e), SMTP_OK);
 	smtp_reply_free(&rep[0]);
-	cr_expect_eq(smtp_data(c, NULL, 0, fd, &e), SMTP_FAIL_LOCAL);
+	cr_expect_eq(smtp_data(c, NULL, 0, fd, fsize(fd), &e), SMTP_FAIL_LOCAL);
 	cr_expect(strstr(e.msg, "bare LF") != NULL, "%s", e.msg);
 	smtp_free(c);
 	close(fd);
@@ -661,7 +670,7 @@ Test(session, envelope_after_terminator)
 	smtp_reply_free(&rep[0]);
 	cr_assert_eq(smtp_envelope_ahead(c, "a@x", 0, false, false, cc, 1, &e), SMTP_OK, "%s", e.msg);
 	cr_expect_not(smtp_ahead_pending(c), "nothing goes out before the terminator");
-	cr_assert_eq(smtp_data_body(c, "", 0, fd1, &e), SMTP_OK, "%s", e.msg);
+	cr_assert_eq(smtp_data_body(c, "", 0, fd1, fsize(fd1), &e), SMTP_OK, "%s", e.msg);
 	cr_expect(strstr(smtp_last_reply(c)->text, "queued as 1") != NULL);
 	cr_assert(smtp_ahead_pending(c));
 	cr_expect_eq(smtp_rset(c, &e), SMTP_FAIL_PROTO, "RSET now would be message text");
@@ -671,7 +680,7 @@ Test(session, envelope_after_terminator)
 	cr_expect_not(smtp_ahead_pending(c));
 	smtp_reply_free(&mail);
 	smtp_reply_free(&rep[0]);
-	cr_assert_eq(smtp_data_body(c, "", 0, fd2, &e), SMTP_OK, "%s", e.msg);
+	cr_assert_eq(smtp_data_body(c, "", 0, fd2, fsize(fd2), &e), SMTP_OK, "%s", e.msg);
 	cr_expect(strstr(smtp_last_reply(c)->text, "queued as 2") != NULL);
 	smtp_quit(c);
 	smtp_free(c);
@@ -718,7 +727,7 @@ Test(session, envelope_after_terminator_drop)
 	smtp_reply_free(&mail);
 	smtp_reply_free(&rep[0]);
 	cr_assert_eq(smtp_envelope_ahead(c, "a@x", 0, false, false, cc, 1, &e), SMTP_OK, "%s", e.msg);
-	cr_expect_eq(smtp_data_body(c, "", 0, fd1, &e), SMTP_FAIL_RESP, "the 421 answers the first message");
+	cr_expect_eq(smtp_data_body(c, "", 0, fd1, fsize(fd1), &e), SMTP_FAIL_RESP, "the 421 answers the first message");
 	cr_expect_eq(smtp_last_reply(c)->code, 421);
 	cr_expect_neq(smtp_envelope(c, "a@x", 0, false, false, cc, 1, &mail, rep, &acc, &go, &e), SMTP_OK);
 	cr_expect_not(go);

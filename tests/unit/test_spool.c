@@ -163,6 +163,134 @@ Test(spool, commit)
 	env_free(&env);
 }
 
+/* path_of - root/dir/id into p. */
+static void path_of(char *p, size_t n, const char *dir, const char *id)
+{
+	snprintf(p, n, "%s/%s/%s", root, dir, id);
+}
+
+/* slurp - a whole file into a NUL-terminated malloc'd string; *n its length. */
+static char *slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	char *p = calloc(1, 65536);
+
+	cr_assert_not_null(f, "%s", path);
+	*n = fread(p, 1, 65535, f);
+	fclose(f);
+	return p;
+}
+
+Test(spool, commit_layout)
+{
+	char id[ENV_ID_LEN + 1], p[256], want[64];
+	size_t n, envlen;
+	char *d;
+
+	submit(id);
+	/* new/ID is an empty commit mark; data/ID is the message, then the envelope, then its length */
+	path_of(p, sizeof p, "new", id);
+	free(slurp(p, &n));
+	cr_assert_eq(n, 0);
+	path_of(p, sizeof p, "data", id);
+	d = slurp(p, &n);
+	cr_assert_gt(n, 7 + 24);
+	cr_assert_eq(memcmp(d, "hello\r\n", 7), 0);
+	cr_assert_eq(strncmp(d + 7, "VERSION 1\nID ", 13), 0, "%s", d + 7);
+	envlen = n - 7 - 24;
+	snprintf(want, sizeof want, "ENVELOPE-LENGTH %07zu\n", envlen);
+	cr_assert_str_eq(d + n - 24, want);
+	cr_assert_eq(strncmp(d + n - 24 - 6, "END 1\n", 6), 0);
+	free(d);
+}
+
+/* damage - rewrite data/ID's last bytes (from the end: at, with len bytes of s). */
+static void damage(const char *id, size_t from_end, const char *with)
+{
+	char p[256];
+	int fd;
+	struct stat st;
+
+	path_of(p, sizeof p, "data", id);
+	cr_assert((fd = open(p, O_WRONLY)) >= 0);
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_assert_eq(pwrite(fd, with, strlen(with), st.st_size - (off_t)from_end), (ssize_t)strlen(with));
+	close(fd);
+}
+
+Test(spool, trailer_damage)
+{
+	static const struct {
+		size_t from_end;
+		const char *with, *why;
+	} t[] = {
+		{ 24, "ENVELOPE-LENGHT", "tag" },
+		{ 8, "9999999", "longer than the file" },
+		{ 8, "00000x0", "not a number" },
+		{ 1, "X", "no newline" },
+		{ 8, "0000010", "a shorter envelope: not one that parses" },
+	};
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		char id[ENV_ID_LEN + 1];
+		struct envelope env;
+		struct err e = { 0 };
+
+		submit(id);
+		damage(id, t[i].from_end, t[i].with);
+		cr_expect_eq(spool_read_env(sp, id, &env, &e), -1, "%s", t[i].why);
+	}
+}
+
+Test(spool, trailer_size_mismatch)
+{
+	char id[ENV_ID_LEN + 1], p[256];
+	struct envelope env;
+	struct err e = { 0 };
+	struct stat st;
+	size_t n;
+	char *d;
+	int fd;
+
+	/* one byte more of message before the same envelope: its SIZE no longer matches */
+	submit(id);
+	path_of(p, sizeof p, "data", id);
+	d = slurp(p, &n);
+	cr_assert((fd = open(p, O_WRONLY | O_TRUNC)) >= 0);
+	cr_assert_eq(write(fd, "X", 1), 1);
+	cr_assert_eq(write(fd, d, n), (ssize_t)n);
+	close(fd);
+	free(d);
+	cr_assert_eq(spool_read_env(sp, id, &env, &e), -1);
+	cr_assert_not_null(strstr(e.msg, "8 bytes of message, its envelope says 7"), "%s", e.msg);
+	cr_assert_eq(stat(p, &st), 0);
+}
+
+Test(spool, envelope_file_still_read)
+{
+	/* a spool written before envelopes moved into the data file: new/ID holds the envelope and
+	 * data/ID only the message */
+	char id[ENV_ID_LEN + 1], p[256], q[256];
+	struct envelope env;
+	struct err e = { 0 };
+	size_t n;
+	char *d;
+	FILE *f;
+
+	submit(id);
+	path_of(p, sizeof p, "data", id);
+	d = slurp(p, &n);
+	path_of(q, sizeof q, "new", id);
+	cr_assert_not_null(f = fopen(q, "w"));
+	fwrite(d + 7, 1, n - 7 - 24, f);
+	fclose(f);
+	cr_assert_eq(truncate(p, 7), 0);
+	free(d);
+	cr_assert_eq(spool_read_env(sp, id, &env, &e), 1, "%s", e.msg);
+	cr_assert_eq(env.size, 7);
+	env_free(&env);
+}
+
 Test(spool, commit_refuses_mismatch)
 {
 	struct err e = { 0 };
