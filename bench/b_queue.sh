@@ -4,25 +4,27 @@
 # (one pass over the queue, then it exits; it runs its smtp module once per message). The clock
 # stops when the runner has exited AND the sink has accepted all QUEUE_N messages (whichever is
 # later: a runner that leaves children delivering in the background is not done). msmtp has no
-# queue and is not in this table.
+# queue and is not in this table. QUEUE_ROUNDS (default 3) rounds run the peers in turn (postern, dma,
+# nullmailer, postern, ...), so drift on a shared machine hits them alike; every round is a row, and
+# the verdict compares the medians.
 # Run alone: sudo sh bench/b_queue.sh
 [ "${BENCH_SOURCED:-}" = 1 ] || exec sh "$(dirname "$0")/run.sh" queue
 
-# queue_one PEER - one report row for PEER.
+# queue_one PEER ROUND - one report row for PEER; its rate is added to QRATES_PEER.
 queue_one() {
-	local p=$1 n=${QUEUE_N:-1000} cmd i t0 t1 t1b t2 s0 left rc
+	local p=$1 round=$2 n=${QUEUE_N:-1000} cmd i t0 t1 t1b t2 s0 left rc rate
 	spools_reset
 	cmd=$(submit_cmd "$p")
 	t0=$(date +%s%N)
 	for i in $(seq 1 "$n"); do
 		# shellcheck disable=SC2086
 		$cmd <"$WORK/msg-2k.eml" >/dev/null 2>>"$WORK/queue-$p.err" ||
-			{ report "| $p | queueing failed at message $i: $(tail -n 1 "$WORK/queue-$p.err") | | | |"; return; }
+			{ report "| $p | $round | queueing failed at message $i: $(tail -n 1 "$WORK/queue-$p.err") | | | | |"; return; }
 	done
 	t1=$(date +%s%N)
 	sync
 	left=$(queue_count "$p")
-	[ "$left" -eq "$n" ] || { report "| $p | queued $left of $n | | | |"; return; }
+	[ "$left" -eq "$n" ] || { report "| $p | $round | queued $left of $n | | | | |"; return; }
 	s0=$(sink_count)
 	cmd=$(runq_cmd "$p")
 	t1b=$(date +%s%N)
@@ -30,29 +32,44 @@ queue_one() {
 	timeout "${RUNQ_TIMEOUT:-300}" $cmd </dev/null >"$WORK/runq-$p.out" 2>&1
 	rc=$?
 	sink_wait $((s0 + n)) "${STALL:-30}" ||
-		{ report "| $p | sink got $(($(sink_count) - s0)) of $n (runner exit $rc) | | | |"; return; }
+		{ report "| $p | $round | sink got $(($(sink_count) - s0)) of $n (runner exit $rc) | | | | |"; return; }
 	t2=$(date +%s%N)
 	sleep 0.5	# let a runner's last children finish their clean-up before counting what is left
 	left=$(queue_count "$p")
-	printf -v "QRATE_$p" '%s' "$(awk -v n="$n" -v c="$t1b" -v d="$t2" 'BEGIN { printf "%.1f", n / ((d - c) / 1e9) }')"
-	report "$(awk -v p="$p" -v n="$n" -v a="$t0" -v b="$t1" -v c="$t1b" -v d="$t2" -v l="$left" -v rc="$rc" 'BEGIN {
+	rate=$(awk -v n="$n" -v c="$t1b" -v d="$t2" 'BEGIN { printf "%.1f", n / ((d - c) / 1e9) }')
+	eval "QRATES_$p=\"\${QRATES_$p:-} $rate\""
+	report "$(awk -v p="$p" -v k="$round" -v n="$n" -v a="$t0" -v b="$t1" -v c="$t1b" -v d="$t2" -v l="$left" -v rc="$rc" 'BEGIN {
 		q = (b - a) / 1e9; r = (d - c) / 1e9
-		printf "| %s | %.2f | %.0f | %.2f | %.0f | %d (exit %d) |", p, q, n / q, r, n / r, l, rc }')"
+		printf "| %s | %d | %.2f | %.0f | %.3f | %.0f | %d (exit %d) |", p, k, q, n / q, r, n / r, l, rc }')"
 	echo "bench: queue: $p: $(tail -n 1 "$WORK/report.md")" >&2
 }
 
+# median RATES... - the median of the numbers given.
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
 bench_queue() {
-	local p
-	report "## Queue run throughput (${QUEUE_N:-1000} messages of 2 KB, one queue run, to the sink)" "" \
-		"| peer | queueing s | submissions/s | queue run s | delivered msg/s | left in queue |" \
-		"|---|---:|---:|---:|---:|---:|"
-	[ "$POSTERN_OK" = 1 ] || report "| postern | skipped | | | | |"
+	local p k rounds=${QUEUE_ROUNDS:-3} m md mp
+	report "## Queue run throughput (${QUEUE_N:-1000} messages of 2 KB, one queue run, to the sink; $rounds rounds)" "" \
+		"| peer | round | queueing s | submissions/s | queue run s | delivered msg/s | left in queue |" \
+		"|---|---:|---:|---:|---:|---:|---:|"
+	[ "$POSTERN_OK" = 1 ] || report "| postern | | skipped | | | | |"
+	for k in $(seq 1 "$rounds"); do
+		for p in $PEERS_Q; do
+			queue_one "$p" "$k"
+		done
+	done
+	report "" "Median delivered msg/s over the rounds:" ""
 	for p in $PEERS_Q; do
-		queue_one "$p"
+		eval "m=\${QRATES_$p:-}"
+		# shellcheck disable=SC2086
+		[ -n "$m" ] && report "- $p: $(median $m | awk '{ printf "%.0f", $1 }') (rounds: $(echo $m | awk '{ for (i = 1; i <= NF; i++) printf "%s%.0f", (i > 1 ? ", " : ""), $i }'))"
 	done
 	report ""
-	if [ -n "${QRATE_postern:-}" ] && [ -n "${QRATE_dma:-}" ]; then
-		report "postern delivers $(awk -v a="$QRATE_postern" -v b="$QRATE_dma" 'BEGIN { printf "%.2f", a / b }')x dma's rate (target: at least 5x)." ""
+	# shellcheck disable=SC2086
+	if [ -n "${QRATES_postern:-}" ] && [ -n "${QRATES_dma:-}" ]; then
+		mp=$(median $QRATES_postern)
+		md=$(median $QRATES_dma)
+		report "postern delivers $(awk -v a="$mp" -v b="$md" 'BEGIN { printf "%.2f", a / b }')x dma's rate, medians of $rounds rounds (target: at least 5x)." ""
 	fi
 	spools_reset
 }
