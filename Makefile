@@ -32,7 +32,7 @@ ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) $(SANFLAGS) $(P
               -DSYSCONFDIR='"$(SYSCONFDIR)"' -DSPOOLDIR='"$(SPOOLDIR)"'
 LDFLAGS ?=
 ALL_LDFLAGS := -pie -Wl,-z,relro,-z,now $(SANFLAGS) $(LDFLAGS)
-LIBS := $(PKG_LIBS) -lresolv
+LIBS := $(PKG_LIBS) -lresolv -pthread
 # OPENSSL=static links libssl.a and libcrypto.a: a submission starts about 0.9 ms sooner (no dynamic
 # loading of OpenSSL), at the price of rebuilding postern for every OpenSSL security update.
 OPENSSL ?= dynamic
