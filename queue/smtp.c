@@ -1,357 +1,19 @@
 /*
- * smtp.c - the SMTP client session (see smtp.h).
- *
- * All socket I/O goes through io_read/io_write, which speak either the plain non-blocking socket or
- * the TLS connection, each with a deadline. Received bytes wait in one bounded buffer (s->rb) until
- * smtp_reply_parse takes a whole reply from its start.
+ * smtp.c - the SMTP client session (see smtp.h): EHLO, STARTTLS, AUTH, the envelope (pipelined when
+ * the server allows, the next message's too), DATA, RSET and QUIT, over the connection of smtp_io.c.
  */
 #include "queue/smtp.h"
+#include "queue/smtp_int.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <limits.h>
-#include <poll.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
-#include "lib/buf.h"
-#include "lib/limits.h"
-
-/* The receive buffer holds at most one maximal reply plus one read's worth of what follows it. */
-#define SMTP_RBUF_MAX ((size_t)LIM_REPLY_LINES * (LIM_REPLY_LINE + 2) + SMTP_READ)
-#define SMTP_READ 4096
-/* RCPT commands sent before reading their replies (RFC 2920 5: bounded so neither side blocks). */
-#define SMTP_PIPE_GROUP 50
-/* Message bytes read from the spool file per write. */
-#define SMTP_CHUNK 16384
-/* Credentials longer than this are refused (base64 of them must fit one command line). */
-#define SMTP_CRED_MAX 255
-
-struct smtp {
-	struct smtp_opts o;
-	int fd;
-	struct tls_conn *tls;
-	struct buf rb;		/* received, not yet parsed */
-	struct smtp_reply last;
-	struct smtp_ext ext;
-	char *helo;
-	struct buf ahead;	/* the next envelope, to follow the next terminator (smtp_envelope_ahead) */
-	size_t ahead_n;		/* its recipients */
-	bool ahead_sent;	/* it went out: smtp_envelope only reads its replies */
-};
-
-void smtp_timeouts_from_config(const struct config *c, struct smtp_timeouts *t)
-{
-	long v[6] = { c->timeout_connect, c->timeout_greeting, c->timeout_command,
-		      c->timeout_data_init, c->timeout_data_block, c->timeout_data_done };
-	int *o[6] = { &t->connect, &t->greeting, &t->command, &t->data_init, &t->data_block,
-		      &t->data_done };
-
-	for (int i = 0; i < 6; i++)
-		*o[i] = v[i] <= 0 ? 1000 : v[i] >= INT_MAX / 1000 ? INT_MAX : (int)(v[i] * 1000);
-}
-
-struct smtp *smtp_new(const struct smtp_opts *o)
-{
-	struct smtp *s = xcalloc(1, sizeof *s);
-
-	s->o = *o;
-	s->fd = -1;
-	buf_init(&s->rb, SMTP_RBUF_MAX);
-	buf_init(&s->ahead, (SMTP_PIPE_GROUP + 2) * (LIM_PATH + 64));
-	return s;
-}
-
-void smtp_free(struct smtp *s)
-{
-	if (s == NULL)
-		return;
-	tls_close(s->tls);
-	if (s->fd >= 0)
-		close(s->fd);
-	buf_free(&s->rb);
-	buf_free(&s->ahead);
-	smtp_reply_free(&s->last);
-	free(s->helo);
-	free(s);
-}
-
-const struct smtp_reply *smtp_last_reply(const struct smtp *s)
-{
-	return &s->last;
-}
-
-const struct smtp_ext *smtp_ext(const struct smtp *s)
-{
-	return &s->ext;
-}
-
-const struct tls_conn *smtp_tls(const struct smtp *s)
-{
-	return s->tls;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* wait_fd - poll fd for events until deadline. 0 ready, -1 timeout or error. */
-static int wait_fd(int fd, short events, long long deadline, const char *what, struct err *e)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-	long long left;
-	int r;
-
-	do {
-		if ((left = deadline - now_ms()) <= 0)
-			return err_set(e, 75, "%s: timeout", what);
-		r = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
-	} while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return err_set(e, 75, "%s: poll: %s", what, strerror(errno));
-	if (r == 0)
-		return err_set(e, 75, "%s: timeout", what);
-	return 0;
-}
-
-/* io_write - all of p, within ms. SMTP_OK or SMTP_FAIL_CONN. */
-static int io_write(struct smtp *s, const void *p, size_t n, int ms, struct err *e)
-{
-	long long deadline = now_ms() + ms;
-	const char *q = p;
-
-	if (s->fd < 0)
-		return err_set(e, 75, "not connected"), SMTP_FAIL_CONN;
-	if (s->tls != NULL)
-		return tls_write(s->tls, p, n, ms, e) < 0 ? SMTP_FAIL_CONN : SMTP_OK;
-	while (n > 0) {
-		ssize_t w = send(s->fd, q, n, MSG_NOSIGNAL);
-
-		if (w > 0) {
-			q += w;
-			n -= (size_t)w;
-		} else if (w < 0 && errno == EINTR) {
-			continue;
-		} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (wait_fd(s->fd, POLLOUT, deadline, "write", e) < 0)
-				return SMTP_FAIL_CONN;
-		} else {
-			return err_set(e, 75, "write: %s", strerror(errno)), SMTP_FAIL_CONN;
-		}
-	}
-	return SMTP_OK;
-}
-
-/* io_read - append what arrives before deadline to s->rb. */
-static int io_read(struct smtp *s, long long deadline, struct err *e)
-{
-	char tmp[SMTP_READ];
-	ssize_t r;
-
-	if (s->fd < 0)
-		return err_set(e, 75, "not connected"), SMTP_FAIL_CONN;
-	for (;;) {
-		if (s->tls != NULL) {
-			long long left = deadline - now_ms();
-
-			if (left <= 0)
-				return err_set(e, 75, "read: timeout"), SMTP_FAIL_CONN;
-			r = tls_read(s->tls, tmp, sizeof tmp, left > INT_MAX ? INT_MAX : (int)left, e);
-			if (r < 0)
-				return SMTP_FAIL_CONN;
-		} else {
-			/* wait first: a reply is read right after a command, before the server can have
-			 * answered, so a first recv would almost always find nothing */
-			if (wait_fd(s->fd, POLLIN, deadline, "read", e) < 0)
-				return SMTP_FAIL_CONN;
-			r = recv(s->fd, tmp, sizeof tmp, 0);
-			if (r < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-				continue;
-			if (r < 0)
-				return err_set(e, 75, "read: %s", strerror(errno)), SMTP_FAIL_CONN;
-		}
-		if (r == 0)
-			return err_set(e, 75, "connection closed by the server"), SMTP_FAIL_CONN;
-		if (buf_add(&s->rb, tmp, (size_t)r) < 0)
-			return err_set(e, 75, "server sent too much without a complete reply"),
-			       SMTP_FAIL_PROTO;
-		return SMTP_OK;
-	}
-}
-
-/* show_in - hand the raw lines of a reply to the transcript. */
-static void show_in(struct smtp *s, const char *p, size_t n)
-{
-	while (n > 0) {
-		const char *nl = memchr(p, '\n', n);
-		size_t k = nl != NULL ? (size_t)(nl - p) : n, l = k;
-
-		if (l > 0 && p[l - 1] == '\r')
-			l--;
-		s->o.transcript(s->o.transcript_ctx, SMTP_DIR_IN, p, l);
-		k = nl != NULL ? k + 1 : k;
-		p += k;
-		n -= k;
-	}
-}
-
-/* show_out - hand the lines of what we send (CRLF-separated) to the transcript. */
-static void show_out(struct smtp *s, const char *p, size_t n)
-{
-	if (s->o.transcript == NULL)
-		return;
-	while (n > 0) {
-		const char *nl = memchr(p, '\n', n);
-		size_t k = nl != NULL ? (size_t)(nl - p) : n, l = k;
-
-		if (l > 0 && p[l - 1] == '\r')
-			l--;
-		s->o.transcript(s->o.transcript_ctx, SMTP_DIR_OUT, p, l);
-		k = nl != NULL ? k + 1 : k;
-		p += k;
-		n -= k;
-	}
-}
-
-/* read_reply - the next whole reply into s->last, within ms. */
-static int read_reply(struct smtp *s, int ms, struct err *e)
-{
-	long long deadline = now_ms() + ms;
-
-	smtp_reply_free(&s->last);
-	memset(&s->last, 0, sizeof s->last);
-	for (;;) {
-		size_t used;
-		int r = smtp_reply_parse(s->rb.data != NULL ? s->rb.data : "", s->rb.len, &s->last,
-					 &used, e);
-
-		if (r < 0)
-			return err_prefix(e, "malformed reply"), SMTP_FAIL_PROTO;
-		if (r > 0) {
-			if (s->o.transcript != NULL)
-				show_in(s, s->rb.data, used);
-			memmove(s->rb.data, s->rb.data + used, s->rb.len - used);
-			s->rb.len -= used;
-			s->rb.data[s->rb.len] = '\0';
-			return SMTP_OK;
-		}
-		if ((r = io_read(s, deadline, e)) != SMTP_OK)
-			return r;
-	}
-}
-
-/* send_line - one command line; `shown` replaces it in the transcript when not NULL. */
-static int send_line(struct smtp *s, const char *line, const char *shown, struct err *e)
-{
-	size_t n = strlen(line);
-	struct buf b;
-	int r;
-
-	if (strpbrk(line, "\r\n") != NULL || n > LIM_SMTP_LINE - 2)
-		return err_set(e, 70, "refusing to send a bad command line"), SMTP_FAIL_LOCAL;
-	if (s->o.transcript != NULL)
-		s->o.transcript(s->o.transcript_ctx, SMTP_DIR_OUT, shown ? shown : line,
-				strlen(shown ? shown : line));
-	buf_init(&b, LIM_SMTP_LINE);
-	if (buf_add(&b, line, n) < 0 || buf_add(&b, "\r\n", 2) < 0)
-		return buf_free(&b), err_set(e, 70, "command too long"), SMTP_FAIL_LOCAL;
-	r = io_write(s, b.data, b.len, s->o.to.command, e);
-	explicit_bzero(b.data, b.len);	/* it may have held credentials */
-	buf_free(&b);
-	return r;
-}
-
-/* want - SMTP_OK if the last reply is of class `cls` (2, 3), else SMTP_FAIL_RESP with a reason. */
-static int want(struct smtp *s, int cls, const char *what, struct err *e)
-{
-	if (s->last.code / 100 == cls)
-		return SMTP_OK;
-	err_set(e, s->last.code >= 500 ? 0 : 75, "%s: server said %d %.*s", what, s->last.code,
-		(int)strcspn(s->last.text, "\n"), s->last.text);
-	return SMTP_FAIL_RESP;
-}
-
-/* command - send a line, read the reply, want class cls. */
-static int command(struct smtp *s, const char *line, const char *shown, int ms, int cls,
-		   const char *what, struct err *e)
-{
-	int r;
-
-	if ((r = send_line(s, line, shown, e)) != SMTP_OK || (r = read_reply(s, ms, e)) != SMTP_OK)
-		return err_prefix(e, "%s", what), r;
-	return want(s, cls, what, e);
-}
-
-int smtp_connect(struct smtp *s, struct in_addr ip, int port, struct err *e)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr = ip };
-	long long deadline = now_ms() + s->o.to.connect;
-	char addr[INET_ADDRSTRLEN];
-	socklen_t sl = sizeof(int);
-	int fd, soerr = 0;
-
-	inet_ntop(AF_INET, &ip, addr, sizeof addr);
-	if (s->fd >= 0)
-		return err_set(e, 70, "already connected"), SMTP_FAIL_LOCAL;
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
-		return err_set(e, 75, "socket: %s", strerror(errno)), SMTP_FAIL_CONN;
-	/* every write is a whole command or a whole chunk: no reason to let Nagle hold one back */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		if (errno != EINPROGRESS) {
-			err_set(e, 75, "connect to %s:%d: %s", addr, port, strerror(errno));
-			close(fd);
-			return SMTP_FAIL_CONN;
-		}
-		if (wait_fd(fd, POLLOUT, deadline, "connect", e) < 0) {
-			err_prefix(e, "%s:%d", addr, port);
-			close(fd);
-			return SMTP_FAIL_CONN;
-		}
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0 || soerr != 0) {
-			err_set(e, 75, "connect to %s:%d: %s", addr, port, strerror(soerr ? soerr : errno));
-			close(fd);
-			return SMTP_FAIL_CONN;
-		}
-	}
-	s->fd = fd;
-	buf_reset(&s->rb);
-	return SMTP_OK;
-}
-
-int smtp_tls_implicit(struct smtp *s, struct tls_client_ctx *ctx, const char *name, struct err *e)
-{
-	if (s->fd < 0 || s->tls != NULL)
-		return err_set(e, 70, "TLS: not connected, or already on"), SMTP_FAIL_LOCAL;
-	if ((s->tls = tls_connect(ctx, s->fd, name, s->o.to.greeting, e)) == NULL)
-		return SMTP_FAIL_CONN;
-	return SMTP_OK;
-}
-
-int smtp_greeting(struct smtp *s, struct err *e)
-{
-	int r;
-
-	if ((r = read_reply(s, s->o.to.greeting, e)) != SMTP_OK)
-		return err_prefix(e, "greeting"), r;
-	if (s->last.code != 220)
-		return want(s, 0, "greeting", e);
-	return SMTP_OK;
-}
-
-/* line_printf - format a command line into a bounded buffer (NULL when too long). */
 static char *line_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *line_printf(const char *fmt, ...)
 {
@@ -379,7 +41,7 @@ static int ehlo(struct smtp *s, struct err *e)
 	memset(&s->ext, 0, sizeof s->ext);
 	if (line == NULL)
 		return err_set(e, 78, "HELO name too long"), SMTP_FAIL_LOCAL;
-	r = command(s, line, NULL, s->o.to.command, 2, "EHLO", e);
+	r = smtp_command(s, line, NULL, s->o.to.command, 2, "EHLO", e);
 	free(line);
 	if (r == SMTP_OK) {
 		smtp_ehlo_parse(&s->last, &s->ext);
@@ -388,7 +50,7 @@ static int ehlo(struct smtp *s, struct err *e)
 	if (r != SMTP_FAIL_RESP || s->last.code / 100 != 5)
 		return r;
 	line = line_printf("HELO %s", s->helo);
-	r = command(s, line, NULL, s->o.to.command, 2, "HELO", e);
+	r = smtp_command(s, line, NULL, s->o.to.command, 2, "HELO", e);
 	free(line);
 	return r;
 }
@@ -408,7 +70,7 @@ int smtp_starttls(struct smtp *s, struct tls_client_ctx *ctx, const char *name, 
 
 	if (s->tls != NULL || s->helo == NULL)
 		return err_set(e, 70, "STARTTLS: already on, or before EHLO"), SMTP_FAIL_LOCAL;
-	if ((r = command(s, "STARTTLS", NULL, s->o.to.command, 2, "STARTTLS", e)) != SMTP_OK)
+	if ((r = smtp_command(s, "STARTTLS", NULL, s->o.to.command, 2, "STARTTLS", e)) != SMTP_OK)
 		return r;
 	/* anything already here was sent before the handshake: an attacker's injection */
 	if (s->rb.len > 0)
@@ -431,7 +93,7 @@ static char *b64(const void *p, size_t n)
 /* secret_line - send a credential line and read the reply; the buffer is wiped. */
 static int secret_line(struct smtp *s, char *line, const char *shown, int cls, struct err *e)
 {
-	int r = command(s, line, shown, s->o.to.command, cls, "AUTH", e);
+	int r = smtp_command(s, line, shown, s->o.to.command, cls, "AUTH", e);
 
 	explicit_bzero(line, strlen(line));
 	free(line);
@@ -464,7 +126,7 @@ int smtp_auth(struct smtp *s, const char *user, const char *pass, bool allow_pla
 	}
 	if (!s->ext.auth_login)
 		return err_set(e, 78, "server offers neither AUTH PLAIN nor LOGIN"), SMTP_FAIL_LOCAL;
-	if ((r = command(s, "AUTH LOGIN", NULL, s->o.to.command, 3, "AUTH", e)) != SMTP_OK)
+	if ((r = smtp_command(s, "AUTH LOGIN", NULL, s->o.to.command, 3, "AUTH", e)) != SMTP_OK)
 		return r;
 	if ((r = secret_line(s, b64(user, nu), "<credentials hidden>", 3, e)) != SMTP_OK)
 		return r;
@@ -506,7 +168,7 @@ int smtp_mail(struct smtp *s, const char *sender, long long size, bool body8bit,
 
 	buf_init(&b, LIM_SMTP_LINE - 2);
 	if ((r = mail_line(s, &b, sender, size, body8bit, smtputf8, e)) == SMTP_OK)
-		r = command(s, buf_str(&b), NULL, s->o.to.command, 2, "MAIL FROM", e);
+		r = smtp_command(s, buf_str(&b), NULL, s->o.to.command, 2, "MAIL FROM", e);
 	buf_free(&b);
 	return r;
 }
@@ -587,7 +249,7 @@ int smtp_envelope(struct smtp *s, const char *sender, long long size, bool body8
 			return SMTP_OK;
 		if ((r = smtp_rcpt(s, rcpts, n, replies, accepted, e)) != SMTP_OK || *accepted == 0)
 			return r;
-		r = command(s, "DATA", NULL, s->o.to.data_init, 3, "DATA", e);
+		r = smtp_command(s, "DATA", NULL, s->o.to.data_init, 3, "DATA", e);
 		*data_ok = r == SMTP_OK;
 		return r == SMTP_FAIL_RESP ? SMTP_OK : r;
 	}
@@ -601,18 +263,18 @@ int smtp_envelope(struct smtp *s, const char *sender, long long size, bool body8
 		buf_init(&b, (n + 2) * (LIM_PATH + 64));
 		r = group(s, &b, sender, size, body8bit, smtputf8, rcpts, n, e);
 		if (r == SMTP_OK) {
-			show_out(s, b.data, b.len);
-			r = io_write(s, b.data, b.len, s->o.to.command, e);
+			smtp_show_out(s, b.data, b.len);
+			r = smtp_io_write(s, b.data, b.len, s->o.to.command, e);
 		}
 		buf_free(&b);
 		if (r != SMTP_OK)
 			return r;
 	}
-	if ((r = read_reply(s, s->o.to.command, e)) != SMTP_OK)
+	if ((r = smtp_read_reply(s, s->o.to.command, e)) != SMTP_OK)
 		return err_prefix(e, "MAIL FROM"), r;
 	keep(s, mail);
 	for (size_t i = 0; i < n; i++) {
-		if ((r = read_reply(s, s->o.to.command, e)) != SMTP_OK) {
+		if ((r = smtp_read_reply(s, s->o.to.command, e)) != SMTP_OK) {
 			for (size_t k = 0; k < n; k++)
 				smtp_reply_free(&replies[k]);
 			smtp_reply_free(mail);
@@ -623,14 +285,14 @@ int smtp_envelope(struct smtp *s, const char *sender, long long size, bool body8
 		if (s->last.code / 100 == 2 && mail->code / 100 == 2)
 			(*accepted)++;
 	}
-	if ((r = read_reply(s, s->o.to.data_init, e)) != SMTP_OK)
+	if ((r = smtp_read_reply(s, s->o.to.data_init, e)) != SMTP_OK)
 		return err_prefix(e, "DATA"), r;
 	if (s->last.code == 354 && *accepted == 0) {
 		/* RFC 2920 3.1: the server took DATA although nobody was accepted; end it empty */
 		if (s->o.transcript != NULL)
 			s->o.transcript(s->o.transcript_ctx, SMTP_DIR_OUT, ".", 1);
-		if ((r = io_write(s, ".\r\n", 3, s->o.to.data_block, e)) != SMTP_OK ||
-		    (r = read_reply(s, s->o.to.data_done, e)) != SMTP_OK)
+		if ((r = smtp_io_write(s, ".\r\n", 3, s->o.to.data_block, e)) != SMTP_OK ||
+		    (r = smtp_read_reply(s, s->o.to.data_done, e)) != SMTP_OK)
 			return err_prefix(e, "DATA"), r;
 		return SMTP_OK;
 	}
@@ -665,10 +327,10 @@ int smtp_rcpt(struct smtp *s, const char *const *rcpts, size_t n, struct smtp_re
 			if (buf_printf(&b, "RCPT TO:<%s>\r\n", rcpts[done + i]) < 0)
 				abort();	/* cannot happen: each line fits LIM_PATH + 16 */
 		}
-		r = io_write(s, b.data, b.len, s->o.to.command, e);
+		r = smtp_io_write(s, b.data, b.len, s->o.to.command, e);
 		buf_free(&b);
 		for (size_t i = 0; r == SMTP_OK && i < k; i++) {
-			if ((r = read_reply(s, s->o.to.command, e)) != SMTP_OK)
+			if ((r = smtp_read_reply(s, s->o.to.command, e)) != SMTP_OK)
 				break;
 			replies[done + i] = s->last;
 			replies[done + i].text = xstrdup(s->last.text);
@@ -690,7 +352,7 @@ int smtp_data(struct smtp *s, const char *prefix, size_t prefixlen, int fd, long
 {
 	int r;
 
-	if ((r = command(s, "DATA", NULL, s->o.to.data_init, 3, "DATA", e)) != SMTP_OK)
+	if ((r = smtp_command(s, "DATA", NULL, s->o.to.data_init, 3, "DATA", e)) != SMTP_OK)
 		return err_prefix(e, "DATA"), r;
 	return smtp_data_body(s, prefix, prefixlen, fd, size, e);
 }
@@ -698,7 +360,7 @@ int smtp_data(struct smtp *s, const char *prefix, size_t prefixlen, int fd, long
 /* flush - write the m bytes waiting in out. */
 static int flush(struct smtp *s, const char *out, size_t *m, struct err *e)
 {
-	int r = io_write(s, out, *m, s->o.to.data_block, e);
+	int r = smtp_io_write(s, out, *m, s->o.to.data_block, e);
 
 	*m = 0;
 	return r;
@@ -761,15 +423,15 @@ int smtp_data_body(struct smtp *s, const char *prefix, size_t prefixlen, int fd,
 		out = xreallocarray(out, 1, m + s->ahead.len);
 		memcpy(out + m, s->ahead.data, s->ahead.len);
 		m += s->ahead.len;
-		show_out(s, s->ahead.data, s->ahead.len);
+		smtp_show_out(s, s->ahead.data, s->ahead.len);
 		buf_reset(&s->ahead);
 		s->ahead_sent = true;
 	}
 	if ((r = flush(s, out, &m, e)) != SMTP_OK)
 		goto out;
-	if ((r = read_reply(s, s->o.to.data_done, e)) != SMTP_OK)
+	if ((r = smtp_read_reply(s, s->o.to.data_done, e)) != SMTP_OK)
 		goto out;
-	r = want(s, 2, "end of DATA", e);
+	r = smtp_want(s, 2, "end of DATA", e);
 out:
 	if (r != SMTP_OK && r != SMTP_FAIL_RESP)
 		err_prefix(e, "DATA");
@@ -782,7 +444,7 @@ int smtp_rset(struct smtp *s, struct err *e)
 {
 	if (s->ahead_sent)	/* the server is in DATA: a command now would be message text */
 		return err_set(e, 70, "RSET with a pipelined envelope outstanding"), SMTP_FAIL_PROTO;
-	return command(s, "RSET", NULL, s->o.to.command, 2, "RSET", e);
+	return smtp_command(s, "RSET", NULL, s->o.to.command, 2, "RSET", e);
 }
 
 void smtp_quit(struct smtp *s)
@@ -792,6 +454,6 @@ void smtp_quit(struct smtp *s)
 
 	if (s->fd < 0 || s->ahead_sent)	/* (in DATA: closing aborts that transaction) */
 		return;
-	if (send_line(s, "QUIT", NULL, &e) == SMTP_OK)
-		(void)read_reply(s, ms, &e);
+	if (smtp_send_line(s, "QUIT", NULL, &e) == SMTP_OK)
+		(void)smtp_read_reply(s, ms, &e);
 }
