@@ -10,7 +10,7 @@
  *	worker hands each message that is done to its reaper instead and goes on with the next
  *	transaction; the reaper removes it (spool_msg_done: envelope, then data) and closes the data file,
  *	so the message stays locked until its files are gone.
- *	Durability is the same as removing inline (removals are never fsynced one by one; the worker
+ *	Durability is the same as removing inline (removals are never fsynced one by one; the pass
  *	syncs the spool once at its end): a crash, or a SIGKILL while removals are still queued, leaves the
  *	message queued, and the next run sends it again; it is never lost.
  * THREADS

@@ -189,15 +189,7 @@ struct batch {
 	size_t nd;
 	size_t next;		/* destinations started (or given up) */
 	size_t running;
-	bool finished;		/* a message was finished here: sync before letting go */
 };
-
-/* finish - a message finished by the parent. */
-static void finish(struct runq_ctx *x, struct batch *b, struct runq_msg *qm)
-{
-	runq_finish(x, qm);
-	b->finished = true;
-}
 
 /* take_line - parse one result line and apply it. */
 static void take_line(struct runq_ctx *x, struct batch *b, struct runq_dest *d, char *line)
@@ -225,7 +217,7 @@ static void take_line(struct runq_ctx *x, struct batch *b, struct runq_dest *d, 
 	/* the message is finished (durably) as soon as every destination has answered for it, not when
 	 * the worker exits: a runner killed later then sends again only what was in flight */
 	if (d->left[mi] > 0 && --d->left[mi] == 0 && --b->q[d->msg[mi]].inflight == 0)
-		finish(x, b, &b->q[d->msg[mi]]);
+		runq_finish(x, &b->q[d->msg[mi]]);
 	return;
 bad:
 	log_msg(x->lg, LOG_ERR, "internal error: malformed result from a delivery worker");
@@ -354,7 +346,7 @@ static void reap(struct runq_ctx *x, struct batch *b, struct runq_dest *d, struc
 		if (d->left[m] > 0) {
 			d->left[m] = 0;
 			if (--b->q[d->msg[m]].inflight == 0)
-				finish(x, b, &b->q[d->msg[m]]);
+				runq_finish(x, &b->q[d->msg[m]]);
 		}
 }
 
@@ -406,18 +398,13 @@ static size_t load(struct runq_ctx *x, const struct spool_entry *ent, size_t nen
 	}
 	for (size_t i = 0; i < b->nq; i++)
 		if (b->q[i].inflight == 0)
-			finish(x, b, &b->q[i]);	/* nothing pending (e.g. a bounce that could not be queued) */
+			runq_finish(x, &b->q[i]);	/* nothing pending (e.g. a bounce that could not be queued) */
 	return b->nq;
 }
 
-/* unload - b is done: make the parent's removals durable and let go of the rest. */
-static void unload(struct runq_ctx *x, struct batch *b)
+/* unload - b is done: let go of what is left of it. */
+static void unload(struct batch *b)
 {
-	struct err e;
-
-	err_clear(&e);
-	if (b->finished && spool_sync(x->sp, &e) < 0)
-		log_msg(x->lg, LOG_WARNING, "%s", e.msg);
 	free_dests(b->d, b->nd);
 	for (size_t i = 0; i < b->nq; i++) {
 		env_free(&b->q[i].env);
@@ -451,6 +438,7 @@ static void deliver(struct runq_ctx *x, const struct spool_entry *ent, size_t ne
 	struct lingering lg = { NULL, 0 };
 	size_t nlive = 0, running = 0, cur = 0, i, k;
 	bool stopping = false;
+	struct err e;
 
 	for (;;) {
 		if (x->stop != NULL && *x->stop && !stopping) {
@@ -470,7 +458,7 @@ static void deliver(struct runq_ctx *x, const struct spool_entry *ent, size_t ne
 				k++;
 				continue;
 			}
-			unload(x, &live[k]);
+			unload(&live[k]);
 			memmove(&live[k], &live[k + 1], (nlive - k - 1) * sizeof *live);
 			nlive--;
 		}
@@ -509,6 +497,11 @@ static void deliver(struct runq_ctx *x, const struct spool_entry *ent, size_t ne
 		while (waitpid(lg.pid[i], NULL, 0) < 0 && errno == EINTR)
 			;
 	free(lg.pid);
+	/* removals are not synced one by one (a crash that undid one would only mean a message sent
+	 * twice, never one lost); the pass makes them durable here, once, for every worker */
+	err_clear(&e);
+	if (nent > 0 && spool_sync(x->sp, &e) < 0)
+		log_msg(x->lg, LOG_WARNING, "%s", e.msg);
 }
 
 int runq_pass(struct runq_ctx *x)

@@ -27,7 +27,6 @@ struct wctx {
 	const struct runq_dest *d;
 	size_t *left;		/* per message of d: own recipients not yet reported */
 	int fd;			/* the result pipe */
-	bool finished;		/* some message was finished here: sync the spool before exiting */
 };
 
 static void worker_finish(struct wctx *w, size_t mi)
@@ -38,7 +37,6 @@ static void worker_finish(struct wctx *w, size_t mi)
 	spool_msg_unlock(qm->m);	/* a deferred one: the last close, here */
 	qm->m = NULL;
 	qm->owned = false;
-	w->finished = true;
 }
 
 static void worker_report(void *ctx, const struct dlv_result *r)
@@ -89,7 +87,6 @@ void runq_worker(struct runq_ctx *x, struct runq_msg *q, size_t nq, const struct
 	struct dlv_dest dd;
 	struct dlv_env de;
 	struct wctx w = { .x = x, .q = q, .d = d, .fd = fd };
-	struct err e;
 
 	/* the descriptors of other destinations' messages are theirs to close last */
 	for (size_t i = 0; i < nq; i++)
@@ -144,9 +141,6 @@ void runq_worker(struct runq_ctx *x, struct runq_msg *q, size_t nq, const struct
 	close(fd);	/* delivery is over: the parent may give this connection slot to another worker */
 	if (x->reaper != NULL)
 		reaper_finish(x->reaper);
-	err_clear(&e);
-	if (w.finished && spool_sync(x->sp, &e) < 0)
-		log_msg(x->lg, LOG_WARNING, "%s", e.msg);
-	_exit(0);
+	_exit(0);	/* (the parent syncs the spool's folders once, at the end of the pass) */
 }
 

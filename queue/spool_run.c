@@ -294,23 +294,35 @@ static int read_trailer(int fd, const char *id, struct buf *b, long long *msgsiz
 	return 1;
 }
 
+/* mark_at - what new/ID is: 0 none, 1 the empty mark of a new message (its envelope ends the data
+ * file), 2 anything else (read it as an envelope file). One fstatat: the common case reads nothing. */
+static int mark_at(int dirfd, const char *id)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, id, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : 2;	/* (read_at reports the error) */
+	return S_ISREG(st.st_mode) && st.st_size == 0 ? 1 : 2;
+}
+
 /* read_env - the envelope of id: deferred/ID, else new/ID; an empty new/ID means it is the trailer of
  * the data file (datafd, or data/ID opened here when datafd < 0). 1 read, 0 gone, -1 error. */
 static int read_env(struct spool *s, const char *id, int datafd, struct envelope *env, struct err *e)
 {
 	long long msgsize = -1;
 	struct buf b;
-	int r, fd;
+	int r, fd, mark;
 
 	memset(env, 0, sizeof *env);
 	if (!env_id_valid(id, strlen(id)))
 		return err_set(e, 70, "spool: bad queue id");
 	buf_init(&b, LIM_ENVELOPE_FILE);
-	if ((r = read_at(s->fd[D_DEFERRED], id, &b, e)) == 0 && (r = read_at(s->fd[D_NEW], id, &b, e)) == 1 &&
-	    b.len == 0) {
-		if ((fd = datafd) < 0 && (fd = open_data(s, id)) < 0)
+	if ((r = read_at(s->fd[D_DEFERRED], id, &b, e)) == 0 && (mark = mark_at(s->fd[D_NEW], id)) == 2) {
+		r = read_at(s->fd[D_NEW], id, &b, e);	/* an envelope file from an older spool */
+	} else if (r == 0 && mark == 1) {
+		if ((fd = datafd) < 0 && (fd = open_data(s, id)) < 0) {
 			r = errno == ENOENT ? 0 : spool_serr(e, "opening", id);	/* finished meanwhile */
-		else {
+		} else {
 			r = read_trailer(fd, id, &b, &msgsize, e);
 			if (fd != datafd)
 				close(fd);
