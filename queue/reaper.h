@@ -4,9 +4,9 @@
  * NAME
  *	reaper - a thread that unlinks finished messages and then releases their locks
  * DESCRIPTION
- *	On a file system that discards freed blocks synchronously (ext4 mounted with `discard` and no
- *	journal, as on many virtual disks), freeing a message's two files waits for the device, and a
- *	worker that removed each message inline spent more time waiting for that than talking SMTP. A
+ *	On a file system that discards freed blocks synchronously (ext4 with online `discard`, as on the
+ *	virtual disk this was measured on), freeing a message's file waits for the device, and a worker
+ *	that removed each message inline spent more time waiting for that than talking SMTP. A
  *	worker hands each message that is done to its reaper instead and goes on with the next
  *	transaction; the reaper removes it (spool_msg_done: envelope, then data) and closes the data file,
  *	so the message stays locked until its files are gone.
