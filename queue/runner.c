@@ -1,9 +1,10 @@
 /*
  * runner.c - one pass over the spool. See runner.h.
  *
- * A pass takes the queue in batches of up to BATCH locked messages; a batch's recipients are grouped
- * by destination and each destination goes to a worker process (runq_worker.c), at most max_connections
- * at once. The next batch is read while the workers of the last one run, so the connections stay busy.
+ * A pass takes the queue in batches of up to RUNNER_BATCH locked messages (fewer when the descriptor
+ * limit is low); a batch's recipients are grouped by destination and each destination goes to a worker
+ * process (runq_worker.c), at most max_connections at once. The next batch is read while the workers
+ * of the last one run, so the connections stay busy.
  * A message that goes to one destination only is its worker's to finish; one shared by several
  * destinations is finished here, when its last destination has reported.
  *
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -40,8 +42,35 @@
 #include "queue/spool.h"
 #include "queue/tls.h"
 
-#define BATCH 256		/* messages locked at once (each holds a descriptor) */
 #define SPLIT_MIN 16		/* messages per connection before a destination gets another one */
+
+/* runner_batch_size - see runner.h */
+size_t runner_batch_size(unsigned long long nofile, int max_connections)
+{
+	unsigned long long reserve = 64 + 2ULL * (unsigned long long)(max_connections > 0 ? max_connections : 0);
+	unsigned long long n = nofile > reserve ? (nofile - reserve) / 2 : 0;
+
+	return n < 1 ? 1 : n > RUNNER_BATCH ? RUNNER_BATCH : (size_t)n;
+}
+
+/* batch_limit - the batch size this process can afford; the soft descriptor limit is raised (within
+ * the hard one) when two full batches would not fit. */
+static size_t batch_limit(const struct config *c)
+{
+	unsigned long long want = 2ULL * RUNNER_BATCH + 64 + 2ULL * (unsigned long long)c->max_connections;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return runner_batch_size(1024, c->max_connections);
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want && rl.rlim_max > rl.rlim_cur) {
+		struct rlimit up = rl;
+
+		up.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			rl = up;
+	}
+	return runner_batch_size(rl.rlim_cur == RLIM_INFINITY ? ~0ULL : rl.rlim_cur, c->max_connections);
+}
 
 long runner_backoff(const struct config *c, int attempts)
 {
@@ -350,16 +379,16 @@ static void reap(struct runq_ctx *x, struct batch *b, struct runq_dest *d, struc
 		}
 }
 
-/* load - lock and read up to BATCH selected messages from ent[*cur..] and group them. 0: none taken. */
+/* load - lock and read up to max selected messages from ent[*cur..] and group them. 0: none taken. */
 static size_t load(struct runq_ctx *x, const struct spool_entry *ent, size_t nent, size_t *cur, long long now,
-    struct batch *b)
+    size_t max, struct batch *b)
 {
 	struct err e;
 
 	err_clear(&e);
 	memset(b, 0, sizeof *b);
-	b->q = xcalloc(BATCH, sizeof *b->q);
-	for (; *cur < nent && b->nq < BATCH; (*cur)++) {
+	b->q = xcalloc(max, sizeof *b->q);
+	for (; *cur < nent && b->nq < max; (*cur)++) {
 		struct runq_msg *m = &b->q[b->nq];
 		const char *id = ent[*cur].id;
 
@@ -438,6 +467,7 @@ static void deliver(struct runq_ctx *x, const struct spool_entry *ent, size_t ne
 	struct lingering lg = { NULL, 0 };
 	size_t nlive = 0, running = 0, cur = 0, i, k;
 	bool stopping = false;
+	size_t batch = batch_limit(x->c);
 	struct err e;
 
 	for (;;) {
@@ -449,7 +479,7 @@ static void deliver(struct runq_ctx *x, const struct spool_entry *ent, size_t ne
 			start(x, live, nlive, &live[k], &running);
 		/* read ahead as soon as every destination read so far has its worker */
 		if (!stopping && cur < nent && nlive < 2 && (nlive == 0 || live[nlive - 1].next == live[nlive - 1].nd)) {
-			if (load(x, ent, nent, &cur, now, &live[nlive]) > 0)
+			if (load(x, ent, nent, &cur, now, batch, &live[nlive]) > 0)
 				nlive++;
 			continue;
 		}

@@ -13,6 +13,7 @@
 #define POSTERN_RUNNER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "conf/config.h"
 #include "lib/log.h"
@@ -33,6 +34,15 @@ int runner_main(const struct runner_opts *ro, const struct config *c, struct log
 
 /* runner_tls_reload - signal the periodic runner (pidfile) to re-read configuration and certificates. */
 int runner_tls_reload(const struct config *c, struct log *lg);
+
+/* A pass locks at most this many messages at once in a batch, and holds two batches (one being sent,
+ * the next read ahead); each locked message holds a descriptor. */
+#define RUNNER_BATCH 512
+
+/* runner_batch_size - the batch size for a descriptor limit of nofile (~0 for none) and
+ * max_connections workers: two batches, the workers' pipes and 64 more must fit; between 1 and
+ * RUNNER_BATCH. Pure. */
+size_t runner_batch_size(unsigned long long nofile, int max_connections);
 
 /* runner_backoff - seconds until the next attempt after `attempts` attempts: retry_min doubled each
  * time, at most retry_max. Pure. */
