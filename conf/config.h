@@ -57,7 +57,7 @@ struct config {
 	enum tls_level tls;	/* default TLS_MAY */
 	struct conf_tls_policy *tls_policy;
 	size_t ntls_policy;
-	char *tls_ca;		/* CA file for verify; NULL = system default store */
+	char *tls_ca;		/* CA file for verify; NULL = the system's hashed folder (tls.c) */
 	char *tls_cert, *tls_key;	/* client certificate and key, or NULL */
 	char *tls_cert_name;	/* name the certbot hook matches; default hostname */
 	char *resolver;		/* space-separated IPv4 addresses, or NULL for /etc/resolv.conf */

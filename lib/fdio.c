@@ -9,12 +9,13 @@
 
 #include "lib/log.h"
 
-int fdio_write_all(int fd, const void *p, size_t n)
+/* put_all - all n bytes, with write (off < 0) or pwrite at off; retried on EINTR and short writes. */
+static int put_all(int fd, const void *p, size_t n, off_t off)
 {
 	const char *s = p;
 
 	while (n > 0) {
-		ssize_t w = write(fd, s, n);
+		ssize_t w = off < 0 ? write(fd, s, n) : pwrite(fd, s, n, off);
 
 		if (w < 0 && errno == EINTR)
 			continue;
@@ -25,29 +26,20 @@ int fdio_write_all(int fd, const void *p, size_t n)
 		}
 		s += w;
 		n -= (size_t)w;
+		if (off >= 0)
+			off += w;
 	}
 	return 0;
 }
 
+int fdio_write_all(int fd, const void *p, size_t n)
+{
+	return put_all(fd, p, n, -1);
+}
+
 int fdio_pwrite_all(int fd, const void *p, size_t n, off_t off)
 {
-	const char *s = p;
-
-	while (n > 0) {
-		ssize_t w = pwrite(fd, s, n, off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			if (w == 0)
-				errno = EIO;
-			return -1;
-		}
-		s += w;
-		n -= (size_t)w;
-		off += w;
-	}
-	return 0;
+	return off < 0 ? (errno = EINVAL, -1) : put_all(fd, p, n, off);
 }
 
 ssize_t fdio_pread_all(int fd, void *p, size_t n, off_t off)

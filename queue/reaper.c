@@ -16,23 +16,21 @@ struct reaper {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct spool_msg **m;	/* added, in order; [done, added) are waiting */
-	size_t max, added, done, removed;
+	size_t max, added, done;
 	bool closing;
 };
 
 /* reaper_remove - see reaper.h */
-int reaper_remove(struct log *lg, struct spool_msg *m)
+void reaper_remove(struct log *lg, struct spool_msg *m)
 {
 	struct err e;
-	int r;
 
 	err_clear(&e);
-	if ((r = spool_msg_done(m, &e)) < 0)
+	if (spool_msg_done(m, &e) < 0)
 		log_msg(lg, LOG_ERR, "%s: cannot remove the delivered message: %s", spool_msg_id(m), e.msg);
 	else
 		log_msg(lg, LOG_INFO, "%s: removed", spool_msg_id(m));
 	spool_msg_unlock(m);	/* the lock goes only now that the files are gone */
-	return r;
 }
 
 static void *reap(void *arg)
@@ -48,10 +46,9 @@ static void *reap(void *arg)
 		struct spool_msg *m = r->m[r->done];
 
 		pthread_mutex_unlock(&r->mu);
-		int ok = reaper_remove(r->lg, m) == 0;
+		reaper_remove(r->lg, m);	/* (it logs what goes wrong) */
 		pthread_mutex_lock(&r->mu);
 		r->done++;
-		r->removed += ok;
 	}
 	pthread_mutex_unlock(&r->mu);
 	return NULL;
@@ -90,30 +87,24 @@ void reaper_add(struct reaper *r, struct spool_msg *m)
 	pthread_mutex_lock(&r->mu);
 	if (r->added == r->max) {
 		pthread_mutex_unlock(&r->mu);
-		int ok = reaper_remove(r->lg, m) == 0;
-		pthread_mutex_lock(&r->mu);
-		r->removed += ok;
-	} else {
-		r->m[r->added++] = m;
-		pthread_cond_signal(&r->cv);
+		reaper_remove(r->lg, m);
+		return;
 	}
+	r->m[r->added++] = m;
+	pthread_cond_signal(&r->cv);
 	pthread_mutex_unlock(&r->mu);
 }
 
 /* reaper_finish - see reaper.h */
-size_t reaper_finish(struct reaper *r)
+void reaper_finish(struct reaper *r)
 {
-	size_t n;
-
 	pthread_mutex_lock(&r->mu);
 	r->closing = true;
 	pthread_cond_signal(&r->cv);
 	pthread_mutex_unlock(&r->mu);
 	pthread_join(r->th, NULL);
-	n = r->removed;
 	pthread_cond_destroy(&r->cv);
 	pthread_mutex_destroy(&r->mu);
 	free(r->m);
 	free(r);
-	return n;
 }

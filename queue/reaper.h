@@ -35,11 +35,10 @@ struct reaper *reaper_start(struct log *lg, size_t max);
  * belongs to the reaper from here. Beyond `max`, m is removed at once. */
 void reaper_add(struct reaper *r, struct spool_msg *m);
 
-/* reaper_finish - wait until everything added is removed, stop the thread and free r. Returns how many
- * messages were removed. */
-size_t reaper_finish(struct reaper *r);
+/* reaper_finish - wait until everything added is removed, stop the thread and free r. */
+void reaper_finish(struct reaper *r);
 
 /* reaper_remove - remove, log and unlock one message in the calling thread (what the reaper does). */
-int reaper_remove(struct log *lg, struct spool_msg *m);
+void reaper_remove(struct log *lg, struct spool_msg *m);
 
 #endif

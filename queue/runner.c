@@ -281,6 +281,23 @@ static int drain(struct runq_ctx *x, struct batch *b, struct runq_dest *d)
 	return 1;
 }
 
+/* keep_only - in a new worker: close the descriptor of every message but d's (of every live batch),
+ * so that the worker holding a message's last descriptor is the one that finishes it. */
+static void keep_only(struct batch *live, size_t nlive, struct batch *b, const struct runq_dest *d)
+{
+	bool *mine = xcalloc(b->nq ? b->nq : 1, sizeof *mine);
+
+	for (size_t m = 0; m < d->nmsg; m++)
+		mine[d->msg[m]] = true;
+	for (size_t k = 0; k < nlive; k++)
+		for (size_t i = 0; i < live[k].nq; i++)
+			if (&live[k] != b || !mine[i]) {
+				spool_msg_unlock(live[k].q[i].m);
+				live[k].q[i].m = NULL;
+			}
+	free(mine);
+}
+
 /* spawn - start the worker for destination d of batch b; the messages that go nowhere else become its
  * own. live: every batch alive (the worker closes the descriptors of theirs). */
 static int spawn(struct runq_ctx *x, struct batch *live, size_t nlive, struct batch *b, struct runq_dest *d)
@@ -308,12 +325,8 @@ static int spawn(struct runq_ctx *x, struct batch *live, size_t nlive, struct ba
 		/* a runner killed with SIGKILL takes its workers along: the messages they hold stay queued */
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 			_exit(0);
-		for (size_t k = 0; k < nlive; k++)
-			for (size_t i = 0; &live[k] != b && i < live[k].nq; i++) {
-				spool_msg_unlock(live[k].q[i].m);
-				live[k].q[i].m = NULL;
-			}
-		runq_worker(x, q, b->nq, d, p[1]);
+		keep_only(live, nlive, b, d);
+		runq_worker(x, q, d, p[1]);
 	}
 	close(p[1]);
 	d->fd = p[0];
@@ -333,10 +346,20 @@ static int spawn(struct runq_ctx *x, struct batch *live, size_t nlive, struct ba
 	return 0;
 }
 
-/* start - start destinations of b while connections are free. */
-static void start(struct runq_ctx *x, struct batch *live, size_t nlive, struct batch *b, size_t *running)
+/* busy - workers running in all live batches. */
+static size_t busy(const struct batch *live, size_t nlive)
 {
-	while (*running < (size_t)x->c->max_connections && b->next < b->nd) {
+	size_t n = 0;
+
+	for (size_t k = 0; k < nlive; k++)
+		n += live[k].running;
+	return n;
+}
+
+/* start - start destinations of b while connections are free. */
+static void start(struct runq_ctx *x, struct batch *live, size_t nlive, struct batch *b)
+{
+	while (busy(live, nlive) < (size_t)x->c->max_connections && b->next < b->nd) {
 		struct runq_dest *d = &b->d[b->next++];
 
 		if (spawn(x, live, nlive, b, d) < 0) {
@@ -348,7 +371,6 @@ static void start(struct runq_ctx *x, struct batch *live, size_t nlive, struct b
 			continue;
 		}
 		b->running++;
-		(*running)++;
 	}
 }
 
@@ -465,9 +487,13 @@ static void deliver(struct runq_ctx *x, const struct spool_entry *ent, size_t ne
 {
 	struct batch live[2];
 	struct lingering lg = { NULL, 0 };
-	size_t nlive = 0, running = 0, cur = 0, i, k;
+	size_t nlive = 0, cur = 0, np, i, k;
+	size_t batch = batch_limit(x->c), maxw = (size_t)x->c->max_connections;
+	/* one poll slot per connection at most, for the whole pass */
+	struct pollfd *pfd = xcalloc(maxw, sizeof *pfd);
+	struct runq_dest **who = xcalloc(maxw, sizeof *who);
+	struct batch **whob = xcalloc(maxw, sizeof *whob);
 	bool stopping = false;
-	size_t batch = batch_limit(x->c);
 	struct err e;
 
 	for (;;) {
@@ -476,7 +502,7 @@ static void deliver(struct runq_ctx *x, const struct spool_entry *ent, size_t ne
 			stop(live, nlive);
 		}
 		for (k = 0; k < nlive && !stopping; k++)
-			start(x, live, nlive, &live[k], &running);
+			start(x, live, nlive, &live[k]);
 		/* read ahead as soon as every destination read so far has its worker */
 		if (!stopping && cur < nent && nlive < 2 && (nlive == 0 || live[nlive - 1].next == live[nlive - 1].nd)) {
 			if (load(x, ent, nent, &cur, now, batch, &live[nlive]) > 0)
@@ -492,19 +518,14 @@ static void deliver(struct runq_ctx *x, const struct spool_entry *ent, size_t ne
 			memmove(&live[k], &live[k + 1], (nlive - k - 1) * sizeof *live);
 			nlive--;
 		}
-		if (running == 0) {
+		if (busy(live, nlive) == 0) {
 			if (nlive == 0 && (stopping || cur >= nent))
 				break;
 			continue;
 		}
-
-		struct pollfd *pfd = xcalloc(running, sizeof *pfd);
-		struct runq_dest **who = xcalloc(running, sizeof *who);
-		struct batch **whob = xcalloc(running, sizeof *whob);
-		size_t np = 0;
-
+		np = 0;
 		for (k = 0; k < nlive; k++)
-			for (i = 0; i < live[k].nd && np < running; i++)
+			for (i = 0; i < live[k].nd && np < maxw; i++)
 				if (live[k].d[i].fd >= 0) {
 					pfd[np].fd = live[k].d[i].fd;
 					pfd[np].events = POLLIN;
@@ -517,12 +538,11 @@ static void deliver(struct runq_ctx *x, const struct spool_entry *ent, size_t ne
 			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) || drain(x, whob[i], who[i]))
 				continue;
 			reap(x, whob[i], who[i], &lg);
-			running--;
 		}
-		free(pfd);
-		free(who);
-		free(whob);
 	}
+	free(pfd);
+	free(who);
+	free(whob);
 	for (i = 0; i < lg.n; i++)
 		while (waitpid(lg.pid[i], NULL, 0) < 0 && errno == EINTR)
 			;

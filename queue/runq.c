@@ -310,7 +310,7 @@ void runq_finish(struct runq_ctx *x, struct runq_msg *q)
 		if (x->reaper != NULL)
 			reaper_add(x->reaper, q->m);
 		else
-			(void)reaper_remove(x->lg, q->m);
+			reaper_remove(x->lg, q->m);
 		q->m = NULL;
 		return;
 	}

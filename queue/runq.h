@@ -34,7 +34,6 @@ struct runq_msg {
 	struct buf prefix;	/* the prepended header lines, CRLF */
 	int inflight;		/* destinations not yet done */
 	bool owned;		/* finished by the one worker it goes to (runner.c) */
-	bool mine;		/* in a worker: one of its destination's messages */
 };
 
 /* A destination of a batch: a domain (or the smarthost) and the messages going there, delivered by one
@@ -56,12 +55,12 @@ struct runq_dest {
  * lists), shorter than RUNQ_RESULT_LINE so that each is one atomic pipe write. */
 #define RUNQ_RESULT_LINE 2048
 
-/* runq_worker - in a forked worker: deliver d, whose messages are q[d->msg[..]] (nq in all). The
- * messages with q[i].owned are the worker's own (it records, finishes and removes them, and it is the
- * last holder of their locks); the others it reports on fd. Closes the descriptors of every other
- * message of q at once, and fd when the delivery is over (its reaper may still be removing messages
- * then: the parent waits for the process at the end of the pass). Never returns. */
-void runq_worker(struct runq_ctx *x, struct runq_msg *q, size_t nq, const struct runq_dest *d, int fd)
+/* runq_worker - in a forked worker whose descriptors are d's messages only: deliver d, whose
+ * messages are q[d->msg[..]]. The messages with q[i].owned are the worker's own (it records, finishes
+ * and removes them, and it is the last holder of their locks); the others it reports on fd. It closes
+ * fd when the delivery is over (its reaper may still be removing messages then: the parent waits for
+ * the process at the end of the pass). Never returns. */
+void runq_worker(struct runq_ctx *x, struct runq_msg *q, struct runq_dest *d, int fd)
     __attribute__((noreturn));
 
 /* runq_become_postern - when root, become the postern user (a warning if there is none). */

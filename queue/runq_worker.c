@@ -24,8 +24,7 @@
 struct wctx {
 	struct runq_ctx *x;
 	struct runq_msg *q;
-	const struct runq_dest *d;
-	size_t *left;		/* per message of d: own recipients not yet reported */
+	struct runq_dest *d;	/* d->left: this process's copy, as it was at the fork */
 	int fd;			/* the result pipe */
 };
 
@@ -49,7 +48,7 @@ static void worker_report(void *ctx, const struct dlv_result *r)
 	if (qm->owned) {
 		runq_apply(w->x, qm, w->d->ridx[r->msg][r->rcpt], (char)r->state, r->status, r->relay, r->tls,
 		    r->diag);
-		if (w->left[r->msg] > 0 && --w->left[r->msg] == 0)
+		if (w->d->left[r->msg] > 0 && --w->d->left[r->msg] == 0)
 			worker_finish(w, r->msg);
 		return;
 	}
@@ -81,30 +80,18 @@ static uint32_t worker_rnd(void *ctx)
 }
 
 /* runq_worker - see runq.h */
-void runq_worker(struct runq_ctx *x, struct runq_msg *q, size_t nq, const struct runq_dest *d, int fd)
+void runq_worker(struct runq_ctx *x, struct runq_msg *q, struct runq_dest *d, int fd)
 {
 	struct dlv_msg *dm = xcalloc(d->nmsg, sizeof *dm);
 	struct dlv_dest dd;
 	struct dlv_env de;
 	struct wctx w = { .x = x, .q = q, .d = d, .fd = fd };
 
-	/* the descriptors of other destinations' messages are theirs to close last */
-	for (size_t i = 0; i < nq; i++)
-		q[i].mine = false;
-	for (size_t m = 0; m < d->nmsg; m++)
-		q[d->msg[m]].mine = true;
-	for (size_t i = 0; i < nq; i++)
-		if (!q[i].mine && q[i].m != NULL) {
-			spool_msg_unlock(q[i].m);
-			q[i].m = NULL;
-		}
 	x->reaper = reaper_start(x->lg, d->nmsg);
-	w.left = xcalloc(d->nmsg ? d->nmsg : 1, sizeof *w.left);
 	for (size_t m = 0; m < d->nmsg; m++) {
 		struct runq_msg *qm = &q[d->msg[m]];
 		const char **rc = xcalloc(d->nr[m], sizeof *rc);
 
-		w.left[m] = d->nr[m];
 		for (size_t k = 0; k < d->nr[m]; k++)
 			rc[k] = qm->env.rcpt[d->ridx[m][k]].addr;
 		dm[m].id = qm->env.id;

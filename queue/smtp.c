@@ -263,7 +263,7 @@ int smtp_envelope(struct smtp *s, const char *sender, long long size, bool body8
 		buf_init(&b, (n + 2) * (LIM_PATH + 64));
 		r = group(s, &b, sender, size, body8bit, smtputf8, rcpts, n, e);
 		if (r == SMTP_OK) {
-			smtp_show_out(s, b.data, b.len);
+			smtp_show(s, SMTP_DIR_OUT, b.data, b.len);
 			r = smtp_io_write(s, b.data, b.len, s->o.to.command, e);
 		}
 		buf_free(&b);
@@ -423,7 +423,7 @@ int smtp_data_body(struct smtp *s, const char *prefix, size_t prefixlen, int fd,
 		out = xreallocarray(out, 1, m + s->ahead.len);
 		memcpy(out + m, s->ahead.data, s->ahead.len);
 		m += s->ahead.len;
-		smtp_show_out(s, s->ahead.data, s->ahead.len);
+		smtp_show(s, SMTP_DIR_OUT, s->ahead.data, s->ahead.len);
 		buf_reset(&s->ahead);
 		s->ahead_sent = true;
 	}

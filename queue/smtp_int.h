@@ -36,8 +36,9 @@ struct smtp {
 int smtp_io_write(struct smtp *s, const void *p, size_t n, int ms, struct err *e);
 /* smtp_read_reply - the next whole reply into s->last, within ms (bounded: see smtp_reply.h). */
 int smtp_read_reply(struct smtp *s, int ms, struct err *e);
-/* smtp_show_out - hand the lines of what we send (CRLF-separated) to the transcript, if any. */
-void smtp_show_out(struct smtp *s, const char *p, size_t n);
+/* smtp_show - hand the CRLF-separated lines of p (sent or received, per dir) to the transcript, if
+ * there is one. */
+void smtp_show(struct smtp *s, enum smtp_dir dir, const char *p, size_t n);
 /* smtp_send_line - one command line; `shown` replaces it in the transcript when not NULL. */
 int smtp_send_line(struct smtp *s, const char *line, const char *shown, struct err *e);
 /* smtp_want - SMTP_OK if the last reply is of class cls (2, 3), else SMTP_FAIL_RESP with a reason. */

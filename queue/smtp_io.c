@@ -168,24 +168,8 @@ static int io_read(struct smtp *s, long long deadline, struct err *e)
 	}
 }
 
-/* show_in - hand the raw lines of a reply to the transcript. */
-static void show_in(struct smtp *s, const char *p, size_t n)
-{
-	while (n > 0) {
-		const char *nl = memchr(p, '\n', n);
-		size_t k = nl != NULL ? (size_t)(nl - p) : n, l = k;
-
-		if (l > 0 && p[l - 1] == '\r')
-			l--;
-		s->o.transcript(s->o.transcript_ctx, SMTP_DIR_IN, p, l);
-		k = nl != NULL ? k + 1 : k;
-		p += k;
-		n -= k;
-	}
-}
-
-/* smtp_show_out - hand the lines of what we send (CRLF-separated) to the transcript. */
-void smtp_show_out(struct smtp *s, const char *p, size_t n)
+/* smtp_show - see smtp_int.h */
+void smtp_show(struct smtp *s, enum smtp_dir dir, const char *p, size_t n)
 {
 	if (s->o.transcript == NULL)
 		return;
@@ -195,7 +179,7 @@ void smtp_show_out(struct smtp *s, const char *p, size_t n)
 
 		if (l > 0 && p[l - 1] == '\r')
 			l--;
-		s->o.transcript(s->o.transcript_ctx, SMTP_DIR_OUT, p, l);
+		s->o.transcript(s->o.transcript_ctx, dir, p, l);
 		k = nl != NULL ? k + 1 : k;
 		p += k;
 		n -= k;
@@ -217,8 +201,7 @@ int smtp_read_reply(struct smtp *s, int ms, struct err *e)
 		if (r < 0)
 			return err_prefix(e, "malformed reply"), SMTP_FAIL_PROTO;
 		if (r > 0) {
-			if (s->o.transcript != NULL)
-				show_in(s, s->rb.data, used);
+			smtp_show(s, SMTP_DIR_IN, s->rb.data, used);
 			memmove(s->rb.data, s->rb.data + used, s->rb.len - used);
 			s->rb.len -= used;
 			s->rb.data[s->rb.len] = '\0';
