@@ -246,8 +246,8 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 		t = TXN_LOST;
 		goto out;
 	}
-	R->progress = true;	/* the server answered the envelope: this connection works */
 	if (mail.code >= 400) {
+		R->progress = true;	/* (an answer for the message: this connection works) */
 		from_reply(&o, &mail, relay, tls, "MAIL FROM");
 		report_rest(R, m, &o);
 		t = smtp_rset(s, e) == SMTP_OK ? TXN_OK : TXN_LOST;
@@ -259,6 +259,7 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 			report(R, m, idx[k], &o);
 		}
 	if (accepted == 0 || !data_ok) {
+		R->progress = true;
 		if (accepted > 0) {	/* DATA refused: the accepted recipients get that answer */
 			from_reply(&o, smtp_last_reply(s), relay, tls, "DATA");
 			report_rest(R, m, &o);
@@ -270,6 +271,7 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 	pipeline_next(R, s);
 	r = smtp_data_body(s, msg->prefix, msg->prefixlen, msg->datafd, msg->size, e);
 	if (r == SMTP_OK || r == SMTP_FAIL_RESP) {
+		R->progress = true;
 		from_reply(&o, smtp_last_reply(s), relay, tls, r == SMTP_OK ? NULL : "end of DATA");
 		if (r == SMTP_OK) {
 			const struct smtp_reply *lr = smtp_last_reply(s);

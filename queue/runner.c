@@ -729,10 +729,12 @@ static void reap_lingering(struct pass *P, bool wait)
 /* deliver - the pass's messages ent[0..nent), batch by batch: a new batch is read as soon as every
  * destination read so far has its workers and the descriptors allow, so a stalled connection holds
  * up only what it has started. */
-static void deliver(struct runq_ctx *x, const struct spool_entry *ent, size_t nent, long long now)
+static void deliver(struct runq_ctx *x, struct spool_entry **entp, size_t *nentp, long long now)
 {
 	struct pass P;
-	size_t cur = 0, maxc = (size_t)x->c->max_connections;
+	struct spool_entry *ent = *entp;
+	size_t nent = *nentp, cur = 0, maxc = (size_t)x->c->max_connections;
+	long long scanned_ms = now_ms();
 	struct pollfd *pfd = xcalloc(maxc ? maxc : 1, sizeof *pfd);
 	struct err e;
 
@@ -771,6 +773,27 @@ static void deliver(struct runq_ctx *x, const struct spool_entry *ent, size_t ne
 			continue;
 		}
 		t = now_ms();
+		/* only stragglers left (a periodic runner): what became due meanwhile need not wait for them */
+		if (x->rescan > 0 && !P.stopping && cur >= nent && all_handed_out(&P)) {
+			long long due = scanned_ms + x->rescan * 1000;
+
+			if (t >= due) {
+				struct spool_entry *fresh = NULL;
+				size_t nfresh = 0;
+
+				err_clear(&e);
+				scanned_ms = t;
+				if (spool_scan(x->sp, &fresh, &nfresh, &e) == 0) {
+					free(ent);
+					ent = fresh;
+					nent = nfresh;
+					cur = 0;
+					now = (long long)time(NULL);
+				}
+				continue;
+			}
+			timeout = (int)(due - t);
+		}
 		for (i = 0; i < P.nc; i++) {
 			struct conn *c = &P.c[i];
 
@@ -779,6 +802,7 @@ static void deliver(struct runq_ctx *x, const struct spool_entry *ent, size_t ne
 			if (c->nout > 1 && !c->stalled && started(c)) {
 				if (t - c->heard_ms >= RUNQ_STALL_MS) {
 					take_back(c);
+					timeout = 0;	/* hand out what came back */
 					continue;
 				}
 				long long left = RUNQ_STALL_MS - (t - c->heard_ms);
@@ -803,6 +827,8 @@ static void deliver(struct runq_ctx *x, const struct spool_entry *ent, size_t ne
 	err_clear(&e);
 	if (nent > 0 && spool_sync(x->sp, &e) < 0)
 		log_msg(x->lg, LOG_WARNING, "%s", e.msg);
+	*entp = ent;
+	*nentp = nent;
 }
 
 int runq_pass(struct runq_ctx *x)
@@ -827,7 +853,7 @@ int runq_pass(struct runq_ctx *x)
 		}
 		(void)spool_sweep(x->sp, now, ent, nent, &e);
 	}
-	deliver(x, ent, nent, now);
+	deliver(x, &ent, &nent, now);
 	free(ent);
 	return 0;
 }
