@@ -27,6 +27,8 @@ struct runq_ctx {
 	struct tls_client_ctx *tls;	/* NULL when TLS could not be set up (logged) */
 	char *auth_user, *auth_pass;	/* smarthost credentials, or NULL */
 	volatile int *stop;		/* periodic runner: SIGTERM seen */
+	long rescan;			/* periodic runner: while only stragglers keep a pass going, read
+					 * the spool again every this many seconds (0: never) */
 	struct reaper *reaper;		/* in a worker: removes finished messages beside it (or NULL) */
 };
 
