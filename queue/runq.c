@@ -28,6 +28,11 @@
 #include "queue/dsn.h"
 
 #define ORIG_HEADER_MAX (64 * 1024)	/* original headers quoted in a bounce */
+/* What one recipient can take in a report, twice over for folding: its address and diagnostic in the
+ * text part and again in the delivery-status part, its ORCPT, its relay, the fixed fields. A report's
+ * ceiling grows with its recipients, so one that lists thousands of them can always be composed (a
+ * fixed ceiling made it fail every run, the message kept forever for a report never sent). */
+#define REPORT_RCPT_MAX (2 * (2 * (LIM_PATH + ENV_MAX_DIAG) + ENV_MAX_ORCPT + ENV_MAX_RELAY) + 1024)
 
 /* runq_become_postern - root leaves root before touching the network. */
 int runq_become_postern(struct log *lg)
@@ -216,7 +221,7 @@ static int report(struct runq_ctx *x, struct runq_msg *q, enum dsn_kind kind)
 	(void)snprintf(boundary, sizeof boundary, "%s.%016llx/%s", q->env.id, (unsigned long long)rnd,
 	    x->c->hostname);
 	buf_init(&h, ORIG_HEADER_MAX);
-	buf_init(&out, ORIG_HEADER_MAX + 256 * 1024);
+	buf_init(&out, ORIG_HEADER_MAX + 256 * 1024 + q->env.nrcpt * (size_t)REPORT_RCPT_MAX);
 	err_clear(&e);
 	orig_headers(q, &h);
 	if (dsn_compose(&q->env, buf_str(&h), h.len, kind, x->c->hostname, (long long)time(NULL), boundary, &out,

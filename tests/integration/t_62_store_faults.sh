@@ -195,3 +195,28 @@ test_store_out_of_class_reply() {
 	spool_env "$id" | grep -q '^R-STATUS 4\.' || fail "x@'s status is not a 4.x.x: $(spool_env "$id" | grep R-STATUS)"
 	spool_env "$id" | grep -q '^R-DIAG .*354' || fail "x@'s reason lacks the reply: $(spool_env "$id" | grep R-DIAG)"
 }
+
+# 500 recipients refused with an 800-byte 550: the report that lists them all (about 1 MB) is composed
+# and queued, the message goes, and no recipient is tried again (a fixed 320 KiB ceiling made the
+# report fail at every run and kept the message for ever).
+test_store_big_bounce() {
+	local long i args=()
+	postern_env
+	dl_nodkim
+	long=$(printf 'unknown %.0s' $(seq 1 100))
+	faultsmtpd_start refuse 127.0.0.13:25 --reply "rcpt=550 5.1.1 $long" || fail "faultsmtpd"
+	smtpd_start bounces 127.0.0.15:25 || fail "smtpd bounces"
+	{ set +x; } 2>/dev/null
+	for i in $(seq 1 500); do args+=("r$i@implicit.example"); done
+	set -x
+	msg s@postern.example r1@implicit.example big | submit -odq -f s@postern.example "${args[@]}"
+	sf_run
+	expect_eq "refused" 500 "$(grep -c 'status=bounced' "$T/pm.err")"
+	grep -q "non-delivery notification queued" "$T/pm.err" ||
+		fail "the report was not queued: $(grep -i 'notification' "$T/pm.err" | head -n 1)"
+	[ -z "$(ls "$SPOOL/deferred")" ] || fail "the message was kept"
+	sf_run
+	expect_eq "tried again" 0 "$(sf_rcpts r1@implicit.example)"
+	wait_mail bounces 1 || fail "the bounce did not arrive"
+	expect_eq "recipients in the bounce" 500 "$(grep -c '^Final-Recipient: rfc822; r[0-9]*@implicit.example' "$(mail_file bounces 1)")"
+}
