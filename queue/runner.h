@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "conf/config.h"
 #include "lib/log.h"
@@ -26,10 +27,16 @@ struct runner_opts {
 	long interval;		/* -qTIME: periodic runner (seconds); 0 = one pass */
 	bool verbose;		/* -v: the SMTP conversation on stderr */
 	const char *config_path;	/* -C, passed on to bounce submission and reload */
+	bool own_only;		/* set by runner_main for an unprivileged caller: */
+	uid_t owner;		/* only messages whose envelope UID is this one */
 };
 
 /* runner_main - a pass, or the periodic loop. Returns a sysexits code (0 even when messages stay
- * deferred: that is the queue working). */
+ * deferred: that is the queue working).
+ * SECURITY: root and the postern user act on every message; anyone else (sendmail is set-group-id, so
+ * any local user gets here) acts only on the messages they submitted themselves (the envelope's UID,
+ * which the front door's privileged parent writes), never locks another's message, and may not start
+ * a periodic runner (EX_NOPERM). */
 int runner_main(const struct runner_opts *ro, const struct config *c, struct log *lg);
 
 /* runner_tls_reload - signal the periodic runner (pidfile) to re-read configuration and certificates. */
@@ -43,6 +50,10 @@ int runner_tls_reload(const struct config *c, struct log *lg);
  * max_connections workers: two batches, the workers' pipes and 64 more must fit; between 1 and
  * RUNNER_BATCH. Pure. */
 size_t runner_batch_size(unsigned long long nofile, int max_connections);
+
+/* runner_privileged - whether uid administers the whole queue: root, or the postern user (postern_uid,
+ * (uid_t)-1 when there is none). Pure. */
+bool runner_privileged(uid_t uid, uid_t postern_uid);
 
 /* runner_backoff - seconds until the next attempt after `attempts` attempts: retry_min doubled each
  * time, at most retry_max. Pure. */

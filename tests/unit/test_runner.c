@@ -1,4 +1,5 @@
-/* test_runner.c - queue/runner.c's pure parts: the retry schedule and the batch size. */
+/* test_runner.c - queue/runner.c's pure parts: the retry schedule, the batch size, who administers
+ * the queue, and the resource limits a runner sets. */
 #include <criterion/criterion.h>
 
 #include "conf/config.h"
@@ -41,4 +42,24 @@ Test(runner, batch_size)
 	cr_expect_eq(runner_batch_size(64, 4), 1, "never nothing");
 	cr_expect_eq(runner_batch_size(0, 4), 1);
 	cr_expect_eq(runner_batch_size(1024, -5), (1024 - 64) / 2, "a negative count is none");
+}
+
+Test(runner, privileged)
+{
+	static const struct {
+		uid_t uid, postern;
+		bool want;
+		const char *why;
+	} t[] = {
+		{ 0, 998, true, "root" },
+		{ 998, 998, true, "the postern user" },
+		{ 1000, 998, false, "any other user" },
+		{ 65534, 998, false, "nobody" },
+		{ 0, (uid_t)-1, true, "root, no postern user" },
+		{ 1000, (uid_t)-1, false, "a user, no postern user" },
+		{ (uid_t)-1, (uid_t)-1, false, "uid -1 is not the missing postern user" },
+	};
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		cr_expect_eq(runner_privileged(t[i].uid, t[i].postern), t[i].want, "%s", t[i].why);
 }
