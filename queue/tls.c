@@ -296,8 +296,10 @@ struct tls_conn *tls_connect(struct tls_client_ctx *ctx, int fd, const char *nam
 	}
 	if (name != NULL)
 		SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-	while ((r = SSL_connect(c->ssl)) != 1) {
-		errno = 0;
+	for (;;) {
+		errno = 0;	/* so that a failure's errno is the failing call's own */
+		if ((r = SSL_connect(c->ssl)) == 1)
+			break;
 		if (wait_io(c, r, deadline, "TLS handshake", e) < 0)
 			goto fail;
 	}
@@ -375,12 +377,12 @@ ssize_t tls_read(struct tls_conn *c, void *p, size_t n, int timeout_ms, struct e
 
 	ERR_clear_error();
 	/* SSL_read first: bytes may already be decrypted and pending, with nothing on the fd */
-	while ((r = SSL_read_ex(c->ssl, p, n, &got)) != 1) {
-		int x = SSL_get_error(c->ssl, r);
-
-		if (x == SSL_ERROR_ZERO_RETURN)
+	for (;;) {
+		errno = 0;	/* so that a failure's errno is the failing call's own */
+		if ((r = SSL_read_ex(c->ssl, p, n, &got)) == 1)
+			break;
+		if (SSL_get_error(c->ssl, r) == SSL_ERROR_ZERO_RETURN)
 			return 0;
-		errno = 0;
 		if (wait_io(c, r, deadline, "TLS read", e) < 0)
 			return -1;
 	}
@@ -395,14 +397,14 @@ int tls_write(struct tls_conn *c, const void *p, size_t n, int timeout_ms, struc
 	ERR_clear_error();
 	while (n > 0) {
 		size_t put;
-		int r = SSL_write_ex(c->ssl, q, n, &put);
+		int r;
 
-		if (r == 1) {
+		errno = 0;	/* so that a failure's errno is the failing call's own */
+		if ((r = SSL_write_ex(c->ssl, q, n, &put)) == 1) {
 			q += put;
 			n -= put;
 			continue;
 		}
-		errno = 0;
 		if (wait_io(c, r, deadline, "TLS write", e) < 0)
 			return -1;
 	}
