@@ -601,7 +601,8 @@ int runq_pass(struct runq_ctx *x)
 			log_msg(x->lg, LOG_ERR, "cannot read the spool: %s", e.msg);
 			return 75;
 		}
-		(void)spool_sweep(x->sp, now, ent, nent, &e);
+		if (!x->ro->own_only)	/* (the spool's housekeeping is for root's and postern's runs) */
+			(void)spool_sweep(x->sp, now, ent, nent, &e);
 	}
 	nent = own_entries(x, ent, nent);
 	deliver(x, ent, nent, now);

@@ -225,3 +225,19 @@ unpriv_mailq_inner() {
 		grep -q a@mx-pref.example "$T/pm.out" || fail "root does not see the queue"
 	done
 }
+
+# The spool's housekeeping (stale tmp/ files, orphaned data files, which it locks to tell) is for root's
+# and postern's runs: nobody's -q leaves a day-old tmp/ file alone; root's removes it.
+test_priv_unprivileged_runner_no_housekeeping() { postern_env; priv_mounts unpriv_sweep_inner; }
+unpriv_sweep_inner() {
+	unpriv_setup
+	printf 'To: b@mx-pref.example\nSubject: mine\n\nbody\n' | nobody_pm -odq -t -i || fail "submission: $(cat "$T/pm.err")"
+	printf 'partial' >"$SPOOL/tmp/0123456789ABCDEF012.data"
+	chown root:postern "$SPOOL/tmp/0123456789ABCDEF012.data"
+	touch -d '2 days ago' "$SPOOL/tmp/0123456789ABCDEF012.data"
+	nobody_pm -q </dev/null || fail "-q as nobody exited $?: $(cat "$T/pm.err")"
+	[ -e "$SPOOL/tmp/0123456789ABCDEF012.data" ] || fail "nobody's -q swept the spool"
+	queue_run
+	[ -e "$SPOOL/tmp/0123456789ABCDEF012.data" ] && fail "root's -q did not sweep the stale tmp/ file"
+	return 0
+}
