@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "conf/config.h"
+#include "lib/err.h"
 #include "lib/log.h"
 
 struct runner_opts {
@@ -61,6 +62,11 @@ bool runner_privileged(uid_t uid, uid_t postern_uid);
  * max (hard): cur raised to want, within max. -1 when the result would stay below min (the runner cannot
  * do its job; it refuses), else 0 with *set. RLIM_INFINITY is the largest value. Pure. */
 int runner_rlimit_plan(rlim_t cur, rlim_t max, rlim_t min, rlim_t want, rlim_t *set);
+
+/* runner_set_limits - raise this process's soft limits (address space, data, stack, file size, CPU)
+ * to what a runner needs, within the hard ones; its workers inherit them. 0, or -1 with e (EX_TEMPFAIL)
+ * naming the hard limit that is too small. */
+int runner_set_limits(struct err *e);
 
 /* runner_backoff - seconds until the next attempt after `attempts` attempts: retry_min doubled each
  * time, at most retry_max. Pure. */
