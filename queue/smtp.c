@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -75,8 +76,8 @@ int smtp_starttls(struct smtp *s, struct tls_client_ctx *ctx, const char *name, 
 	/* anything already here was sent before the handshake: an attacker's injection */
 	if (s->rb.len > 0)
 		return err_set(e, 75, "trailing data after STARTTLS reply"), SMTP_FAIL_PROTO;
-	if ((s->tls = tls_connect(ctx, s->fd, name, s->o.to.command, e)) == NULL)
-		return err_prefix(e, "STARTTLS"), SMTP_FAIL_CONN;
+	if ((s->tls = tls_connect(ctx, s->fd, name, s->o.to.command, e)) == NULL)	/* code: whose failure */
+		return err_prefix(e, "STARTTLS"), e->code == EX_OSERR ? SMTP_FAIL_LOCAL : SMTP_FAIL_CONN;
 	buf_reset(&s->rb);
 	return ehlo(s, e);	/* RFC 3207 4.2: forget everything learnt before */
 }

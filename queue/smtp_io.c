@@ -18,6 +18,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -295,8 +296,8 @@ int smtp_tls_implicit(struct smtp *s, struct tls_client_ctx *ctx, const char *na
 {
 	if (s->fd < 0 || s->tls != NULL)
 		return err_set(e, 70, "TLS: not connected, or already on"), SMTP_FAIL_LOCAL;
-	if ((s->tls = tls_connect(ctx, s->fd, name, s->o.to.greeting, e)) == NULL)
-		return SMTP_FAIL_CONN;
+	if ((s->tls = tls_connect(ctx, s->fd, name, s->o.to.greeting, e)) == NULL)	/* code: whose failure */
+		return e->code == EX_OSERR ? SMTP_FAIL_LOCAL : SMTP_FAIL_CONN;
 	return SMTP_OK;
 }
 
