@@ -401,6 +401,11 @@ int submit_main(const struct opts *o, const struct config *c, struct log *lg)
 	log_msg(lg, LOG_INFO, "%s: uid=%lu from=<%s> size=%lld nrcpt=%zu", env.id, (unsigned long)getuid(),
 	    env.sender, env.size, env.nrcpt);
 	rc = 0;
+	/* The data file is still locked by this process (the lock taken at spool_tx_begin rode along with
+	 * the rename): release it before any runner is started, or the runner finds the message busy and
+	 * skips it, which made -odi never deliver and the detached run lose a race with our exit. */
+	spool_tx_abort(tx);	/* committed: this only closes the file and frees */
+	tx = NULL;
 	/* -odq or "deliver queue": the next queue run takes it; -odi: deliver before returning */
 	if (o->deliver == OD_INTERACTIVE)
 		submit_spawn_runner(env.id, o->config, true);

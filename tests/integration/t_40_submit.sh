@@ -960,3 +960,39 @@ test_submit_newaliases() {
 	[ -z "$(find "$SPOOL" -type f)" ] || fail "something was left in the spool"
 }
 
+
+# ------------------------------------------------------------------ 6. delivery started by submission
+
+# spool_messages - how many message files data/, new/ and deferred/ hold.
+spool_messages() { find "$SPOOL/data" "$SPOOL/new" "$SPOOL/deferred" -type f | wc -l; }
+spool_no_messages() { [ "$(spool_messages)" -eq 0 ]; }
+
+# -odi: the message is delivered before sendmail returns (the runner it starts used to find the message
+# still locked by its own parent and skip it: nothing was ever delivered until a later queue run).
+test_submit_odi_delivers() {
+	submit_env
+	smtpd_start mx1 127.0.0.11:25 || fail "start"
+	local i
+	for i in 1 2 3; do
+		msg a@postern.example "odi$i@mx-pref.example" "odi $i" | submit -odi -t -i
+		expect_eq "delivered when -odi $i returned" "$i" "$(mail_count mx1)"
+	done
+	expect_eq "rcpts" "odi1@mx-pref.example odi2@mx-pref.example odi3@mx-pref.example" "$(all_rcpts mx1)"
+	expect_eq "message files left in the spool" 0 "$(spool_messages)"
+}
+
+# deliver background: each submission's detached run takes its own message (it used to race the
+# submitting parent's lock): 20 submissions in a row, all delivered without any queue run.
+test_submit_background_run_takes_message() {
+	submit_env
+	sed -i 's/^deliver queue$/deliver background/' "$CONF"
+	smtpd_start mx1 127.0.0.11:25 || fail "start"
+	local i
+	for i in $(seq 1 20); do
+		msg a@postern.example "bg$i@mx-pref.example" "bg $i" | submit -t -i
+	done
+	wait_mail mx1 20 20 || fail "delivered $(mail_count mx1) of 20 without a queue run"
+	wait_for 10 spool_no_messages || true
+	expect_eq "message files left in the spool" 0 "$(spool_messages)"
+	expect_eq "transactions" 20 "$(mail_count mx1)"
+}
