@@ -77,8 +77,8 @@ void spool_tx_abort(struct spool_tx *t);
  * new/ID and deferred/ID exist, deferred wins and stale_new is set. Names that are not ids are
  * ignored. */
 int spool_scan(struct spool *s, struct spool_entry **v, size_t *n, struct err *e);
-/* spool_sweep - given a fresh scan (v, n): unlink tmp/ files last changed more than a day before `now`,
- * envelope-less data/ files that are that old or that nobody holds, and the stale new/ID files the scan
+/* spool_sweep - given a fresh scan (v, n): unlink tmp/ files last changed more than an hour before
+ * `now` that nobody holds a flock on (a day when held: a submission still running), envelope-less data/ files that are that old or that nobody holds, and the stale new/ID files the scan
  * marked. Only data files missing from the scan are looked at on disk. Returns how many were removed,
  * or -1. */
 int spool_sweep(struct spool *s, long long now, const struct spool_entry *v, size_t n, struct err *e);

@@ -565,3 +565,35 @@ Test(spool, read_env_corrupt)
 	cr_assert_eq(spool_read_env(sp, "0000000000000000000", &env, &e), 0);
 	cr_assert_eq(spool_read_env(sp, "../x", &env, &e), -1);
 }
+
+/* A leftover in tmp/ that nobody holds (a submitter killed by a signal) goes after an hour; a held
+ * one (a submission still reading its caller) stays until it is a day old. */
+Test(spool, sweep_tmp_unheld_after_an_hour)
+{
+	struct err e = { 0 };
+	long long now = (long long)time(NULL);
+	struct spool_tx *held = spool_tx_begin(sp, &e);
+	char keep[ENV_ID_LEN + 1] = "";
+	int p[2], status;
+	pid_t pid;
+
+	cr_assert_not_null(held, "%s", e.msg);
+	cr_assert_eq(pipe(p), 0);
+	if ((pid = fork()) == 0) {	/* a submitter that dies mid-way: its file stays, its lock goes */
+		struct spool_tx *t = spool_tx_begin(sp, &e);
+
+		_exit(t != NULL && write(p[1], spool_tx_id(t), ENV_ID_LEN) == ENV_ID_LEN ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert_eq(read(p[0], keep, ENV_ID_LEN), ENV_ID_LEN);
+	close(p[0]);
+	close(p[1]);
+	cr_assert(exists("tmp", keep, ".data"));
+	cr_assert_eq(sweep(now + 30 * 60), 0, "nothing goes within the hour");
+	cr_assert_eq(sweep(now + 2 * 3600), 1, "the unheld leftover goes after an hour");
+	cr_assert(!exists("tmp", keep, ".data"));
+	cr_assert(exists("tmp", spool_tx_id(held), ".data"), "a held file is a submission still running");
+	cr_assert_eq(sweep(now + 2 * 86400), 1, "a held file a day old goes too");
+	spool_tx_abort(held);
+}
