@@ -677,6 +677,24 @@ disk_full_inner() {
 	printf 'To: ok@mx-pref.example\nSubject: ok\n\nsmall\n' | submit -t -i
 }
 
+# the caller's RLIMIT_FSIZE (ulimit -f sets soft and hard) below the message: the write fails with EFBIG
+# instead of SIGXFSZ killing the submission (exit 153 or 70, tmp/ID.data left): 75, one line, nothing
+# left anywhere.
+test_submit_fsize_limit() {
+	submit_env
+	seed_one
+	{ printf 'To: fsize@mx-pref.example\nSubject: fsize\n\n'; head -c 75000 /dev/urandom | base64 -w 76; } >"$T/big"
+	local before rc
+	before=$(snapshot)
+	(ulimit -f 64 && exec "$T/bin/sendmail" -C "$CONF" -t -i <"$T/big" >"$T/pm.out" 2>"$T/pm.err")
+	rc=$?
+	expect_eq "exit status" 75 "$rc"
+	expect_eq "stderr lines" 1 "$(wc -l <"$T/pm.err")"
+	grep -qi 'too large' "$T/pm.err" || fail "stderr does not say the file is too large: $(cat "$T/pm.err")"
+	expect_eq "spool snapshot" "$before" "$(snapshot)"
+	[ -z "$(ls -A "$SPOOL/tmp")" ] || fail "leftover in tmp/: $(ls -A "$SPOOL/tmp")"
+}
+
 # ------------------------------------------------------------------------------ 3. SIGKILL mid-way
 
 # body_sum FILE - sha256 of a message's body with CR removed (a caller's LF file or a spooled file).
