@@ -631,6 +631,24 @@ test_submit_refuse_no_recipients() {
 	printf 'To: x@mx-pref.example\nSubject: none\n\nbody\n' | refused 65 -t -i x@mx-pref.example
 }
 
+# an address SMTP cannot carry as postern sends it ('<', '>' or a space in a quoted local part) is refused
+# at submission with 65 (it used to be queued, or to exit 70, and then fail every attempt for 5 days);
+# a quoted local part that can be sent as it is, is queued as it is.
+test_submit_refuse_unsendable_rcpt() {
+	submit_env
+	seed_one
+	local a
+	for a in '"a>b"@dest1.test' '"a b"@dest1.test' '"<x>"@dest1.test'; do
+		printf 'Subject: q\n\nbody\n' | refused 65 -i -- "$a"
+		grep -qF "$a" "$T/pm.err" || fail "stderr does not name $a: $(cat "$T/pm.err")"
+		printf 'To: %s\nSubject: q\n\nbody\n' "$a" | refused 65 -t -i
+	done
+	printf 'Subject: q\n\nbody\n' | refused 64 -f '"a b"@postern.example' -i -- ok@mx-pref.example
+	rm -f "$SPOOL"/new/* "$SPOOL"/data/*
+	printf 'Subject: q\n\nbody\n' | submit -i -- '"a,b"@mx-pref.example'
+	spool_env "$(the_id)" | grep -qxF 'RCPT "a,b"@mx-pref.example' || fail "not queued as \"a,b\"@mx-pref.example: $(spool_env "$(the_id)" | grep RCPT)"
+}
+
 test_submit_refuse_unknown_config_key() {
 	submit_env
 	seed_one
