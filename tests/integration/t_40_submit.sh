@@ -959,6 +959,50 @@ test_submit_bs_two_messages() {
 	expect_eq "recipients" "x1@mx-pref.example x3@mx-pref.example" "$(for i in $(spool_ids); do spool_env "$i"; done | sed -n 's/^RCPT //p' | sort | paste -sd ' ')"
 }
 
+# -bs: a NUL byte or a line over 64 KiB in the data refuses that message with 5xx and queues nothing
+# of it (they used to be cut while the reply said "250 queued"); the session goes on.
+test_submit_bs_refuses_nul_and_long_line() {
+	submit_env
+	seed_one
+	local before long
+	before=$(snapshot)
+	long=$(head -c 70000 /dev/zero | tr '\0' l)
+	{ printf 'HELO c\r\nMAIL FROM:<a@postern.example>\r\nRCPT TO:<n@mx-pref.example>\r\nDATA\r\nSubject: nul\r\n\r\nbefore\000after\r\nmore\r\n.\r\n'
+	  printf 'MAIL FROM:<a@postern.example>\r\nRCPT TO:<l@mx-pref.example>\r\nDATA\r\nSubject: long\r\n\r\n%s\r\n.\r\n' "$long"
+	  printf 'QUIT\r\n'; } | submit -bs
+	expect_eq "SMTP replies" "220 250 250 250 354 554 250 250 354 554 221" "$(reply_codes "$T/pm.out")"
+	expect_eq "spool snapshot" "$before" "$(snapshot)"
+	[ -z "$(ls -A "$SPOOL/tmp")" ] || fail "leftover in tmp/"
+	# and the same session shape with clean data queues it
+	printf 'HELO c\r\nMAIL FROM:<a@postern.example>\r\nRCPT TO:<ok@mx-pref.example>\r\nDATA\r\nSubject: ok\r\n\r\nfine\r\n.\r\nQUIT\r\n' | submit -bs
+	expect_eq "SMTP replies" "220 250 250 250 354 250 221" "$(reply_codes "$T/pm.out")"
+	expect_eq "queued" 2 "$(spool_ids | wc -l)"
+}
+
+# -bs: a bare LF in the data refuses the message and ends the session (521): "\n.\n" no longer ends the
+# data with what follows taken as commands (SMTP smuggling); and input that ends inside DATA queues
+# nothing.
+test_submit_bs_refuses_bare_lf() {
+	submit_env
+	seed_one
+	local before
+	before=$(snapshot)
+	printf 'HELO c\r\nMAIL FROM:<a@postern.example>\r\nRCPT TO:<x@mx-pref.example>\r\nDATA\r\nSubject: one\r\n\r\nbody\n.\nMAIL FROM:<evil@postern.example>\r\nRCPT TO:<smuggled@mx-pref.example>\r\nDATA\r\nSubject: smuggled\r\n\r\nx\r\n.\r\nQUIT\r\n' |
+		submit -bs
+	expect_eq "SMTP replies" "220 250 250 250 354 521" "$(reply_codes "$T/pm.out")"
+	expect_eq "spool snapshot" "$before" "$(snapshot)"
+	printf 'HELO c\r\nMAIL FROM:<a@postern.example>\r\nRCPT TO:<x@mx-pref.example>\r\nDATA\r\nSubject: lf\n\nbody\n.\r\nQUIT\r\n' |
+		submit -bs
+	expect_eq "SMTP replies (LF lines, CRLF dot)" "220 250 250 250 354 521" "$(reply_codes "$T/pm.out")"
+	printf 'HELO c\r\nMAIL FROM:<a@postern.example>\r\nRCPT TO:<x@mx-pref.example>\r\nDATA\r\nSubject: cut\r\n\r\nno end\r\n' |
+		submit -bs
+	expect_eq "SMTP replies (EOF in DATA)" "220 250 250 250 354" "$(reply_codes "$T/pm.out")"
+	expect_eq "spool snapshot" "$before" "$(snapshot)"
+	[ -z "$(ls -A "$SPOOL/tmp")" ] || fail "leftover in tmp/"
+	[ -s "$T/pm.err" ] && fail "the refusal's NUL shows on stderr: $(cat "$T/pm.err")"
+	return 0
+}
+
 test_submit_bv() {
 	printf 'ops: alice@mx-pref.example, bob@implicit.example\nroot: ops\n' >"$T/aliases"
 	submit_env "aliases $T/aliases"
