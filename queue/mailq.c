@@ -7,6 +7,7 @@
  */
 #include "queue/mailq.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -113,11 +114,12 @@ int mailq_format(const struct envelope *v, const bool *locked, size_t n, struct 
 	return 0;
 }
 
-/* flush - write b to out and empty it. */
+/* flush - write b to out and empty it. 1 when the reader has gone (EPIPE: `mailq | head`), which ends
+ * the listing quietly; -1 on any other write error. */
 static int flush(struct buf *b, FILE *out, struct err *e)
 {
-	if (b->len > 0 && fwrite(b->data, 1, b->len, out) != b->len)
-		return err_set(e, 74, "mailq: write error");
+	if ((b->len > 0 && fwrite(b->data, 1, b->len, out) != b->len) || (b->len == 0 && fflush(out) != 0))
+		return errno == EPIPE ? 1 : err_set(e, 74, "mailq: write error: %s", strerror(errno));
 	buf_reset(b);
 	return 0;
 }
@@ -153,9 +155,13 @@ int mailq_print(struct spool *s, FILE *out, struct err *e)
 			rc = flush(&b, out, e);
 	}
 	free(v);
-	if (rc == 0 && (mq_end(&q, &b) < 0 || flush(&b, out, e) < 0 || fflush(out) != 0))
-		rc = err_set(e, 74, "mailq: write error");
+	if (rc == 0 && mq_end(&q, &b) < 0)
+		rc = err_set(e, 75, "mailq: listing too large");
+	if (rc == 0 && (rc = flush(&b, out, e)) == 0)
+		rc = flush(&b, out, e);	/* (b is empty now: this one flushes out) */
 	buf_free(&b);
+	if (rc == 1)
+		return 0;	/* nobody reads the rest: not an error */
 	if (rc == 0 && unreadable > 0)
 		rc = err_set(e, 75, "mailq: %zu queue file%s unreadable (%s)", unreadable,
 			     unreadable == 1 ? "" : "s", first.msg);

@@ -1003,6 +1003,21 @@ test_submit_bs_refuses_bare_lf() {
 	return 0
 }
 
+# `mailq | head`: the reader went away before mailq wrote (EPIPE): exit 0 and nothing on stderr, not
+# "write error" and 74.
+test_submit_mailq_reader_gone() {
+	submit_env
+	seed_one
+	local rc
+	{ sleep 0.5; "$T/bin/mailq" -C "$CONF" 2>"$T/mq.err"; echo $? >"$T/mq.rc"; } | true
+	expect_eq "mailq exit status" 0 "$(cat "$T/mq.rc")"
+	[ -s "$T/mq.err" ] && fail "mailq said: $(cat "$T/mq.err")"
+	"$T/bin/mailq" -C "$CONF" >/dev/full 2>"$T/mq.err"
+	rc=$?
+	expect_eq "mailq exit status on a full device" 74 "$rc"
+	grep -q 'write error' "$T/mq.err" || fail "mailq on /dev/full said: $(cat "$T/mq.err")"
+}
+
 test_submit_bv() {
 	printf 'ops: alice@mx-pref.example, bob@implicit.example\nroot: ops\n' >"$T/aliases"
 	submit_env "aliases $T/aliases"
