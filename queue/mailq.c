@@ -141,6 +141,8 @@ int mailq_print(struct spool *s, FILE *out, struct err *e)
 	buf_init(&b, (size_t)LIM_RCPTS * (MQ_ADDR_COL + LIM_PATH + ENV_MAX_DIAG + 8) + 4096);
 	for (i = 0; i < n && rc == 0; i++) {
 		err_clear(&e2);
+		if (v[i].state == SPOOL_NEW && spool_committing(s, v[i].id) == 1)
+			continue;	/* its commit is not complete: it may yet be taken back */
 		if ((r = spool_read_env(s, v[i].id, &env, &e2)) == 0)
 			continue;	/* delivered meanwhile */
 		if (r < 0) {
