@@ -90,13 +90,15 @@ static int read_cmd(struct buf *b)
 /* smtpd_data_line - see smtpd.h */
 enum smtpd_line smtpd_data_line(const char *s, size_t n, bool crlf, bool over)
 {
+	bool dot = !over && n == 1 && s[0] == '.';
+
+	if (!crlf)	/* first: whatever else is wrong with the line, the session must end */
+		return dot ? SMTPD_END_BARE_LF : SMTPD_BARE_LF;
 	if (over)
 		return SMTPD_TOO_LONG;
 	if (memchr(s, '\0', n) != NULL)
 		return SMTPD_NUL;
-	if (n == 1 && s[0] == '.')
-		return crlf ? SMTPD_END : SMTPD_END_BARE_LF;
-	return crlf ? SMTPD_TEXT : SMTPD_BARE_LF;
+	return dot ? SMTPD_END : SMTPD_TEXT;
 }
 
 /* read_data_line - one DATA line into b (ceiling SMTPD_DATA_LINE_MAX + 1: room for the CR) without its
@@ -203,12 +205,12 @@ static int run_submission(const struct opts *o, const char *sender, char **rcpt,
 			break;
 		}
 		k = smtpd_data_line(line.data, line.len, crlf, over);
-		if (k == SMTPD_END_BARE_LF && *bad == SMTPD_TEXT)
-			*bad = SMTPD_BARE_LF;
+		if (k == SMTPD_BARE_LF || k == SMTPD_END_BARE_LF)
+			*bad = SMTPD_BARE_LF;	/* over any earlier reason: the session ends */
+		else if (k != SMTPD_TEXT && k != SMTPD_END && *bad == SMTPD_TEXT)
+			*bad = k;
 		if (k == SMTPD_END || k == SMTPD_END_BARE_LF)
 			break;
-		if (k != SMTPD_TEXT && *bad == SMTPD_TEXT)
-			*bad = k;
 		if (*bad != SMTPD_TEXT)
 			continue;	/* refused: read on to the end, keep nothing */
 		const char *s = buf_str(&line);

@@ -37,7 +37,7 @@ enum smtpd_line {
 };
 
 /* smtpd_data_line - classify s[0..n), a DATA line without its line end; crlf: it ended in CRLF (not a
- * bare LF); over: it was longer than SMTPD_DATA_LINE_MAX. Pure. */
+ * bare LF); over: it was longer than SMTPD_DATA_LINE_MAX. A bare LF wins over the other faults. Pure. */
 enum smtpd_line smtpd_data_line(const char *s, size_t n, bool crlf, bool over);
 
 #endif

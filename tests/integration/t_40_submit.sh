@@ -994,6 +994,9 @@ test_submit_bs_refuses_bare_lf() {
 	printf 'HELO c\r\nMAIL FROM:<a@postern.example>\r\nRCPT TO:<x@mx-pref.example>\r\nDATA\r\nSubject: lf\n\nbody\n.\r\nQUIT\r\n' |
 		submit -bs
 	expect_eq "SMTP replies (LF lines, CRLF dot)" "220 250 250 250 354 521" "$(reply_codes "$T/pm.out")"
+	printf 'HELO c\r\nMAIL FROM:<a@postern.example>\r\nRCPT TO:<x@mx-pref.example>\r\nDATA\r\nSubject: nul\r\n\r\na\000b\r\n.\nMAIL FROM:<evil@postern.example>\r\nRCPT TO:<smuggled@mx-pref.example>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n' |
+		submit -bs
+	expect_eq "SMTP replies (a NUL, then a bare-LF end)" "220 250 250 250 354 521" "$(reply_codes "$T/pm.out")"
 	printf 'HELO c\r\nMAIL FROM:<a@postern.example>\r\nRCPT TO:<x@mx-pref.example>\r\nDATA\r\nSubject: cut\r\n\r\nno end\r\n' |
 		submit -bs
 	expect_eq "SMTP replies (EOF in DATA)" "220 250 250 250 354" "$(reply_codes "$T/pm.out")"

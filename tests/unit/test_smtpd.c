@@ -71,9 +71,11 @@ Test(smtpd, data_line_table)
 		{ ".", 1, false, false, SMTPD_END_BARE_LF },	/* "\n.\n": smuggling's end marker */
 		{ "text", 4, false, false, SMTPD_BARE_LF },
 		{ "a\0b", 3, true, false, SMTPD_NUL },
-		{ "\0", 1, false, false, SMTPD_NUL },
+		{ "\0", 1, true, false, SMTPD_NUL },
+		{ "\0", 1, false, false, SMTPD_BARE_LF },	/* a bare LF wins: the session must end */
 		{ "x", 1, true, true, SMTPD_TOO_LONG },
 		{ ".", 1, true, true, SMTPD_TOO_LONG },
+		{ ".", 1, false, true, SMTPD_BARE_LF },
 	};
 
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
