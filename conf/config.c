@@ -81,6 +81,7 @@ static const struct key {
 	{ "timeout_data_block", K_DUR, F(timeout_data_block), NULL },
 	{ "timeout_data_done", K_DUR, F(timeout_data_done), NULL },
 	{ "pidfile", K_PATH, F(pidfile), NULL },
+	{ "allow_local_mx", K_BOOL, F(allow_local_mx), NULL },
 };
 #undef F
 #define NKEYS (sizeof keys / sizeof keys[0])

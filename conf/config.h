@@ -74,6 +74,7 @@ struct config {
 	long timeout_data_block;	/* 180 */
 	long timeout_data_done;	/* 600 */
 	char *pidfile;		/* periodic runner; default /run/postern.pid */
+	bool allow_local_mx;	/* MX/A in 127/8 or 169.254/16 allowed (tests); default no */
 };
 
 /* conf_defaults - fill every field with its default. hostname is taken from the system. */

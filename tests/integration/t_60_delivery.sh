@@ -343,6 +343,22 @@ test_delivery_unusable_client_cert_delivers() {	# a bad client pair must not sto
 	dl_expect_spool_empty
 }
 
+test_delivery_local_mx_refused_by_default() {	# an MX on 127/8: deferred unless allow_local_mx yes
+	postern_env
+	sed -i '/^allow_local_mx /d' "$CONF"	# the default: no
+	smtpd_start mx1 127.0.0.11:25 || fail "start"
+	msg "a@postern.example" "lo@mx-pref.example" "loop" | submit -t -i
+	queue_run
+	expect_eq "delivered to a loopback MX" 0 "$(mail_count mx1)"
+	expect_eq "deferred" 1 "$(dl_spool_count deferred)"
+	mailq_text | grep -q "(mail for mx-pref.example loops back to myself (mx1.mx-pref.example has the loopback address 127.0.0.11; allow_local_mx yes permits it))" ||
+		fail "mailq reason: $(cat "$T/pm.out")"
+	echo "allow_local_mx yes" >>"$CONF"
+	queue_run
+	expect_eq "delivered with allow_local_mx yes" 1 "$(mail_count mx1)"
+	dl_expect_spool_empty
+}
+
 # ------------------------------------------------------------------------------ periodic runner
 
 test_periodic_q1m_pidfile_refusals() {	# sendmail -q1m: pidfile, first pass, a second runner, SIGTERM

@@ -32,7 +32,7 @@ static void field(const struct config *c, const char *key, char *out, size_t n)
 	L("timeout_connect", c->timeout_connect); L("timeout_greeting", c->timeout_greeting);
 	L("timeout_command", c->timeout_command); L("timeout_data_init", c->timeout_data_init);
 	L("timeout_data_block", c->timeout_data_block); L("timeout_data_done", c->timeout_data_done);
-	S("pidfile", c->pidfile);
+	S("pidfile", c->pidfile); S("allow_local_mx", c->allow_local_mx ? "yes" : "no");
 	else if (strcmp(key, "dkim_canon") == 0)
 		r = snprintf(out, n, "%s/%s", cn[c->dkim_hcanon], cn[c->dkim_bcanon]);
 	else if (strcmp(key, "dkim") == 0) {
@@ -92,6 +92,9 @@ static const struct row rows[] = {
 	{ "", "pidfile", "/run/postern.pid", false },
 	{ "", "dkim_required", "no", false },
 	{ "", "resolver", "(null)", false },
+	{ "", "allow_local_mx", "no", false },
+	{ "allow_local_mx yes\n", "allow_local_mx", "yes", false },
+	{ "allow_local_mx maybe\n", "allow_local_mx", "t.conf:1: allow_local_mx: want yes or no, got \"maybe\"", true },
 	/* every key, good values */
 	{ "hostname Mail.Example.ORG\n", "hostname", "mail.example.org", false },
 	{ "hostname mail.example.org\n", "domain", "mail.example.org", false },
@@ -449,6 +452,7 @@ static const struct vrow {
 	{ "max_size 10M\n", "max_size", "10000000", 1 },
 	{ "", "tls", "may", 1 },
 	{ "deliver queue\n", "deliver", "queue", 1 },
+	{ "", "allow_local_mx", "no", 1 },
 	{ "dkim_required yes\n", "dkim_required", "yes", 1 },
 	{ "dkim a.org s1 /k canon=simple\ndkim a.org s2 /k2\n", "dkim", "a.org s1 /k canon=simple/simple\na.org s2 /k2",
 	  1 },
@@ -498,6 +502,6 @@ Test(config, value_every_key)
 		cr_expect_geq(conf_value(&c, k, &out, &e), 0, "%s: %s", k, e.msg);
 		buf_free(&out);
 	}
-	cr_expect_geq(n, 33, "the table has every key");
+	cr_expect_geq(n, 34, "the table has every key");
 	conf_free(&c);
 }
