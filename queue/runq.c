@@ -79,8 +79,10 @@ int runq_ctx_open(struct runq_ctx *x, const struct runner_opts *ro, const struct
 		err_clear(&te);
 		x->tls = tls_ctx_new(c->tls_ca, NULL, NULL, &te);
 	}
-	if (conf_uses_tls(c) && x->tls == NULL)
+	if (conf_uses_tls(c) && x->tls == NULL) {	/* not the certificate's fault, then (e.g. tls_ca) */
 		log_msg(lg, LOG_WARNING, "TLS is unavailable for this run: %s", te.msg);
+		(void)snprintf(warn, sizeof warn, "TLS is unavailable for queue runs: %s", te.msg);
+	}
 	if (spool_warning_set(x->sp, warn[0] != '\0' ? warn : NULL) < 0)
 		log_msg(lg, LOG_DEBUG, "cannot update the spool's warning file: %s", strerror(errno));
 	if (c->smarthost_auth != NULL && auth_load(c->smarthost_auth, &x->auth_user, &x->auth_pass, e) < 0) {
