@@ -326,7 +326,6 @@ void spool_tx_abort(struct spool_tx *t)
 	free(t);
 }
 
-
 #define WARNING_NAME "runner-warning"
 
 /* spool_warning_set - see spool.h */
