@@ -371,10 +371,15 @@ static void take_line(struct pass *P, struct conn *c, char *line)
 		b->q[d->msg[mi]].inflight = 0;
 		release(b, d->msg[mi]);
 		return;
-	case 'U':	/* not attempted */
+	case 'U':	/* not attempted: another connection may take it */
 		if (n != 2)
 			goto bad;
 		conn_drop_out(c, mi);
+		if (!d->dead && !P->stopping) {
+			atomic_store(&d->claim[mi], RUNQ_FREE);
+			ring_push(d, mi, true);
+			return;
+		}
 		d->left[mi] = 0;
 		settle(x, b, d->msg[mi]);
 		return;
@@ -578,7 +583,8 @@ static void start(struct pass *P)
 }
 
 /* ended - worker c has closed its pipe: what it did not answer for is given back (or, started, stays
- * pending for the next run); if it ended before it was told "E", it gave up on its destination. */
+ * pending for the next run); if it ended before it was told "E", it gave up on its destination, and
+ * after RUNQ_GIVEUPS of those the destination is left for the next pass. */
 static void ended(struct pass *P, size_t ci)
 {
 	struct conn *c = &P->c[ci];
@@ -592,8 +598,8 @@ static void ended(struct pass *P, size_t ci)
 		P->linger = xreallocarray(P->linger, P->nlinger + 1, sizeof *P->linger);
 		P->linger[P->nlinger++] = c->pid;
 	}
-	if (!c->ended)
-		d->dead = true;
+	if (!c->ended && ++d->giveups >= RUNQ_GIVEUPS)
+		d->dead = true;	/* (one that gave up alone may have been unlucky: another tries) */
 	for (size_t k = 0; k < c->nout; k++) {
 		uint32_t want = RUNQ_CLAIM(c->id, RUNQ_ASSIGNED);
 		size_t mi = c->out[k];

@@ -63,8 +63,14 @@ struct runq_dest {
 	int workers;		/* runner: running */
 	int stalled;		/* runner: running, but silent for RUNQ_STALL_MS */
 	uint32_t ids;		/* runner: worker ids given out */
-	bool dead;		/* runner: a worker gave up on it; no other is started in this pass */
+	int giveups;		/* runner: workers that gave up on it after delivering something */
+	bool dead;		/* runner: RUNQ_GIVEUPS workers gave up on it; no other is started in
+				 * this pass, and what it has left is not attempted */
 };
+
+/* Workers that may give up on a destination in one pass (each after DLV_NOPROGRESS connections in
+ * a row without an answer) before the destination is left for the next pass. */
+#define RUNQ_GIVEUPS 3
 
 /* Messages handed to a worker ahead of its progress (enough to pipeline the next one). */
 #define RUNQ_WINDOW 4
