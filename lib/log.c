@@ -27,6 +27,13 @@ struct log {
 	int flags;
 };
 
+/* log_mirror - see log.h */
+void log_mirror(struct log *l, int on)
+{
+	if (l != NULL)
+		l->flags = on ? l->flags | LOG_TO_STDERR : l->flags & ~LOG_TO_STDERR;
+}
+
 /* log_new - see log.h */
 struct log *log_new(const char *ident, int flags)
 {

@@ -26,6 +26,9 @@ struct log *log_new(const char *ident, int flags);
 /* log_msg - format one line (printf), make it safe, cap it, write it. A NULL log is a no-op. */
 void log_msg(struct log *l, int prio, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* log_mirror - from now on, mirror (or stop mirroring) l's lines to stderr (postern queue-run -v). */
+void log_mirror(struct log *l, int on);
+
 /* log_free - close the log (closelog when it used syslog). log_free(NULL) is a no-op. */
 void log_free(struct log *l);
 

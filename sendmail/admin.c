@@ -153,6 +153,7 @@ static int do_admin(const struct opts *o, const struct config *c, struct log *lg
 
 		memset(&ro, 0, sizeof ro);
 		ro.verbose = o->admin_argc > 1 && strcmp(o->admin_argv[1], "-v") == 0;
+		log_mirror(lg, ro.verbose);	/* the status= lines too, as sendmail -q -v shows them */
 		ro.config_path = o->config;	/* bounces are submitted with the same configuration */
 		return runner_main(&ro, c, lg);
 	}

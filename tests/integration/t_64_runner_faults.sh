@@ -88,19 +88,23 @@ test_runner_always_drops_bounded() {	# a server that drops every DATA: few conne
 	done
 }
 
-test_runner_drop_after_progress_untried() {	# connections keep dropping after some worked: the rest untouched
+test_runner_drop_after_progress_bounded() {	# a server that breaks after a while: bounded, all answered
 	postern_env "max_connections 1"
 	dl_nodkim
-	# the first DATA works, then every one drops. Connection 1 delivers n1 and loses n2; 2 and 3
-	# lose n2 again (its third: deferred); 4 loses n3 (tried: deferred), the third connection in a
-	# row with no message answered, so mx1 is given up; mx2 (127.0.0.12) refuses. n4..n10 were never
-	# started: they stay as they were, no attempt counted.
+	# the first DATA works, then every one drops. Worker 1: connection 1 delivers n1 and loses n2;
+	# 2 and 3 lose n2 again (its third: deferred); 4 loses n3 (tried: deferred), the third
+	# connection in a row with no message answered, so mx1 is given up (mx2, 127.0.0.12, refuses)
+	# and what it had not started goes back. Worker 2 gets nothing through on 3 connections: a
+	# verdict on the destination, so every message left is deferred with the reason.
 	faultsmtpd_start mx1 127.0.0.11:25 --drop-data 1 --drop-after 1 || fail "start"
 	dl_submit_n 10 mx-pref.example
 	queue_run
 	expect_eq "delivered" 1 "$(ids_count mx1)"
-	expect_eq "connections" 4 "$(wc -l <"$T/mail/mx1/connections")"
-	expect_eq "left: never attempted, attempted" "7 2" "$(dl_spool_count new) $(dl_spool_count deferred)"
+	expect_eq "connections" 7 "$(wc -l <"$T/mail/mx1/connections")"
+	expect_eq "left: never attempted, attempted" "0 9" "$(dl_spool_count new) $(dl_spool_count deferred)"
+	rf_reasons | while IFS= read -r why; do
+		case $why in *[a-z]*) ;; *) fail "an empty deferral reason" ;; esac
+	done
 }
 
 test_runner_sigkill_drain_no_resend() {	# SIGKILLs during a drain: what got its 250 is not sent again
@@ -140,4 +144,19 @@ test_runner_periodic_not_held_by_straggler() {	# -q2s: a stalled pass does not h
 	kill -TERM "$RPID"
 	wait "$RPID"
 	expect_eq "delivered" 1 "$(ids_count mx1)"
+}
+
+test_runner_queue_run_v_status_lines() {	# postern queue-run -v: the transcript and the status= lines
+	postern_env
+	dl_nodkim
+	faultsmtpd_start mx1 127.0.0.11:25 || fail "start"
+	dl_submit_n 2 mx-pref.example
+	ln -sf "$BIN" "$T/bin/postern"
+	"$T/bin/postern" -C "$CONF" queue-run -v </dev/null >"$T/qr.out" 2>&1
+	expect_eq "exit" 0 "$?"
+	expect_eq "status=sent lines" 2 "$(grep -c 'status=sent' "$T/qr.out")"
+	# each transcript line carries its connection's tag
+	grep -q '^\[mx-pref.example#1\] >>> MAIL FROM:<seq@postern.example>' "$T/qr.out" ||
+		fail "no tagged transcript: $(head -n 3 "$T/qr.out")"
+	expect_eq "untagged transcript lines" 0 "$(grep -c '^[<>][<>][<>] ' "$T/qr.out")"
 }
