@@ -80,6 +80,8 @@ static const struct key {
 	{ "timeout_data_init", K_DUR, F(timeout_data_init), NULL },
 	{ "timeout_data_block", K_DUR, F(timeout_data_block), NULL },
 	{ "timeout_data_done", K_DUR, F(timeout_data_done), NULL },
+	{ "timeout_message", K_DUR, F(timeout_message), NULL },
+	{ "timeout_session", K_DUR, F(timeout_session), NULL },
 	{ "pidfile", K_PATH, F(pidfile), NULL },
 };
 #undef F
@@ -492,6 +494,8 @@ void conf_defaults(struct config *c)
 	c->timeout_data_init = 120;
 	c->timeout_data_block = 180;
 	c->timeout_data_done = 600;
+	c->timeout_message = 1800;	/* the dot's 600 s and 20 minutes for the rest (postern.conf.5) */
+	c->timeout_session = 3600;
 	c->pidfile = xstrdup("/run/postern.pid");
 }
 
