@@ -267,3 +267,202 @@ test_world_postern_helpers() {
 	rm -f "$T/reason"
 	return 0
 }
+
+# ------------------------------------------------------------------- faultsmtpd.py (FAULTSMTPD.md)
+
+# raw_smtp IP:PORT SECONDS <INPUT - connect, write all of INPUT in ONE write (pipelined, before even
+# the greeting), print the replies as they come (CR removed), then "<<EOF" (the server closed),
+# "<<RESET" or "<<TIMEOUT" (SECONDS without a byte: the server holds the connection, silent).
+raw_smtp() {
+	"$PY" -c '
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((host, int(port)), timeout=5)
+s.sendall(sys.stdin.buffer.read())
+s.settimeout(float(sys.argv[2]))
+end = "EOF"
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        sys.stdout.write(b.decode("utf-8", "replace").replace("\r", ""))
+        sys.stdout.flush()
+except socket.timeout:
+    end = "TIMEOUT"
+except ConnectionResetError:
+    end = "RESET"
+print("<<" + end)
+' "$@"
+}
+
+# codes FILE - the reply codes in a raw_smtp transcript, one line: "220 250 ... <<EOF".
+codes() { sed -e 's/^\([0-9][0-9][0-9]\).*/\1/' -e 's/^\(<<[A-Z]*\).*/\1/' "$1" | tr '\n' ' ' | sed 's/ $//'; }
+
+# one transaction for raw_smtp: MAIL, RCPT, DATA, a message with Message-ID <$1@postern.example>, dot
+raw_tx() {
+	printf 'MAIL FROM:<a@postern.example>\r\nRCPT TO:<b@mx-pref.example>\r\nDATA\r\n'
+	printf 'Message-ID: <%s@postern.example>\r\nSubject: %s\r\n\r\nbody\r\n.\r\n' "$1" "$1"
+}
+
+EHLO_CODES="220 250 250 250 250 250 250"	# the greeting and EHLO's six lines
+
+test_world_faultsmtpd_plain() {
+	faultsmtpd_start f 127.0.0.11:25 || fail "start"
+	expect_eq "no probe connection" 0 "$(wc -l <"$T/mail/f/connections")"
+	printf 'From: a@postern.example\r\nTo: b@mx-pref.example\r\nMessage-ID:\r\n <fold@postern.example>\r\nSubject: plain\r\n\r\n.leading dot\r\n..two\r\ncaf\303\251 \377\r\nend\r\n' >"$T/msg"
+	sed -e 's/^\./../' "$T/msg" >"$T/wire"
+	printf '.\r\n' >>"$T/wire"
+	sw --server 127.0.0.11 -f a@postern.example -t b@mx-pref.example,c@mx-pref.example \
+		--no-data-fixup --data "$T/wire" || fail "swaks failed"
+	local e
+	for e in PIPELINING 8BITMIME SMTPUTF8 ENHANCEDSTATUSCODES SIZE; do sw_has "<-  250.$e"; done
+	wait_mail f 1 1 || fail "wait_mail"
+	expect_eq "count" 1 "$(mail_count f)"
+	cmp -s "$T/msg" "$(mail_file f)" || fail "stored bytes differ from the sent message"
+	expect_eq "mail_from" a@postern.example "$(env_get f 1 mail_from)"
+	expect_eq "rcpt_to" "b@mx-pref.example c@mx-pref.example" "$(sed -n 's/^rcpt_to: //p' "$T/mail/f/1.env" | tr '\n' ' ' | sed 's/ $//')"
+	expect_eq "helo" client.example "$(env_get f 1 helo)"
+	expect_eq "peer" 127.0.0.1 "$(env_get f 1 peer)"
+	expect_eq "tls" no "$(env_get f 1 tls)"
+	expect_eq "ids" "$(printf '<fold@postern.example>\tb@mx-pref.example,c@mx-pref.example')" "$(cat "$T/mail/f/ids")"
+	sw --server 127.0.0.11 -f '<>' -t d@mx-pref.example || fail "null sender refused"
+	expect_eq "null sender" "<>" "$(env_get f 2 mail_from)"
+	expect_eq "ids_count" 2 "$(ids_count f)"
+	expect_eq "ids_dups" 0 "$(ids_dups f)"
+	expect_eq "connections" 2 "$(wc -l <"$T/mail/f/connections")"
+}
+
+# everything in one write: two transactions and QUIT; replies in order, both messages stored
+test_world_faultsmtpd_pipelined() {
+	faultsmtpd_start f 127.0.0.11:25 || fail "start"
+	{
+		printf 'EHLO client.example\r\nMAIL FROM:<a@postern.example> BODY=8BITMIME\r\nRCPT TO:<b@mx-pref.example>\r\nDATA\r\n'
+		printf 'Message-ID: <p1@postern.example>\r\n\r\n..one\r\n.\r\n'
+		printf 'MAIL FROM:<a@postern.example>\r\nRCPT TO:<c@mx-pref.example>\r\nRCPT TO:<d@mx-pref.example>\r\nDATA\r\n'
+		printf 'Message-ID: <p2@postern.example>\r\n\r\ntwo\r\n.\r\nQUIT\r\n'
+	} | raw_smtp 127.0.0.11:25 5 >"$T/raw.out"
+	expect_eq "replies" "$EHLO_CODES 250 250 354 250 250 250 250 354 250 221 <<EOF" "$(codes "$T/raw.out")"
+	grep -q '^250 2.0.0 OK stored as 2$' "$T/raw.out" || fail "no 'stored as 2'"
+	expect_eq "count" 2 "$(mail_count f)"
+	expect_eq "1.eml" "$(printf 'Message-ID: <p1@postern.example>\r\n\r\n.one\r\n')" "$(cat "$(mail_file f 1)")"
+	expect_eq "mail_options" BODY=8BITMIME "$(env_get f 1 mail_options)"
+	expect_eq "ids" "$(printf '<p1@postern.example>\tb@mx-pref.example\n<p2@postern.example>\tc@mx-pref.example,d@mx-pref.example')" "$(cat "$T/mail/f/ids")"
+	expect_eq "connections" 1 "$(wc -l <"$T/mail/f/connections")"
+}
+
+# --stall-dot 2: the 2nd DATA's dot is never answered, the connection stays open; others go on
+test_world_faultsmtpd_stall_dot() {
+	faultsmtpd_start f 127.0.0.11:25 --stall-dot 2 || fail "start"
+	{ printf 'EHLO client.example\r\n'; raw_tx m1; printf 'QUIT\r\n'; } | raw_smtp 127.0.0.11:25 5 >"$T/raw1.out"
+	expect_eq "1st" "$EHLO_CODES 250 250 354 250 221 <<EOF" "$(codes "$T/raw1.out")"
+	{ printf 'EHLO client.example\r\n'; raw_tx m2; printf 'QUIT\r\n'; } | raw_smtp 127.0.0.11:25 3 >"$T/raw2.out" &
+	local pid=$!
+	wait_for 5 grep -q '^354' "$T/raw2.out" || fail "2nd: no 354"
+	{ printf 'EHLO client.example\r\n'; raw_tx m3; printf 'QUIT\r\n'; } | raw_smtp 127.0.0.11:25 2 >"$T/raw3.out"
+	expect_eq "3rd, during the stall" "$EHLO_CODES 250 250 354 250 221 <<EOF" "$(codes "$T/raw3.out")"
+	wait "$pid"
+	# no reply to the dot nor to the QUIT after it, and no close: the client timed out
+	expect_eq "2nd" "$EHLO_CODES 250 250 354 <<TIMEOUT" "$(codes "$T/raw2.out")"
+	expect_eq "stored" "<m1@postern.example> <m3@postern.example>" "$(cut -f1 "$T/mail/f/ids" | tr '\n' ' ' | sed 's/ $//')"
+	expect_eq "count" 2 "$(mail_count f)"
+	grep -q 'stall: DATA 2' "$T/log/f.log" || fail "no stall in the log"
+}
+
+# send_n SERVER N - N messages (Message-ID <iI@postern.example>), one swaks each; prints one letter
+# per message: s (the dot got 250) or d (354, then the connection ended without a reply).
+send_n() {
+	local i
+	for i in $(seq 1 "$2"); do
+		if sw --server "$1" --header "Message-Id: <i$i@postern.example>" -f a@postern.example \
+			-t b@mx-pref.example; then
+			printf s
+		elif grep -q '^<-  354' "$T/swaks.out" &&
+			! sed -n '/^<-  354/,$p' "$T/swaks.out" | tail -n +2 | grep -q '^<'; then
+			printf d
+		else
+			printf '?'
+		fi
+	done
+}
+
+# --drop-data P: a reproducible share of the DATA transfers is cut after 354, nothing stored
+test_world_faultsmtpd_drop_data() {
+	faultsmtpd_start a 127.0.0.11:25 --drop-data 0.5 --seed 7 &&
+		faultsmtpd_start b 127.0.0.12:25 --drop-data 0.5 --seed 7 &&
+		faultsmtpd_start c 127.0.0.13:25 --drop-data 0.5 --seed 8 || fail "start"
+	local pa pb pc
+	pa=$(send_n 127.0.0.11 12) pb=$(send_n 127.0.0.12 12) pc=$(send_n 127.0.0.13 12)
+	echo "patterns: $pa $pb $pc"
+	case $pa$pc in *'?'*) fail "a transcript is neither stored nor dropped: $pa $pc" ;; esac
+	expect_eq "same seed, same drops" "$pa" "$pb"
+	[ "$pa" != "$pc" ] || fail "another seed gives the same drops: $pa"
+	local drops=${pa//s/}
+	[ ${#drops} -ge 2 ] && [ ${#drops} -le 10 ] || fail "seed 7 dropped ${#drops} of 12 at P=0.5"
+	expect_eq "stored = not dropped" $((12 - ${#drops})) "$(mail_count a)"
+	expect_eq "ids = not dropped" $((12 - ${#drops})) "$(ids_count a)"
+	expect_eq "which were stored" "$(for i in $(seq 1 12); do [ "${pa:i-1:1}" = s ] && echo "<i$i@postern.example>"; done)" \
+		"$(cut -f1 "$T/mail/a/ids")"
+	grep -q '^drop: DATA' "$T/log/a.log" || fail "no drop in the log"
+}
+
+# --reply STEP=CODE[ TEXT] for each step; the server acts on the reply it gave
+test_world_faultsmtpd_reply() {
+	local h='EHLO client.example\r\n' m='MAIL FROM:<a@postern.example>\r\n' r='RCPT TO:<b@mx-pref.example>\r\n'
+	faultsmtpd_start greet 127.0.0.11:2501 --reply greeting=554 &&
+		faultsmtpd_start ehlo 127.0.0.11:2502 --reply ehlo=334 &&
+		faultsmtpd_start mail 127.0.0.11:2503 --reply 'mail=451 4.3.0 busy' &&
+		faultsmtpd_start rcpt 127.0.0.11:2504 --reply rcpt=354 &&
+		faultsmtpd_start data 127.0.0.11:2505 --reply data=250 &&
+		faultsmtpd_start dot 127.0.0.11:2506 --reply dot=354 &&
+		faultsmtpd_start dot250 127.0.0.11:2507 --reply 'dot=250 2.0.0 custom' || fail "start"
+	printf "${h}QUIT\r\n" | raw_smtp 127.0.0.11:2501 5 >"$T/greet.out"
+	expect_eq "greeting" "554 fault reply (faultsmtpd)" "$(head -n 1 "$T/greet.out")"
+	{ printf "$h"; raw_tx e1; printf 'QUIT\r\n'; } | raw_smtp 127.0.0.11:2502 5 >"$T/ehlo.out"
+	expect_eq "ehlo=334" "220 334 250 250 354 250 221 <<EOF" "$(codes "$T/ehlo.out")"
+	expect_eq "ehlo=334 stored" 1 "$(mail_count ehlo)"
+	printf "$h$m${r}DATA\r\nQUIT\r\n" | raw_smtp 127.0.0.11:2503 5 >"$T/mail.out"
+	expect_eq "mail=451" "$EHLO_CODES 451 503 503 221 <<EOF" "$(codes "$T/mail.out")"
+	grep -q '^451 4.3.0 busy$' "$T/mail.out" || fail "mail=451: not the given text"
+	printf "$h$m${r}DATA\r\nQUIT\r\n" | raw_smtp 127.0.0.11:2504 5 >"$T/rcpt.out"
+	expect_eq "rcpt=354" "$EHLO_CODES 250 354 503 221 <<EOF" "$(codes "$T/rcpt.out")"
+	# data=250: the message's 5 lines (2 header fields, empty line, body, dot) are read as commands
+	{ printf "$h"; raw_tx d1; printf 'QUIT\r\n'; } | raw_smtp 127.0.0.11:2505 5 >"$T/data.out"
+	expect_eq "data=250" "$EHLO_CODES 250 250 250 500 500 500 500 500 221 <<EOF" "$(codes "$T/data.out")"
+	{ printf "$h"; raw_tx t1; raw_tx t2; printf 'QUIT\r\n'; } | raw_smtp 127.0.0.11:2506 5 >"$T/dot.out"
+	expect_eq "dot=354" "$EHLO_CODES 250 250 354 354 250 250 354 354 221 <<EOF" "$(codes "$T/dot.out")"
+	{ printf "$h"; raw_tx c1; printf 'QUIT\r\n'; } | raw_smtp 127.0.0.11:2507 5 >"$T/dot250.out"
+	grep -q '^250 2.0.0 custom$' "$T/dot250.out" || fail "dot=250 TEXT: not the given text"
+	local n
+	for n in greet mail rcpt data dot; do expect_eq "$n: stored" 0 "$(ids_count $n)"; done
+	expect_eq "dot=250: stored" "1 1" "$(mail_count dot250) $(ids_count dot250)"
+	"$PY" "$HERE/faultsmtpd.py" --listen 127.0.0.11:2508 --maildir "$T/bad" --reply helo=250 \
+		2>"$T/bad.err" && fail "--reply helo=250 accepted"
+	grep -q 'STEP=CODE' "$T/bad.err" || fail "no usage line for a bad --reply"
+}
+
+# --drip S: every reply comes S seconds late (7 replies for one message with swaks)
+test_world_faultsmtpd_drip() {
+	faultsmtpd_start f 127.0.0.11:25 --drip 0.4 || fail "start"
+	local t0=$EPOCHREALTIME ms
+	sw --server 127.0.0.11 -f a@postern.example -t b@mx-pref.example || fail "swaks failed"
+	ms=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%d", (b - a) * 1000 }')
+	echo "7 replies took $ms ms"
+	[ "$ms" -ge 2700 ] || fail "7 replies at --drip 0.4 took only $ms ms"
+	expect_eq "stored" 1 "$(mail_count f)"
+}
+
+# --fast: no .eml/.env, only ids; a Message-ID sent twice counts as one extra delivery
+test_world_faultsmtpd_fast() {
+	faultsmtpd_start f 127.0.0.11:25 --fast || fail "start"
+	local id
+	for id in one two one; do
+		sw --server 127.0.0.11 --header "Message-Id: <$id@postern.example>" -f a@postern.example \
+			-t b@mx-pref.example || fail "swaks $id failed"
+	done
+	expect_eq "files" "connections ids" "$(ls "$T/mail/f" | tr '\n' ' ' | sed 's/ $//')"
+	expect_eq "ids_count" 3 "$(ids_count f)"
+	expect_eq "ids_dups" 1 "$(ids_dups f)"
+	expect_eq "uniq -d" "<one@postern.example>" "$(cut -f1 "$T/mail/f/ids" | sort | uniq -d)"
+	expect_eq "mail_count" 0 "$(mail_count f)"
+}

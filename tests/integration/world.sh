@@ -251,6 +251,28 @@ smtpd_start() {
 	wait_for 10 port_open "$listen" || { echo "smtpd $name on $listen did not start" >&2; return 1; }
 }
 
+# faultsmtpd_start NAME IP:PORT [faultsmtpd.py modes] - like smtpd_start, with faultsmtpd.py (no
+# TLS; --stall-dot N, --drop-data P, --reply STEP=CODE[ TEXT], --drip S, --fast, --seed N): messages
+# in $T/mail/NAME (N.eml, N.env, ids, connections), fault events in $T/log/NAME.log. Returns once
+# the port accepts.
+faultsmtpd_start() {
+	local name=$1 listen=$2
+	shift 2
+	mkdir -p "$T/mail/$name" "$T/log"
+	"$PY" "$HERE/faultsmtpd.py" --listen "$listen" --maildir "$T/mail/$name" \
+		--log "$T/log/$name.log" "$@" >>"$T/log/$name.out" 2>&1 &
+	echo $! >>"$T/pids"
+	# it writes .listening once it listens: no probe connection, so `connections` counts clients only
+	wait_for 10 test -e "$T/mail/$name/.listening" ||
+		{ echo "faultsmtpd $name on $listen did not start" >&2; return 1; }
+}
+
+# ids_count NAME - how many messages faultsmtpd NAME accepted (lines in its ids file; --fast too).
+ids_count() { if [ -f "$T/mail/$1/ids" ]; then wc -l <"$T/mail/$1/ids" | tr -d ' '; else echo 0; fi; }
+
+# ids_dups NAME - extra deliveries at faultsmtpd NAME: accepted messages minus distinct Message-IDs.
+ids_dups() { echo $(($(ids_count "$1") - $(cut -f1 "$T/mail/$1/ids" 2>/dev/null | sort -u | wc -l))); }
+
 # smarthost_start - the smarthost: 127.0.0.20:587 (STARTTLS, AUTH required after TLS) and :465
 # (implicit TLS, AUTH required); users in $T/smarthost.users ("user password" lines): postern/s3cret.
 smarthost_start() {
