@@ -176,6 +176,12 @@ static int transaction(struct run *R, struct smtp *s, size_t m, const char *rela
 		r = smtp_rset(s, &e) == SMTP_OK ? 0 : -2;
 		goto out;
 	}
+	if (r == SMTP_FAIL_PROTO) {	/* a reply of the wrong class: nothing was sent, defer */
+		set_outcome(&o, DLV_DEFER, "4.5.0", relay, tls, e.msg);
+		report_rest(R, m, &o);
+		r = -2;
+		goto out;
+	}
 	if (r != SMTP_OK) {
 		r = -1;	/* connection trouble before any answer was final */
 		goto out;
@@ -224,13 +230,14 @@ static int transaction(struct run *R, struct smtp *s, size_t m, const char *rela
 		set_outcome(&o, DLV_DEFER, "4.3.0", relay, tls, e.msg);
 		report_rest(R, m, &o);
 		r = -2;	/* the session is in an unknown state */
+	} else if (r == SMTP_FAIL_PROTO) {	/* e.g. 354 after the dot: not a success, defer */
+		set_outcome(&o, DLV_DEFER, "4.5.0", relay, tls, e.msg);
+		report_rest(R, m, &o);
+		r = -2;
 	} else {
 		r = any_reported(R, m) ? -2 : -1;
-		if (r == -2) {
-			char diag[700];
-
-			fmt(diag, sizeof diag, "lost connection with %s while sending message: %s", relay, e.msg);
-			set_outcome(&o, DLV_DEFER, "4.4.2", relay, tls, diag);
+		if (r == -2) {	/* e.msg: "lost connection with RELAY while sending end of data (...)" */
+			set_outcome(&o, DLV_DEFER, "4.4.2", relay, tls, e.msg);
 			report_rest(R, m, &o);
 		}
 	}
@@ -263,6 +270,7 @@ static bool session(struct run *R, const struct route_target *t, enum tls_level 
 	fmt(relay, sizeof relay, "%s[%s]:%d", t->host, ip, t->port);
 	memset(&so, 0, sizeof so);
 	smtp_timeouts_from_config(c, &so.to);
+	so.peer = relay;	/* the smtp layer's reasons name it */
 	so.transcript = env->transcript;
 	so.transcript_ctx = env->transcript_ctx;
 	s = smtp_new(&so);
@@ -284,10 +292,8 @@ static bool session(struct run *R, const struct route_target *t, enum tls_level 
 	if ((r = smtp_greeting(s, &e)) != SMTP_OK || (r = smtp_ehlo(s, c->hostname, &e)) != SMTP_OK) {
 		if (r == SMTP_FAIL_RESP)
 			from_reply(last, smtp_last_reply(s), relay, tls, "the greeting or EHLO");
-		else {
-			fmt(diag, sizeof diag, "%s: %s", relay, e.msg);
-			set_outcome(last, DLV_DEFER, "4.4.2", relay, tls, diag);
-		}
+		else	/* e.msg names the relay and the step */
+			set_outcome(last, DLV_DEFER, r == SMTP_FAIL_PROTO ? "4.5.0" : "4.4.2", relay, tls, e.msg);
 		last->state = DLV_DEFER;	/* a refusing host is no verdict on the recipient */
 		if (last->status[0] == '5')
 			last->status[0] = '4';
@@ -338,8 +344,11 @@ static bool session(struct run *R, const struct route_target *t, enum tls_level 
 		}
 		r = transaction(R, s, m, relay, tls);
 		if (r < 0) {
-			fmt(diag, sizeof diag, "lost connection with %s: %s", relay, e.msg[0] ? e.msg : "");
-			set_outcome(last, DLV_DEFER, "4.4.2", relay, tls, diag);
+			const char *status, *why = smtp_failure(s, &status);
+
+			/* why: "lost connection with RELAY while reading the reply to RCPT TO (...)" */
+			set_outcome(last, DLV_DEFER, status, relay, tls,
+			    why[0] ? why : "connection closed after a local error in the previous message");
 			usable = r == -2;	/* the message was answered: the host worked */
 			goto out;	/* no QUIT on a dead connection */
 		}
