@@ -107,6 +107,7 @@ static const struct step dot354[] = {
 	{ "<BODY>", "354 go on\r\n" }, TO_EOF };
 static const struct step greet354[] = { { NULL, "354 hello\r\n" }, TO_EOF };
 static const struct step ehlo334[] = { GREET, { "EHLO", "334 VXNlcm5hbWU6\r\n" }, TO_EOF };
+static const struct step helo354[] = { GREET, { "EHLO", "502 what\r\n" }, { "HELO", "354 hi\r\n" }, TO_EOF };
 static const struct step plain334[] = {
 	GREET, { "EHLO", "250-mx\r\n250 AUTH PLAIN\r\n" }, { "AUTH PLAIN", "334 \r\n" }, TO_EOF };
 static const struct step login334[] = {
@@ -186,6 +187,8 @@ static const struct frow frows[] = {
 	  PROTO "reading the greeting (unexpected reply 354 hello" DUE2, "4.5.0", "EHLO" },
 	{ "334 to EHLO", ehlo334, T2, false, ST_EHLO, SMTP_FAIL_PROTO,
 	  PROTO "reading the reply to EHLO (unexpected reply 334 VXNlcm5hbWU6" DUE2, "4.5.0", "HELO" },
+	{ "354 to HELO after a 502 to EHLO", helo354, T2, false, ST_EHLO, SMTP_FAIL_PROTO,
+	  PROTO "reading the reply to HELO (unexpected reply 354 hi" DUE2, "4.5.0", "MAIL" },
 	{ "334 to AUTH PLAIN with its credentials", plain334, T2, true, ST_AUTH, SMTP_FAIL_PROTO,
 	  PROTO "reading the reply to AUTH (unexpected reply 334" DUE2, "4.5.0", "MAIL" },
 	{ "AUTH LOGIN: a third 334", login334, T2, true, ST_AUTH, SMTP_FAIL_PROTO,
@@ -387,5 +390,36 @@ Test(faults, message_limit_is_per_message)
 	}
 	smtp_free(c);
 	close(fd);
+	free(server_join(&srv));
+}
+
+/* A 3xx to STARTTLS: no handshake, a protocol error (was: a refusal with code 3xx). */
+static const struct step starttls334[] = {
+	GREET, { "EHLO", "250-mx\r\n250 STARTTLS\r\n" }, { "STARTTLS", "334 go\r\n" }, TO_EOF };
+
+Test(faults, starttls_3xx)
+{
+	struct smtp_timeouts to = T2;
+	struct smtp_opts o = { to, record, &transcript, PEER };
+	struct in_addr lo = { htonl(INADDR_LOOPBACK) };
+	struct server srv;
+	struct smtp *c;
+	struct err e = { 0 };
+	struct tls_client_ctx *ctx = tls_ctx_new(NULL, NULL, NULL, &e);
+	const char *status;
+
+	cr_assert_not_null(ctx, "%s", e.msg);
+	server_start(&srv, starttls334);
+	c = smtp_new(&o);
+	cr_assert_eq(smtp_connect(c, lo, srv.port, &e), SMTP_OK);
+	cr_assert_eq(smtp_greeting(c, &e), SMTP_OK);
+	cr_assert_eq(smtp_ehlo(c, "client.example", &e), SMTP_OK, "%s", e.msg);
+	cr_expect_eq(smtp_starttls(c, ctx, "localhost", &e), SMTP_FAIL_PROTO, "%s", e.msg);
+	cr_expect_str_eq(e.msg, PROTO "reading the reply to STARTTLS (unexpected reply 334 go" DUE2);
+	cr_expect_str_eq(smtp_failure(c, &status), e.msg);
+	cr_expect_str_eq(status, "4.5.0");
+	cr_expect_null(smtp_tls(c));
+	smtp_free(c);
+	tls_ctx_free(ctx);
 	free(server_join(&srv));
 }
