@@ -158,34 +158,42 @@ static long long deadline(const struct smtp *s, enum smtp_step st, bool reading,
 	return d;
 }
 
-/* duration - ms as "600 s" or, under a second or not whole, "300 ms", into buf[32]. */
+/* Room for duration()'s text (an int has at most 11 characters), limit_text()'s, a strerror() and
+ * smtp_fail()'s cause (the whole reason is cut to struct err's size anyway). */
+#define DURATION_MAX 32
+#define LIMIT_TEXT_MAX 80
+#define ERRNO_TEXT_MAX 128
+#define CAUSE_MAX 400
+
+/* duration - ms as "600 s" or, under a second or not whole, "300 ms", into buf[DURATION_MAX]. */
 static const char *duration(int ms, char *buf)
 {
 	if (ms >= 1000 && ms % 1000 == 0)
-		(void)snprintf(buf, 32, "%d s", ms / 1000);	/* fits: an int is at most 10 digits */
+		(void)snprintf(buf, DURATION_MAX, "%d s", ms / 1000);	/* fits, see DURATION_MAX */
 	else
-		(void)snprintf(buf, 32, "%d ms", ms);
+		(void)snprintf(buf, DURATION_MAX, "%d ms", ms);
 	return buf;
 }
 
-/* limit_text - the cause when the limit `which` of step st passed, into buf[80]. */
+/* limit_text - the cause when the limit `which` of step st passed, into buf[LIMIT_TEXT_MAX]. */
 static const char *limit_text(const struct smtp *s, enum smtp_step st, bool reading, int which, char *buf)
 {
-	char d[32];
+	char d[DURATION_MAX];
 
+	/* each fits: the longest is 33 characters and a duration */
 	if (which == LIMIT_MESSAGE)
-		(void)snprintf(buf, 80, "message time limit of %s reached", duration(s->o.to.message, d));
+		(void)snprintf(buf, LIMIT_TEXT_MAX, "message time limit of %s reached", duration(s->o.to.message, d));
 	else if (which == LIMIT_SESSION)
-		(void)snprintf(buf, 80, "session time limit of %s reached", duration(s->o.to.session, d));
+		(void)snprintf(buf, LIMIT_TEXT_MAX, "session time limit of %s reached", duration(s->o.to.session, d));
 	else
-		(void)snprintf(buf, 80, "timeout after %s", duration(step_ms(s, st, reading), d));
-	return buf;	/* (each fits: 80 > the longest text with a 10-digit number) */
+		(void)snprintf(buf, LIMIT_TEXT_MAX, "timeout after %s", duration(step_ms(s, st, reading), d));
+	return buf;
 }
 
 /* timed_out - the failure when the limit `which` of step st passed. */
 static int timed_out(struct smtp *s, enum smtp_step st, bool reading, int which, struct err *e)
 {
-	char t[80];
+	char t[LIMIT_TEXT_MAX];
 
 	return smtp_fail(s, SMTP_FAIL_CONN, st, reading, e, "%s", limit_text(s, st, reading, which, t));
 }
@@ -201,7 +209,7 @@ static int keep_fail(struct smtp *s, int kind, const struct err *e)
 /* sys_fail - the failure for errno en at step st, in words a mail log reader expects. */
 static int sys_fail(struct smtp *s, enum smtp_step st, bool reading, int en, struct err *e)
 {
-	char what[128];
+	char what[ERRNO_TEXT_MAX];
 
 	if (en == EPIPE)
 		return smtp_fail(s, SMTP_FAIL_CONN, st, reading, e, "server closed the connection");
@@ -214,7 +222,7 @@ static int sys_fail(struct smtp *s, enum smtp_step st, bool reading, int en, str
 int smtp_fail(struct smtp *s, int kind, enum smtp_step st, bool reading, struct err *e, const char *fmt,
 	      ...)
 {
-	char cause[400];
+	char cause[CAUSE_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -432,7 +440,7 @@ int smtp_command(struct smtp *s, const char *line, const char *shown, enum smtp_
 int smtp_connect(struct smtp *s, struct in_addr ip, int port, struct err *e)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr = ip };
-	char addr[INET_ADDRSTRLEN], t[80];
+	char addr[INET_ADDRSTRLEN], t[LIMIT_TEXT_MAX];
 	socklen_t sl = sizeof(int);
 	long long dl;
 	int fd, soerr = 0, which, w;
