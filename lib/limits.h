@@ -28,9 +28,11 @@
 #define LIM_RCPTS 10000
 /* Default max_size: 50 MB, as the issue and Postfix's message_size_limit order of magnitude. */
 #define LIM_MAX_SIZE_DEFAULT (50L * 1000 * 1000)
-/* A configuration file, an aliases file and an envelope file are read whole, up to: */
+/* A configuration file and an aliases file are read whole, up to: */
 #define LIM_CONF_FILE (1024 * 1024)
 #define LIM_ALIASES_FILE (16 * 1024 * 1024)
+/* An envelope as submitted (the front door's ceiling). A queued envelope grows as outcomes are
+ * recorded; the spool reads up to ENV_MAX_FILE (queue/envelope.h), derived from this. */
 #define LIM_ENVELOPE_FILE (4 * 1024 * 1024)
 /* One argv argument (addresses, -F names). */
 #define LIM_ARG 4096

@@ -90,7 +90,13 @@ struct run {
 	const struct dlv_env *env;
 	const struct dlv_dest *d;
 	bool **reported;	/* per message, per recipient */
-	bool *done;		/* per message */
+	bool *done;		/* per message: every recipient reported */
+	unsigned char *tries;	/* per message: connections lost while it was in its transaction */
+	long hand[2];		/* taken and not done, in order (the second may be pipelined ahead) */
+	size_t nhand;
+	bool ended;		/* the source has no more */
+	bool progress;		/* this connection: a message got its final answer from the server */
+	bool any_progress;	/* any connection of this destination */
 };
 
 static void report(struct run *R, size_t m, size_t k, const struct outcome *o)
@@ -111,34 +117,62 @@ static void report(struct run *R, size_t m, size_t k, const struct outcome *o)
 	R->env->report(R->env->report_ctx, &r);
 }
 
+/* hand_drop - m is off the worker's hands (done, or taken back). */
+static void hand_drop(struct run *R, size_t m)
+{
+	for (size_t i = 0; i < R->nhand; i++)
+		if (R->hand[i] == (long)m) {
+			memmove(&R->hand[i], &R->hand[i + 1], (R->nhand - i - 1) * sizeof *R->hand);
+			R->nhand--;
+			return;
+		}
+}
+
 static void report_rest(struct run *R, size_t m, const struct outcome *o)
 {
 	for (size_t k = 0; k < R->d->msg[m].nrcpt; k++)
 		report(R, m, k, o);
 	R->done[m] = true;
+	hand_drop(R, m);
 }
 
-static bool any_reported(const struct run *R, size_t m)
+/* take - from the source, into the hand: the message index, -1 (no more) or -2 (none yet). */
+static long take(struct run *R, bool wait)
 {
-	for (size_t k = 0; k < R->d->msg[m].nrcpt; k++)
-		if (R->reported[m][k])
-			return true;
-	return false;
+	long m;
+
+	if (R->ended || R->nhand == 2)
+		return -1;
+	m = R->d->src.take(R->d->src.ctx, wait);
+	if (m == -1)
+		R->ended = true;
+	if (m >= 0 && ((size_t)m >= R->d->nmsg || R->done[m]))
+		m = -2;	/* (the runner does not hand out a message twice; never trust it blindly) */
+	if (m >= 0)
+		R->hand[R->nhand++] = m;
+	return m;
 }
 
-/* pipeline_next - while message m is in DATA, have the next pending message's envelope follow its
- * terminator (smtp_envelope_ahead), unless postern is stopping or that message cannot go here. */
-static void pipeline_next(struct run *R, struct smtp *s, size_t m)
+/* current - the message to deliver next: the first in hand, else a new one (waiting for it). */
+static long current(struct run *R)
+{
+	return R->nhand > 0 ? R->hand[0] : take(R, true);
+}
+
+/* pipeline_next - while message m is in DATA, have the next message's envelope follow its terminator
+ * (smtp_envelope_ahead), unless postern is stopping or that message cannot go here. */
+static void pipeline_next(struct run *R, struct smtp *s)
 {
 	const struct dlv_msg *next;
 	struct err e;
-	size_t n = m + 1;
 
-	while (n < R->d->nmsg && R->done[n])
-		n++;
-	if (n == R->d->nmsg || (R->env->stop != NULL && *R->env->stop))
+	if (R->env->stop != NULL && *R->env->stop)
 		return;
-	next = &R->d->msg[n];
+	if (R->nhand < 2 && take(R, false) < 0)
+		return;
+	if (R->tries[R->hand[1]] > 0)
+		return;	/* (one with recipients answered already goes the normal way, without them) */
+	next = &R->d->msg[R->hand[1]];
 	if (next->smtputf8 && !smtp_ext(s)->smtputf8)
 		return;
 	err_clear(&e);
@@ -146,70 +180,103 @@ static void pipeline_next(struct run *R, struct smtp *s, size_t m)
 	    next->smtputf8, next->rcpt, next->nrcpt, &e);	/* else it goes the normal way */
 }
 
-/* transaction - one message over an open session. 0: message done; -1: connection lost before any
- * recipient was answered (try the next host); -2: connection lost after (message done, rest deferred). */
-static int transaction(struct run *R, struct smtp *s, size_t m, const char *relay, const char *tls)
+/* What a transaction leaves the connection in. */
+enum txn { TXN_OK, TXN_LOST, TXN_REOPEN };
+
+/* lost - the connection died in message m's transaction: the message tries again on the next one, or
+ * after DLV_TRIES connections is deferred with the reason. */
+static void lost(struct run *R, size_t m, const char *relay, const char *tls, const char *why)
+{
+	struct outcome o;
+
+	if (++R->tries[m] < DLV_TRIES)
+		return;
+	/* why (smtp_failure's) names the relay and the step: "lost connection with RELAY while ..." */
+	set_outcome(&o, DLV_DEFER, "4.4.2", relay, tls, why[0] ? why : "connection closed");
+	report_rest(R, m, &o);
+}
+
+/* transaction - message m over an open session; its recipients already answered (a lost connection
+ * earlier) are left out. */
+static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char *relay, const char *tls,
+    struct err *e)
 {
 	const struct dlv_msg *msg = &R->d->msg[m];
 	const struct smtp_ext *ext = smtp_ext(s);
+	bool ahead = smtp_ahead_pending(s);	/* its envelope went out behind the last terminator */
 	struct smtp_reply *rep, mail;
+	const char **rc;
+	size_t *idx, n = 0, accepted = 0, k;
 	struct outcome o;
-	struct err e;
-	size_t accepted = 0, k;
 	bool data_ok = false;
+	enum txn t = TXN_OK;
 	int r;
 
-	err_clear(&e);
-	if (msg->smtputf8 && !ext->smtputf8) {
+	set_outcome(&o, DLV_DEFER, "4.0.0", relay, tls, "no reply");
+	if (!R->d->src.start(R->d->src.ctx, m)) {
+		hand_drop(R, m);	/* the runner took it back: another connection has it now */
+		return ahead ? TXN_REOPEN : TXN_OK;	/* (the server holds its envelope: drop it) */
+	}
+	if (msg->smtputf8 && !ext->smtputf8 && !ahead) {
 		set_outcome(&o, DLV_DEFER, "4.6.7", relay, tls, "the message needs SMTPUTF8, which the server "
 		    "does not offer");
 		report_rest(R, m, &o);
-		return 0;
+		return TXN_OK;
 	}
-	rep = xcalloc(msg->nrcpt, sizeof *rep);
+	rc = xcalloc(msg->nrcpt, sizeof *rc);
+	idx = xcalloc(msg->nrcpt, sizeof *idx);
+	for (k = 0; k < msg->nrcpt; k++)
+		if (!R->reported[m][k] || ahead) {	/* (a pipelined envelope has them all) */
+			rc[n] = msg->rcpt[k];
+			idx[n++] = k;
+		}
+	rep = xcalloc(n, sizeof *rep);
 	memset(&mail, 0, sizeof mail);
 	r = smtp_envelope(s, msg->sender, msg->size + (long long)msg->prefixlen, msg->body8bit, msg->smtputf8,
-	    msg->rcpt, msg->nrcpt, &mail, rep, &accepted, &data_ok, &e);
+	    rc, n, &mail, rep, &accepted, &data_ok, e);
 	if (r == SMTP_FAIL_LOCAL) {
-		set_outcome(&o, DLV_DEFER, "4.3.0", relay, tls, e.msg);
+		set_outcome(&o, DLV_DEFER, "4.3.0", relay, tls, e->msg);
 		report_rest(R, m, &o);
-		r = smtp_rset(s, &e) == SMTP_OK ? 0 : -2;
+		t = smtp_rset(s, e) == SMTP_OK ? TXN_OK : TXN_LOST;
 		goto out;
 	}
 	if (r == SMTP_FAIL_PROTO) {	/* a reply of the wrong class: nothing was sent, defer */
-		set_outcome(&o, DLV_DEFER, "4.5.0", relay, tls, e.msg);
+		set_outcome(&o, DLV_DEFER, "4.5.0", relay, tls, e->msg);
 		report_rest(R, m, &o);
-		r = -2;
+		t = TXN_LOST;
 		goto out;
 	}
 	if (r != SMTP_OK) {
-		r = -1;	/* connection trouble before any answer was final */
+		lost(R, m, relay, tls, e->msg);
+		t = TXN_LOST;
 		goto out;
 	}
 	if (mail.code >= 400) {
+		R->progress = true;	/* (an answer for the message: this connection works) */
 		from_reply(&o, &mail, relay, tls, "MAIL FROM");
 		report_rest(R, m, &o);
-		r = smtp_rset(s, &e) == SMTP_OK ? 0 : -2;
+		t = smtp_rset(s, e) == SMTP_OK ? TXN_OK : TXN_LOST;
 		goto out;
 	}
-	for (k = 0; k < msg->nrcpt; k++) {
+	for (k = 0; k < n; k++)
 		if (rep[k].code >= 400) {
 			from_reply(&o, &rep[k], relay, tls, "RCPT TO");
-			report(R, m, k, &o);
+			report(R, m, idx[k], &o);
 		}
-	}
 	if (accepted == 0 || !data_ok) {
+		R->progress = true;
 		if (accepted > 0) {	/* DATA refused: the accepted recipients get that answer */
 			from_reply(&o, smtp_last_reply(s), relay, tls, "DATA");
 			report_rest(R, m, &o);
 		}
-		R->done[m] = true;
-		r = smtp_rset(s, &e) == SMTP_OK ? 0 : -2;
+		report_rest(R, m, &o);	/* (all answered already: this only marks it done) */
+		t = smtp_rset(s, e) == SMTP_OK ? TXN_OK : TXN_LOST;
 		goto out;
 	}
-	pipeline_next(R, s, m);
-	r = smtp_data_body(s, msg->prefix, msg->prefixlen, msg->datafd, msg->size, &e);
+	pipeline_next(R, s);
+	r = smtp_data_body(s, msg->prefix, msg->prefixlen, msg->datafd, msg->size, e);
 	if (r == SMTP_OK || r == SMTP_FAIL_RESP) {
+		R->progress = true;
 		from_reply(&o, smtp_last_reply(s), relay, tls, r == SMTP_OK ? NULL : "end of DATA");
 		if (r == SMTP_OK) {
 			const struct smtp_reply *lr = smtp_last_reply(s);
@@ -222,38 +289,40 @@ static int transaction(struct run *R, struct smtp *s, size_t m, const char *rela
 			    msg->body8bit && !ext->eightbitmime ? " (8-bit message; the server does not offer 8BITMIME: sent as is)" : "");
 			deliver_safe_text(o.diag, sizeof o.diag, diag, strlen(diag));
 		}
-		for (k = 0; k < msg->nrcpt; k++)
+		for (k = 0; k < n; k++)
 			if (rep[k].code < 400)
-				report(R, m, k, &o);
-		r = 0;
+				report(R, m, idx[k], &o);
+		report_rest(R, m, &o);	/* (marks it done) */
 	} else if (r == SMTP_FAIL_LOCAL) {
-		set_outcome(&o, DLV_DEFER, "4.3.0", relay, tls, e.msg);
+		set_outcome(&o, DLV_DEFER, "4.3.0", relay, tls, e->msg);
 		report_rest(R, m, &o);
-		r = -2;	/* the session is in an unknown state */
+		t = TXN_LOST;	/* the session is in an unknown state */
 	} else if (r == SMTP_FAIL_PROTO) {	/* e.g. 354 after the dot: not a success, defer */
-		set_outcome(&o, DLV_DEFER, "4.5.0", relay, tls, e.msg);
+		set_outcome(&o, DLV_DEFER, "4.5.0", relay, tls, e->msg);
 		report_rest(R, m, &o);
-		r = -2;
+		t = TXN_LOST;
 	} else {
-		r = any_reported(R, m) ? -2 : -1;
-		if (r == -2) {	/* e.msg: "lost connection with RELAY while sending end of data (...)" */
-			set_outcome(&o, DLV_DEFER, "4.4.2", relay, tls, e.msg);
-			report_rest(R, m, &o);
-		}
+		lost(R, m, relay, tls, e->msg);
+		t = TXN_LOST;
 	}
 out:
-	for (k = 0; k < msg->nrcpt; k++)
+	for (k = 0; k < n; k++)
 		smtp_reply_free(&rep[k]);
 	smtp_reply_free(&mail);
 	free(rep);
-	if (r == 0)
-		R->done[m] = true;
-	return r;
+	free(rc);
+	free(idx);
+	return t;
 }
 
-/* session - one host: connect, TLS per policy, AUTH, then the transactions of every pending message.
- * Returns true if the host was usable (even if messages were refused), false to try the next one. */
-static bool session(struct run *R, const struct route_target *t, enum tls_level level, bool implicit,
+/* What a session with one host came to. */
+enum sess { SESS_DONE, SESS_UNUSABLE, SESS_LOST, SESS_REOPEN };
+
+/* session - one host: connect, TLS per policy, AUTH, then the transactions of the messages the source
+ * hands out until it has no more (SESS_DONE). SESS_UNUSABLE: try the next host (last says why);
+ * SESS_LOST: the connection died in a transaction; SESS_REOPEN: it must be dropped (a message
+ * pipelined on it was taken back). */
+static enum sess session(struct run *R, const struct route_target *t, enum tls_level level, bool implicit,
     bool plaintext, struct outcome *last, bool *tls_failed)
 {
 	const struct dlv_env *env = R->env;
@@ -262,7 +331,8 @@ static bool session(struct run *R, const struct route_target *t, enum tls_level 
 	struct smtp *s;
 	struct err e;
 	char relay[300], ip[INET_ADDRSTRLEN], tls[64] = "none", diag[800];
-	bool usable = false;
+	enum sess res = SESS_UNUSABLE;
+	enum txn tr;
 	int r;
 
 	err_clear(&e);
@@ -334,22 +404,34 @@ static bool session(struct run *R, const struct route_target *t, enum tls_level 
 			goto quit;
 		}
 	}
-	usable = true;
-	for (size_t m = 0; m < R->d->nmsg; m++) {
-		if (R->done[m])
-			continue;
+	R->progress = false;
+	for (;;) {
+		long m;
+
 		if (env->stop != NULL && *env->stop && !smtp_ahead_pending(s)) {
 			set_outcome(last, DLV_DEFER, "4.3.2", relay, tls, "postern is shutting down");
+			res = SESS_DONE;
 			break;
 		}
-		r = transaction(R, s, m, relay, tls);
-		if (r < 0) {
+		if ((m = current(R)) < 0) {
+			res = SESS_DONE;
+			break;
+		}
+		err_clear(&e);
+		tr = transaction(R, s, (size_t)m, relay, tls, &e);
+		R->any_progress |= R->progress;
+		if (tr == TXN_REOPEN) {
+			res = SESS_REOPEN;
+			goto out;	/* no QUIT: the server waits for a body that will not come */
+		}
+		if (tr == TXN_LOST) {
 			const char *status, *why = smtp_failure(s, &status);
 
-			/* why: "lost connection with RELAY while reading the reply to RCPT TO (...)" */
-			set_outcome(last, DLV_DEFER, status, relay, tls,
-			    why[0] ? why : "connection closed after a local error in the previous message");
-			usable = r == -2;	/* the message was answered: the host worked */
+			/* why: "lost connection with RELAY while reading the reply to RCPT TO (...)"; none
+			 * after a local error (e) */
+			set_outcome(last, DLV_DEFER, why[0] ? status : "4.4.2", relay, tls,
+			    why[0] ? why : e.msg[0] ? e.msg : "connection closed");
+			res = SESS_LOST;
 			goto out;	/* no QUIT on a dead connection */
 		}
 	}
@@ -357,7 +439,12 @@ quit:
 	smtp_quit(s);
 out:
 	smtp_free(s);
-	return usable;
+	return res;
+}
+
+static bool stopping(const struct dlv_env *env)
+{
+	return env->stop != NULL && *env->stop;
 }
 
 void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
@@ -373,9 +460,11 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 	size_t m, i;
 
 	err_clear(&e);
+	memset(&R, 0, sizeof R);
 	R.env = env;
 	R.d = d;
-	R.done = xcalloc(d->nmsg, sizeof *R.done);
+	R.done = xcalloc(d->nmsg ? d->nmsg : 1, sizeof *R.done);
+	R.tries = xcalloc(d->nmsg ? d->nmsg : 1, sizeof *R.tries);
 	R.reported = xcalloc(d->nmsg, sizeof *R.reported);
 	for (m = 0; m < d->nmsg; m++)
 		R.reported[m] = xcalloc(d->msg[m].nrcpt ? d->msg[m].nrcpt : 1, sizeof **R.reported);
@@ -409,23 +498,46 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 		    e.msg[0] ? e.msg : "DNS lookup failed");
 		break;
 	}
-	for (i = 0; rr == ROUTE_OK && i < rt.n; i++) {
-		bool tls_failed = false, pending = false;
+	for (i = 0; rr == ROUTE_OK && i < rt.n && !stopping(env); i++) {
+		int noprogress = 0;
 
-		for (m = 0; m < d->nmsg; m++)
-			pending |= !R.done[m];
-		if (!pending || (env->stop != NULL && *env->stop))
-			break;
-		if (!session(&R, &rt.t[i], level, implicit, false, &last, &tls_failed) && tls_failed &&
-		    level == TLS_MAY)
-			(void)session(&R, &rt.t[i], level, implicit, true, &last, &tls_failed);	/* plaintext */
+		while (!stopping(env) && current(&R) >= 0) {
+			bool tls_failed = false;
+			enum sess res = session(&R, &rt.t[i], level, implicit, false, &last, &tls_failed);
+
+			if (res == SESS_UNUSABLE && tls_failed && level == TLS_MAY)
+				res = session(&R, &rt.t[i], level, implicit, true, &last, &tls_failed);	/* plaintext */
+			if (res == SESS_DONE)
+				goto over;
+			if (res == SESS_UNUSABLE)
+				break;	/* the next host */
+			if (res == SESS_LOST) {
+				noprogress = R.progress ? 0 : noprogress + 1;
+				if (noprogress >= DLV_NOPROGRESS)
+					break;	/* this host keeps failing: the next one */
+			}
+		}
 	}
-	for (m = 0; m < d->nmsg; m++)
-		if (!R.done[m])
-			report_rest(&R, m, &last);
+	if (!R.any_progress && !stopping(env)) {
+		/* nothing could be delivered here at all: the verdict (no route, no usable host) is every
+		 * message's, so each is taken and answered with it */
+		while (current(&R) >= 0)
+			report_rest(&R, (size_t)R.hand[0], &last);
+	}
+over:
+	/* what is still in hand: deferred if it was in a transaction, else given back untouched */
+	while (R.nhand > 0) {
+		size_t m0 = (size_t)R.hand[0];
+		struct outcome o = last;
+
+		if (R.tries[m0] == 0)
+			o.state = DLV_UNTRIED;
+		report_rest(&R, m0, &o);
+	}
 	route_free(&rt);
 	for (m = 0; m < d->nmsg; m++)
 		free(R.reported[m]);
 	free(R.reported);
 	free(R.done);
+	free(R.tries);
 }

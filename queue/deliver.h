@@ -12,6 +12,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Connections a message may be lost on in one pass before it is deferred. */
+#define DLV_TRIES 3
+/* Connections in a row to one host that may end with no message answered. */
+#define DLV_NOPROGRESS 3
+
 #include "conf/config.h"
 #include "lib/dns.h"
 #include "lib/err.h"
@@ -32,7 +37,9 @@ struct dlv_msg {
 	size_t nrcpt;
 };
 
-enum dlv_state { DLV_SENT = 'S', DLV_DEFER = 'D', DLV_FAIL = 'F' };
+/* DLV_UNTRIED: the message was taken but never committed to a connection (the destination kept
+ * dropping connections, or postern is stopping): it goes back untouched, no attempt counted. */
+enum dlv_state { DLV_SENT = 'S', DLV_DEFER = 'D', DLV_FAIL = 'F', DLV_UNTRIED = 'U' };
 
 struct dlv_result {
 	size_t msg;		/* index into the dlv_msg array */
@@ -50,10 +57,22 @@ struct dlv_auth {
 	const char *user, *pass;	/* NULL: no AUTH */
 };
 
+/* Where the messages come from: the runner hands them out one by one, and may take back one that was
+ * not started yet (runq_worker.c). */
+struct dlv_source {
+	/* take - the next message, an index into dlv_dest.msg; -1: no more; -2: none yet (!wait only) */
+	long (*take)(void *ctx, bool wait);
+	/* start - message m is about to be committed to a connection (its MAIL FROM, or the body of a
+	 * pipelined one): false if it was taken back (it is then no longer this worker's to report) */
+	bool (*start)(void *ctx, size_t m);
+	void *ctx;
+};
+
 struct dlv_dest {
 	const char *domain;		/* recipient domain; NULL for the smarthost */
-	struct dlv_msg *msg;
+	struct dlv_msg *msg;		/* every message of the destination; only those taken are sent */
 	size_t nmsg;
+	struct dlv_source src;
 };
 
 struct dlv_env {
@@ -70,7 +89,13 @@ struct dlv_env {
 	void *rndctx;
 };
 
-/* deliver_dest - deliver everything bound for one destination; report every recipient exactly once. */
+/* deliver_dest - deliver what the source hands out for one destination, reporting every recipient of
+ * every message taken exactly once. A connection lost in a transaction is opened again (the message in
+ * it at most DLV_TRIES times); a host whose connections end DLV_NOPROGRESS times in a row with no
+ * message answered is given up for the next. A destination on which nothing could be delivered at all
+ * (no route, no usable host) is a verdict on all its mail: every message is taken and reported; one
+ * that worked until it gave up reports the messages it had not started as DLV_UNTRIED and takes no
+ * more. */
 void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d);
 
 /* deliver_safe_text - copy untrusted text into dst as one printable line (controls become spaces,

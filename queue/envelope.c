@@ -119,6 +119,15 @@ const char *const env_w_bool[2] = { "0", "1" };
 const char *const env_w_body[2] = { "7BIT", "8BITMIME" };
 const char *const env_w_ret[3] = { "", "FULL", "HDRS" };
 const char *const env_w_state[3] = { "pending", "sent", "failed" };
+const char *const env_w_inplace[3] = { "delayed", "done---", "failed-" };
+
+/* env_state_word - see envelope.h */
+const char *env_state_word(enum rcpt_state st, bool inplace)
+{
+	if (st < RCPT_PENDING || st > RCPT_FAILED)
+		abort();	/* callers pass one of the three */
+	return inplace ? env_w_inplace[st] : env_w_state[st];
+}
 const char *const env_w_notify[3] = { "SUCCESS", "FAILURE", "DELAY" };
 
 /* ---- writing ---- */
@@ -156,7 +165,7 @@ static int fmt_rcpt(const struct env_rcpt *r, struct buf *out, struct err *e)
 	bad |= buf_printf(out, "RCPT %s\n", r->addr);
 	if (opt(r->orcpt))
 		bad |= buf_printf(out, "R-ORCPT %s\n", r->orcpt);
-	bad |= buf_printf(out, "R-STATE %s\nR-ATTEMPTS %d\n", env_w_state[r->state], r->attempts);
+	bad |= buf_printf(out, "R-STATE %s\nR-ATTEMPTS %d\n", env_state_word(r->state, r->inplace), r->attempts);
 	if (r->notify == NOTIFY_NEVER)
 		bad |= buf_adds(out, "R-NOTIFY NEVER\n");
 	else if (r->notify != 0) {
@@ -224,8 +233,8 @@ int env_format(const struct envelope *env, struct buf *out, struct err *e)
 	for (i = 0; i < env->nrcpt; i++)
 		if (fmt_rcpt(&env->rcpt[i], out, e) < 0)
 			goto fail;
-	if (buf_printf(out, "END %zu\n", env->nrcpt) < 0 || out->len - start > LIM_ENVELOPE_FILE) {
-		err_set(e, 70, "envelope over %d bytes", LIM_ENVELOPE_FILE);
+	if (buf_printf(out, "END %zu\n", env->nrcpt) < 0 || out->len - start > ENV_MAX_FILE) {
+		err_set(e, 70, "envelope over %zu bytes", ENV_MAX_FILE);
 		goto fail;
 	}
 	return 0;
@@ -237,6 +246,57 @@ fail:
 	if (e != NULL)
 		e->code = 70;
 	return -1;
+}
+
+/* writable_text - make *slot a value env_check_text(max) accepts: a line break becomes '?', and a value
+ * over max is cut to end in "...". (A C string holds no NUL.) 1 if changed. */
+static size_t writable_text(char **slot, size_t max)
+{
+	char *s = *slot;
+	size_t n, i, changed = 0;
+
+	if (s == NULL)
+		return 0;
+	n = strlen(s);
+	for (i = 0; i < n; i++)
+		if (s[i] == '\r' || s[i] == '\n') {
+			s[i] = '?';
+			changed = 1;
+		}
+	if (n > max) {
+		memcpy(s + max - 3, "...", 4);
+		changed = 1;
+	}
+	return changed;
+}
+
+/* env_make_writable - see envelope.h */
+size_t env_make_writable(struct envelope *env)
+{
+	static const char *const class_of[3] = { "4.0.0", "2.0.0", "5.0.0" };
+	size_t i, changed = 0;
+
+	for (i = 0; i < env->nrcpt; i++) {
+		struct env_rcpt *r = &env->rcpt[i];
+		struct err e;
+
+		if (r->state < RCPT_PENDING || r->state > RCPT_FAILED)
+			r->state = RCPT_PENDING;
+		if (r->status != NULL && r->status[0] != '\0' &&
+		    env_check_status(r->status, strlen(r->status), &e) < 0) {
+			free(r->status);
+			r->status = xstrdup(class_of[r->state]);
+			changed++;
+		}
+		changed += writable_text(&r->diag, ENV_MAX_DIAG);
+		changed += writable_text(&r->relay, ENV_MAX_RELAY);
+		if (r->attempts > ENV_MAX_ATTEMPTS)
+			r->attempts = ENV_MAX_ATTEMPTS;
+		r->inplace = false;
+	}
+	if (env->attempts > ENV_MAX_ATTEMPTS)
+		env->attempts = ENV_MAX_ATTEMPTS;
+	return changed;
 }
 
 /* env_free - see envelope.h */

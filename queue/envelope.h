@@ -28,7 +28,7 @@
  *	then 1..LIM_RCPTS recipient blocks:
  *	RCPT <address>
  *	R-ORCPT <text>			optional
- *	R-STATE pending | sent | failed
+ *	R-STATE pending | sent | failed | done--- | failed- | delayed
  *	R-ATTEMPTS <n>
  *	R-NOTIFY NEVER | SUCCESS,FAILURE,DELAY (any non-empty subset, in this order)   optional
  *	R-STATUS <class.subject.detail>	optional (RFC 3463)
@@ -36,6 +36,20 @@
  *	R-DIAG <text>			optional, <= ENV_MAX_DIAG bytes
  *	and last:
  *	END <number of recipients>	(catches a truncated file)
+ *
+ *	IN-PLACE STATES. "done---", "failed-" and "delayed" are as wide as "pending": a runner that
+ *	cannot rewrite the file (full disk, I/O error, a value it cannot spell) overwrites a pending
+ *	recipient's word in place instead, which needs no new block, so that a recipient whose 2xx was
+ *	read is never sent to again (Postfix marks a recipient done in its queue file the same way).
+ *	done--- = RCPT_SENT: nothing more to do (delivered, or its failure already reported);
+ *	failed- = RCPT_FAILED: failed, its report is still owed; delayed = RCPT_PENDING: its last
+ *	attempt could not be recorded (the spool holds the message for a while, see spool.h).
+ *	They read back with `inplace` set, so they too round-trip.
+ * SIZE
+ *	What a runner writes back grows from what was submitted (at most LIM_ENVELOPE_FILE) by at most
+ *	ENV_RCPT_GROWTH per recipient (attempt count, status, relay, diagnostic, each capped) and
+ *	ENV_HEAD_GROWTH, so ENV_MAX_FILE, derived from these, always holds a deferral: a peer answering
+ *	every RCPT of a 10,000-recipient message with a long 450 cannot make it unwritable.
  * UNTRUSTED INPUT
  *	env_parse reads a spool file. The spool is only writable by the postern group, but the parser is
  *	still strict and pure: it never trusts a length or count it did not check.
@@ -66,6 +80,17 @@
 #define ENV_MAX_ENVID LIM_ARG
 #define ENV_MAX_ORCPT LIM_ARG
 
+/* What recording outcomes may add to one recipient block: R-ATTEMPTS from "0" to ENV_MAX_ATTEMPTS
+ * (6 more digits), "R-STATUS x.yyy.zzz\n", "R-RELAY <ENV_MAX_RELAY>\n", "R-DIAG <ENV_MAX_DIAG>\n"
+ * (state words never grow). */
+#define ENV_RCPT_GROWTH (6 + (9 + 9 + 1) + (8 + ENV_MAX_RELAY + 1) + (7 + ENV_MAX_DIAG + 1))
+/* ... and to the head: NEXT-TRY from "0" to 12 digits, ATTEMPTS from "0" to 7. */
+#define ENV_HEAD_GROWTH (11 + 6)
+/* The largest envelope file: a submitted one (LIM_ENVELOPE_FILE) after any outcomes. */
+#define ENV_MAX_FILE ((size_t)LIM_ENVELOPE_FILE + (size_t)LIM_RCPTS * ENV_RCPT_GROWTH + ENV_HEAD_GROWTH)
+/* An in-place state word is this wide ("pending"). */
+#define ENV_STATE_WIDTH 7
+
 #define NOTIFY_SUCCESS 1
 #define NOTIFY_FAILURE 2
 #define NOTIFY_DELAY 4
@@ -82,6 +107,8 @@ struct env_rcpt {
 	char *diag;		/* last reply or reason, single line, <= ENV_MAX_DIAG bytes, or NULL */
 	char *relay;		/* last relay tried, or NULL */
 	int notify;		/* NOTIFY_* bits; 0 = default */
+	bool inplace;		/* state spelled the in-place way (done---, failed-, delayed) */
+	size_t state_at;	/* env_parse: offset of the R-STATE value in the text read (else 0) */
 };
 
 struct envelope {
@@ -111,6 +138,17 @@ int env_parse(const char *buf, size_t len, struct envelope *env, struct err *e);
 /* env_format - append the canonical text of *env to out. Checks everything env_parse checks
  * (empty optional strings count as absent); -1 with code 70 on a bad struct or a full buffer. */
 int env_format(const struct envelope *env, struct buf *out, struct err *e);
+
+/* env_state_word - how R-STATE spells st: the canonical word, or the in-place one (ENV_STATE_WIDTH
+ * bytes) when inplace. */
+const char *env_state_word(enum rcpt_state st, bool inplace);
+
+/* env_make_writable - make every value of *env one that env_format accepts, whatever a peer sent: a
+ * status that is not RFC 3463 becomes the class of the recipient's state (4.0.0 pending, 2.0.0
+ * sent, 5.0.0 failed); a line break in a diagnostic or relay becomes '?', and one too long is cut
+ * and ends in "..."; in-place spellings go back to the canonical words. Returns how many values
+ * it changed. */
+size_t env_make_writable(struct envelope *env);
 
 /* env_free - free everything *env owns and zero it. env_free(NULL) is a no-op. */
 void env_free(struct envelope *env);

@@ -236,9 +236,17 @@ static int parse_rcpt(struct pstate *ps, struct env_rcpt *r)
 	r->addr = xstrndup(v.p, v.n);
 	if (take_text(ps, "R-ORCPT", false, ENV_MAX_ORCPT, &r->orcpt) < 0)
 		return -1;
-	if (take_word(ps, "R-STATE", env_w_state, 3, &k) < 0)
+	if (take(ps, "R-STATE", true, &v) < 0)
 		return -1;
-	r->state = (enum rcpt_state)k;
+	for (k = 0; k < 6 && !span_eq(v, k < 3 ? env_w_state[k] : env_w_inplace[k - 3]); k++)
+		;
+	if (k == 6) {
+		err_set(ps->e, 65, "bad value");
+		return kfail(ps, "R-STATE");
+	}
+	r->state = (enum rcpt_state)(k % 3);
+	r->inplace = k >= 3;
+	r->state_at = (size_t)(v.p - ps->p);
 	if (take_num(ps, "R-ATTEMPTS", ENV_MAX_ATTEMPTS, &n) < 0)
 		return -1;
 	r->attempts = (int)n;
@@ -338,8 +346,8 @@ int env_parse(const char *buf, size_t len, struct envelope *env, struct err *e)
 	int r;
 
 	memset(env, 0, sizeof *env);
-	if (len > LIM_ENVELOPE_FILE)
-		return err_set(e, 65, "envelope: file over %d bytes", LIM_ENVELOPE_FILE);
+	if (len > ENV_MAX_FILE)
+		return err_set(e, 65, "envelope: file over %zu bytes", ENV_MAX_FILE);
 	if (parse_head(&ps, env) < 0)
 		goto fail;
 	while ((r = peek(&ps)) == 1 && span_eq(ps.key, "RCPT")) {

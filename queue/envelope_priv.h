@@ -20,6 +20,7 @@ extern const char *const env_w_bool[2];		/* "0" "1" */
 extern const char *const env_w_body[2];		/* BODY: 7BIT 8BITMIME */
 extern const char *const env_w_ret[3];		/* RET: "" FULL HDRS */
 extern const char *const env_w_state[3];	/* R-STATE: pending sent failed */
+extern const char *const env_w_inplace[3];	/* in place: delayed done--- failed- */
 extern const char *const env_w_notify[3];	/* R-NOTIFY bits 1, 2, 4 */
 
 /* The value checks (code 65 and a reason without line number). */

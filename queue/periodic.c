@@ -87,6 +87,7 @@ static void one_pass(const struct runner_opts *ro, const struct config *c, struc
 			_exit(75);
 		}
 		x.stop = &got_term;
+		x.rescan = ro->interval;	/* stragglers do not hold up what becomes due meanwhile */
 		(void)runq_pass(&x);
 		runq_ctx_close(&x);
 		_exit(0);

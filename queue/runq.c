@@ -28,6 +28,11 @@
 #include "queue/dsn.h"
 
 #define ORIG_HEADER_MAX (64 * 1024)	/* original headers quoted in a bounce */
+/* What one recipient can take in a report, twice over for folding: its address and diagnostic in the
+ * text part and again in the delivery-status part, its ORCPT, its relay, the fixed fields. A report's
+ * ceiling grows with its recipients, so one that lists thousands of them can always be composed (a
+ * fixed ceiling made it fail every run, the message kept forever for a report never sent). */
+#define REPORT_RCPT_MAX (2 * (2 * (LIM_PATH + ENV_MAX_DIAG) + ENV_MAX_ORCPT + ENV_MAX_RELAY) + 1024)
 
 /* runq_become_postern - root leaves root before touching the network. */
 int runq_become_postern(struct log *lg)
@@ -216,7 +221,7 @@ static int report(struct runq_ctx *x, struct runq_msg *q, enum dsn_kind kind)
 	(void)snprintf(boundary, sizeof boundary, "%s.%016llx/%s", q->env.id, (unsigned long long)rnd,
 	    x->c->hostname);
 	buf_init(&h, ORIG_HEADER_MAX);
-	buf_init(&out, ORIG_HEADER_MAX + 256 * 1024);
+	buf_init(&out, ORIG_HEADER_MAX + 256 * 1024 + q->env.nrcpt * (size_t)REPORT_RCPT_MAX);
 	err_clear(&e);
 	orig_headers(q, &h);
 	if (dsn_compose(&q->env, buf_str(&h), h.len, kind, x->c->hostname, (long long)time(NULL), boundary, &out,
@@ -245,31 +250,66 @@ static bool wants_failure_report(const struct envelope *env)
 	return false;
 }
 
-/* drop_settled - keep only pending recipients (the sent and reported ones are done with). */
-static void drop_settled(struct envelope *env)
+/* pending_view - the deferral to write: *v shares env's values but lists only its pending recipients
+ * (the sent and reported ones are done with). Free v->rcpt only. */
+static void pending_view(const struct envelope *env, struct envelope *v)
 {
-	size_t i, k = 0;
+	*v = *env;
+	v->rcpt = xcalloc(env->nrcpt ? env->nrcpt : 1, sizeof *v->rcpt);
+	v->nrcpt = 0;
+	for (size_t i = 0; i < env->nrcpt; i++)
+		if (env->rcpt[i].state == RCPT_PENDING)
+			v->rcpt[v->nrcpt++] = env->rcpt[i];
+}
 
-	for (i = 0; i < env->nrcpt; i++) {
-		struct env_rcpt *r = &env->rcpt[i];
+/* record_in_place - the deferral could not be written: write each recipient's state into the envelope
+ * that was read instead (spool_msg_mark: no new block, works on a full disk), so that a recipient
+ * that got its 2xx is never sent to again. Sent ones and failed ones whose report is queued become
+ * done---, failed ones still owing a report failed-, pending ones delayed (which holds the message
+ * for SPOOL_HOLD_SECONDS instead of retrying it at every pass). */
+static void record_in_place(struct runq_ctx *x, struct runq_msg *q, bool reported)
+{
+	const struct envelope *env = &q->env;
+	struct env_rcpt *mk = xcalloc(env->nrcpt ? env->nrcpt : 1, sizeof *mk);
+	size_t n[3] = { 0, 0, 0 };
+	struct err e;
 
-		if (r->state != RCPT_PENDING) {
-			free(r->addr);
-			free(r->orcpt);
-			free(r->status);
-			free(r->diag);
-			free(r->relay);
-			continue;
-		}
-		env->rcpt[k++] = *r;
+	err_clear(&e);
+	for (size_t i = 0; i < env->nrcpt; i++) {
+		mk[i] = env->rcpt[i];
+		if (mk[i].state == RCPT_FAILED && reported)
+			mk[i].state = RCPT_SENT;
+		n[mk[i].state]++;
 	}
-	env->nrcpt = k;
+	if (spool_msg_mark(q->m, mk, env->nrcpt, true, &e) < 0)
+		log_msg(x->lg, LOG_CRIT, "%s: cannot record the outcome in place either, the next run may send it "
+		    "again: %s", env->id, e.msg);
+	else
+		log_msg(x->lg, LOG_WARNING, "%s: recorded in place instead: %zu done, %zu failed, %zu delayed "
+		    "(held for %d s)", env->id, n[RCPT_SENT], n[RCPT_FAILED], n[RCPT_PENDING],
+		    n[RCPT_PENDING] ? SPOOL_HOLD_SECONDS : 0);
+	free(mk);
+}
+
+/* record - write w (env or a view of it) as the message's envelope; if that fails, in place. */
+static void record(struct runq_ctx *x, struct runq_msg *q, const struct envelope *w, bool reported)
+{
+	struct err e;
+	int r;
+
+	err_clear(&e);
+	if ((r = spool_msg_update(q->m, w, &e)) == 1)
+		log_msg(x->lg, LOG_WARNING, "%s: deferral recorded but not synced: %s", q->env.id, e.msg);
+	if (r >= 0)
+		return;
+	log_msg(x->lg, LOG_ERR, "%s: cannot record the deferral: %s", q->env.id, e.msg);
+	record_in_place(x, q, reported);
 }
 
 void runq_finish(struct runq_ctx *x, struct runq_msg *q)
 {
 	const struct config *c = x->c;
-	struct envelope *env = &q->env;
+	struct envelope *env = &q->env, view;
 	long long now = (long long)time(NULL);
 	size_t pending = 0, failed = 0, i;
 	struct err e;
@@ -299,14 +339,20 @@ void runq_finish(struct runq_ctx *x, struct runq_msg *q)
 	for (i = 0; i < env->nrcpt; i++)
 		failed += env->rcpt[i].state == RCPT_FAILED;
 	env->attempts++;
+	/* whatever a peer sent (a "3.0.0" status, a line break), what is written must be writable */
+	if (env_make_writable(env) > 0)
+		log_msg(x->lg, LOG_NOTICE, "%s: replies that cannot be stored as they are were normalised", env->id);
 	if (failed > 0 && wants_failure_report(env) && report(x, q, DSN_FAILED) < 0) {
-		/* keep the message: the next run tries the report again */
+		/* keep the message, failed recipients as "report owed": the next run tries the report again */
 		env->next_try = now + c->retry_min;
-		if (spool_msg_update(q->m, env, &e) < 0)
-			log_msg(x->lg, LOG_ERR, "%s: cannot update the queue file: %s", env->id, e.msg);
+		record(x, q, env, false);
 		return;
 	}
 	if (pending == 0) {
+		/* at once, before the removal that may lag: whatever happens next, it is not sent again */
+		if (spool_msg_settle(q->m, &e) < 0)
+			log_msg(x->lg, LOG_CRIT, "%s: cannot record that it is done, the next run may send it again: %s",
+			    env->id, e.msg);
 		if (x->reaper != NULL)
 			reaper_add(x->reaper, q->m);
 		else
@@ -314,16 +360,16 @@ void runq_finish(struct runq_ctx *x, struct runq_msg *q)
 		q->m = NULL;
 		return;
 	}
-	drop_settled(env);
+	pending_view(env, &view);
 	if (c->delay_warning > 0 && !env->warned && now - env->arrival >= c->delay_warning) {
 		bool want = false;
 
-		for (i = 0; i < env->nrcpt; i++)
-			want |= env->rcpt[i].notify == 0 || (env->rcpt[i].notify & NOTIFY_DELAY);
+		for (i = 0; i < view.nrcpt; i++)
+			want |= view.rcpt[i].notify == 0 || (view.rcpt[i].notify & NOTIFY_DELAY);
 		if (want && report(x, q, DSN_DELAYED) == 0)
-			env->warned = true;
+			view.warned = env->warned = true;
 	}
-	env->next_try = now + runner_backoff(c, env->attempts);
-	if (spool_msg_update(q->m, env, &e) < 0)
-		log_msg(x->lg, LOG_ERR, "%s: cannot record the deferral: %s", env->id, e.msg);
+	view.next_try = env->next_try = now + runner_backoff(c, env->attempts);
+	record(x, q, &view, true);
+	free(view.rcpt);
 }

@@ -5,6 +5,8 @@
 #ifndef POSTERN_RUNQ_H
 #define POSTERN_RUNQ_H
 
+#include <stdatomic.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "lib/buf.h"
@@ -25,42 +27,63 @@ struct runq_ctx {
 	struct tls_client_ctx *tls;	/* NULL when TLS could not be set up (logged) */
 	char *auth_user, *auth_pass;	/* smarthost credentials, or NULL */
 	volatile int *stop;		/* periodic runner: SIGTERM seen */
+	long rescan;			/* periodic runner: while only stragglers keep a pass going, read
+					 * the spool again every this many seconds (0: never) */
 	struct reaper *reaper;		/* in a worker: removes finished messages beside it (or NULL) */
 };
 
 struct runq_msg {
-	struct spool_msg *m;	/* locked */
+	struct spool_msg *m;	/* locked; NULL once let go */
 	struct envelope env;
 	struct buf prefix;	/* the prepended header lines, CRLF */
 	int inflight;		/* destinations not yet done */
-	bool owned;		/* finished by the one worker it goes to (runner.c) */
+	bool owned;		/* goes to one destination: the worker that takes it finishes it */
+	bool touched;		/* an outcome was recorded in this pass (else it is let go untouched) */
 };
 
-/* A destination of a batch: a domain (or the smarthost) and the messages going there, delivered by one
- * worker process over one connection (a busy destination is split over several). */
+/* Who has a message of a destination, one word per message in memory shared by the runner and the
+ * destination's workers: the owning worker's id << 2 | a claim state. The runner assigns a message
+ * (ASSIGNED) and may take it back while it is still ASSIGNED; a worker turns it into STARTED, with a
+ * compare-and-swap, before it commits the message to a connection (its MAIL FROM, or for a pipelined
+ * one its body). So a message the runner took back is never sent by the worker that had it. */
+enum runq_claim { RUNQ_FREE = 0, RUNQ_ASSIGNED = 1, RUNQ_STARTED = 2 };
+#define RUNQ_CLAIM(id, st) ((uint32_t)(id) << 2 | (uint32_t)(st))
+
+/* A destination of a batch: a domain (or the smarthost) and the messages going there, handed out one
+ * by one to the workers (one process and connection each) that serve it. */
 struct runq_dest {
 	char *domain;		/* NULL: the smarthost */
 	size_t *msg;		/* indexes into the batch's messages */
 	size_t **ridx;		/* per message: envelope recipient indexes */
 	size_t *nr;
-	size_t *left;		/* parent: per message, recipients not yet reported */
 	size_t nmsg;
-	pid_t pid;
-	int fd;			/* parent: the worker's result pipe, or -1 */
-	struct buf in;
+	_Atomic uint32_t *claim;	/* per message, shared with the workers (see runq_claim) */
+	size_t *left;		/* runner: per message, recipients not yet reported */
+	size_t *ring, rhead, rlen;	/* runner: messages not handed out yet (taken-back ones first) */
+	int workers;		/* runner: running */
+	int stalled;		/* runner: running, but silent for RUNQ_STALL_MS */
+	uint32_t ids;		/* runner: worker ids given out */
+	bool dead;		/* runner: a worker gave up on it; no other is started in this pass */
 };
 
-/* A worker reports the outcomes of the messages it shares with other destinations to the parent, one
- * line each, "R\tMSG\tRCPT\tS|D|F\tSTATUS\tRELAY\tTLS\tDIAG\n" (MSG and RCPT index the destination's
- * lists), shorter than RUNQ_RESULT_LINE so that each is one atomic pipe write. */
+/* Messages handed to a worker ahead of its progress (enough to pipeline the next one). */
+#define RUNQ_WINDOW 4
+/* A worker silent this long, with messages it has not started, loses them to the other connections. */
+#define RUNQ_STALL_MS 1000
+
+/* The lines between the runner and a worker. Runner to worker: "M\tMSG\n" (deliver MSG, an index into
+ * the destination's list) and "E\n" (nothing more). Worker to runner: "R\tMSG\tRCPT\tS|D|F\tSTATUS\t
+ * RELAY\tTLS\tDIAG\n" (a recipient of a shared message; RCPT indexes its recipients at this destination),
+ * "F\tMSG\n" (an own message finished: recorded, removed or deferred), "U\tMSG\n" (not attempted: given
+ * back untouched), "W\n" (waiting for a message). Each is shorter than RUNQ_RESULT_LINE, so one atomic pipe write. */
 #define RUNQ_RESULT_LINE 2048
 
-/* runq_worker - in a forked worker whose descriptors are d's messages only: deliver d, whose
- * messages are q[d->msg[..]]. The messages with q[i].owned are the worker's own (it records, finishes
- * and removes them, and it is the last holder of their locks); the others it reports on fd. It closes
- * fd when the delivery is over (its reaper may still be removing messages then: the parent waits for
- * the process at the end of the pass). Never returns. */
-void runq_worker(struct runq_ctx *x, struct runq_msg *q, struct runq_dest *d, int fd)
+/* runq_worker - in a forked worker whose descriptors are d's messages only: deliver the messages of d
+ * that the runner hands out on `in` (q[d->msg[..]]), reporting on `out`; id is this worker's claim id.
+ * A message with q[i].owned is the worker's own once it starts it (it records, finishes and removes
+ * it). It closes `out` when the delivery is over (its reaper may still be removing messages then).
+ * Never returns. */
+void runq_worker(struct runq_ctx *x, struct runq_msg *q, struct runq_dest *d, uint32_t id, int in, int out)
     __attribute__((noreturn));
 
 /* runq_become_postern - when root, become the postern user (a warning if there is none). */

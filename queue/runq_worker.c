@@ -6,6 +6,9 @@
  */
 #include "queue/runq.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,26 +19,47 @@
 #include "lib/buf.h"
 #include "queue/deliver.h"
 
-/* What a worker knows of its destination. A message whose pending recipients all go to this one
- * destination is the worker's own: the parent closed its descriptor after the fork, so the worker holds
- * the lock alone, records the outcomes and finishes the message itself (removal, deferral, report), and
- * the removals of different destinations run in parallel. A message shared with other destinations
- * stays the parent's: its outcomes go up the pipe as result lines. */
+/* What a worker knows of its destination. The runner hands it messages one by one ("M\tMSG"); a
+ * message whose pending recipients all go to this one destination (owned) is the worker's own once it
+ * starts it: it records the outcomes and finishes the message itself (removal, deferral, report), so
+ * the removals of different connections run in parallel, and says "F\tMSG". A message shared with other
+ * destinations stays the runner's: its outcomes go up the pipe as result lines. */
 struct wctx {
 	struct runq_ctx *x;
 	struct runq_msg *q;
-	struct runq_dest *d;	/* d->left: this process's copy, as it was at the fork */
-	int fd;			/* the result pipe */
+	struct runq_dest *d;	/* d->left: this process's copy */
+	uint32_t id;		/* this worker's claim id */
+	int in, out;		/* from and to the runner */
+	char ib[256];		/* what came in from the runner, not yet parsed */
+	size_t ilen;
+	char tag[32];		/* for -v: which connection a line is from */
 };
+
+/* say - one line to the runner. If the runner is gone nothing we do would be recorded, so stop rather
+ * than deliver more that the next run would send again. */
+static void say(struct wctx *w, const char *line, size_t n)
+{
+	if (write(w->out, line, n) != (ssize_t)n)
+		_exit(0);
+}
+
+static void say_msg(struct wctx *w, char what, size_t mi)
+{
+	char line[64];
+	int n = snprintf(line, sizeof line, "%c\t%zu\n", what, mi);
+
+	say(w, line, (size_t)n);
+}
 
 static void worker_finish(struct wctx *w, size_t mi)
 {
 	struct runq_msg *qm = &w->q[w->d->msg[mi]];
 
 	runq_finish(w->x, qm);		/* a removed message went to the reaper */
-	spool_msg_unlock(qm->m);	/* a deferred one: the last close, here */
+	spool_msg_unlock(qm->m);	/* a deferred one: this worker's descriptor goes here */
 	qm->m = NULL;
 	qm->owned = false;
+	say_msg(w, 'F', mi);
 }
 
 static void worker_report(void *ctx, const struct dlv_result *r)
@@ -45,6 +69,13 @@ static void worker_report(void *ctx, const struct dlv_result *r)
 	char line[RUNQ_RESULT_LINE];
 	int n;
 
+	if (r->state == DLV_UNTRIED) {	/* reported for each recipient; said once */
+		if (w->d->left[r->msg] > 0) {
+			w->d->left[r->msg] = 0;
+			say_msg(w, 'U', r->msg);
+		}
+		return;
+	}
 	if (qm->owned) {
 		runq_apply(w->x, qm, w->d->ridx[r->msg][r->rcpt], (char)r->state, r->status, r->relay, r->tls,
 		    r->diag);
@@ -52,21 +83,76 @@ static void worker_report(void *ctx, const struct dlv_result *r)
 			worker_finish(w, r->msg);
 		return;
 	}
+	if (w->d->left[r->msg] > 0)
+		w->d->left[r->msg]--;
 	n = snprintf(line, sizeof line, "R\t%zu\t%zu\t%c\t%s\t%s\t%s\t%s\n", r->msg, r->rcpt, (char)r->state,
 	    r->status, r->relay, r->tls, r->diag);
-	/* a pipe write under PIPE_BUF is atomic; if the runner is gone, nothing we send would be recorded,
-	 * so stop rather than deliver more that the next run would send again */
-	if (n > 0 && (size_t)n < sizeof line && write(w->fd, line, (size_t)n) != n)
-		_exit(0);
+	if (n > 0 && (size_t)n < sizeof line)	/* (a pipe write under PIPE_BUF is atomic) */
+		say(w, line, (size_t)n);
+}
+
+/* worker_take - the next message the runner hands out (see dlv_source). */
+static long worker_take(void *ctx, bool wait)
+{
+	struct wctx *w = ctx;
+
+	for (;;) {
+		char *nl = memchr(w->ib, '\n', w->ilen);
+
+		if (nl != NULL) {
+			size_t used = (size_t)(nl - w->ib) + 1;
+			long v = -1;
+			char *end;
+
+			*nl = '\0';
+			if (w->ib[0] == 'M' && w->ib[1] == '\t') {
+				unsigned long k = strtoul(w->ib + 2, &end, 10);
+
+				v = *end == '\0' && k < w->d->nmsg ? (long)k : -2;
+			}
+			memmove(w->ib, w->ib + used, w->ilen - used);
+			w->ilen -= used;
+			if (v == -2)
+				continue;	/* (malformed: ignored) */
+			return v;	/* a message, or -1 for "E" */
+		}
+		if (w->ilen == sizeof w->ib)
+			return -1;
+		struct pollfd p = { .fd = w->in, .events = POLLIN };
+
+		if (poll(&p, 1, 0) <= 0) {
+			if (!wait)
+				return -2;
+			say(w, "W\n", 2);	/* (the runner may have taken back what it had given) */
+		}
+		ssize_t n = read(w->in, w->ib + w->ilen, sizeof w->ib - w->ilen);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;	/* the runner is gone: nothing more */
+		w->ilen += (size_t)n;
+	}
+}
+
+/* worker_start - claim m for good, unless the runner took it back (see runq_claim). */
+static bool worker_start(void *ctx, size_t m)
+{
+	struct wctx *w = ctx;
+	uint32_t want = RUNQ_CLAIM(w->id, RUNQ_ASSIGNED);
+
+	/* (one started on a connection that was lost is still this worker's) */
+	return atomic_compare_exchange_strong(&w->d->claim[m], &want, RUNQ_CLAIM(w->id, RUNQ_STARTED)) ||
+	    want == RUNQ_CLAIM(w->id, RUNQ_STARTED);
 }
 
 static void worker_transcript(void *ctx, enum smtp_dir dir, const char *line, size_t len)
 {
+	struct wctx *w = ctx;
 	char safe[1100];
 
-	(void)ctx;
 	log_safe(safe, sizeof safe, line, len);
-	fprintf(stderr, "%s %s\n", dir == SMTP_DIR_OUT ? ">>>" : "<<<", safe);
+	fprintf(stderr, "%s %s %s\n", w->tag, dir == SMTP_DIR_OUT ? ">>>" : "<<<", safe);
 }
 
 static uint32_t worker_rnd(void *ctx)
@@ -80,17 +166,18 @@ static uint32_t worker_rnd(void *ctx)
 }
 
 /* runq_worker - see runq.h */
-void runq_worker(struct runq_ctx *x, struct runq_msg *q, struct runq_dest *d, int fd)
+void runq_worker(struct runq_ctx *x, struct runq_msg *q, struct runq_dest *d, uint32_t id, int in, int out)
 {
-	struct dlv_msg *dm = xcalloc(d->nmsg, sizeof *dm);
+	struct dlv_msg *dm = xcalloc(d->nmsg ? d->nmsg : 1, sizeof *dm);
 	struct dlv_dest dd;
 	struct dlv_env de;
-	struct wctx w = { .x = x, .q = q, .d = d, .fd = fd };
+	struct wctx w = { .x = x, .q = q, .d = d, .id = id, .in = in, .out = out };
 
+	(void)snprintf(w.tag, sizeof w.tag, "[%.16s#%u]", d->domain ? d->domain : "smarthost", (unsigned)id);
 	x->reaper = reaper_start(x->lg, d->nmsg);
 	for (size_t m = 0; m < d->nmsg; m++) {
 		struct runq_msg *qm = &q[d->msg[m]];
-		const char **rc = xcalloc(d->nr[m], sizeof *rc);
+		const char **rc = xcalloc(d->nr[m] ? d->nr[m] : 1, sizeof *rc);
 
 		for (size_t k = 0; k < d->nr[m]; k++)
 			rc[k] = qm->env.rcpt[d->ridx[m][k]].addr;
@@ -101,14 +188,18 @@ void runq_worker(struct runq_ctx *x, struct runq_msg *q, struct runq_dest *d, in
 		dm[m].smtputf8 = qm->env.smtputf8;
 		dm[m].prefix = buf_str(&qm->prefix);
 		dm[m].prefixlen = qm->prefix.len;
-		dm[m].datafd = spool_msg_data_fd(qm->m);	/* read with pread: no shared offset to race on */
+		dm[m].datafd = qm->m ? spool_msg_data_fd(qm->m) : -1;	/* read with pread: no shared offset */
 		dm[m].rcpt = rc;
 		dm[m].nrcpt = d->nr[m];
+		d->left[m] = d->nr[m];
 	}
 	memset(&dd, 0, sizeof dd);
 	dd.domain = d->domain;
 	dd.msg = dm;
 	dd.nmsg = d->nmsg;
+	dd.src.take = worker_take;
+	dd.src.start = worker_start;
+	dd.src.ctx = &w;
 	memset(&de, 0, sizeof de);
 	de.c = x->c;
 	de.dns = x->dns;
@@ -116,18 +207,14 @@ void runq_worker(struct runq_ctx *x, struct runq_msg *q, struct runq_dest *d, in
 	de.auth.user = x->auth_user;
 	de.auth.pass = x->auth_pass;
 	de.transcript = x->ro->verbose ? worker_transcript : NULL;
+	de.transcript_ctx = &w;
 	de.report = worker_report;
 	de.report_ctx = &w;
 	de.rnd = worker_rnd;
 	de.stop = x->stop;
 	deliver_dest(&de, &dd);
-	/* own messages not answered for in full (a stop, a dropped connection) keep what was learnt */
-	for (size_t m = 0; m < d->nmsg; m++)
-		if (q[d->msg[m]].owned)
-			worker_finish(&w, m);
-	close(fd);	/* delivery is over: the parent may give this connection slot to another worker */
+	close(out);	/* delivery is over: the runner may give this connection slot to another worker */
 	if (x->reaper != NULL)
 		reaper_finish(x->reaper);
-	_exit(0);	/* (the parent syncs the spool's folders once, at the end of the pass) */
+	_exit(0);	/* (the runner syncs the spool's folders once, at the end of the pass) */
 }
-

@@ -16,6 +16,11 @@
  *	the message alone.
  *	IDs sort by arrival: 8 hex digits of seconds, 5 of microseconds, 6 random (ENV_ID_LEN).
  *	A message is owned by whoever holds flock(LOCK_EX) on its data file; the lock dies with the fd.
+ *	When a deferral cannot be written (full disk, EIO, a value env_format refuses), the runner writes
+ *	recipient states in place instead (spool_msg_mark; envelope.h, IN-PLACE STATES): no new block is
+ *	needed, so a recipient whose 2xx was read is never sent to again. A message with a recipient
+ *	"delayed" in place is not due before SPOOL_HOLD_SECONDS (15 minutes) after that write (the
+ *	envelope file's mtime): its spool could not record its last attempt.
  * SECURITY
  *	Directory fds are pinned with O_DIRECTORY|O_NOFOLLOW and every operation is relative to them
  *	(openat/renameat/unlinkat); files are created O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, mode 0660.
@@ -35,6 +40,10 @@
 #include "lib/err.h"
 #include "lib/limits.h"
 #include "queue/envelope.h"
+
+/* A message whose last attempt could not be recorded (a recipient "delayed" in place) is not due
+ * before this long after that attempt (the envelope file's mtime, which the in-place write set). */
+#define SPOOL_HOLD_SECONDS 900
 
 struct spool;
 struct spool_tx;
@@ -86,18 +95,39 @@ int spool_sweep(struct spool *s, long long now, const struct spool_entry *v, siz
  * -1: error (bad id, or a data file that is not a regular file with one link and our owner). */
 int spool_lock(struct spool *s, const char *id, struct spool_msg **m, struct err *e);
 /* spool_msg_env - read deferred/ID, else new/ID, else (new/ID empty) the envelope at the end of the
- * data file, bounded by LIM_ENVELOPE_FILE, and parse it; a data file whose message length is not the
- * envelope's SIZE is refused. */
+ * data file, bounded by ENV_MAX_FILE, and parse it; a data file whose message length is not the
+ * envelope's SIZE is refused. Where it was read is remembered for spool_msg_mark and _settle. A held
+ * message (a recipient "delayed" in place) gets next_try no earlier than the hold's end. */
 int spool_msg_env(struct spool_msg *m, struct envelope *env, struct err *e);
 /* spool_msg_data_fd - the locked data file (read-only, offset undefined: use pread or lseek). The
  * message is its first env->size bytes; what follows is not message text. */
 int spool_msg_data_fd(struct spool_msg *m);
-/* spool_msg_update - write tmp/ID.env.<rand>, fsync, rename to deferred/ID, unlink new/ID, fsync. */
+/* spool_msg_update - write tmp/ID.env.<rand>, fsync, rename to deferred/ID, unlink new/ID, fsync. 0: the
+ * new envelope is the record; 1: it is the record, but a sync after the rename failed (e says why;
+ * only a machine crash could undo it); -1: nothing changed, the envelope read is still the record
+ * (then spool_msg_mark can still record states in it). */
 int spool_msg_update(struct spool_msg *m, const struct envelope *env, struct err *e);
+/* spool_msg_mark - write the states of r[0..n), recipients of the envelope spool_msg_env read (those
+ * with state_at 0 are skipped), in place into that envelope's file: env_state_word(state, true), so a
+ * pending one becomes "delayed" (and holds the message, see DESCRIPTION). Only words as wide as
+ * "pending" are overwritten, in the very file read (device and inode checked); no block is added, so
+ * it works on a full disk. fdatasync when sync. -1 if any could not be written (those before it were),
+ * or after a successful spool_msg_update. */
+int spool_msg_mark(struct spool_msg *m, const struct env_rcpt *r, size_t n, bool sync, struct err *e);
 /* spool_msg_id - the message's queue id. */
 const char *spool_msg_id(const struct spool_msg *m);
-/* spool_msg_done - the message is finished: unlink its envelope(s), then its data. Not synced: see
- * spool_sync. */
+/* spool_msg_settle - the message is finished: make sure no run sends it again, cheaply and at once.
+ * Unlinks new/ID (empty for a message never deferred: no block is freed) and deferred/ID, in that
+ * order; when that fails, every recipient of the envelope read is marked "done---" in place, and a
+ * later run only removes the message. Not synced (a process kill cannot undo it). -1 only if neither
+ * worked. Idempotent. */
+int spool_msg_settle(struct spool_msg *m, struct err *e);
+/* spool_msg_done - spool_msg_settle (unless done), then unlink the data file: the expensive step, which
+ * may lag behind (a data file without an envelope is an orphan that spool_sweep removes once it is
+ * unlocked). A message settled in place keeps its data file until its envelope can be unlinked (the
+ * next run reads "done---" and only removes it). -1 when settling failed (the message may be sent
+ * again), or when a file could not be removed ("settled message": it is not sent again). Not synced:
+ * see spool_sync. */
 int spool_msg_done(struct spool_msg *m, struct err *e);
 /* spool_sync - make the removals since the last call durable (fsync of the folders). */
 int spool_sync(struct spool *s, struct err *e);

@@ -29,10 +29,24 @@ struct spool {
 	int fd[D_N];
 };
 
+/* Where an envelope was read: the folder (D_DATA: the trailer of the data file, at base), and the
+ * file's identity, so that an in-place write goes to that very file or nowhere. */
+struct spool_loc {
+	int dir;		/* D_DATA, D_NEW or D_DEFERRED; -1: none */
+	off_t base;		/* offset of the envelope text in the file */
+	dev_t dev;
+	ino_t ino;
+	long long mtime;
+};
+
 struct spool_msg {
 	struct spool *s;
 	char id[ENV_ID_LEN + 1];
 	int fd;			/* data/ID, holding the flock */
+	struct spool_loc loc;	/* of the envelope spool_msg_env read (dir -1 once rewritten) */
+	size_t *at;		/* offsets of its recipients' R-STATE values in that text */
+	size_t nat;
+	bool settled;		/* spool_msg_settle succeeded */
 };
 
 /* spool_serr - a storage failure: "spool: <strerror> while <what> <id>", code 75. Uses errno. */

@@ -218,12 +218,14 @@ int spool_lock(struct spool *s, const char *id, struct spool_msg **m, struct err
 	*m = xcalloc(1, sizeof **m);
 	(*m)->s = s;
 	(*m)->fd = fd;
+	(*m)->loc.dir = -1;
 	memcpy((*m)->id, id, ENV_ID_LEN + 1);
 	return 1;
 }
 
-/* read_at - read a whole regular file of at most LIM_ENVELOPE_FILE bytes. 1, 0 (no such file), -1. */
-static int read_at(int dirfd, const char *name, struct buf *b, struct err *e)
+/* read_at - read a whole regular file of at most ENV_MAX_FILE bytes, noting where (loc). 1, 0 (no such
+ * file), -1. */
+static int read_at(int dirfd, const char *name, struct buf *b, struct spool_loc *loc, struct err *e)
 {
 	struct stat st;
 	char chunk[8192];
@@ -236,6 +238,10 @@ static int read_at(int dirfd, const char *name, struct buf *b, struct err *e)
 		close(fd);
 		return err_set(e, 75, "spool: envelope %s is not a regular file", name);
 	}
+	loc->base = 0;
+	loc->dev = st.st_dev;
+	loc->ino = st.st_ino;
+	loc->mtime = (long long)st.st_mtime;
 	for (;;) {
 		r = read(fd, chunk, sizeof chunk);
 		if (r < 0 && errno == EINTR)
@@ -244,7 +250,7 @@ static int read_at(int dirfd, const char *name, struct buf *b, struct err *e)
 			break;
 		if (buf_add(b, chunk, (size_t)r) < 0) {
 			close(fd);
-			return err_set(e, 75, "spool: envelope %s over %d bytes", name, LIM_ENVELOPE_FILE);
+			return err_set(e, 75, "spool: envelope %s over %zu bytes", name, ENV_MAX_FILE);
 		}
 		if ((size_t)r < sizeof chunk)
 			break;	/* a short read of a regular file is its end (envelopes never change) */
@@ -260,7 +266,8 @@ static int read_at(int dirfd, const char *name, struct buf *b, struct err *e)
 
 /* read_trailer - the envelope at the end of data file fd into b; *msgsize = the message's length. 1, or
  * -1 when the file has no well-formed trailer. */
-static int read_trailer(int fd, const char *id, struct buf *b, long long *msgsize, struct err *e)
+static int read_trailer(int fd, const char *id, struct buf *b, long long *msgsize, struct spool_loc *loc,
+    struct err *e)
 {
 	char foot[TRAILER_FOOT + 1];
 	struct stat st;
@@ -278,6 +285,10 @@ static int read_trailer(int fd, const char *id, struct buf *b, long long *msgsiz
 	    len > LIM_ENVELOPE_FILE || (off_t)len > st.st_size - TRAILER_FOOT)
 		return err_set(e, 75, "spool: data/%s has a damaged envelope trailer", id);
 	*msgsize = (long long)(st.st_size - TRAILER_FOOT - (off_t)len);
+	loc->base = (off_t)*msgsize;
+	loc->dev = st.st_dev;
+	loc->ino = st.st_ino;
+	loc->mtime = (long long)st.st_mtime;
 	buf_reset(b);
 	if (len > b->max)
 		return err_set(e, 75, "spool: envelope of %s too large", id);
@@ -305,25 +316,44 @@ static int mark_at(int dirfd, const char *id)
 	return S_ISREG(st.st_mode) && st.st_size == 0 ? 1 : 2;
 }
 
+/* hold - a recipient "delayed" in place: the attempt at mtime could not be recorded; not due before
+ * SPOOL_HOLD_SECONDS after it (a spool that cannot record needs its operator more than another try). */
+static void hold(struct envelope *env, long long mtime)
+{
+	for (size_t i = 0; i < env->nrcpt; i++)
+		if (env->rcpt[i].state == RCPT_PENDING && env->rcpt[i].inplace) {
+			if (env->next_try < mtime + SPOOL_HOLD_SECONDS)
+				env->next_try = mtime + SPOOL_HOLD_SECONDS;
+			return;
+		}
+}
+
 /* read_env - the envelope of id: deferred/ID, else new/ID; an empty new/ID means it is the trailer of
- * the data file (datafd, or data/ID opened here when datafd < 0). 1 read, 0 gone, -1 error. */
-static int read_env(struct spool *s, const char *id, int datafd, struct envelope *env, struct err *e)
+ * the data file (datafd, or data/ID opened here when datafd < 0). Where it was read goes in *loc.
+ * 1 read, 0 gone, -1 error. */
+static int read_env(struct spool *s, const char *id, int datafd, struct envelope *env, struct spool_loc *loc,
+    struct err *e)
 {
 	long long msgsize = -1;
 	struct buf b;
-	int r, fd, mark;
+	int r, fd, mark = 0;
 
 	memset(env, 0, sizeof *env);
+	loc->dir = -1;
 	if (!env_id_valid(id, strlen(id)))
 		return err_set(e, 70, "spool: bad queue id");
-	buf_init(&b, LIM_ENVELOPE_FILE);
-	if ((r = read_at(s->fd[D_DEFERRED], id, &b, e)) == 0 && (mark = mark_at(s->fd[D_NEW], id)) == 2) {
-		r = read_at(s->fd[D_NEW], id, &b, e);	/* an envelope file from an older spool */
+	buf_init(&b, ENV_MAX_FILE);
+	if ((r = read_at(s->fd[D_DEFERRED], id, &b, loc, e)) == 1) {
+		loc->dir = D_DEFERRED;
+	} else if (r == 0 && (mark = mark_at(s->fd[D_NEW], id)) == 2) {
+		r = read_at(s->fd[D_NEW], id, &b, loc, e);	/* an envelope file from an older spool */
+		loc->dir = D_NEW;
 	} else if (r == 0 && mark == 1) {
 		if ((fd = datafd) < 0 && (fd = open_data(s, id)) < 0) {
 			r = errno == ENOENT ? 0 : spool_serr(e, "opening", id);	/* finished meanwhile */
 		} else {
-			r = read_trailer(fd, id, &b, &msgsize, e);
+			r = read_trailer(fd, id, &b, &msgsize, loc, e);
+			loc->dir = D_DATA;
 			if (fd != datafd)
 				close(fd);
 		}
@@ -339,6 +369,10 @@ static int read_env(struct spool *s, const char *id, int datafd, struct envelope
 		    env->size);
 		env_free(env);
 	}
+	if (r == 1)
+		hold(env, loc->mtime);
+	else
+		loc->dir = -1;
 	buf_free(&b);
 	return r;
 }
@@ -346,17 +380,27 @@ static int read_env(struct spool *s, const char *id, int datafd, struct envelope
 /* spool_read_env - see spool.h */
 int spool_read_env(struct spool *s, const char *id, struct envelope *env, struct err *e)
 {
-	return read_env(s, id, -1, env, e);
+	struct spool_loc loc;
+
+	return read_env(s, id, -1, env, &loc, e);
 }
 
 /* spool_msg_env - see spool.h */
 int spool_msg_env(struct spool_msg *m, struct envelope *env, struct err *e)
 {
-	int r = read_env(m->s, m->id, m->fd, env, e);
+	int r = read_env(m->s, m->id, m->fd, env, &m->loc, e);
 
+	free(m->at);
+	m->at = NULL;
+	m->nat = 0;
 	if (r == 0)
 		return err_set(e, 75, "spool: %s has no envelope", m->id);
-	return r < 0 ? -1 : 0;
+	if (r < 0)
+		return -1;
+	m->at = xcalloc(env->nrcpt, sizeof *m->at);
+	for (m->nat = 0; m->nat < env->nrcpt; m->nat++)
+		m->at[m->nat] = env->rcpt[m->nat].state_at;
+	return 0;
 }
 
 int spool_msg_data_fd(struct spool_msg *m)
@@ -380,7 +424,7 @@ int spool_msg_update(struct spool_msg *m, const struct envelope *env, struct err
 	if (snprintf(suffix, sizeof suffix, ".env.%02X%02X%02X%02X", r[0], r[1], r[2], r[3]) != 13)
 		return err_set(e, 70, "spool: suffix");
 	spool_tmp_name(name, m->id, suffix);
-	buf_init(&b, LIM_ENVELOPE_FILE);
+	buf_init(&b, ENV_MAX_FILE);
 	if (env_format(env, &b, e) < 0)
 		goto out;
 	if (spool_write_file(s->fd[D_TMP], name, &b) < 0) {
@@ -392,12 +436,14 @@ int spool_msg_update(struct spool_msg *m, const struct envelope *env, struct err
 		(void)unlinkat(s->fd[D_TMP], name, 0);
 		goto out;
 	}
+	/* from here the new file is the record: what was read can no longer be written in place */
+	m->loc.dir = -1;
+	rc = 0;
 	if (fsync(s->fd[D_DEFERRED]) < 0 || spool_unlink_quiet(s->fd[D_NEW], m->id) < 0 ||
 	    fsync(s->fd[D_NEW]) < 0) {
 		spool_serr(e, "syncing", m->id);
-		goto out;
+		rc = 1;
 	}
-	rc = 0;
 out:
 	buf_free(&b);
 	return rc;
@@ -412,15 +458,16 @@ const char *spool_msg_id(const struct spool_msg *m)
 /* spool_msg_done - see spool.h */
 int spool_msg_done(struct spool_msg *m, struct err *e)
 {
-	struct spool *s = m->s;
-
 	/* No fsync here: a removal that a crash undoes only means the message is sent again (it was
 	 * delivered at least once either way), and three fsyncs per message would cap the runner's rate.
 	 * The runner calls spool_sync once per batch. */
-	if (spool_unlink_quiet(s->fd[D_DEFERRED], m->id) < 0 || spool_unlink_quiet(s->fd[D_NEW], m->id) < 0)
-		return spool_serr(e, "removing envelope of", m->id);
-	if (spool_unlink_quiet(s->fd[D_DATA], m->id) < 0)
-		return spool_serr(e, "removing", m->id);
+	if (spool_msg_settle(m, e) < 0)
+		return -1;
+	/* (again, if it was settled in place: the data goes only after its envelope, so that the next
+	 * run still reads "done---" and only removes it) */
+	if (spool_unlink_quiet(m->s->fd[D_NEW], m->id) < 0 || spool_unlink_quiet(m->s->fd[D_DEFERRED], m->id) < 0 ||
+	    spool_unlink_quiet(m->s->fd[D_DATA], m->id) < 0)
+		return spool_serr(e, "removing the settled message", m->id);
 	return 0;
 }
 
@@ -437,6 +484,7 @@ void spool_msg_unlock(struct spool_msg *m)
 	if (m == NULL)
 		return;
 	close(m->fd);
+	free(m->at);
 	free(m);
 }
 

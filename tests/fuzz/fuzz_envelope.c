@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 
 	if (env_parse((const char *)d, n, &env, &e) < 0)
 		return 0;
-	buf_init(&out, LIM_ENVELOPE_FILE);
+	buf_init(&out, ENV_MAX_FILE);
 	if (env_format(&env, &out, &e) < 0 || out.len != n || memcmp(out.data, d, n) != 0)
 		abort();	/* the round trip is the format's promise */
 	buf_free(&out);

@@ -23,6 +23,7 @@ Modes (combinable):
     --drop-data P      for each DATA, with probability P (0..1; the draws come from --seed, one per
                        DATA, in order), reply 354, read one line of the data, close without a reply;
                        nothing is stored
+    --drop-after N     --drop-data spares the first N DATA transfers of the server's life
     --reply STEP=CODE[ TEXT]   (repeatable) answer STEP (greeting, ehlo, mail, rcpt, data, dot) with
                        "CODE TEXT" instead of the normal reply, in every transaction. The server acts
                        on the reply it gave: mail/rcpt other than 2xx are refused; data other than
@@ -220,6 +221,7 @@ class Session:
         srv.data_seen += 1
         nth = srv.data_seen
         drop = srv.rng.random() < srv.o.drop_data if srv.o.drop_data > 0 else False
+        drop = drop and nth > srv.o.drop_after
         if not (await self.reply("data", "354 end data with <CR><LF>.<CR><LF>")).startswith("354"):
             return None
         if nth == srv.o.stall_dot:
@@ -275,6 +277,7 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--stall-dot", type=int, default=0, metavar="N")
     p.add_argument("--drop-data", type=probability, default=0.0, metavar="P")
+    p.add_argument("--drop-after", type=int, default=0, metavar="N")
     p.add_argument("--reply", type=parse_reply, action="append", metavar="STEP=CODE[ TEXT]")
     p.add_argument("--drip", type=float, default=0.0, metavar="SECONDS")
     p.add_argument("--fast", action="store_true")

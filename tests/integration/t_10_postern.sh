@@ -153,12 +153,11 @@ test_postern_drop_mid_data_one_copy() {
 	postern_env
 	smtpd_start mx1 127.0.0.11:25 --drop-mid-data || fail "start"
 	msg "a@postern.example" "once@mx-pref.example" "drop" | submit -t -i
-	queue_run
-	expect_eq "after the drop" 0 "$(mail_count mx1)"
-	expect_queued once@mx-pref.example
+	queue_run	# the drop, then the same pass tries again on a new connection
+	expect_eq "copies after the first pass" 1 "$(mail_count mx1)"
+	expect_queue_empty
 	queue_run 2
 	expect_eq "copies" 1 "$(mail_count mx1)"
-	expect_queue_empty
 }
 
 # smarthost_test starttls|tls PORT - everything goes to the smarthost, authenticated, over TLS.

@@ -38,7 +38,7 @@ Test(envelope, round_trip)
 		struct err e = { 0 };
 		struct buf out;
 
-		buf_init(&out, LIM_ENVELOPE_FILE);
+		buf_init(&out, ENV_MAX_FILE);
 		cr_assert_eq(env_parse(good[i], strlen(good[i]), &env, &e), 0, "case %zu: %s", i, e.msg);
 		cr_assert_eq(env_format(&env, &out, &e), 0, "case %zu: %s", i, e.msg);
 		cr_assert_str_eq(buf_str(&out), good[i], "case %zu", i);
@@ -191,8 +191,8 @@ Test(envelope, limits)
 	cr_assert_not_null(strstr(e.msg, "too many recipients"), "%s", e.msg);
 	free(s);
 
-	/* a file over LIM_ENVELOPE_FILE */
-	n = LIM_ENVELOPE_FILE + 1;
+	/* a file over ENV_MAX_FILE */
+	n = ENV_MAX_FILE + 1;
 	big = malloc(n);
 	memset(big, 'A', n);
 	cr_assert_eq(env_parse(big, n, &env, &e), -1);
@@ -289,4 +289,179 @@ Test(envelope, format_refuses)
 	REFUSE(env.nrcpt = 0, env.nrcpt = 1);
 	REFUSE((env.prepend = pre, env.nprepend = 2), (env.prepend = NULL, env.nprepend = 0));
 	buf_free(&out);
+}
+
+/* The worst case, computed from the limits: a submitted envelope exactly at LIM_ENVELOPE_FILE with
+ * LIM_RCPTS recipients, then every value a run may record at its ceiling for every recipient (the
+ * longest status, relay and diagnostic, the largest counts and time): the deferral still writes and
+ * reads back, and it is exactly ENV_MAX_FILE long (the bound is the sum, not a guess). */
+Test(envelope, worst_case_deferral_fits)
+{
+	static char addr[LIM_PATH + 1], orcpt[89], relay[ENV_MAX_RELAY + 1], diag[ENV_MAX_DIAG + 1];
+	static char full[LIM_LINE + 1], pad[LIM_LINE + 1];
+	struct env_rcpt *r = calloc(LIM_RCPTS, sizeof *r);
+	struct envelope env = { .id = "6566A1F20B12C9D3E7F", .sender = (char *)"a@b", .rcpt = r, .nrcpt = LIM_RCPTS };
+	char *pre[16];
+	struct envelope back;
+	struct err e = { 0 };
+	struct buf out;
+	size_t i;
+
+	memset(addr, 'a', LIM_PATH);
+	addr[LIM_PATH - 2] = '@';
+	memset(orcpt, 'o', sizeof orcpt - 1);
+	memset(relay, 'r', ENV_MAX_RELAY);
+	memset(diag, 'd', ENV_MAX_DIAG);
+	for (i = 0; i < LIM_RCPTS; i++) {
+		r[i].addr = addr;
+		r[i].orcpt = orcpt;
+		r[i].notify = NOTIFY_SUCCESS | NOTIFY_FAILURE | NOTIFY_DELAY;
+	}
+	/* pad the head with PREPEND lines up to the submission ceiling exactly */
+	buf_init(&out, ENV_MAX_FILE);
+	cr_assert_eq(env_format(&env, &out, &e), 0, "%s", e.msg);
+	size_t room = LIM_ENVELOPE_FILE - out.len;
+	memset(full, 'x', LIM_LINE);
+	memcpy(full, "X-Pad: ", 7);
+	env.prepend = pre;
+	for (; room > 9 + LIM_LINE + 16; room -= 9 + LIM_LINE)
+		pre[env.nprepend++] = full;
+	cr_assert(room >= 16 && env.nprepend < 15, "room %zu", room);
+	memset(pad, 'x', room - 9);
+	memcpy(pad, "X-Pad: ", 7);
+	pre[env.nprepend++] = pad;
+	buf_reset(&out);
+	cr_assert_eq(env_format(&env, &out, &e), 0, "%s", e.msg);
+	cr_assert_eq(out.len, LIM_ENVELOPE_FILE, "the submitted envelope is at its ceiling");
+
+	/* every outcome at its ceiling */
+	env.next_try = 253402300799LL;
+	env.attempts = 1000000;
+	for (i = 0; i < LIM_RCPTS; i++) {
+		r[i].state = i % 2 ? RCPT_PENDING : RCPT_FAILED;
+		r[i].inplace = i % 2 == 0;	/* "failed-": as wide as "pending" */
+		r[i].attempts = 1000000;
+		r[i].status = (char *)"4.123.456";
+		r[i].relay = relay;
+		r[i].diag = diag;
+	}
+	buf_reset(&out);
+	cr_assert_eq(env_format(&env, &out, &e), 0, "%s", e.msg);
+	cr_assert_eq(out.len, ENV_MAX_FILE, "%zu vs %zu", out.len, (size_t)ENV_MAX_FILE);
+	cr_assert_eq(env_parse(out.data, out.len, &back, &e), 0, "%s", e.msg);
+	cr_assert_eq(back.nrcpt, LIM_RCPTS);
+	env_free(&back);
+	buf_free(&out);
+	free(r);
+}
+
+/* The case: 6,000 recipients each deferred with a long 450 outgrow the old 4 MiB ceiling. */
+Test(envelope, six_thousand_long_450s)
+{
+	static char diag[ENV_MAX_DIAG + 1];
+	struct env_rcpt *r = calloc(6000, sizeof *r);
+	struct envelope env = { .id = "6566A1F20B12C9D3E7F", .sender = (char *)"a@b", .rcpt = r, .nrcpt = 6000 };
+	struct err e = { 0 };
+	struct buf out;
+
+	memset(diag, 'y', ENV_MAX_DIAG);
+	memcpy(diag, "450 4.2.0 ", 10);
+	for (size_t i = 0; i < 6000; i++) {
+		r[i].addr = (char *)"user@greylist.example";
+		r[i].attempts = 1;
+		r[i].status = (char *)"4.2.0";
+		r[i].relay = (char *)"mx.greylist.example[192.0.2.1]:25";
+		r[i].diag = diag;
+	}
+	buf_init(&out, ENV_MAX_FILE);
+	cr_assert_eq(env_format(&env, &out, &e), 0, "%s", e.msg);
+	cr_assert_gt(out.len, (size_t)LIM_ENVELOPE_FILE);
+	buf_free(&out);
+	free(r);
+}
+
+/* In-place state words: as wide as "pending", read back as their state with `inplace`, round-trip, and
+ * state_at points at the word in the text. */
+Test(envelope, in_place_states)
+{
+	static const struct {
+		const char *word;
+		enum rcpt_state st;
+		bool inplace;
+	} rows[] = {
+		{ "pending", RCPT_PENDING, false }, { "sent", RCPT_SENT, false }, { "failed", RCPT_FAILED, false },
+		{ "delayed", RCPT_PENDING, true }, { "done---", RCPT_SENT, true }, { "failed-", RCPT_FAILED, true },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct envelope env;
+		struct err e = { 0 };
+		struct buf in, out;
+
+		buf_init(&in, 4096);
+		buf_init(&out, 4096);
+		cr_assert_eq(buf_printf(&in, HEAD "RCPT a@b\nR-STATE %s\nR-ATTEMPTS 0\nEND 1\n", rows[i].word), 0);
+		cr_assert_eq(env_parse(in.data, in.len, &env, &e), 0, "%s: %s", rows[i].word, e.msg);
+		cr_assert_eq(env.rcpt[0].state, rows[i].st, "%s", rows[i].word);
+		cr_assert_eq(env.rcpt[0].inplace, rows[i].inplace, "%s", rows[i].word);
+		cr_assert_eq(strncmp(in.data + env.rcpt[0].state_at, rows[i].word, strlen(rows[i].word)), 0);
+		cr_assert_str_eq(env_state_word(rows[i].st, rows[i].inplace), rows[i].word);
+		if (rows[i].inplace)
+			cr_assert_eq(strlen(rows[i].word), ENV_STATE_WIDTH);
+		cr_assert_eq(env_format(&env, &out, &e), 0, "%s", e.msg);
+		cr_assert_str_eq(buf_str(&out), buf_str(&in));
+		env_free(&env);
+		buf_free(&in);
+		buf_free(&out);
+	}
+	struct envelope env;
+	struct err e = { 0 };
+	const char *nope = HEAD "RCPT a@b\nR-STATE done\nR-ATTEMPTS 0\nEND 1\n";
+	cr_assert_eq(env_parse(nope, strlen(nope), &env, &e), -1);
+	cr_assert_not_null(strstr(e.msg, "R-STATE"), "%s", e.msg);
+}
+
+/* env_make_writable: whatever a peer sent becomes something env_format writes. */
+Test(envelope, make_writable)
+{
+	static const struct {
+		enum rcpt_state st;
+		const char *status, *want_status;
+		const char *diag, *want_diag;
+	} rows[] = {
+		{ RCPT_PENDING, "3.0.0", "4.0.0", "334 VXNlcm5hbWU6", "334 VXNlcm5hbWU6" },
+		{ RCPT_SENT, "2.x.0", "2.0.0", "250 ok", "250 ok" },
+		{ RCPT_FAILED, "", "", "550 no\r\nRCPT evil@x", "550 no??RCPT evil@x" },
+		{ RCPT_FAILED, "5.1.1", "5.1.1", NULL, NULL },
+		{ RCPT_PENDING, "4.4.1000", "4.0.0", "x", "x" },
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct env_rcpt r = { .addr = (char *)"bob@example.net", .state = rows[i].st, .inplace = true };
+		struct envelope env = { .id = "6566A1F20B12C9D3E7F", .sender = (char *)"a@b", .rcpt = &r, .nrcpt = 1 };
+		struct err e = { 0 };
+		struct buf out;
+
+		r.status = xstrdup(rows[i].status);
+		r.diag = rows[i].diag ? xstrdup(rows[i].diag) : NULL;
+		env_make_writable(&env);
+		cr_assert_str_eq(r.status, rows[i].want_status, "row %zu", i);
+		if (rows[i].want_diag)
+			cr_assert_str_eq(r.diag, rows[i].want_diag, "row %zu", i);
+		cr_assert(!r.inplace, "canonical words again");
+		buf_init(&out, 1 << 16);
+		cr_assert_eq(env_format(&env, &out, &e), 0, "row %zu: %s", i, e.msg);
+		buf_free(&out);
+		free(r.status);
+		free(r.diag);
+	}
+	/* a diagnostic one byte too long is cut to the ceiling, ending in "..." */
+	char *d = malloc(ENV_MAX_DIAG + 2);
+	memset(d, 'z', ENV_MAX_DIAG + 1);
+	d[ENV_MAX_DIAG + 1] = '\0';
+	struct env_rcpt r = { .addr = (char *)"bob@example.net", .diag = d };
+	struct envelope env = { .id = "6566A1F20B12C9D3E7F", .sender = (char *)"a@b", .rcpt = &r, .nrcpt = 1 };
+	cr_assert_eq(env_make_writable(&env), 1);
+	cr_assert_eq(strlen(d), ENV_MAX_DIAG);
+	cr_assert_str_eq(d + ENV_MAX_DIAG - 3, "...");
+	cr_assert_eq(env_make_writable(&env), 0, "nothing left to change");
+	free(d);
 }

@@ -565,3 +565,245 @@ Test(spool, read_env_corrupt)
 	cr_assert_eq(spool_read_env(sp, "0000000000000000000", &env, &e), 0);
 	cr_assert_eq(spool_read_env(sp, "../x", &env, &e), -1);
 }
+
+/* submit3 - a committed message to three recipients (a@x, b@x, c@x). */
+static void submit3(char id[ENV_ID_LEN + 1])
+{
+	static struct env_rcpt r3[3] = { { .addr = (char *)"a@x" }, { .addr = (char *)"b@x" }, { .addr = (char *)"c@x" } };
+	struct err e = { 0 };
+	struct envelope env;
+	struct spool_tx *t = spool_tx_begin(sp, &e);
+
+	cr_assert_not_null(t, "%s", e.msg);
+	cr_assert_eq(write(spool_tx_data_fd(t), "hello\r\n", 7), 7);
+	memcpy(id, spool_tx_id(t), ENV_ID_LEN + 1);
+	mkenv(&env, id, 7);
+	env.rcpt = r3;
+	env.nrcpt = 3;
+	cr_assert_eq(spool_tx_commit(t, &env, &e), 0, "%s", e.msg);
+	spool_tx_abort(t);
+}
+
+/* marked_states - the states as the next run reads them: "sdp" = sent failed pending, upper case when
+ * spelled in place. */
+static void marked_states(const char *id, char out[4], long long *next_try)
+{
+	struct envelope env;
+	struct err e = { 0 };
+
+	cr_assert_eq(spool_read_env(sp, id, &env, &e), 1, "%s", e.msg);
+	for (size_t i = 0; i < 3; i++) {
+		char c = "psf"[env.rcpt[i].state];
+		out[i] = env.rcpt[i].inplace ? (char)(c - 'a' + 'A') : c;
+	}
+	out[3] = '\0';
+	*next_try = env.next_try;
+	env_free(&env);
+}
+
+/* A new message (envelope in the data file) and a deferred one (deferred/ID): states written in place
+ * read back, the file keeps its size, a "delayed" recipient holds the message SPOOL_HOLD_SECONDS. */
+Test(spool, mark_in_place)
+{
+	for (int deferred = 0; deferred < 2; deferred++) {
+		char id[ENV_ID_LEN + 1], st[4], p[256];
+		struct spool_msg *m;
+		struct envelope env;
+		struct err e = { 0 };
+		struct stat before, after;
+		long long next, now = (long long)time(NULL);
+
+		submit3(id);
+		if (deferred) {
+			cr_assert_eq(spool_lock(sp, id, &m, &e), 1);
+			cr_assert_eq(spool_msg_env(m, &env, &e), 0, "%s", e.msg);
+			cr_assert_eq(spool_msg_update(m, &env, &e), 0, "%s", e.msg);
+			env_free(&env);
+			spool_msg_unlock(m);
+		}
+		snprintf(p, sizeof p, "%s/%s/%s", root, deferred ? "deferred" : "data", id);
+		cr_assert_eq(stat(p, &before), 0);
+		cr_assert_eq(spool_lock(sp, id, &m, &e), 1);
+		cr_assert_eq(spool_msg_env(m, &env, &e), 0, "%s", e.msg);
+		env.rcpt[0].state = RCPT_SENT;
+		env.rcpt[1].state = RCPT_FAILED;
+		cr_assert_eq(spool_msg_mark(m, env.rcpt, 2, false, &e), 0, "%s", e.msg);
+		marked_states(id, st, &next);
+		cr_assert_str_eq(st, "SFp", "deferred %d", deferred);
+		cr_assert_eq(next, 0, "nothing delayed: due at once");
+		cr_assert_eq(spool_msg_mark(m, env.rcpt, 3, true, &e), 0, "%s", e.msg);
+		marked_states(id, st, &next);
+		cr_assert_str_eq(st, "SFP");
+		cr_assert_geq(next, now + SPOOL_HOLD_SECONDS, "a delayed recipient holds the message");
+		cr_assert_leq(next, (long long)time(NULL) + SPOOL_HOLD_SECONDS);
+		cr_assert_eq(stat(p, &after), 0);
+		cr_assert_eq(after.st_size, before.st_size, "no byte added");
+		cr_assert_eq(after.st_ino, before.st_ino, "the same file");
+		/* once the envelope is rewritten, what was read can no longer be written */
+		cr_assert_eq(spool_msg_update(m, &env, &e), 0, "%s", e.msg);
+		cr_assert_eq(spool_msg_mark(m, env.rcpt, 3, false, &e), -1);
+		env_free(&env);
+		spool_msg_unlock(m);
+	}
+}
+
+/* A canonical "sent" stays (already settled); a canonical "failed" cannot become "done---": -1 naming
+ * the recipient, and the others are still written. */
+Test(spool, mark_refuses_short_words)
+{
+	char id[ENV_ID_LEN + 1], st[4];
+	struct spool_msg *m;
+	struct envelope env;
+	struct err e = { 0 };
+	long long next;
+
+	submit3(id);
+	cr_assert_eq(spool_lock(sp, id, &m, &e), 1);
+	cr_assert_eq(spool_msg_env(m, &env, &e), 0, "%s", e.msg);
+	env.rcpt[0].state = RCPT_SENT;
+	env.rcpt[1].state = RCPT_FAILED;
+	cr_assert_eq(spool_msg_update(m, &env, &e), 0, "%s", e.msg);
+	env_free(&env);
+	cr_assert_eq(spool_msg_env(m, &env, &e), 0, "%s", e.msg);
+	env.rcpt[1].state = RCPT_SENT;	/* its report went out */
+	env.rcpt[2].state = RCPT_SENT;
+	cr_assert_eq(spool_msg_mark(m, env.rcpt, 3, false, &e), -1);
+	cr_assert_not_null(strstr(e.msg, "b@x"), "%s", e.msg);
+	marked_states(id, st, &next);
+	cr_assert_str_eq(st, "sfS");
+	env_free(&env);
+	spool_msg_unlock(m);
+}
+
+/* settle: new/ID goes at once (the message is no longer queued), the data file stays until done. */
+Test(spool, settle_then_done)
+{
+	char id[ENV_ID_LEN + 1];
+	struct spool_entry *v;
+	struct spool_msg *m;
+	struct envelope env;
+	struct err e = { 0 };
+	size_t n;
+
+	submit(id);
+	cr_assert_eq(spool_lock(sp, id, &m, &e), 1);
+	cr_assert_eq(spool_msg_env(m, &env, &e), 0, "%s", e.msg);
+	env_free(&env);
+	cr_assert_eq(spool_msg_settle(m, &e), 0, "%s", e.msg);
+	cr_assert(!exists("new", id, NULL));
+	cr_assert(exists("data", id, NULL));
+	cr_assert_eq(spool_scan(sp, &v, &n, &e), 0);
+	cr_assert_eq(n, 0, "a settled message is not queued");
+	free(v);
+	cr_assert_eq(spool_msg_settle(m, &e), 0, "idempotent");
+	cr_assert_eq(spool_msg_done(m, &e), 0, "%s", e.msg);
+	cr_assert(!exists("data", id, NULL));
+	spool_msg_unlock(m);
+}
+
+/* in_child - run fn in a child with a private mount namespace (root) and return its exit status;
+ * skip when namespaces are not available. */
+static int in_child(int (*fn)(void))
+{
+	int status;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root for a private mount namespace");
+	if (system("unshare -m true 2>/dev/null") != 0)
+		cr_skip_test("root without unshare -m");
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			_exit(3);
+		_exit(fn());
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 3)
+		cr_skip_test("cannot make a private mount namespace here");
+	return WEXITSTATUS(status);
+}
+
+/* settle when new/ID cannot be unlinked (a file mounted over it: EBUSY, as EIO would be): every
+ * recipient is marked done--- in place, so the next run only removes it. */
+static int settle_unlink_fails(void)
+{
+	char id[ENV_ID_LEN + 1], p[256], st[4];
+	struct spool_msg *m;
+	struct envelope env;
+	struct err e = { 0 };
+	long long next;
+
+	submit3(id);
+	snprintf(p, sizeof p, "%s/new/%s", root, id);
+	if (mount("/dev/null", p, NULL, MS_BIND, NULL) < 0)
+		return 3;
+	if (spool_lock(sp, id, &m, &e) != 1 || spool_msg_env(m, &env, &e) < 0)
+		return 4;
+	env_free(&env);
+	if (spool_msg_settle(m, &e) != 0)
+		return 5;
+	marked_states(id, st, &next);
+	if (strcmp(st, "SSS") != 0)
+		return 6;
+	if (spool_msg_done(m, &e) != -1 || strstr(e.msg, "settled") == NULL || exists("data", id, NULL) == false)
+		return 7;	/* the data file would go only after its envelope */
+	spool_msg_unlock(m);
+	return 0;
+}
+
+Test(spool, settle_when_unlink_fails)
+{
+	int r = in_child(settle_unlink_fails);
+
+	cr_assert_eq(r, 0, "step %d failed", r);
+}
+
+/* A full disk: the deferral cannot be written (ENOSPC), the states in place can, and the data file is
+ * what the next run reads. The spool is a 256 KiB tmpfs in a private mount namespace. */
+static int full_disk(void)
+{
+	char id[ENV_ID_LEN + 1], p[256], st[4], block[4096];
+	struct spool_msg *m;
+	struct envelope env;
+	struct err e = { 0 };
+	long long next;
+	int fd;
+
+	if (mount("tmpfs", root, "tmpfs", 0, "size=256k") < 0)
+		return 3;
+	spool_close(sp);
+	if (spool_init(root, (gid_t)-1, &e) < 0 || (sp = spool_open(root, &e)) == NULL)
+		return 4;
+	submit3(id);
+	snprintf(p, sizeof p, "%s/tmp/filler", root);
+	if ((fd = open(p, O_CREAT | O_WRONLY, 0600)) < 0)
+		return 5;
+	memset(block, 'x', sizeof block);
+	while (write(fd, block, sizeof block) > 0)
+		;
+	close(fd);
+	if (spool_lock(sp, id, &m, &e) != 1 || spool_msg_env(m, &env, &e) < 0)
+		return 6;
+	env.rcpt[0].state = RCPT_SENT;
+	env.attempts = 1;
+	if (spool_msg_update(m, &env, &e) != -1 || strstr(e.msg, "No space left") == NULL)
+		return 7;
+	if (spool_msg_mark(m, env.rcpt, 3, true, &e) != 0)
+		return 8;
+	marked_states(id, st, &next);
+	if (strcmp(st, "SPP") != 0 || next < (long long)time(NULL) + SPOOL_HOLD_SECONDS - 5)
+		return 9;
+	env_free(&env);
+	spool_msg_unlock(m);
+	return 0;
+}
+
+Test(spool, full_disk_marks_in_place)
+{
+	int r = in_child(full_disk);
+
+	cr_assert_eq(r, 0, "step %d failed", r);
+}
