@@ -40,6 +40,7 @@ enum kind { K_HOST, K_PATH, K_SIZE, K_HSIZE, K_DUR, K_DUR0, K_ENUM, K_BOOL, K_CO
 static const char *const deliver_words[] = { "background", "queue", NULL };
 static const char *const shtls_words[] = { "auto", "starttls", "tls", "none", NULL };
 static const char *const tls_words[] = { "none", "may", "encrypt", "verify", NULL };
+static const char *const mailq_words[] = { "anyone", "group", "root", NULL };
 
 #define F(field) offsetof(struct config, field)
 static const struct key {
@@ -83,6 +84,7 @@ static const struct key {
 	{ "timeout_message", K_DUR, F(timeout_message), NULL },
 	{ "timeout_session", K_DUR, F(timeout_session), NULL },
 	{ "pidfile", K_PATH, F(pidfile), NULL },
+	{ "mailq_users", K_ENUM, 0, mailq_words },
 };
 #undef F
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -266,6 +268,8 @@ static void set_enum(struct config *c, const char *key, int i)
 		c->deliver = (enum deliver_mode)i;
 	else if (strcmp(key, "smarthost_tls") == 0)
 		c->smarthost_tls = (enum smarthost_tls)i;
+	else if (strcmp(key, "mailq_users") == 0)
+		c->mailq_users = (enum mailq_users)i;
 	else
 		c->tls = (enum tls_level)i;
 }
@@ -497,6 +501,7 @@ void conf_defaults(struct config *c)
 	c->timeout_message = 1800;	/* the dot's 600 s and 20 minutes for the rest (postern.conf.5) */
 	c->timeout_session = 3600;
 	c->pidfile = xstrdup("/run/postern.pid");
+	c->mailq_users = MAILQ_ANYONE;	/* as Postfix: envelopes (Bcc too) are no secret on the host */
 }
 
 /* conf_load - see config.h */

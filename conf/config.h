@@ -19,6 +19,7 @@ enum tls_level { TLS_NONE, TLS_MAY, TLS_ENCRYPT, TLS_VERIFY };
 enum smarthost_tls { SMARTHOST_TLS_AUTO, SMARTHOST_TLS_STARTTLS, SMARTHOST_TLS_TLS, SMARTHOST_TLS_NONE };
 enum dkim_canon { CANON_RELAXED, CANON_SIMPLE };
 enum deliver_mode { DELIVER_BACKGROUND, DELIVER_QUEUE };
+enum mailq_users { MAILQ_ANYONE, MAILQ_GROUP, MAILQ_ROOT };	/* who may list the queue */
 
 struct conf_dkim_key {
 	char *domain;		/* lower-case */
@@ -75,6 +76,7 @@ struct config {
 	long timeout_message;	/* 1800: wall clock, MAIL to the reply to the final dot */
 	long timeout_session;	/* 3600: wall clock, a whole connection */
 	char *pidfile;		/* periodic runner; default /run/postern.pid */
+	enum mailq_users mailq_users;	/* mailq/-bp: "anyone" (default), "group" (postern's and root), "root" */
 };
 
 /* conf_defaults - fill every field with its default. hostname is taken from the system. */

@@ -389,6 +389,22 @@ char *addr_format(const struct addr *a)
 	return buf_take(&b);
 }
 
+/* addr_path_ok - see addr.h */
+bool addr_path_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n > LIM_PATH)
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= ' ' || c == 0x7f || c == '<' || c == '>')
+			return false;
+	}
+	return true;
+}
+
 /* check_addr - the limits and character rules that apply to a complete address. */
 static int check_addr(struct ps *s, struct addr *a)
 {

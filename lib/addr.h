@@ -52,6 +52,14 @@ int addr_parse_one(const char *buf, size_t len, struct addr *out, struct err *e)
  * part quoted as an RFC 5321 Quoted-string when it is not a Dot-string. Malloc'd; never NULL. */
 char *addr_format(const struct addr *a);
 
+/* addr_path_ok - s[0..n), an address in its RFC 5321 form (addr_format's result, or ""), can be carried
+ * as it is: between the angle brackets of MAIL FROM:<...> / RCPT TO:<...> (the SMTP client refuses '<'
+ * and '>' there, which receivers' naive parsers split on) and as one word of postern's envelope (no
+ * space). So: at most LIM_PATH octets, no octet <= 0x20 (space, controls), no DEL, '<' or '>'. A quoted
+ * local part holding one of these ("a b"@example.com, "a>b"@example.com) is valid RFC 5322 but is
+ * refused at submission with this test. UTF-8 passes (SMTPUTF8). */
+bool addr_path_ok(const char *s, size_t n);
+
 /* addr_domain_valid - d[0..n) is a host name of LDH labels (1..63 octets each, no leading or trailing
  * hyphen, no empty label, at most LIM_DOMAIN octets) or an IPv4 literal "[1.2.3.4]". ASCII only. */
 bool addr_domain_valid(const char *d, size_t n);

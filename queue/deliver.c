@@ -370,11 +370,19 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 		goto out;
 	}
 	if (!implicit && level != TLS_NONE && !plaintext) {
-		if (smtp_ext(s)->starttls && env->tls != NULL) {
+		/* a failure of ours (no TLS context, memory, descriptors) is never a reason to send in clear:
+		 * the mail waits; only the peer's failure lets `may` retry in plaintext (deliver_dest) */
+		if (smtp_ext(s)->starttls && env->tls == NULL) {
+			fmt(diag, sizeof diag, "TLS is unavailable on this host (see the log), not sending to %s "
+			    "in clear", relay);
+			set_outcome(last, DLV_DEFER, "4.7.5", relay, tls, diag);
+			goto quit;
+		} else if (smtp_ext(s)->starttls) {
 			if ((r = smtp_starttls(s, env->tls, t->host, &e)) != SMTP_OK) {
-				fmt(diag, sizeof diag, "STARTTLS with %s failed: %s", relay, e.msg);
-				set_outcome(last, DLV_DEFER, "4.7.5", relay, tls, diag);
-				*tls_failed = r != SMTP_FAIL_RESP || level == TLS_MAY;
+				fmt(diag, sizeof diag, "STARTTLS with %s failed: %s%s", relay, e.msg,
+				    r == SMTP_FAIL_LOCAL ? " (a failure on this host: not sending in clear)" : "");
+				set_outcome(last, DLV_DEFER, r == SMTP_FAIL_LOCAL ? "4.3.0" : "4.7.5", relay, tls, diag);
+				*tls_failed = r != SMTP_FAIL_LOCAL && (r != SMTP_FAIL_RESP || level == TLS_MAY);
 				goto out;
 			}
 		} else if (level >= TLS_ENCRYPT) {

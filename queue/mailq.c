@@ -7,6 +7,7 @@
  */
 #include "queue/mailq.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -113,11 +114,12 @@ int mailq_format(const struct envelope *v, const bool *locked, size_t n, struct 
 	return 0;
 }
 
-/* flush - write b to out and empty it. */
+/* flush - write b to out and empty it. 1 when the reader has gone (EPIPE: `mailq | head`), which ends
+ * the listing quietly; -1 on any other write error. */
 static int flush(struct buf *b, FILE *out, struct err *e)
 {
-	if (b->len > 0 && fwrite(b->data, 1, b->len, out) != b->len)
-		return err_set(e, 74, "mailq: write error");
+	if ((b->len > 0 && fwrite(b->data, 1, b->len, out) != b->len) || (b->len == 0 && fflush(out) != 0))
+		return errno == EPIPE ? 1 : err_set(e, 74, "mailq: write error: %s", strerror(errno));
 	buf_reset(b);
 	return 0;
 }
@@ -139,6 +141,8 @@ int mailq_print(struct spool *s, FILE *out, struct err *e)
 	buf_init(&b, (size_t)LIM_RCPTS * (MQ_ADDR_COL + LIM_PATH + ENV_MAX_DIAG + 8) + 4096);
 	for (i = 0; i < n && rc == 0; i++) {
 		err_clear(&e2);
+		if (v[i].state == SPOOL_NEW && spool_committing(s, v[i].id) == 1)
+			continue;	/* its commit is not complete: it may yet be taken back */
 		if ((r = spool_read_env(s, v[i].id, &env, &e2)) == 0)
 			continue;	/* delivered meanwhile */
 		if (r < 0) {
@@ -153,9 +157,13 @@ int mailq_print(struct spool *s, FILE *out, struct err *e)
 			rc = flush(&b, out, e);
 	}
 	free(v);
-	if (rc == 0 && (mq_end(&q, &b) < 0 || flush(&b, out, e) < 0 || fflush(out) != 0))
-		rc = err_set(e, 74, "mailq: write error");
+	if (rc == 0 && mq_end(&q, &b) < 0)
+		rc = err_set(e, 75, "mailq: listing too large");
+	if (rc == 0 && (rc = flush(&b, out, e)) == 0)
+		rc = flush(&b, out, e);	/* (b is empty now: this one flushes out) */
 	buf_free(&b);
+	if (rc == 1)
+		return 0;	/* nobody reads the rest: not an error */
 	if (rc == 0 && unreadable > 0)
 		rc = err_set(e, 75, "mailq: %zu queue file%s unreadable (%s)", unreadable,
 			     unreadable == 1 ? "" : "s", first.msg);

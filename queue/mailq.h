@@ -18,7 +18,8 @@
  *	remote servers) are printed as '?'.
  * ERRORS
  *	mailq_format: only a full buffer. mailq_print: a queue that cannot be listed (75); unreadable
- *	envelopes are skipped, the listing completed, and then reported as an error.
+ *	envelopes are skipped, the listing completed, and then reported as an error. A write error is
+ *	74, except EPIPE (the reader went away: `mailq | head`), which ends the listing with 0.
  */
 #ifndef POSTERN_MAILQ_H
 #define POSTERN_MAILQ_H

@@ -31,6 +31,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -93,6 +94,8 @@ static const char *rcpt_domain(const char *a)
 
 static bool selected(const struct runner_opts *ro, const struct envelope *env, long long now)
 {
+	if (ro->own_only && env->uid != ro->owner)
+		return false;	/* (own_entries already left it out, unlocked; this is the locked check) */
 	if (ro->sender != NULL && strcasestr(env->sender, ro->sender) == NULL)
 		return false;
 	if (ro->domain != NULL) {
@@ -106,6 +109,30 @@ static bool selected(const struct runner_opts *ro, const struct envelope *env, l
 			return false;
 	}
 	return ro->force || ro->id != NULL || env->next_try <= now;
+}
+
+/* own_entries - for an unprivileged caller, keep only the entries whose envelope names the caller as
+ * submitter, read without taking any lock: a caller stopped with SIGSTOP at any moment must never be
+ * holding another user's message. Returns the new count. */
+static size_t own_entries(struct runq_ctx *x, struct spool_entry *ent, size_t nent)
+{
+	size_t i, k = 0;
+
+	if (!x->ro->own_only)
+		return nent;
+	for (i = 0; i < nent; i++) {
+		struct envelope env;
+		struct err e;
+		bool mine;
+
+		err_clear(&e);
+		memset(&env, 0, sizeof env);
+		mine = spool_read_env(x->sp, ent[i].id, &env, &e) == 1 && env.uid == x->ro->owner;
+		env_free(&env);
+		if (mine)
+			ent[k++] = ent[i];
+	}
+	return k;
 }
 
 /* group - the destinations of the pending recipients. */
@@ -786,7 +813,7 @@ static void deliver(struct runq_ctx *x, struct spool_entry **entp, size_t *nentp
 				if (spool_scan(x->sp, &fresh, &nfresh, &e) == 0) {
 					free(ent);
 					ent = fresh;
-					nent = nfresh;
+					nent = own_entries(x, fresh, nfresh);
 					cur = 0;
 					now = (long long)time(NULL);
 				}
@@ -851,25 +878,44 @@ int runq_pass(struct runq_ctx *x)
 			log_msg(x->lg, LOG_ERR, "cannot read the spool: %s", e.msg);
 			return 75;
 		}
-		(void)spool_sweep(x->sp, now, ent, nent, &e);
+		if (!x->ro->own_only)	/* (the spool's housekeeping is for root's and postern's runs) */
+			(void)spool_sweep(x->sp, now, ent, nent, &e);
 	}
+	nent = own_entries(x, ent, nent);
 	deliver(x, &ent, &nent, now);
 	free(ent);
 	return 0;
 }
 
-int runner_main(const struct runner_opts *ro, const struct config *c, struct log *lg)
+int runner_main(const struct runner_opts *caller, const struct config *c, struct log *lg)
 {
+	struct runner_opts ro = *caller;
+	struct passwd *pw = getpwnam("postern");
 	struct runq_ctx x;
 	struct err e;
 	int rc;
 
 	err_clear(&e);
-	if (ro->interval > 0)
-		return runq_periodic(ro, c, lg);
+	if (!runner_privileged(getuid(), pw != NULL ? pw->pw_uid : (uid_t)-1)) {
+		/* any local user: their own messages only, and no long-lived runner in their name */
+		if (ro.interval > 0) {
+			fprintf(stderr, "sendmail: only root or the postern user may start a periodic queue runner\n");
+			log_msg(lg, LOG_NOTICE, "periodic queue runner refused to uid=%lu", (unsigned long)getuid());
+			return EX_NOPERM;
+		}
+		ro.own_only = true;
+		ro.owner = getuid();
+	}
+	if (runner_set_limits(&e) < 0) {
+		fprintf(stderr, "sendmail: %s\n", e.msg);
+		log_msg(lg, LOG_ERR, "queue run: %s", e.msg);
+		return e.code;
+	}
+	if (ro.interval > 0)
+		return runq_periodic(&ro, c, lg);
 	if (runq_become_postern(lg) < 0)
 		return 77;
-	if (runq_ctx_open(&x, ro, c, lg, &e) < 0) {
+	if (runq_ctx_open(&x, &ro, c, lg, &e) < 0) {
 		fprintf(stderr, "sendmail: %s\n", e.msg);
 		log_msg(lg, LOG_ERR, "queue run: %s", e.msg);
 		return e.code ? e.code : 75;

@@ -74,13 +74,16 @@ void smtp_free(struct smtp *s);
 
 /* smtp_connect - TCP connection to ip:port within to.connect. */
 int smtp_connect(struct smtp *s, struct in_addr ip, int port, struct err *e);
-/* smtp_tls_implicit - TLS handshake right after connecting (port 465), before the greeting. */
+/* smtp_tls_implicit - TLS handshake right after connecting (port 465), before the greeting. A handshake
+ * that failed on our side (tls.h: memory, descriptors) is SMTP_FAIL_LOCAL, the peer's SMTP_FAIL_CONN. */
 int smtp_tls_implicit(struct smtp *s, struct tls_client_ctx *ctx, const char *name, struct err *e);
 /* smtp_greeting - read the greeting: 2xx is SMTP_OK, 4xx/5xx SMTP_FAIL_RESP, 3xx SMTP_FAIL_PROTO. */
 int smtp_greeting(struct smtp *s, struct err *e);
 /* smtp_ehlo - EHLO (HELO when EHLO gets a 5xx; then no extensions). */
 int smtp_ehlo(struct smtp *s, const char *helo_name, struct err *e);
-/* smtp_starttls - STARTTLS, handshake (SNI/verify name `name`), EHLO again with the same name. */
+/* smtp_starttls - STARTTLS, handshake (SNI/verify name `name`), EHLO again with the same name. A
+ * handshake that failed on our side is SMTP_FAIL_LOCAL (never a reason to go on in plaintext), the
+ * peer's SMTP_FAIL_CONN; the session is unusable after either. */
 int smtp_starttls(struct smtp *s, struct tls_client_ctx *ctx, const char *name, struct err *e);
 /* smtp_auth - AUTH PLAIN if offered, else LOGIN. Refused (SMTP_FAIL_LOCAL) without TLS unless
  * allow_plaintext. */

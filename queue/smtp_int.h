@@ -51,7 +51,8 @@ int smtp_read_reply(struct smtp *s, enum smtp_step st, struct err *e);
 int smtp_fail(struct smtp *s, int kind, enum smtp_step st, bool reading, struct err *e, const char *fmt,
 	      ...) __attribute__((format(printf, 6, 7)));
 /* smtp_io_handshake - TLS on the connection (SNI/verify name `name`) within step TLS's deadline.
- * SMTP_OK or SMTP_FAIL_CONN ("TLS handshake: ..." in e). */
+ * SMTP_OK; SMTP_FAIL_LOCAL when it failed on our side (tls_connect's EX_OSERR: memory, descriptors);
+ * else SMTP_FAIL_CONN ("TLS handshake: ..." in e, or the limit that ended it). */
 int smtp_io_handshake(struct smtp *s, struct tls_client_ctx *ctx, const char *name, struct err *e);
 /* smtp_message_begin - a transaction starts: the message's time limit runs from now. */
 void smtp_message_begin(struct smtp *s);

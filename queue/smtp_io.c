@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -491,6 +492,8 @@ int smtp_io_handshake(struct smtp *s, struct tls_client_ctx *ctx, const char *na
 		return timed_out(s, SMTP_STEP_TLS, false, which, e);
 	if ((s->tls = tls_connect(ctx, s->fd, name, left > INT_MAX ? INT_MAX : (int)left, e)) != NULL)
 		return SMTP_OK;
+	if (e->code == EX_OSERR)	/* our side failed (tls.h): never a reason to go on in plaintext */
+		return SMTP_FAIL_LOCAL;
 	if (now_ms() >= dl)	/* name the limit that ended it */
 		return timed_out(s, SMTP_STEP_TLS, false, which, e);
 	return keep_fail(s, SMTP_FAIL_CONN, e);

@@ -238,14 +238,36 @@ int spool_tx_data_fd(const struct spool_tx *t)
 	return t->fd;
 }
 
+/* uncommit - the fsync of new/ failed after new/ID was made (EIO, a file system going read-only): the
+ * mark may or may not be on disk. Take the message back: without its mark, or without its data file,
+ * no runner delivers it and mailq does not list it, so the caller may be told that nothing was queued
+ * (-1, code 75). If neither can be removed, the message stays whole in the queue and a runner will
+ * deliver it: saying 75 then would make a retrying caller send it twice, so it is reported as queued
+ * (1), with the reason in e for a warning. */
+static int uncommit(struct spool_tx *t, struct err *e)
+{
+	struct spool *s = t->s;
+	int saved = errno, gone = 0;
+
+	gone += unlinkat(s->fd[D_NEW], t->id, 0) == 0;
+	gone += unlinkat(s->fd[D_DATA], t->id, 0) == 0;
+	if (gone > 0) {
+		errno = saved;
+		return spool_serr(e, "syncing", t->id);
+	}
+	err_set(e, 75, "spool: %s while syncing %s, which could not be taken back (%s): it stays queued, "
+		"but is not known to be on disk", strerror(saved), t->id, strerror(errno));
+	return 1;
+}
+
 /* spool_tx_commit - see spool.h. Each step undoes the earlier ones when it fails. */
 int spool_tx_commit(struct spool_tx *t, const struct envelope *env, struct err *e)
 {
 	struct spool *s = t->s;
-	char dname[NAME_MAX_LEN + 1];
+	char dname[NAME_MAX_LEN + 1], mname[NAME_MAX_LEN + 1];
 	struct stat st;
 	struct buf b;
-	int fd, saved;
+	int fd, r;
 
 	if (t->finished)
 		return err_set(e, 70, "spool: transaction %s already finished", t->id);
@@ -283,22 +305,25 @@ int spool_tx_commit(struct spool_tx *t, const struct envelope *env, struct err *
 		spool_serr(e, "syncing", t->id);
 		goto undo_both;
 	}
-	if ((fd = create_at(s->fd[D_NEW], t->id, O_WRONLY)) < 0) {	/* the commit point: new/ID, empty */
+	/* the commit point: new/ID, empty. Made in tmp/ and locked before the rename shows it, so that
+	 * until new/ is synced mailq does not list a commit that may still be taken back (spool_committing) */
+	spool_tmp_name(mname, t->id, ".new");
+	if ((fd = create_at(s->fd[D_TMP], mname, O_WRONLY)) < 0) {
 		spool_serr(e, "committing", t->id);
 		goto undo_both;
 	}
-	close(fd);
-	if (fsync(s->fd[D_NEW]) < 0) {
-		spool_serr(e, "syncing", t->id);
-		saved = errno;
-		(void)unlinkat(s->fd[D_NEW], t->id, 0);
-		(void)unlinkat(s->fd[D_DATA], t->id, 0);
-		errno = saved;
-		goto out;
+	(void)flock(fd, LOCK_EX);
+	if (spool_move(s->fd[D_TMP], mname, s->fd[D_NEW], t->id, false) < 0) {
+		spool_serr(e, "committing", t->id);
+		(void)unlinkat(s->fd[D_TMP], mname, 0);
+		close(fd);
+		goto undo_both;
 	}
+	r = fsync(s->fd[D_NEW]) < 0 ? uncommit(t, e) : 0;
+	close(fd);	/* the commit is complete (or taken back): mailq may look */
 	buf_free(&b);
 	t->finished = true;
-	return 0;
+	return r;
 undo_both:
 	(void)unlinkat(s->fd[D_DATA], t->id, 0);
 	goto out;
@@ -308,6 +333,21 @@ out:
 	buf_free(&b);
 	t->finished = true;
 	return -1;
+}
+
+/* spool_committing - see spool.h */
+int spool_committing(struct spool *s, const char *id)
+{
+	int fd, busy = 0;
+
+	if (!env_id_valid(id, strlen(id)))
+		return 0;
+	if ((fd = openat(s->fd[D_NEW], id, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return 0;
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0)
+		busy = errno == EWOULDBLOCK;
+	close(fd);
+	return busy;
 }
 
 /* spool_tx_abort - see spool.h */

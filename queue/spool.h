@@ -72,11 +72,19 @@ struct spool_tx *spool_tx_begin(struct spool *s, struct err *e);
 const char *spool_tx_id(const struct spool_tx *t);
 int spool_tx_data_fd(const struct spool_tx *t);
 /* spool_tx_commit - append the envelope and its length line to the data and fsync it; rename it to
- * data/ID and fsync data/; create the empty new/ID (the commit point) and fsync new/. env->id must be the
- * transaction's id and env->size the data file's size. On any failure everything created is removed
- * and -1 returned (code 75 for storage errors). Either way the transaction is finished: call
+ * data/ID and fsync data/; create the empty new/ID (the commit point: made in tmp/ and flocked, then
+ * renamed, the lock held until new/ is synced, see spool_committing) and fsync new/. env->id must be
+ * the transaction's id and env->size the data file's size. 0: committed. -1: nothing is queued; what
+ * was created is removed (code 75 for storage errors). 1: the fsync of new/ failed and neither the
+ * mark nor the data file could be removed, so the message stays queued and will be delivered, but is
+ * not known to be on disk (e says why; the caller reports success with a warning, never 75, which
+ * would make a retrying caller send it twice). Either way the transaction is finished: call
  * spool_tx_abort(t) afterwards to free it (it then only frees). */
 int spool_tx_commit(struct spool_tx *t, const struct envelope *env, struct err *e);
+/* spool_committing - 1 while a submitter is committing id (new/ID exists and is flocked: its fsync
+ * has not returned, and the commit may yet be taken back), else 0. mailq does not list such a message;
+ * a runner cannot take it anyway (the submitter holds the data file's lock). */
+int spool_committing(struct spool *s, const char *id);
 /* spool_tx_abort - unlink the temporary files (unless committed), close, free. NULL is a no-op. */
 void spool_tx_abort(struct spool_tx *t);
 
@@ -86,8 +94,8 @@ void spool_tx_abort(struct spool_tx *t);
  * new/ID and deferred/ID exist, deferred wins and stale_new is set. Names that are not ids are
  * ignored. */
 int spool_scan(struct spool *s, struct spool_entry **v, size_t *n, struct err *e);
-/* spool_sweep - given a fresh scan (v, n): unlink tmp/ files last changed more than a day before `now`,
- * envelope-less data/ files that are that old or that nobody holds, and the stale new/ID files the scan
+/* spool_sweep - given a fresh scan (v, n): unlink tmp/ files last changed more than an hour before
+ * `now` that nobody holds a flock on (a day when held: a submission still running), envelope-less data/ files that are that old or that nobody holds, and the stale new/ID files the scan
  * marked. Only data files missing from the scan are looked at on disk. Returns how many were removed,
  * or -1. */
 int spool_sweep(struct spool *s, long long now, const struct spool_entry *v, size_t n, struct err *e);

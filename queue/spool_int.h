@@ -17,6 +17,9 @@ extern const char *const spool_dirs[D_N];	/* their names */
 
 /* A temporary or leftover file is old after a day (then spool_sweep removes it). */
 #define SPOOL_STALE_SECONDS 86400
+/* A tmp/ file that nobody holds (no flock) is a leftover after an hour: a submission holds its data
+ * file for as long as it runs, and a runner's envelope file lives for milliseconds. */
+#define SPOOL_TMP_UNLOCKED_SECONDS 3600
 /* The envelope of a new message follows the message in its data file, then a fixed-size footer
  * giving the envelope's length: "ENVELOPE-LENGTH 0000207\n". */
 #define TRAILER_TAG "ENVELOPE-LENGTH "

@@ -113,6 +113,20 @@ static bool orphan(struct spool *s, const char *id)
 	return r;
 }
 
+/* unheld - dir/name is a regular file that no process holds a flock on (a submission holds its tmp/
+ * data file until it ends). */
+static bool unheld(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	bool r;
+
+	if (fd < 0)
+		return false;
+	r = flock(fd, LOCK_EX | LOCK_NB) == 0;
+	close(fd);
+	return r;
+}
+
 /* scanned - id is among the scan's entries (sorted by id). */
 static bool scanned(const struct spool_entry *v, size_t n, const char *id)
 {
@@ -155,7 +169,8 @@ int spool_sweep(struct spool *s, long long now, const struct spool_entry *v, siz
 				continue;
 			if (f == D_TMP) {
 				stale = fstatat(s->fd[f], d->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-					!S_ISDIR(st.st_mode) && st.st_mtime < now - SPOOL_STALE_SECONDS;
+					!S_ISDIR(st.st_mode) && (st.st_mtime < now - SPOOL_STALE_SECONDS ||
+					(st.st_mtime < now - SPOOL_TMP_UNLOCKED_SECONDS && unheld(s->fd[f], d->d_name)));
 			} else if (env_id_valid(d->d_name, strlen(d->d_name)) && !scanned(v, n, d->d_name)) {
 				/* a queued message costs nothing here; what the scan did not see is looked at
 				 * again on disk (it may have been committed since). ctime: the rename into data/

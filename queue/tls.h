@@ -9,7 +9,11 @@
  * I/O is on a non-blocking descriptor with a timeout per call (milliseconds). The caller must ignore
  * SIGPIPE (OpenSSL writes to the socket with write(2)).
  *
- * Errors: NULL or -1 with a one-line reason (OpenSSL's error queue is read and cleared).
+ * Errors: NULL or -1 with a one-line reason (OpenSSL's error queue is read and cleared). A failed
+ * handshake (tls_connect) also says whose failure it was, in e->code: EX_PROTOCOL when the peer failed
+ * it (it closed, reset, timed out, sent an alert or bytes we had to refuse), EX_OSERR when the failure
+ * is ours (memory, descriptors, OpenSSL's own machinery). Only the peer's failure may ever be a reason
+ * to retry without TLS; ours defers the mail.
  */
 #ifndef POSTERN_TLS_H
 #define POSTERN_TLS_H
@@ -28,6 +32,28 @@ struct tls_conn;
 struct tls_client_ctx *tls_ctx_new(const char *cafile, const char *cert, const char *key,
 				   struct err *e);
 void tls_ctx_free(struct tls_client_ctx *ctx);
+
+/* What tls_connect saw when a handshake failed: the input of tls_fail_blame. */
+#define TLS_FAIL_ERRS 8		/* OpenSSL error queue entries kept (the rest are dropped) */
+struct tls_fail {
+	bool local;		/* a failure of ours outside OpenSSL's handshake: SSL_new, fcntl, poll */
+	bool timeout;		/* the peer did not answer within the deadline */
+	int ssl_error;		/* SSL_get_error() of the failing call (SSL_ERROR_SSL, _SYSCALL, ...) */
+	int sys_errno;		/* errno at the failure, or 0 */
+	unsigned long errs[TLS_FAIL_ERRS];	/* OpenSSL's error queue, oldest first */
+	size_t nerrs;
+	int alert_sent;		/* the fatal alert we sent (RFC 8446 AlertDescription), or -1 */
+	bool alert_received;	/* the peer sent an alert */
+};
+
+enum tls_blame { TLS_BLAME_PEER, TLS_BLAME_LOCAL };
+
+/* tls_fail_blame - whose failure a failed handshake was. Local when anything points at our side (an
+ * allocation or internal error anywhere in the error queue, an internal_error alert we sent, an errno of
+ * exhausted memory or descriptors, an error from outside the code that parses the peer's bytes); the
+ * peer's only on positive evidence (its alert, our alert against what it sent, its EOF or reset, a
+ * timeout). Pure. */
+enum tls_blame tls_fail_blame(const struct tls_fail *f);
 
 /* tls_connect - handshake on fd (made non-blocking) with SNI and name checking for `name` (may be
  * NULL: no SNI, never verified). The fd stays the caller's. */

@@ -6,6 +6,7 @@
  */
 #include "sendmail/admin.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
@@ -60,7 +61,7 @@ static int do_mailq(const struct config *c)
 		fprintf(stderr, "%s\n", e.msg);	/* already "mailq: ..." */
 		return e.code ? e.code : 75;
 	}
-	if (fflush(stdout) != 0)
+	if (fflush(stdout) != 0 && errno != EPIPE)	/* `mailq | head`: the reader has what it wanted */
 		return 74;
 	return 0;
 }

@@ -42,6 +42,19 @@ const char *args_personality(const char *argv0)
 	return "sendmail";
 }
 
+bool args_may_list_queue(enum mailq_users who, bool root, bool member)
+{
+	switch (who) {
+	case MAILQ_ANYONE:
+		return true;
+	case MAILQ_GROUP:
+		return root || member;
+	case MAILQ_ROOT:
+		return root;
+	}
+	return root;
+}
+
 bool args_has_crlf(const char *s)
 {
 	return strpbrk(s, "\r\n") != NULL;

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "conf/config.h"	/* enum mailq_users */
 #include "lib/err.h"
 #include "queue/envelope.h"	/* NOTIFY_* */
 
@@ -61,6 +62,10 @@ const char *args_personality(const char *argv0);
 
 /* args_parse - parse argv into o. Returns 0, or -1 with e (code 64) naming the offending flag. */
 int args_parse(int argc, char **argv, struct opts *o, struct err *e);
+
+/* args_may_list_queue - whether a caller may list the queue (mailq, -bp) under the mailq_users
+ * setting: anyone; group (root, or a member of the postern group); root. Pure. */
+bool args_may_list_queue(enum mailq_users who, bool root, bool member);
 
 /* args_has_crlf - true if s contains CR or LF (header/SMTP injection). */
 bool args_has_crlf(const char *s);

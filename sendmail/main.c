@@ -4,14 +4,21 @@
  *
  * SECURITY: the configuration named by -C is honoured with privileges only for root; anyone else gives
  * up the postern group for good before it is read (so it grants no access to the spool or keys).
+ * Listing the queue (mailq, -bp) is refused here, with EX_NOPERM, to callers mailq_users leaves out;
+ * what queue commands may do is decided by runner_main (runner.h).
  */
+#include <grp.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <sys/prctl.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "lib/buf.h"
 #include "lib/err.h"
 #include "lib/log.h"
 #include "sendmail/admin.h"
@@ -27,6 +34,28 @@ int __lsan_is_turned_off(void)
 	return geteuid() != 0 && prctl(PR_GET_DUMPABLE) != 1;
 }
 #endif
+
+/* in_postern_group - whether the caller (real gid or a supplementary group) is in the postern group. */
+static bool in_postern_group(void)
+{
+	struct group *g = getgrnam("postern");
+	gid_t *list;
+	bool in = false;
+	int n;
+
+	if (g == NULL)
+		return false;
+	if (getgid() == g->gr_gid)
+		return true;
+	if ((n = getgroups(0, NULL)) <= 0)
+		return false;
+	list = xcalloc((size_t)n, sizeof *list);
+	n = getgroups(n, list);
+	for (int i = 0; i < n; i++)
+		in |= list[i] == g->gr_gid;
+	free(list);
+	return in;
+}
 
 int main(int argc, char **argv)
 {
@@ -57,6 +86,14 @@ int main(int argc, char **argv)
 		conf_free(&conf);
 		log_free(lg);
 		return 78;
+	}
+	if (o.mode == MODE_MAILQ && !args_may_list_queue(conf.mailq_users, getuid() == 0, in_postern_group())) {
+		fprintf(stderr, "%s: permission denied: only %s may list the queue (mailq_users)\n", o.personality,
+		    conf.mailq_users == MAILQ_ROOT ? "root" : "root and the postern group");
+		log_msg(lg, LOG_NOTICE, "queue listing refused to uid=%lu", (unsigned long)getuid());
+		conf_free(&conf);
+		log_free(lg);
+		return EX_NOPERM;
 	}
 	rc = admin_dispatch(&o, &conf, lg);
 	conf_free(&conf);

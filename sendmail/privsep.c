@@ -81,6 +81,9 @@ int privsep_sanitize(struct err *e)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			(void)signal(sig, SIG_DFL);	/* EINVAL for the realtime ones libc reserves */
 	(void)signal(SIGPIPE, SIG_IGN);	/* a closed socket or pipe is an error return, not a death */
+	/* a write past the caller's RLIMIT_FSIZE fails with EFBIG (the submission then exits 75 and
+	 * removes its file) instead of killing us half-way with tmp/ID.data left behind */
+	(void)signal(SIGXFSZ, SIG_IGN);
 	sigemptyset(&all);
 	(void)sigprocmask(SIG_SETMASK, &all, NULL);
 	memset(&zero, 0, sizeof zero);

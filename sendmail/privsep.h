@@ -11,7 +11,8 @@
 #include "lib/err.h"
 
 /* privsep_sanitize - make fds 0-2 valid, close the rest, clear the environment (keeping a sane TZ),
- * set umask 007, reset signal dispositions and the mask, cancel timers, lift RLIMIT_FSIZE to its hard
+ * set umask 007, reset signal dispositions and the mask (SIGPIPE and SIGXFSZ ignored: errors, not
+ * deaths), cancel timers, lift RLIMIT_FSIZE to its hard
  * limit, disable core dumps and ptrace by other users. Returns 0 or -1 (only if fds 0-2 cannot be made
  * valid). */
 int privsep_sanitize(struct err *e);

@@ -23,6 +23,11 @@ static int add_one(struct rcpt_set *s, char *addr, const char *orig, struct err 
 		free(addr);
 		return -1;
 	}
+	if (!addr_path_ok(addr, strlen(addr))) {	/* refused now, not failed by every attempt for 5 days */
+		err_set(e, 65, "address %s cannot be sent over SMTP (a space, '<' or '>' in its local part)", addr);
+		free(addr);
+		return -1;
+	}
 	for (i = 0; i < s->n; i++)
 		if (strcmp(s->v[i], addr) == 0) {
 			free(addr);
@@ -207,6 +212,13 @@ int rcpt_sender(const struct rcpt_src *src, const char *f, const char *user, cha
 		free(*out);
 		*out = NULL;
 		return err_set(e, 64, "-f: sender address too long");
+	}
+	if (!addr_path_ok(*out, strlen(*out))) {
+		err_set(e, 64, "-f: address %s cannot be sent over SMTP (a space, '<' or '>' in its local part)",
+		    *out);
+		free(*out);
+		*out = NULL;
+		return -1;
 	}
 	return 0;
 }

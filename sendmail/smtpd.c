@@ -18,6 +18,7 @@
 
 #include "lib/addr.h"
 #include "lib/buf.h"
+#include "lib/fdio.h"
 #include "lib/limits.h"
 #include "sendmail/privsep.h"
 
@@ -86,24 +87,92 @@ static int read_cmd(struct buf *b)
 	return -1;
 }
 
+/* smtpd_data_line - see smtpd.h */
+enum smtpd_line smtpd_data_line(const char *s, size_t n, bool crlf, bool over)
+{
+	bool dot = !over && n == 1 && s[0] == '.';
+
+	if (!crlf)	/* first: whatever else is wrong with the line, the session must end */
+		return dot ? SMTPD_END_BARE_LF : SMTPD_BARE_LF;
+	if (over)
+		return SMTPD_TOO_LONG;
+	if (memchr(s, '\0', n) != NULL)
+		return SMTPD_NUL;
+	return dot ? SMTPD_END : SMTPD_TEXT;
+}
+
+/* read_data_line - one DATA line into b (ceiling SMTPD_DATA_LINE_MAX + 1: room for the CR) without its
+ * line end; *crlf: it ended in CRLF; *over: it was longer than the ceiling (the rest was read and
+ * dropped). -1 at EOF before a line end. */
+static int read_data_line(struct buf *b, bool *crlf, bool *over)
+{
+	int ch, prev = EOF;
+
+	buf_reset(b);
+	*crlf = *over = false;
+	while ((ch = getchar()) != EOF) {
+		if (ch == '\n') {
+			*crlf = prev == '\r';
+			if (*crlf && !*over)
+				b->data[--b->len] = '\0';
+			*over = *over || b->len > SMTPD_DATA_LINE_MAX;
+			return 0;
+		}
+		if (!*over && buf_addc(b, (char)ch) < 0)
+			*over = true;
+		prev = ch;
+	}
+	return -1;
+}
+
+/* forward_stderr - copy what the submission said on fd to our stderr, unless `quiet` (we refused the
+ * message ourselves and said why in the reply). Reads to EOF: bounded by what one submission says. */
+static void forward_stderr(int fd, bool quiet)
+{
+	char chunk[1024];
+	ssize_t r;
+
+	while ((r = read(fd, chunk, sizeof chunk)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		if (!quiet)
+			(void)fwrite(chunk, 1, (size_t)r, stderr);
+	}
+	close(fd);
+}
+
 /* run_submission - feed the data lines up to "." into a new submission process. Returns its exit code
- * (or 75 when it could not be started). The data is always read to its end. */
-static int run_submission(const struct opts *o, const char *sender, char **rcpt, size_t nrcpt)
+ * (or 75 when it could not be started); *bad: the first line that refuses the whole message, or
+ * SMTPD_TEXT. A refused message (and one cut short by EOF) is not queued: the submission is handed a
+ * NUL byte, which it refuses (65) and cleans up after; its complaint about that NUL is not shown. The
+ * data is always read to its end. *eof: stdin ended before the "." line. */
+static int run_submission(const struct opts *o, const char *sender, char **rcpt, size_t nrcpt,
+    enum smtpd_line *bad, bool *eof)
 {
 	struct buf line;
-	int p[2], st, dead = 0;
+	int p[2], ep[2], st, dead = 0;
 	pid_t pid;
 
-	buf_init(&line, 64 * 1024);
+	*bad = SMTPD_TEXT;
+	*eof = false;
+	buf_init(&line, SMTPD_DATA_LINE_MAX + 1);
 	if (pipe(p) < 0)
 		return 75;
+	if (pipe(ep) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return 75;
+	}
 	fflush(NULL);
 	if ((pid = fork()) == 0) {
 		char **av = xcalloc(nrcpt + 10, sizeof *av);
 		size_t k = 0;
 
 		close(p[1]);
-		if (dup2(p[0], 0) < 0)
+		close(ep[0]);
+		if (dup2(p[0], 0) < 0 || dup2(ep[1], 2) < 0)
 			_exit(75);
 		av[k++] = (char *)(uintptr_t)"sendmail";
 		av[k++] = (char *)(uintptr_t)"-oi";
@@ -121,31 +190,52 @@ static int run_submission(const struct opts *o, const char *sender, char **rcpt,
 		_exit(75);
 	}
 	close(p[0]);
+	close(ep[1]);
 	if (pid < 0) {
 		close(p[1]);
+		close(ep[0]);
 		dead = 1;
 	}
 	for (;;) {
-		int r = read_cmd(&line);
-		const char *s = buf_str(&line);
+		bool crlf, over;
+		enum smtpd_line k;
 
-		if (r < 0)
+		if (read_data_line(&line, &crlf, &over) < 0) {
+			*eof = true;
 			break;
-		if (strcmp(s, ".") == 0)
+		}
+		k = smtpd_data_line(line.data, line.len, crlf, over);
+		if (k == SMTPD_BARE_LF || k == SMTPD_END_BARE_LF)
+			*bad = SMTPD_BARE_LF;	/* over any earlier reason: the session ends */
+		else if (k != SMTPD_TEXT && k != SMTPD_END && *bad == SMTPD_TEXT)
+			*bad = k;
+		if (k == SMTPD_END || k == SMTPD_END_BARE_LF)
 			break;
+		if (*bad != SMTPD_TEXT)
+			continue;	/* refused: read on to the end, keep nothing */
+		const char *s = buf_str(&line);
 		if (s[0] == '.')
 			s++;	/* RFC 5321 4.5.2: remove the stuffed dot */
-		if (!dead && (write(p[1], s, strlen(s)) < 0 || write(p[1], "\n", 1) < 0))
+		if (!dead && (fdio_write_all(p[1], s, strlen(s)) < 0 || fdio_write_all(p[1], "\n", 1) < 0))
 			dead = 1;
 	}
 	buf_free(&line);
 	if (pid < 0)
 		return 75;
+	if (!dead && (*bad != SMTPD_TEXT || *eof))
+		(void)fdio_write_all(p[1], "\0\n", 2);	/* the submission refuses it: nothing is queued */
 	close(p[1]);
+	forward_stderr(ep[0], *bad != SMTPD_TEXT || *eof);
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return 75;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 75;
+}
+
+/* data_refusal - why a message was refused, for the log. */
+static const char *data_refusal(enum smtpd_line bad)
+{
+	return bad == SMTPD_NUL ? "a NUL byte" : bad == SMTPD_TOO_LONG ? "an over-long line" : "a bare LF";
 }
 
 int smtpd_main(const struct opts *o, const struct config *c, struct log *lg)
@@ -220,8 +310,28 @@ int smtpd_main(const struct opts *o, const struct config *c, struct log *lg)
 				reply("554 5.5.1 Error: no valid recipients");
 				continue;
 			}
+			enum smtpd_line bad;
+			bool eof;
+
 			reply("354 End data with <CR><LF>.<CR><LF>");
-			code = run_submission(o, sender, rcpt, nrcpt);
+			code = run_submission(o, sender, rcpt, nrcpt, &bad, &eof);
+			if (bad != SMTPD_TEXT || eof) {
+				log_msg(lg, LOG_NOTICE, "-bs: message from=<%s> refused: %s", sender,
+				    eof ? "end of input inside DATA" : data_refusal(bad));
+				if (eof)
+					break;
+				if (bad == SMTPD_BARE_LF) {
+					reply("521 5.5.2 Error: bare <LF> received; closing the session");
+					break;
+				}
+				buf_reset(&msg);
+				if (bad == SMTPD_NUL)
+					reply("554 5.6.0 Error: message contains a NUL byte");
+				else if (buf_printf(&msg, "554 5.6.0 Error: a message line over %d octets",
+				    SMTPD_DATA_LINE_MAX) == 0)
+					reply(buf_str(&msg));
+				goto reset;
+			}
 			if (code == 0)
 				reply("250 2.0.0 Ok: queued");
 			else if (code == 75 || code == 71 || code == 70)

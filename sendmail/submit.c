@@ -321,7 +321,7 @@ int submit_main(const struct opts *o, const struct config *c, struct log *lg)
 	struct buf envtext;
 	struct err e;
 	int to_child[2] = { -1, -1 }, from_child[2] = { -1, -1 };
-	int rc = 70, code;
+	int rc = 70, code, committed = 0;
 	pid_t pid = -1;
 	size_t i;
 
@@ -394,13 +394,22 @@ int submit_main(const struct opts *o, const struct config *c, struct log *lg)
 		rc = report(lg, &e, 70);
 		goto out;
 	}
-	if (accept_envelope(&envtext, tx, &env, &e) < 0 || spool_tx_commit(tx, &env, &e) < 0) {
+	if (accept_envelope(&envtext, tx, &env, &e) < 0 || (committed = spool_tx_commit(tx, &env, &e)) < 0) {
 		rc = report(lg, &e, 75);
 		goto out;
+	}
+	if (committed == 1) {	/* queued for good (it cannot be taken back), but not known to be on disk */
+		fprintf(stderr, "sendmail: warning: %s\n", e.msg);
+		log_msg(lg, LOG_CRIT, "%s: %s", spool_tx_id(tx), e.msg);
 	}
 	log_msg(lg, LOG_INFO, "%s: uid=%lu from=<%s> size=%lld nrcpt=%zu", env.id, (unsigned long)getuid(),
 	    env.sender, env.size, env.nrcpt);
 	rc = 0;
+	/* The data file is still locked by this process (the lock taken at spool_tx_begin rode along with
+	 * the rename): release it before any runner is started, or the runner finds the message busy and
+	 * skips it, which made -odi never deliver and the detached run lose a race with our exit. */
+	spool_tx_abort(tx);	/* committed: this only closes the file and frees */
+	tx = NULL;
 	/* -odq or "deliver queue": the next queue run takes it; -odi: deliver before returning */
 	if (o->deliver == OD_INTERACTIVE)
 		submit_spawn_runner(env.id, o->config, true);

@@ -631,6 +631,24 @@ test_submit_refuse_no_recipients() {
 	printf 'To: x@mx-pref.example\nSubject: none\n\nbody\n' | refused 65 -t -i x@mx-pref.example
 }
 
+# an address SMTP cannot carry as postern sends it ('<', '>' or a space in a quoted local part) is refused
+# at submission with 65 (it used to be queued, or to exit 70, and then fail every attempt for 5 days);
+# a quoted local part that can be sent as it is, is queued as it is.
+test_submit_refuse_unsendable_rcpt() {
+	submit_env
+	seed_one
+	local a
+	for a in '"a>b"@dest1.test' '"a b"@dest1.test' '"<x>"@dest1.test'; do
+		printf 'Subject: q\n\nbody\n' | refused 65 -i -- "$a"
+		grep -qF "$a" "$T/pm.err" || fail "stderr does not name $a: $(cat "$T/pm.err")"
+		printf 'To: %s\nSubject: q\n\nbody\n' "$a" | refused 65 -t -i
+	done
+	printf 'Subject: q\n\nbody\n' | refused 64 -f '"a b"@postern.example' -i -- ok@mx-pref.example
+	rm -f "$SPOOL"/new/* "$SPOOL"/data/*
+	printf 'Subject: q\n\nbody\n' | submit -i -- '"a,b"@mx-pref.example'
+	spool_env "$(the_id)" | grep -qxF 'RCPT "a,b"@mx-pref.example' || fail "not queued as \"a,b\"@mx-pref.example: $(spool_env "$(the_id)" | grep RCPT)"
+}
+
 test_submit_refuse_unknown_config_key() {
 	submit_env
 	seed_one
@@ -675,6 +693,24 @@ disk_full_inner() {
 	[ -z "$(ls -A "$SPOOL/tmp")" ] || fail "leftover in tmp/"
 	# and once there is room again, submission works
 	printf 'To: ok@mx-pref.example\nSubject: ok\n\nsmall\n' | submit -t -i
+}
+
+# the caller's RLIMIT_FSIZE (ulimit -f sets soft and hard) below the message: the write fails with EFBIG
+# instead of SIGXFSZ killing the submission (exit 153 or 70, tmp/ID.data left): 75, one line, nothing
+# left anywhere.
+test_submit_fsize_limit() {
+	submit_env
+	seed_one
+	{ printf 'To: fsize@mx-pref.example\nSubject: fsize\n\n'; head -c 75000 /dev/urandom | base64 -w 76; } >"$T/big"
+	local before rc
+	before=$(snapshot)
+	(ulimit -f 64 && exec "$T/bin/sendmail" -C "$CONF" -t -i <"$T/big" >"$T/pm.out" 2>"$T/pm.err")
+	rc=$?
+	expect_eq "exit status" 75 "$rc"
+	expect_eq "stderr lines" 1 "$(wc -l <"$T/pm.err")"
+	grep -qi 'too large' "$T/pm.err" || fail "stderr does not say the file is too large: $(cat "$T/pm.err")"
+	expect_eq "spool snapshot" "$before" "$(snapshot)"
+	[ -z "$(ls -A "$SPOOL/tmp")" ] || fail "leftover in tmp/: $(ls -A "$SPOOL/tmp")"
 }
 
 # ------------------------------------------------------------------------------ 3. SIGKILL mid-way
@@ -923,6 +959,68 @@ test_submit_bs_two_messages() {
 	expect_eq "recipients" "x1@mx-pref.example x3@mx-pref.example" "$(for i in $(spool_ids); do spool_env "$i"; done | sed -n 's/^RCPT //p' | sort | paste -sd ' ')"
 }
 
+# -bs: a NUL byte or a line over 64 KiB in the data refuses that message with 5xx and queues nothing
+# of it (they used to be cut while the reply said "250 queued"); the session goes on.
+test_submit_bs_refuses_nul_and_long_line() {
+	submit_env
+	seed_one
+	local before long
+	before=$(snapshot)
+	long=$(head -c 70000 /dev/zero | tr '\0' l)
+	{ printf 'HELO c\r\nMAIL FROM:<a@postern.example>\r\nRCPT TO:<n@mx-pref.example>\r\nDATA\r\nSubject: nul\r\n\r\nbefore\000after\r\nmore\r\n.\r\n'
+	  printf 'MAIL FROM:<a@postern.example>\r\nRCPT TO:<l@mx-pref.example>\r\nDATA\r\nSubject: long\r\n\r\n%s\r\n.\r\n' "$long"
+	  printf 'QUIT\r\n'; } | submit -bs
+	expect_eq "SMTP replies" "220 250 250 250 354 554 250 250 354 554 221" "$(reply_codes "$T/pm.out")"
+	expect_eq "spool snapshot" "$before" "$(snapshot)"
+	[ -z "$(ls -A "$SPOOL/tmp")" ] || fail "leftover in tmp/"
+	# and the same session shape with clean data queues it
+	printf 'HELO c\r\nMAIL FROM:<a@postern.example>\r\nRCPT TO:<ok@mx-pref.example>\r\nDATA\r\nSubject: ok\r\n\r\nfine\r\n.\r\nQUIT\r\n' | submit -bs
+	expect_eq "SMTP replies" "220 250 250 250 354 250 221" "$(reply_codes "$T/pm.out")"
+	expect_eq "queued" 2 "$(spool_ids | wc -l)"
+}
+
+# -bs: a bare LF in the data refuses the message and ends the session (521): "\n.\n" no longer ends the
+# data with what follows taken as commands (SMTP smuggling); and input that ends inside DATA queues
+# nothing.
+test_submit_bs_refuses_bare_lf() {
+	submit_env
+	seed_one
+	local before
+	before=$(snapshot)
+	printf 'HELO c\r\nMAIL FROM:<a@postern.example>\r\nRCPT TO:<x@mx-pref.example>\r\nDATA\r\nSubject: one\r\n\r\nbody\n.\nMAIL FROM:<evil@postern.example>\r\nRCPT TO:<smuggled@mx-pref.example>\r\nDATA\r\nSubject: smuggled\r\n\r\nx\r\n.\r\nQUIT\r\n' |
+		submit -bs
+	expect_eq "SMTP replies" "220 250 250 250 354 521" "$(reply_codes "$T/pm.out")"
+	expect_eq "spool snapshot" "$before" "$(snapshot)"
+	printf 'HELO c\r\nMAIL FROM:<a@postern.example>\r\nRCPT TO:<x@mx-pref.example>\r\nDATA\r\nSubject: lf\n\nbody\n.\r\nQUIT\r\n' |
+		submit -bs
+	expect_eq "SMTP replies (LF lines, CRLF dot)" "220 250 250 250 354 521" "$(reply_codes "$T/pm.out")"
+	printf 'HELO c\r\nMAIL FROM:<a@postern.example>\r\nRCPT TO:<x@mx-pref.example>\r\nDATA\r\nSubject: nul\r\n\r\na\000b\r\n.\nMAIL FROM:<evil@postern.example>\r\nRCPT TO:<smuggled@mx-pref.example>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n' |
+		submit -bs
+	expect_eq "SMTP replies (a NUL, then a bare-LF end)" "220 250 250 250 354 521" "$(reply_codes "$T/pm.out")"
+	printf 'HELO c\r\nMAIL FROM:<a@postern.example>\r\nRCPT TO:<x@mx-pref.example>\r\nDATA\r\nSubject: cut\r\n\r\nno end\r\n' |
+		submit -bs
+	expect_eq "SMTP replies (EOF in DATA)" "220 250 250 250 354" "$(reply_codes "$T/pm.out")"
+	expect_eq "spool snapshot" "$before" "$(snapshot)"
+	[ -z "$(ls -A "$SPOOL/tmp")" ] || fail "leftover in tmp/"
+	[ -s "$T/pm.err" ] && fail "the refusal's NUL shows on stderr: $(cat "$T/pm.err")"
+	return 0
+}
+
+# `mailq | head`: the reader went away before mailq wrote (EPIPE): exit 0 and nothing on stderr, not
+# "write error" and 74.
+test_submit_mailq_reader_gone() {
+	submit_env
+	seed_one
+	local rc
+	{ sleep 0.5; "$T/bin/mailq" -C "$CONF" 2>"$T/mq.err"; echo $? >"$T/mq.rc"; } | true
+	expect_eq "mailq exit status" 0 "$(cat "$T/mq.rc")"
+	[ -s "$T/mq.err" ] && fail "mailq said: $(cat "$T/mq.err")"
+	"$T/bin/mailq" -C "$CONF" >/dev/full 2>"$T/mq.err"
+	rc=$?
+	expect_eq "mailq exit status on a full device" 74 "$rc"
+	grep -q 'write error' "$T/mq.err" || fail "mailq on /dev/full said: $(cat "$T/mq.err")"
+}
+
 test_submit_bv() {
 	printf 'ops: alice@mx-pref.example, bob@implicit.example\nroot: ops\n' >"$T/aliases"
 	submit_env "aliases $T/aliases"
@@ -960,3 +1058,39 @@ test_submit_newaliases() {
 	[ -z "$(find "$SPOOL" -type f)" ] || fail "something was left in the spool"
 }
 
+
+# ------------------------------------------------------------------ 6. delivery started by submission
+
+# spool_messages - how many message files data/, new/ and deferred/ hold.
+spool_messages() { find "$SPOOL/data" "$SPOOL/new" "$SPOOL/deferred" -type f | wc -l; }
+spool_no_messages() { [ "$(spool_messages)" -eq 0 ]; }
+
+# -odi: the message is delivered before sendmail returns (the runner it starts used to find the message
+# still locked by its own parent and skip it: nothing was ever delivered until a later queue run).
+test_submit_odi_delivers() {
+	submit_env
+	smtpd_start mx1 127.0.0.11:25 || fail "start"
+	local i
+	for i in 1 2 3; do
+		msg a@postern.example "odi$i@mx-pref.example" "odi $i" | submit -odi -t -i
+		expect_eq "delivered when -odi $i returned" "$i" "$(mail_count mx1)"
+	done
+	expect_eq "rcpts" "odi1@mx-pref.example odi2@mx-pref.example odi3@mx-pref.example" "$(all_rcpts mx1)"
+	expect_eq "message files left in the spool" 0 "$(spool_messages)"
+}
+
+# deliver background: each submission's detached run takes its own message (it used to race the
+# submitting parent's lock): 20 submissions in a row, all delivered without any queue run.
+test_submit_background_run_takes_message() {
+	submit_env
+	sed -i 's/^deliver queue$/deliver background/' "$CONF"
+	smtpd_start mx1 127.0.0.11:25 || fail "start"
+	local i
+	for i in $(seq 1 20); do
+		msg a@postern.example "bg$i@mx-pref.example" "bg $i" | submit -t -i
+	done
+	wait_mail mx1 20 20 || fail "delivered $(mail_count mx1) of 20 without a queue run"
+	wait_for 10 spool_no_messages || true
+	expect_eq "message files left in the spool" 0 "$(spool_messages)"
+	expect_eq "transactions" 20 "$(mail_count mx1)"
+}

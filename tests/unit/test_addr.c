@@ -320,3 +320,46 @@ Test(addr, domain_valid)
 		cr_assert_eq(addr_domain_valid(dom_rows[i].d, strlen(dom_rows[i].d)), dom_rows[i].ok, "row %zu %s", i,
 			     dom_rows[i].d);
 }
+
+/* addr_path_ok: what the SMTP client can put in MAIL FROM:<...> / RCPT TO:<...> and the envelope can
+ * hold, checked on addr_parse_one's result formatted back, as the front door does. */
+struct path_row {
+	const char *in;
+	const char *formatted;
+	bool ok;
+};
+
+static const struct path_row path_rows[] = {
+	{ "user@dest1.test", "user@dest1.test", true },
+	{ "\"a>b\"@dest1.test", "\"a>b\"@dest1.test", false },	/* '>' ends the path for naive parsers */
+	{ "\"a<b\"@dest1.test", "\"a<b\"@dest1.test", false },
+	{ "\"a b\"@dest1.test", "\"a b\"@dest1.test", false },	/* a space splits the envelope's word */
+	{ "\"a,b\"@dest1.test", "\"a,b\"@dest1.test", true },	/* a valid Quoted-string, sent as such */
+	{ "\"a..b\"@dest1.test", "\"a..b\"@dest1.test", true },
+	{ "\"a\\\"b\"@dest1.test", "\"a\\\"b\"@dest1.test", true },
+	{ "\"a@b\"@dest1.test", "\"a@b\"@dest1.test", true },
+	{ "j\xc3\xb6rg@dest1.test", "j\xc3\xb6rg@dest1.test", true },	/* UTF-8: SMTPUTF8 */
+};
+
+Test(addr, path_ok_table)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof path_rows / sizeof path_rows[0]; i++) {
+		struct addr a;
+		struct err e;
+		char *f;
+
+		memset(&a, 0, sizeof a);
+		cr_assert_eq(addr_parse_one(path_rows[i].in, strlen(path_rows[i].in), &a, &e), 0, "row %zu: %s", i,
+			     e.msg);
+		f = addr_format(&a);
+		cr_expect_str_eq(f, path_rows[i].formatted, "row %zu", i);
+		cr_expect_eq(addr_path_ok(f, strlen(f)), path_rows[i].ok, "row %zu: %s", i, f);
+		free(f);
+		addr_free(&a);
+	}
+	cr_expect(addr_path_ok("", 0), "the null path");
+	cr_expect(!addr_path_ok("a\x7f@b", 5));
+	cr_expect(!addr_path_ok("a\t@b", 4));
+}

@@ -170,3 +170,19 @@ Test(args, personalities)
 	cr_expect_str_eq(args_personality("/x/y/sendmail"), "sendmail");
 	cr_expect_str_eq(args_personality(""), "sendmail");
 }
+
+Test(args, may_list_queue)
+{
+	static const struct {
+		enum mailq_users who;
+		bool root, member, want;
+	} t[] = {
+		{ MAILQ_ANYONE, false, false, true }, { MAILQ_ANYONE, true, false, true },
+		{ MAILQ_GROUP, false, false, false }, { MAILQ_GROUP, false, true, true },
+		{ MAILQ_GROUP, true, false, true }, { MAILQ_ROOT, false, true, false },
+		{ MAILQ_ROOT, false, false, false }, { MAILQ_ROOT, true, false, true },
+	};
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		cr_expect_eq(args_may_list_queue(t[i].who, t[i].root, t[i].member), t[i].want, "row %zu", i);
+}

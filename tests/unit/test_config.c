@@ -34,6 +34,7 @@ static void field(const struct config *c, const char *key, char *out, size_t n)
 	L("timeout_data_block", c->timeout_data_block); L("timeout_data_done", c->timeout_data_done);
 	L("timeout_message", c->timeout_message); L("timeout_session", c->timeout_session);
 	S("pidfile", c->pidfile);
+	S("mailq_users", c->mailq_users == MAILQ_ROOT ? "root" : c->mailq_users == MAILQ_GROUP ? "group" : "anyone");
 	else if (strcmp(key, "dkim_canon") == 0)
 		r = snprintf(out, n, "%s/%s", cn[c->dkim_hcanon], cn[c->dkim_bcanon]);
 	else if (strcmp(key, "dkim") == 0) {
@@ -112,6 +113,10 @@ static const struct row rows[] = {
 	{ "max_size 12345\n", "max_size", "12345", false },
 	{ "max_header_size 64k\n", "max_header_size", "64000", false },
 	{ "deliver queue\n", "deliver", "queue", false },
+	{ "", "mailq_users", "anyone", false },
+	{ "mailq_users group\n", "mailq_users", "group", false },
+	{ "mailq_users root\n", "mailq_users", "root", false },
+	{ "mailq_users anyone\n", "mailq_users", "anyone", false },
 	{ "deliver background\n", "deliver", "background", false },
 	{ "dkim example.org s1 /etc/postern/s1.key\n", "dkim", "example.org s1 /etc/postern/s1.key -", false },
 	{ "dkim EXAMPLE.org s1 /k canon=simple\n", "dkim", "example.org s1 /k s/s", false },
@@ -191,6 +196,7 @@ static const struct row rows[] = {
 	{ "timeout_session x\n", NULL, "t.conf:1: timeout_session: bad duration (must be > 0) \"x\"", true },
 	{ "retry_min 1h\nretry_max 10m\n", NULL, "t.conf: retry_min (3600 s) is longer than retry_max (600 s)", true },
 	{ "deliver now\n", NULL, "t.conf:1: deliver: unknown value \"now\"", true },
+	{ "mailq_users staff\n", NULL, "t.conf:1: mailq_users: unknown value \"staff\"", true },
 	{ "deliver Queue\n", NULL, "t.conf:1: deliver: unknown value \"Queue\"", true },
 	{ "tls maybe\n", NULL, "t.conf:1: tls: unknown value \"maybe\"", true },
 	{ "smarthost_tls ssl\n", NULL, "t.conf:1: smarthost_tls: unknown value \"ssl\"", true },

@@ -1,5 +1,6 @@
 /* test_mailq.c - the Postfix-compatible listing, byte for byte against golden files. */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,46 @@ Test(mailq, print_spool, .init = utc)
 	cr_assert_not_null(strstr(e.msg, "0000000000000000000"), "%s", e.msg);
 	free(got);
 
+	spool_close(s);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+	cr_assert_eq(system(cmd), 0);
+}
+
+/* `mailq | head`: a reader that has gone (EPIPE, SIGPIPE ignored as the front door does) ends the listing
+ * quietly with 0; any other write error is still 74. */
+Test(mailq, print_reader_gone, .init = utc)
+{
+	char root[] = "/tmp/postern-mailq-XXXXXX", cmd[256];
+	struct env_rcpt r = { .addr = (char *)"bob@example.net" };
+	struct envelope env = { .sender = (char *)"alice@example.org", .size = 3, .arrival = 1701226994,
+				.rcpt = &r, .nrcpt = 1 };
+	struct err e = { 0 };
+	struct spool *s;
+	int p[2];
+	FILE *f;
+
+	signal(SIGPIPE, SIG_IGN);
+	cr_assert_not_null(mkdtemp(root));
+	cr_assert_eq(spool_init(root, (gid_t)-1, &e), 0);
+	cr_assert_not_null(s = spool_open(root, &e));
+	for (int i = 0; i < 2; i++) {
+		struct spool_tx *t = spool_tx_begin(s, &e);
+
+		cr_assert_eq(write(spool_tx_data_fd(t), "abc", 3), 3);
+		memcpy(env.id, spool_tx_id(t), ENV_ID_LEN + 1);
+		cr_assert_eq(spool_tx_commit(t, &env, &e), 0, "%s", e.msg);
+		spool_tx_abort(t);
+	}
+	cr_assert_eq(pipe(p), 0);
+	close(p[0]);
+	cr_assert_not_null(f = fdopen(p[1], "w"));
+	cr_assert_eq(mailq_print(s, f, &e), 0, "%s", e.msg);
+	fclose(f);
+	cr_assert_not_null(f = fopen("/dev/full", "w"));
+	cr_assert_eq(mailq_print(s, f, &e), -1);
+	cr_assert_eq(e.code, 74);
+	cr_assert_not_null(strstr(e.msg, "write error"), "%s", e.msg);
+	fclose(f);
 	spool_close(s);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", root);
 	cr_assert_eq(system(cmd), 0);

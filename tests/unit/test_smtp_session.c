@@ -1,7 +1,49 @@
 /* test_smtp_session.c - the SMTP client against scripted servers in a forked child on 127.0.0.1:
  * PIPELINING, the STARTTLS injection refusal, STARTTLS + AUTH over a self-signed certificate made
- * here, timeouts, a 421 greeting, a drop in the middle of DATA, bare LF in the message. */
+ * here, timeouts, a 421 greeting, a drop in the middle of DATA, bare LF in the message; whose failure a
+ * failed STARTTLS handshake was (an allocation failing on our side is SMTP_FAIL_LOCAL). */
 #include "tests/unit/smtp_fake.h"
+
+#include <openssl/crypto.h>
+
+/* OpenSSL's allocations go through these: a test sets budget to make the budget+1-th one fail. */
+static long budget = -1;	/* -1: never fail */
+
+static void *t_malloc(size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	if (budget == 0)
+		return NULL;
+	if (budget > 0)
+		budget--;
+	return malloc(n);
+}
+
+static void *t_realloc(void *p, size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	if (budget == 0)
+		return NULL;
+	if (budget > 0)
+		budget--;
+	return realloc(p, n);
+}
+
+static void t_free(void *p, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	free(p);
+}
+
+static int hooks_installed;
+
+__attribute__((constructor)) static void install_hooks(void)
+{
+	hooks_installed = CRYPTO_set_mem_functions(t_malloc, t_realloc, t_free);
+}
 
 TestSuite(session, .init = setup, .fini = teardown, .timeout = 30);
 
@@ -199,6 +241,71 @@ Test(session, starttls_then_auth)
 	cr_expect(strstr(buf_str(&transcript), "> AUTH <credentials hidden>\n") != NULL, "%s",
 		  buf_str(&transcript));
 	cr_expect(strstr(buf_str(&transcript), "AGFsaWNl") == NULL);
+}
+
+static const struct step tls_only[] = {
+	{ NULL, "220 mx\r\n" },
+	{ "EHLO c\r\n", "250-mx\r\n250 STARTTLS\r\n" },
+	{ "STARTTLS\r\n", "<TLS>" },
+	{ "EHLO c\r\n", "250 mx\r\n" },
+	{ NULL, NULL },
+};
+
+/* an allocation of ours failing in the middle of the handshake: SMTP_FAIL_LOCAL, so that the caller
+ * defers instead of retrying in clear */
+Test(session, starttls_local_failure_is_local)
+{
+	struct server s;
+	struct smtp *c;
+	struct err e = { 0 };
+	struct tls_client_ctx *ctx;
+	int r;
+
+	cr_assert(hooks_installed, "CRYPTO_set_mem_functions came too late");
+	make_cert();
+	cr_assert_not_null(ctx = tls_ctx_new(certfile, NULL, NULL, &e), "%s", e.msg);
+	server_start(&s, tls_only);
+	c = client(&s, 3000);
+	cr_assert_eq(smtp_greeting(c, &e), SMTP_OK);
+	cr_assert_eq(smtp_ehlo(c, "c", &e), SMTP_OK);
+	budget = 40;	/* past SSL_new, inside the handshake */
+	r = smtp_starttls(c, ctx, "localhost", &e);
+	budget = -1;
+	cr_expect_eq(r, SMTP_FAIL_LOCAL, "got %d: %s", r, e.msg);
+	cr_expect(strstr(e.msg, "local failure") != NULL, "%s", e.msg);
+	smtp_free(c);
+	tls_ctx_free(ctx);
+	free(server_end(&s));
+}
+
+static const struct step tls_then_close[] = {
+	{ NULL, "220 mx\r\n" },
+	{ "EHLO c\r\n", "250-mx\r\n250 STARTTLS\r\n" },
+	{ "STARTTLS\r\n", "220 go ahead\r\n" },
+	{ NULL, "<CLOSE>" },
+	{ NULL, NULL },
+};
+
+/* the peer that says 220 to STARTTLS and hangs up: its failure (SMTP_FAIL_CONN: `may` may go on in
+ * clear on a new connection) */
+Test(session, starttls_peer_failure_is_conn)
+{
+	struct server s;
+	struct smtp *c;
+	struct err e = { 0 };
+	struct tls_client_ctx *ctx = tls_ctx_new(NULL, NULL, NULL, &e);
+	int r;
+
+	cr_assert_not_null(ctx, "%s", e.msg);
+	server_start(&s, tls_then_close);
+	c = client(&s, 3000);
+	cr_assert_eq(smtp_greeting(c, &e), SMTP_OK);
+	cr_assert_eq(smtp_ehlo(c, "c", &e), SMTP_OK);
+	r = smtp_starttls(c, ctx, "localhost", &e);
+	cr_expect_eq(r, SMTP_FAIL_CONN, "got %d: %s", r, e.msg);
+	smtp_free(c);
+	tls_ctx_free(ctx);
+	free(server_end(&s));
 }
 
 static const struct step tls_wrong_name[] = {

@@ -52,3 +52,33 @@ Test(smtpd, path_limit)
 	cr_expect_eq(smtpd_path_parse(in, 258, &out), 0);
 	free(out);
 }
+
+/* smtpd_data_line: only "." with CRLF ends the data normally; NUL, over-long lines and bare LF refuse
+ * the message. */
+Test(smtpd, data_line_table)
+{
+	static const struct {
+		const char *in;
+		size_t n;
+		bool crlf, over;
+		enum smtpd_line want;
+	} rows[] = {
+		{ "text", 4, true, false, SMTPD_TEXT },
+		{ "", 0, true, false, SMTPD_TEXT },
+		{ ".", 1, true, false, SMTPD_END },
+		{ "..", 2, true, false, SMTPD_TEXT },		/* a stuffed dot */
+		{ ". ", 2, true, false, SMTPD_TEXT },
+		{ ".", 1, false, false, SMTPD_END_BARE_LF },	/* "\n.\n": smuggling's end marker */
+		{ "text", 4, false, false, SMTPD_BARE_LF },
+		{ "a\0b", 3, true, false, SMTPD_NUL },
+		{ "\0", 1, true, false, SMTPD_NUL },
+		{ "\0", 1, false, false, SMTPD_BARE_LF },	/* a bare LF wins: the session must end */
+		{ "x", 1, true, true, SMTPD_TOO_LONG },
+		{ ".", 1, true, true, SMTPD_TOO_LONG },
+		{ ".", 1, false, true, SMTPD_BARE_LF },
+	};
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		cr_expect_eq(smtpd_data_line(rows[i].in, rows[i].n, rows[i].crlf, rows[i].over), rows[i].want,
+			     "row %zu", i);
+}

@@ -1,5 +1,5 @@
 /* test_spool.c - the spool in a private mkdtemp directory: commit, abort, locks, update, scan, sweep,
- * storage failures. */
+ * storage failures (a full tmpfs, a read-only folder, and fsync/unlinkat faults injected below). */
 #include <criterion/criterion.h>
 #include <sys/file.h>
 #include <errno.h>
@@ -14,6 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/syscall.h>
+
+#include "queue/mailq.h"
 #include "queue/spool.h"
 
 static char root[64];
@@ -92,6 +95,51 @@ static void submit(char id[ENV_ID_LEN + 1])
 }
 
 TestSuite(spool, .init = setup, .fini = teardown);
+
+/*
+ * Storage faults injected by interposing fsync and unlinkat in this test program: the library is
+ * linked in statically, so its calls land here. A file system cannot be made to fail one fsync on
+ * demand the way a full tmpfs or a read-only folder (commit_storage_failure) fails a write; EIO from
+ * a disk going bad, with the file system then remounted read-only, is what these stand for.
+ */
+static struct {
+	int fsync_new;		/* fsync of new/: 0 as usual, 1 call `during` first, 2 also fail with EIO */
+	int unlink_fail;	/* unlinkat in new/ (bit 0) or data/ (bit 1) fails with EROFS */
+	void (*during)(void);	/* runs inside the fsync of new/: the commit window */
+} fault;
+
+/* is_folder - fd is root/sub. */
+static bool is_folder(int fd, const char *sub)
+{
+	struct stat a, b;
+	char p[256];
+
+	snprintf(p, sizeof p, "%s/%s", root, sub);
+	return fstat(fd, &a) == 0 && stat(p, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+int fsync(int fd)
+{
+	if (fault.fsync_new > 0 && is_folder(fd, "new")) {
+		if (fault.during != NULL)
+			fault.during();
+		if (fault.fsync_new == 2) {
+			errno = EIO;
+			return -1;
+		}
+	}
+	return (int)syscall(SYS_fsync, fd);
+}
+
+int unlinkat(int dirfd, const char *name, int flags)
+{
+	if (((fault.unlink_fail & 1) && is_folder(dirfd, "new")) ||
+	    ((fault.unlink_fail & 2) && is_folder(dirfd, "data"))) {
+		errno = EROFS;
+		return -1;
+	}
+	return (int)syscall(SYS_unlinkat, dirfd, name, flags);
+}
 
 /* sweep - a scan, then a sweep with it, as the runner does. */
 static int sweep(long long now)
@@ -806,4 +854,155 @@ Test(spool, full_disk_marks_in_place)
 	int r = in_child(full_disk);
 
 	cr_assert_eq(r, 0, "step %d failed", r);
+}
+
+/* A leftover in tmp/ that nobody holds (a submitter killed by a signal) goes after an hour; a held
+ * one (a submission still reading its caller) stays until it is a day old. */
+Test(spool, sweep_tmp_unheld_after_an_hour)
+{
+	struct err e = { 0 };
+	long long now = (long long)time(NULL);
+	struct spool_tx *held = spool_tx_begin(sp, &e);
+	char keep[ENV_ID_LEN + 1] = "";
+	int p[2], status;
+	pid_t pid;
+
+	cr_assert_not_null(held, "%s", e.msg);
+	cr_assert_eq(pipe(p), 0);
+	if ((pid = fork()) == 0) {	/* a submitter that dies mid-way: its file stays, its lock goes */
+		struct spool_tx *t = spool_tx_begin(sp, &e);
+
+		_exit(t != NULL && write(p[1], spool_tx_id(t), ENV_ID_LEN) == ENV_ID_LEN ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert_eq(read(p[0], keep, ENV_ID_LEN), ENV_ID_LEN);
+	close(p[0]);
+	close(p[1]);
+	cr_assert(exists("tmp", keep, ".data"));
+	cr_assert_eq(sweep(now + 30 * 60), 0, "nothing goes within the hour");
+	cr_assert_eq(sweep(now + 2 * 3600), 1, "the unheld leftover goes after an hour");
+	cr_assert(!exists("tmp", keep, ".data"));
+	cr_assert(exists("tmp", spool_tx_id(held), ".data"), "a held file is a submission still running");
+	cr_assert_eq(sweep(now + 2 * 86400), 1, "a held file a day old goes too");
+	spool_tx_abort(held);
+}
+
+/* listed - mailq_print's listing mentions id. */
+static bool listed(const char *id)
+{
+	struct err e = { 0 };
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	bool r;
+
+	cr_assert_not_null(f);
+	cr_assert_eq(mailq_print(sp, f, &e), 0, "%s", e.msg);
+	fclose(f);
+	r = strstr(out, id) != NULL;
+	free(out);
+	return r;
+}
+
+/* deliverable - a runner's scan sees id, and it can lock and read it. */
+static bool deliverable(const char *id)
+{
+	struct spool_entry *v;
+	struct spool_msg *m = NULL;
+	struct envelope env;
+	struct err e = { 0 };
+	bool seen = false;
+	size_t n, i;
+
+	cr_assert_eq(spool_scan(sp, &v, &n, &e), 0, "%s", e.msg);
+	for (i = 0; i < n; i++)
+		seen = seen || strcmp(v[i].id, id) == 0;
+	free(v);
+	if (!seen || spool_lock(sp, id, &m, &e) != 1)
+		return false;
+	seen = spool_msg_env(m, &env, &e) == 0;
+	if (seen)
+		env_free(&env);
+	spool_msg_unlock(m);
+	return seen;
+}
+
+static char window_id[ENV_ID_LEN + 1];
+static bool window_seen;	/* the check below ran */
+
+/* in_window - inside the fsync of new/: the mark exists, but the commit is not complete, so mailq does not
+ * list it and no runner can take it. */
+static void in_window(void)
+{
+	struct spool_msg *m = NULL;
+	struct err e = { 0 };
+	char p[256];
+	struct stat st;
+
+	snprintf(p, sizeof p, "%s/new/%s", root, window_id);
+	cr_assert_eq(stat(p, &st), 0, "the mark exists during the fsync");
+	cr_assert_eq(spool_committing(sp, window_id), 1);
+	cr_assert(!listed(window_id), "mailq lists a message whose commit has not completed");
+	cr_assert_eq(spool_lock(sp, window_id, &m, &e), 0, "a runner took a message being committed");
+	window_seen = true;
+}
+
+/* The fsync of new/ fails after the mark was made. The exit status and the queue must agree: -1 (75,
+ * "nothing queued") only when the message was taken back (its mark or its data gone, so no runner
+ * delivers it and mailq does not list it); when neither can be removed it stays queued and the commit
+ * says so (1), since a 75 would make a retrying caller send it twice. */
+Test(spool, commit_fsync_new_fails)
+{
+	static const struct {
+		const char *name;
+		int fsync_new, unlink_fail, want_r;
+		bool want_queued, want_mark, want_data;
+	} rows[] = {
+		{ "fsync ok", 1, 0, 0, true, true, true },
+		{ "fsync EIO, both removed", 2, 0, -1, false, false, false },
+		{ "fsync EIO, the mark stays", 2, 1, -1, false, true, false },
+		{ "fsync EIO, the data stays", 2, 2, -1, false, false, true },
+		{ "fsync EIO, nothing can be removed", 2, 3, 1, true, true, true },
+	};
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct err e = { 0 };
+		struct envelope env;
+		struct spool_tx *t = spool_tx_begin(sp, &e);
+		char id[ENV_ID_LEN + 1];
+		int r;
+
+		cr_assert_not_null(t, "%s", e.msg);
+		cr_assert_eq(write(spool_tx_data_fd(t), "hello\r\n", 7), 7);
+		memcpy(id, spool_tx_id(t), sizeof id);
+		memcpy(window_id, id, sizeof id);
+		mkenv(&env, id, 7);
+		window_seen = false;
+		fault.fsync_new = rows[i].fsync_new;
+		fault.unlink_fail = rows[i].unlink_fail;
+		fault.during = in_window;
+		r = spool_tx_commit(t, &env, &e);
+		fault.fsync_new = fault.unlink_fail = 0;
+		fault.during = NULL;
+		spool_tx_abort(t);
+		cr_expect(window_seen, "%s: the window was not checked", rows[i].name);
+		cr_expect_eq(r, rows[i].want_r, "%s: commit returned %d (%s)", rows[i].name, r, e.msg);
+		if (r != 0)
+			cr_expect_eq(e.code, 75, "%s", rows[i].name);
+		if (r == 1)
+			cr_expect_not_null(strstr(e.msg, "stays queued"), "%s: %s", rows[i].name, e.msg);
+		if (r == -1)
+			cr_expect_not_null(strstr(e.msg, "Input/output error while syncing"), "%s: %s", rows[i].name,
+					   e.msg);
+		cr_expect_eq(listed(id), rows[i].want_queued, "%s: mailq", rows[i].name);
+		cr_expect_eq(deliverable(id), rows[i].want_queued, "%s: runner", rows[i].name);
+		cr_expect_eq(exists("new", id, NULL), rows[i].want_mark, "%s: new/", rows[i].name);
+		cr_expect_eq(exists("data", id, NULL), rows[i].want_data, "%s: data/", rows[i].name);
+		cr_expect(!exists("tmp", id, ".data") && !exists("tmp", id, ".new"), "%s: tmp/", rows[i].name);
+		/* start each row from an empty spool */
+		char cmd[300];
+		snprintf(cmd, sizeof cmd, "rm -f %s/new/* %s/data/*", root, root);
+		cr_assert_eq(system(cmd), 0);
+	}
 }
