@@ -8,20 +8,25 @@
 #include "conf/check.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include "conf/dkimkey.h"
 #include "lib/buf.h"
 #include "lib/dns.h"
+#include "lib/log.h"
 
 #define MAX_IPS 8
+#define CHECK_LINE 16384	/* one finding: a DKIM record to publish (RSA 4096) fits several times */
 
 struct tally {
 	FILE *out;
@@ -31,18 +36,20 @@ struct tally {
 static void say(struct tally *t, int level, const char *what, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* say - one finding: level 0 ok, 1 warn, 2 FAIL. */
+/* say - one finding: level 0 ok, 1 warn, 2 FAIL. The line carries DNS text (TXT records, names)
+ * and file names: it is escaped whole with log_safe, so no byte from DNS reaches the terminal raw. */
 static void say(struct tally *t, int level, const char *what, const char *fmt, ...)
 {
 	static const char *const word[] = { "ok  ", "warn", "FAIL" };
+	char raw[CHECK_LINE], safe[CHECK_LINE];
 	va_list ap;
 
 	*(level == 0 ? &t->ok : level == 1 ? &t->warn : &t->fail) += 1;
-	fprintf(t->out, "%s  %-6s ", word[level], what);
 	va_start(ap, fmt);
-	vfprintf(t->out, fmt, ap);
+	(void)vsnprintf(raw, sizeof raw, fmt, ap);	/* a cut line is still a finding */
 	va_end(ap);
-	fputc('\n', t->out);
+	(void)log_safe(safe, sizeof safe, raw, strlen(raw));
+	fprintf(t->out, "%s  %-6s %s\n", word[level], what, safe);
 }
 
 int check_spf_ip4(const char *rec, struct in_addr ip)
@@ -355,10 +362,41 @@ next:
 		    domain, domain);
 }
 
+/* client_key - whether the client key loads and belongs to x. 0 ok, 1 not knowable here (a caller
+ * without the key's group), 2 unusable; the reason in why. */
+static int client_key(const struct config *c, X509 *x, char *why, size_t n)
+{
+	FILE *f = fopen(c->tls_key, "re");
+	EVP_PKEY *k;
+	int r = 0;
+
+	if (f == NULL) {
+		(void)snprintf(why, n, "%s: %s", c->tls_key, strerror(errno));
+		return errno == EACCES && getuid() != 0 ? 1 : 2;
+	}
+	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (k == NULL) {
+		(void)snprintf(why, n, "%s: not a readable private key", c->tls_key);
+		r = 2;
+	} else if (X509_check_private_key(x, k) != 1) {
+		(void)snprintf(why, n, "%s does not match the certificate in %s", c->tls_key, c->tls_cert);
+		r = 2;
+	}
+	EVP_PKEY_free(k);
+	ERR_clear_error();
+	return r;
+}
+
+/* check_tls - the client certificate: readable, paired with its key, current, naming us. An unusable
+ * one does not stop mail (the runner delivers without it and says so in mailq): say that too. */
 static void check_tls(struct tally *t, const struct config *c)
 {
+	static const char without[] = "mail goes out without a client certificate";
+	char why[600];
 	FILE *f;
 	X509 *x;
+	int k;
 
 	if (c->tls_cert == NULL) {
 		say(t, 0, "TLS", "no client certificate configured (optional: tls_cert, tls_key)");
@@ -367,10 +405,15 @@ static void check_tls(struct tally *t, const struct config *c)
 	if ((f = fopen(c->tls_cert, "re")) == NULL || (x = PEM_read_X509(f, NULL, NULL, NULL)) == NULL) {
 		if (f)
 			fclose(f);
-		say(t, 2, "TLS", "%s: cannot read a certificate", c->tls_cert);
+		say(t, 2, "TLS", "%s: cannot read a certificate: %s", c->tls_cert, without);
+		ERR_clear_error();
 		return;
 	}
 	fclose(f);
+	if ((k = client_key(c, x, why, sizeof why)) == 2)
+		say(t, 2, "TLS", "%s: %s", why, without);
+	else if (k == 1)
+		say(t, 1, "TLS", "%s (run postern check as root to check the key)", why);
 	const char *name = c->tls_cert_name ? c->tls_cert_name : c->hostname;
 	if (X509_cmp_current_time(X509_get0_notAfter(x)) <= 0)
 		say(t, 2, "TLS", "%s has expired", c->tls_cert);
@@ -378,8 +421,8 @@ static void check_tls(struct tally *t, const struct config *c)
 		say(t, 1, "TLS", "%s expires within 14 days (is the certbot deploy hook installed?)", c->tls_cert);
 	else if (X509_check_host(x, name, 0, 0, NULL) != 1)
 		say(t, 2, "TLS", "%s does not name %s", c->tls_cert, name);
-	else
-		say(t, 0, "TLS", "%s is valid and names %s", c->tls_cert, name);
+	else if (k == 0)
+		say(t, 0, "TLS", "%s is valid, names %s and matches its key", c->tls_cert, name);
 	X509_free(x);
 }
 
@@ -401,7 +444,12 @@ int check_main(const struct config *c, int argc, char **argv, FILE *out, FILE *e
 		fprintf(errf, "postern: %s\n", e.msg);
 		return 78;
 	}
-	fprintf(out, "checking %s, sending host %s\n", domain, c->hostname);
+	{
+		char sd[600];	/* DOMAIN is the caller's */
+
+		(void)log_safe(sd, sizeof sd, domain, strlen(domain));
+		fprintf(out, "checking %s, sending host %s\n", sd, c->hostname);
+	}
 	n = host_ips(d, &t, c->hostname, ips);
 	check_rdns(d, &t, c->hostname, ips, n);
 	check_mx(d, &t, domain);

@@ -85,6 +85,7 @@ static const struct key {
 	{ "timeout_session", K_DUR, F(timeout_session), NULL },
 	{ "pidfile", K_PATH, F(pidfile), NULL },
 	{ "mailq_users", K_ENUM, 0, mailq_words },
+	{ "allow_local_mx", K_BOOL, F(allow_local_mx), NULL },
 };
 #undef F
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -583,3 +584,101 @@ void conf_free(struct config *c)
 	memset(c, 0, sizeof *c);
 }
 
+/* get_enum - the word of a K_ENUM key's current value. */
+static const char *get_enum(const struct config *c, const struct key *k)
+{
+	int i = strcmp(k->name, "deliver") == 0 ? (int)c->deliver :
+	    strcmp(k->name, "smarthost_tls") == 0 ? (int)c->smarthost_tls :
+	    strcmp(k->name, "mailq_users") == 0 ? (int)c->mailq_users : (int)c->tls;
+
+	return k->words[i];
+}
+
+/* canon_word - "relaxed" or "simple". */
+static const char *canon_word(enum dkim_canon v)
+{
+	return v == CANON_SIMPLE ? "simple" : "relaxed";
+}
+
+/* get_special - the K_SPECIAL keys; several values one per line. 1, or 0 when not set. */
+static int get_special(const struct config *c, const char *name, struct buf *out)
+{
+	int bad = 0;
+
+	if (strcmp(name, "dkim") == 0) {
+		for (size_t i = 0; i < c->ndkim; i++) {
+			const struct conf_dkim_key *k = &c->dkim[i];
+
+			bad |= buf_printf(out, "%s%s %s %s", i ? "\n" : "", k->domain, k->selector, k->keyfile);
+			if (k->canon_set)
+				bad |= buf_printf(out, " canon=%s/%s", canon_word(k->hcanon), canon_word(k->bcanon));
+		}
+		return bad ? -1 : c->ndkim > 0;
+	}
+	if (strcmp(name, "tls_policy") == 0) {
+		for (size_t i = 0; i < c->ntls_policy; i++)
+			bad |= buf_printf(out, "%s%s %s", i ? "\n" : "", c->tls_policy[i].domain,
+			    tls_words[c->tls_policy[i].level]);
+		return bad ? -1 : c->ntls_policy > 0;
+	}
+	if (strcmp(name, "resolver") == 0)
+		return c->resolver == NULL ? 0 : buf_adds(out, c->resolver) < 0 ? -1 : 1;
+	if (strcmp(name, "smarthost") == 0)
+		return c->smarthost == NULL ? 0 :
+		    buf_printf(out, "%s:%d", c->smarthost, c->smarthost_port) < 0 ? -1 : 1;
+	/* dkim_canon */
+	return buf_printf(out, "%s/%s", canon_word(c->dkim_hcanon), canon_word(c->dkim_bcanon)) < 0 ? -1 : 1;
+}
+
+/* conf_value - see config.h */
+int conf_value(const struct config *c, const char *name, struct buf *out, struct err *e)
+{
+	const char *base = (const char *)c;
+	const struct key *k;
+	const char *s;
+	int r = 1;
+
+	if (key_index(name) == NKEYS) {
+		char ks[CONF_SHOW];
+		return err_set(e, 64, "unknown key \"%s\"", show(ks, name, strlen(name)));
+	}
+	k = &keys[key_index(name)];
+	switch (k->kind) {
+	case K_HOST:
+	case K_PATH:
+		s = *(char *const *)(const void *)(base + k->off);
+		r = s == NULL ? 0 : buf_adds(out, s) < 0 ? -1 : 1;
+		break;
+	case K_SIZE:
+		r = buf_printf(out, "%lld", *(const long long *)(const void *)(base + k->off)) < 0 ? -1 : 1;
+		break;
+	case K_HSIZE:
+		r = buf_printf(out, "%zu", *(const size_t *)(const void *)(base + k->off)) < 0 ? -1 : 1;
+		break;
+	case K_DUR:
+	case K_DUR0:
+		r = buf_printf(out, "%ld", *(const long *)(const void *)(base + k->off)) < 0 ? -1 : 1;
+		break;
+	case K_ENUM:
+		r = buf_adds(out, get_enum(c, k)) < 0 ? -1 : 1;
+		break;
+	case K_BOOL:
+		r = buf_adds(out, *(const bool *)(const void *)(base + k->off) ? "yes" : "no") < 0 ? -1 : 1;
+		break;
+	case K_CONNS:
+		r = buf_printf(out, "%d", *(const int *)(const void *)(base + k->off)) < 0 ? -1 : 1;
+		break;
+	case K_SPECIAL:
+		r = get_special(c, k->name, out);
+		break;
+	}
+	if (r < 0)
+		return err_set(e, 70, "%s: value too long", k->name);
+	return r;
+}
+
+/* conf_key_name - see config.h */
+const char *conf_key_name(size_t i)
+{
+	return i < NKEYS ? keys[i].name : NULL;
+}

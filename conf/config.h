@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lib/buf.h"
 #include "lib/err.h"
 
 #define CONF_PATH_DEFAULT SYSCONFDIR "/postern/postern.conf"
@@ -77,6 +78,7 @@ struct config {
 	long timeout_session;	/* 3600: wall clock, a whole connection */
 	char *pidfile;		/* periodic runner; default /run/postern.pid */
 	enum mailq_users mailq_users;	/* mailq/-bp: "anyone" (default), "group" (postern's and root), "root" */
+	bool allow_local_mx;	/* MX/A in 127/8 or 169.254/16 allowed (tests); default no */
 };
 
 /* conf_defaults - fill every field with its default. hostname is taken from the system. */
@@ -94,6 +96,13 @@ enum tls_level conf_tls_for(const struct config *c, const char *domain);
 /* conf_uses_tls - whether any delivery could use TLS (the smarthost's setting when there is one, else
  * tls and every tls_policy). */
 bool conf_uses_tls(const struct config *c);
+
+/* conf_value - the effective value of key `name` appended to out as the config file would write it
+ * (durations in seconds, sizes in bytes; keys given several times: one line each). 1: written, 0: the
+ * key is not set, -1: unknown key (code 64) or out's ceiling hit (code 70). */
+int conf_value(const struct config *c, const char *name, struct buf *out, struct err *e);
+/* conf_key_name - the i-th key of the table, NULL past the end (for listing every key). */
+const char *conf_key_name(size_t i);
 
 /* conf_free - release everything; conf_free of a zeroed struct is a no-op. */
 void conf_free(struct config *c);

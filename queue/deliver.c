@@ -483,7 +483,7 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 		    (c->smarthost_tls == SMARTHOST_TLS_AUTO && c->smarthost_port == 465);
 		level = c->smarthost_tls == SMARTHOST_TLS_NONE ? TLS_NONE : TLS_VERIFY;
 	} else {
-		rr = route_mx(env->dns, d->domain, env->rnd, env->rndctx, &rt, &e);
+		rr = route_mx(env->dns, d->domain, c->allow_local_mx, env->rnd, env->rndctx, &rt, &e);
 		level = conf_tls_for(c, d->domain);
 	}
 	switch (rr) {

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/log.h"
+
 /* Column of the sender/recipient field: 11 + 1 + 7 + 1 + 20 + 1. */
 #define MQ_ADDR_COL 41
 /* A reason shorter than this is right-aligned so that its ")" ends at column 78. */
@@ -124,6 +126,18 @@ static int flush(struct buf *b, FILE *out, struct err *e)
 	return 0;
 }
 
+/* mq_warning - the header line: the last queue run's warning, if it left one (e.g. the client
+ * certificate is unusable and mail goes out without it), escaped. */
+static void mq_warning(struct spool *s, FILE *out)
+{
+	char w[SPOOL_WARNING_MAX], safe[4 * SPOOL_WARNING_MAX + 8];
+
+	if (spool_warning_get(s, w, sizeof w) == 1) {
+		(void)log_safe(safe, sizeof safe, w, strlen(w));
+		fprintf(out, "-- Warning from the last queue run: %s\n", safe);
+	}
+}
+
 /* mailq_print - see mailq.h */
 int mailq_print(struct spool *s, FILE *out, struct err *e)
 {
@@ -137,6 +151,7 @@ int mailq_print(struct spool *s, FILE *out, struct err *e)
 
 	if (spool_scan(s, &v, &n, e) < 0)
 		return -1;
+	mq_warning(s, out);
 	/* a message of LIM_RCPTS recipients with long reasons fits */
 	buf_init(&b, (size_t)LIM_RCPTS * (MQ_ADDR_COL + LIM_PATH + ENV_MAX_DIAG + 8) + 4096);
 	for (i = 0; i < n && rc == 0; i++) {

@@ -16,6 +16,8 @@
  *	Postfix's format strings would do; every field stays whitespace-separated.
  *	Arrival times are local time (TZ). Control bytes in addresses and reasons (which come from
  *	remote servers) are printed as '?'.
+ *	mailq_print only: when the last queue run left a warning in the spool (spool_warning_get), it
+ *	comes first, on its own line: "-- Warning from the last queue run: TEXT" (escaped, log_safe).
  * ERRORS
  *	mailq_format: only a full buffer. mailq_print: a queue that cannot be listed (75); unreadable
  *	envelopes are skipped, the listing completed, and then reported as an error. A write error is

@@ -10,15 +10,25 @@
  *
  * SECURITY: the long-lived process keeps root only for the pidfile and for reading the configuration;
  * each pass runs in a child that has become the postern user before it touches the network.
+ * tls-reload runs as root and signals the pid the pidfile names; a runner killed without removing its
+ * pidfile leaves a pid the system may give to any process, so the pid is signalled only if it has the
+ * pidfile open and the file's lock is held (the runner keeps both for its life), through a pidfd
+ * taken before the check.
  */
 #include "queue/runq.h"
 
 #include <bsd/libutil.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,38 +166,95 @@ int runq_periodic(const struct runner_opts *ro, const struct config *c0, struct 
 	return 0;
 }
 
+/* holds_pidfile - whether process `pid` is the periodic runner that wrote the pidfile open on fd: the
+ * file's lock is held (the runner keeps it flock'ed for its whole life, libbsd pidfile_open) and pid
+ * has this very file open (/proc/PID/fd). A pid read from a stale pidfile that the system has since
+ * given to another process fails both. */
+static bool holds_pidfile(pid_t pid, int fd)
+{
+	struct stat want, st;
+	struct dirent *de;
+	char path[64];
+	bool found = false;
+	DIR *d;
+	int dfd;
+
+	if (fstat(fd, &want) < 0)
+		return false;
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		(void)flock(fd, LOCK_UN);	/* nobody holds it: no runner */
+		return false;
+	}
+	if (errno != EWOULDBLOCK)
+		return false;
+	(void)snprintf(path, sizeof path, "/proc/%ld/fd", (long)pid);
+	if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return false;
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return false;
+	}
+	while (!found && (de = readdir(d)) != NULL)
+		found = de->d_name[0] != '.' && fstatat(dfd, de->d_name, &st, 0) == 0 &&
+		    st.st_dev == want.st_dev && st.st_ino == want.st_ino;
+	closedir(d);
+	return found;
+}
+
+/* read_pid - the pid on the pidfile's first line, or 0. */
+static long read_pid(int fd)
+{
+	char line[32], *end;
+	ssize_t n = pread(fd, line, sizeof line - 1, 0);
+	long pid;
+
+	if (n <= 0)
+		return 0;
+	line[n] = '\0';
+	pid = strtol(line, &end, 10);
+	return end == line || (*end != '\n' && *end != '\0') ? 0 : pid;
+}
+
 int runner_tls_reload(const struct config *c, struct log *lg)
 {
-	FILE *f = fopen(c->pidfile, "re");
-	long pid = 0;
-	char line[32];
+	int fd = open(c->pidfile, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), pidfd = -1;
+	long pid;
 
-	if (f == NULL) {
+	if (fd < 0) {
 		printf("postern: no periodic queue runner is running (%s); the next queue run reads the new "
 		    "certificates\n", c->pidfile);
 		return 0;
 	}
-	if (fgets(line, sizeof line, f) != NULL) {
-		char *end;
-
-		pid = strtol(line, &end, 10);
-		if (end == line || (*end != '\n' && *end != '\0'))
-			pid = 0;
-	}
-	fclose(f);
-	if (pid <= 1) {
+	if ((pid = read_pid(fd)) <= 1) {
+		close(fd);
 		fprintf(stderr, "postern: %s does not hold a process id\n", c->pidfile);
-		return 78;
+		return EX_CONFIG;
 	}
-	if (kill((pid_t)pid, SIGHUP) < 0) {
-		if (errno == ESRCH) {
-			printf("postern: no periodic queue runner is running (stale %s); the next queue run reads "
-			    "the new certificates\n", c->pidfile);
+	/* pin the process first, then check it is the runner, then signal what was pinned: a pid that
+	 * is reused in between cannot receive the signal meant for the runner */
+	pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	if (pidfd < 0 || !holds_pidfile((pid_t)pid, fd)) {
+		if (pidfd >= 0)
+			close(pidfd);
+		close(fd);
+		printf("postern: no periodic queue runner is running (stale %s: pid %ld does not hold it); the "
+		    "next queue run reads the new certificates\n", c->pidfile, pid);
+		return 0;
+	}
+	close(fd);
+	if (syscall(SYS_pidfd_send_signal, pidfd, SIGHUP, NULL, 0) < 0) {
+		int saved = errno;
+
+		close(pidfd);
+		if (saved == ESRCH) {
+			printf("postern: no periodic queue runner is running (it exited); the next queue run reads "
+			    "the new certificates\n");
 			return 0;
 		}
-		fprintf(stderr, "postern: cannot signal pid %ld: %s\n", pid, strerror(errno));
-		return 77;
+		fprintf(stderr, "postern: cannot signal pid %ld: %s\n", pid, strerror(saved));
+		return EX_NOPERM;
 	}
+	close(pidfd);
 	log_msg(lg, LOG_INFO, "tls-reload: SIGHUP sent to the periodic runner (pid %ld)", pid);
 	printf("postern: the periodic queue runner (pid %ld) re-reads its configuration and certificates\n", pid);
 	return 0;

@@ -4,10 +4,16 @@
  * Order: MX by preference, equal preferences shuffled (RFC 5321 5.1), then each host's A records in
  * answer order. At most LIM_MX_HOSTS hosts and LIM_A_PER_HOST addresses per host are kept: a cap on
  * how much we try, not a truncation of data we pass on.
+ *
+ * Untrusted: DNS may name any address. 0/8 and 224/3 are never connected to; loopback (127/8) and
+ * link-local (169.254/16) MX targets only with allow_local_mx (test set-ups on 127.0.0.x): an MX
+ * pointing at this host would otherwise have the runner deliver to whatever listens on its own port
+ * 25 (itself, or a local service), and link-local addresses to this link's devices.
  */
 #include "queue/route.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,17 +79,35 @@ void route_free(struct route *r)
 	r->n = 0;
 }
 
-/* usable - an address we may connect to: not 0/8, multicast or reserved (224/3). */
-static bool usable(struct in_addr a)
+/* What an address from DNS is to us. */
+enum addr_kind { ADDR_OK, ADDR_LOOPBACK, ADDR_LINKLOCAL, ADDR_UNUSABLE };
+
+/* addr_kind - 0/8 ("this network") and 224/3 (multicast, reserved) can never be a peer;
+ * 127/8 is this host and 169.254/16 this link's, refused unless allow_local_mx. */
+static enum addr_kind addr_kind(struct in_addr a)
 {
 	uint32_t h = ntohl(a.s_addr);
 
-	return (h >> 24) != 0 && (h >> 29) != 7;
+	if ((h >> 24) == 0 || (h >> 29) == 7)
+		return ADDR_UNUSABLE;
+	if ((h >> 24) == 127)
+		return ADDR_LOOPBACK;
+	if ((h >> 16) == 0xa9fe)
+		return ADDR_LINKLOCAL;
+	return ADDR_OK;
 }
 
-/* add_host - look up host's addresses and append them. Returns the lookup result. */
-static enum dns_result add_host(struct dns *d, const char *host, int port, struct route *out,
-				struct err *e)
+/* The first address a lookup refused, to say why a domain has no target. */
+struct refused {
+	enum addr_kind kind;	/* ADDR_OK: none refused */
+	char host[LIM_DOMAIN + 1];
+	struct in_addr ip;
+};
+
+/* add_host - look up host's addresses and append those we may connect to (loopback and link-local
+ * only with allow_local); note the first one refused in *rf. Returns the lookup result. */
+static enum dns_result add_host(struct dns *d, const char *host, int port, bool allow_local,
+				struct refused *rf, struct route *out, struct err *e)
 {
 	struct in_addr ip[LIM_A_PER_HOST];
 	enum dns_result r;
@@ -92,8 +116,16 @@ static enum dns_result add_host(struct dns *d, const char *host, int port, struc
 	if ((r = dns_a(d, host, ip, LIM_A_PER_HOST, &n, e)) != DNS_OK)
 		return r;
 	for (size_t i = 0; i < n; i++) {
-		if (!usable(ip[i]))
+		enum addr_kind k = addr_kind(ip[i]);
+
+		if (k == ADDR_UNUSABLE || (k != ADDR_OK && !allow_local)) {
+			if (rf->kind == ADDR_OK || (rf->kind == ADDR_UNUSABLE && k != ADDR_UNUSABLE)) {
+				rf->kind = k;
+				(void)snprintf(rf->host, sizeof rf->host, "%s", host);
+				rf->ip = ip[i];
+			}
 			continue;
+		}
 		out->t = xreallocarray(out->t, out->n + 1, sizeof *out->t);
 		out->t[out->n].host = xstrdup(host);
 		out->t[out->n].ip = ip[i];
@@ -103,14 +135,35 @@ static enum dns_result add_host(struct dns *d, const char *host, int port, struc
 	return DNS_OK;
 }
 
+/* local_refusal - a domain whose only targets are loopback or link-local: defer (DNS may be wrong
+ * for a while, or a resolver's sinkhole; a deferral loses nothing and shows in mailq, and
+ * queue_lifetime returns the message in the end), with a reason that says what to change. */
+static enum route_result local_refusal(const char *domain, const struct refused *rf, struct err *e)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	(void)inet_ntop(AF_INET, &rf->ip, ip, sizeof ip);
+	if (rf->kind == ADDR_LOOPBACK)
+		err_set(e, 75, "mail for %s loops back to myself (%s has the loopback address %s; "
+		    "allow_local_mx yes permits it)", domain, rf->host, ip);
+	else
+		err_set(e, 75, "mail for %s would go to a link-local address (%s has %s; allow_local_mx yes "
+		    "permits it)", domain, rf->host, ip);
+	return ROUTE_NOHOSTS;
+}
+
 /* implicit_mx - RFC 5321 5.1: no MX, so the domain itself is the host. */
-static enum route_result implicit_mx(struct dns *d, const char *domain, struct route *out,
+static enum route_result implicit_mx(struct dns *d, const char *domain, bool allow_local, struct route *out,
 				     struct err *e)
 {
-	switch (add_host(d, domain, 25, out, e)) {
+	struct refused rf = { .kind = ADDR_OK };
+
+	switch (add_host(d, domain, 25, allow_local, &rf, out, e)) {
 	case DNS_OK:
 		if (out->n > 0)
 			return ROUTE_OK;
+		if (rf.kind == ADDR_LOOPBACK || rf.kind == ADDR_LINKLOCAL)
+			return local_refusal(domain, &rf, e);
 		err_set(e, 0, "%s: no usable address for the implicit MX", domain);
 		return ROUTE_PERMFAIL;
 	case DNS_NODATA:
@@ -124,9 +177,10 @@ static enum route_result implicit_mx(struct dns *d, const char *domain, struct r
 	}
 }
 
-enum route_result route_mx(struct dns *d, const char *domain, route_rnd_fn *rnd, void *rndctx,
-			   struct route *out, struct err *e)
+enum route_result route_mx(struct dns *d, const char *domain, bool allow_local, route_rnd_fn *rnd,
+			   void *rndctx, struct route *out, struct err *e)
 {
+	struct refused rf = { .kind = ADDR_OK };
 	struct dns_mx *mx;
 	size_t n, k, hosts = 0;
 	bool tempfail = false;
@@ -138,7 +192,7 @@ enum route_result route_mx(struct dns *d, const char *domain, route_rnd_fn *rnd,
 	case DNS_OK:
 		break;
 	case DNS_NODATA:
-		return implicit_mx(d, domain, out, e);
+		return implicit_mx(d, domain, allow_local, out, e);
 	case DNS_NXDOMAIN:
 		err_set(e, 0, "%s: domain does not exist", domain);
 		return ROUTE_NXDOMAIN;
@@ -160,7 +214,7 @@ enum route_result route_mx(struct dns *d, const char *domain, route_rnd_fn *rnd,
 		struct err e2;
 		size_t before = out->n;
 
-		r = add_host(d, mx[i].host, 25, out, &e2);
+		r = add_host(d, mx[i].host, 25, allow_local, &rf, out, &e2);
 		if (r == DNS_TEMPFAIL || r == DNS_FAIL)
 			tempfail = true;
 		if (out->n > before)
@@ -172,6 +226,16 @@ enum route_result route_mx(struct dns *d, const char *domain, route_rnd_fn *rnd,
 	if (tempfail) {
 		err_set(e, 75, "%s: MX host lookups failed temporarily", domain);
 		return ROUTE_TEMPFAIL;
+	}
+	if (rf.kind == ADDR_LOOPBACK || rf.kind == ADDR_LINKLOCAL)
+		return local_refusal(domain, &rf, e);
+	if (rf.kind == ADDR_UNUSABLE) {
+		char ip[INET_ADDRSTRLEN];
+
+		(void)inet_ntop(AF_INET, &rf.ip, ip, sizeof ip);
+		err_set(e, 75, "%s: no MX host has a usable address (%s has %s, which is never a mail server)",
+		    domain, rf.host, ip);
+		return ROUTE_NOHOSTS;
 	}
 	err_set(e, 75, "%s: no MX host has an address", domain);
 	return ROUTE_NOHOSTS;
@@ -204,7 +268,9 @@ enum route_result route_host(struct dns *d, const char *host, int port, struct r
 	}
 	if (host[0] == '[')
 		return err_set(e, 78, "%s: not an IPv4 literal", host), ROUTE_PERMFAIL;
-	switch (add_host(d, host, port, out, e)) {
+	struct refused rf = { .kind = ADDR_OK };
+
+	switch (add_host(d, host, port, true, &rf, out, e)) {	/* a local smarthost is a choice, not DNS's */
 	case DNS_OK:
 		if (out->n > 0)
 			return ROUTE_OK;

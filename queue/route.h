@@ -42,9 +42,12 @@ struct route {
 
 typedef uint32_t route_rnd_fn(void *ctx);
 
-/* route_mx - the targets for direct delivery to `domain` (port 25). */
-enum route_result route_mx(struct dns *d, const char *domain, route_rnd_fn *rnd, void *rndctx,
-			   struct route *out, struct err *e);
+/* route_mx - the targets for direct delivery to `domain` (port 25). Addresses in 0/8 and 224/3 are
+ * dropped; loopback (127/8) and link-local (169.254/16) ones too unless allow_local (allow_local_mx).
+ * A domain left with no target because of that is ROUTE_NOHOSTS (defer), the reason naming the host,
+ * its address and the key ("mail for D loops back to myself (...)"). */
+enum route_result route_mx(struct dns *d, const char *domain, bool allow_local, route_rnd_fn *rnd,
+			   void *rndctx, struct route *out, struct err *e);
 
 /* route_host - the targets for a smarthost: an IPv4 literal ("1.2.3.4" or "[1.2.3.4]") is used as it
  * is, a name is looked up (A). */

@@ -56,8 +56,10 @@ int runq_become_postern(struct log *lg)
 int runq_ctx_open(struct runq_ctx *x, const struct runner_opts *ro, const struct config *c, struct log *lg,
     struct err *e)
 {
+	char warn[SPOOL_WARNING_MAX];
 	struct err te;
 
+	warn[0] = '\0';
 	memset(x, 0, sizeof *x);
 	x->ro = ro;
 	x->c = c;
@@ -70,15 +72,24 @@ int runq_ctx_open(struct runq_ctx *x, const struct runner_opts *ro, const struct
 	}
 	/* (OpenSSL's context costs a millisecond of every run: none when nothing could use it) */
 	err_clear(&te);
-	if (conf_uses_tls(c) && (x->tls = tls_ctx_new(c->tls_ca, c->tls_cert, c->tls_key, &te)) == NULL) {
-		if (c->tls_cert != NULL) {
-			/* e.g. a renewal caught between its two renames: deliver nothing rather than without
-			 * TLS or without our certificate; the next run tries again */
-			runq_ctx_close(x);
-			return err_set(e, 75, "TLS client certificate unusable, queue run deferred: %s", te.msg);
-		}
-		log_msg(lg, LOG_WARNING, "TLS is unavailable for this run: %s", te.msg);
+	if (conf_uses_tls(c) && (x->tls = tls_ctx_new(c->tls_ca, c->tls_cert, c->tls_key, &te)) == NULL &&
+	    c->tls_cert != NULL) {
+		/* A missing or unusable client certificate (a renewal caught between its two renames, a
+		 * deleted file) must not stop all mail: servers rarely ask for one. Deliver without it,
+		 * and say so once per pass: in the log, in mailq's header (the spool's warning) and in
+		 * `postern check`. */
+		(void)snprintf(warn, sizeof warn, "TLS client certificate unusable, mail goes out without it: %s",
+		    te.msg);
+		log_msg(lg, LOG_WARNING, "%s", warn);
+		err_clear(&te);
+		x->tls = tls_ctx_new(c->tls_ca, NULL, NULL, &te);
 	}
+	if (conf_uses_tls(c) && x->tls == NULL) {	/* not the certificate's fault, then (e.g. tls_ca) */
+		log_msg(lg, LOG_WARNING, "TLS is unavailable for this run: %s", te.msg);
+		(void)snprintf(warn, sizeof warn, "TLS is unavailable for queue runs: %s", te.msg);
+	}
+	if (spool_warning_set(x->sp, warn[0] != '\0' ? warn : NULL) < 0)
+		log_msg(lg, LOG_DEBUG, "cannot update the spool's warning file: %s", strerror(errno));
 	if (c->smarthost_auth != NULL && auth_load(c->smarthost_auth, &x->auth_user, &x->auth_pass, e) < 0) {
 		runq_ctx_close(x);
 		return -1;

@@ -366,3 +366,53 @@ void spool_tx_abort(struct spool_tx *t)
 	free(t);
 }
 
+#define WARNING_NAME "runner-warning"
+
+/* spool_warning_set - see spool.h */
+int spool_warning_set(struct spool *s, const char *text)
+{
+	char tmp[sizeof WARNING_NAME + 24];
+	struct buf b;
+	int r;
+
+	if (text == NULL)
+		return spool_unlink_quiet(s->fd[D_ROOT], WARNING_NAME);
+	(void)snprintf(tmp, sizeof tmp, WARNING_NAME ".%ld", (long)getpid());
+	(void)unlinkat(s->fd[D_TMP], tmp, 0);	/* a leftover of a killed run with our pid */
+	buf_init(&b, SPOOL_WARNING_MAX + 2);
+	if (buf_add(&b, text, strnlen(text, SPOOL_WARNING_MAX)) < 0 || buf_addc(&b, '\n') < 0) {
+		buf_free(&b);
+		errno = EOVERFLOW;
+		return -1;
+	}
+	r = spool_write_file(s->fd[D_TMP], tmp, &b);
+	buf_free(&b);
+	if (r == 0 && (r = spool_move(s->fd[D_TMP], tmp, s->fd[D_ROOT], WARNING_NAME, true)) < 0)
+		(void)unlinkat(s->fd[D_TMP], tmp, 0);
+	return r;
+}
+
+/* spool_warning_get - see spool.h */
+int spool_warning_get(struct spool *s, char *dst, size_t n)
+{
+	int fd = openat(s->fd[D_ROOT], WARNING_NAME, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	ssize_t got;
+	char *nl;
+
+	if (n == 0)
+		return 0;
+	dst[0] = '\0';
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (got = read(fd, dst, n - 1)) <= 0) {
+		close(fd);
+		dst[0] = '\0';
+		return 0;
+	}
+	close(fd);
+	dst[got] = '\0';
+	if ((nl = memchr(dst, '\n', (size_t)got)) != NULL)
+		*nl = '\0';
+	return dst[0] != '\0';
+}

@@ -147,4 +147,15 @@ int spool_is_locked(struct spool *s, const char *id);
 /* spool_read_env - read a message's envelope without locking it (mailq). 1 read, 0 gone, -1 error. */
 int spool_read_env(struct spool *s, const char *id, struct envelope *env, struct err *e);
 
+/* -- the runner's warning: one line the last queue run wants the operator to see (mailq's header) -- */
+
+/* SPOOL_WARNING_MAX - the longest warning kept (a reason and a file name). */
+#define SPOOL_WARNING_MAX 1024
+/* spool_warning_set - replace the spool's warning file (runner-warning in the root, written whole
+ * and renamed into place) with `text`, or remove it when text is NULL. Best effort: -1 and errno. */
+int spool_warning_set(struct spool *s, const char *text);
+/* spool_warning_get - the warning into dst (at most n - 1 bytes, cut at the first newline; the text
+ * is the runner's but shown only after escaping). 1 there is one, 0 none. */
+int spool_warning_get(struct spool *s, char *dst, size_t n);
+
 #endif

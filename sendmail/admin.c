@@ -14,6 +14,7 @@
 
 #include "conf/aliases.h"
 #include "conf/check.h"
+#include "conf/confshow.h"
 #include "conf/keygen.h"
 #include "lib/buf.h"
 #include "queue/mailq.h"
@@ -33,6 +34,7 @@ static const char usage[] =
     "                      make a DKIM key and print its config line and DNS record\n"
     "  dkim-record DOMAIN SELECTOR\n"
     "                      print the DNS record for a configured key\n"
+    "  config [KEY]        print KEY's effective value (no KEY: every key that is set)\n"
     "  check [DOMAIN]      check SPF, DKIM, DMARC, MX, A, rDNS and TLS for the sending domain\n"
     "  queue-run [-v]      deliver what is due (for cron and timers; sendmail -q takes everything)\n"
     "  tls-reload          make a running periodic queue runner re-read its certificates\n"
@@ -163,6 +165,8 @@ static int do_admin(const struct opts *o, const struct config *c, struct log *lg
 		return keyrecord_main(c, o->admin_argc, o->admin_argv, stdout, stderr);
 	if (strcmp(cmd, "check") == 0)
 		return check_main(c, o->admin_argc, o->admin_argv, stdout, stderr);
+	if (strcmp(cmd, "config") == 0)
+		return conf_show_main(c, o->admin_argc, o->admin_argv, stdout, stderr);
 	fprintf(stderr, "postern: unknown command \"%.64s\"\n%s", cmd, usage);
 	return 64;
 }

@@ -2,7 +2,8 @@
 # sourced by run.sh for each test). Each test gets its own spool, config and servers.
 
 # postern_env [CONFIG LINE...] - a fresh spool ($SPOOL, with tmp new deferred data, root:postern
-# 0770), a config file ($CONF) for the world, and $T/bin/{sendmail,mailq} -> $BIN. Extra config
+# 0770), a config file ($CONF) for the world (allow_local_mx yes; aliases $T/aliases, a file the
+# test may write, unless a line sets aliases), and $T/bin/{sendmail,mailq} -> $BIN. Extra config
 # lines are appended (a later key is the test's choice; postern may treat repeats as errors, so
 # tests pass only keys not in the base set below).
 postern_env() {
@@ -25,7 +26,12 @@ postern_env() {
 		echo "resolver 127.0.0.53"
 		echo "retry_min 0"
 		echo "tls_ca $WORK/pki/ca/ca.pem"
-		for l in "$@"; do echo "$l"; done
+		for l in "$@"; do echo "$l"; done	# (tests name them by line: the first is line 10)
+		echo "allow_local_mx yes"	# every MX of the world is on 127.0.0.x
+		# never the default /etc/postern/aliases: the host's (seen through /etc overlays) is not ours
+		local own=1
+		for l in "$@"; do case $l in "aliases "*) own= ;; esac; done
+		[ -n "$own" ] && echo "aliases $T/aliases"
 	} >"$CONF"
 	chmod 0644 "$CONF"
 	export SPOOL CONF

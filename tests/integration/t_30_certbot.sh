@@ -3,7 +3,8 @@
 # world's test CA, RENEWED_LINEAGE and RENEWED_DOMAINS in the environment, POSTERN_CONF pointing at
 # the test's config. The installed pair starts as the world's client certificate; every refusal must
 # leave it byte-identical, same inode, no temp file left, exit 1 with one line on stderr and one
-# mail.err syslog line (a fake `logger` first in PATH records what would go to syslog).
+# mail.err syslog line (a fake `logger` first in PATH records what would go to syslog). The hook asks
+# the built postern ($BIN, or a stub that passes `config` on to it) for the configuration.
 
 HOOK=$HERE/../../conf/certbot-deploy-hook
 CB_NAME=mail.postern.example
@@ -67,11 +68,11 @@ cb_lineage() {
 }
 
 # cb_hook DOMAINS - run the hook as certbot does; output in $T/hook.out and $T/hook.err; its status.
-# POSTERN_BIN defaults to a path that does not exist (the tls-reload binary is a stub in this world).
+# POSTERN_BIN is the built postern unless CB_BIN names a stub.
 cb_hook() {
 	local rc
 	env RENEWED_LINEAGE="$LINEAGE" RENEWED_DOMAINS="$1" POSTERN_CONF="$CONF" \
-		POSTERN_BIN="${CB_BIN:-$T/no-such-postern}" PATH="$T/fakebin:$PATH" \
+		POSTERN_BIN="${CB_BIN:-$BIN}" PATH="$T/fakebin:$PATH" \
 		"$HOOK" >"$T/hook.out" 2>"$T/hook.err"
 	rc=$?
 	echo "hook($1) -> $rc: $(cat "$T/hook.out" "$T/hook.err")" >&2
@@ -111,12 +112,23 @@ cb_expect_installed() {
 	expect_eq "files in the tls dir" "client.key client.pem" "$(ls -A "$T/tls" | tr '\n' ' ' | sed 's/ $//')"
 }
 
-# cb_runner - a stand-in periodic runner: writes its pid to $PIDFILE, appends "hup" to $T/hups on
-# SIGHUP (the trap is set before the pid is published).
+# cb_runner [nolock] - a stand-in periodic runner: holds $PIDFILE open and flock'ed as the real one
+# does (libbsd pidfile_open), writes its pid there, appends "hup" to $T/hups on SIGHUP (the trap is set
+# before the pid is published). With "nolock": a process that merely has its pid in the file (what a
+# stale pidfile names once the system reuses the pid).
 cb_runner() {
-	sh -c 'trap "echo hup >>\"$2\"" HUP; echo $$ >"$1"; while :; do sleep 0.1; done' _ "$PIDFILE" "$T/hups" &
+	local lock='exec 9>>"$1"; flock -n 9 || exit 1;'
+	[ "${1:-}" = nolock ] && lock=
+	sh -c "$lock"' trap "echo hup >>\"$2\"" HUP; echo $$ >"$1"; while :; do sleep 0.1; done' _ "$PIDFILE" "$T/hups" &
 	echo $! >>"$T/pids"
 	wait_for 5 test -s "$PIDFILE" || fail "the stand-in runner did not start"
+}
+
+# cb_stub NAME RC - $T/NAME: a postern that passes `config` on to $BIN, and records any other call in
+# $T/bin.calls and exits RC.
+cb_stub() {
+	printf '#!/bin/sh\n[ "$3" = config ] && exec "%s" "$@"\necho "$*" >>"%s"\nexit %s\n' "$BIN" "$T/bin.calls" "$2" >"$T/$1"
+	chmod 0755 "$T/$1"
 }
 
 hup_count() { if [ -f "$T/hups" ]; then wc -l <"$T/hups"; else echo 0; fi; }
@@ -130,7 +142,7 @@ test_certbot_installs() {
 	cb_expect_installed
 	[ -s "$T/hook.err" ] && fail "stderr not empty: $(cat "$T/hook.err")"
 	grep -q "installed the certificate for $CB_NAME" "$T/hook.out" || fail "stdout: $(cat "$T/hook.out")"
-	grep -q "no periodic runner is running" "$T/hook.out" || fail "stdout: $(cat "$T/hook.out")"
+	grep -q "no periodic queue runner is running" "$T/hook.out" || fail "stdout: $(cat "$T/hook.out")"
 	grep -qF -- "-t postern-certbot -p mail.info -- installed the certificate" "$T/syslog" || fail "syslog: $(cat "$T/syslog")"
 	# the new pair really is a pair: openssl loads them together
 	openssl x509 -in "$CERT" -noout -pubkey | cmp -s - <(openssl pkey -in "$KEY" -pubout) || fail "installed pair mismatched"
@@ -256,7 +268,7 @@ test_certbot_twice() {	# the second run changes nothing and reloads nothing
 	expect_eq "SIGHUPs" 1 "$(hup_count)"
 }
 
-test_certbot_reload_fallback() {	# no postern binary: SIGHUP to the pidfile's process
+test_certbot_reload() {	# postern tls-reload signals the runner that holds the pidfile
 	cb_setup
 	cb_leaf new "DNS:$CB_NAME"
 	cb_lineage "$CB_NAME" new
@@ -264,28 +276,29 @@ test_certbot_reload_fallback() {	# no postern binary: SIGHUP to the pidfile's pr
 	cb_hook "$CB_NAME" || fail "hook exited $?: $(cat "$T/hook.err")"
 	cb_expect_installed
 	wait_for 5 hups_at_least 1 || fail "the runner got no SIGHUP"
-	grep -q "sent SIGHUP to the periodic runner (pid $(cat "$PIDFILE")" "$T/hook.out" || fail "stdout: $(cat "$T/hook.out")"
+	grep -q "the periodic queue runner (pid $(cat "$PIDFILE")) re-reads" "$T/hook.out" || fail "stdout: $(cat "$T/hook.out")"
 }
 
-test_certbot_reload_binary() {	# postern tls-reload preferred; its failure falls back to SIGHUP
+test_certbot_reload_binary() {	# the hook signals through postern tls-reload only; its failure fails the hook
 	cb_setup
 	cb_leaf new "DNS:$CB_NAME"
 	cb_leaf new2 "DNS:$CB_NAME"
 	cb_lineage "$CB_NAME" new
 	cb_runner
-	printf '#!/bin/sh\necho "$*" >>"%s"\nexit 0\n' "$T/bin.calls" >"$T/postern-ok"
-	printf '#!/bin/sh\necho "$*" >>"%s"\nexit 75\n' "$T/bin.calls" >"$T/postern-fail"
-	chmod 0755 "$T/postern-ok" "$T/postern-fail"
+	cb_stub postern-ok 0
+	cb_stub postern-fail 75
 	CB_BIN=$T/postern-ok cb_hook "$CB_NAME" || fail "hook exited $?"
 	expect_eq "binary calls" "-C $CONF tls-reload" "$(cat "$T/bin.calls")"	# its own config, passed on
-	grep -q "via $T/postern-ok tls-reload" "$T/hook.out" || fail "stdout: $(cat "$T/hook.out")"
 	sleep 0.3
 	expect_eq "SIGHUPs from the hook itself" 0 "$(hup_count)"
 	cb_lineage "$CB_NAME" new2	# a renewal: new files, the binary now fails
-	CB_BIN=$T/postern-fail cb_hook "$CB_NAME" || fail "hook exited $?"
+	CB_BIN=$T/postern-fail cb_hook "$CB_NAME"
+	expect_eq "exit status when tls-reload fails" 1 "$?"
 	cb_expect_installed
+	grep -q "installed, but $T/postern-fail tls-reload failed" "$T/hook.err" || fail "stderr: $(cat "$T/hook.err")"
 	expect_eq "binary calls" "-C $CONF tls-reload -C $CONF tls-reload" "$(tr '\n' ' ' <"$T/bin.calls" | sed 's/ $//')"
-	wait_for 5 hups_at_least 1 || fail "no SIGHUP after the binary failed"
+	sleep 0.3
+	expect_eq "SIGHUPs (no signal of its own)" 0 "$(hup_count)"
 }
 
 test_certbot_stale_pidfile() {	# a pidfile naming no process: nothing to signal, exit 0
@@ -295,13 +308,60 @@ test_certbot_stale_pidfile() {	# a pidfile naming no process: nothing to signal,
 	sh -c 'echo $$ >"$1"' _ "$PIDFILE"
 	cb_hook "$CB_NAME" || fail "hook exited $?: $(cat "$T/hook.err")"
 	cb_expect_installed
-	grep -q "no periodic runner is running ($PIDFILE): the next queue run reads the new files" "$T/hook.out" ||
-		fail "stdout: $(cat "$T/hook.out")"
-	printf '12x\n' >"$PIDFILE"
+	grep -q "no periodic queue runner is running (stale $PIDFILE" "$T/hook.out" || fail "stdout: $(cat "$T/hook.out")"
+	printf '12x\n' >"$PIDFILE"	# garbage: reported, certbot shows the failure
 	cb_leaf new2 "DNS:$CB_NAME"
 	cb_lineage "$CB_NAME" new2
-	cb_hook "$CB_NAME" || fail "hook exited $? on a garbage pidfile"
-	grep -q "no periodic runner is running" "$T/hook.out" || fail "stdout: $(cat "$T/hook.out")"
+	cb_hook "$CB_NAME"
+	expect_eq "exit on a garbage pidfile" 1 "$?"
+	cb_expect_installed
+	grep -q "does not hold a process id" "$T/hook.err" || fail "stderr: $(cat "$T/hook.err")"
+}
+
+test_certbot_stale_pid_reused() {	# the pidfile's pid now belongs to another process: never signalled
+	cb_setup
+	cb_leaf new "DNS:$CB_NAME"
+	cb_lineage "$CB_NAME" new
+	cb_runner nolock
+	cb_hook "$CB_NAME" || fail "hook exited $?: $(cat "$T/hook.err")"
+	cb_expect_installed
+	grep -q "stale $PIDFILE: pid $(cat "$PIDFILE") does not hold it" "$T/hook.out" || fail "stdout: $(cat "$T/hook.out")"
+	"$BIN" -C "$CONF" tls-reload >"$T/reload.out" 2>&1 || fail "tls-reload exited $?: $(cat "$T/reload.out")"
+	grep -q "stale" "$T/reload.out" || fail "tls-reload: $(cat "$T/reload.out")"
+	sleep 0.3
+	expect_eq "SIGHUPs to the unrelated process" 0 "$(hup_count)"
+}
+
+test_certbot_config_comments() {	# trailing comments: the parser's values, not the line's rest
+	cb_setup
+	sed -i "s|^tls_key .*|tls_key $KEY   # renewed by certbot|" "$CONF"
+	echo "tls_cert_name relay.postern.example # the relay's name" >>"$CONF"
+	cb_leaf relay "DNS:relay.postern.example"
+	cb_lineage relay.postern.example relay
+	cb_hook "relay.postern.example" || fail "hook exited $?: $(cat "$T/hook.err")"
+	cb_expect_installed
+	grep -q "as $CERT (key $KEY)" "$T/hook.out" || fail "stdout: $(cat "$T/hook.out")"
+}
+
+test_certbot_config_refused() {	# a config that does not load, a value with white space: exit 1, untouched
+	cb_setup
+	cb_leaf new "DNS:$CB_NAME"
+	cb_lineage "$CB_NAME" new
+	echo "no_such_key 1" >>"$CONF"
+	cb_hook "$CB_NAME"
+	expect_eq "exit with a bad config" 1 "$?"
+	grep -q "cannot read tls_cert from $CONF: .*unknown key" "$T/hook.err" || fail "stderr: $(cat "$T/hook.err")"
+	cb_expect_untouched
+	sed -i '/^no_such_key/d' "$CONF"
+	printf '#!/bin/sh\n[ "$4" = tls_key ] && { echo "/x/key.pem # renewed"; exit 0; }\nexec "%s" "$@"\n' "$BIN" >"$T/postern-blank"
+	chmod 0755 "$T/postern-blank"
+	CB_BIN=$T/postern-blank cb_hook "$CB_NAME"
+	expect_eq "exit with a blank in a path" 1 "$?"
+	grep -q "tls_key in $CONF holds white space: refused" "$T/hook.err" || fail "stderr: $(cat "$T/hook.err")"
+	cb_expect_untouched
+	CB_BIN=$T/no-such-postern cb_hook "$CB_NAME"
+	expect_eq "exit without the postern binary" 1 "$?"
+	cb_expect_untouched
 }
 
 test_certbot_not_configured() {	# no tls_cert/tls_key: nothing to do
@@ -314,7 +374,7 @@ test_certbot_not_configured() {	# no tls_cert/tls_key: nothing to do
 	cb_expect_untouched
 }
 
-test_certbot_cert_name() {	# tls_cert_name wins over hostname; without both, hostname -f
+test_certbot_cert_name() {	# tls_cert_name wins over hostname; without both, the system's name as postern takes it
 	cb_setup "tls_cert_name relay.postern.example"
 	cb_leaf relay "DNS:relay.postern.example"
 	cb_lineage relay.postern.example relay
@@ -323,12 +383,13 @@ test_certbot_cert_name() {	# tls_cert_name wins over hostname; without both, hos
 	cb_expect_untouched
 	cb_hook "relay.postern.example" || fail "hook exited $?: $(cat "$T/hook.err")"
 	cb_expect_installed
-	# neither key: the system's name
-	local sys; sys=$(hostname -f)
+	# neither key: the system's name, as postern takes it (gethostname, here already fully qualified;
+	# `hostname -f` would say localhost, the first name of 127.0.0.1 in the world's /etc/hosts)
+	local sys; sys=$(hostname)
 	sed -i '/^hostname /d; /^tls_cert_name /d' "$CONF"
 	cb_leaf sys "DNS:$sys"
 	cb_lineage "$sys" sys
-	cb_hook "$sys" || fail "hook exited $? for hostname -f = $sys: $(cat "$T/hook.err")"
+	cb_hook "$sys" || fail "hook exited $? for hostname = $sys: $(cat "$T/hook.err")"
 	cb_expect_installed
 }
 
@@ -357,10 +418,21 @@ test_certbot_usage() {	# not run by certbot, or a config that is not there
 	cb_expect_untouched
 }
 
-test_certbot_unwritable_dir() {	# the tls dir vanished: refused before any rename
+test_certbot_creates_dir() {	# the first installation: the folder is made, root:postern 0750
 	cb_setup
 	cb_leaf new "DNS:$CB_NAME"
 	cb_lineage "$CB_NAME" new
-	sed -i "s|^tls_cert .*|tls_cert $T/nodir/client.pem|" "$CONF"
-	cb_expect_refused "$CB_NAME" "$T/nodir: no such directory"
+	sed -i "s|^tls_cert .*|tls_cert $T/nodir/tls/client.pem|; s|^tls_key .*|tls_key $T/nodir/tls/client.key|" "$CONF"
+	CERT=$T/nodir/tls/client.pem KEY=$T/nodir/tls/client.key
+	cb_hook "$CB_NAME" || fail "hook exited $?: $(cat "$T/hook.err")"
+	expect_eq "the new folder" "root:postern 750" "$(stat -c '%U:%G %a' "$T/nodir/tls")"
+	cmp -s "$LINEAGE/fullchain.pem" "$CERT" || fail "tls_cert not installed"
+	cmp -s "$LINEAGE/privkey.pem" "$KEY" || fail "tls_key not installed"
+	grep -q "created $T/nodir/tls (root:postern 0750)" "$T/hook.out" || fail "stdout: $(cat "$T/hook.out")"
+	# a folder that cannot be made (a file is in the way): exit 1
+	: >"$T/file"
+	sed -i "s|^tls_cert .*|tls_cert $T/file/client.pem|; s|^tls_key .*|tls_key $T/file/client.key|" "$CONF"
+	cb_hook "$CB_NAME"
+	expect_eq "exit when the folder cannot be made" 1 "$?"
+	grep -q "cannot create the folder $T/file" "$T/hook.err" || fail "stderr: $(cat "$T/hook.err")"
 }

@@ -42,3 +42,33 @@ test_check_finds_mistakes() {
 	grep -q '^FAIL  DKIM   wrongsel._domainkey.postern.example does not match' "$T/out2" || fail "mismatched DKIM record not caught"
 	grep -q '^ok    DKIM   rsa2048._domainkey.postern.example matches' "$T/out2" || fail "good key reported bad"
 }
+
+test_check_escapes_dns_text() {	# TXT records and names from DNS reach the terminal escaped
+	postern_env
+	ln -sf "$BIN" "$T/bin/postern"
+	# ESC [ 2 J (clear screen) and a bell inside an SPF record; \027 and \007 are decimal in zone files
+	dns_add postern.example 'esc 300 TXT "v=spf1 \027[2J\007 -all"'
+	dns_add postern.example 'esc 300 MX 10 mx.postern.example.'
+	dns_add postern.example '_dmarc.esc 300 TXT "v=DMARC1; p=none; \027]0;pwned\007"'
+	"$T/bin/postern" -C "$CONF" check 'esc.postern.example' >"$T/chk.out" 2>"$T/chk.err"
+	cat "$T/chk.out" >&2
+	LC_ALL=C grep -q "$(printf '[\001-\010\013-\037\177]')" "$T/chk.out" && fail "control bytes in the output: $(od -c "$T/chk.out" | grep -m1 '033')"
+	grep -qF 'v=spf1 \033[2J\a -all' "$T/chk.out" || grep -qF 'v=spf1 \033[2J\007 -all' "$T/chk.out" || fail "SPF line: $(grep SPF "$T/chk.out")"
+	grep -qF '\033]0;pwned' "$T/chk.out" || fail "DMARC line: $(grep DMARC "$T/chk.out")"
+	"$T/bin/postern" -C "$CONF" check "$(printf 'x\033[2Jy.example')" >"$T/chk.out" 2>"$T/chk.err"
+	LC_ALL=C grep -q "$(printf '\033')" "$T/chk.out" && fail "the caller's domain printed raw"
+	return 0
+}
+
+test_check_client_cert() {	# a client certificate without its key: FAIL, and mail goes out without it
+	postern_env "tls_cert $WORK/pki/client.chain.pem" "tls_key $T/missing.key"
+	ln -sf "$BIN" "$T/bin/postern"
+	"$T/bin/postern" -C "$CONF" check >"$T/chk.out" 2>"$T/chk.err"
+	expect_eq "exit status" 1 "$?"
+	grep -q "^FAIL  TLS    $T/missing.key: No such file or directory: mail goes out without a client certificate" "$T/chk.out" ||
+		fail "TLS: $(grep TLS "$T/chk.out")"
+	sed -i "s|^tls_key .*|tls_key $WORK/pki/client.key|" "$CONF"
+	"$T/bin/postern" -C "$CONF" check >"$T/chk.out" 2>"$T/chk.err"
+	grep -q "^ok    TLS    .* is valid, names mail.postern.example and matches its key" "$T/chk.out" ||
+		fail "TLS: $(grep TLS "$T/chk.out")"
+}

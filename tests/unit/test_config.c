@@ -35,6 +35,7 @@ static void field(const struct config *c, const char *key, char *out, size_t n)
 	L("timeout_message", c->timeout_message); L("timeout_session", c->timeout_session);
 	S("pidfile", c->pidfile);
 	S("mailq_users", c->mailq_users == MAILQ_ROOT ? "root" : c->mailq_users == MAILQ_GROUP ? "group" : "anyone");
+	S("pidfile", c->pidfile); S("allow_local_mx", c->allow_local_mx ? "yes" : "no");
 	else if (strcmp(key, "dkim_canon") == 0)
 		r = snprintf(out, n, "%s/%s", cn[c->dkim_hcanon], cn[c->dkim_bcanon]);
 	else if (strcmp(key, "dkim") == 0) {
@@ -96,6 +97,9 @@ static const struct row rows[] = {
 	{ "", "pidfile", "/run/postern.pid", false },
 	{ "", "dkim_required", "no", false },
 	{ "", "resolver", "(null)", false },
+	{ "", "allow_local_mx", "no", false },
+	{ "allow_local_mx yes\n", "allow_local_mx", "yes", false },
+	{ "allow_local_mx maybe\n", "allow_local_mx", "t.conf:1: allow_local_mx: want yes or no, got \"maybe\"", true },
 	/* every key, good values */
 	{ "hostname Mail.Example.ORG\n", "hostname", "mail.example.org", false },
 	{ "hostname mail.example.org\n", "domain", "mail.example.org", false },
@@ -442,4 +446,78 @@ Test(config, load)
 	}
 	cr_assert_eq(unlink(p), 0);
 	cr_assert_eq(rmdir(dir), 0);
+}
+
+/* conf_value - what `postern config KEY` prints: the parsed value, comments and blanks gone. */
+static const struct vrow {
+	const char *in, *key, *want;
+	int want_r;	/* 1 written, 0 not set, -1 error (want is then the message) */
+} vrows[] = {
+	{ "tls_cert /c.pem\ntls_key /etc/x/key.pem   # renewed by certbot\n", "tls_key", "/etc/x/key.pem", 1 },
+	{ "tls_cert /c.pem\ntls_key /k.pem\n", "tls_cert", "/c.pem", 1 },
+	{ "hostname a.example.org\ntls_cert_name relay.example.org # renewed\n", "tls_cert_name",
+	  "relay.example.org", 1 },
+	{ "hostname a.example.org\n", "tls_cert_name", "a.example.org", 1 },
+	{ "", "tls_key", "", 0 },
+	{ "mailq_users group\ntls may\n", "mailq_users", "group", 1 },	/* (each enum its own word) */
+	{ "", "mailq_users", "anyone", 1 },
+	{ "", "smarthost", "", 0 },
+	{ "smarthost Smtp.example.net\n", "smarthost", "smtp.example.net:587", 1 },
+	{ "", "pidfile", "/run/postern.pid", 1 },
+	{ "retry_min 5m\n", "retry_min", "300", 1 },
+	{ "max_size 10M\n", "max_size", "10000000", 1 },
+	{ "", "tls", "may", 1 },
+	{ "deliver queue\n", "deliver", "queue", 1 },
+	{ "", "allow_local_mx", "no", 1 },
+	{ "dkim_required yes\n", "dkim_required", "yes", 1 },
+	{ "dkim a.org s1 /k canon=simple\ndkim a.org s2 /k2\n", "dkim", "a.org s1 /k canon=simple/simple\na.org s2 /k2",
+	  1 },
+	{ "tls_policy A.org verify\ntls_policy b.org none\n", "tls_policy", "a.org verify\nb.org none", 1 },
+	{ "", "dkim_canon", "relaxed/relaxed", 1 },
+	{ "", "no_such_key", "unknown key \"no_such_key\"", -1 },
+	{ "", "bad\033key", "unknown key \"bad\\033key\"", -1 },
+};
+
+Test(config, value)
+{
+	for (size_t i = 0; i < sizeof vrows / sizeof vrows[0]; i++) {
+		struct config c;
+		struct err e = { 0 };
+		struct buf out;
+		int r;
+
+		conf_defaults(&c);
+		cr_assert_eq(conf_parse(&c, vrows[i].in, strlen(vrows[i].in), "config", &e), 0, "row %zu: %s", i, e.msg);
+		buf_init(&out, 4096);
+		r = conf_value(&c, vrows[i].key, &out, &e);
+		cr_expect_eq(r, vrows[i].want_r, "row %zu (%s): r=%d", i, vrows[i].key, r);
+		if (r < 0) {
+			cr_expect_str_eq(e.msg, vrows[i].want, "row %zu", i);
+			cr_expect_eq(e.code, 64, "row %zu: code %d", i, e.code);
+		} else
+			cr_expect_str_eq(buf_str(&out), vrows[i].want, "row %zu", i);
+		buf_free(&out);
+		conf_free(&c);
+	}
+}
+
+/* every key of the table has a value or says it is not set: none is forgotten by conf_value */
+Test(config, value_every_key)
+{
+	struct config c;
+	struct err e = { 0 };
+	const char *k;
+	size_t n = 0;
+
+	conf_defaults(&c);
+	cr_assert_eq(conf_parse(&c, "", 0, "config", &e), 0);
+	for (size_t i = 0; (k = conf_key_name(i)) != NULL; i++, n++) {
+		struct buf out;
+
+		buf_init(&out, 4096);
+		cr_expect_geq(conf_value(&c, k, &out, &e), 0, "%s: %s", k, e.msg);
+		buf_free(&out);
+	}
+	cr_expect_geq(n, 34, "the table has every key");
+	conf_free(&c);
 }

@@ -92,6 +92,12 @@ static const unsigned char a1[] = { OWN(1, 4), 127, 0, 0, 11, OWN(1, 4), 127, 0,
 static const unsigned char a2[] = { OWN(1, 4), 127, 0, 0, 21 };
 static const unsigned char a3[] = { OWN(1, 4), 127, 0, 0, 31, OWN(1, 4), 0, 0, 0, 0 };
 static const unsigned char aimp[] = { OWN(1, 4), 127, 0, 0, 99 };
+static const unsigned char an_mix[] = { OWN(15, 9), 0, 10, NAME('1'), OWN(15, 9), 0, 20, NAME('p') };
+static const unsigned char an_ll[] = { OWN(15, 9), 0, 10, NAME('l') };
+static const unsigned char an_zero[] = { OWN(15, 9), 0, 10, NAME('z') };
+static const unsigned char apub[] = { OWN(1, 4), 192, 0, 2, 5 };
+static const unsigned char all[] = { OWN(1, 4), 169, 254, 1, 1 };
+static const unsigned char azero[] = { OWN(1, 4), 0, 0, 0, 1, OWN(1, 4), 224, 0, 0, 1 };
 
 #define E(n, t, rc, k, a) { n, t, rc, k, a, sizeof a }
 static const struct fake_rr table[] = {
@@ -105,25 +111,43 @@ static const struct fake_rr table[] = {
 	E("tmp.t", 15, 0, 1, an_tmp), { "mx8.t", 1, 2, 0, NULL, 0 },
 	{ "servfail.t", 15, 2, 0, NULL, 0 },
 	E("smart.t", 1, 0, 1, a2),
+	E("mix.t", 15, 0, 2, an_mix), E("mxp.t", 1, 0, 1, apub),
+	E("ll.t", 15, 0, 1, an_ll), E("mxl.t", 1, 0, 1, all),
+	E("zero.t", 15, 0, 1, an_zero), E("mxz.t", 1, 0, 2, azero),
+	{ "pubimp.t", 15, 0, 0, NULL, 0 }, E("pubimp.t", 1, 0, 1, apub),
 };
 
 struct rrow {
 	const char *domain;
+	bool allow_local;	/* allow_local_mx */
 	enum route_result want;
 	const char *targets;	/* "host ip,host ip" */
 	const char *err;
 };
 
 static const struct rrow rrows[] = {
-	{ "two.t", ROUTE_OK, "mx1.t 127.0.0.11,mx1.t 127.0.0.12,mx3.t 127.0.0.31,mx2.t 127.0.0.21" },
-	{ "null.t", ROUTE_NULLMX, "", "does not accept mail (null MX)" },
-	{ "lit.t", ROUTE_PERMFAIL, "", "IP literals" },
-	{ "implicit.t", ROUTE_OK, "implicit.t 127.0.0.99" },
-	{ "nothing.t", ROUTE_PERMFAIL, "", "no MX and no A" },
-	{ "nosuch.t", ROUTE_NXDOMAIN, "", "does not exist" },
-	{ "noa.t", ROUTE_NOHOSTS, "", "no MX host has an address" },
-	{ "tmp.t", ROUTE_TEMPFAIL, "", "temporarily" },
-	{ "servfail.t", ROUTE_TEMPFAIL, "", "DNS lookup failed" },
+	{ "two.t", true, ROUTE_OK, "mx1.t 127.0.0.11,mx1.t 127.0.0.12,mx3.t 127.0.0.31,mx2.t 127.0.0.21" },
+	{ "null.t", true, ROUTE_NULLMX, "", "does not accept mail (null MX)" },
+	{ "lit.t", true, ROUTE_PERMFAIL, "", "IP literals" },
+	{ "implicit.t", true, ROUTE_OK, "implicit.t 127.0.0.99" },
+	{ "nothing.t", true, ROUTE_PERMFAIL, "", "no MX and no A" },
+	{ "nosuch.t", true, ROUTE_NXDOMAIN, "", "does not exist" },
+	{ "noa.t", true, ROUTE_NOHOSTS, "", "no MX host has an address" },
+	{ "tmp.t", true, ROUTE_TEMPFAIL, "", "temporarily" },
+	{ "servfail.t", true, ROUTE_TEMPFAIL, "", "DNS lookup failed" },
+	/* allow_local_mx no (the default): loopback and link-local targets are refused, with a reason */
+	{ "two.t", false, ROUTE_NOHOSTS, "",
+	  "mail for two.t loops back to myself (mx1.t has the loopback address 127.0.0.11; allow_local_mx yes "
+	  "permits it)" },
+	{ "implicit.t", false, ROUTE_NOHOSTS, "", "mail for implicit.t loops back to myself (implicit.t has" },
+	{ "mix.t", false, ROUTE_OK, "mxp.t 192.0.2.5" },
+	{ "mix.t", true, ROUTE_OK, "mx1.t 127.0.0.11,mx1.t 127.0.0.12,mxp.t 192.0.2.5" },
+	{ "ll.t", false, ROUTE_NOHOSTS, "", "mail for ll.t would go to a link-local address (mxl.t has 169.254.1.1;" },
+	{ "ll.t", true, ROUTE_OK, "mxl.t 169.254.1.1" },
+	/* 0/8 and 224/3: never, whatever the setting */
+	{ "zero.t", true, ROUTE_NOHOSTS, "", "zero.t: no MX host has a usable address (mxz.t has 0.0.0.1, which" },
+	{ "zero.t", false, ROUTE_NOHOSTS, "", "no MX host has a usable address" },
+	{ "pubimp.t", false, ROUTE_OK, "pubimp.t 192.0.2.5" },
 };
 
 static uint32_t zero(void *ctx)
@@ -156,8 +180,8 @@ Test(route, mx_against_fake_dns)
 		enum route_result got;
 
 		err_clear(&e);
-		got = route_mx(d, rrows[i].domain, zero, NULL, &r, &e);
-		cr_expect_eq(got, rrows[i].want, "%s: %d (%s)", rrows[i].domain, got, e.msg);
+		got = route_mx(d, rrows[i].domain, rrows[i].allow_local, zero, NULL, &r, &e);
+		cr_expect_eq(got, rrows[i].want, "%s (row %zu): %d (%s)", rrows[i].domain, i, got, e.msg);
 		buf_init(&b, 4096);
 		targets(&r, &b);
 		cr_expect_str_eq(buf_str(&b), rrows[i].targets, "%s", rrows[i].domain);

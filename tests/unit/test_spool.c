@@ -1,6 +1,8 @@
 /* test_spool.c - the spool in a private mkdtemp directory: commit, abort, locks, update, scan, sweep,
  * storage failures (a full tmpfs, a read-only folder, and fsync/unlinkat faults injected below). */
 #include <criterion/criterion.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/file.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -360,7 +362,8 @@ Test(spool, commit_refuses_mismatch)
 }
 
 /* A storage failure while writing the envelope: everything created is removed, code 75. As root
- * permissions do not stop us, so a tmpfs of 64 KiB in a private mount namespace is the full disk. */
+ * permissions do not stop us, so a tmpfs of 64 KiB in a private mount namespace is the full disk; as
+ * anyone else, a file size limit (RLIMIT_FSIZE, SIGXFSZ ignored) makes the envelope's write fail. */
 Test(spool, commit_storage_failure)
 {
 	struct err e = { 0 };
@@ -390,7 +393,7 @@ Test(spool, commit_storage_failure)
 		t = spool_tx_begin(sp, &e);
 		if (t == NULL)
 			_exit(4);
-		/* the data fills the disk (or, not root, tmp/ becomes read-only after begin) */
+		/* the data fills the disk (or, not root, reaches the file size limit) */
 		char block[4096];
 		memset(block, 'x', sizeof block);
 		long long size = 0;
@@ -400,14 +403,20 @@ Test(spool, commit_storage_failure)
 			if (ftruncate(spool_tx_data_fd(t), size) < 0)
 				_exit(5);
 		} else {
-			snprintf(cmd, sizeof cmd, "%s/tmp", root);
-			chmod(cmd, 0500);
+			struct rlimit rl = { .rlim_cur = sizeof block, .rlim_max = sizeof block };
+
+			if (write(spool_tx_data_fd(t), block, sizeof block) != (ssize_t)sizeof block)
+				_exit(5);
+			size = sizeof block;
+			signal(SIGXFSZ, SIG_IGN);
+			if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+				_exit(5);
 		}
 		mkenv(&env, spool_tx_id(t), size);
 		if (spool_tx_commit(t, &env, &e) != -1 || e.code != 75)
 			_exit(6);
 		if (strstr(e.msg, geteuid() == 0 ? "No space left on device while writing" :
-						   "Permission denied while writing") == NULL ||
+						   "File too large while writing") == NULL ||
 		    strstr(e.msg, spool_tx_id(t)) == NULL)
 			_exit(7);
 		spool_tx_abort(t);
