@@ -81,6 +81,8 @@ static const struct key {
 	{ "timeout_data_init", K_DUR, F(timeout_data_init), NULL },
 	{ "timeout_data_block", K_DUR, F(timeout_data_block), NULL },
 	{ "timeout_data_done", K_DUR, F(timeout_data_done), NULL },
+	{ "timeout_message", K_DUR, F(timeout_message), NULL },
+	{ "timeout_session", K_DUR, F(timeout_session), NULL },
 	{ "pidfile", K_PATH, F(pidfile), NULL },
 	{ "mailq_users", K_ENUM, 0, mailq_words },
 	{ "allow_local_mx", K_BOOL, F(allow_local_mx), NULL },
@@ -497,6 +499,8 @@ void conf_defaults(struct config *c)
 	c->timeout_data_init = 120;
 	c->timeout_data_block = 180;
 	c->timeout_data_done = 600;
+	c->timeout_message = 1800;	/* the dot's 600 s and 20 minutes for the rest (postern.conf.5) */
+	c->timeout_session = 3600;
 	c->pidfile = xstrdup("/run/postern.pid");
 	c->mailq_users = MAILQ_ANYONE;	/* as Postfix: envelopes (Bcc too) are no secret on the host */
 }

@@ -74,6 +74,8 @@ struct config {
 	long timeout_data_init;	/* 120 */
 	long timeout_data_block;	/* 180 */
 	long timeout_data_done;	/* 600 */
+	long timeout_message;	/* 1800: wall clock, MAIL to the reply to the final dot */
+	long timeout_session;	/* 3600: wall clock, a whole connection */
 	char *pidfile;		/* periodic runner; default /run/postern.pid */
 	enum mailq_users mailq_users;	/* mailq/-bp: "anyone" (default), "group" (postern's and root), "root" */
 	bool allow_local_mx;	/* MX/A in 127/8 or 169.254/16 allowed (tests); default no */

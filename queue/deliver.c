@@ -188,12 +188,11 @@ enum txn { TXN_OK, TXN_LOST, TXN_REOPEN };
 static void lost(struct run *R, size_t m, const char *relay, const char *tls, const char *why)
 {
 	struct outcome o;
-	char diag[700];
 
 	if (++R->tries[m] < DLV_TRIES)
 		return;
-	fmt(diag, sizeof diag, "lost connection with %s: %s", relay, why[0] ? why : "connection closed");
-	set_outcome(&o, DLV_DEFER, "4.4.2", relay, tls, diag);
+	/* why (smtp_failure's) names the relay and the step: "lost connection with RELAY while ..." */
+	set_outcome(&o, DLV_DEFER, "4.4.2", relay, tls, why[0] ? why : "connection closed");
 	report_rest(R, m, &o);
 }
 
@@ -239,6 +238,12 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 		set_outcome(&o, DLV_DEFER, "4.3.0", relay, tls, e->msg);
 		report_rest(R, m, &o);
 		t = smtp_rset(s, e) == SMTP_OK ? TXN_OK : TXN_LOST;
+		goto out;
+	}
+	if (r == SMTP_FAIL_PROTO) {	/* a reply of the wrong class: nothing was sent, defer */
+		set_outcome(&o, DLV_DEFER, "4.5.0", relay, tls, e->msg);
+		report_rest(R, m, &o);
+		t = TXN_LOST;
 		goto out;
 	}
 	if (r != SMTP_OK) {
@@ -292,6 +297,10 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 		set_outcome(&o, DLV_DEFER, "4.3.0", relay, tls, e->msg);
 		report_rest(R, m, &o);
 		t = TXN_LOST;	/* the session is in an unknown state */
+	} else if (r == SMTP_FAIL_PROTO) {	/* e.g. 354 after the dot: not a success, defer */
+		set_outcome(&o, DLV_DEFER, "4.5.0", relay, tls, e->msg);
+		report_rest(R, m, &o);
+		t = TXN_LOST;
 	} else {
 		lost(R, m, relay, tls, e->msg);
 		t = TXN_LOST;
@@ -331,6 +340,7 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 	fmt(relay, sizeof relay, "%s[%s]:%d", t->host, ip, t->port);
 	memset(&so, 0, sizeof so);
 	smtp_timeouts_from_config(c, &so.to);
+	so.peer = relay;	/* the smtp layer's reasons name it */
 	so.transcript = env->transcript;
 	so.transcript_ctx = env->transcript_ctx;
 	s = smtp_new(&so);
@@ -352,10 +362,8 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 	if ((r = smtp_greeting(s, &e)) != SMTP_OK || (r = smtp_ehlo(s, c->hostname, &e)) != SMTP_OK) {
 		if (r == SMTP_FAIL_RESP)
 			from_reply(last, smtp_last_reply(s), relay, tls, "the greeting or EHLO");
-		else {
-			fmt(diag, sizeof diag, "%s: %s", relay, e.msg);
-			set_outcome(last, DLV_DEFER, "4.4.2", relay, tls, diag);
-		}
+		else	/* e.msg names the relay and the step */
+			set_outcome(last, DLV_DEFER, r == SMTP_FAIL_PROTO ? "4.5.0" : "4.4.2", relay, tls, e.msg);
 		last->state = DLV_DEFER;	/* a refusing host is no verdict on the recipient */
 		if (last->status[0] == '5')
 			last->status[0] = '4';
@@ -425,8 +433,12 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 			goto out;	/* no QUIT: the server waits for a body that will not come */
 		}
 		if (tr == TXN_LOST) {
-			fmt(diag, sizeof diag, "lost connection with %s: %s", relay, e.msg[0] ? e.msg : "connection closed");
-			set_outcome(last, DLV_DEFER, "4.4.2", relay, tls, diag);
+			const char *status, *why = smtp_failure(s, &status);
+
+			/* why: "lost connection with RELAY while reading the reply to RCPT TO (...)"; none
+			 * after a local error (e) */
+			set_outcome(last, DLV_DEFER, why[0] ? status : "4.4.2", relay, tls,
+			    why[0] ? why : e.msg[0] ? e.msg : "connection closed");
 			res = SESS_LOST;
 			goto out;	/* no QUIT on a dead connection */
 		}

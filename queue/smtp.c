@@ -42,7 +42,7 @@ static int ehlo(struct smtp *s, struct err *e)
 	memset(&s->ext, 0, sizeof s->ext);
 	if (line == NULL)
 		return err_set(e, 78, "HELO name too long"), SMTP_FAIL_LOCAL;
-	r = smtp_command(s, line, NULL, s->o.to.command, 2, "EHLO", e);
+	r = smtp_command(s, line, NULL, SMTP_STEP_EHLO, e);
 	free(line);
 	if (r == SMTP_OK) {
 		smtp_ehlo_parse(&s->last, &s->ext);
@@ -51,7 +51,7 @@ static int ehlo(struct smtp *s, struct err *e)
 	if (r != SMTP_FAIL_RESP || s->last.code / 100 != 5)
 		return r;
 	line = line_printf("HELO %s", s->helo);
-	r = smtp_command(s, line, NULL, s->o.to.command, 2, "HELO", e);
+	r = smtp_command(s, line, NULL, SMTP_STEP_HELO, e);
 	free(line);
 	return r;
 }
@@ -71,13 +71,14 @@ int smtp_starttls(struct smtp *s, struct tls_client_ctx *ctx, const char *name, 
 
 	if (s->tls != NULL || s->helo == NULL)
 		return err_set(e, 70, "STARTTLS: already on, or before EHLO"), SMTP_FAIL_LOCAL;
-	if ((r = smtp_command(s, "STARTTLS", NULL, s->o.to.command, 2, "STARTTLS", e)) != SMTP_OK)
+	if ((r = smtp_command(s, "STARTTLS", NULL, SMTP_STEP_STARTTLS, e)) != SMTP_OK)
 		return r;
 	/* anything already here was sent before the handshake: an attacker's injection */
 	if (s->rb.len > 0)
-		return err_set(e, 75, "trailing data after STARTTLS reply"), SMTP_FAIL_PROTO;
-	if ((s->tls = tls_connect(ctx, s->fd, name, s->o.to.command, e)) == NULL)	/* code: whose failure */
-		return err_prefix(e, "STARTTLS"), e->code == EX_OSERR ? SMTP_FAIL_LOCAL : SMTP_FAIL_CONN;
+		return smtp_fail(s, SMTP_FAIL_PROTO, SMTP_STEP_STARTTLS, true, e,
+				 "trailing data after the STARTTLS reply");
+	if ((r = smtp_io_handshake(s, ctx, name, e)) != SMTP_OK)
+		return r;
 	buf_reset(&s->rb);
 	return ehlo(s, e);	/* RFC 3207 4.2: forget everything learnt before */
 }
@@ -91,10 +92,10 @@ static char *b64(const void *p, size_t n)
 	return out;
 }
 
-/* secret_line - send a credential line and read the reply; the buffer is wiped. */
-static int secret_line(struct smtp *s, char *line, const char *shown, int cls, struct err *e)
+/* secret_line - send a credential line for step st and read the reply; the buffer is wiped. */
+static int secret_line(struct smtp *s, char *line, const char *shown, enum smtp_step st, struct err *e)
 {
-	int r = smtp_command(s, line, shown, s->o.to.command, cls, "AUTH", e);
+	int r = smtp_command(s, line, shown, st, e);
 
 	explicit_bzero(line, strlen(line));
 	free(line);
@@ -123,15 +124,16 @@ int smtp_auth(struct smtp *s, const char *user, const char *pass, bool allow_pla
 		line = line_printf("AUTH PLAIN %s", enc);
 		explicit_bzero(enc, strlen(enc));
 		free(enc);
-		return secret_line(s, line, "AUTH <credentials hidden>", 2, e);
+		return secret_line(s, line, "AUTH <credentials hidden>", SMTP_STEP_AUTH, e);
 	}
 	if (!s->ext.auth_login)
 		return err_set(e, 78, "server offers neither AUTH PLAIN nor LOGIN"), SMTP_FAIL_LOCAL;
-	if ((r = smtp_command(s, "AUTH LOGIN", NULL, s->o.to.command, 3, "AUTH", e)) != SMTP_OK)
+	/* two 334 challenges, then 235: a 334 where the mechanism has no more is a protocol error */
+	if ((r = smtp_command(s, "AUTH LOGIN", NULL, SMTP_STEP_AUTH_CONT, e)) != SMTP_OK)
 		return r;
-	if ((r = secret_line(s, b64(user, nu), "<credentials hidden>", 3, e)) != SMTP_OK)
+	if ((r = secret_line(s, b64(user, nu), "<credentials hidden>", SMTP_STEP_AUTH_CONT, e)) != SMTP_OK)
 		return r;
-	return secret_line(s, b64(pass, np), "<credentials hidden>", 2, e);
+	return secret_line(s, b64(pass, np), "<credentials hidden>", SMTP_STEP_AUTH, e);
 }
 
 /* path_ok - an address we may put between angle brackets. */
@@ -168,8 +170,9 @@ int smtp_mail(struct smtp *s, const char *sender, long long size, bool body8bit,
 	int r;
 
 	buf_init(&b, LIM_SMTP_LINE - 2);
+	smtp_message_begin(s);
 	if ((r = mail_line(s, &b, sender, size, body8bit, smtputf8, e)) == SMTP_OK)
-		r = smtp_command(s, buf_str(&b), NULL, s->o.to.command, 2, "MAIL FROM", e);
+		r = smtp_command(s, buf_str(&b), NULL, SMTP_STEP_MAIL, e);
 	buf_free(&b);
 	return r;
 }
@@ -206,6 +209,19 @@ static int group(struct smtp *s, struct buf *b, const char *sender, long long si
 			return err_set(e, 65, "envelope too long"), SMTP_FAIL_LOCAL;
 	if (buf_adds(b, "DATA\r\n") < 0)
 		return err_set(e, 65, "envelope too long"), SMTP_FAIL_LOCAL;
+	return SMTP_OK;
+}
+
+/* read_checked - read the reply to step st: SMTP_OK for any reply of the step's classes (smtp_verdict
+ * OK, TEMP or PERM; the caller looks at the code), SMTP_FAIL_PROTO for one of the wrong class. */
+static int read_checked(struct smtp *s, enum smtp_step st, struct err *e)
+{
+	int r;
+
+	if ((r = smtp_read_reply(s, st, e)) != SMTP_OK)
+		return r;
+	if (smtp_verdict(st, s->last.code) == SMTP_V_PROTO)
+		return smtp_check(s, st, e);
 	return SMTP_OK;
 }
 
@@ -250,54 +266,57 @@ int smtp_envelope(struct smtp *s, const char *sender, long long size, bool body8
 			return SMTP_OK;
 		if ((r = smtp_rcpt(s, rcpts, n, replies, accepted, e)) != SMTP_OK || *accepted == 0)
 			return r;
-		r = smtp_command(s, "DATA", NULL, s->o.to.data_init, 3, "DATA", e);
+		r = smtp_command(s, "DATA", NULL, SMTP_STEP_DATA, e);
 		*data_ok = r == SMTP_OK;
-		return r == SMTP_FAIL_RESP ? SMTP_OK : r;
+		return r == SMTP_FAIL_RESP ? SMTP_OK : r;	/* (a 250 to DATA is SMTP_FAIL_PROTO) */
 	}
+	smtp_message_begin(s);
 	if (s->ahead_sent) {
 		/* sent after the last message's terminator: only the replies are left to read */
 		s->ahead_sent = false;
 		if (s->ahead_n != n)
-			return err_set(e, 70, "pipelined envelope does not match"), SMTP_FAIL_PROTO;
+			return smtp_fail(s, SMTP_FAIL_PROTO, SMTP_STEP_MAIL, true, e,
+					 "internal error: the pipelined envelope does not match");
 	} else {
 		/* RFC 2920 3.1: MAIL, the RCPTs and DATA in one write; then their replies in order */
 		buf_init(&b, (n + 2) * (LIM_PATH + 64));
 		r = group(s, &b, sender, size, body8bit, smtputf8, rcpts, n, e);
 		if (r == SMTP_OK) {
 			smtp_show(s, SMTP_DIR_OUT, b.data, b.len);
-			r = smtp_io_write(s, b.data, b.len, s->o.to.command, e);
+			r = smtp_io_write(s, b.data, b.len, SMTP_STEP_MAIL, e);
 		}
 		buf_free(&b);
 		if (r != SMTP_OK)
 			return r;
 	}
-	if ((r = smtp_read_reply(s, s->o.to.command, e)) != SMTP_OK)
-		return err_prefix(e, "MAIL FROM"), r;
+	if ((r = read_checked(s, SMTP_STEP_MAIL, e)) != SMTP_OK)
+		return r;
 	keep(s, mail);
 	for (size_t i = 0; i < n; i++) {
-		if ((r = smtp_read_reply(s, s->o.to.command, e)) != SMTP_OK) {
+		if ((r = read_checked(s, SMTP_STEP_RCPT, e)) != SMTP_OK) {
 			for (size_t k = 0; k < n; k++)
 				smtp_reply_free(&replies[k]);
 			smtp_reply_free(mail);
 			*accepted = 0;
-			return err_prefix(e, "RCPT TO"), r;
+			return r;
 		}
 		keep(s, &replies[i]);
 		if (s->last.code / 100 == 2 && mail->code / 100 == 2)
 			(*accepted)++;
 	}
-	if ((r = smtp_read_reply(s, s->o.to.data_init, e)) != SMTP_OK)
-		return err_prefix(e, "DATA"), r;
-	if (s->last.code == 354 && *accepted == 0) {
-		/* RFC 2920 3.1: the server took DATA although nobody was accepted; end it empty */
+	if ((r = read_checked(s, SMTP_STEP_DATA, e)) != SMTP_OK)
+		return r;
+	if (s->last.code / 100 == 3 && *accepted == 0) {
+		/* RFC 2920 3.1: the server took DATA although nobody was accepted; end it empty. Its
+		 * reply is no verdict on anybody, but a 3xx to the dot is still a protocol error. */
 		if (s->o.transcript != NULL)
 			s->o.transcript(s->o.transcript_ctx, SMTP_DIR_OUT, ".", 1);
-		if ((r = smtp_io_write(s, ".\r\n", 3, s->o.to.data_block, e)) != SMTP_OK ||
-		    (r = smtp_read_reply(s, s->o.to.data_done, e)) != SMTP_OK)
-			return err_prefix(e, "DATA"), r;
+		if ((r = smtp_io_write(s, ".\r\n", 3, SMTP_STEP_DOT, e)) != SMTP_OK ||
+		    (r = read_checked(s, SMTP_STEP_DOT, e)) != SMTP_OK)
+			return r;
 		return SMTP_OK;
 	}
-	*data_ok = s->last.code == 354;
+	*data_ok = s->last.code / 100 == 3;
 	return SMTP_OK;
 }
 
@@ -328,10 +347,10 @@ int smtp_rcpt(struct smtp *s, const char *const *rcpts, size_t n, struct smtp_re
 			if (buf_printf(&b, "RCPT TO:<%s>\r\n", rcpts[done + i]) < 0)
 				abort();	/* cannot happen: each line fits LIM_PATH + 16 */
 		}
-		r = smtp_io_write(s, b.data, b.len, s->o.to.command, e);
+		r = smtp_io_write(s, b.data, b.len, SMTP_STEP_RCPT, e);
 		buf_free(&b);
 		for (size_t i = 0; r == SMTP_OK && i < k; i++) {
-			if ((r = smtp_read_reply(s, s->o.to.command, e)) != SMTP_OK)
+			if ((r = read_checked(s, SMTP_STEP_RCPT, e)) != SMTP_OK)
 				break;
 			replies[done + i] = s->last;
 			replies[done + i].text = xstrdup(s->last.text);
@@ -342,7 +361,7 @@ int smtp_rcpt(struct smtp *s, const char *const *rcpts, size_t n, struct smtp_re
 			for (size_t i = 0; i < n; i++)
 				smtp_reply_free(&replies[i]);
 			*accepted = 0;
-			return err_prefix(e, "RCPT TO"), r;
+			return r;
 		}
 		done += k;
 	}
@@ -353,15 +372,15 @@ int smtp_data(struct smtp *s, const char *prefix, size_t prefixlen, int fd, long
 {
 	int r;
 
-	if ((r = smtp_command(s, "DATA", NULL, s->o.to.data_init, 3, "DATA", e)) != SMTP_OK)
-		return err_prefix(e, "DATA"), r;
+	if ((r = smtp_command(s, "DATA", NULL, SMTP_STEP_DATA, e)) != SMTP_OK)
+		return r;
 	return smtp_data_body(s, prefix, prefixlen, fd, size, e);
 }
 
-/* flush - write the m bytes waiting in out. */
-static int flush(struct smtp *s, const char *out, size_t *m, struct err *e)
+/* flush - write the m bytes waiting in out, for step st (the message, or its end). */
+static int flush(struct smtp *s, const char *out, size_t *m, enum smtp_step st, struct err *e)
 {
-	int r = smtp_io_write(s, out, *m, s->o.to.data_block, e);
+	int r = smtp_io_write(s, out, *m, st, e);
 
 	*m = 0;
 	return r;
@@ -389,7 +408,7 @@ int smtp_data_body(struct smtp *s, const char *prefix, size_t prefixlen, int fd,
 			goto out;
 		}
 		m += (size_t)k;
-		if (m >= SMTP_CHUNK && (r = flush(s, out, &m, e)) != SMTP_OK)
+		if (m >= SMTP_CHUNK && (r = flush(s, out, &m, SMTP_STEP_BODY, e)) != SMTP_OK)
 			goto out;
 	}
 	while (off < size) {	/* exactly size bytes: the file may go on (the spool's envelope trailer) */
@@ -409,7 +428,7 @@ int smtp_data_body(struct smtp *s, const char *prefix, size_t prefixlen, int fd,
 			goto out;
 		}
 		m += (size_t)k;
-		if (m >= SMTP_CHUNK && off < size && (r = flush(s, out, &m, e)) != SMTP_OK)
+		if (m >= SMTP_CHUNK && off < size && (r = flush(s, out, &m, SMTP_STEP_BODY, e)) != SMTP_OK)
 			goto out;
 	}
 	if ((k = smtp_dot_end(&dot, out + m, e)) < 0) {
@@ -428,14 +447,15 @@ int smtp_data_body(struct smtp *s, const char *prefix, size_t prefixlen, int fd,
 		buf_reset(&s->ahead);
 		s->ahead_sent = true;
 	}
-	if ((r = flush(s, out, &m, e)) != SMTP_OK)
+	if ((r = flush(s, out, &m, SMTP_STEP_DOT, e)) != SMTP_OK)
 		goto out;
-	if ((r = smtp_read_reply(s, s->o.to.data_done, e)) != SMTP_OK)
+	if ((r = smtp_read_reply(s, SMTP_STEP_DOT, e)) != SMTP_OK)
 		goto out;
-	r = smtp_want(s, 2, "end of DATA", e);
+	r = smtp_check(s, SMTP_STEP_DOT, e);	/* 2xx sent, 4xx/5xx refused, else a protocol error */
 out:
-	if (r != SMTP_OK && r != SMTP_FAIL_RESP)
+	if (r == SMTP_FAIL_LOCAL)
 		err_prefix(e, "DATA");
+	smtp_message_end(s);
 	free(in);
 	free(out);
 	return r;
@@ -443,18 +463,23 @@ out:
 
 int smtp_rset(struct smtp *s, struct err *e)
 {
+	smtp_message_end(s);
 	if (s->ahead_sent)	/* the server is in DATA: a command now would be message text */
-		return err_set(e, 70, "RSET with a pipelined envelope outstanding"), SMTP_FAIL_PROTO;
-	return smtp_command(s, "RSET", NULL, s->o.to.command, 2, "RSET", e);
+		return smtp_fail(s, SMTP_FAIL_PROTO, SMTP_STEP_RSET, false, e,
+				 "internal error: RSET with a pipelined envelope outstanding");
+	return smtp_command(s, "RSET", NULL, SMTP_STEP_RSET, e);
 }
 
 void smtp_quit(struct smtp *s)
 {
-	struct err e;
-	int ms = s->o.to.command < 5000 ? s->o.to.command : 5000;	/* don't linger on QUIT */
+	struct err e, failed = s->fail;
+	int kind = s->fail_kind;
 
 	if (s->fd < 0 || s->ahead_sent)	/* (in DATA: closing aborts that transaction) */
 		return;
-	if (smtp_send_line(s, "QUIT", NULL, &e) == SMTP_OK)
-		(void)smtp_read_reply(s, ms, &e);
+	smtp_message_end(s);
+	if (smtp_send_line(s, "QUIT", NULL, SMTP_STEP_QUIT, &e) == SMTP_OK)
+		(void)smtp_read_reply(s, SMTP_STEP_QUIT, &e);
+	s->fail = failed;	/* QUIT's own trouble is nobody's business (smtp_failure) */
+	s->fail_kind = kind;
 }

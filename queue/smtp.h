@@ -10,7 +10,17 @@
  *
  * Results: SMTP_OK, or one of the failures below; the reason is in struct err, and for SMTP_FAIL_RESP
  * the server's reply is available from smtp_last_reply. Every function but smtp_quit/smtp_free is
- * meant to be called in protocol order; after FAIL_CONN or FAIL_PROTO the session is unusable.
+ * meant to be called in protocol order; after FAIL_CONN or FAIL_PROTO the session is unusable, and
+ * smtp_failure keeps its reason: "lost connection with PEER while reading the reply to RCPT TO
+ * (connection reset by peer)", "... while sending end of data (timeout after 600 s)", "protocol
+ * error with PEER while reading the reply to DATA (unexpected reply 250 ok; ...)".
+ *
+ * What a reply means at each step is smtp_verdict's (smtp_step.h): a reply of the wrong class (250
+ * to DATA, 354 after the final dot, a 3xx greeting, a 3xx to MAIL, RCPT, EHLO or AUTH beyond the
+ * challenges the mechanism has) is SMTP_FAIL_PROTO, never success; SMTP_FAIL_RESP is a 4xx or 5xx.
+ *
+ * Time: every read and write must be done within its step's timeout, and within the message's and
+ * the session's wall-clock limits (struct smtp_timeouts: message, session) if they end sooner.
  * The caller must ignore SIGPIPE.
  */
 #ifndef POSTERN_SMTP_H
@@ -28,14 +38,17 @@
 enum smtp_status {
 	SMTP_OK = 0,
 	SMTP_FAIL_CONN = -1,	/* could not connect, connection lost, timeout: try the next host */
-	SMTP_FAIL_PROTO = -2,	/* malformed reply or protocol violation by the server */
+	SMTP_FAIL_PROTO = -2,	/* malformed reply, a reply of the wrong class, another violation */
 	SMTP_FAIL_RESP = -3,	/* a 4xx/5xx reply (smtp_last_reply) */
 	SMTP_FAIL_LOCAL = -4,	/* our side: bad input, bare CR/LF in the message, policy refusal */
 };
 
-/* Timeouts in milliseconds (RFC 5321 4.5.3.2). */
+/* Timeouts in milliseconds (RFC 5321 4.5.3.2), then two wall-clock limits (0: none): message, from
+ * MAIL (smtp_mail, smtp_envelope) to the reply to the final dot (or RSET); session, from connecting
+ * to the end. A read or write gets the least of its step's timeout and what is left of these. */
 struct smtp_timeouts {
 	int connect, greeting, command, data_init, data_block, data_done;
+	int message, session;
 };
 
 enum smtp_dir { SMTP_DIR_IN, SMTP_DIR_OUT };
@@ -46,6 +59,8 @@ struct smtp_opts {
 	struct smtp_timeouts to;
 	smtp_transcript_fn *transcript;	/* NULL: none */
 	void *transcript_ctx;
+	const char *peer;		/* borrowed: the server as reasons name it, "mx.d[1.2.3.4]:25";
+					 * NULL: "1.2.3.4:25" */
 };
 
 struct smtp;
@@ -62,7 +77,7 @@ int smtp_connect(struct smtp *s, struct in_addr ip, int port, struct err *e);
 /* smtp_tls_implicit - TLS handshake right after connecting (port 465), before the greeting. A handshake
  * that failed on our side (tls.h: memory, descriptors) is SMTP_FAIL_LOCAL, the peer's SMTP_FAIL_CONN. */
 int smtp_tls_implicit(struct smtp *s, struct tls_client_ctx *ctx, const char *name, struct err *e);
-/* smtp_greeting - read the greeting; anything but 220 is SMTP_FAIL_RESP. */
+/* smtp_greeting - read the greeting: 2xx is SMTP_OK, 4xx/5xx SMTP_FAIL_RESP, 3xx SMTP_FAIL_PROTO. */
 int smtp_greeting(struct smtp *s, struct err *e);
 /* smtp_ehlo - EHLO (HELO when EHLO gets a 5xx; then no extensions). */
 int smtp_ehlo(struct smtp *s, const char *helo_name, struct err *e);
@@ -75,12 +90,12 @@ int smtp_starttls(struct smtp *s, struct tls_client_ctx *ctx, const char *name, 
 int smtp_auth(struct smtp *s, const char *user, const char *pass, bool allow_plaintext,
 	      struct err *e);
 /* smtp_mail - MAIL FROM:<sender> with SIZE=size (size > 0 and SIZE offered), BODY=8BITMIME and
- * SMTPUTF8 when asked for and offered. */
+ * SMTPUTF8 when asked for and offered. The message's time limit starts here. */
 int smtp_mail(struct smtp *s, const char *sender, long long size, bool body8bit, bool smtputf8,
 	      struct err *e);
 /* smtp_rcpt - RCPT TO for each address; replies[i] gets each reply (free with smtp_reply_free),
  * *accepted counts the 2xx. With PIPELINING the commands are sent in groups. SMTP_OK when every
- * reply was read, whatever the codes. */
+ * reply was read and was a 2xx, 4xx or 5xx; a 3xx is SMTP_FAIL_PROTO. */
 int smtp_rcpt(struct smtp *s, const char *const *rcpts, size_t n, struct smtp_reply *replies,
 	      size_t *accepted, struct err *e);
 /* smtp_data - DATA; on 354 send prefix (header lines, CRLF-only) then the first size bytes of fd,
@@ -90,8 +105,9 @@ int smtp_data(struct smtp *s, const char *prefix, size_t prefixlen, int fd, long
  * most SMTP_PIPE_GROUP recipients) all of them go in one write, DATA included (RFC 2920 3.1), and the
  * replies are read in order; otherwise one command at a time. *mail and replies[i] get the replies
  * (free with smtp_reply_free); a refused MAIL is mail->code >= 400; *data_ok means DATA got 354 and
- * smtp_data_body must follow; when a DATA reply was not 354 it is smtp_last_reply. SMTP_OK when every
- * reply was read. */
+ * smtp_data_body must follow; when a DATA reply was a 4xx/5xx it is smtp_last_reply. SMTP_OK when
+ * every reply was read and was of its step's classes; a reply of the wrong class is
+ * SMTP_FAIL_PROTO (nothing of the message was sent). */
 int smtp_envelope(struct smtp *s, const char *sender, long long size, bool body8bit, bool smtputf8,
 		  const char *const *rcpts, size_t n, struct smtp_reply *mail, struct smtp_reply *replies,
 		  size_t *accepted, bool *data_ok, struct err *e);
@@ -115,6 +131,10 @@ int smtp_rset(struct smtp *s, struct err *e);
 void smtp_quit(struct smtp *s);
 
 const struct smtp_reply *smtp_last_reply(const struct smtp *s);
+/* smtp_failure - the reason of the last SMTP_FAIL_CONN or SMTP_FAIL_PROTO ("" if none) and, in
+ * *status, its RFC 3463 status: "4.4.2" (connection lost, timeout, time limit) or "4.5.0" (protocol
+ * error). Valid until smtp_free. */
+const char *smtp_failure(const struct smtp *s, const char **status);
 const struct smtp_ext *smtp_ext(const struct smtp *s);
 /* smtp_tls - the TLS connection, NULL while plaintext. */
 const struct tls_conn *smtp_tls(const struct smtp *s);

@@ -5,9 +5,12 @@
 #ifndef POSTERN_SMTP_INT_H
 #define POSTERN_SMTP_INT_H
 
+#include <netinet/in.h>
+
 #include "lib/buf.h"
 #include "lib/limits.h"
 #include "queue/smtp.h"
+#include "queue/smtp_step.h"
 
 /* The receive buffer holds at most one maximal reply plus one read's worth of what follows it. */
 #define SMTP_RBUF_MAX ((size_t)LIM_REPLY_LINES * (LIM_REPLY_LINE + 2) + SMTP_READ)
@@ -30,21 +33,42 @@ struct smtp {
 	struct buf ahead;	/* the next envelope, to follow the next terminator (smtp_envelope_ahead) */
 	size_t ahead_n;		/* its recipients */
 	bool ahead_sent;	/* it went out: smtp_envelope only reads its replies */
+	char addr[INET_ADDRSTRLEN + 8];	/* "1.2.3.4:25", once connected */
+	long long msg_end, sess_end;	/* the wall-clock limits (CLOCK_MONOTONIC ms), 0: none */
+	struct err fail;	/* the reason of the last FAIL_CONN/FAIL_PROTO (smtp_failure) */
+	int fail_kind;		/* that failure, 0 if none */
 };
 
-/* smtp_io_write - all of p within ms (through TLS once it is up). SMTP_OK or SMTP_FAIL_CONN. */
-int smtp_io_write(struct smtp *s, const void *p, size_t n, int ms, struct err *e);
-/* smtp_read_reply - the next whole reply into s->last, within ms (bounded: see smtp_reply.h). */
-int smtp_read_reply(struct smtp *s, int ms, struct err *e);
+/* smtp_io_write - all of p, for step st, within its deadline (through TLS once it is up). SMTP_OK or
+ * SMTP_FAIL_CONN. */
+int smtp_io_write(struct smtp *s, const void *p, size_t n, enum smtp_step st, struct err *e);
+/* smtp_read_reply - the next whole reply (to step st) into s->last, within the step's deadline
+ * (bounded: see smtp_reply.h). Its class is not checked: see smtp_check. */
+int smtp_read_reply(struct smtp *s, enum smtp_step st, struct err *e);
+/* smtp_fail - a failure of kind SMTP_FAIL_CONN or SMTP_FAIL_PROTO at step st: "lost connection with
+ * PEER while <doing> (<cause>)" or "protocol error with ..." into e, kept for smtp_failure.
+ * Returns kind. */
+int smtp_fail(struct smtp *s, int kind, enum smtp_step st, bool reading, struct err *e, const char *fmt,
+	      ...) __attribute__((format(printf, 6, 7)));
+/* smtp_io_handshake - TLS on the connection (SNI/verify name `name`) within step TLS's deadline.
+ * SMTP_OK; SMTP_FAIL_LOCAL when it failed on our side (tls_connect's EX_OSERR: memory, descriptors);
+ * else SMTP_FAIL_CONN ("TLS handshake: ..." in e, or the limit that ended it). */
+int smtp_io_handshake(struct smtp *s, struct tls_client_ctx *ctx, const char *name, struct err *e);
+/* smtp_message_begin - a transaction starts: the message's time limit runs from now. */
+void smtp_message_begin(struct smtp *s);
+/* smtp_message_end - it ended (final reply, or RSET): only the session's limit is left. */
+void smtp_message_end(struct smtp *s);
 /* smtp_show - hand the CRLF-separated lines of p (sent or received, per dir) to the transcript, if
  * there is one. */
 void smtp_show(struct smtp *s, enum smtp_dir dir, const char *p, size_t n);
-/* smtp_send_line - one command line; `shown` replaces it in the transcript when not NULL. */
-int smtp_send_line(struct smtp *s, const char *line, const char *shown, struct err *e);
-/* smtp_want - SMTP_OK if the last reply is of class cls (2, 3), else SMTP_FAIL_RESP with a reason. */
-int smtp_want(struct smtp *s, int cls, const char *what, struct err *e);
-/* smtp_command - send a line, read the reply within ms, want class cls. */
-int smtp_command(struct smtp *s, const char *line, const char *shown, int ms, int cls, const char *what,
-		 struct err *e);
+/* smtp_send_line - one command line (for step st); `shown` replaces it in the transcript when not
+ * NULL. */
+int smtp_send_line(struct smtp *s, const char *line, const char *shown, enum smtp_step st,
+		   struct err *e);
+/* smtp_check - what the last reply means at step st (smtp_verdict): SMTP_OK, SMTP_FAIL_RESP (4xx,
+ * 5xx, with "NAME: server said ..." in e) or SMTP_FAIL_PROTO (the wrong class). */
+int smtp_check(struct smtp *s, enum smtp_step st, struct err *e);
+/* smtp_command - send a line for step st, read the reply, smtp_check it. */
+int smtp_command(struct smtp *s, const char *line, const char *shown, enum smtp_step st, struct err *e);
 
 #endif

@@ -32,6 +32,7 @@ static void field(const struct config *c, const char *key, char *out, size_t n)
 	L("timeout_connect", c->timeout_connect); L("timeout_greeting", c->timeout_greeting);
 	L("timeout_command", c->timeout_command); L("timeout_data_init", c->timeout_data_init);
 	L("timeout_data_block", c->timeout_data_block); L("timeout_data_done", c->timeout_data_done);
+	L("timeout_message", c->timeout_message); L("timeout_session", c->timeout_session);
 	S("pidfile", c->pidfile);
 	S("mailq_users", c->mailq_users == MAILQ_ROOT ? "root" : c->mailq_users == MAILQ_GROUP ? "group" : "anyone");
 	S("pidfile", c->pidfile); S("allow_local_mx", c->allow_local_mx ? "yes" : "no");
@@ -91,6 +92,8 @@ static const struct row rows[] = {
 	{ "", "timeout_data_init", "120", false },
 	{ "", "timeout_data_block", "180", false },
 	{ "", "timeout_data_done", "600", false },
+	{ "", "timeout_message", "1800", false },
+	{ "", "timeout_session", "3600", false },
 	{ "", "pidfile", "/run/postern.pid", false },
 	{ "", "dkim_required", "no", false },
 	{ "", "resolver", "(null)", false },
@@ -158,6 +161,8 @@ static const struct row rows[] = {
 	{ "timeout_data_init 2m\n", "timeout_data_init", "120", false },
 	{ "timeout_data_block 3m\n", "timeout_data_block", "180", false },
 	{ "timeout_data_done 10m\n", "timeout_data_done", "600", false },
+	{ "timeout_message 20m\n", "timeout_message", "1200", false },
+	{ "timeout_session 2h\n", "timeout_session", "7200", false },
 	{ "pidfile /run/p.pid\n", "pidfile", "/run/p.pid", false },
 	/* layout: comments, blanks, whitespace, CRLF, no final newline */
 	{ "# comment\n\n   \t\n  max_size   7  \n", "max_size", "7", false },
@@ -191,6 +196,8 @@ static const struct row rows[] = {
 	{ "queue_lifetime 9223372036854775807w\n", NULL,
 	  "t.conf:1: queue_lifetime: bad duration (must be > 0) \"9223372036854775807w\"", true },
 	{ "delay_warning s\n", NULL, "t.conf:1: delay_warning: bad duration \"s\"", true },
+	{ "timeout_message 0\n", NULL, "t.conf:1: timeout_message: bad duration (must be > 0) \"0\"", true },
+	{ "timeout_session x\n", NULL, "t.conf:1: timeout_session: bad duration (must be > 0) \"x\"", true },
 	{ "retry_min 1h\nretry_max 10m\n", NULL, "t.conf: retry_min (3600 s) is longer than retry_max (600 s)", true },
 	{ "deliver now\n", NULL, "t.conf:1: deliver: unknown value \"now\"", true },
 	{ "mailq_users staff\n", NULL, "t.conf:1: mailq_users: unknown value \"staff\"", true },
