@@ -163,9 +163,11 @@ groups_kill() {
 	for g in ${GROUPS_STARTED:-}; do kill -KILL -- "-$g" 2>/dev/null; done
 	GROUPS_STARTED=
 	sleep 0.2
+	g=$(dma_busy all)
+	[ "$g" -eq 0 ] || say "warning: $g dma processes outlived their process group's SIGKILL"
 }
 
-# dma_busy - dma processes that are not asleep in their back-off (nor zombies).
+# dma_busy [all] - dma processes that are not asleep in their back-off (all: every one), not zombies.
 dma_busy() {
 	local d c st w n=0
 	for d in /proc/[0-9]*; do
@@ -175,7 +177,7 @@ dma_busy() {
 		st=${st##*) }
 		[ "${st%% *}" = Z ] && continue
 		{ read -r w <"$d/wchan"; } 2>/dev/null
-		[ "$w" = hrtimer_nanosleep ] || n=$((n + 1))
+		[ "$w" = hrtimer_nanosleep ] && [ "${1:-}" != all ] || n=$((n + 1))
 	done
 	echo "$n"
 }
@@ -346,7 +348,7 @@ inside() {
 	if [ "$POSTERN_OK" = 1 ]; then peers="postern dma"; else say "postern skipped: $POSTERN_WHY"; fi
 	for p in $peers; do fill "$p" || die "could not queue $N messages for $p"; done
 	report "# postern and dma under SMTP faults, $(date -u '+%Y-%m-%d %H:%M UTC')" "" \
-		"Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), kernel $(uname -r), spools on $(df -T "$WORK" | awk 'NR==2 {print $2}')." "" \
+		"Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), kernel $(uname -r), spools on $(df -T "$WORK" | awk 'NR==2 {print $2}'); load average when the runs began: $(cut -d' ' -f1-3 /proc/loadavg)." "" \
 		"dma $(peer_version dma) (Debian), configured as bench/world.sh does (smarthost 127.0.0.1:25, DEFER); the sink: tests/integration/faultsmtpd.py --fast on 127.0.0.1:25. $N messages of 2 KB, each with its own Message-ID, queued once per peer and copied back before every run; $ROUNDS rounds, the peers in turn. Script: bench/b_faults.sh." ""
 	if [ "$POSTERN_OK" = 1 ]; then
 		report "postern: ${POSTERN_REV:-$(cd "$(dirname "$POSTERN")" && git rev-parse --short HEAD 2>/dev/null || echo 'revision unknown: set POSTERN_REV')} (\`sendmail -C conf -q\` per pass: every message, due or not)." ""

@@ -52,7 +52,7 @@ def parse_reply(spec):
     """parse_reply - "STEP=CODE[ TEXT]" -> (step, "CODE TEXT")."""
     step, sep, reply = spec.partition("=")
     step = step.strip().lower()
-    if not sep or step not in STEPS or not re.match(r"^[2-5][0-9][0-9]( |$)", reply):
+    if not sep or step not in STEPS or not re.match(r"^[0-9][0-9][0-9]( |$)", reply):
         raise argparse.ArgumentTypeError("--reply wants STEP=CODE[ TEXT], STEP one of "
                                          + ", ".join(STEPS) + ": " + spec)
     if len(reply) == 3:

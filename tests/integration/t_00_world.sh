@@ -341,7 +341,7 @@ test_world_faultsmtpd_pipelined() {
 		printf 'Message-ID: <p1@postern.example>\r\n\r\n..one\r\n.\r\n'
 		printf 'MAIL FROM:<a@postern.example>\r\nRCPT TO:<c@mx-pref.example>\r\nRCPT TO:<d@mx-pref.example>\r\nDATA\r\n'
 		printf 'Message-ID: <p2@postern.example>\r\n\r\ntwo\r\n.\r\nQUIT\r\n'
-	} | raw_smtp 127.0.0.11:25 5 >"$T/raw.out"
+	} | raw_smtp 127.0.0.11:25 10 >"$T/raw.out"
 	expect_eq "replies" "$EHLO_CODES 250 250 354 250 250 250 250 354 250 221 <<EOF" "$(codes "$T/raw.out")"
 	grep -q '^250 2.0.0 OK stored as 2$' "$T/raw.out" || fail "no 'stored as 2'"
 	expect_eq "count" 2 "$(mail_count f)"
@@ -354,12 +354,12 @@ test_world_faultsmtpd_pipelined() {
 # --stall-dot 2: the 2nd DATA's dot is never answered, the connection stays open; others go on
 test_world_faultsmtpd_stall_dot() {
 	faultsmtpd_start f 127.0.0.11:25 --stall-dot 2 || fail "start"
-	{ printf 'EHLO client.example\r\n'; raw_tx m1; printf 'QUIT\r\n'; } | raw_smtp 127.0.0.11:25 5 >"$T/raw1.out"
+	{ printf 'EHLO client.example\r\n'; raw_tx m1; printf 'QUIT\r\n'; } | raw_smtp 127.0.0.11:25 10 >"$T/raw1.out"
 	expect_eq "1st" "$EHLO_CODES 250 250 354 250 221 <<EOF" "$(codes "$T/raw1.out")"
 	{ printf 'EHLO client.example\r\n'; raw_tx m2; printf 'QUIT\r\n'; } | raw_smtp 127.0.0.11:25 3 >"$T/raw2.out" &
 	local pid=$!
 	wait_for 5 grep -q '^354' "$T/raw2.out" || fail "2nd: no 354"
-	{ printf 'EHLO client.example\r\n'; raw_tx m3; printf 'QUIT\r\n'; } | raw_smtp 127.0.0.11:25 2 >"$T/raw3.out"
+	{ printf 'EHLO client.example\r\n'; raw_tx m3; printf 'QUIT\r\n'; } | raw_smtp 127.0.0.11:25 10 >"$T/raw3.out"
 	expect_eq "3rd, during the stall" "$EHLO_CODES 250 250 354 250 221 <<EOF" "$(codes "$T/raw3.out")"
 	wait "$pid"
 	# no reply to the dot nor to the QUIT after it, and no close: the client timed out
@@ -416,22 +416,22 @@ test_world_faultsmtpd_reply() {
 		faultsmtpd_start data 127.0.0.11:2505 --reply data=250 &&
 		faultsmtpd_start dot 127.0.0.11:2506 --reply dot=354 &&
 		faultsmtpd_start dot250 127.0.0.11:2507 --reply 'dot=250 2.0.0 custom' || fail "start"
-	printf "${h}QUIT\r\n" | raw_smtp 127.0.0.11:2501 5 >"$T/greet.out"
+	printf "${h}QUIT\r\n" | raw_smtp 127.0.0.11:2501 10 >"$T/greet.out"
 	expect_eq "greeting" "554 fault reply (faultsmtpd)" "$(head -n 1 "$T/greet.out")"
-	{ printf "$h"; raw_tx e1; printf 'QUIT\r\n'; } | raw_smtp 127.0.0.11:2502 5 >"$T/ehlo.out"
+	{ printf "$h"; raw_tx e1; printf 'QUIT\r\n'; } | raw_smtp 127.0.0.11:2502 10 >"$T/ehlo.out"
 	expect_eq "ehlo=334" "220 334 250 250 354 250 221 <<EOF" "$(codes "$T/ehlo.out")"
 	expect_eq "ehlo=334 stored" 1 "$(mail_count ehlo)"
-	printf "$h$m${r}DATA\r\nQUIT\r\n" | raw_smtp 127.0.0.11:2503 5 >"$T/mail.out"
+	printf "$h$m${r}DATA\r\nQUIT\r\n" | raw_smtp 127.0.0.11:2503 10 >"$T/mail.out"
 	expect_eq "mail=451" "$EHLO_CODES 451 503 503 221 <<EOF" "$(codes "$T/mail.out")"
 	grep -q '^451 4.3.0 busy$' "$T/mail.out" || fail "mail=451: not the given text"
-	printf "$h$m${r}DATA\r\nQUIT\r\n" | raw_smtp 127.0.0.11:2504 5 >"$T/rcpt.out"
+	printf "$h$m${r}DATA\r\nQUIT\r\n" | raw_smtp 127.0.0.11:2504 10 >"$T/rcpt.out"
 	expect_eq "rcpt=354" "$EHLO_CODES 250 354 503 221 <<EOF" "$(codes "$T/rcpt.out")"
 	# data=250: the message's 5 lines (2 header fields, empty line, body, dot) are read as commands
-	{ printf "$h"; raw_tx d1; printf 'QUIT\r\n'; } | raw_smtp 127.0.0.11:2505 5 >"$T/data.out"
+	{ printf "$h"; raw_tx d1; printf 'QUIT\r\n'; } | raw_smtp 127.0.0.11:2505 10 >"$T/data.out"
 	expect_eq "data=250" "$EHLO_CODES 250 250 250 500 500 500 500 500 221 <<EOF" "$(codes "$T/data.out")"
-	{ printf "$h"; raw_tx t1; raw_tx t2; printf 'QUIT\r\n'; } | raw_smtp 127.0.0.11:2506 5 >"$T/dot.out"
+	{ printf "$h"; raw_tx t1; raw_tx t2; printf 'QUIT\r\n'; } | raw_smtp 127.0.0.11:2506 10 >"$T/dot.out"
 	expect_eq "dot=354" "$EHLO_CODES 250 250 354 354 250 250 354 354 221 <<EOF" "$(codes "$T/dot.out")"
-	{ printf "$h"; raw_tx c1; printf 'QUIT\r\n'; } | raw_smtp 127.0.0.11:2507 5 >"$T/dot250.out"
+	{ printf "$h"; raw_tx c1; printf 'QUIT\r\n'; } | raw_smtp 127.0.0.11:2507 10 >"$T/dot250.out"
 	grep -q '^250 2.0.0 custom$' "$T/dot250.out" || fail "dot=250 TEXT: not the given text"
 	local n
 	for n in greet mail rcpt data dot; do expect_eq "$n: stored" 0 "$(ids_count $n)"; done
