@@ -14,10 +14,11 @@
 #      other FAULT_MSGS-1 messages have arrived (lines in ids, polled every 20 ms; at most
 #      FAULT_STALL_CAP s). Target for postern: under 2 s.
 #   c) kills: a clean drain is timed first; then FAULT_KILLS SIGKILLs of the runner's process group,
-#      each a random 5..M ms after the runner's (re)start (M = 2 x clean drain / kills, or
-#      FAULT_KILL_MS; bash's RANDOM seeded with the round), then clean passes until the queue is
-#      empty: lost messages (their Message-ID never arrived; must be 0) and extra deliveries (lines
-#      in ids minus distinct Message-IDs; target: at most 10).
+#      each a random 5..M ms after the runner's (re)start (M = 2 x the clean drain time of what is
+#      still queued / (kills to come + 1), at least 10; or FAULT_KILL_MS; bash's RANDOM seeded with
+#      the round), then clean passes until the queue is empty: lost messages (their Message-ID
+#      never arrived; must be 0) and extra deliveries (lines in ids minus distinct Message-IDs;
+#      target: at most 10).
 #
 # A pass: postern `sendmail -C conf -q` (every message, due or not) until it exits; dma `dma -D -q`
 # (it forks one delivery process per message; a temporary failure makes that process sleep and
@@ -27,10 +28,11 @@
 # is what the kills and the clean-up signal. Rounds (FAULT_ROUNDS, default 3) alternate the peers;
 # the report gives every round and the medians.
 #
-# Usage (as root): sudo sh bench/b_faults.sh          (about 5 minutes with the defaults)
+# Usage (as root): sudo sh bench/b_faults.sh          (about 4 minutes with the defaults)
 #   FAULT_MSGS=2000 FAULT_ROUNDS=3 FAULT_PASSES=10 FAULT_A_CAP=60 FAULT_DMA_A_ROUNDS=1
 #   FAULT_STALL_CAP=20 FAULT_KILLS=30 FAULT_KILL_MS=M FAULT_PASS_CAP=120 (s: a pass still running
 #   then is killed) FAULT_PARTS="a b c" (some of them) FAULT_DEBUG=1 (dma's pass progress)
+#   FAULT_VERBOSE=1 (c: postern's runners with -v; counts messages its log says status=sent twice)
 #   POSTERN=PATH ('' skips postern) POSTERN_REV=TEXT KEEP=1 (as bench/run.sh)
 #   quick: sudo FAULT_MSGS=300 FAULT_ROUNDS=1 FAULT_KILLS=10 sh bench/b_faults.sh   (about 1.5 min)
 # The world is bench/world.sh's (private namespaces, dma unpacked from its .deb, /etc/dma/dma.conf
@@ -147,8 +149,9 @@ restore() {
 runner_start() {
 	local cmd
 	cmd=$(runq_cmd "$1")
+	[ "$1" = postern ] && [ -n "${RUNNER_V:-}" ] && cmd="$cmd -v"
 	# shellcheck disable=SC2086
-	setsid $cmd </dev/null >>"$WORK/runner-$1.out" 2>&1 &
+	setsid $cmd </dev/null >>"${RUNNER_V:-$WORK/runner-$1.out}" 2>&1 &
 	RUNNER=$!
 	GROUPS_STARTED="${GROUPS_STARTED:-} $RUNNER"
 }
@@ -302,20 +305,27 @@ stall_one() {
 }
 
 kills_one() {
-	local p=$1 k=$2 kills=${FAULT_KILLS:-30} i ms during=0 mid lost ex t0 clean maxms
-	# a clean drain first: the kills are spread over about that long
+	local p=$1 k=$2 kills=${FAULT_KILLS:-30} i ms during=0 mid lost ex t0 clean maxms left lo=99999 hi=0
+	# a clean drain first: it sets the pace the kills are spread by
 	restore "$p"
 	fsd_start
 	t0=$(now_ns)
 	pass "$p"
 	clean=$((($(now_ns) - t0) / 1000000))
-	maxms=${FAULT_KILL_MS:-$((2 * clean / kills))}
-	[ "$maxms" -ge 10 ] || maxms=10
 	restore "$p"
 	fsd_start
+	# FAULT_VERBOSE=1: postern's runners get -v, their "ID: to=<...>, status=sent" lines are kept
+	[ "$p" = postern ] && [ "${FAULT_VERBOSE:-0}" = 1 ] && { RUNNER_V=$WORK/kills-v.log; : >"$RUNNER_V"; }
 	RANDOM=$k
 	for i in $(seq 1 "$kills"); do
+		# spread the kills still to come over what is left of a clean drain: a random 5..M ms,
+		# M = 2 x (the clean drain time of what is left) / (the kills to come + 1)
+		left=$(queue_count "$p")
+		maxms=${FAULT_KILL_MS:-$((2 * clean * left / N / (kills - i + 2)))}
+		[ "$maxms" -ge 10 ] || maxms=10
 		ms=$((5 + RANDOM % (maxms - 4)))
+		[ "$ms" -lt "$lo" ] && lo=$ms
+		[ "$ms" -gt "$hi" ] && hi=$ms
 		runner_start "$p"
 		sleep "$(printf '0.%03d' "$ms")"
 		runner_kill KILL
@@ -325,13 +335,24 @@ kills_one() {
 	mid=$(delivered)
 	drain "$p" 5
 	groups_kill
+	RUNNER_V=''
 	lost=$((N - $(delivered)))
 	ex=$(extra)
-	report "| $p | $k | $(secs 0 $((clean * 1000000))) | 5..$maxms | $during of $kills | $mid | $PASSES | $lost | $ex | $(twice) | $(queue_count "$p") |"
+	[ "$p" = postern ] && [ "${FAULT_VERBOSE:-0}" = 1 ] && sent_twice "$k"
+	report "| $p | $k | $(secs 0 $((clean * 1000000))) | $lo..$hi | $during of $kills | $mid | $PASSES | $lost | $ex | $(twice) | $(queue_count "$p") |"
 	add "C_LOST_$p" "$lost"
 	add "C_EXTRA_$p" "$ex"
 	say "kills: $p round $k: $during kills with mail left, $mid delivered by then, lost $lost, extra $ex"
 	fsd_stop
+}
+
+# sent_twice ROUND - (FAULT_VERBOSE=1) messages postern's own -v output logged status=sent for twice
+# or more: a 250 it had read and then sent again, not one that was in flight when it was killed.
+sent_twice() {
+	local n
+	n=$(sed -n 's/.*: \([0-9A-Za-z]*\): to=<.*status=sent.*/\1/p' "$WORK/kills-v.log" | sort | uniq -d | wc -l)
+	report "| postern | $1 | (-v) messages logged status=sent twice or more: $n; status=sent lines: $(grep -c 'status=sent' "$WORK/kills-v.log") | | | | | | | | |"
+	say "kills: postern round $1: $n messages logged status=sent twice or more"
 }
 
 # ----------------------------------------------------------------------------------------- inside
@@ -378,7 +399,7 @@ inside() {
 	esac
 	case " $parts " in *" c "*)
 		report "## c) ${FAULT_KILLS:-30} SIGKILLs of the runner's process group during the drain, then clean passes" "" \
-			"Each kill comes a random 5..M ms after the runner's start, M = twice the clean drain time over the number of kills (FAULT_KILL_MS sets M), so the kills spread over about one clean drain." "" \
+			"Each kill comes a random 5..M ms after the runner's (re)start, M = twice the clean drain time of the messages still queued over the kills still to come + 1 (FAULT_KILL_MS fixes M), so the kills spread over the drain; \"kill after ms\" gives the delays drawn." "" \
 			"| peer | round | clean drain s | kill after ms | kills with mail left | delivered by the last kill | clean passes | lost | extra deliveries | messages sent twice or more | left |" "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 		for k in $(seq 1 "$ROUNDS"); do for p in $peers; do kills_one "$p" "$k"; done; done
 		report "" "Medians: $(for p in $peers; do
