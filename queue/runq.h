@@ -77,12 +77,7 @@ struct runq_dest {
 /* A worker silent this long, with messages it has not started, loses them to the other connections. */
 #define RUNQ_STALL_MS 1000
 
-/* The lines between the runner and a worker. Runner to worker: "M\tMSG\n" (deliver MSG, an index into
- * the destination's list) and "E\n" (nothing more). Worker to runner: "R\tMSG\tRCPT\tS|D|F\tSTATUS\t
- * RELAY\tTLS\tDIAG\n" (a recipient of a shared message; RCPT indexes its recipients at this destination),
- * "F\tMSG\n" (an own message finished: recorded, removed or deferred), "U\tMSG\n" (not attempted: given
- * back untouched), "W\n" (waiting for a message). Each is shorter than RUNQ_RESULT_LINE, so one atomic pipe write. */
-#define RUNQ_RESULT_LINE 2048
+/* The lines between the runner and a worker: queue/runq_line.h. */
 
 /* runq_worker - in a forked worker whose descriptors are d's messages only: deliver the messages of d
  * that the runner hands out on `in` (q[d->msg[..]]), reporting on `out`; id is this worker's claim id.
@@ -102,6 +97,23 @@ void runq_ctx_close(struct runq_ctx *x);
 
 /* runq_pass - one pass over the spool. Returns a sysexits code. */
 int runq_pass(struct runq_ctx *x);
+
+/* runq_deliver - the pass's messages ent[0..n), read batch by batch and handed out to workers
+ * (runq_pass.c); a periodic runner's pass (x->rescan) may replace *ent and *n by a fresh scan. */
+void runq_deliver(struct runq_ctx *x, struct spool_entry **ent, size_t *n, long long now);
+
+/* What runner.c decides for a pass (the selection and grouping of messages). */
+/* runq_batch_limit - the batch size this process can afford (the soft descriptor limit is raised within
+ * the hard one when two full batches would not fit). */
+size_t runq_batch_limit(const struct config *c);
+/* runq_selected - env is a message this run takes (-qR, -qS, -qI, the caller's own, due unless forced). */
+bool runq_selected(const struct runner_opts *ro, const struct envelope *env, long long now);
+/* runq_own_entries - for an unprivileged caller, only the entries it submitted (the others are not even
+ * locked); everything otherwise. Returns the new count. */
+size_t runq_own_entries(struct runq_ctx *x, struct spool_entry *ent, size_t nent);
+/* runq_group - the destinations of q[0..nq)'s pending recipients; each q[i].inflight counts its
+ * destinations. */
+struct runq_dest *runq_group(const struct config *c, struct runq_msg *q, size_t nq, size_t *nd);
 
 /* runq_apply - record one recipient's outcome in the envelope (in memory) and log it. */
 void runq_apply(struct runq_ctx *x, struct runq_msg *q, size_t rcpt, char state, const char *status,

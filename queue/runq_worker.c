@@ -18,6 +18,7 @@
 
 #include "lib/buf.h"
 #include "queue/deliver.h"
+#include "queue/runq_line.h"
 
 /* What a worker knows of its destination. The runner hands it messages one by one ("M\tMSG"); a
  * message whose pending recipients all go to this one destination (owned) is the worker's own once it
@@ -30,25 +31,31 @@ struct wctx {
 	struct runq_dest *d;	/* d->left: this process's copy */
 	uint32_t id;		/* this worker's claim id */
 	int in, out;		/* from and to the runner */
-	char ib[256];		/* what came in from the runner, not yet parsed */
+	char ib[RUNQ_LINE_MAX];	/* what came in from the runner, not yet parsed */
 	size_t ilen;
 	char tag[32];		/* for -v: which connection a line is from */
 };
 
 /* say - one line to the runner. If the runner is gone nothing we do would be recorded, so stop rather
  * than deliver more that the next run would send again. */
-static void say(struct wctx *w, const char *line, size_t n)
+static void say(struct wctx *w, const struct runq_line *l)
 {
-	if (write(w->out, line, n) != (ssize_t)n)
+	char line[RUNQ_LINE_MAX];
+	int n = runq_line_format(l, line, sizeof line);
+
+	if (n < 0) {	/* (fields are made safe and sized before: a broken invariant) */
+		log_msg(w->x->lg, LOG_ERR, "internal error: a result line that cannot be written");
+		_exit(0);
+	}
+	if (write(w->out, line, (size_t)n) != n)
 		_exit(0);
 }
 
-static void say_msg(struct wctx *w, char what, size_t mi)
+static void say_msg(struct wctx *w, enum runq_kind kind, size_t mi)
 {
-	char line[64];
-	int n = snprintf(line, sizeof line, "%c\t%zu\n", what, mi);
+	struct runq_line l = { .kind = kind, .msg = mi };
 
-	say(w, line, (size_t)n);
+	say(w, &l);
 }
 
 static void worker_finish(struct wctx *w, size_t mi)
@@ -59,20 +66,25 @@ static void worker_finish(struct wctx *w, size_t mi)
 	spool_msg_unlock(qm->m);	/* a deferred one: this worker's descriptor goes here */
 	qm->m = NULL;
 	qm->owned = false;
-	say_msg(w, 'F', mi);
+	say_msg(w, RUNQ_L_FINISHED, mi);
+}
+
+/* copy_safe - a result field for the line: printable, within the line's ceiling. */
+static void copy_safe(char *dst, size_t sz, const char *src)
+{
+	deliver_safe_text(dst, sz, src, strnlen(src, sz));
 }
 
 static void worker_report(void *ctx, const struct dlv_result *r)
 {
 	struct wctx *w = ctx;
 	struct runq_msg *qm = &w->q[w->d->msg[r->msg]];
-	char line[RUNQ_RESULT_LINE];
-	int n;
+	struct runq_line l;
 
 	if (r->state == DLV_UNTRIED) {	/* reported for each recipient; said once */
 		if (w->d->left[r->msg] > 0) {
 			w->d->left[r->msg] = 0;
-			say_msg(w, 'U', r->msg);
+			say_msg(w, RUNQ_L_UNTRIED, r->msg);
 		}
 		return;
 	}
@@ -85,10 +97,16 @@ static void worker_report(void *ctx, const struct dlv_result *r)
 	}
 	if (w->d->left[r->msg] > 0)
 		w->d->left[r->msg]--;
-	n = snprintf(line, sizeof line, "R\t%zu\t%zu\t%c\t%s\t%s\t%s\t%s\n", r->msg, r->rcpt, (char)r->state,
-	    r->status, r->relay, r->tls, r->diag);
-	if (n > 0 && (size_t)n < sizeof line)	/* (a pipe write under PIPE_BUF is atomic) */
-		say(w, line, (size_t)n);
+	memset(&l, 0, sizeof l);
+	l.kind = RUNQ_L_RESULT;
+	l.msg = r->msg;
+	l.rcpt = r->rcpt;
+	l.state = (char)r->state;
+	copy_safe(l.status, sizeof l.status, r->status);
+	copy_safe(l.relay, sizeof l.relay, r->relay);
+	copy_safe(l.tls, sizeof l.tls, r->tls);
+	copy_safe(l.diag, sizeof l.diag, r->diag);
+	say(w, &l);
 }
 
 /* worker_take - the next message the runner hands out (see dlv_source). */
@@ -101,20 +119,18 @@ static long worker_take(void *ctx, bool wait)
 
 		if (nl != NULL) {
 			size_t used = (size_t)(nl - w->ib) + 1;
-			long v = -1;
-			char *end;
+			struct runq_line l;
+			int r = runq_line_parse(w->ib, used - 1, &l);
 
-			*nl = '\0';
-			if (w->ib[0] == 'M' && w->ib[1] == '\t') {
-				unsigned long k = strtoul(w->ib + 2, &end, 10);
-
-				v = *end == '\0' && k < w->d->nmsg ? (long)k : -2;
-			}
 			memmove(w->ib, w->ib + used, w->ilen - used);
 			w->ilen -= used;
-			if (v == -2)
+			if (r < 0 || (l.kind == RUNQ_L_MSG && l.msg >= w->d->nmsg))
 				continue;	/* (malformed: ignored) */
-			return v;	/* a message, or -1 for "E" */
+			if (l.kind == RUNQ_L_MSG)
+				return (long)l.msg;
+			if (l.kind == RUNQ_L_END)
+				return -1;
+			continue;
 		}
 		if (w->ilen == sizeof w->ib)
 			return -1;
@@ -123,7 +139,7 @@ static long worker_take(void *ctx, bool wait)
 		if (poll(&p, 1, 0) <= 0) {
 			if (!wait)
 				return -2;
-			say(w, "W\n", 2);	/* (the runner may have taken back what it had given) */
+			say_msg(w, RUNQ_L_WAIT, 0);	/* (the runner may have taken back what it had given) */
 		}
 		ssize_t n = read(w->in, w->ib + w->ilen, sizeof w->ib - w->ilen);
 
