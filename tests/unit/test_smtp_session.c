@@ -4,46 +4,7 @@
  * failed STARTTLS handshake was (an allocation failing on our side is SMTP_FAIL_LOCAL). */
 #include "tests/unit/smtp_fake.h"
 
-#include <openssl/crypto.h>
-
-/* OpenSSL's allocations go through these: a test sets budget to make the budget+1-th one fail. */
-static long budget = -1;	/* -1: never fail */
-
-static void *t_malloc(size_t n, const char *file, int line)
-{
-	(void)file;
-	(void)line;
-	if (budget == 0)
-		return NULL;
-	if (budget > 0)
-		budget--;
-	return malloc(n);
-}
-
-static void *t_realloc(void *p, size_t n, const char *file, int line)
-{
-	(void)file;
-	(void)line;
-	if (budget == 0)
-		return NULL;
-	if (budget > 0)
-		budget--;
-	return realloc(p, n);
-}
-
-static void t_free(void *p, const char *file, int line)
-{
-	(void)file;
-	(void)line;
-	free(p);
-}
-
-static int hooks_installed;
-
-__attribute__((constructor)) static void install_hooks(void)
-{
-	hooks_installed = CRYPTO_set_mem_functions(t_malloc, t_realloc, t_free);
-}
+#include "tests/unit/ossl_failalloc.h"
 
 TestSuite(session, .init = setup, .fini = teardown, .timeout = 30);
 

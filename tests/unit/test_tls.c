@@ -74,44 +74,7 @@ Test(tls, blame_table)
 
 /* ---------------------------------------------------------------- real handshakes */
 
-/* OpenSSL's allocations go through these, so that a test can make the n-th one fail. */
-static long budget = -1;	/* allocations left before failing; -1: never fail */
-
-static void *t_malloc(size_t n, const char *file, int line)
-{
-	(void)file;
-	(void)line;
-	if (budget == 0)
-		return NULL;
-	if (budget > 0)
-		budget--;
-	return malloc(n);
-}
-
-static void *t_realloc(void *p, size_t n, const char *file, int line)
-{
-	(void)file;
-	(void)line;
-	if (budget == 0)
-		return NULL;
-	if (budget > 0)
-		budget--;
-	return realloc(p, n);
-}
-
-static void t_free(void *p, const char *file, int line)
-{
-	(void)file;
-	(void)line;
-	free(p);
-}
-
-static int hooks_installed;
-
-__attribute__((constructor)) static void install_hooks(void)
-{
-	hooks_installed = CRYPTO_set_mem_functions(t_malloc, t_realloc, t_free);
-}
+#include "tests/unit/ossl_failalloc.h"
 
 static EVP_PKEY *srv_key;
 static X509 *srv_cert;
