@@ -73,7 +73,7 @@ struct runq_dest {
 #define RUNQ_GIVEUPS 3
 
 /* Messages handed to a worker ahead of its progress (enough to pipeline the next one). */
-#define RUNQ_WINDOW 4
+#define RUNQ_WINDOW 32
 /* A worker silent this long, with messages it has not started, loses them to the other connections. */
 #define RUNQ_STALL_MS 1000
 
