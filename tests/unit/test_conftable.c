@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "conf/config.h"
+#include "conf/confshow.h"
 
 #define MAN "man/postern.conf.5"
 #define SAMPLE "conf/postern.conf"
@@ -303,4 +304,45 @@ Test(conftable, defaults_parse_to_themselves)
 		conf_free(&d);
 	}
 	conf_free(&c);
+}
+
+/* show_all - `postern config` for the configuration in `in`, into out[n]. */
+static void show_all(const char *in, char *out, size_t n)
+{
+	char *argv[] = { "config", NULL };
+	struct config c;
+	struct err e = { 0 };
+	FILE *f, *errf;
+
+	conf_defaults(&c);
+	cr_assert_eq(conf_parse(&c, in, strlen(in), "t.conf", &e), 0, "%s", e.msg);
+	cr_assert_not_null(f = fmemopen(out, n, "w"));
+	cr_assert_not_null(errf = fopen("/dev/null", "w"));
+	cr_expect_eq(conf_show_main(&c, 1, argv, f, errf), 0);
+	cr_assert_eq(fclose(f), 0);
+	fclose(errf);
+	conf_free(&c);
+}
+
+/* `postern config`: every key that is set, in the table's order, in the file's syntax (golden) */
+Test(conftable, show_every_key)
+{
+	static const char in[] = "hostname a.example.org\nmax_size 10M\ndkim a.org s1 /k canon=simple\n"
+				 "tls_policy b.org verify\nsmarthost relay.example.net\nretry_min 1m\n";
+	static const char want[] = "hostname a.example.org\ndomain a.example.org\nspool " SPOOLDIR "\n"
+		"aliases " SYSCONFDIR "/postern/aliases\nmax_size 10000000\nmax_header_size 1048576\n"
+		"deliver background\ndkim a.org s1 /k canon=simple/simple\ndkim_canon relaxed/relaxed\n"
+		"dkim_required no\ndkim_expire 0\nsmarthost relay.example.net:587\nsmarthost_tls auto\ntls may\n"
+		"tls_policy b.org verify\ntls_cert_name a.example.org\nmax_connections 4\nretry_min 60\n"
+		"retry_max 14400\nqueue_lifetime 432000\ndelay_warning 0\ntimeout_connect 30\n"
+		"timeout_greeting 300\ntimeout_command 300\ntimeout_data_init 120\ntimeout_data_block 180\n"
+		"timeout_data_done 600\ntimeout_message 1800\ntimeout_session 3600\npidfile /run/postern.pid\n"
+		"mailq_users anyone\nallow_local_mx no\n";
+	char got[4096] = { 0 }, again[4096] = { 0 };
+
+	show_all(in, got, sizeof got - 1);
+	cr_expect_str_eq(got, want);
+	/* the listing is a configuration file that gives itself back */
+	show_all(got, again, sizeof again - 1);
+	cr_expect_str_eq(again, got);
 }
