@@ -110,7 +110,7 @@ static const struct key {
 	STR("domain", K_HOST, domain, NULL, "the value of hostname"),
 	STR("spool", K_PATH, spool, SPOOLDIR, NULL),
 	STR("aliases", K_PATH, aliases, SYSCONFDIR "/postern/aliases", NULL),
-	NUM("max_size", K_SIZE, max_size, "50M", 0, LLONG_MAX),	/* 0: no limit */
+	NUM("max_size", K_SIZE, max_size, "50M", 0, LLONG_MAX),	/* Postfix's order; 0: no limit */
 	NUM("max_header_size", K_USIZE, max_header_size, "1048576", 1, LLONG_MAX),
 	ENUM("deliver", deliver, "background", deliver_words),
 	/* DKIM */
