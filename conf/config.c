@@ -35,59 +35,125 @@
 
 static void conf_finish_names(struct config *c);
 
-enum kind { K_HOST, K_PATH, K_SIZE, K_HSIZE, K_DUR, K_DUR0, K_ENUM, K_BOOL, K_CONNS, K_SPECIAL };
+/* The smarthost port when none is given: 465 for TLS from the first byte (RFC 8314), else 587 (RFC 6409). */
+#define CONF_PORT_SUBMISSIONS 465
+#define CONF_PORT_SUBMISSION 587
+
+/* What a key's value is: each kind has one parser, one printer (kinds[] below). */
+enum kind {
+	K_HOST, K_PATH,		/* char *: conf_host_ok (stored lower-case) / conf_path_ok */
+	K_SIZE, K_USIZE,	/* long long / size_t bytes, in [min, max] */
+	K_DUR,			/* long seconds, in [min, max] */
+	K_INT,			/* int, plain decimal, in [min, max] */
+	K_ENUM,			/* an enum field, one of words[] (the enum's order) */
+	K_BOOL,			/* bool: yes or no */
+	K_DKIM, K_POLICY, K_RESOLVER, K_SMARTHOST, K_CANON,	/* one key each, values of their own */
+};
+
+struct pctx;
+struct key;
+typedef int parse_fn(struct pctx *x, const struct key *k, struct span v);
+typedef int show_fn(const struct config *c, const struct key *k, struct buf *out);
+static parse_fn parse_host, parse_path, parse_size, parse_dur, parse_int, parse_enum, parse_bool;
+static parse_fn set_dkim, set_policy, set_resolver, set_smarthost, set_canon;
+static show_fn show_str, show_size, show_usize, show_dur, show_int, show_enum, show_bool;
+static show_fn show_dkim, show_policy, show_smarthost, show_canon;
+
+/* kinds - the parser and printer of each kind; `words`: the value may be several words; `repeat`: the
+ * key may be given several times (each line adds one). */
+static const struct kindops {
+	parse_fn *parse;
+	show_fn *show;
+	bool words, repeat;
+} kinds[] = {
+	[K_HOST] = { parse_host, show_str, false, false },
+	[K_PATH] = { parse_path, show_str, false, false },
+	[K_SIZE] = { parse_size, show_size, false, false },
+	[K_USIZE] = { parse_size, show_usize, false, false },
+	[K_DUR] = { parse_dur, show_dur, false, false },
+	[K_INT] = { parse_int, show_int, false, false },
+	[K_ENUM] = { parse_enum, show_enum, false, false },
+	[K_BOOL] = { parse_bool, show_bool, false, false },
+	[K_DKIM] = { set_dkim, show_dkim, true, true },
+	[K_POLICY] = { set_policy, show_policy, true, true },
+	[K_RESOLVER] = { set_resolver, show_str, true, false },
+	[K_SMARTHOST] = { set_smarthost, show_smarthost, false, false },
+	[K_CANON] = { set_canon, show_canon, false, false },
+};
 
 static const char *const deliver_words[] = { "background", "queue", NULL };
 static const char *const shtls_words[] = { "auto", "starttls", "tls", "none", NULL };
 static const char *const tls_words[] = { "none", "may", "encrypt", "verify", NULL };
 static const char *const mailq_words[] = { "anyone", "group", "root", NULL };
+/* K_ENUM fields are stored and read as int */
+_Static_assert(sizeof(enum deliver_mode) == sizeof(int) && sizeof(enum smarthost_tls) == sizeof(int) &&
+	sizeof(enum tls_level) == sizeof(int) && sizeof(enum mailq_users) == sizeof(int), "enum is not an int");
 
-#define F(field) offsetof(struct config, field)
+/* keys - every key of postern.conf, in the order of postern.conf(5). Its default is written here and
+ * nowhere else: conf_defaults parses `def` with the key's own parser, `postern config` prints the
+ * values, and test_conftable.c holds postern.conf(5) and the sample conf/postern.conf to this table. */
 static const struct key {
 	const char *name;
 	enum kind kind;
-	size_t off;
+	size_t off;		/* the field in struct config */
+	const char *def;	/* the default as the file would write it; NULL: not set */
+	const char *derived;	/* a default taken from elsewhere, in postern.conf(5)'s words */
+	long long min, max;	/* K_SIZE, K_USIZE, K_DUR, K_INT */
 	const char *const *words;	/* K_ENUM */
 } keys[] = {
-	{ "hostname", K_HOST, F(hostname), NULL },
-	{ "domain", K_HOST, F(domain), NULL },
-	{ "spool", K_PATH, F(spool), NULL },
-	{ "aliases", K_PATH, F(aliases), NULL },
-	{ "max_size", K_SIZE, F(max_size), NULL },
-	{ "max_header_size", K_HSIZE, F(max_header_size), NULL },
-	{ "deliver", K_ENUM, 0, deliver_words },
-	{ "dkim", K_SPECIAL, 0, NULL },
-	{ "dkim_canon", K_SPECIAL, 0, NULL },
-	{ "dkim_required", K_BOOL, F(dkim_required), NULL },
-	{ "dkim_expire", K_DUR0, F(dkim_expire), NULL },
-	{ "smarthost", K_SPECIAL, 0, NULL },
-	{ "smarthost_tls", K_ENUM, 0, shtls_words },
-	{ "smarthost_auth", K_PATH, F(smarthost_auth), NULL },
-	{ "tls", K_ENUM, 0, tls_words },
-	{ "tls_policy", K_SPECIAL, 0, NULL },
-	{ "tls_ca", K_PATH, F(tls_ca), NULL },
-	{ "tls_cert", K_PATH, F(tls_cert), NULL },
-	{ "tls_key", K_PATH, F(tls_key), NULL },
-	{ "tls_cert_name", K_HOST, F(tls_cert_name), NULL },
-	{ "resolver", K_SPECIAL, 0, NULL },
-	{ "max_connections", K_CONNS, F(max_connections), NULL },
-	{ "retry_min", K_DUR0, F(retry_min), NULL },	/* 0: retry at the next run */
-	{ "retry_max", K_DUR, F(retry_max), NULL },
-	{ "queue_lifetime", K_DUR, F(queue_lifetime), NULL },
-	{ "delay_warning", K_DUR0, F(delay_warning), NULL },
-	{ "timeout_connect", K_DUR, F(timeout_connect), NULL },
-	{ "timeout_greeting", K_DUR, F(timeout_greeting), NULL },
-	{ "timeout_command", K_DUR, F(timeout_command), NULL },
-	{ "timeout_data_init", K_DUR, F(timeout_data_init), NULL },
-	{ "timeout_data_block", K_DUR, F(timeout_data_block), NULL },
-	{ "timeout_data_done", K_DUR, F(timeout_data_done), NULL },
-	{ "timeout_message", K_DUR, F(timeout_message), NULL },
-	{ "timeout_session", K_DUR, F(timeout_session), NULL },
-	{ "pidfile", K_PATH, F(pidfile), NULL },
-	{ "mailq_users", K_ENUM, 0, mailq_words },
-	{ "allow_local_mx", K_BOOL, F(allow_local_mx), NULL },
-};
+#define F(field) offsetof(struct config, field)
+#define STR(name, kind, field, def, derived) { name, kind, F(field), def, derived, 0, 0, NULL }
+#define NUM(name, kind, field, def, min, max) { name, kind, F(field), def, NULL, min, max, NULL }
+#define ENUM(name, field, def, words) { name, K_ENUM, F(field), def, NULL, 0, 0, words }
+	/* submission */
+	STR("hostname", K_HOST, hostname, NULL, "the system's fully qualified name"),
+	STR("domain", K_HOST, domain, NULL, "the value of hostname"),
+	STR("spool", K_PATH, spool, SPOOLDIR, NULL),
+	STR("aliases", K_PATH, aliases, SYSCONFDIR "/postern/aliases", NULL),
+	NUM("max_size", K_SIZE, max_size, "50M", 0, LLONG_MAX),	/* Postfix's order; 0: no limit */
+	NUM("max_header_size", K_USIZE, max_header_size, "1048576", 1, LLONG_MAX),
+	ENUM("deliver", deliver, "background", deliver_words),
+	/* DKIM */
+	STR("dkim", K_DKIM, dkim, NULL, NULL),
+	STR("dkim_canon", K_CANON, dkim_hcanon, "relaxed/relaxed", NULL),
+	STR("dkim_required", K_BOOL, dkim_required, "no", NULL),
+	NUM("dkim_expire", K_DUR, dkim_expire, "0", 0, LONG_MAX),	/* 0: no x= tag */
+	/* delivery */
+	STR("smarthost", K_SMARTHOST, smarthost, NULL, NULL),
+	ENUM("smarthost_tls", smarthost_tls, "auto", shtls_words),
+	STR("smarthost_auth", K_PATH, smarthost_auth, NULL, NULL),
+	ENUM("tls", tls, "may", tls_words),
+	STR("tls_policy", K_POLICY, tls_policy, NULL, NULL),
+	STR("tls_ca", K_PATH, tls_ca, NULL, NULL),	/* NULL: the system's hashed folder (tls.c) */
+	STR("tls_cert", K_PATH, tls_cert, NULL, NULL),
+	STR("tls_key", K_PATH, tls_key, NULL, NULL),
+	STR("tls_cert_name", K_HOST, tls_cert_name, NULL, "the value of hostname"),
+	STR("resolver", K_RESOLVER, resolver, NULL, NULL),	/* NULL: /etc/resolv.conf */
+	NUM("max_connections", K_INT, max_connections, "4", 1, 64),
+	/* queue */
+	NUM("retry_min", K_DUR, retry_min, "5m", 0, LONG_MAX),	/* 0: retry at the next run */
+	NUM("retry_max", K_DUR, retry_max, "4h", 1, LONG_MAX),
+	NUM("queue_lifetime", K_DUR, queue_lifetime, "5d", 1, LONG_MAX),
+	NUM("delay_warning", K_DUR, delay_warning, "0", 0, LONG_MAX),	/* 0: no notices */
+	/* SMTP client timeouts, RFC 5321 4.5.3.2; then the wall-clock limits of a message and a session
+	 * (30m: the dot's 10 minutes and 20 for the rest, postern.conf.5) */
+	NUM("timeout_connect", K_DUR, timeout_connect, "30s", 1, LONG_MAX),
+	NUM("timeout_greeting", K_DUR, timeout_greeting, "5m", 1, LONG_MAX),
+	NUM("timeout_command", K_DUR, timeout_command, "5m", 1, LONG_MAX),
+	NUM("timeout_data_init", K_DUR, timeout_data_init, "2m", 1, LONG_MAX),
+	NUM("timeout_data_block", K_DUR, timeout_data_block, "3m", 1, LONG_MAX),
+	NUM("timeout_data_done", K_DUR, timeout_data_done, "10m", 1, LONG_MAX),
+	NUM("timeout_message", K_DUR, timeout_message, "30m", 1, LONG_MAX),
+	NUM("timeout_session", K_DUR, timeout_session, "1h", 1, LONG_MAX),
+	STR("pidfile", K_PATH, pidfile, "/run/postern.pid", NULL),
+	/* as Postfix: envelopes (Bcc too) are no secret on the host */
+	ENUM("mailq_users", mailq_users, "anyone", mailq_words),
+	STR("allow_local_mx", K_BOOL, allow_local_mx, "no", NULL),
 #undef F
+#undef STR
+#undef NUM
+#undef ENUM
+};
 #define NKEYS (sizeof keys / sizeof keys[0])
 
 /* the parse in progress: where we are, for messages, and what was seen */
@@ -149,14 +215,119 @@ static void set_str(char **field, char *v)
 	*field = v;
 }
 
+/* field - where row k's value lives in c. */
+static void *field(struct config *c, const struct key *k)
+{
+	return (char *)c + k->off;
+}
+
+/* cfield - the same, read-only. */
+static const void *cfield(const struct config *c, const struct key *k)
+{
+	return (const char *)c + k->off;
+}
+
+/* parse_host - K_HOST */
+static int parse_host(struct pctx *x, const struct key *k, struct span v)
+{
+	if (!conf_host_ok(v))
+		return badval(x, k->name, "bad host name", v);
+	set_str(field(x->c, k), conf_host_dup(v));
+	return 0;
+}
+
+/* parse_path - K_PATH */
+static int parse_path(struct pctx *x, const struct key *k, struct span v)
+{
+	if (!conf_path_ok(v))
+		return badval(x, k->name, "not an absolute path:", v);
+	set_str(field(x->c, k), xstrndup(v.p, v.n));
+	return 0;
+}
+
+/* parse_size - K_SIZE and K_USIZE */
+static int parse_size(struct pctx *x, const struct key *k, struct span v)
+{
+	long long ll = conf_size_parse(v.p, v.n);
+
+	if (ll < k->min || ll > k->max || (k->kind == K_USIZE && (unsigned long long)ll > SIZE_MAX))
+		return badval(x, k->name, "bad size", v);
+	if (k->kind == K_USIZE)
+		*(size_t *)field(x->c, k) = (size_t)ll;
+	else
+		*(long long *)field(x->c, k) = ll;
+	return 0;
+}
+
+/* parse_dur - K_DUR */
+static int parse_dur(struct pctx *x, const struct key *k, struct span v)
+{
+	long d = conf_duration_parse(v.p, v.n);
+	char what[64];
+
+	if (d < 0 || d < k->min || d > k->max) {
+		if (k->min <= 0)
+			return badval(x, k->name, "bad duration", v);
+		(void)snprintf(what, sizeof what, "bad duration (must be > %lld)", k->min - 1);
+		return badval(x, k->name, what, v);
+	}
+	*(long *)field(x->c, k) = d;
+	return 0;
+}
+
+/* parse_int - K_INT: plain decimal digits */
+static int parse_int(struct pctx *x, const struct key *k, struct span v)
+{
+	long long d = 0;
+	char what[80];
+
+	for (size_t i = 0; i < v.n && d <= k->max; i++)
+		d = v.p[i] >= '0' && v.p[i] <= '9' ? d * 10 + (v.p[i] - '0') : k->max + 1;
+	if (v.n == 0 || d < k->min || d > k->max) {
+		(void)snprintf(what, sizeof what, "want a number from %lld to %lld, got", k->min, k->max);
+		return badval(x, k->name, what, v);
+	}
+	*(int *)field(x->c, k) = (int)d;
+	return 0;
+}
+
+/* parse_enum - K_ENUM: the word's index is the enum's value */
+static int parse_enum(struct pctx *x, const struct key *k, struct span v)
+{
+	for (int i = 0; k->words[i] != NULL; i++)
+		if (span_eq(v, k->words[i])) {
+			*(int *)field(x->c, k) = i;
+			return 0;
+		}
+	return badval(x, k->name, "unknown value", v);
+}
+
+/* parse_bool - K_BOOL */
+static int parse_bool(struct pctx *x, const struct key *k, struct span v)
+{
+	if (!span_eq(v, "yes") && !span_eq(v, "no"))
+		return badval(x, k->name, "want yes or no, got", v);
+	*(bool *)field(x->c, k) = span_eq(v, "yes");
+	return 0;
+}
+
+/* set_canon - dkim_canon: "H/B" or one word for both */
+static int set_canon(struct pctx *x, const struct key *k, struct span v)
+{
+	if (conf_canon_parse(v, &x->c->dkim_hcanon, &x->c->dkim_bcanon) < 0)
+		return badval(x, k->name, "want relaxed|simple[/relaxed|simple], got", v);
+	return 0;
+}
+
 /* set_dkim - "DOMAIN SELECTOR KEYFILE [canon=H/B]" */
-static int set_dkim(struct pctx *x, struct span v)
+static int set_dkim(struct pctx *x, const struct key *row, struct span v)
 {
 	struct config *c = x->c;
 	struct span d = next_word(&v), s = next_word(&v), k = next_word(&v), o = next_word(&v);
 	struct span extra = next_word(&v);
 	struct conf_dkim_key key = { 0 };
 
+	(void)row;
 	if (k.n == 0 || extra.n != 0)
 		return badval(x, "dkim", "wants DOMAIN SELECTOR KEYFILE [canon=H/B], got", extra.n ? extra : d);
 	if (!conf_host_ok(d))
@@ -183,12 +354,13 @@ static int set_dkim(struct pctx *x, struct span v)
 }
 
 /* set_policy - "DOMAIN LEVEL" */
-static int set_policy(struct pctx *x, struct span v)
+static int set_policy(struct pctx *x, const struct key *k, struct span v)
 {
 	struct config *c = x->c;
 	struct span d = next_word(&v), l = next_word(&v);
 	size_t i;
 
+	(void)k;
 	if (l.n == 0 || next_word(&v).n != 0)
 		return badval(x, "tls_policy", "wants DOMAIN LEVEL, got", d);
 	if (!conf_host_ok(d))
@@ -208,12 +380,13 @@ static int set_policy(struct pctx *x, struct span v)
 }
 
 /* set_resolver - one to three IPv4 addresses, stored normalised and space-separated. */
-static int set_resolver(struct pctx *x, struct span v)
+static int set_resolver(struct pctx *x, const struct key *k, struct span v)
 {
 	struct buf out;
 	struct span w;
 	size_t n = 0;
 
+	(void)k;
 	buf_init(&out, CONF_RESOLVERS * (INET_ADDRSTRLEN + 1));
 	while ((w = next_word(&v)).n != 0) {
 		char tmp[INET_ADDRSTRLEN], txt[INET_ADDRSTRLEN];
@@ -234,11 +407,12 @@ static int set_resolver(struct pctx *x, struct span v)
 }
 
 /* set_smarthost - "HOST" or "HOST:PORT" */
-static int set_smarthost(struct pctx *x, struct span v)
+static int set_smarthost(struct pctx *x, const struct key *k, struct span v)
 {
 	const char *colon = memrchr(v.p, ':', v.n);
 	struct span h = v;
 
+	(void)k;
 	if (colon != NULL) {
 		struct span p = span_make(colon + 1, v.n - (size_t)(colon - v.p) - 1);
 		long port = 0;
@@ -262,93 +436,12 @@ static int set_smarthost(struct pctx *x, struct span v)
 	return 0;
 }
 
-/* set_enum - the K_ENUM keys, by name. */
-static void set_enum(struct config *c, const char *key, int i)
-{
-	if (strcmp(key, "deliver") == 0)
-		c->deliver = (enum deliver_mode)i;
-	else if (strcmp(key, "smarthost_tls") == 0)
-		c->smarthost_tls = (enum smarthost_tls)i;
-	else if (strcmp(key, "mailq_users") == 0)
-		c->mailq_users = (enum mailq_users)i;
-	else
-		c->tls = (enum tls_level)i;
-}
-
-/* set_key - validate v for key k and store it. */
+/* set_key - validate v for row k and store it, with its kind's parser. */
 static int set_key(struct pctx *x, const struct key *k, struct span v)
 {
-	char *base = (char *)x->c;
-	long long ll;
-	long d;
-	bool one = memchr(v.p, ' ', v.n) == NULL && memchr(v.p, '\t', v.n) == NULL;
-
-	if (!one && k->kind != K_SPECIAL)
+	if (!kinds[k->kind].words && (memchr(v.p, ' ', v.n) != NULL || memchr(v.p, '\t', v.n) != NULL))
 		return badval(x, k->name, "wants one value, got", v);
-	switch (k->kind) {
-	case K_HOST:
-		if (!conf_host_ok(v))
-			return badval(x, k->name, "bad host name", v);
-		set_str((char **)(base + k->off), conf_host_dup(v));
-		return 0;
-	case K_PATH:
-		if (!conf_path_ok(v))
-			return badval(x, k->name, "not an absolute path:", v);
-		set_str((char **)(base + k->off), xstrndup(v.p, v.n));
-		return 0;
-	case K_SIZE:
-		if ((ll = conf_size_parse(v.p, v.n)) < 0)
-			return badval(x, k->name, "bad size", v);
-		*(long long *)(base + k->off) = ll;
-		return 0;
-	case K_HSIZE:
-		if ((ll = conf_size_parse(v.p, v.n)) <= 0 || (unsigned long long)ll > SIZE_MAX)
-			return badval(x, k->name, "bad size", v);
-		*(size_t *)(base + k->off) = (size_t)ll;
-		return 0;
-	case K_DUR:
-	case K_DUR0:
-		if ((d = conf_duration_parse(v.p, v.n)) < 0 || (d == 0 && k->kind == K_DUR))
-			return badval(x, k->name, k->kind == K_DUR ? "bad duration (must be > 0)" : "bad duration", v);
-		*(long *)(base + k->off) = d;
-		return 0;
-	case K_ENUM:
-		for (int i = 0; k->words[i] != NULL; i++)
-			if (span_eq(v, k->words[i])) {
-				set_enum(x->c, k->name, i);
-				return 0;
-			}
-		return badval(x, k->name, "unknown value", v);
-	case K_BOOL:
-		if (!span_eq(v, "yes") && !span_eq(v, "no"))
-			return badval(x, k->name, "want yes or no, got", v);
-		*(bool *)(base + k->off) = span_eq(v, "yes");
-		return 0;
-	case K_CONNS:
-		d = 0;
-		for (size_t i = 0; i < v.n && d <= 64; i++)
-			d = v.p[i] >= '0' && v.p[i] <= '9' ? d * 10 + (v.p[i] - '0') : 1000;
-		if (d < 1 || d > 64)
-			return badval(x, k->name, "want a number from 1 to 64, got", v);
-		*(int *)(base + k->off) = (int)d;
-		return 0;
-	case K_SPECIAL:
-		break;
-	}
-	if (strcmp(k->name, "dkim") == 0)
-		return set_dkim(x, v);
-	if (strcmp(k->name, "tls_policy") == 0)
-		return set_policy(x, v);
-	if (strcmp(k->name, "resolver") == 0)
-		return set_resolver(x, v);
-	if (!one)
-		return badval(x, k->name, "wants one value, got", v);
-	if (strcmp(k->name, "smarthost") == 0)
-		return set_smarthost(x, v);
-	/* dkim_canon */
-	if (conf_canon_parse(v, &x->c->dkim_hcanon, &x->c->dkim_bcanon) < 0)
-		return badval(x, k->name, "want relaxed|simple[/relaxed|simple], got", v);
-	return 0;
+	return kinds[k->kind].parse(x, k, v);
 }
 
 /* parse_line - one line (without its LF). */
@@ -380,7 +473,7 @@ static int parse_line(struct pctx *x, struct span l)
 	for (size_t j = 0; j < v.n; j++)
 		if ((unsigned char)v.p[j] < ' ' && v.p[j] != '\t')
 			return badval(x, keys[i].name, "control character in", v);
-	if (x->seen[i] != 0 && strcmp(keys[i].name, "dkim") != 0 && strcmp(keys[i].name, "tls_policy") != 0)
+	if (x->seen[i] != 0 && !kinds[keys[i].kind].repeat)
 		return bad(x, "%s: given twice (first on line %zu)", keys[i].name, x->seen[i]);
 	if (x->seen[i] == 0)
 		x->seen[i] = x->line;
@@ -397,6 +490,12 @@ static size_t key_index(const char *name)
 	return i;
 }
 
+/* default_port - the smarthost port when the smarthost line names none. */
+static int default_port(const struct config *c)
+{
+	return c->smarthost_tls == SMARTHOST_TLS_TLS ? CONF_PORT_SUBMISSIONS : CONF_PORT_SUBMISSION;
+}
+
 /* conf_finish - defaults that depend on other keys, and checks across keys. */
 static int conf_finish(struct pctx *x)
 {
@@ -404,12 +503,8 @@ static int conf_finish(struct pctx *x)
 
 	x->line = 0;
 	conf_finish_names(c);
-	if (!x->seen[key_index("domain")])
-		set_str(&c->domain, xstrdup(c->hostname));
-	if (!x->seen[key_index("tls_cert_name")])
-		set_str(&c->tls_cert_name, xstrdup(c->hostname));
 	if (!x->port_given)
-		c->smarthost_port = c->smarthost_tls == SMARTHOST_TLS_TLS ? 465 : 587;
+		c->smarthost_port = default_port(c);
 	if (c->retry_min > c->retry_max)
 		return bad(x, "retry_min (%ld s) is longer than retry_max (%ld s)", c->retry_min, c->retry_max);
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL))
@@ -476,33 +571,15 @@ static void conf_finish_names(struct config *c)
 /* conf_defaults - see config.h */
 void conf_defaults(struct config *c)
 {
+	struct pctx x = { .c = c };
+
 	memset(c, 0, sizeof *c);
 	/* hostname, domain and tls_cert_name are filled in after parsing (conf_finish_names): asking
 	 * the resolver for the system's name costs a lookup on every submission when it is configured */
-	c->spool = xstrdup(SPOOLDIR);
-	c->aliases = xstrdup(SYSCONFDIR "/postern/aliases");
-	c->max_size = LIM_MAX_SIZE_DEFAULT;
-	c->max_header_size = LIM_HEADER_DEFAULT;
-	c->deliver = DELIVER_BACKGROUND;
-	c->dkim_hcanon = c->dkim_bcanon = CANON_RELAXED;
-	c->smarthost_port = 587;
-	c->smarthost_tls = SMARTHOST_TLS_AUTO;
-	c->tls = TLS_MAY;
-	c->max_connections = 4;
-	c->retry_min = 300;
-	c->retry_max = 14400;
-	c->queue_lifetime = 5 * 86400;
-	c->delay_warning = 0;
-	c->timeout_connect = 30;
-	c->timeout_greeting = 300;
-	c->timeout_command = 300;
-	c->timeout_data_init = 120;
-	c->timeout_data_block = 180;
-	c->timeout_data_done = 600;
-	c->timeout_message = 1800;	/* the dot's 600 s and 20 minutes for the rest (postern.conf.5) */
-	c->timeout_session = 3600;
-	c->pidfile = xstrdup("/run/postern.pid");
-	c->mailq_users = MAILQ_ANYONE;	/* as Postfix: envelopes (Bcc too) are no secret on the host */
+	for (size_t i = 0; i < NKEYS; i++)
+		if (keys[i].def != NULL && kinds[keys[i].kind].parse(&x, &keys[i], span_str(keys[i].def)) < 0)
+			abort();	/* the table's default is refused by its own parser */
+	c->smarthost_port = default_port(c);
 }
 
 /* conf_load - see config.h */
@@ -584,96 +661,110 @@ void conf_free(struct config *c)
 	memset(c, 0, sizeof *c);
 }
 
-/* get_enum - the word of a K_ENUM key's current value. */
-static const char *get_enum(const struct config *c, const struct key *k)
-{
-	int i = strcmp(k->name, "deliver") == 0 ? (int)c->deliver :
-	    strcmp(k->name, "smarthost_tls") == 0 ? (int)c->smarthost_tls :
-	    strcmp(k->name, "mailq_users") == 0 ? (int)c->mailq_users : (int)c->tls;
-
-	return k->words[i];
-}
-
 /* canon_word - "relaxed" or "simple". */
 static const char *canon_word(enum dkim_canon v)
 {
 	return v == CANON_SIMPLE ? "simple" : "relaxed";
 }
 
-/* get_special - the K_SPECIAL keys; several values one per line. 1, or 0 when not set. */
-static int get_special(const struct config *c, const char *name, struct buf *out)
+/* show_str - K_HOST, K_PATH, K_RESOLVER: the string, or not set */
+static int show_str(const struct config *c, const struct key *k, struct buf *out)
+{
+	const char *s = *(char *const *)cfield(c, k);
+
+	return s == NULL ? 0 : buf_adds(out, s) < 0 ? -1 : 1;
+}
+
+/* show_size - K_SIZE */
+static int show_size(const struct config *c, const struct key *k, struct buf *out)
+{
+	return buf_printf(out, "%lld", *(const long long *)cfield(c, k)) < 0 ? -1 : 1;
+}
+
+/* show_usize - K_USIZE */
+static int show_usize(const struct config *c, const struct key *k, struct buf *out)
+{
+	return buf_printf(out, "%zu", *(const size_t *)cfield(c, k)) < 0 ? -1 : 1;
+}
+
+/* show_dur - K_DUR, in seconds */
+static int show_dur(const struct config *c, const struct key *k, struct buf *out)
+{
+	return buf_printf(out, "%ld", *(const long *)cfield(c, k)) < 0 ? -1 : 1;
+}
+
+/* show_int - K_INT */
+static int show_int(const struct config *c, const struct key *k, struct buf *out)
+{
+	return buf_printf(out, "%d", *(const int *)cfield(c, k)) < 0 ? -1 : 1;
+}
+
+/* show_enum - K_ENUM: the word of the current value */
+static int show_enum(const struct config *c, const struct key *k, struct buf *out)
+{
+	return buf_adds(out, k->words[*(const int *)cfield(c, k)]) < 0 ? -1 : 1;
+}
+
+/* show_bool - K_BOOL */
+static int show_bool(const struct config *c, const struct key *k, struct buf *out)
+{
+	return buf_adds(out, *(const bool *)cfield(c, k) ? "yes" : "no") < 0 ? -1 : 1;
+}
+
+/* show_canon - dkim_canon, always both halves */
+static int show_canon(const struct config *c, const struct key *k, struct buf *out)
+{
+	(void)k;
+	return buf_printf(out, "%s/%s", canon_word(c->dkim_hcanon), canon_word(c->dkim_bcanon)) < 0 ? -1 : 1;
+}
+
+/* show_dkim - one line per key */
+static int show_dkim(const struct config *c, const struct key *row, struct buf *out)
 {
 	int bad = 0;
 
-	if (strcmp(name, "dkim") == 0) {
-		for (size_t i = 0; i < c->ndkim; i++) {
-			const struct conf_dkim_key *k = &c->dkim[i];
+	(void)row;
+	for (size_t i = 0; i < c->ndkim; i++) {
+		const struct conf_dkim_key *k = &c->dkim[i];
 
-			bad |= buf_printf(out, "%s%s %s %s", i ? "\n" : "", k->domain, k->selector, k->keyfile);
-			if (k->canon_set)
-				bad |= buf_printf(out, " canon=%s/%s", canon_word(k->hcanon), canon_word(k->bcanon));
-		}
-		return bad ? -1 : c->ndkim > 0;
+		bad |= buf_printf(out, "%s%s %s %s", i ? "\n" : "", k->domain, k->selector, k->keyfile);
+		if (k->canon_set)
+			bad |= buf_printf(out, " canon=%s/%s", canon_word(k->hcanon), canon_word(k->bcanon));
 	}
-	if (strcmp(name, "tls_policy") == 0) {
-		for (size_t i = 0; i < c->ntls_policy; i++)
-			bad |= buf_printf(out, "%s%s %s", i ? "\n" : "", c->tls_policy[i].domain,
-			    tls_words[c->tls_policy[i].level]);
-		return bad ? -1 : c->ntls_policy > 0;
-	}
-	if (strcmp(name, "resolver") == 0)
-		return c->resolver == NULL ? 0 : buf_adds(out, c->resolver) < 0 ? -1 : 1;
-	if (strcmp(name, "smarthost") == 0)
-		return c->smarthost == NULL ? 0 :
-		    buf_printf(out, "%s:%d", c->smarthost, c->smarthost_port) < 0 ? -1 : 1;
-	/* dkim_canon */
-	return buf_printf(out, "%s/%s", canon_word(c->dkim_hcanon), canon_word(c->dkim_bcanon)) < 0 ? -1 : 1;
+	return bad ? -1 : c->ndkim > 0;
+}
+
+/* show_policy - one line per domain */
+static int show_policy(const struct config *c, const struct key *k, struct buf *out)
+{
+	int bad = 0;
+
+	(void)k;
+	for (size_t i = 0; i < c->ntls_policy; i++)
+		bad |= buf_printf(out, "%s%s %s", i ? "\n" : "", c->tls_policy[i].domain,
+		    tls_words[c->tls_policy[i].level]);
+	return bad ? -1 : c->ntls_policy > 0;
+}
+
+/* show_smarthost - HOST:PORT, the port made explicit */
+static int show_smarthost(const struct config *c, const struct key *k, struct buf *out)
+{
+	(void)k;
+	return c->smarthost == NULL ? 0 : buf_printf(out, "%s:%d", c->smarthost, c->smarthost_port) < 0 ? -1 : 1;
 }
 
 /* conf_value - see config.h */
 int conf_value(const struct config *c, const char *name, struct buf *out, struct err *e)
 {
-	const char *base = (const char *)c;
-	const struct key *k;
-	const char *s;
-	int r = 1;
+	size_t i = key_index(name);
+	int r;
 
-	if (key_index(name) == NKEYS) {
+	if (i == NKEYS) {
 		char ks[CONF_SHOW];
 		return err_set(e, 64, "unknown key \"%s\"", show(ks, name, strlen(name)));
 	}
-	k = &keys[key_index(name)];
-	switch (k->kind) {
-	case K_HOST:
-	case K_PATH:
-		s = *(char *const *)(const void *)(base + k->off);
-		r = s == NULL ? 0 : buf_adds(out, s) < 0 ? -1 : 1;
-		break;
-	case K_SIZE:
-		r = buf_printf(out, "%lld", *(const long long *)(const void *)(base + k->off)) < 0 ? -1 : 1;
-		break;
-	case K_HSIZE:
-		r = buf_printf(out, "%zu", *(const size_t *)(const void *)(base + k->off)) < 0 ? -1 : 1;
-		break;
-	case K_DUR:
-	case K_DUR0:
-		r = buf_printf(out, "%ld", *(const long *)(const void *)(base + k->off)) < 0 ? -1 : 1;
-		break;
-	case K_ENUM:
-		r = buf_adds(out, get_enum(c, k)) < 0 ? -1 : 1;
-		break;
-	case K_BOOL:
-		r = buf_adds(out, *(const bool *)(const void *)(base + k->off) ? "yes" : "no") < 0 ? -1 : 1;
-		break;
-	case K_CONNS:
-		r = buf_printf(out, "%d", *(const int *)(const void *)(base + k->off)) < 0 ? -1 : 1;
-		break;
-	case K_SPECIAL:
-		r = get_special(c, k->name, out);
-		break;
-	}
-	if (r < 0)
-		return err_set(e, 70, "%s: value too long", k->name);
+	if ((r = kinds[keys[i].kind].show(c, &keys[i], out)) < 0)
+		return err_set(e, 70, "%s: value too long", keys[i].name);
 	return r;
 }
 
@@ -681,4 +772,13 @@ int conf_value(const struct config *c, const char *name, struct buf *out, struct
 const char *conf_key_name(size_t i)
 {
 	return i < NKEYS ? keys[i].name : NULL;
+}
+
+/* conf_key_default - see config.h */
+const char *conf_key_default(size_t i, bool *value)
+{
+	if (i >= NKEYS)
+		return NULL;
+	*value = keys[i].def != NULL;
+	return keys[i].def != NULL ? keys[i].def : keys[i].derived != NULL ? keys[i].derived : "none";
 }

@@ -4,6 +4,8 @@
  * Untrusted input: the file's bytes (it may be a caller's -C file when privileges are gone).
  * Errors: conf_parse reports "FILE:LINE: reason" and EX_CONFIG in struct err. Every key and its default
  * is documented in man/postern.conf.5. A missing /etc/postern/postern.conf means all defaults.
+ * Defaults: each key's default is written once, in the key table of config.c (the comments below do
+ * not repeat them); test_conftable.c holds the man page and the sample conf/postern.conf to it.
  */
 #ifndef POSTERN_CONFIG_H
 #define POSTERN_CONFIG_H
@@ -38,50 +40,51 @@ struct conf_tls_policy {
 struct config {
 	char *path;		/* the file it came from (for messages) */
 	/* submission */
-	char *hostname;		/* default: the system's FQDN (gethostname + canonical name) */
-	char *domain;		/* appended to bare local names; default: hostname */
-	char *spool;		/* default: SPOOLDIR */
-	char *aliases;		/* default: SYSCONFDIR "/postern/aliases" (missing file: no aliases) */
-	long long max_size;	/* bytes; default LIM_MAX_SIZE_DEFAULT; 0 = no limit */
-	size_t max_header_size;	/* bytes; default LIM_HEADER_DEFAULT */
-	enum deliver_mode deliver;	/* "background" (default) or "queue" */
+	char *hostname;		/* set by conf_parse/conf_load: configured or the system's */
+	char *domain;		/* appended to bare local names */
+	char *spool;
+	char *aliases;		/* a missing file: no aliases */
+	long long max_size;	/* bytes; 0 = no limit */
+	size_t max_header_size;	/* bytes */
+	enum deliver_mode deliver;	/* "background" or "queue" */
 	/* DKIM */
 	struct conf_dkim_key *dkim;
 	size_t ndkim;
-	enum dkim_canon dkim_hcanon, dkim_bcanon;	/* dkim_canon relaxed/relaxed (default) */
-	bool dkim_required;	/* default no */
-	long dkim_expire;	/* seconds; 0 = no x= tag (default) */
+	enum dkim_canon dkim_hcanon, dkim_bcanon;	/* dkim_canon */
+	bool dkim_required;
+	long dkim_expire;	/* seconds; 0 = no x= tag */
 	/* delivery */
 	char *smarthost;	/* host; NULL = direct MX delivery */
-	int smarthost_port;	/* default 587, or 465 when smarthost_tls is tls */
+	int smarthost_port;	/* from smarthost HOST:PORT, else by smarthost_tls */
 	enum smarthost_tls smarthost_tls;
 	char *smarthost_auth;	/* credentials file path, or NULL */
-	enum tls_level tls;	/* default TLS_MAY */
+	enum tls_level tls;
 	struct conf_tls_policy *tls_policy;
 	size_t ntls_policy;
 	char *tls_ca;		/* CA file for verify; NULL = the system's hashed folder (tls.c) */
 	char *tls_cert, *tls_key;	/* client certificate and key, or NULL */
-	char *tls_cert_name;	/* name the certbot hook matches; default hostname */
+	char *tls_cert_name;	/* name the certbot hook matches */
 	char *resolver;		/* space-separated IPv4 addresses, or NULL for /etc/resolv.conf */
-	int max_connections;	/* parallel destinations; default 4 */
-	long retry_min, retry_max;	/* seconds; defaults 300, 14400 */
-	long queue_lifetime;	/* seconds; default 5 days */
-	long delay_warning;	/* seconds; 0 = off (default) */
-	/* SMTP client timeouts (seconds), RFC 5321 4.5.3.2 defaults */
-	long timeout_connect;	/* 30 */
-	long timeout_greeting;	/* 300 */
-	long timeout_command;	/* 300 (EHLO, MAIL, RCPT, AUTH, STARTTLS) */
-	long timeout_data_init;	/* 120 */
-	long timeout_data_block;	/* 180 */
-	long timeout_data_done;	/* 600 */
-	long timeout_message;	/* 1800: wall clock, MAIL to the reply to the final dot */
-	long timeout_session;	/* 3600: wall clock, a whole connection */
-	char *pidfile;		/* periodic runner; default /run/postern.pid */
-	enum mailq_users mailq_users;	/* mailq/-bp: "anyone" (default), "group" (postern's and root), "root" */
-	bool allow_local_mx;	/* MX/A in 127/8 or 169.254/16 allowed (tests); default no */
+	int max_connections;	/* parallel destinations */
+	long retry_min, retry_max;	/* seconds */
+	long queue_lifetime;	/* seconds */
+	long delay_warning;	/* seconds; 0 = off */
+	/* SMTP client timeouts (seconds) */
+	long timeout_connect;
+	long timeout_greeting;
+	long timeout_command;	/* EHLO, MAIL, RCPT, AUTH, STARTTLS */
+	long timeout_data_init;
+	long timeout_data_block;
+	long timeout_data_done;
+	long timeout_message;	/* wall clock, MAIL to the reply to the final dot */
+	long timeout_session;	/* wall clock, a whole connection */
+	char *pidfile;		/* periodic runner */
+	enum mailq_users mailq_users;	/* mailq/-bp: "anyone", "group" (postern's and root), "root" */
+	bool allow_local_mx;	/* MX/A in 127/8 or 169.254/16 allowed (tests) */
 };
 
-/* conf_defaults - fill every field with its default. hostname is taken from the system. */
+/* conf_defaults - fill every field with its default, from the key table. hostname, domain and
+ * tls_cert_name stay NULL: conf_parse and conf_load take them from the system then. */
 void conf_defaults(struct config *c);
 
 /* conf_parse - parse a whole file's bytes into c (which conf_defaults filled). Pure but for the
@@ -103,6 +106,10 @@ bool conf_uses_tls(const struct config *c);
 int conf_value(const struct config *c, const char *name, struct buf *out, struct err *e);
 /* conf_key_name - the i-th key of the table, NULL past the end (for listing every key). */
 const char *conf_key_name(size_t i);
+/* conf_key_default - the i-th key's default as postern.conf(5) states it (NULL past the end). *value
+ * true: a value as the file would write it ("5m", "50M"); false: "none" (not set) or the words for a
+ * default taken from elsewhere ("the value of hostname"). */
+const char *conf_key_default(size_t i, bool *value);
 
 /* conf_free - release everything; conf_free of a zeroed struct is a no-op. */
 void conf_free(struct config *c);

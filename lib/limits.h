@@ -26,8 +26,6 @@
 #define LIM_HEADER_FIELDS 2000
 /* Recipients of one message (RFC 5321 4.5.3.1.8 asks servers for at least 100; we accept more). */
 #define LIM_RCPTS 10000
-/* Default max_size: 50 MB, as the issue and Postfix's message_size_limit order of magnitude. */
-#define LIM_MAX_SIZE_DEFAULT (50L * 1000 * 1000)
 /* A configuration file and an aliases file are read whole, up to: */
 #define LIM_CONF_FILE (1024 * 1024)
 #define LIM_ALIASES_FILE (16 * 1024 * 1024)

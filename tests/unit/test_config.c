@@ -401,7 +401,7 @@ Test(config, load)
 
 	/* missing: fine when optional, an error otherwise */
 	cr_expect_eq(conf_load(&c, "/nonexistent/postern.conf", true, &e), 0);
-	cr_expect_eq(c.max_size, LIM_MAX_SIZE_DEFAULT);
+	cr_expect_eq(c.max_size, 50000000);	/* max_size's default, 50M */
 	conf_free(&c);
 	cr_expect_eq(conf_load(&c, "/nonexistent/postern.conf", false, &e), -1);
 	cr_expect_str_eq(e.msg, "/nonexistent/postern.conf: No such file or directory");
