@@ -1,7 +1,8 @@
 /*
  * smtp.h - the SMTP client session: connect, greeting, EHLO/HELO, STARTTLS, AUTH, MAIL, RCPT (with
  * PIPELINING), DATA streamed from a descriptor, RSET, QUIT; a connection can carry several
- * transactions (RSET, then MAIL again).
+ * transactions (RSET, then MAIL again). What MAIL and RCPT carry is a struct of parameters
+ * (smtp_param.h), sent as far as the server offers them: SIZE, 8BITMIME, SMTPUTF8, DSN.
  *
  * Untrusted input: everything the server sends. Replies go through smtp_reply_parse (bounded); the
  * reader's buffer has a ceiling; bytes buffered after the STARTTLS 220 abort the session (command
