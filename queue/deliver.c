@@ -159,11 +159,20 @@ static long current(struct run *R)
 	return R->nhand > 0 ? R->hand[0] : take(R, true);
 }
 
+/* mail_params - what MAIL carries for msg: the size is what DATA sends, the prefix included. */
+static struct smtp_mail_params mail_params(const struct dlv_msg *msg)
+{
+	return (struct smtp_mail_params){ .sender = msg->sender,
+	    .size = msg->size + (long long)msg->prefixlen, .body8bit = msg->body8bit,
+	    .smtputf8 = msg->smtputf8, .ret = msg->ret, .envid = msg->envid };
+}
+
 /* pipeline_next - while message m is in DATA, have the next message's envelope follow its terminator
  * (smtp_envelope_ahead), unless postern is stopping or that message cannot go here. */
 static void pipeline_next(struct run *R, struct smtp *s)
 {
 	const struct dlv_msg *next;
+	struct smtp_mail_params mp;
 	struct err e;
 
 	if (R->env->stop != NULL && *R->env->stop)
@@ -176,8 +185,8 @@ static void pipeline_next(struct run *R, struct smtp *s)
 	if (next->smtputf8 && !smtp_ext(s)->smtputf8)
 		return;
 	err_clear(&e);
-	(void)smtp_envelope_ahead(s, next->sender, next->size + (long long)next->prefixlen, next->body8bit,
-	    next->smtputf8, next->rcpt, next->nrcpt, &e);	/* else it goes the normal way */
+	mp = mail_params(next);
+	(void)smtp_envelope_ahead(s, &mp, next->rcpt, next->nrcpt, &e);	/* else it goes the normal way */
 }
 
 /* What a transaction leaves the connection in. */
@@ -203,9 +212,10 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 {
 	const struct dlv_msg *msg = &R->d->msg[m];
 	const struct smtp_ext *ext = smtp_ext(s);
+	struct smtp_mail_params mp;
 	bool ahead = smtp_ahead_pending(s);	/* its envelope went out behind the last terminator */
 	struct smtp_reply *rep, mail;
-	const char **rc;
+	struct smtp_rcpt_params *rc;
 	size_t *idx, n = 0, accepted = 0, k;
 	struct outcome o;
 	bool data_ok = false;
@@ -232,8 +242,8 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 		}
 	rep = xcalloc(n, sizeof *rep);
 	memset(&mail, 0, sizeof mail);
-	r = smtp_envelope(s, msg->sender, msg->size + (long long)msg->prefixlen, msg->body8bit, msg->smtputf8,
-	    rc, n, &mail, rep, &accepted, &data_ok, e);
+	mp = mail_params(msg);
+	r = smtp_envelope(s, &mp, rc, n, &mail, rep, &accepted, &data_ok, e);
 	if (r == SMTP_FAIL_LOCAL) {
 		set_outcome(&o, DLV_DEFER, "4.3.0", relay, tls, e->msg);
 		report_rest(R, m, &o);

@@ -30,10 +30,12 @@ struct dlv_msg {
 	const char *sender;		/* "" = null sender */
 	long long size;
 	bool body8bit, smtputf8;
+	enum smtp_ret ret;		/* DSN RET (-R), SMTP_RET_NONE if not asked for */
+	const char *envid;		/* DSN ENVID (-V), or NULL */
 	const char *prefix;		/* header lines sent before the data file (CRLF), or "" */
 	size_t prefixlen;
 	int datafd;			/* the locked data file; its first `size` bytes, read only with pread */
-	const char *const *rcpt;	/* recipients at this destination */
+	const struct smtp_rcpt_params *rcpt;	/* recipients at this destination, with NOTIFY/ORCPT */
 	size_t nrcpt;
 };
 

@@ -181,6 +181,9 @@ static uint32_t worker_rnd(void *ctx)
 	return v;
 }
 
+_Static_assert(NOTIFY_SUCCESS == SMTP_NOTIFY_SUCCESS && NOTIFY_FAILURE == SMTP_NOTIFY_FAILURE &&
+    NOTIFY_DELAY == SMTP_NOTIFY_DELAY && NOTIFY_NEVER == SMTP_NOTIFY_NEVER, "envelope and SMTP NOTIFY bits");
+
 /* runq_worker - see runq.h */
 void runq_worker(struct runq_ctx *x, struct runq_msg *q, struct runq_dest *d, uint32_t id, int in, int out)
 {
@@ -193,15 +196,22 @@ void runq_worker(struct runq_ctx *x, struct runq_msg *q, struct runq_dest *d, ui
 	x->reaper = reaper_start(x->lg, d->nmsg);
 	for (size_t m = 0; m < d->nmsg; m++) {
 		struct runq_msg *qm = &q[d->msg[m]];
-		const char **rc = xcalloc(d->nr[m] ? d->nr[m] : 1, sizeof *rc);
+		struct smtp_rcpt_params *rc = xcalloc(d->nr[m] ? d->nr[m] : 1, sizeof *rc);
 
-		for (size_t k = 0; k < d->nr[m]; k++)
-			rc[k] = qm->env.rcpt[d->ridx[m][k]].addr;
+		for (size_t k = 0; k < d->nr[m]; k++) {
+			const struct env_rcpt *er = &qm->env.rcpt[d->ridx[m][k]];
+
+			/* (the DSN requests go on to the next hop when it offers DSN: smtp_param.h) */
+			rc[k] = (struct smtp_rcpt_params){ er->addr, er->notify, er->orcpt };
+		}
 		dm[m].id = qm->env.id;
 		dm[m].sender = qm->env.sender;
 		dm[m].size = qm->env.size;
 		dm[m].body8bit = qm->env.body8bit;
 		dm[m].smtputf8 = qm->env.smtputf8;
+		dm[m].ret = qm->env.ret == 1 ? SMTP_RET_FULL :
+		    qm->env.ret == 2 ? SMTP_RET_HDRS : SMTP_RET_NONE;	/* (envelope.h: 1 FULL, 2 HDRS) */
+		dm[m].envid = qm->env.envid;
 		dm[m].prefix = buf_str(&qm->prefix);
 		dm[m].prefixlen = qm->prefix.len;
 		dm[m].datafd = qm->m ? spool_msg_data_fd(qm->m) : -1;	/* read with pread: no shared offset */

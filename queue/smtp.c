@@ -136,42 +136,14 @@ int smtp_auth(struct smtp *s, const char *user, const char *pass, bool allow_pla
 	return secret_line(s, b64(pass, np), "<credentials hidden>", SMTP_STEP_AUTH, e);
 }
 
-/* path_ok - an address we may put between angle brackets. */
-static bool path_ok(const char *a)
-{
-	size_t n = strlen(a);
-
-	if (n > LIM_PATH)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)a[i] < 0x20 || a[i] == 0x7f || a[i] == '<' || a[i] == '>')
-			return false;
-	return true;
-}
-
-/* mail_line - the MAIL command with the parameters the server offered, into b (empty on entry). */
-static int mail_line(struct smtp *s, struct buf *b, const char *sender, long long size, bool body8bit,
-		     bool smtputf8, struct err *e)
-{
-	if (!path_ok(sender))
-		return err_set(e, 65, "bad sender address"), SMTP_FAIL_LOCAL;
-	if (buf_printf(b, "MAIL FROM:<%s>", sender) < 0 ||
-	    (size > 0 && s->ext.size && buf_printf(b, " SIZE=%lld", size) < 0) ||
-	    (body8bit && s->ext.eightbitmime && buf_adds(b, " BODY=8BITMIME") < 0) ||
-	    (smtputf8 && s->ext.smtputf8 && buf_adds(b, " SMTPUTF8") < 0))
-		return err_set(e, 65, "MAIL command too long"), SMTP_FAIL_LOCAL;
-	return SMTP_OK;
-}
-
-int smtp_mail(struct smtp *s, const char *sender, long long size, bool body8bit, bool smtputf8,
-	      struct err *e)
+int smtp_mail(struct smtp *s, const struct smtp_mail_params *p, struct err *e)
 {
 	struct buf b;
-	int r;
+	int r = SMTP_FAIL_LOCAL;
 
 	buf_init(&b, LIM_SMTP_LINE - 2);
 	smtp_message_begin(s);
-	if ((r = mail_line(s, &b, sender, size, body8bit, smtputf8, e)) == SMTP_OK)
+	if (smtp_mail_format(p, &s->ext, &b, e) == 0)
 		r = smtp_command(s, buf_str(&b), NULL, SMTP_STEP_MAIL, e);
 	buf_free(&b);
 	return r;
@@ -184,32 +156,33 @@ static void keep(struct smtp *s, struct smtp_reply *to)
 	to->text = xstrdup(s->last.text ? s->last.text : "");
 }
 
-/* group - MAIL, the RCPTs and DATA as one pipelined group (RFC 2920 3.1), appended to b. */
-static int group(struct smtp *s, struct buf *b, const char *sender, long long size, bool body8bit,
-		 bool smtputf8, const char *const *rcpts, size_t n, struct err *e)
+/* add_line - cmd (what a formatter made of one command, or -1 in formatted) and CRLF onto b. */
+static int add_line(struct buf *b, int formatted, const struct buf *cmd, struct err *e)
 {
-	int r;
-
-	for (size_t i = 0; i < n; i++)
-		if (!path_ok(rcpts[i]) || rcpts[i][0] == '\0')
-			return err_set(e, 65, "bad recipient address"), SMTP_FAIL_LOCAL;
-	struct buf mail;
-
-	buf_init(&mail, LIM_SMTP_LINE - 2);
-	r = mail_line(s, &mail, sender, size, body8bit, smtputf8, e);
-	if (r == SMTP_OK && (buf_add(b, mail.data, mail.len) < 0 || buf_adds(b, "\r\n") < 0)) {
-		err_set(e, 65, "envelope too long");
-		r = SMTP_FAIL_LOCAL;
-	}
-	buf_free(&mail);
-	if (r != SMTP_OK)
-		return r;
-	for (size_t i = 0; i < n; i++)
-		if (buf_printf(b, "RCPT TO:<%s>\r\n", rcpts[i]) < 0)
-			return err_set(e, 65, "envelope too long"), SMTP_FAIL_LOCAL;
-	if (buf_adds(b, "DATA\r\n") < 0)
+	if (formatted < 0)
+		return SMTP_FAIL_LOCAL;
+	if (buf_add(b, cmd->data, cmd->len) < 0 || buf_adds(b, "\r\n") < 0)
 		return err_set(e, 65, "envelope too long"), SMTP_FAIL_LOCAL;
 	return SMTP_OK;
+}
+
+/* group - MAIL, the RCPTs and DATA as one pipelined group (RFC 2920 3.1), appended to b. */
+static int group(struct smtp *s, struct buf *b, const struct smtp_mail_params *p,
+		 const struct smtp_rcpt_params *rcpts, size_t n, struct err *e)
+{
+	struct buf cmd;
+	int r;
+
+	buf_init(&cmd, LIM_SMTP_LINE - 2);
+	r = add_line(b, smtp_mail_format(p, &s->ext, &cmd, e), &cmd, e);
+	for (size_t i = 0; r == SMTP_OK && i < n; i++) {
+		buf_reset(&cmd);
+		r = add_line(b, smtp_rcpt_format(&rcpts[i], &s->ext, &cmd, e), &cmd, e);
+	}
+	buf_free(&cmd);
+	if (r == SMTP_OK && buf_adds(b, "DATA\r\n") < 0)
+		return err_set(e, 65, "envelope too long"), SMTP_FAIL_LOCAL;
+	return r;
 }
 
 /* read_checked - read the reply to step st: SMTP_OK for any reply of the step's classes (smtp_verdict
@@ -226,12 +199,12 @@ static int read_checked(struct smtp *s, enum smtp_step st, struct err *e)
 }
 
 /* smtp_envelope_ahead - see smtp.h */
-int smtp_envelope_ahead(struct smtp *s, const char *sender, long long size, bool body8bit, bool smtputf8,
-			const char *const *rcpts, size_t n, struct err *e)
+int smtp_envelope_ahead(struct smtp *s, const struct smtp_mail_params *p,
+			const struct smtp_rcpt_params *rcpts, size_t n, struct err *e)
 {
 	if (!s->ext.pipelining || n > SMTP_PIPE_GROUP || n == 0 || s->ahead.len > 0 || s->ahead_sent)
 		return err_set(e, 70, "cannot pipeline this envelope"), SMTP_FAIL_LOCAL;
-	if (group(s, &s->ahead, sender, size, body8bit, smtputf8, rcpts, n, e) != SMTP_OK) {
+	if (group(s, &s->ahead, p, rcpts, n, e) != SMTP_OK) {
 		buf_reset(&s->ahead);
 		return SMTP_FAIL_LOCAL;
 	}
@@ -245,9 +218,9 @@ bool smtp_ahead_pending(const struct smtp *s)
 	return s->ahead_sent;
 }
 
-int smtp_envelope(struct smtp *s, const char *sender, long long size, bool body8bit, bool smtputf8,
-		  const char *const *rcpts, size_t n, struct smtp_reply *mail, struct smtp_reply *replies,
-		  size_t *accepted, bool *data_ok, struct err *e)
+int smtp_envelope(struct smtp *s, const struct smtp_mail_params *p, const struct smtp_rcpt_params *rcpts,
+		  size_t n, struct smtp_reply *mail, struct smtp_reply *replies, size_t *accepted,
+		  bool *data_ok, struct err *e)
 {
 	struct buf b;
 	int r;
@@ -258,7 +231,7 @@ int smtp_envelope(struct smtp *s, const char *sender, long long size, bool body8
 	memset(replies, 0, n * sizeof *replies);
 	if (!s->ext.pipelining || n > SMTP_PIPE_GROUP) {
 		/* one command at a time (smtp_rcpt still pipelines the RCPTs when it may) */
-		r = smtp_mail(s, sender, size, body8bit, smtputf8, e);
+		r = smtp_mail(s, p, e);
 		if (r != SMTP_OK && r != SMTP_FAIL_RESP)
 			return r;
 		keep(s, mail);
@@ -279,8 +252,8 @@ int smtp_envelope(struct smtp *s, const char *sender, long long size, bool body8
 					 "internal error: the pipelined envelope does not match");
 	} else {
 		/* RFC 2920 3.1: MAIL, the RCPTs and DATA in one write; then their replies in order */
-		buf_init(&b, (n + 2) * (LIM_PATH + 64));
-		r = group(s, &b, sender, size, body8bit, smtputf8, rcpts, n, e);
+		buf_init(&b, (n + 2) * LIM_SMTP_LINE);
+		r = group(s, &b, p, rcpts, n, e);
 		if (r == SMTP_OK) {
 			smtp_show(s, SMTP_DIR_OUT, b.data, b.len);
 			r = smtp_io_write(s, b.data, b.len, SMTP_STEP_MAIL, e);
@@ -320,32 +293,36 @@ int smtp_envelope(struct smtp *s, const char *sender, long long size, bool body8
 	return SMTP_OK;
 }
 
-int smtp_rcpt(struct smtp *s, const char *const *rcpts, size_t n, struct smtp_reply *replies,
+int smtp_rcpt(struct smtp *s, const struct smtp_rcpt_params *rcpts, size_t n, struct smtp_reply *replies,
 	      size_t *accepted, struct err *e)
 {
 	size_t group = s->ext.pipelining ? SMTP_PIPE_GROUP : 1, done = 0;
+	struct buf cmd;
 	int r = SMTP_OK;
 
 	*accepted = 0;
 	memset(replies, 0, n * sizeof *replies);
-	for (size_t i = 0; i < n; i++)
-		if (!path_ok(rcpts[i]) || rcpts[i][0] == '\0')
-			return err_set(e, 65, "bad recipient address"), SMTP_FAIL_LOCAL;
+	buf_init(&cmd, LIM_SMTP_LINE - 2);
+	for (size_t i = 0; i < n; i++) {	/* every line is checked before the first goes out */
+		buf_reset(&cmd);
+		if (smtp_rcpt_format(&rcpts[i], &s->ext, &cmd, e) < 0) {
+			buf_free(&cmd);
+			return SMTP_FAIL_LOCAL;
+		}
+	}
 	while (done < n) {
 		size_t k = n - done < group ? n - done : group;
 		struct buf b;
 
 		/* one write for the whole group (RFC 2920 3.1) */
-		buf_init(&b, k * (LIM_PATH + 16));
+		buf_init(&b, k * LIM_SMTP_LINE);
 		for (size_t i = 0; i < k; i++) {
-			if (s->o.transcript != NULL) {
-				char *show = line_printf("RCPT TO:<%s>", rcpts[done + i]);
-
-				s->o.transcript(s->o.transcript_ctx, SMTP_DIR_OUT, show, strlen(show));
-				free(show);
-			}
-			if (buf_printf(&b, "RCPT TO:<%s>\r\n", rcpts[done + i]) < 0)
-				abort();	/* cannot happen: each line fits LIM_PATH + 16 */
+			buf_reset(&cmd);
+			if (smtp_rcpt_format(&rcpts[done + i], &s->ext, &cmd, e) < 0 ||
+			    buf_add(&b, cmd.data, cmd.len) < 0 || buf_adds(&b, "\r\n") < 0)
+				abort();	/* cannot happen: checked above, each line fits LIM_SMTP_LINE */
+			if (s->o.transcript != NULL)
+				s->o.transcript(s->o.transcript_ctx, SMTP_DIR_OUT, cmd.data, cmd.len);
 		}
 		r = smtp_io_write(s, b.data, b.len, SMTP_STEP_RCPT, e);
 		buf_free(&b);
@@ -361,10 +338,12 @@ int smtp_rcpt(struct smtp *s, const char *const *rcpts, size_t n, struct smtp_re
 			for (size_t i = 0; i < n; i++)
 				smtp_reply_free(&replies[i]);
 			*accepted = 0;
+			buf_free(&cmd);
 			return r;
 		}
 		done += k;
 	}
+	buf_free(&cmd);
 	return SMTP_OK;
 }
 

@@ -1,7 +1,8 @@
 /*
  * smtp.h - the SMTP client session: connect, greeting, EHLO/HELO, STARTTLS, AUTH, MAIL, RCPT (with
  * PIPELINING), DATA streamed from a descriptor, RSET, QUIT; a connection can carry several
- * transactions (RSET, then MAIL again).
+ * transactions (RSET, then MAIL again). What MAIL and RCPT carry is a struct of parameters
+ * (smtp_param.h), sent as far as the server offers them: SIZE, 8BITMIME, SMTPUTF8, DSN.
  *
  * Untrusted input: everything the server sends. Replies go through smtp_reply_parse (bounded); the
  * reader's buffer has a ceiling; bytes buffered after the STARTTLS 220 abort the session (command
@@ -32,6 +33,7 @@
 
 #include "conf/config.h"
 #include "lib/err.h"
+#include "queue/smtp_param.h"
 #include "queue/smtp_reply.h"
 #include "queue/tls.h"
 
@@ -89,14 +91,14 @@ int smtp_starttls(struct smtp *s, struct tls_client_ctx *ctx, const char *name, 
  * allow_plaintext. */
 int smtp_auth(struct smtp *s, const char *user, const char *pass, bool allow_plaintext,
 	      struct err *e);
-/* smtp_mail - MAIL FROM:<sender> with SIZE=size (size > 0 and SIZE offered), BODY=8BITMIME and
- * SMTPUTF8 when asked for and offered. The message's time limit starts here. */
-int smtp_mail(struct smtp *s, const char *sender, long long size, bool body8bit, bool smtputf8,
-	      struct err *e);
-/* smtp_rcpt - RCPT TO for each address; replies[i] gets each reply (free with smtp_reply_free),
- * *accepted counts the 2xx. With PIPELINING the commands are sent in groups. SMTP_OK when every
- * reply was read and was a 2xx, 4xx or 5xx; a 3xx is SMTP_FAIL_PROTO. */
-int smtp_rcpt(struct smtp *s, const char *const *rcpts, size_t n, struct smtp_reply *replies,
+/* smtp_mail - MAIL FROM:<sender> with the parameters of p the server offers (smtp_mail_format:
+ * SIZE, BODY=8BITMIME, SMTPUTF8; RET and ENVID with DSN). The message's time limit starts here. */
+int smtp_mail(struct smtp *s, const struct smtp_mail_params *p, struct err *e);
+/* smtp_rcpt - RCPT TO for each recipient (smtp_rcpt_format: NOTIFY and ORCPT with DSN); replies[i]
+ * gets each reply (free with smtp_reply_free), *accepted counts the 2xx. With PIPELINING the
+ * commands are sent in groups. SMTP_OK when every reply was read and was a 2xx, 4xx or 5xx; a 3xx is
+ * SMTP_FAIL_PROTO. */
+int smtp_rcpt(struct smtp *s, const struct smtp_rcpt_params *rcpts, size_t n, struct smtp_reply *replies,
 	      size_t *accepted, struct err *e);
 /* smtp_data - DATA; on 354 send prefix (header lines, CRLF-only) then the first size bytes of fd,
  * dot-stuffed, then the terminator, and read the final reply. */
@@ -105,20 +107,22 @@ int smtp_data(struct smtp *s, const char *prefix, size_t prefixlen, int fd, long
  * most SMTP_PIPE_GROUP recipients) all of them go in one write, DATA included (RFC 2920 3.1), and the
  * replies are read in order; otherwise one command at a time. *mail and replies[i] get the replies
  * (free with smtp_reply_free); a refused MAIL is mail->code >= 400; *data_ok means DATA got 354 and
- * smtp_data_body must follow; when a DATA reply was a 4xx/5xx it is smtp_last_reply. SMTP_OK when
+ * smtp_data_body must follow; when a DATA reply was a 4xx/5xx it is smtp_last_reply. The commands carry
+ * what p and rcpts ask for, as smtp_mail and smtp_rcpt would send it. SMTP_OK when
  * every reply was read and was of its step's classes; a reply of the wrong class is
  * SMTP_FAIL_PROTO (nothing of the message was sent). */
-int smtp_envelope(struct smtp *s, const char *sender, long long size, bool body8bit, bool smtputf8,
-		  const char *const *rcpts, size_t n, struct smtp_reply *mail, struct smtp_reply *replies,
-		  size_t *accepted, bool *data_ok, struct err *e);
+int smtp_envelope(struct smtp *s, const struct smtp_mail_params *p, const struct smtp_rcpt_params *rcpts,
+		  size_t n, struct smtp_reply *mail, struct smtp_reply *replies, size_t *accepted,
+		  bool *data_ok, struct err *e);
 /* smtp_envelope_ahead - with PIPELINING, while a message is in DATA: the next message's MAIL, RCPTs
  * and DATA go out right after this message's terminator, in the same write (RFC 2920 3.1: message
  * content may start a group), which saves a round trip per message. The caller must then call
  * smtp_envelope for that message with the same recipients, which only reads the replies; until it
- * has, RSET and QUIT are not sent (the server would be in DATA). SMTP_FAIL_LOCAL when it cannot be
+ * has, RSET and QUIT are not sent (the server would be in DATA). Its commands are smtp_envelope's,
+ * parameters included. SMTP_FAIL_LOCAL when it cannot be
  * pipelined (no PIPELINING, too many recipients, a bad address): send it the normal way. */
-int smtp_envelope_ahead(struct smtp *s, const char *sender, long long size, bool body8bit, bool smtputf8,
-			const char *const *rcpts, size_t n, struct err *e);
+int smtp_envelope_ahead(struct smtp *s, const struct smtp_mail_params *p,
+			const struct smtp_rcpt_params *rcpts, size_t n, struct err *e);
 /* smtp_ahead_pending - a pipelined envelope went out and its replies are not read yet. */
 bool smtp_ahead_pending(const struct smtp *s);
 /* smtp_data_body - after DATA got 354: prefix, then the first size bytes of fd (read with pread; a

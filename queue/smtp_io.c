@@ -48,7 +48,7 @@ struct smtp *smtp_new(const struct smtp_opts *o)
 	s->o = *o;
 	s->fd = -1;
 	buf_init(&s->rb, SMTP_RBUF_MAX);
-	buf_init(&s->ahead, (SMTP_PIPE_GROUP + 2) * (LIM_PATH + 64));
+	buf_init(&s->ahead, (SMTP_PIPE_GROUP + 2) * LIM_SMTP_LINE);
 	err_clear(&s->fail);
 	return s;
 }

@@ -3,7 +3,8 @@
 
 Debian's python3 only (no aiosmtpd, no TLS), fast enough for thousands of messages per second, and
 it handles pipelined input (RFC 2920): replies are written in command order, whatever the client
-sent in one write. EHLO offers PIPELINING, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES and SIZE.
+sent in one write. EHLO offers PIPELINING, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES and SIZE
+(and DSN with --dsn).
 
     faultsmtpd.py --listen IP:PORT --maildir DIR [--seed N] [--log FILE] [mode ...]
 
@@ -32,6 +33,9 @@ Modes (combinable):
                        nothing (--reply dot=354). greeting and ehlo replies change nothing else.
     --drip SECONDS     wait SECONDS before every reply (the greeting too)
     --fast             store no .eml/.env, only the ids line (bench)
+    --dsn              also offer DSN (RFC 3461; parameters are taken as sent, not checked), and
+                       add to N.env, per accepted recipient in order, "rcpt_options: ADDR [OPTS]"
+                       (OPTS as sent, case kept; mail_options is always as sent)
     --seed N           the random seed for --drop-data (default 0: runs are reproducible)
 """
 import argparse
@@ -124,6 +128,8 @@ class Server:
         if not self.o.fast:
             env = ["mail_from: %s" % sess.mail_from, "mail_options: %s" % sess.mail_options]
             env += ["rcpt_to: %s" % r for r in sess.rcpts]
+            if self.o.dsn:
+                env += ["rcpt_options: %s" % r for r in sess.rcpt_options]
             env += ["helo: %s" % sess.helo, "peer: %s" % sess.peer, "tls: no"]
             base = os.path.join(self.o.maildir, "%d" % n)
             for path, body in ((base + ".env", ("\n".join(env) + "\n").encode()),
@@ -160,6 +166,7 @@ class Session:
         self.mail_from = None
         self.mail_options = ""
         self.rcpts = []
+        self.rcpt_options = []
 
     async def reply(self, step, normal):
         """reply - send the normal reply or STEP's --reply; return the reply sent."""
@@ -188,8 +195,9 @@ class Session:
         self.helo = arg.strip()
         self.reset()
         host = self.srv.o.hostname
-        await self.reply("ehlo", "250-%s\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n"
-                         "250-ENHANCEDSTATUSCODES\r\n250 SIZE %d" % (host, SIZE_MAX))
+        await self.reply("ehlo", "250-%s\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n%s"
+                         "250-ENHANCEDSTATUSCODES\r\n250 SIZE %d"
+                         % (host, "250-DSN\r\n" if self.srv.o.dsn else "", SIZE_MAX))
 
     async def smtp_HELO(self, arg):
         self.helo = arg.strip()
@@ -213,6 +221,7 @@ class Session:
             return await self.reply(None, "503 5.5.1 need MAIL before RCPT")
         if (await self.reply("rcpt", "250 2.1.5 OK")).startswith("2"):
             self.rcpts.append(p[0])
+            self.rcpt_options.append((p[0] + " " + p[1]).rstrip())
 
     async def smtp_DATA(self, arg):
         srv = self.srv
@@ -281,6 +290,7 @@ def main():
     p.add_argument("--reply", type=parse_reply, action="append", metavar="STEP=CODE[ TEXT]")
     p.add_argument("--drip", type=float, default=0.0, metavar="SECONDS")
     p.add_argument("--fast", action="store_true")
+    p.add_argument("--dsn", action="store_true")
     o = p.parse_args()
     host, _, port = o.listen.rpartition(":")
     o.hostname = o.hostname or host

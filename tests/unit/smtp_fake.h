@@ -42,6 +42,9 @@ struct server {
 	char log[64];		/* what the server received, for the test to read */
 };
 
+/* MP - MAIL parameters with only a sender (no SIZE, 7-bit, no DSN requests). */
+#define MP(from) (&(struct smtp_mail_params){ .sender = (from) })
+
 static char certfile[64], keyfile[64];
 
 /* make_cert - a self-signed certificate for "localhost" (EC P-256), written to a temp dir. */

@@ -52,7 +52,7 @@ static void session(const struct step *script, const struct smtp_timeouts *to, b
 	struct server srv;
 	struct smtp *c;
 	struct smtp_reply mail, rep[1];
-	const char *rcpts[] = { "b@y" };
+	struct smtp_rcpt_params rcpts[] = { { "b@y" } };
 	size_t acc;
 	bool go = false;
 	int fd = msgfd("Subject: x\r\n\r\nbody\r\n");
@@ -70,7 +70,7 @@ static void session(const struct step *script, const struct smtp_timeouts *to, b
 	if (auth && (out->rc = smtp_auth(c, "alice", "s3cret", true, &out->e)) != SMTP_OK)
 		goto end;
 	out->stage = ST_ENVELOPE;
-	out->rc = smtp_envelope(c, "a@x", 0, false, false, rcpts, 1, &mail, rep, &acc, &go, &out->e);
+	out->rc = smtp_envelope(c, MP("a@x"), rcpts, 1, &mail, rep, &acc, &go, &out->e);
 	smtp_reply_free(&mail);
 	smtp_reply_free(&rep[0]);
 	if (out->rc != SMTP_OK)
@@ -280,7 +280,8 @@ Test(faults, drop_while_sending_the_message)
 	struct server srv;
 	struct smtp *c;
 	struct smtp_reply rep[1];
-	const char *rcpts[] = { "b@y" }, *status;
+	struct smtp_rcpt_params rcpts[] = { { "b@y" } };
+	const char *status;
 	struct err e = { 0 };
 	struct buf big;
 	size_t acc;
@@ -297,7 +298,7 @@ Test(faults, drop_while_sending_the_message)
 	cr_assert_eq(smtp_connect(c, lo, srv.port, &e), SMTP_OK);
 	cr_assert_eq(smtp_greeting(c, &e), SMTP_OK);
 	cr_assert_eq(smtp_ehlo(c, "client.example", &e), SMTP_OK, "%s", e.msg);
-	cr_assert_eq(smtp_mail(c, "a@x", 0, false, false, &e), SMTP_OK);
+	cr_assert_eq(smtp_mail(c, MP("a@x"), &e), SMTP_OK);
 	cr_assert_eq(smtp_rcpt(c, rcpts, 1, rep, &acc, &e), SMTP_OK);
 	smtp_reply_free(&rep[0]);
 	cr_expect_eq(smtp_data(c, NULL, 0, fd, fsize(fd), &e), SMTP_FAIL_CONN, "%s", e.msg);
@@ -324,7 +325,7 @@ Test(faults, session_limit_sends_nothing_more)
 	struct server srv;
 	struct smtp *c;
 	struct smtp_reply mail, rep[1];
-	const char *rcpts[] = { "b@y" };
+	struct smtp_rcpt_params rcpts[] = { { "b@y" } };
 	struct err e = { 0 };
 	size_t acc;
 	bool go;
@@ -336,7 +337,7 @@ Test(faults, session_limit_sends_nothing_more)
 	cr_assert_eq(smtp_greeting(c, &e), SMTP_OK);
 	cr_assert_eq(smtp_ehlo(c, "client.example", &e), SMTP_OK, "%s", e.msg);
 	nanosleep(&nap, NULL);
-	cr_expect_eq(smtp_envelope(c, "a@x", 0, false, false, rcpts, 1, &mail, rep, &acc, &go, &e),
+	cr_expect_eq(smtp_envelope(c, MP("a@x"), rcpts, 1, &mail, rep, &acc, &go, &e),
 		     SMTP_FAIL_CONN);
 	cr_expect_str_eq(e.msg, LOST "sending MAIL FROM (session time limit of 300 ms reached)");
 	cr_expect_not(go);
@@ -367,7 +368,7 @@ Test(faults, message_limit_is_per_message)
 	struct server srv;
 	struct smtp *c;
 	struct smtp_reply mail, rep[1];
-	const char *rcpts[] = { "b@y" };
+	struct smtp_rcpt_params rcpts[] = { { "b@y" } };
 	struct err e = { 0 };
 	size_t acc;
 	bool go;
@@ -379,7 +380,7 @@ Test(faults, message_limit_is_per_message)
 	cr_assert_eq(smtp_greeting(c, &e), SMTP_OK);
 	cr_assert_eq(smtp_ehlo(c, "client.example", &e), SMTP_OK, "%s", e.msg);
 	for (int m = 0; m < 2; m++) {
-		cr_assert_eq(smtp_envelope(c, "a@x", 0, false, false, rcpts, 1, &mail, rep, &acc, &go, &e),
+		cr_assert_eq(smtp_envelope(c, MP("a@x"), rcpts, 1, &mail, rep, &acc, &go, &e),
 			     SMTP_OK, "message %d: %s", m, e.msg);
 		cr_assert(go);
 		smtp_reply_free(&mail);

@@ -29,7 +29,7 @@ Test(session, pipelining_data_reuse)
 	struct smtp *c;
 	struct err e = { 0 };
 	struct smtp_reply rep[3];
-	const char *rcpts[] = { "b@y", "c@y", "d@y" };
+	struct smtp_rcpt_params rcpts[] = { { "b@y" }, { "c@y" }, { "d@y" } };
 	size_t acc;
 	char *log;
 	int fd = msgfd("Subject: x\r\n\r\n.leading dot\r\nend\r\n");
@@ -40,7 +40,8 @@ Test(session, pipelining_data_reuse)
 	cr_assert_eq(smtp_ehlo(c, "client.example", &e), SMTP_OK, "%s", e.msg);
 	cr_expect(smtp_ext(c)->pipelining);
 	cr_expect_eq(smtp_ext(c)->size_max, 1000);
-	cr_assert_eq(smtp_mail(c, "a@x", 42, true, true, &e), SMTP_OK, "%s", e.msg);
+	cr_assert_eq(smtp_mail(c, &(struct smtp_mail_params){ "a@x", 42, true, true }, &e), SMTP_OK, "%s",
+	    e.msg);
 	cr_assert_eq(smtp_rcpt(c, rcpts, 3, rep, &acc, &e), SMTP_OK, "%s", e.msg);
 	cr_expect_eq(acc, 2);
 	cr_expect_eq(rep[1].code, 550);
@@ -50,7 +51,7 @@ Test(session, pipelining_data_reuse)
 	cr_assert_eq(smtp_data(c, "X-Extra: 1\r\n", 12, fd, fsize(fd), &e), SMTP_OK, "%s", e.msg);
 	cr_expect_str_eq(smtp_last_reply(c)->status, "2.0.0");
 	cr_assert_eq(smtp_rset(c, &e), SMTP_OK, "%s", e.msg);
-	cr_assert_eq(smtp_mail(c, "", 0, false, false, &e), SMTP_OK, "%s", e.msg);
+	cr_assert_eq(smtp_mail(c, MP(""), &e), SMTP_OK, "%s", e.msg);
 	smtp_quit(c);
 	smtp_free(c);
 	close(fd);
@@ -87,7 +88,7 @@ Test(session, envelope_pipelined_with_data)
 	struct smtp *c;
 	struct err e = { 0 };
 	struct smtp_reply mail, rep[2];
-	const char *rcpts[] = { "b@y", "c@y" };
+	struct smtp_rcpt_params rcpts[] = { { "b@y" }, { "c@y" } };
 	size_t acc;
 	bool go;
 	char *log;
@@ -97,7 +98,7 @@ Test(session, envelope_pipelined_with_data)
 	c = client(&s, 2000);
 	cr_assert_eq(smtp_greeting(c, &e), SMTP_OK, "%s", e.msg);
 	cr_assert_eq(smtp_ehlo(c, "client.example", &e), SMTP_OK, "%s", e.msg);
-	cr_assert_eq(smtp_envelope(c, "a@x", 0, false, false, rcpts, 2, &mail, rep, &acc, &go, &e), SMTP_OK,
+	cr_assert_eq(smtp_envelope(c, MP("a@x"), rcpts, 2, &mail, rep, &acc, &go, &e), SMTP_OK,
 	    "%s", e.msg);
 	cr_expect_eq(mail.code, 250);
 	cr_expect_eq(acc, 1);
@@ -109,7 +110,7 @@ Test(session, envelope_pipelined_with_data)
 	cr_assert_eq(smtp_data_body(c, "", 0, fd, fsize(fd), &e), SMTP_OK, "%s", e.msg);
 	cr_expect_eq(smtp_last_reply(c)->code, 250);
 
-	cr_assert_eq(smtp_envelope(c, "a@x", 0, false, false, rcpts, 1, &mail, rep, &acc, &go, &e), SMTP_OK,
+	cr_assert_eq(smtp_envelope(c, MP("a@x"), rcpts, 1, &mail, rep, &acc, &go, &e), SMTP_OK,
 	    "%s", e.msg);
 	cr_expect_eq(acc, 0);
 	cr_expect(!go, "no body may follow when nobody was accepted");
@@ -117,7 +118,7 @@ Test(session, envelope_pipelined_with_data)
 	smtp_reply_free(&rep[0]);
 	cr_assert_eq(smtp_rset(c, &e), SMTP_OK, "%s", e.msg);
 
-	cr_assert_eq(smtp_envelope(c, "a@x", 0, false, false, rcpts, 1, &mail, rep, &acc, &go, &e), SMTP_OK,
+	cr_assert_eq(smtp_envelope(c, MP("a@x"), rcpts, 1, &mail, rep, &acc, &go, &e), SMTP_OK,
 	    "%s", e.msg);
 	cr_expect_eq(mail.code, 552);
 	cr_expect_eq(acc, 0, "a recipient after a refused MAIL is not accepted");
@@ -362,7 +363,7 @@ Test(session, drop_mid_data)
 	struct smtp *c;
 	struct err e = { 0 };
 	struct smtp_reply rep[1];
-	const char *rcpts[] = { "b@y" };
+	struct smtp_rcpt_params rcpts[] = { { "b@y" } };
 	struct buf big;
 	size_t acc;
 	int fd, r;
@@ -377,7 +378,7 @@ Test(session, drop_mid_data)
 	c = client(&s, 2000);
 	cr_assert_eq(smtp_greeting(c, &e), SMTP_OK);
 	cr_assert_eq(smtp_ehlo(c, "c", &e), SMTP_OK);
-	cr_assert_eq(smtp_mail(c, "a@x", 0, false, false, &e), SMTP_OK);
+	cr_assert_eq(smtp_mail(c, MP("a@x"), &e), SMTP_OK);
 	cr_assert_eq(smtp_rcpt(c, rcpts, 1, rep, &acc, &e), SMTP_OK);
 	smtp_reply_free(&rep[0]);
 	r = smtp_data(c, NULL, 0, fd, fsize(fd), &e);
@@ -393,7 +394,7 @@ Test(session, bare_lf_never_reaches_the_wire)
 	struct smtp *c;
 	struct err e = { 0 };
 	struct smtp_reply rep[1];
-	const char *rcpts[] = { "b@y" };
+	struct smtp_rcpt_params rcpts[] = { { "b@y" } };
 	size_t acc;
 	char *log;
 	int fd = msgfd("Subject: x\r\n\r\nok\r\nbad\n.\r\nMAIL FROM:<evil>\r\n");
@@ -402,7 +403,7 @@ Test(session, bare_lf_never_reaches_the_wire)
 	c = client(&s, 2000);
 	cr_assert_eq(smtp_greeting(c, &e), SMTP_OK);
 	cr_assert_eq(smtp_ehlo(c, "c", &e), SMTP_OK);
-	cr_assert_eq(smtp_mail(c, "a@x", 0, false, false, &e), SMTP_OK);
+	cr_assert_eq(smtp_mail(c, MP("a@x"), &e), SMTP_OK);
 	cr_assert_eq(smtp_rcpt(c, rcpts, 1, rep, &acc, &e), SMTP_OK);
 	smtp_reply_free(&rep[0]);
 	cr_expect_eq(smtp_data(c, NULL, 0, fd, fsize(fd), &e), SMTP_FAIL_LOCAL);
@@ -436,13 +437,13 @@ Test(session, bad_input_refused)
 	struct smtp *c;
 	struct err e = { 0 };
 	struct smtp_reply rep[1];
-	const char *bad[] = { "a@b>\r\nRSET" };
+	struct smtp_rcpt_params bad[] = { { "a@b>\r\nRSET" } };
 	size_t acc;
 
 	server_start(&s, helo_only);
 	c = client(&s, 2000);
 	cr_expect_eq(smtp_ehlo(c, "bad name", &e), SMTP_FAIL_LOCAL);
-	cr_expect_eq(smtp_mail(c, "x\r\nRSET", 0, false, false, &e), SMTP_FAIL_LOCAL);
+	cr_expect_eq(smtp_mail(c, MP("x\r\nRSET"), &e), SMTP_FAIL_LOCAL);
 	cr_expect_eq(smtp_rcpt(c, bad, 1, rep, &acc, &e), SMTP_FAIL_LOCAL);
 	smtp_free(c);
 	free(server_end(&s));
@@ -482,7 +483,7 @@ static struct smtp *session_ahead(struct server *s, const struct step *st)
 	struct smtp *c;
 	struct err e = { 0 };
 	struct smtp_reply mail, rep[1];
-	const char *b[] = { "b@y" }, *cc[] = { "c@y" };
+	struct smtp_rcpt_params b[] = { { "b@y" } }, cc[] = { { "c@y" } };
 	size_t acc;
 	bool go;
 
@@ -490,12 +491,12 @@ static struct smtp *session_ahead(struct server *s, const struct step *st)
 	c = client(s, 2000);
 	cr_assert_eq(smtp_greeting(c, &e), SMTP_OK, "%s", e.msg);
 	cr_assert_eq(smtp_ehlo(c, "client.example", &e), SMTP_OK, "%s", e.msg);
-	cr_assert_eq(smtp_envelope(c, "a@x", 0, false, false, b, 1, &mail, rep, &acc, &go, &e), SMTP_OK, "%s",
+	cr_assert_eq(smtp_envelope(c, MP("a@x"), b, 1, &mail, rep, &acc, &go, &e), SMTP_OK, "%s",
 	    e.msg);
 	cr_assert(go);
 	smtp_reply_free(&mail);
 	smtp_reply_free(&rep[0]);
-	cr_assert_eq(smtp_envelope_ahead(c, "a@x", 0, false, false, cc, 1, &e), SMTP_OK, "%s", e.msg);
+	cr_assert_eq(smtp_envelope_ahead(c, MP("a@x"), cc, 1, &e), SMTP_OK, "%s", e.msg);
 	cr_expect_not(smtp_ahead_pending(c), "nothing goes out before the terminator");
 	return c;
 }
@@ -506,7 +507,7 @@ Test(session, envelope_after_terminator)
 	struct smtp *c;
 	struct err e = { 0 };
 	struct smtp_reply mail, rep[1];
-	const char *cc[] = { "c@y" };
+	struct smtp_rcpt_params cc[] = { { "c@y" } };
 	size_t acc;
 	bool go;
 	char *log;
@@ -517,7 +518,7 @@ Test(session, envelope_after_terminator)
 	cr_expect(strstr(smtp_last_reply(c)->text, "queued as 1") != NULL);
 	cr_assert(smtp_ahead_pending(c));
 	cr_expect_eq(smtp_rset(c, &e), SMTP_FAIL_PROTO, "RSET now would be message text");
-	cr_assert_eq(smtp_envelope(c, "a@x", 0, false, false, cc, 1, &mail, rep, &acc, &go, &e), SMTP_OK, "%s",
+	cr_assert_eq(smtp_envelope(c, MP("a@x"), cc, 1, &mail, rep, &acc, &go, &e), SMTP_OK, "%s",
 	    e.msg);
 	cr_expect(go && acc == 1 && mail.code == 250);
 	cr_expect_not(smtp_ahead_pending(c));
@@ -557,7 +558,7 @@ Test(session, envelope_after_terminator_drop)
 	struct smtp *c;
 	struct err e = { 0 };
 	struct smtp_reply mail, rep[1];
-	const char *cc[] = { "c@y" };
+	struct smtp_rcpt_params cc[] = { { "c@y" } };
 	size_t acc;
 	bool go;
 	int fd1 = msgfd("Subject: 1\r\n\r\none\r\n");
@@ -568,7 +569,7 @@ Test(session, envelope_after_terminator_drop)
 	cr_assert(smtp_ahead_pending(c));
 	smtp_quit(c);
 	cr_expect(strstr(buf_str(&transcript), "> QUIT") == NULL, "QUIT written into DATA: %s", buf_str(&transcript));
-	cr_expect_neq(smtp_envelope(c, "a@x", 0, false, false, cc, 1, &mail, rep, &acc, &go, &e), SMTP_OK);
+	cr_expect_neq(smtp_envelope(c, MP("a@x"), cc, 1, &mail, rep, &acc, &go, &e), SMTP_OK);
 	cr_expect_not(go);
 	smtp_reply_free(&mail);
 	smtp_reply_free(&rep[0]);
