@@ -39,7 +39,8 @@ enum dlv_cause {
 	DLV_C_NXDOMAIN,		/* the domain does not exist: 5.1.2 (bad destination system address) */
 	DLV_C_NULLMX,		/* null MX (RFC 7505 3): 5.1.10 (RFC 7505 4.2) */
 	DLV_C_ROUTE_PERM,	/* a permanent routing failure: 5.4.4 (unable to route) */
-	DLV_C_TLS_MISSING,	/* TLS required, STARTTLS not offered: 4.7.4 (security features not supported) */
+	DLV_C_TLS_MISSING,	/* TLS required, STARTTLS not offered: 4.7.4 (security features not
+				 * supported) */
 	DLV_C_TLS_FAILED,	/* TLS handshake or verification failed: 4.7.5 (cryptographic failure) */
 	DLV_C_AUTH,		/* AUTH could not be done (no usable mechanism): 4.7.0 (security, other) */
 	DLV_C_LOCAL,		/* a failure on this host: 4.3.0 (mail system, other) */
