@@ -58,32 +58,34 @@ struct outcome {
 	char diag[600];
 };
 
-static void set_outcome(struct outcome *o, enum dlv_state st, const char *status, const char *relay,
-    const char *tls, const char *diag)
+static void set_outcome(struct outcome *o, struct dlv_fate f, const char *relay, const char *tls,
+    const char *diag)
 {
-	o->state = st;
-	fmt(o->status, sizeof o->status, "%s", status);
+	o->state = f.state;
+	fmt(o->status, sizeof o->status, "%s", f.status);
 	fmt(o->relay, sizeof o->relay, "%s", relay);
 	fmt(o->tls, sizeof o->tls, "%s", tls);
 	deliver_safe_text(o->diag, sizeof o->diag, diag, strlen(diag));
 }
 
-/* from_reply - an outcome from a server reply: 5xx fails, else defers. */
-static void from_reply(struct outcome *o, const struct smtp_reply *r, const char *relay, const char *tls,
-    const char *what)
+/* cause - the fate of a local cause (dlv_fate.h). */
+static struct dlv_fate cause(enum dlv_cause c)
 {
-	char diag[600], status[12];
+	return dlv_fate(SMTP_STEP_CONNECT, 0, NULL, c);
+}
+
+/* from_reply - an outcome from the server's reply at `step` (dlv_fate: 5xx to the transaction fails,
+ * to the session defers, 4xx defers). */
+static void from_reply(struct outcome *o, const struct smtp_reply *r, const char *relay, const char *tls,
+    enum smtp_step step, const char *what)
+{
+	char diag[600];
 
 	fmt(diag, sizeof diag, "host %s said: %d %s%s%s", relay, r->code, r->text ? r->text : "",
 	    what ? " (in reply to " : "", what ? what : "");
 	if (what)
 		fmt(diag + strlen(diag), sizeof diag - strlen(diag), ")");
-	if (r->status[0] != '\0')
-		fmt(status, sizeof status, "%s", r->status);
-	else
-		fmt(status, sizeof status, "%d.0.0", r->code / 100);
-	set_outcome(o, r->code >= 500 ? DLV_FAIL : r->code >= 400 ? DLV_DEFER : DLV_SENT, status, relay, tls,
-	    diag);
+	set_outcome(o, dlv_fate(step, r->code, r->status, DLV_C_REPLY), relay, tls, diag);
 }
 
 struct run {
@@ -201,7 +203,7 @@ static void lost(struct run *R, size_t m, const char *relay, const char *tls, co
 	if (++R->tries[m] < DLV_TRIES)
 		return;
 	/* why (smtp_failure's) names the relay and the step: "lost connection with RELAY while ..." */
-	set_outcome(&o, DLV_DEFER, "4.4.2", relay, tls, why[0] ? why : "connection closed");
+	set_outcome(&o, cause(DLV_C_LOST), relay, tls, why[0] ? why : "connection closed");
 	report_rest(R, m, &o);
 }
 
@@ -222,13 +224,13 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 	enum txn t = TXN_OK;
 	int r;
 
-	set_outcome(&o, DLV_DEFER, "4.0.0", relay, tls, "no reply");
+	set_outcome(&o, cause(DLV_C_PROTO), relay, tls, "no reply");
 	if (!R->d->src.start(R->d->src.ctx, m)) {
 		hand_drop(R, m);	/* the runner took it back: another connection has it now */
 		return ahead ? TXN_REOPEN : TXN_OK;	/* (the server holds its envelope: drop it) */
 	}
 	if (msg->smtputf8 && !ext->smtputf8 && !ahead) {
-		set_outcome(&o, DLV_DEFER, "4.6.7", relay, tls, "the message needs SMTPUTF8, which the server "
+		set_outcome(&o, cause(DLV_C_SMTPUTF8), relay, tls, "the message needs SMTPUTF8, which the server "
 		    "does not offer");
 		report_rest(R, m, &o);
 		return TXN_OK;
@@ -245,13 +247,13 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 	mp = mail_params(msg);
 	r = smtp_envelope(s, &mp, rc, n, &mail, rep, &accepted, &data_ok, e);
 	if (r == SMTP_FAIL_LOCAL) {
-		set_outcome(&o, DLV_DEFER, "4.3.0", relay, tls, e->msg);
+		set_outcome(&o, cause(DLV_C_LOCAL), relay, tls, e->msg);
 		report_rest(R, m, &o);
 		t = smtp_rset(s, e) == SMTP_OK ? TXN_OK : TXN_LOST;
 		goto out;
 	}
 	if (r == SMTP_FAIL_PROTO) {	/* a reply of the wrong class: nothing was sent, defer */
-		set_outcome(&o, DLV_DEFER, "4.5.0", relay, tls, e->msg);
+		set_outcome(&o, cause(DLV_C_PROTO), relay, tls, e->msg);
 		report_rest(R, m, &o);
 		t = TXN_LOST;
 		goto out;
@@ -263,20 +265,20 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 	}
 	if (mail.code >= 400) {
 		R->progress = true;	/* (an answer for the message: this connection works) */
-		from_reply(&o, &mail, relay, tls, "MAIL FROM");
+		from_reply(&o, &mail, relay, tls, SMTP_STEP_MAIL, "MAIL FROM");
 		report_rest(R, m, &o);
 		t = smtp_rset(s, e) == SMTP_OK ? TXN_OK : TXN_LOST;
 		goto out;
 	}
 	for (k = 0; k < n; k++)
 		if (rep[k].code >= 400) {
-			from_reply(&o, &rep[k], relay, tls, "RCPT TO");
+			from_reply(&o, &rep[k], relay, tls, SMTP_STEP_RCPT, "RCPT TO");
 			report(R, m, idx[k], &o);
 		}
 	if (accepted == 0 || !data_ok) {
 		R->progress = true;
 		if (accepted > 0) {	/* DATA refused: the accepted recipients get that answer */
-			from_reply(&o, smtp_last_reply(s), relay, tls, "DATA");
+			from_reply(&o, smtp_last_reply(s), relay, tls, SMTP_STEP_DATA, "DATA");
 			report_rest(R, m, &o);
 		}
 		report_rest(R, m, &o);	/* (all answered already: this only marks it done) */
@@ -287,14 +289,12 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 	r = smtp_data_body(s, msg->prefix, msg->prefixlen, msg->datafd, msg->size, e);
 	if (r == SMTP_OK || r == SMTP_FAIL_RESP) {
 		R->progress = true;
-		from_reply(&o, smtp_last_reply(s), relay, tls, r == SMTP_OK ? NULL : "end of DATA");
+		from_reply(&o, smtp_last_reply(s), relay, tls, SMTP_STEP_DOT,
+		    r == SMTP_OK ? NULL : "end of DATA");
 		if (r == SMTP_OK) {
 			const struct smtp_reply *lr = smtp_last_reply(s);
 			char diag[600];
 
-			o.state = DLV_SENT;
-			if (o.status[0] != '2')
-				fmt(o.status, sizeof o.status, "2.0.0");
 			fmt(diag, sizeof diag, "%d %s%s", lr->code, lr->text ? lr->text : "",
 			    msg->body8bit && !ext->eightbitmime ? " (8-bit message; the server does not offer 8BITMIME: sent as is)" : "");
 			deliver_safe_text(o.diag, sizeof o.diag, diag, strlen(diag));
@@ -304,11 +304,11 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 				report(R, m, idx[k], &o);
 		report_rest(R, m, &o);	/* (marks it done) */
 	} else if (r == SMTP_FAIL_LOCAL) {
-		set_outcome(&o, DLV_DEFER, "4.3.0", relay, tls, e->msg);
+		set_outcome(&o, cause(DLV_C_LOCAL), relay, tls, e->msg);
 		report_rest(R, m, &o);
 		t = TXN_LOST;	/* the session is in an unknown state */
 	} else if (r == SMTP_FAIL_PROTO) {	/* e.g. 354 after the dot: not a success, defer */
-		set_outcome(&o, DLV_DEFER, "4.5.0", relay, tls, e->msg);
+		set_outcome(&o, cause(DLV_C_PROTO), relay, tls, e->msg);
 		report_rest(R, m, &o);
 		t = TXN_LOST;
 	} else {
@@ -358,25 +358,25 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 
 	if ((r = smtp_connect(s, t->ip, t->port, &e)) != SMTP_OK) {
 		fmt(diag, sizeof diag, "connect to %s: %s", relay, e.msg);
-		set_outcome(last, DLV_DEFER, "4.4.1", relay, tls, diag);
+		set_outcome(last, cause(DLV_C_CONNECT), relay, tls, diag);
 		goto out;
 	}
 	if (implicit) {
 		if (env->tls == NULL || smtp_tls_implicit(s, env->tls, t->host, &e) != SMTP_OK) {
 			fmt(diag, sizeof diag, "TLS handshake with %s failed: %s", relay,
 			    env->tls ? e.msg : "TLS is not available");
-			set_outcome(last, DLV_DEFER, "4.7.5", relay, tls, diag);
+			set_outcome(last, cause(DLV_C_TLS_FAILED), relay, tls, diag);
 			goto out;
 		}
 	}
 	if ((r = smtp_greeting(s, &e)) != SMTP_OK || (r = smtp_ehlo(s, c->hostname, &e)) != SMTP_OK) {
+		/* a refusing host is no verdict on the recipient: dlv_fate defers a 5xx to either step */
 		if (r == SMTP_FAIL_RESP)
-			from_reply(last, smtp_last_reply(s), relay, tls, "the greeting or EHLO");
+			from_reply(last, smtp_last_reply(s), relay, tls, SMTP_STEP_GREETING,
+			    "the greeting or EHLO");
 		else	/* e.msg names the relay and the step */
-			set_outcome(last, DLV_DEFER, r == SMTP_FAIL_PROTO ? "4.5.0" : "4.4.2", relay, tls, e.msg);
-		last->state = DLV_DEFER;	/* a refusing host is no verdict on the recipient */
-		if (last->status[0] == '5')
-			last->status[0] = '4';
+			set_outcome(last, cause(r == SMTP_FAIL_PROTO ? DLV_C_PROTO : DLV_C_LOST), relay, tls,
+			    e.msg);
 		goto out;
 	}
 	if (!implicit && level != TLS_NONE && !plaintext) {
@@ -385,19 +385,20 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 		if (smtp_ext(s)->starttls && env->tls == NULL) {
 			fmt(diag, sizeof diag, "TLS is unavailable on this host (see the log), not sending to %s "
 			    "in clear", relay);
-			set_outcome(last, DLV_DEFER, "4.7.5", relay, tls, diag);
+			set_outcome(last, cause(DLV_C_TLS_FAILED), relay, tls, diag);
 			goto quit;
 		} else if (smtp_ext(s)->starttls) {
 			if ((r = smtp_starttls(s, env->tls, t->host, &e)) != SMTP_OK) {
 				fmt(diag, sizeof diag, "STARTTLS with %s failed: %s%s", relay, e.msg,
 				    r == SMTP_FAIL_LOCAL ? " (a failure on this host: not sending in clear)" : "");
-				set_outcome(last, DLV_DEFER, r == SMTP_FAIL_LOCAL ? "4.3.0" : "4.7.5", relay, tls, diag);
+				set_outcome(last, cause(r == SMTP_FAIL_LOCAL ? DLV_C_LOCAL : DLV_C_TLS_FAILED),
+				    relay, tls, diag);
 				*tls_failed = r != SMTP_FAIL_LOCAL && (r != SMTP_FAIL_RESP || level == TLS_MAY);
 				goto out;
 			}
 		} else if (level >= TLS_ENCRYPT) {
 			fmt(diag, sizeof diag, "TLS is required, but %s does not offer STARTTLS", relay);
-			set_outcome(last, DLV_DEFER, "4.7.4", relay, tls, diag);
+			set_outcome(last, cause(DLV_C_TLS_MISSING), relay, tls, diag);
 			goto quit;
 		}
 	}
@@ -406,19 +407,17 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 	if (level == TLS_VERIFY && (smtp_tls(s) == NULL || !tls_verified(smtp_tls(s)))) {
 		fmt(diag, sizeof diag, "certificate verification failed for %s: %s", relay,
 		    smtp_tls(s) ? tls_verify_reason(smtp_tls(s)) : "no TLS");
-		set_outcome(last, DLV_DEFER, "4.7.5", relay, tls, diag);
+		set_outcome(last, cause(DLV_C_TLS_FAILED), relay, tls, diag);
 		goto quit;
 	}
 	if (c->smarthost != NULL && env->auth.user != NULL) {
 		r = smtp_auth(s, env->auth.user, env->auth.pass, c->smarthost_tls == SMARTHOST_TLS_NONE, &e);
 		if (r != SMTP_OK) {
+			/* credentials are fixed by the admin, not by bouncing: dlv_fate defers a 5xx to AUTH */
 			if (r == SMTP_FAIL_RESP)
-				from_reply(last, smtp_last_reply(s), relay, tls, "AUTH");
+				from_reply(last, smtp_last_reply(s), relay, tls, SMTP_STEP_AUTH, "AUTH");
 			else
-				set_outcome(last, DLV_DEFER, "4.7.0", relay, tls, e.msg);
-			last->state = DLV_DEFER;	/* credentials are fixed by the admin, not by bouncing */
-			if (last->status[0] == '5')
-				last->status[0] = '4';
+				set_outcome(last, cause(DLV_C_AUTH), relay, tls, e.msg);
 			goto quit;
 		}
 	}
@@ -427,7 +426,7 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 		long m;
 
 		if (env->stop != NULL && *env->stop && !smtp_ahead_pending(s)) {
-			set_outcome(last, DLV_DEFER, "4.3.2", relay, tls, "postern is shutting down");
+			set_outcome(last, cause(DLV_C_SHUTDOWN), relay, tls, "postern is shutting down");
 			res = SESS_DONE;
 			break;
 		}
@@ -444,11 +443,13 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 		}
 		if (tr == TXN_LOST) {
 			const char *status, *why = smtp_failure(s, &status);
+			struct dlv_fate f = cause(DLV_C_LOST);
 
 			/* why: "lost connection with RELAY while reading the reply to RCPT TO (...)"; none
-			 * after a local error (e) */
-			set_outcome(last, DLV_DEFER, why[0] ? status : "4.4.2", relay, tls,
-			    why[0] ? why : e.msg[0] ? e.msg : "connection closed");
+			 * after a local error (e). The smtp layer's status says lost (4.4.2) or protocol error. */
+			if (why[0])
+				f = cause(strcmp(status, f.status) == 0 ? DLV_C_LOST : DLV_C_PROTO);
+			set_outcome(last, f, relay, tls, why[0] ? why : e.msg[0] ? e.msg : "connection closed");
 			res = SESS_LOST;
 			goto out;	/* no QUIT on a dead connection */
 		}
@@ -498,21 +499,21 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 	}
 	switch (rr) {
 	case ROUTE_OK:
-		set_outcome(&last, DLV_DEFER, "4.4.1", "none", "none", "no host could be reached");
+		set_outcome(&last, cause(DLV_C_CONNECT), "none", "none", "no host could be reached");
 		break;
 	case ROUTE_NULLMX:
-		set_outcome(&last, DLV_FAIL, "5.1.10", "none", "none", "domain does not accept mail (null MX)");
+		set_outcome(&last, cause(DLV_C_NULLMX), "none", "none", "domain does not accept mail (null MX)");
 		break;
 	case ROUTE_NXDOMAIN:
-		set_outcome(&last, DLV_FAIL, "5.1.2", "none", "none", e.msg[0] ? e.msg : "domain not found");
+		set_outcome(&last, cause(DLV_C_NXDOMAIN), "none", "none", e.msg[0] ? e.msg : "domain not found");
 		break;
 	case ROUTE_PERMFAIL:
-		set_outcome(&last, DLV_FAIL, "5.4.4", "none", "none", e.msg[0] ? e.msg : "unroutable domain");
+		set_outcome(&last, cause(DLV_C_ROUTE_PERM), "none", "none", e.msg[0] ? e.msg : "unroutable domain");
 		break;
 	case ROUTE_TEMPFAIL:
 	case ROUTE_NOHOSTS:
 	default:
-		set_outcome(&last, DLV_DEFER, rr == ROUTE_NOHOSTS ? "4.4.4" : "4.4.3", "none", "none",
+		set_outcome(&last, cause(rr == ROUTE_NOHOSTS ? DLV_C_NO_HOSTS : DLV_C_DNS_TEMP), "none", "none",
 		    e.msg[0] ? e.msg : "DNS lookup failed");
 		break;
 	}

@@ -20,6 +20,7 @@
 #include "conf/config.h"
 #include "lib/dns.h"
 #include "lib/err.h"
+#include "queue/dlv_fate.h"
 #include "queue/route.h"
 #include "queue/smtp.h"
 #include "queue/tls.h"
@@ -39,9 +40,7 @@ struct dlv_msg {
 	size_t nrcpt;
 };
 
-/* DLV_UNTRIED: the message was taken but never committed to a connection (the destination kept
- * dropping connections, or postern is stopping): it goes back untouched, no attempt counted. */
-enum dlv_state { DLV_SENT = 'S', DLV_DEFER = 'D', DLV_FAIL = 'F', DLV_UNTRIED = 'U' };
+/* enum dlv_state (sent, deferred, failed, untried) is dlv_fate.h's. */
 
 struct dlv_result {
 	size_t msg;		/* index into the dlv_msg array */

@@ -4,7 +4,7 @@
  * An outcome is logged as it arrives (Postfix's line: "ID: to=<r>, relay=..., delay=..., tls=...,
  * dsn=..., status=sent (...)") and kept in memory; when all destinations of a message are done the
  * message is finished with one durable step: removed (nothing pending), or rewritten as deferred with
- * the next attempt time. Failed recipients produce one RFC 3464 report to the sender, submitted through
+ * the next attempt time; what to do is runq_after_attempt's (runq_decide.h), runq_finish does it. Failed recipients produce one RFC 3464 report to the sender, submitted through
  * postern's own front door with the null sender so it is completed and signed like any message; a
  * report is never sent to the null sender, so a bounce never bounces.
  */
@@ -25,7 +25,9 @@
 
 #include "lib/limits.h"
 #include "queue/auth.h"
+#include "queue/dlv_fate.h"
 #include "queue/dsn.h"
+#include "queue/runq_decide.h"
 
 #define ORIG_HEADER_MAX (64 * 1024)	/* original headers quoted in a bounce */
 /* What one recipient can take in a report, twice over for folding: its address and diagnostic in the
@@ -249,18 +251,6 @@ static int report(struct runq_ctx *x, struct runq_msg *q, enum dsn_kind kind)
 	return r;
 }
 
-/* wants_failure_report - RFC 3461 NOTIFY: default and FAILURE report; NEVER and lists without it do not. */
-static bool wants_failure_report(const struct envelope *env)
-{
-	for (size_t i = 0; i < env->nrcpt; i++) {
-		int n = env->rcpt[i].notify;
-
-		if (env->rcpt[i].state == RCPT_FAILED && (n == 0 || (n & NOTIFY_FAILURE)))
-			return true;
-	}
-	return false;
-}
-
 /* pending_view - the deferral to write: *v shares env's values but lists only its pending recipients
  * (the sent and reported ones are done with). Free v->rcpt only. */
 static void pending_view(const struct envelope *env, struct envelope *v)
@@ -322,13 +312,12 @@ void runq_finish(struct runq_ctx *x, struct runq_msg *q)
 	const struct config *c = x->c;
 	struct envelope *env = &q->env, view;
 	long long now = (long long)time(NULL);
-	size_t pending = 0, failed = 0, i;
+	struct runq_decision dec = runq_after_attempt(c, env, now);	/* (before this attempt counts) */
+	size_t i;
 	struct err e;
 
 	err_clear(&e);
-	for (i = 0; i < env->nrcpt; i++)
-		pending += env->rcpt[i].state == RCPT_PENDING;
-	if (pending > 0 && now - env->arrival >= c->queue_lifetime) {
+	if (dec.expire) {
 		for (i = 0; i < env->nrcpt; i++) {
 			struct env_rcpt *r = &env->rcpt[i];
 			struct buf d;
@@ -340,26 +329,23 @@ void runq_finish(struct runq_ctx *x, struct runq_msg *q)
 				buf_reset(&d);
 			replace(&r->diag, buf_str(&d));
 			buf_free(&d);
-			replace(&r->status, "4.4.7");
+			replace(&r->status, dlv_fate(SMTP_STEP_CONNECT, 0, NULL, DLV_C_EXPIRED).status);
 			r->state = RCPT_FAILED;
 			log_msg(x->lg, LOG_NOTICE, "%s: to=<%s>, status=expired, returned to sender (%s)", env->id,
 			    r->addr, r->diag ? r->diag : "");
 		}
-		pending = 0;
 	}
-	for (i = 0; i < env->nrcpt; i++)
-		failed += env->rcpt[i].state == RCPT_FAILED;
 	env->attempts++;
 	/* whatever a peer sent (a "3.0.0" status, a line break), what is written must be writable */
 	if (env_make_writable(env) > 0)
 		log_msg(x->lg, LOG_NOTICE, "%s: replies that cannot be stored as they are were normalised", env->id);
-	if (failed > 0 && wants_failure_report(env) && report(x, q, DSN_FAILED) < 0) {
+	if (dec.report_failed && report(x, q, DSN_FAILED) < 0) {
 		/* keep the message, failed recipients as "report owed": the next run tries the report again */
 		env->next_try = now + c->retry_min;
 		record(x, q, env, false);
 		return;
 	}
-	if (pending == 0) {
+	if (dec.remove) {
 		/* at once, before the removal that may lag: whatever happens next, it is not sent again */
 		if (spool_msg_settle(q->m, &e) < 0)
 			log_msg(x->lg, LOG_CRIT, "%s: cannot record that it is done, the next run may send it again: %s",
@@ -372,15 +358,9 @@ void runq_finish(struct runq_ctx *x, struct runq_msg *q)
 		return;
 	}
 	pending_view(env, &view);
-	if (c->delay_warning > 0 && !env->warned && now - env->arrival >= c->delay_warning) {
-		bool want = false;
-
-		for (i = 0; i < view.nrcpt; i++)
-			want |= view.rcpt[i].notify == 0 || (view.rcpt[i].notify & NOTIFY_DELAY);
-		if (want && report(x, q, DSN_DELAYED) == 0)
-			view.warned = env->warned = true;
-	}
-	view.next_try = env->next_try = now + runner_backoff(c, env->attempts);
+	if (dec.warn && report(x, q, DSN_DELAYED) == 0)
+		view.warned = env->warned = true;
+	view.next_try = env->next_try = dec.next_try;
 	record(x, q, &view, true);
 	free(view.rcpt);
 }

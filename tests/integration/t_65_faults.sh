@@ -81,6 +81,16 @@ test_faults_rcpt_334() {	# a 3xx to RCPT is logged as such
 	fl_wrong_class 'rcpt=334 what' "^$P reading the reply to RCPT TO \\(unexpected reply 334 what; a 2xx, 4xx or 5xx was due\\)"
 }
 
+test_faults_rcpt_552_deferred() {	# RFC 5321 4.5.3.1.10: 552 to RCPT is RFC 821's "too many recipients"
+	postern_env	# was bounced as 5.5.3 at once; now deferred 4.5.3 (dlv_fate), no bounce
+	faultsmtpd_start f 127.0.0.13:25 --reply 'rcpt=552 5.5.3 too many recipients' || fail "start"
+	fl_submit 1
+	fl_run
+	expect_eq "stored" 0 "$(fl_stored f)"
+	grep -q 'status=bounced' "$T/run.out" && fail "bounced: $(grep 'status=bounced' "$T/run.out")"
+	fl_deferred "$FL_IDS" 4.5.3 "552 5\\.5\\.3 too many recipients \\(in reply to RCPT TO\\)"
+}
+
 test_faults_drop_data() {	# every DATA dropped: each message deferred, its reason naming the step
 	postern_env
 	faultsmtpd_start f 127.0.0.13:25 --drop-data 1 || fail "start"
