@@ -427,43 +427,16 @@ out:
 void submit_spawn_runner(const char *id, const char *config, bool wait)
 {
 	char qarg[LIM_QUEUE_ID + 4];
-	pid_t pid;
+	const char *av[] = { "sendmail", qarg, config ? "-C" : NULL, config, NULL };
+	struct rerun_cmd cmd = { .prog = RERUN_SELF, .argv = av, .err = RERUN_ERR_INHERIT };
+	struct err e;
 	int n;
 
 	n = snprintf(qarg, sizeof qarg, "-qI%s", id);
 	if (n < 0 || (size_t)n >= sizeof qarg)
 		return;
-	fflush(NULL);
-	if ((pid = fork()) < 0)
-		return;	/* the periodic runner or cron will deliver it */
-	if (pid > 0) {
-		(void)waitpid(pid, NULL, 0);
-		return;
-	}
-	if (wait) {	/* -odi: run in the foreground of this child, and the parent waits for it */
-		char *av[] = { (char *)(uintptr_t)"sendmail", qarg, (char *)(uintptr_t)(config ? "-C" : NULL),
-			(char *)(uintptr_t)config, NULL };
-		execv("/proc/self/exe", av);
-		_exit(0);
-	}
-	/* first child: new session, then fork again so the runner is nobody's child */
-	if (setsid() < 0 || (pid = fork()) < 0)
-		_exit(0);
-	if (pid > 0)
-		_exit(0);
-	int fd = open("/dev/null", O_RDWR);
-	if (fd >= 0) {
-		(void)dup2(fd, 0);
-		(void)dup2(fd, 1);
-		(void)dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-	char *argv[] = { (char *)(uintptr_t)"sendmail", qarg, NULL, NULL, NULL };
-	if (config != NULL) {
-		argv[2] = (char *)(uintptr_t)"-C";
-		argv[3] = (char *)(uintptr_t)config;
-	}
-	execv("/proc/self/exe", argv);
-	_exit(0);
+	/* -odi: in the foreground, and we wait for it; otherwise detached. Either way the queued message is
+	 * safe: if no run starts, the periodic runner or cron delivers it. */
+	err_clear(&e);
+	(void)rerun_spawn(&cmd, wait ? RERUN_WAIT : RERUN_DETACH, &e);
 }
