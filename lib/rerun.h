@@ -70,8 +70,9 @@ enum rerun_mode {
 	RERUN_DETACH,	/* its own session, stdio on /dev/null, nobody's child (double fork) */
 };
 
-/* rerun_spawn - run cmd with no input. RERUN_WAIT: the child's sysexits code; RERUN_DETACH: 0 once it
- * is on its way (its fate is not known). -1 (reason in e) when it could not be started. */
+/* rerun_spawn - run cmd with stdin on /dev/null. RERUN_WAIT: the child's sysexits code (its stderr is
+ * ours, or /dev/null with RERUN_ERR_NULL; RERUN_ERR_CAPTURE counts as ours); RERUN_DETACH: 0 once it is
+ * on its way (its fate is not known). -1 (reason in e) when it could not be started. */
 int rerun_spawn(const struct rerun_cmd *cmd, enum rerun_mode mode, struct err *e);
 
 /* rerun_status_name - "EX_TEMPFAIL" for 75, "EX_OK" for 0; "exit N" for a code sysexits.h does not
