@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "lib/limits.h"
+#include "lib/rerun.h"
 #include "queue/auth.h"
 #include "queue/dlv_fate.h"
 #include "queue/dsn.h"
@@ -169,53 +170,35 @@ static void orig_headers(struct runq_msg *q, struct buf *h)
 /* submit_report - hand a report to the front door: sendmail -oi -f <> -- SENDER. */
 static int submit_report(struct runq_ctx *x, const char *to, const struct buf *msg)
 {
-	int p[2], st;
-	pid_t pid;
-	size_t off = 0;
+	const char *av[10];
+	struct rerun_cmd cmd = { .prog = RERUN_SELF, .argv = av, .err = RERUN_ERR_INHERIT };
+	char nb[RERUN_NAME_MAX];
+	struct err e;
+	bool fed = false;
+	int k = 0, code;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
+	av[k++] = "sendmail";
+	av[k++] = "-oi";
+	av[k++] = "-f";
+	av[k++] = "<>";
+	if (x->ro->config_path != NULL) {
+		av[k++] = "-C";
+		av[k++] = x->ro->config_path;
+	}
+	av[k++] = "--";
+	av[k++] = to;
+	av[k] = NULL;
+	err_clear(&e);
+	if ((code = rerun_submit(&cmd, msg->data, msg->len, &fed, &e)) < 0) {
+		log_msg(x->lg, LOG_ERR, "report to <%s>: %s", to, e.msg);
 		return -1;
-	fflush(NULL);
-	if ((pid = fork()) < 0) {
-		close(p[0]);
-		close(p[1]);
+	}
+	if (code != 0 || !fed) {
+		log_msg(x->lg, LOG_ERR, "report to <%s>: the front door exited %s%s", to, rerun_status_name(code, nb),
+		    fed ? "" : " without reading all of it");
 		return -1;
 	}
-	if (pid == 0) {
-		char *av[10];
-		int k = 0;
-
-		if (dup2(p[0], 0) < 0)
-			_exit(75);
-		av[k++] = (char *)(uintptr_t)"sendmail";
-		av[k++] = (char *)(uintptr_t)"-oi";
-		av[k++] = (char *)(uintptr_t)"-f";
-		av[k++] = (char *)(uintptr_t)"<>";
-		if (x->ro->config_path != NULL) {
-			av[k++] = (char *)(uintptr_t)"-C";
-			av[k++] = (char *)(uintptr_t)x->ro->config_path;
-		}
-		av[k++] = (char *)(uintptr_t)"--";
-		av[k++] = (char *)(uintptr_t)to;
-		av[k] = NULL;
-		execv("/proc/self/exe", av);
-		_exit(75);
-	}
-	close(p[0]);
-	while (off < msg->len) {
-		ssize_t w = write(p[1], msg->data + off, msg->len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
-	close(p[1]);
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return (off == msg->len && WIFEXITED(st) && WEXITSTATUS(st) == 0) ? 0 : -1;
+	return 0;
 }
 
 /* report - compose and queue a report of `kind` for q. 0 if sent or nothing to send. */

@@ -7,19 +7,17 @@
 #include "sendmail/smtpd.h"
 
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "lib/addr.h"
 #include "lib/buf.h"
-#include "lib/fdio.h"
 #include "lib/limits.h"
+#include "lib/rerun.h"
 #include "sendmail/privsep.h"
 
 #define SMTPD_MAX_RCPT 1000
@@ -125,24 +123,6 @@ static int read_data_line(struct buf *b, bool *crlf, bool *over)
 	return -1;
 }
 
-/* forward_stderr - copy what the submission said on fd to our stderr, unless `quiet` (we refused the
- * message ourselves and said why in the reply). Reads to EOF: bounded by what one submission says. */
-static void forward_stderr(int fd, bool quiet)
-{
-	char chunk[1024];
-	ssize_t r;
-
-	while ((r = read(fd, chunk, sizeof chunk)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			break;
-		if (!quiet)
-			(void)fwrite(chunk, 1, (size_t)r, stderr);
-	}
-	close(fd);
-}
-
 /* run_submission - feed the data lines up to "." into a new submission process. Returns its exit code
  * (or 75 when it could not be started); *bad: the first line that refuses the whole message, or
  * SMTPD_TEXT. A refused message (and one cut short by EOF) is not queued: the submission is handed a
@@ -151,85 +131,67 @@ static void forward_stderr(int fd, bool quiet)
 static int run_submission(const struct opts *o, const char *sender, char **rcpt, size_t nrcpt,
     enum smtpd_line *bad, bool *eof)
 {
-	struct buf line;
-	int p[2], ep[2], st, dead = 0;
-	pid_t pid;
+	const char **av = xcalloc(nrcpt + 10, sizeof *av);
+	struct rerun_cmd cmd = { .prog = RERUN_SELF, .argv = av, .err = RERUN_ERR_CAPTURE };
+	struct rerun *r;
+	struct buf line, said;
+	struct err e;
+	size_t k = 0;
+	int code, dead = 0;
 
 	*bad = SMTPD_TEXT;
 	*eof = false;
 	buf_init(&line, SMTPD_DATA_LINE_MAX + 1);
-	if (pipe(p) < 0)
-		return 75;
-	if (pipe(ep) < 0) {
-		close(p[0]);
-		close(p[1]);
-		return 75;
+	av[k++] = "sendmail";
+	av[k++] = "-oi";
+	av[k++] = "-f";
+	av[k++] = *sender ? sender : "<>";
+	if (o->config != NULL && getuid() == 0) {
+		av[k++] = "-C";
+		av[k++] = o->config;
 	}
-	fflush(NULL);
-	if ((pid = fork()) == 0) {
-		char **av = xcalloc(nrcpt + 10, sizeof *av);
-		size_t k = 0;
-
-		close(p[1]);
-		close(ep[0]);
-		if (dup2(p[0], 0) < 0 || dup2(ep[1], 2) < 0)
-			_exit(75);
-		av[k++] = (char *)(uintptr_t)"sendmail";
-		av[k++] = (char *)(uintptr_t)"-oi";
-		av[k++] = (char *)(uintptr_t)"-f";
-		av[k++] = (char *)(uintptr_t)(*sender ? sender : "<>");
-		if (o->config != NULL && getuid() == 0) {
-			av[k++] = (char *)(uintptr_t)"-C";
-			av[k++] = (char *)(uintptr_t)o->config;
-		}
-		av[k++] = (char *)(uintptr_t)"--";
-		for (size_t i = 0; i < nrcpt; i++)
-			av[k++] = rcpt[i];
-		av[k] = NULL;
-		execv("/proc/self/exe", av);
-		_exit(75);
-	}
-	close(p[0]);
-	close(ep[1]);
-	if (pid < 0) {
-		close(p[1]);
-		close(ep[0]);
+	av[k++] = "--";
+	for (size_t i = 0; i < nrcpt; i++)
+		av[k++] = rcpt[i];
+	av[k] = NULL;
+	err_clear(&e);
+	if ((r = rerun_start(&cmd, &e)) == NULL)
 		dead = 1;
-	}
+	free(av);
 	for (;;) {
 		bool crlf, over;
-		enum smtpd_line k;
+		enum smtpd_line kind;
 
 		if (read_data_line(&line, &crlf, &over) < 0) {
 			*eof = true;
 			break;
 		}
-		k = smtpd_data_line(line.data, line.len, crlf, over);
-		if (k == SMTPD_BARE_LF || k == SMTPD_END_BARE_LF)
+		kind = smtpd_data_line(line.data, line.len, crlf, over);
+		if (kind == SMTPD_BARE_LF || kind == SMTPD_END_BARE_LF)
 			*bad = SMTPD_BARE_LF;	/* over any earlier reason: the session ends */
-		else if (k != SMTPD_TEXT && k != SMTPD_END && *bad == SMTPD_TEXT)
-			*bad = k;
-		if (k == SMTPD_END || k == SMTPD_END_BARE_LF)
+		else if (kind != SMTPD_TEXT && kind != SMTPD_END && *bad == SMTPD_TEXT)
+			*bad = kind;
+		if (kind == SMTPD_END || kind == SMTPD_END_BARE_LF)
 			break;
 		if (*bad != SMTPD_TEXT)
 			continue;	/* refused: read on to the end, keep nothing */
 		const char *s = buf_str(&line);
 		if (s[0] == '.')
 			s++;	/* RFC 5321 4.5.2: remove the stuffed dot */
-		if (!dead && (fdio_write_all(p[1], s, strlen(s)) < 0 || fdio_write_all(p[1], "\n", 1) < 0))
+		if (!dead && (rerun_write(r, s, strlen(s)) < 0 || rerun_write(r, "\n", 1) < 0))
 			dead = 1;
 	}
 	buf_free(&line);
-	if (pid < 0)
+	if (r == NULL)
 		return 75;
 	if (!dead && (*bad != SMTPD_TEXT || *eof))
-		(void)fdio_write_all(p[1], "\0\n", 2);	/* the submission refuses it: nothing is queued */
-	close(p[1]);
-	forward_stderr(ep[0], *bad != SMTPD_TEXT || *eof);
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return 75;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 75;
+		(void)rerun_write(r, "\0\n", 2);	/* the submission refuses it: nothing is queued */
+	buf_init(&said, RERUN_STDERR_MAX);
+	code = rerun_finish(r, &said);
+	if (*bad == SMTPD_TEXT && !*eof && said.len > 0)
+		(void)fwrite(said.data, 1, said.len, stderr);	/* its own words, for the caller */
+	buf_free(&said);
+	return code;
 }
 
 /* data_refusal - why a message was refused, for the log. */

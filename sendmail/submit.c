@@ -34,6 +34,7 @@
 #include "lib/buf.h"
 #include "lib/fdio.h"
 #include "lib/limits.h"
+#include "lib/rerun.h"
 #include "queue/envelope.h"
 #include "queue/spool.h"
 #include "sendmail/compose.h"
@@ -49,14 +50,20 @@ static int report(struct log *lg, const struct err *e, int dflt)
 	return code;
 }
 
+/* MAIL_BACK_MAX - the -oem notice: its fixed text, the host name twice, the address and the reason */
+#define MAIL_BACK_MAX (512 + 2 * LIM_DOMAIN + LIM_PATH + sizeof ((struct err *)0)->msg)
+
 /* mail_back - -oem: the caller's error as a short notice to the sender, through the front door with the
  * null sender, as sendmail mails back errors in the message. Best effort: the exit status still says
  * what went wrong. */
 static void mail_back(const struct opts *o, const struct config *c, const char *user, const char *reason)
 {
 	char to[LIM_PATH + 1];
-	int p[2], n;
-	pid_t pid;
+	const char *av[] = { "sendmail", "-oi", "-f", "<>", "--", to, NULL };
+	struct rerun_cmd cmd = { .prog = RERUN_SELF, .argv = av, .err = RERUN_ERR_INHERIT };
+	struct buf note;
+	struct err e;
+	int n;
 
 	if (o->sender != NULL && strchr(o->sender, '@') != NULL && strpbrk(o->sender, " <>\"\r\n") == NULL)
 		n = snprintf(to, sizeof to, "%s", o->sender);
@@ -64,36 +71,17 @@ static void mail_back(const struct opts *o, const struct config *c, const char *
 		return;	/* never to the null sender */
 	else
 		n = snprintf(to, sizeof to, "%s@%s", user, c->domain);
-	if (n < 0 || (size_t)n >= sizeof to || pipe(p) < 0)
+	if (n < 0 || (size_t)n >= sizeof to)
 		return;
-	fflush(NULL);
-	if ((pid = fork()) == 0) {
-		char *av[] = { (char *)(uintptr_t)"sendmail", (char *)(uintptr_t)"-oi", (char *)(uintptr_t)"-f",
-			(char *)(uintptr_t)"<>", (char *)(uintptr_t)"--", to, NULL };
-
-		close(p[1]);
-		if (dup2(p[0], 0) < 0)
-			_exit(75);
-		execv("/proc/self/exe", av);
-		_exit(75);
+	buf_init(&note, MAIL_BACK_MAX);
+	if (buf_printf(&note, "From: Mail Delivery System <MAILER-DAEMON@%s>\nTo: %s\n"
+	    "Subject: Returned mail: your message could not be sent\nAuto-Submitted: auto-replied\n\n"
+	    "postern on %s could not accept a message you submitted with sendmail:\n\n    %s\n\n"
+	    "Nothing was sent.\n", c->hostname, to, c->hostname, reason) == 0) {
+		err_clear(&e);
+		(void)rerun_submit(&cmd, note.data, note.len, NULL, &e);
 	}
-	close(p[0]);
-	if (pid > 0) {
-		FILE *f = fdopen(p[1], "w");
-
-		if (f != NULL) {
-			fprintf(f, "From: Mail Delivery System <MAILER-DAEMON@%s>\nTo: %s\n"
-			    "Subject: Returned mail: your message could not be sent\nAuto-Submitted: auto-replied\n\n"
-			    "postern on %s could not accept a message you submitted with sendmail:\n\n    %s\n\n"
-			    "Nothing was sent.\n", c->hostname, to, c->hostname, reason);
-			fclose(f);
-		} else {
-			close(p[1]);
-		}
-		(void)waitpid(pid, NULL, 0);
-	} else {
-		close(p[1]);
-	}
+	buf_free(&note);
 }
 
 /* child - the unprivileged composer; never returns. */
@@ -439,43 +427,16 @@ out:
 void submit_spawn_runner(const char *id, const char *config, bool wait)
 {
 	char qarg[LIM_QUEUE_ID + 4];
-	pid_t pid;
+	const char *av[] = { "sendmail", qarg, config ? "-C" : NULL, config, NULL };
+	struct rerun_cmd cmd = { .prog = RERUN_SELF, .argv = av, .err = RERUN_ERR_INHERIT };
+	struct err e;
 	int n;
 
 	n = snprintf(qarg, sizeof qarg, "-qI%s", id);
 	if (n < 0 || (size_t)n >= sizeof qarg)
 		return;
-	fflush(NULL);
-	if ((pid = fork()) < 0)
-		return;	/* the periodic runner or cron will deliver it */
-	if (pid > 0) {
-		(void)waitpid(pid, NULL, 0);
-		return;
-	}
-	if (wait) {	/* -odi: run in the foreground of this child, and the parent waits for it */
-		char *av[] = { (char *)(uintptr_t)"sendmail", qarg, (char *)(uintptr_t)(config ? "-C" : NULL),
-			(char *)(uintptr_t)config, NULL };
-		execv("/proc/self/exe", av);
-		_exit(0);
-	}
-	/* first child: new session, then fork again so the runner is nobody's child */
-	if (setsid() < 0 || (pid = fork()) < 0)
-		_exit(0);
-	if (pid > 0)
-		_exit(0);
-	int fd = open("/dev/null", O_RDWR);
-	if (fd >= 0) {
-		(void)dup2(fd, 0);
-		(void)dup2(fd, 1);
-		(void)dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-	char *argv[] = { (char *)(uintptr_t)"sendmail", qarg, NULL, NULL, NULL };
-	if (config != NULL) {
-		argv[2] = (char *)(uintptr_t)"-C";
-		argv[3] = (char *)(uintptr_t)config;
-	}
-	execv("/proc/self/exe", argv);
-	_exit(0);
+	/* -odi: in the foreground, and we wait for it; otherwise detached. Either way the queued message is
+	 * safe: if no run starts, the periodic runner or cron delivers it. */
+	err_clear(&e);
+	(void)rerun_spawn(&cmd, wait ? RERUN_WAIT : RERUN_DETACH, &e);
 }

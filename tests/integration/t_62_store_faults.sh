@@ -100,6 +100,8 @@ sf_bounce_inner() {
 	expect_eq "ok@ delivered" 1 "$(mail_count mx1)"
 	expect_eq "bad@ refused once" 1 "$(sf_rcpts bad@mx-pref.example)"
 	grep -q "notification could not be queued" "$T/pm.err" || fail "the bounce was queued on a full disk?"
+	grep -q "report to <s@postern.example>: the front door exited EX_TEMPFAIL" "$T/pm.err" ||
+		fail "the log does not say why the report was not queued: $(grep -i report "$T/pm.err" | head -n 3)"
 	sf_run	# still full: the report is tried again, no recipient is
 	expect_eq "ok@ sent again" 0 "$(sf_rcpts ok@mx-pref.example)"
 	expect_eq "bad@ sent again" 0 "$(sf_rcpts bad@mx-pref.example)"
