@@ -354,16 +354,6 @@ const char *tls_verify_reason(const struct tls_conn *c)
 	return c->reason;
 }
 
-const char *tls_version(const struct tls_conn *c)
-{
-	return SSL_get_version(c->ssl);
-}
-
-const char *tls_cipher(const struct tls_conn *c)
-{
-	return SSL_get_cipher_name(c->ssl);
-}
-
 const char *tls_summary(const struct tls_conn *c)
 {
 	return c->summary;
