@@ -108,7 +108,7 @@ int env_check_status(const char *s, size_t n, struct err *e)
 }
 
 /* env_check_notify - a NOTIFY bit set that the file can spell. */
-int env_check_notify(int v, struct err *e)
+static int env_check_notify(int v, struct err *e)
 {
 	if (v < 0 || v > 15 || ((v & NOTIFY_NEVER) && v != NOTIFY_NEVER))
 		return err_set(e, EX_DATAERR, "bad NOTIFY value");

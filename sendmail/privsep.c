@@ -23,7 +23,8 @@
 
 #define NOBODY_ID 65534
 
-int privsep_tz_ok(const char *tz)
+/* tz_ok - whether a TZ value is safe to keep (no paths outside the zoneinfo database). Pure. */
+static int tz_ok(const char *tz)
 {
 	size_t n, i;
 
@@ -68,7 +69,7 @@ int privsep_sanitize(struct err *e)
 			close(fd);
 
 	t = getenv("TZ");
-	if (privsep_tz_ok(t))
+	if (tz_ok(t))
 		memcpy(tz, t, strlen(t) + 1);
 	clearenv();
 	(void)setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
