@@ -321,14 +321,15 @@ static int read_trailer(int fd, const char *id, struct buf *b, long long *msgsiz
 }
 
 /* mark_at - what new/ID is: 0 none, 1 the empty mark of a new message (its envelope ends the data
- * file), 2 anything else (read it as an envelope file). One fstatat: the common case reads nothing. */
+ * file), -1 it cannot be looked at (errno set), -2 anything but an empty regular file. One fstatat:
+ * the common case reads nothing. */
 static int mark_at(int dirfd, const char *id)
 {
 	struct stat st;
 
 	if (fstatat(dirfd, id, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : 2;	/* (read_at reports the error) */
-	return S_ISREG(st.st_mode) && st.st_size == 0 ? 1 : 2;
+		return errno == ENOENT ? 0 : -1;
+	return S_ISREG(st.st_mode) && st.st_size == 0 ? 1 : -2;
 }
 
 /* hold - a recipient "delayed" in place: the attempt at mtime could not be recorded; not due before
@@ -343,8 +344,8 @@ static void hold(struct envelope *env, long long mtime)
 		}
 }
 
-/* read_env - the envelope of id: deferred/ID, else new/ID; an empty new/ID means it is the trailer of
- * the data file (datafd, or data/ID opened here when datafd < 0). Where it was read goes in *loc.
+/* read_env - the envelope of id: deferred/ID, else (new/ID, which must be empty) the trailer of the
+ * data file (datafd, or data/ID opened here when datafd < 0). Where it was read goes in *loc.
  * 1 read, 0 gone, -1 error. */
 static int read_env(struct spool *s, const char *id, int datafd, struct envelope *env, struct spool_loc *loc,
     struct err *e)
@@ -360,9 +361,9 @@ static int read_env(struct spool *s, const char *id, int datafd, struct envelope
 	buf_init(&b, ENV_MAX_FILE);
 	if ((r = read_at(s->fd[D_DEFERRED], id, &b, loc, e)) == 1) {
 		loc->dir = D_DEFERRED;
-	} else if (r == 0 && (mark = mark_at(s->fd[D_NEW], id)) == 2) {
-		r = read_at(s->fd[D_NEW], id, &b, loc, e);	/* an envelope file from an older spool */
-		loc->dir = D_NEW;
+	} else if (r == 0 && (mark = mark_at(s->fd[D_NEW], id)) < 0) {
+		r = mark == -1 ? spool_serr(e, "checking new/", id) :
+		    err_set(e, EX_TEMPFAIL, "spool: new/%s is not an empty file", id);
 	} else if (r == 0 && mark == 1) {
 		if ((fd = datafd) < 0 && (fd = open_data(s, id)) < 0) {
 			r = errno == ENOENT ? 0 : spool_serr(e, "opening", id);	/* finished meanwhile */

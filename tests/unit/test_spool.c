@@ -316,13 +316,14 @@ Test(spool, trailer_size_mismatch)
 	cr_assert_eq(stat(p, &st), 0);
 }
 
-Test(spool, envelope_file_still_read)
+Test(spool, nonempty_mark_refused)
 {
-	/* a spool written before envelopes moved into the data file: new/ID holds the envelope and
-	 * data/ID only the message */
+	/* the layout of a pre-release spool (new/ID holds the envelope, data/ID only the message) is
+	 * no longer read: the message stays where it is and the reason names new/ID */
 	char id[ENV_ID_LEN + 1], p[256], q[256];
 	struct envelope env;
 	struct err e = { 0 };
+	struct stat st;
 	size_t n;
 	char *d;
 	FILE *f;
@@ -336,9 +337,10 @@ Test(spool, envelope_file_still_read)
 	fclose(f);
 	cr_assert_eq(truncate(p, 7), 0);
 	free(d);
-	cr_assert_eq(spool_read_env(sp, id, &env, &e), 1, "%s", e.msg);
-	cr_assert_eq(env.size, 7);
-	env_free(&env);
+	cr_assert_eq(spool_read_env(sp, id, &env, &e), -1);
+	snprintf(p, sizeof p, "spool: new/%s is not an empty file", id);
+	cr_assert_str_eq(e.msg, p);
+	cr_assert_eq(stat(q, &st), 0);
 }
 
 Test(spool, commit_refuses_mismatch)
