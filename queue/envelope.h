@@ -112,7 +112,7 @@ struct env_rcpt {
 };
 
 struct envelope {
-	char id[LIM_QUEUE_ID + 1];
+	char id[ENV_ID_LEN + 1];
 	long long arrival;	/* unix time */
 	char *sender;		/* "" = null sender <> */
 	long long size;		/* data file bytes */

@@ -51,7 +51,7 @@ struct spool_msg;
 enum spool_state { SPOOL_NEW, SPOOL_DEFERRED };
 
 struct spool_entry {
-	char id[LIM_QUEUE_ID + 1];
+	char id[ENV_ID_LEN + 1];
 	enum spool_state state;
 	bool stale_new;	/* both new/ID and deferred/ID exist (crash mid-update): new/ID is stale */
 };
