@@ -78,7 +78,7 @@ unit: $(UNITBIN)
 integration: $(BUILD)/postern
 	@sh tests/integration/run.sh $(BUILD)/postern
 
-# check: the whole suite; tests/summary.sh prints the closing "N passed, N failed" line.
+# check: the whole suite; tests/check.sh runs it and prints the closing "N passed, N failed" line.
 check: deps
 	@$(MAKE) --no-print-directory all $(UNITBIN)
 	@sh tests/check.sh $(BUILD)
