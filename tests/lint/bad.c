@@ -11,3 +11,4 @@
 	return e.code ? e.code : 75;
 	strcpy(dst, src);
 	n = atoi(s);
+	cr_assert_eq(e.code, 65, "row %zu", i);

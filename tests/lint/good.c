@@ -17,3 +17,5 @@
 	/* exits 75 when the spool is full; return 64; in a comment is fine */
  * comment line: err_set(e, 75, ...) and exit(64) as prose
 	strlcpy(dst, src, sizeof dst);
+	cr_assert_eq(e.code, EX_DATAERR, "row %zu", i);
+	smtp_reply_set(&r, code, 250);

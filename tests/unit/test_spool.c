@@ -163,7 +163,7 @@ Test(spool, open_needs_folders)
 	char p[128];
 
 	cr_assert_null(spool_open("/nonexistent/spool", &e));
-	cr_assert_eq(e.code, 75);
+	cr_assert_eq(e.code, EX_TEMPFAIL);
 	snprintf(p, sizeof p, "%s/deferred", root);
 	cr_assert_eq(rmdir(p), 0);
 	cr_assert_null(spool_open(root, &e));
@@ -415,7 +415,7 @@ Test(spool, commit_storage_failure)
 				_exit(5);
 		}
 		mkenv(&env, spool_tx_id(t), size);
-		if (spool_tx_commit(t, &env, &e) != -1 || e.code != 75)
+		if (spool_tx_commit(t, &env, &e) != -1 || e.code != EX_TEMPFAIL)
 			_exit(6);
 		if (strstr(e.msg, geteuid() == 0 ? "No space left on device while writing" :
 						   "File too large while writing") == NULL ||
@@ -1000,7 +1000,7 @@ Test(spool, commit_fsync_new_fails)
 		cr_expect(window_seen, "%s: the window was not checked", rows[i].name);
 		cr_expect_eq(r, rows[i].want_r, "%s: commit returned %d (%s)", rows[i].name, r, e.msg);
 		if (r != 0)
-			cr_expect_eq(e.code, 75, "%s", rows[i].name);
+			cr_expect_eq(e.code, EX_TEMPFAIL, "%s", rows[i].name);
 		if (r == 1)
 			cr_expect_not_null(strstr(e.msg, "stays queued"), "%s: %s", rows[i].name, e.msg);
 		if (r == -1)
