@@ -147,8 +147,8 @@ static enum route_result local_refusal(const char *domain, const struct refused 
 		err_set(e, EX_TEMPFAIL, "mail for %s loops back to myself (%s has the loopback address %s; "
 		    "allow_local_mx yes permits it)", domain, rf->host, ip);
 	else
-		err_set(e, EX_TEMPFAIL, "mail for %s would go to a link-local address (%s has %s; allow_local_mx yes "
-		    "permits it)", domain, rf->host, ip);
+		err_set(e, EX_TEMPFAIL, "mail for %s would go to a link-local address (%s has %s; "
+		    "allow_local_mx yes permits it)", domain, rf->host, ip);
 	return ROUTE_NOHOSTS;
 }
 

@@ -418,8 +418,8 @@ int smtp_check(struct smtp *s, enum smtp_step st, struct err *e)
 		return SMTP_OK;
 	case SMTP_V_TEMP:
 	case SMTP_V_PERM:
-		err_set(e, code >= 500 ? 0 : EX_TEMPFAIL, "%s: server said %d %.*s", smtp_step_name(st), code, first,
-			text);
+		err_set(e, code >= 500 ? 0 : EX_TEMPFAIL, "%s: server said %d %.*s", smtp_step_name(st), code,
+			first, text);
 		return SMTP_FAIL_RESP;
 	case SMTP_V_PROTO:
 		break;

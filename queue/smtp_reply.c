@@ -221,7 +221,8 @@ ssize_t smtp_dot_stuff(struct smtp_dot *st, const char *in, size_t n, char *out,
 
 		if (st->cr) {
 			if (c != '\n')
-				return err_set(e, EX_SOFTWARE, "bare CR in message at byte %llu", st->off - 1);
+				return err_set(e, EX_SOFTWARE, "bare CR in message at byte %llu",
+					       st->off - 1);
 			st->cr = false;
 			out[o++] = c;
 			st->bol = true;

@@ -255,8 +255,8 @@ static int uncommit(struct spool_tx *t, struct err *e)
 		errno = saved;
 		return spool_serr(e, "syncing", t->id);
 	}
-	err_set(e, EX_TEMPFAIL, "spool: %s while syncing %s, which could not be taken back (%s): it stays queued, "
-		"but is not known to be on disk", strerror(saved), t->id, strerror(errno));
+	err_set(e, EX_TEMPFAIL, "spool: %s while syncing %s, which could not be taken back (%s): it stays "
+		"queued, but is not known to be on disk", strerror(saved), t->id, strerror(errno));
 	return 1;
 }
 
@@ -282,8 +282,8 @@ int spool_tx_commit(struct spool_tx *t, const struct envelope *env, struct err *
 		goto undo_data;
 	}
 	if (st.st_size != env->size) {
-		err_set(e, EX_SOFTWARE, "spool: envelope size %lld but data file %lld bytes for %s", env->size,
-			(long long)st.st_size, t->id);
+		err_set(e, EX_SOFTWARE, "spool: envelope size %lld but data file %lld bytes for %s",
+			env->size, (long long)st.st_size, t->id);
 		goto undo_data;
 	}
 	/* the envelope rides at the end of the data file: one file per message to write and to remove */

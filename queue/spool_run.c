@@ -228,7 +228,8 @@ int spool_lock(struct spool *s, const char *id, struct spool_msg **m, struct err
 	}
 	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || (st.st_uid != geteuid() && st.st_gid != getegid())) {
 		close(fd);
-		return err_set(e, EX_TEMPFAIL, "spool: data/%s is not a plain file owned by us: refusing it", id);
+		return err_set(e, EX_TEMPFAIL, "spool: data/%s is not a plain file owned by us: refusing it",
+			       id);
 	}
 	*m = xcalloc(1, sizeof **m);
 	(*m)->s = s;
@@ -265,7 +266,8 @@ static int read_at(int dirfd, const char *name, struct buf *b, struct spool_loc 
 			break;
 		if (buf_add(b, chunk, (size_t)r) < 0) {
 			close(fd);
-			return err_set(e, EX_TEMPFAIL, "spool: envelope %s over %zu bytes", name, ENV_MAX_FILE);
+			return err_set(e, EX_TEMPFAIL, "spool: envelope %s over %zu bytes", name,
+				       ENV_MAX_FILE);
 		}
 		if ((size_t)r < sizeof chunk)
 			break;	/* a short read of a regular file is its end (envelopes never change) */

@@ -220,8 +220,9 @@ static int commit(struct msg_reader *r, const struct buf *line, struct buf *hdr,
 		if (buf_add(hdr, line->data, line->len) < 0)
 			return err_set(e, EX_DATAERR, "header section too large (max %zu bytes)", maxh);
 	} else if (hdr_fold_line(line->data, cl, hdr) < 0 || buf_add(hdr, "\r\n", 2) < 0) {
-		return err_set(e, EX_DATAERR, "header line %llu is longer than %d octets and cannot be folded",
-			       r->z.line - 1, LIM_LINE);
+		return err_set(e, EX_DATAERR,
+			       "header line %llu is longer than %d octets and cannot be folded", r->z.line - 1,
+			       LIM_LINE);
 	}
 	r->total = (long long)(hdr->len - start);
 	return too_big(r, hdr->len - start, maxh, e);

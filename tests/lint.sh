@@ -6,8 +6,8 @@
 bad='\b(strcpy|strcat|sprintf|vsprintf|gets|strtok|sscanf|atoi|atol|strncpy|strncat|tmpnam|mktemp)\s*\('
 
 # A sysexits value (64..78) where an exit code goes: err_set's code, `return N;`, exit/_exit(N),
-# `code = N`, `code == N`, `code : N` and a test's `(e.code, N`. Sizes, columns and counts in that range ("char q[64]",
-# "cap : 64", "#define FOLD_AT 78") are none of these. Comment lines are skipped.
+# `code = N`, `code == N`, `code : N` and a test's `(e.code, N`. Sizes, columns and counts in that
+# range ("char q[64]", "cap : 64", "#define FOLD_AT 78") are none of these. Comment lines are skipped.
 ex='(6[4-9]|7[0-8])'
 exitnum="err_set\([^,]*, *$ex\b|\breturn +$ex *;|\b_?exit *\( *$ex *\)|\bcode *(==|!=|=|:|,) *$ex\b"
 
