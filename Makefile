@@ -3,7 +3,7 @@
 # make            build build/postern
 # make check      unit tests (Criterion) and integration tests (the real world, tests/integration)
 # make unit       unit tests only          make asan    unit tests under ASan+UBSan
-# make fuzz       libFuzzer targets        make lint    the banned-function check
+# make fuzz       libFuzzer targets        make lint    banned functions, bare exit codes
 # make demo       the main job end to end on a private spool (see README)
 # make install    DESTDIR, PREFIX, SYSCONFDIR, SPOOLDIR honoured; make uninstall reverses it
 
@@ -78,7 +78,7 @@ unit: $(UNITBIN)
 integration: $(BUILD)/postern
 	@sh tests/integration/run.sh $(BUILD)/postern
 
-# check: the whole suite; tests/summary.sh prints the closing "N passed, N failed" line.
+# check: the whole suite; tests/check.sh runs it and prints the closing "N passed, N failed" line.
 check: deps
 	@$(MAKE) --no-print-directory all $(UNITBIN)
 	@sh tests/check.sh $(BUILD)

@@ -19,7 +19,8 @@
 # entering the namespace. Results: a Markdown report in bench/results/RESULTS-<date>.md, printed.
 #
 # FILES: run.sh (this), world.sh (the world), b_sink.sh b_latency.sh b_rss.sh b_queue.sh (one
-# benchmark each: they define bench_NAME, and run just themselves when executed), README.md.
+# benchmark each: they define bench_NAME, and run just themselves when executed), b_faults.sh (the
+# fault benchmark: run on its own, not by run.sh), README.md, results/ (the reports).
 
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -u

@@ -26,7 +26,6 @@
 #include "lib/limits.h"
 #include "lib/log.h"
 
-#define EX_CONFIG_ 78	/* sysexits.h EX_CONFIG */
 #define AL_SHOW 96	/* how much of a bad value a message shows */
 
 struct alias {
@@ -52,7 +51,7 @@ __attribute__((format(printf, 4, 5))) static int fail(struct err *e, const char 
 	va_start(ap, fmt);
 	(void)vsnprintf(why, sizeof why, fmt, ap);	/* a cut reason is still a reason */
 	va_end(ap);
-	return err_set(e, EX_CONFIG_, "%s:%zu: %s", file, line, why);
+	return err_set(e, EX_CONFIG, "%s:%zu: %s", file, line, why);
 }
 
 /* show - escape untrusted bytes for a message. */
@@ -284,7 +283,7 @@ int aliases_load(const char *path, struct aliases **out, struct err *e)
 	int r;
 
 	*out = NULL;
-	if (fdio_read_file(path, LIM_ALIASES_FILE, &b, EX_CONFIG_, e) < 0) {
+	if (fdio_read_file(path, LIM_ALIASES_FILE, &b, EX_CONFIG, e) < 0) {
 		if (errno == ENOENT) {	/* no aliases file: no aliases */
 			err_clear(e);
 			return aliases_parse("", 0, path, out, e);

@@ -438,11 +438,11 @@ int check_main(const struct config *c, int argc, char **argv, FILE *out, FILE *e
 	err_clear(&e);
 	if (argc > 2) {
 		fprintf(errf, "usage: postern check [DOMAIN]\n");
-		return 64;
+		return EX_USAGE;
 	}
 	if ((d = dns_new(c->resolver, &e)) == NULL) {
 		fprintf(errf, "postern: %s\n", e.msg);
-		return 78;
+		return EX_CONFIG;
 	}
 	{
 		char sd[600];	/* DOMAIN is the caller's */

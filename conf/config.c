@@ -29,7 +29,6 @@
 #include "lib/limits.h"
 #include "lib/log.h"
 
-#define EX_CONFIG_ 78	/* sysexits.h EX_CONFIG */
 #define CONF_RESOLVERS 3	/* resolv.h MAXNS: libresolv uses at most three servers */
 #define CONF_SHOW 96	/* how much of a bad value an error message shows */
 
@@ -183,8 +182,8 @@ __attribute__((format(printf, 2, 3))) static int bad(struct pctx *x, const char 
 	(void)vsnprintf(why, sizeof why, fmt, ap);	/* a cut reason is still a reason */
 	va_end(ap);
 	if (x->line == 0)
-		return err_set(x->e, EX_CONFIG_, "%s: %s", x->name, why);
-	return err_set(x->e, EX_CONFIG_, "%s:%zu: %s", x->name, x->line, why);
+		return err_set(x->e, EX_CONFIG, "%s: %s", x->name, why);
+	return err_set(x->e, EX_CONFIG, "%s:%zu: %s", x->name, x->line, why);
 }
 
 /* badval - "NAME:LINE: key: what \"value\"". */
@@ -590,7 +589,7 @@ int conf_load(struct config *c, const char *path, bool optional, struct err *e)
 
 	conf_defaults(c);
 	set_str(&c->path, xstrdup(path));
-	if (fdio_read_file(path, LIM_CONF_FILE, &b, EX_CONFIG_, e) < 0) {
+	if (fdio_read_file(path, LIM_CONF_FILE, &b, EX_CONFIG, e) < 0) {
 		if (errno == ENOENT && optional) {
 			err_clear(e);
 			conf_finish_names(c);
@@ -761,10 +760,10 @@ int conf_value(const struct config *c, const char *name, struct buf *out, struct
 
 	if (i == NKEYS) {
 		char ks[CONF_SHOW];
-		return err_set(e, 64, "unknown key \"%s\"", show(ks, name, strlen(name)));
+		return err_set(e, EX_USAGE, "unknown key \"%s\"", show(ks, name, strlen(name)));
 	}
 	if ((r = kinds[keys[i].kind].show(c, &keys[i], out)) < 0)
-		return err_set(e, 70, "%s: value too long", keys[i].name);
+		return err_set(e, EX_SOFTWARE, "%s: value too long", keys[i].name);
 	return r;
 }
 

@@ -13,8 +13,6 @@
 #include "lib/limits.h"
 #include "lib/log.h"
 
-#define EX_USAGE_ 64	/* sysexits.h */
-#define EX_IOERR_ 74
 #define SHOW_MAX (64 * 1024)	/* every dkim and tls_policy line of a config file fits */
 
 /* show - print key's value(s), each line prefixed with "key " when `named`. 1 shown, 0 not set, -1. */
@@ -50,19 +48,19 @@ int conf_show_main(const struct config *c, int argc, char **argv, FILE *out, FIL
 	err_clear(&e);
 	if (argc > 2) {
 		fprintf(errf, "usage: postern config [KEY]\n");
-		return EX_USAGE_;
+		return EX_USAGE;
 	}
 	if (argc == 2) {
 		if (show(c, argv[1], 0, out, &e) < 0) {
 			fprintf(errf, "postern: config: %s\n", e.msg);
-			return e.code ? e.code : EX_USAGE_;
+			return e.code ? e.code : EX_USAGE;
 		}
 	} else {
 		for (size_t i = 0; (k = conf_key_name(i)) != NULL; i++)
 			if (show(c, k, 1, out, &e) < 0) {
 				fprintf(errf, "postern: config: %s\n", e.msg);
-				return e.code ? e.code : EX_USAGE_;
+				return e.code ? e.code : EX_USAGE;
 			}
 	}
-	return fflush(out) != 0 || ferror(out) ? EX_IOERR_ : 0;
+	return fflush(out) != 0 || ferror(out) ? EX_IOERR : 0;
 }

@@ -30,9 +30,6 @@
 
 #include "lib/limits.h"
 
-#define EX_CONFIG_ 78
-#define EX_CANTCREAT_ 73
-#define EX_SOFTWARE_ 70
 
 /* no_password - PEM password callback: postern never prompts, so an encrypted key fails to load. */
 static int no_password(char *buf, int size, int rwflag, void *u)
@@ -56,7 +53,7 @@ static int check_mode(const char *path, mode_t m, struct err *e)
 	else if (m & S_IROTH)
 		why = "world-readable";
 	if (why != NULL)
-		return err_set(e, EX_CONFIG_, "%s: mode %04o is %s; chmod 0640", path, (unsigned)(m & 07777),
+		return err_set(e, EX_CONFIG, "%s: mode %04o is %s; chmod 0640", path, (unsigned)(m & 07777),
 			why);
 	return 0;
 }
@@ -71,15 +68,15 @@ static int read_key_file(const char *path, struct buf *b, struct err *e)
 
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) < 0) {
 		if (errno == ELOOP)
-			return err_set(e, EX_CONFIG_, "%s: is a symbolic link; refusing it", path);
-		return err_set(e, EX_CONFIG_, "%s: %s", path, strerror(errno));
+			return err_set(e, EX_CONFIG, "%s: is a symbolic link; refusing it", path);
+		return err_set(e, EX_CONFIG, "%s: %s", path, strerror(errno));
 	}
 	if (fstat(fd, &st) < 0) {
-		err_set(e, EX_CONFIG_, "%s: %s", path, strerror(errno));
+		err_set(e, EX_CONFIG, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		err_set(e, EX_CONFIG_, "%s: not a regular file", path);
+		err_set(e, EX_CONFIG, "%s: not a regular file", path);
 		goto fail;
 	}
 	if (check_mode(path, st.st_mode, e) < 0)
@@ -89,13 +86,13 @@ static int read_key_file(const char *path, struct buf *b, struct err *e)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			err_set(e, EX_CONFIG_, "%s: %s", path, strerror(errno));
+			err_set(e, EX_CONFIG, "%s: %s", path, strerror(errno));
 			goto fail;
 		}
 		if (r == 0)
 			break;
 		if (buf_add(b, chunk, (size_t)r) < 0) {
-			err_set(e, EX_CONFIG_, "%s: larger than %d bytes; not a DKIM key", path, LIM_KEY_FILE);
+			err_set(e, EX_CONFIG, "%s: larger than %d bytes; not a DKIM key", path, LIM_KEY_FILE);
 			goto fail;
 		}
 	}
@@ -116,14 +113,14 @@ static int check_key(const char *path, EVP_PKEY *k, struct buf *warn, struct err
 	if (EVP_PKEY_is_a(k, "ED25519"))
 		return 0;
 	if (!EVP_PKEY_is_a(k, "RSA"))
-		return err_set(e, EX_CONFIG_, "%s: a %s key; DKIM signs with RSA or Ed25519 only", path,
+		return err_set(e, EX_CONFIG, "%s: a %s key; DKIM signs with RSA or Ed25519 only", path,
 			EVP_PKEY_get0_type_name(k) ? EVP_PKEY_get0_type_name(k) : "unknown");
 	bits = EVP_PKEY_get_bits(k);
 	if (bits < DKIMKEY_RSA_MIN)
-		return err_set(e, EX_CONFIG_, "%s: RSA key of %d bits is too weak (RFC 8301: at least %d)", path,
+		return err_set(e, EX_CONFIG, "%s: RSA key of %d bits is too weak (RFC 8301: at least %d)", path,
 			bits, DKIMKEY_RSA_MIN);
 	if (bits > DKIMKEY_RSA_MAX)
-		return err_set(e, EX_CONFIG_, "%s: RSA key of %d bits is larger than %d", path, bits,
+		return err_set(e, EX_CONFIG, "%s: RSA key of %d bits is larger than %d", path, bits,
 			DKIMKEY_RSA_MAX);
 	if (bits < DKIMKEY_RSA_WARN && warn != NULL) {
 		buf_reset(warn);
@@ -157,7 +154,7 @@ int dkimkey_load(const char *path, EVP_PKEY **out, struct buf *warn, struct err 
 	if (read_key_file(path, &b, e) < 0)
 		goto fail;
 	if (b.len == 0) {
-		err_set(e, EX_CONFIG_, "%s: empty file; not a PEM private key", path);
+		err_set(e, EX_CONFIG, "%s: empty file; not a PEM private key", path);
 		goto fail;
 	}
 	if ((bio = BIO_new_mem_buf(b.data, (int)b.len)) == NULL)
@@ -165,7 +162,7 @@ int dkimkey_load(const char *path, EVP_PKEY **out, struct buf *warn, struct err 
 	k = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL);
 	BIO_free(bio);
 	if (k == NULL) {
-		err_set(e, EX_CONFIG_, "%s: not an unencrypted PEM private key (PKCS#8 or RSA)", path);
+		err_set(e, EX_CONFIG, "%s: not an unencrypted PEM private key (PKCS#8 or RSA)", path);
 		goto fail;
 	}
 	if (check_key(path, k, warn, e) < 0)
@@ -229,9 +226,9 @@ int dkimkey_sign(EVP_PKEY *k, const unsigned char digest[32], struct buf *b64, s
 		EVP_PKEY_CTX_free(pctx);
 	}
 	if (!ok)
-		return err_set(e, EX_SOFTWARE_, "DKIM signing failed (OpenSSL)");
+		return err_set(e, EX_SOFTWARE, "DKIM signing failed (OpenSSL)");
 	if (b64_add(b64, sig, siglen) < 0)
-		return err_set(e, EX_SOFTWARE_, "DKIM signature does not fit");
+		return err_set(e, EX_SOFTWARE, "DKIM signature does not fit");
 	return 0;
 }
 
@@ -244,17 +241,17 @@ int dkimkey_record(EVP_PKEY *k, struct buf *txt, struct err *e)
 	buf_reset(txt);
 	if (dkimkey_alg(k) == DKIM_ED25519_SHA256) {
 		if (EVP_PKEY_get_raw_public_key(k, raw, &rawlen) != 1 || rawlen != 32)
-			return err_set(e, EX_SOFTWARE_, "cannot get the Ed25519 public key");
+			return err_set(e, EX_SOFTWARE, "cannot get the Ed25519 public key");
 		if (buf_adds(txt, "v=DKIM1; k=ed25519; p=") < 0 || b64_add(txt, raw, rawlen) < 0)
-			return err_set(e, EX_SOFTWARE_, "DKIM record does not fit");
+			return err_set(e, EX_SOFTWARE, "DKIM record does not fit");
 		return 0;
 	}
 	if ((n = i2d_PUBKEY(k, &der)) <= 0)
-		return err_set(e, EX_SOFTWARE_, "cannot encode the RSA public key");
+		return err_set(e, EX_SOFTWARE, "cannot encode the RSA public key");
 	r = buf_adds(txt, "v=DKIM1; k=rsa; p=") < 0 || b64_add(txt, der, (size_t)n) < 0 ? -1 : 0;
 	OPENSSL_free(der);
 	if (r < 0)
-		return err_set(e, EX_SOFTWARE_, "DKIM record does not fit");
+		return err_set(e, EX_SOFTWARE, "DKIM record does not fit");
 	return 0;
 }
 
@@ -288,12 +285,12 @@ int dkimkey_generate(enum dkim_alg type, int bits, EVP_PKEY **out, struct err *e
 	if (type == DKIM_ED25519_SHA256)
 		*out = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	else if (bits < DKIMKEY_RSA_MIN || bits > DKIMKEY_RSA_MAX)
-		return err_set(e, 64, "RSA key size %d out of range %d..%d", bits, DKIMKEY_RSA_MIN,
+		return err_set(e, EX_USAGE, "RSA key size %d out of range %d..%d", bits, DKIMKEY_RSA_MIN,
 			DKIMKEY_RSA_MAX);
 	else
 		*out = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
 	if (*out == NULL)
-		return err_set(e, EX_SOFTWARE_, "key generation failed (OpenSSL)");
+		return err_set(e, EX_SOFTWARE, "key generation failed (OpenSSL)");
 	return 0;
 }
 
@@ -356,42 +353,42 @@ int dkimkey_write(EVP_PKEY *k, const char *path, gid_t gid, bool force, struct e
 	buf_init(&pem, LIM_KEY_FILE);
 	buf_init(&tmp, 4096);
 	if (buf_printf(&tmp, "%s.tmp", path) < 0)
-		return err_set(e, EX_CANTCREAT_, "%s: path too long", path);
+		return err_set(e, EX_CANTCREAT, "%s: path too long", path);
 	if (!force && lstat(path, &st) == 0) {
-		err_set(e, EX_CANTCREAT_, "%s: exists; not replacing a key (use --force)", path);
+		err_set(e, EX_CANTCREAT, "%s: exists; not replacing a key (use --force)", path);
 		goto out;
 	}
 	if (pem_pkcs8(k, &pem) < 0) {
-		err_set(e, EX_SOFTWARE_, "%s: cannot encode the key (OpenSSL)", path);
+		err_set(e, EX_SOFTWARE, "%s: cannot encode the key (OpenSSL)", path);
 		goto out;
 	}
 	fd = open(buf_str(&tmp), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0640);
 	if (fd < 0) {
-		err_set(e, EX_CANTCREAT_, "%s: %s%s", buf_str(&tmp), strerror(errno),
+		err_set(e, EX_CANTCREAT, "%s: %s%s", buf_str(&tmp), strerror(errno),
 			errno == EEXIST ? " (left over from an earlier run? remove it)" : "");
 		goto out;
 	}
 	/* the umask may have taken bits away; the mode is part of the contract */
 	if (fchmod(fd, 0640) < 0 || (geteuid() == 0 && gid != (gid_t)-1 && fchown(fd, 0, gid) < 0) ||
 		write_all(fd, pem.data, pem.len) < 0 || fsync(fd) < 0) {
-		err_set(e, EX_CANTCREAT_, "%s: %s", buf_str(&tmp), strerror(errno));
+		err_set(e, EX_CANTCREAT, "%s: %s", buf_str(&tmp), strerror(errno));
 		goto unlink;
 	}
 	if (close(fd) < 0) {
 		fd = -1;
-		err_set(e, EX_CANTCREAT_, "%s: %s", buf_str(&tmp), strerror(errno));
+		err_set(e, EX_CANTCREAT, "%s: %s", buf_str(&tmp), strerror(errno));
 		goto unlink;
 	}
 	fd = -1;
 	/* without force, link() fails with EEXIST if a key appeared meanwhile: never replace one */
 	if (force ? rename(buf_str(&tmp), path) < 0 : link(buf_str(&tmp), path) < 0) {
-		err_set(e, EX_CANTCREAT_, "%s: %s", path, strerror(errno));
+		err_set(e, EX_CANTCREAT, "%s: %s", path, strerror(errno));
 		goto unlink;
 	}
 	if (!force)
 		(void)unlink(buf_str(&tmp));
 	if (fsync_dir(path) < 0) {
-		err_set(e, EX_CANTCREAT_, "%s: fsync of its folder: %s", path, strerror(errno));
+		err_set(e, EX_CANTCREAT, "%s: fsync of its folder: %s", path, strerror(errno));
 		goto out;
 	}
 	r = 0;

@@ -23,11 +23,6 @@
 #include "lib/buf.h"
 #include "lib/err.h"
 
-#define EX_OK_ 0
-#define EX_USAGE_ 64
-#define EX_CANTCREAT_ 73
-#define EX_CONFIG_ 78
-
 #define KEYGEN_DIR SYSCONFDIR "/postern/dkim"
 
 struct keyargs {
@@ -153,13 +148,13 @@ static int print_record(EVP_PKEY *k, const char *domain, const char *selector, F
 {
 	struct buf txt, zone;
 	struct err e = { 0 };
-	int r = EX_OK_;
+	int r = EX_OK;
 
 	buf_init(&txt, DKIMKEY_RECORD_MAX);
 	buf_init(&zone, 2 * DKIMKEY_RECORD_MAX);
 	if (dkimkey_record(k, &txt, &e) < 0 || dkimkey_zone_line(selector, domain, buf_str(&txt), &zone) < 0) {
 		fprintf(errf, "postern %s: %s\n", cmd, e.msg[0] ? e.msg : "cannot format the record");
-		r = EX_CONFIG_;
+		r = EX_CONFIG;
 		goto out;
 	}
 	fprintf(out, "DNS record, zone-file form (BIND, NSD; strings of at most 255 octets):\n%s\n\n",
@@ -185,7 +180,7 @@ int keygen_main(const struct config *c, int argc, char **argv, FILE *out, FILE *
 	int r;
 
 	if (parse_args(argc, argv, 1, &a, errf) < 0)
-		return EX_USAGE_;
+		return EX_USAGE;
 	domain = lower(a.domain);
 	buf_init(&path, 4096);
 	if ((gr = getgrnam("postern")) != NULL)
@@ -200,19 +195,19 @@ int keygen_main(const struct config *c, int argc, char **argv, FILE *out, FILE *
 		if (mkdir(KEYGEN_DIR, 0750) == 0) {
 			if (geteuid() == 0 && gid != (gid_t)-1 && chown(KEYGEN_DIR, 0, gid) < 0) {
 				fprintf(errf, "postern %s: %s: %s\n", cmd, KEYGEN_DIR, strerror(errno));
-				r = EX_CANTCREAT_;
+				r = EX_CANTCREAT;
 				goto out;
 			}
 		} else if (errno != EEXIST) {
 			fprintf(errf, "postern %s: %s: %s\n", cmd, KEYGEN_DIR, strerror(errno));
-			r = EX_CANTCREAT_;
+			r = EX_CANTCREAT;
 			goto out;
 		}
 		r = buf_printf(&path, "%s/%s.%s.key", KEYGEN_DIR, a.selector, domain);
 	}
 	if (r < 0) {
 		fprintf(errf, "postern %s: key path too long\n", cmd);
-		r = EX_USAGE_;
+		r = EX_USAGE;
 		goto out;
 	}
 	if (a.type == DKIM_RSA_SHA256 && a.bits < DKIMKEY_RSA_WARN)
@@ -220,12 +215,12 @@ int keygen_main(const struct config *c, int argc, char **argv, FILE *out, FILE *
 			a.bits, DKIMKEY_RSA_WARN);
 	if (dkimkey_generate(a.type, a.bits, &k, &e) < 0) {
 		fprintf(errf, "postern %s: %s\n", cmd, e.msg);
-		r = e.code ? e.code : EX_CANTCREAT_;
+		r = e.code ? e.code : EX_CANTCREAT;
 		goto out;
 	}
 	if (dkimkey_write(k, buf_str(&path), gid, a.force != 0, &e) < 0) {
 		fprintf(errf, "postern %s: %s\n", cmd, e.msg);
-		r = EX_CANTCREAT_;
+		r = EX_CANTCREAT;
 		goto out;
 	}
 	fprintf(out, "Private key (%s, mode 0640%s):\n  %s\n\n",
@@ -253,7 +248,7 @@ int keyrecord_main(const struct config *c, int argc, char **argv, FILE *out, FIL
 	int r;
 
 	if (parse_args(argc, argv, 0, &a, errf) < 0)
-		return EX_USAGE_;
+		return EX_USAGE;
 	domain = lower(a.domain);
 	file = a.file;
 	for (i = 0; file == NULL && c != NULL && i < c->ndkim; i++)
@@ -263,12 +258,12 @@ int keyrecord_main(const struct config *c, int argc, char **argv, FILE *out, FIL
 		fprintf(errf, "postern %s: no \"dkim %s %s\" line in %s (or give --key FILE)\n", cmd, domain,
 			a.selector, c != NULL && c->path != NULL ? c->path : CONF_PATH_DEFAULT);
 		free(domain);
-		return EX_CONFIG_;
+		return EX_CONFIG;
 	}
 	buf_init(&warn, 512);
 	if (dkimkey_load(file, &k, &warn, &e) < 0) {
 		fprintf(errf, "postern %s: %s\n", cmd, e.msg);
-		r = EX_CONFIG_;
+		r = EX_CONFIG;
 	} else {
 		if (warn.len > 0)
 			fprintf(errf, "postern %s: warning: %s\n", cmd, buf_str(&warn));

@@ -640,7 +640,7 @@ int addr_list_parse(const char *buf, size_t len, struct addr_list *out, struct e
 	}
 bad:
 	addr_list_free(out);
-	return report(&s, e, 65);
+	return report(&s, e, EX_DATAERR);
 }
 
 int addr_parse_one(const char *buf, size_t len, struct addr *out, struct err *e)
@@ -667,7 +667,7 @@ int addr_parse_one(const char *buf, size_t len, struct addr *out, struct err *e)
 	return 0;
 bad:
 	addr_list_free(&l);
-	return report(&s, e, 64);
+	return report(&s, e, EX_USAGE);
 }
 
 void addr_free(struct addr *a)

@@ -293,7 +293,7 @@ static int parse_servers(struct __res_state *st, const char *servers, struct err
 			continue;
 		}
 		if (k >= sizeof tok)
-			return err_set(e, 78, "resolver address too long");
+			return err_set(e, EX_CONFIG, "resolver address too long");
 		memcpy(tok, p, k);
 		tok[k] = '\0';
 		p += k;
@@ -301,12 +301,12 @@ static int parse_servers(struct __res_state *st, const char *servers, struct err
 			*colon = '\0';
 			port = strtoul(colon + 1, &end, 10);
 			if (*end != '\0' || port == 0 || port > 65535)
-				return err_set(e, 78, "resolver %s: bad port", tok);
+				return err_set(e, EX_CONFIG, "resolver %s: bad port", tok);
 		}
 		if (inet_pton(AF_INET, tok, &a) != 1)
-			return err_set(e, 78, "resolver %s: not an IPv4 address", tok);
+			return err_set(e, EX_CONFIG, "resolver %s: not an IPv4 address", tok);
 		if (n == MAXNS)
-			return err_set(e, 78, "more than %d resolvers", MAXNS);
+			return err_set(e, EX_CONFIG, "more than %d resolvers", MAXNS);
 		memset(&st->nsaddr_list[n], 0, sizeof st->nsaddr_list[n]);
 		st->nsaddr_list[n].sin_family = AF_INET;
 		st->nsaddr_list[n].sin_port = htons((uint16_t)port);
@@ -314,7 +314,7 @@ static int parse_servers(struct __res_state *st, const char *servers, struct err
 		n++;
 	}
 	if (n == 0)
-		return err_set(e, 78, "no resolver address given");
+		return err_set(e, EX_CONFIG, "no resolver address given");
 	st->nscount = n;
 	return 0;
 }
@@ -325,7 +325,7 @@ struct dns *dns_new(const char *servers, struct err *e)
 
 	if (res_ninit(&d->st) != 0) {
 		free(d);
-		err_set(e, 75, "cannot initialise the resolver");
+		err_set(e, EX_TEMPFAIL, "cannot initialise the resolver");
 		return NULL;
 	}
 	if (servers != NULL && parse_servers(&d->st, servers, e) < 0) {
@@ -376,13 +376,13 @@ static enum dns_result query_once(struct dns *d, const char *name, int qtype,
 		default:
 			/* TRY_AGAIN (SERVFAIL, timeout, no server), NO_RECOVERY (REFUSED, FORMERR,
 			 * NOTIMP: a broken resolver, not the recipient's fault): defer, never bounce */
-			err_set(e, 75, "%s: DNS lookup failed (%s)", name,
+			err_set(e, EX_TEMPFAIL, "%s: DNS lookup failed (%s)", name,
 				d->st.res_h_errno == NO_RECOVERY ? "server refused" : "temporary failure");
 			return DNS_TEMPFAIL;
 		}
 	}
 	if (n > LIM_DNS_ANSWER)
-		return err_set(e, 75, "%s: DNS answer too long", name), DNS_TEMPFAIL;
+		return err_set(e, EX_TEMPFAIL, "%s: DNS answer too long", name), DNS_TEMPFAIL;
 	if (dns_parse_answer(d->pkt, (size_t)n, qtype, out, e) < 0) {
 		err_prefix(e, "%s: malformed DNS answer", name);
 		return DNS_FAIL;

@@ -3,12 +3,15 @@
  *
  * Library functions return 0 on success and -1 on failure, and write a short human reason into the
  * caller's struct err; only the top of each personality logs and chooses an exit code. The optional
- * `code` carries a sysexits.h value the caller may use (0 when the failing layer has no opinion).
+ * `code` carries a sysexits.h value the caller may use (0 when the failing layer has no opinion),
+ * always by its EX_ name: this header includes <sysexits.h> for every user, and `make lint` refuses a
+ * bare number in the 64..78 range where an exit code goes.
  */
 #ifndef POSTERN_ERR_H
 #define POSTERN_ERR_H
 
 #include <stddef.h>
+#include <sysexits.h>
 
 struct err {
 	int code;	/* sysexits.h value suggested by the failing layer, or 0 */

@@ -32,7 +32,7 @@ int auth_parse(const char *buf, size_t len, char **user, char **pass, struct err
 		break;
 	}
 	if (i >= len)
-		return err_set(e, 78, "no \"user password\" line");
+		return err_set(e, EX_CONFIG, "no \"user password\" line");
 	us = i;
 	while (i < len && buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' && buf[i] != '\r')
 		i++;
@@ -46,9 +46,9 @@ int auth_parse(const char *buf, size_t len, char **user, char **pass, struct err
 	while (pe > ps && (buf[pe - 1] == ' ' || buf[pe - 1] == '\t'))
 		pe--;
 	if (ue == us || pe == ps)
-		return err_set(e, 78, "expected one \"user password\" line");
+		return err_set(e, EX_CONFIG, "expected one \"user password\" line");
 	if (memchr(buf, '\0', len) != NULL || ue - us > 255 || pe - ps > 255)
-		return err_set(e, 78, "malformed credentials");
+		return err_set(e, EX_CONFIG, "malformed credentials");
 	*user = xstrndup(buf + us, ue - us);
 	*pass = xstrndup(buf + ps, pe - ps);
 	return 0;
@@ -63,22 +63,22 @@ int auth_load(const char *path, char **user, char **pass, struct err *e)
 
 	*user = *pass = NULL;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return err_set(e, 78, "%s: %s", path, strerror(errno));
+		return err_set(e, EX_CONFIG, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return err_set(e, 78, "%s: not a regular file", path);
+		return err_set(e, EX_CONFIG, "%s: not a regular file", path);
 	}
 	if (st.st_mode & (S_IWGRP | S_IWOTH | S_IROTH)) {
 		close(fd);
-		return err_set(e, 78, "%s: mode %04o lets others read or change the credentials; "
+		return err_set(e, EX_CONFIG, "%s: mode %04o lets others read or change the credentials; "
 		    "chmod 0640 (root:postern)", path, (unsigned)(st.st_mode & 07777));
 	}
 	n = read(fd, buf, sizeof buf);
 	close(fd);
 	if (n < 0)
-		return err_set(e, 78, "%s: %s", path, strerror(errno));
+		return err_set(e, EX_CONFIG, "%s: %s", path, strerror(errno));
 	if ((size_t)n == sizeof buf)
-		return err_set(e, 78, "%s: too large", path);
+		return err_set(e, EX_CONFIG, "%s: too large", path);
 	r = auth_parse(buf, (size_t)n, user, pass, e);
 	explicit_bzero(buf, sizeof buf);
 	if (r < 0)

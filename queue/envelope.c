@@ -19,12 +19,12 @@ int env_check_line(const char *s, size_t n, size_t max, struct err *e)
 	size_t i;
 
 	if (n > max)
-		return err_set(e, 65, "value longer than %zu bytes", max);
+		return err_set(e, EX_DATAERR, "value longer than %zu bytes", max);
 	for (i = 0; i < n; i++) {
 		if (s[i] == '\r' || s[i] == '\n')
-			return err_set(e, 65, "value contains a line break");
+			return err_set(e, EX_DATAERR, "value contains a line break");
 		if (s[i] == '\0')
-			return err_set(e, 65, "value contains a NUL byte");
+			return err_set(e, EX_DATAERR, "value contains a NUL byte");
 	}
 	return 0;
 }
@@ -35,11 +35,11 @@ int env_check_addr(const char *s, size_t n, struct err *e)
 	size_t i;
 
 	if (n > LIM_PATH)
-		return err_set(e, 65, "address longer than %d bytes", LIM_PATH);
+		return err_set(e, EX_DATAERR, "address longer than %d bytes", LIM_PATH);
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c <= ' ' || c == 0x7f)
-			return err_set(e, 65, "address contains whitespace or a control byte");
+			return err_set(e, EX_DATAERR, "address contains whitespace or a control byte");
 	}
 	return 0;
 }
@@ -61,7 +61,7 @@ bool env_id_valid(const char *s, size_t n)
 int env_check_text(const char *s, size_t n, size_t max, struct err *e)
 {
 	if (n == 0)
-		return err_set(e, 65, "empty value");
+		return err_set(e, EX_DATAERR, "empty value");
 	return env_check_line(s, n, max, e);
 }
 
@@ -75,14 +75,14 @@ int env_check_prepend(const char *s, size_t n, bool first, struct err *e)
 		return -1;
 	if (s[0] == ' ' || s[0] == '\t') {
 		if (first)
-			return err_set(e, 65, "first header line is a continuation");
+			return err_set(e, EX_DATAERR, "first header line is a continuation");
 		return 0;
 	}
 	for (i = 0; i < n && s[i] != ':'; i++)
 		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
-			return err_set(e, 65, "bad header field name");
+			return err_set(e, EX_DATAERR, "bad header field name");
 	if (i == 0 || i == n)
-		return err_set(e, 65, "header line without a field name");
+		return err_set(e, EX_DATAERR, "header line without a field name");
 	return 0;
 }
 
@@ -92,26 +92,26 @@ int env_check_status(const char *s, size_t n, struct err *e)
 	size_t i = 1, part, d;
 
 	if (n < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5'))
-		return err_set(e, 65, "bad status code");
+		return err_set(e, EX_DATAERR, "bad status code");
 	for (part = 0; part < 2; part++) {
 		if (i >= n || s[i] != '.')
-			return err_set(e, 65, "bad status code");
+			return err_set(e, EX_DATAERR, "bad status code");
 		i++;
 		for (d = 0; i < n && s[i] >= '0' && s[i] <= '9'; d++)
 			i++;
 		if (d < 1 || d > 3)
-			return err_set(e, 65, "bad status code");
+			return err_set(e, EX_DATAERR, "bad status code");
 	}
 	if (i != n)
-		return err_set(e, 65, "bad status code");
+		return err_set(e, EX_DATAERR, "bad status code");
 	return 0;
 }
 
 /* env_check_notify - a NOTIFY bit set that the file can spell. */
-int env_check_notify(int v, struct err *e)
+static int env_check_notify(int v, struct err *e)
 {
 	if (v < 0 || v > 15 || ((v & NOTIFY_NEVER) && v != NOTIFY_NEVER))
-		return err_set(e, 65, "bad NOTIFY value");
+		return err_set(e, EX_DATAERR, "bad NOTIFY value");
 	return 0;
 }
 
@@ -144,15 +144,15 @@ static int fmt_rcpt(const struct env_rcpt *r, struct buf *out, struct err *e)
 	int bad = 0, i, sep = 0;
 
 	if (r->addr == NULL || r->addr[0] == '\0')
-		return err_set(e, 70, "empty recipient address");
+		return err_set(e, EX_SOFTWARE, "empty recipient address");
 	if (env_check_addr(r->addr, strlen(r->addr), e) < 0)
 		return err_prefix(e, "RCPT %s", r->addr);
 	if (opt(r->orcpt) && env_check_text(r->orcpt, strlen(r->orcpt), ENV_MAX_ORCPT, e) < 0)
 		return err_prefix(e, "R-ORCPT");
 	if (r->state < RCPT_PENDING || r->state > RCPT_FAILED)
-		return err_set(e, 70, "bad recipient state");
+		return err_set(e, EX_SOFTWARE, "bad recipient state");
 	if (r->attempts < 0 || r->attempts > ENV_MAX_ATTEMPTS)
-		return err_set(e, 70, "bad recipient attempt count");
+		return err_set(e, EX_SOFTWARE, "bad recipient attempt count");
 	if (env_check_notify(r->notify, e) < 0)
 		return -1;
 	if (opt(r->status) && env_check_status(r->status, strlen(r->status), e) < 0)
@@ -181,7 +181,7 @@ static int fmt_rcpt(const struct env_rcpt *r, struct buf *out, struct err *e)
 		bad |= buf_printf(out, "R-RELAY %s\n", r->relay);
 	if (opt(r->diag))
 		bad |= buf_printf(out, "R-DIAG %s\n", r->diag);
-	return bad ? err_set(e, 70, "envelope too large") : 0;
+	return bad ? err_set(e, EX_SOFTWARE, "envelope too large") : 0;
 }
 
 /* fmt_head - check and write everything before the recipients. */
@@ -191,17 +191,17 @@ static int fmt_head(const struct envelope *env, struct buf *out, struct err *e)
 	size_t i;
 
 	if (!env_id_valid(env->id, strnlen(env->id, sizeof env->id)))
-		return err_set(e, 70, "bad queue id");
+		return err_set(e, EX_SOFTWARE, "bad queue id");
 	if (env->sender == NULL || env_check_addr(env->sender, strlen(env->sender), e) < 0)
-		return err_set(e, 70, "bad sender address");
+		return err_set(e, EX_SOFTWARE, "bad sender address");
 	if (env->arrival < 0 || env->arrival > ENV_MAX_TIME || env->next_try < 0 ||
 	    env->next_try > ENV_MAX_TIME || env->size < 0 || env->attempts < 0 ||
 	    env->attempts > ENV_MAX_ATTEMPTS || env->ret < 0 || env->ret > 2 || env->uid == (uid_t)-1)
-		return err_set(e, 70, "number out of range");
+		return err_set(e, EX_SOFTWARE, "number out of range");
 	if (opt(env->envid) && env_check_text(env->envid, strlen(env->envid), ENV_MAX_ENVID, e) < 0)
 		return err_prefix(e, "ENVID");
 	if (env->nprepend > ENV_MAX_PREPEND)
-		return err_set(e, 70, "too many PREPEND lines");
+		return err_set(e, EX_SOFTWARE, "too many PREPEND lines");
 	for (i = 0; i < env->nprepend; i++)
 		if (env->prepend[i] == NULL ||
 		    env_check_prepend(env->prepend[i], strlen(env->prepend[i]), i == 0, e) < 0)
@@ -218,7 +218,7 @@ static int fmt_head(const struct envelope *env, struct buf *out, struct err *e)
 			  (unsigned long)env->uid, env->next_try, env->attempts, env->warned, env->is_bounce);
 	for (i = 0; i < env->nprepend; i++)
 		bad |= buf_printf(out, "PREPEND %s\n", env->prepend[i]);
-	return bad ? err_set(e, 70, "envelope too large") : 0;
+	return bad ? err_set(e, EX_SOFTWARE, "envelope too large") : 0;
 }
 
 /* env_format - see envelope.h */
@@ -227,14 +227,14 @@ int env_format(const struct envelope *env, struct buf *out, struct err *e)
 	size_t i, start = out->len;
 
 	if (env->nrcpt == 0 || env->nrcpt > LIM_RCPTS)
-		return err_set(e, 70, "env_format: %zu recipients", env->nrcpt);
+		return err_set(e, EX_SOFTWARE, "env_format: %zu recipients", env->nrcpt);
 	if (fmt_head(env, out, e) < 0)
 		goto fail;
 	for (i = 0; i < env->nrcpt; i++)
 		if (fmt_rcpt(&env->rcpt[i], out, e) < 0)
 			goto fail;
 	if (buf_printf(out, "END %zu\n", env->nrcpt) < 0 || out->len - start > ENV_MAX_FILE) {
-		err_set(e, 70, "envelope over %zu bytes", ENV_MAX_FILE);
+		err_set(e, EX_SOFTWARE, "envelope over %zu bytes", ENV_MAX_FILE);
 		goto fail;
 	}
 	return 0;
@@ -244,7 +244,7 @@ fail:
 		out->data[start] = '\0';
 	err_prefix(e, "env_format");
 	if (e != NULL)
-		e->code = 70;
+		e->code = EX_SOFTWARE;
 	return -1;
 }
 

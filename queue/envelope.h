@@ -1,9 +1,12 @@
 /*
- * envelope.h - the envelope record: a small text file kept next to each spooled message.
+ * envelope.h - the envelope record: who sent a queued message, to whom, and how delivery is going.
  *
  * NAME
  *	envelope - who sent a queued message, to whom, and how delivery is going
  * DESCRIPTION
+ *	The record is stored at the end of the message's data file, as submitted (followed by the
+ *	"ENVELOPE-LENGTH" trailer), and after a delivery attempt in deferred/ID, which takes its place
+ *	(spool.h has the layout). This module only parses and formats the text.
  *	One record per line, "KEY value\n": a space always separates key and value, the value is free
  *	text to the end of the line. The keys come in one fixed order (below); optional keys may be
  *	absent, repeatable ones may repeat. Because the order and the spelling of every value (numbers
@@ -54,8 +57,8 @@
  *	env_parse reads a spool file. The spool is only writable by the postern group, but the parser is
  *	still strict and pure: it never trusts a length or count it did not check.
  * ERRORS
- *	env_parse: "envelope line N: reason" with EX_DATAERR (65). env_format refuses a struct it could
- *	not read back (same checks), with 70 (EX_SOFTWARE: the caller built a bad envelope).
+ *	env_parse: "envelope line N: reason" with EX_DATAERR. env_format refuses a struct it could
+ *	not read back (same checks), with EX_SOFTWARE (the caller built a bad envelope).
  */
 #ifndef POSTERN_ENVELOPE_H
 #define POSTERN_ENVELOPE_H
@@ -112,7 +115,7 @@ struct env_rcpt {
 };
 
 struct envelope {
-	char id[LIM_QUEUE_ID + 1];
+	char id[ENV_ID_LEN + 1];
 	long long arrival;	/* unix time */
 	char *sender;		/* "" = null sender <> */
 	long long size;		/* data file bytes */

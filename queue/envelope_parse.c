@@ -42,7 +42,7 @@ static int lfail(struct pstate *ps)
 {
 	err_prefix(ps->e, "envelope line %zu", ps->lineno);
 	if (ps->e != NULL)
-		ps->e->code = 65;
+		ps->e->code = EX_DATAERR;
 	return -1;
 }
 
@@ -53,7 +53,7 @@ static int kfail(struct pstate *ps, const char *key)
 	return lfail(ps);
 }
 
-#define PERR(ps, ...) (err_set((ps)->e, 65, __VA_ARGS__), lfail(ps))
+#define PERR(ps, ...) (err_set((ps)->e, EX_DATAERR, __VA_ARGS__), lfail(ps))
 
 /* peek - split the next line into key and value. 1: a line, 0: end of input, -1: error. */
 static int peek(struct pstate *ps)
@@ -148,7 +148,7 @@ static int parse_num(struct pstate *ps, const char *key, struct span v, long lon
 	*out = x;
 	return 0;
 bad:
-	err_set(ps->e, 65, "bad number");
+	err_set(ps->e, EX_DATAERR, "bad number");
 	return kfail(ps, key);
 }
 
@@ -175,7 +175,7 @@ static int take_word(struct pstate *ps, const char *key, const char *const *word
 			*out = i;
 			return 0;
 		}
-	err_set(ps->e, 65, "bad value");
+	err_set(ps->e, EX_DATAERR, "bad value");
 	return kfail(ps, key);
 }
 
@@ -241,7 +241,7 @@ static int parse_rcpt(struct pstate *ps, struct env_rcpt *r)
 	for (k = 0; k < 6 && !span_eq(v, k < 3 ? env_w_state[k] : env_w_inplace[k - 3]); k++)
 		;
 	if (k == 6) {
-		err_set(ps->e, 65, "bad value");
+		err_set(ps->e, EX_DATAERR, "bad value");
 		return kfail(ps, "R-STATE");
 	}
 	r->state = (enum rcpt_state)(k % 3);
@@ -347,7 +347,7 @@ int env_parse(const char *buf, size_t len, struct envelope *env, struct err *e)
 
 	memset(env, 0, sizeof *env);
 	if (len > ENV_MAX_FILE)
-		return err_set(e, 65, "envelope: file over %zu bytes", ENV_MAX_FILE);
+		return err_set(e, EX_DATAERR, "envelope: file over %zu bytes", ENV_MAX_FILE);
 	if (parse_head(&ps, env) < 0)
 		goto fail;
 	while ((r = peek(&ps)) == 1 && span_eq(ps.key, "RCPT")) {

@@ -110,9 +110,9 @@ int mailq_format(const struct envelope *v, const bool *locked, size_t n, struct 
 
 	for (i = 0; i < n; i++)
 		if (mq_message(&q, &v[i], locked[i], out) < 0)
-			return err_set(e, 75, "mailq: listing too large");
+			return err_set(e, EX_TEMPFAIL, "mailq: listing too large");
 	if (mq_end(&q, out) < 0)
-		return err_set(e, 75, "mailq: listing too large");
+		return err_set(e, EX_TEMPFAIL, "mailq: listing too large");
 	return 0;
 }
 
@@ -121,7 +121,7 @@ int mailq_format(const struct envelope *v, const bool *locked, size_t n, struct 
 static int flush(struct buf *b, FILE *out, struct err *e)
 {
 	if ((b->len > 0 && fwrite(b->data, 1, b->len, out) != b->len) || (b->len == 0 && fflush(out) != 0))
-		return errno == EPIPE ? 1 : err_set(e, 74, "mailq: write error: %s", strerror(errno));
+		return errno == EPIPE ? 1 : err_set(e, EX_IOERR, "mailq: write error: %s", strerror(errno));
 	buf_reset(b);
 	return 0;
 }
@@ -166,21 +166,21 @@ int mailq_print(struct spool *s, FILE *out, struct err *e)
 			continue;
 		}
 		if (mq_message(&q, &env, spool_is_locked(s, v[i].id) == 1, &b) < 0)
-			rc = err_set(e, 75, "mailq: %s: listing too large", v[i].id);
+			rc = err_set(e, EX_TEMPFAIL, "mailq: %s: listing too large", v[i].id);
 		env_free(&env);
 		if (rc == 0)
 			rc = flush(&b, out, e);
 	}
 	free(v);
 	if (rc == 0 && mq_end(&q, &b) < 0)
-		rc = err_set(e, 75, "mailq: listing too large");
+		rc = err_set(e, EX_TEMPFAIL, "mailq: listing too large");
 	if (rc == 0 && (rc = flush(&b, out, e)) == 0)
 		rc = flush(&b, out, e);	/* (b is empty now: this one flushes out) */
 	buf_free(&b);
 	if (rc == 1)
 		return 0;	/* nobody reads the rest: not an error */
 	if (rc == 0 && unreadable > 0)
-		rc = err_set(e, 75, "mailq: %zu queue file%s unreadable (%s)", unreadable,
+		rc = err_set(e, EX_TEMPFAIL, "mailq: %zu queue file%s unreadable (%s)", unreadable,
 			     unreadable == 1 ? "" : "s", first.msg);
 	return rc;
 }

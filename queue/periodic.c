@@ -91,10 +91,10 @@ static void one_pass(const struct runner_opts *ro, const struct config *c, struc
 		one.force = false;	/* a periodic pass takes what is due */
 		err_clear(&e);
 		if (runq_become_postern(lg) < 0)
-			_exit(77);
+			_exit(EX_NOPERM);
 		if (runq_ctx_open(&x, &one, c, lg, &e) < 0) {
 			log_msg(lg, LOG_ERR, "queue run: %s", e.msg);
-			_exit(75);
+			_exit(EX_TEMPFAIL);
 		}
 		x.stop = &got_term;
 		x.rescan = ro->interval;	/* stragglers do not hold up what becomes due meanwhile */
@@ -126,7 +126,7 @@ int runq_periodic(const struct runner_opts *ro, const struct config *c0, struct 
 	pfh = pidfile_open(c->pidfile, 0644, &other);
 	if (pfh == NULL && errno == EEXIST) {
 		fprintf(stderr, "sendmail: a periodic queue runner is already running (pid %ld)\n", (long)other);
-		return 75;
+		return EX_TEMPFAIL;
 	}
 	if (pfh == NULL)
 		log_msg(lg, LOG_WARNING, "cannot write the pidfile %s: %s (tls-reload will not find this runner)",

@@ -144,11 +144,11 @@ static enum route_result local_refusal(const char *domain, const struct refused 
 
 	(void)inet_ntop(AF_INET, &rf->ip, ip, sizeof ip);
 	if (rf->kind == ADDR_LOOPBACK)
-		err_set(e, 75, "mail for %s loops back to myself (%s has the loopback address %s; "
+		err_set(e, EX_TEMPFAIL, "mail for %s loops back to myself (%s has the loopback address %s; "
 		    "allow_local_mx yes permits it)", domain, rf->host, ip);
 	else
-		err_set(e, 75, "mail for %s would go to a link-local address (%s has %s; allow_local_mx yes "
-		    "permits it)", domain, rf->host, ip);
+		err_set(e, EX_TEMPFAIL, "mail for %s would go to a link-local address (%s has %s; "
+		    "allow_local_mx yes permits it)", domain, rf->host, ip);
 	return ROUTE_NOHOSTS;
 }
 
@@ -224,7 +224,7 @@ enum route_result route_mx(struct dns *d, const char *domain, bool allow_local, 
 	if (out->n > 0)
 		return ROUTE_OK;
 	if (tempfail) {
-		err_set(e, 75, "%s: MX host lookups failed temporarily", domain);
+		err_set(e, EX_TEMPFAIL, "%s: MX host lookups failed temporarily", domain);
 		return ROUTE_TEMPFAIL;
 	}
 	if (rf.kind == ADDR_LOOPBACK || rf.kind == ADDR_LINKLOCAL)
@@ -233,11 +233,11 @@ enum route_result route_mx(struct dns *d, const char *domain, bool allow_local, 
 		char ip[INET_ADDRSTRLEN];
 
 		(void)inet_ntop(AF_INET, &rf.ip, ip, sizeof ip);
-		err_set(e, 75, "%s: no MX host has a usable address (%s has %s, which is never a mail server)",
+		err_set(e, EX_TEMPFAIL, "%s: no MX host has a usable address (%s has %s, which is never a mail server)",
 		    domain, rf.host, ip);
 		return ROUTE_NOHOSTS;
 	}
-	err_set(e, 75, "%s: no MX host has an address", domain);
+	err_set(e, EX_TEMPFAIL, "%s: no MX host has an address", domain);
 	return ROUTE_NOHOSTS;
 }
 
@@ -267,19 +267,19 @@ enum route_result route_host(struct dns *d, const char *host, int port, struct r
 		return ROUTE_OK;
 	}
 	if (host[0] == '[')
-		return err_set(e, 78, "%s: not an IPv4 literal", host), ROUTE_PERMFAIL;
+		return err_set(e, EX_CONFIG, "%s: not an IPv4 literal", host), ROUTE_PERMFAIL;
 	struct refused rf = { .kind = ADDR_OK };
 
 	switch (add_host(d, host, port, true, &rf, out, e)) {	/* a local smarthost is a choice, not DNS's */
 	case DNS_OK:
 		if (out->n > 0)
 			return ROUTE_OK;
-		err_set(e, 75, "%s: no usable address", host);
+		err_set(e, EX_TEMPFAIL, "%s: no usable address", host);
 		return ROUTE_NOHOSTS;
 	case DNS_NXDOMAIN:
 		return ROUTE_NXDOMAIN;
 	case DNS_NODATA:
-		err_set(e, 75, "%s: no A record", host);
+		err_set(e, EX_TEMPFAIL, "%s: no A record", host);
 		return ROUTE_NOHOSTS;
 	default:
 		return ROUTE_TEMPFAIL;

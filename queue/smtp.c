@@ -41,7 +41,7 @@ static int ehlo(struct smtp *s, struct err *e)
 
 	memset(&s->ext, 0, sizeof s->ext);
 	if (line == NULL)
-		return err_set(e, 78, "HELO name too long"), SMTP_FAIL_LOCAL;
+		return err_set(e, EX_CONFIG, "HELO name too long"), SMTP_FAIL_LOCAL;
 	r = smtp_command(s, line, NULL, SMTP_STEP_EHLO, e);
 	free(line);
 	if (r == SMTP_OK) {
@@ -59,7 +59,7 @@ static int ehlo(struct smtp *s, struct err *e)
 int smtp_ehlo(struct smtp *s, const char *helo_name, struct err *e)
 {
 	if (helo_name[0] == '\0' || strpbrk(helo_name, " \t\r\n") != NULL)
-		return err_set(e, 78, "bad HELO name"), SMTP_FAIL_LOCAL;
+		return err_set(e, EX_CONFIG, "bad HELO name"), SMTP_FAIL_LOCAL;
 	free(s->helo);
 	s->helo = xstrdup(helo_name);
 	return ehlo(s, e);
@@ -70,7 +70,7 @@ int smtp_starttls(struct smtp *s, struct tls_client_ctx *ctx, const char *name, 
 	int r;
 
 	if (s->tls != NULL || s->helo == NULL)
-		return err_set(e, 70, "STARTTLS: already on, or before EHLO"), SMTP_FAIL_LOCAL;
+		return err_set(e, EX_SOFTWARE, "STARTTLS: already on, or before EHLO"), SMTP_FAIL_LOCAL;
 	if ((r = smtp_command(s, "STARTTLS", NULL, SMTP_STEP_STARTTLS, e)) != SMTP_OK)
 		return r;
 	/* anything already here was sent before the handshake: an attacker's injection */
@@ -109,9 +109,9 @@ int smtp_auth(struct smtp *s, const char *user, const char *pass, bool allow_pla
 	int r;
 
 	if (s->tls == NULL && !allow_plaintext)
-		return err_set(e, 78, "refusing to send credentials without TLS"), SMTP_FAIL_LOCAL;
+		return err_set(e, EX_CONFIG, "refusing to send credentials without TLS"), SMTP_FAIL_LOCAL;
 	if (nu == 0 || nu > SMTP_CRED_MAX || np > SMTP_CRED_MAX)
-		return err_set(e, 78, "bad credential length"), SMTP_FAIL_LOCAL;
+		return err_set(e, EX_CONFIG, "bad credential length"), SMTP_FAIL_LOCAL;
 	if (s->ext.auth_plain) {
 		char raw[2 * SMTP_CRED_MAX + 2], *enc, *line;
 
@@ -127,7 +127,7 @@ int smtp_auth(struct smtp *s, const char *user, const char *pass, bool allow_pla
 		return secret_line(s, line, "AUTH <credentials hidden>", SMTP_STEP_AUTH, e);
 	}
 	if (!s->ext.auth_login)
-		return err_set(e, 78, "server offers neither AUTH PLAIN nor LOGIN"), SMTP_FAIL_LOCAL;
+		return err_set(e, EX_CONFIG, "server offers neither AUTH PLAIN nor LOGIN"), SMTP_FAIL_LOCAL;
 	/* two 334 challenges, then 235: a 334 where the mechanism has no more is a protocol error */
 	if ((r = smtp_command(s, "AUTH LOGIN", NULL, SMTP_STEP_AUTH_CONT, e)) != SMTP_OK)
 		return r;
@@ -162,7 +162,7 @@ static int add_line(struct buf *b, int formatted, const struct buf *cmd, struct 
 	if (formatted < 0)
 		return SMTP_FAIL_LOCAL;
 	if (buf_add(b, cmd->data, cmd->len) < 0 || buf_adds(b, "\r\n") < 0)
-		return err_set(e, 65, "envelope too long"), SMTP_FAIL_LOCAL;
+		return err_set(e, EX_DATAERR, "envelope too long"), SMTP_FAIL_LOCAL;
 	return SMTP_OK;
 }
 
@@ -181,7 +181,7 @@ static int group(struct smtp *s, struct buf *b, const struct smtp_mail_params *p
 	}
 	buf_free(&cmd);
 	if (r == SMTP_OK && buf_adds(b, "DATA\r\n") < 0)
-		return err_set(e, 65, "envelope too long"), SMTP_FAIL_LOCAL;
+		return err_set(e, EX_DATAERR, "envelope too long"), SMTP_FAIL_LOCAL;
 	return r;
 }
 
@@ -203,7 +203,7 @@ int smtp_envelope_ahead(struct smtp *s, const struct smtp_mail_params *p,
 			const struct smtp_rcpt_params *rcpts, size_t n, struct err *e)
 {
 	if (!s->ext.pipelining || n > SMTP_PIPE_GROUP || n == 0 || s->ahead.len > 0 || s->ahead_sent)
-		return err_set(e, 70, "cannot pipeline this envelope"), SMTP_FAIL_LOCAL;
+		return err_set(e, EX_SOFTWARE, "cannot pipeline this envelope"), SMTP_FAIL_LOCAL;
 	if (group(s, &s->ahead, p, rcpts, n, e) != SMTP_OK) {
 		buf_reset(&s->ahead);
 		return SMTP_FAIL_LOCAL;
@@ -397,7 +397,7 @@ int smtp_data_body(struct smtp *s, const char *prefix, size_t prefixlen, int fd,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			err_set(e, 75, "reading the message: %s", n < 0 ? strerror(errno) : "file shorter than its size");
+			err_set(e, EX_TEMPFAIL, "reading the message: %s", n < 0 ? strerror(errno) : "file shorter than its size");
 			r = SMTP_FAIL_LOCAL;
 			goto out;
 		}

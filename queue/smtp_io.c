@@ -229,7 +229,7 @@ int smtp_fail(struct smtp *s, int kind, enum smtp_step st, bool reading, struct 
 	va_start(ap, fmt);
 	(void)vsnprintf(cause, sizeof cause, fmt, ap);	/* truncation of a reason is acceptable */
 	va_end(ap);
-	err_set(&s->fail, 75, "%s with %s while %s (%s)",	/* a cut reason is acceptable */
+	err_set(&s->fail, EX_TEMPFAIL, "%s with %s while %s (%s)",	/* a cut reason is acceptable */
 		kind == SMTP_FAIL_PROTO ? "protocol error" : "lost connection",
 		s->o.peer != NULL ? s->o.peer : s->addr[0] ? s->addr : "the server",
 		smtp_step_doing(st, reading), cause);
@@ -394,13 +394,13 @@ int smtp_send_line(struct smtp *s, const char *line, const char *shown, enum smt
 	int r;
 
 	if (strpbrk(line, "\r\n") != NULL || n > LIM_SMTP_LINE - 2)
-		return err_set(e, 70, "refusing to send a bad command line"), SMTP_FAIL_LOCAL;
+		return err_set(e, EX_SOFTWARE, "refusing to send a bad command line"), SMTP_FAIL_LOCAL;
 	if (s->o.transcript != NULL)
 		s->o.transcript(s->o.transcript_ctx, SMTP_DIR_OUT, shown ? shown : line,
 				strlen(shown ? shown : line));
 	buf_init(&b, LIM_SMTP_LINE);
 	if (buf_add(&b, line, n) < 0 || buf_add(&b, "\r\n", 2) < 0)
-		return buf_free(&b), err_set(e, 70, "command too long"), SMTP_FAIL_LOCAL;
+		return buf_free(&b), err_set(e, EX_SOFTWARE, "command too long"), SMTP_FAIL_LOCAL;
 	r = smtp_io_write(s, b.data, b.len, st, e);
 	explicit_bzero(b.data, b.len);	/* it may have held credentials */
 	buf_free(&b);
@@ -418,8 +418,8 @@ int smtp_check(struct smtp *s, enum smtp_step st, struct err *e)
 		return SMTP_OK;
 	case SMTP_V_TEMP:
 	case SMTP_V_PERM:
-		err_set(e, code >= 500 ? 0 : 75, "%s: server said %d %.*s", smtp_step_name(st), code, first,
-			text);
+		err_set(e, code >= 500 ? 0 : EX_TEMPFAIL, "%s: server said %d %.*s", smtp_step_name(st), code,
+			first, text);
 		return SMTP_FAIL_RESP;
 	case SMTP_V_PROTO:
 		break;
@@ -447,7 +447,7 @@ int smtp_connect(struct smtp *s, struct in_addr ip, int port, struct err *e)
 	int fd, soerr = 0, which, w;
 
 	if (s->fd >= 0)
-		return err_set(e, 70, "already connected"), SMTP_FAIL_LOCAL;
+		return err_set(e, EX_SOFTWARE, "already connected"), SMTP_FAIL_LOCAL;
 	inet_ntop(AF_INET, &ip, addr, sizeof addr);
 	(void)snprintf(s->addr, sizeof s->addr, "%s:%d", addr, port);	/* fits: see its size */
 	/* the session's wall-clock limit runs from here */
@@ -455,7 +455,7 @@ int smtp_connect(struct smtp *s, struct in_addr ip, int port, struct err *e)
 	s->msg_end = 0;
 	dl = deadline(s, SMTP_STEP_CONNECT, false, &which);
 	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
-		err_set(e, 75, "socket: %s", strerror(errno));
+		err_set(e, EX_TEMPFAIL, "socket: %s", strerror(errno));
 		return keep_fail(s, SMTP_FAIL_CONN, e);
 	}
 	/* every write is a whole command or a whole chunk: no reason to let Nagle hold one back */
@@ -467,14 +467,14 @@ int smtp_connect(struct smtp *s, struct in_addr ip, int port, struct err *e)
 			soerr = errno;
 		else if (w == 0) {
 			close(fd);
-			err_set(e, 75, "connect to %s: %s", s->addr,
+			err_set(e, EX_TEMPFAIL, "connect to %s: %s", s->addr,
 				limit_text(s, SMTP_STEP_CONNECT, false, which, t));
 			return keep_fail(s, SMTP_FAIL_CONN, e);
 		} else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
 			soerr = errno;
 		if (soerr != 0) {
 			close(fd);
-			err_set(e, 75, "connect to %s: %s", s->addr, strerror(soerr));
+			err_set(e, EX_TEMPFAIL, "connect to %s: %s", s->addr, strerror(soerr));
 			return keep_fail(s, SMTP_FAIL_CONN, e);
 		}
 	}
@@ -502,7 +502,7 @@ int smtp_io_handshake(struct smtp *s, struct tls_client_ctx *ctx, const char *na
 int smtp_tls_implicit(struct smtp *s, struct tls_client_ctx *ctx, const char *name, struct err *e)
 {
 	if (s->fd < 0 || s->tls != NULL)
-		return err_set(e, 70, "TLS: not connected, or already on"), SMTP_FAIL_LOCAL;
+		return err_set(e, EX_SOFTWARE, "TLS: not connected, or already on"), SMTP_FAIL_LOCAL;
 	return smtp_io_handshake(s, ctx, name, e);
 }
 

@@ -42,7 +42,9 @@ int smtp_xtext(const char *in, size_t n, size_t max, struct buf *out)
 	return 0;
 }
 
-bool smtp_path_ok(const char *a)
+/* path_ok - an address that may go between angle brackets (<= LIM_PATH bytes, no control byte,
+ * no '<' or '>'). */
+static bool path_ok(const char *a)
 {
 	size_t n = strlen(a);
 
@@ -90,7 +92,7 @@ int smtp_mail_format(const struct smtp_mail_params *p, const struct smtp_ext *ex
 {
 	size_t start = out->len;
 
-	if (!smtp_path_ok(p->sender))
+	if (!path_ok(p->sender))
 		return err_set(e, EX_DATAERR, "bad sender address");
 	if (buf_printf(out, "MAIL FROM:<%s>", p->sender) < 0 ||
 	    (p->size > 0 && ext->size && buf_printf(out, " SIZE=%lld", p->size) < 0) ||
@@ -122,7 +124,7 @@ int smtp_rcpt_format(const struct smtp_rcpt_params *r, const struct smtp_ext *ex
 {
 	size_t start = out->len, dsn;
 
-	if (r->addr == NULL || r->addr[0] == '\0' || !smtp_path_ok(r->addr))
+	if (r->addr == NULL || r->addr[0] == '\0' || !path_ok(r->addr))
 		return err_set(e, EX_DATAERR, "bad recipient address");
 	if (buf_printf(out, "RCPT TO:<%s>", r->addr) < 0)
 		goto full;

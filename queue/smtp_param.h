@@ -72,8 +72,5 @@ int smtp_mail_format(const struct smtp_mail_params *p, const struct smtp_ext *ex
  * 0; -1 with EX_DATAERR for a bad or empty address or a line over out's ceiling. */
 int smtp_rcpt_format(const struct smtp_rcpt_params *r, const struct smtp_ext *ext, struct buf *out,
 		     struct err *e);
-/* smtp_path_ok - an address that may go between angle brackets (<= LIM_PATH bytes, no control
- * byte, no '<' or '>'). */
-bool smtp_path_ok(const char *a);
 
 #endif

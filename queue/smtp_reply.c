@@ -221,14 +221,15 @@ ssize_t smtp_dot_stuff(struct smtp_dot *st, const char *in, size_t n, char *out,
 
 		if (st->cr) {
 			if (c != '\n')
-				return err_set(e, 70, "bare CR in message at byte %llu", st->off - 1);
+				return err_set(e, EX_SOFTWARE, "bare CR in message at byte %llu",
+					       st->off - 1);
 			st->cr = false;
 			out[o++] = c;
 			st->bol = true;
 			continue;
 		}
 		if (c == '\n')
-			return err_set(e, 70, "bare LF in message at byte %llu", st->off);
+			return err_set(e, EX_SOFTWARE, "bare LF in message at byte %llu", st->off);
 		if (c == '\r')
 			st->cr = true;
 		else if (c == '.' && st->bol)
@@ -242,7 +243,7 @@ ssize_t smtp_dot_stuff(struct smtp_dot *st, const char *in, size_t n, char *out,
 ssize_t smtp_dot_end(struct smtp_dot *st, char *out, struct err *e)
 {
 	if (st->cr)
-		return err_set(e, 70, "bare CR at the end of the message");
+		return err_set(e, EX_SOFTWARE, "bare CR at the end of the message");
 	if (st->bol) {
 		memcpy(out, ".\r\n", 3);
 		return 3;

@@ -43,7 +43,7 @@ int spool_serr(struct err *e, const char *what, const char *id)
 {
 	int saved = errno;
 
-	return err_set(e, 75, "spool: %s while %s %s", strerror(saved), what, id);
+	return err_set(e, EX_TEMPFAIL, "spool: %s while %s %s", strerror(saved), what, id);
 }
 
 /* create_at - create dir/name exclusively, mode 0660 whatever the umask. */
@@ -114,13 +114,13 @@ struct spool *spool_open(const char *root, struct err *e)
 		s->fd[i] = -1;
 	s->fd[D_ROOT] = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->fd[D_ROOT] < 0) {
-		err_set(e, 75, "spool: %s: %s", root, strerror(errno));
+		err_set(e, EX_TEMPFAIL, "spool: %s: %s", root, strerror(errno));
 		goto fail;
 	}
 	for (i = 1; i < D_N; i++) {
 		s->fd[i] = openat(s->fd[D_ROOT], spool_dirs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (s->fd[i] < 0) {
-			err_set(e, 75, "spool: %s/%s: %s", root, spool_dirs[i], strerror(errno));
+			err_set(e, EX_TEMPFAIL, "spool: %s/%s: %s", root, spool_dirs[i], strerror(errno));
 			goto fail;
 		}
 	}
@@ -136,9 +136,9 @@ int spool_init(const char *root, gid_t gid, struct err *e)
 	int i, fd, rootfd;
 
 	if (mkdir(root, 0770) < 0 && errno != EEXIST)
-		return err_set(e, 75, "spool: mkdir %s: %s", root, strerror(errno));
+		return err_set(e, EX_TEMPFAIL, "spool: mkdir %s: %s", root, strerror(errno));
 	if ((rootfd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return err_set(e, 75, "spool: %s: %s", root, strerror(errno));
+		return err_set(e, EX_TEMPFAIL, "spool: %s: %s", root, strerror(errno));
 	for (i = 0; i < D_N; i++) {
 		if (i > 0 && mkdirat(rootfd, spool_dirs[i], 0770) < 0 && errno != EEXIST)
 			goto fail;
@@ -155,7 +155,7 @@ int spool_init(const char *root, gid_t gid, struct err *e)
 	close(rootfd);
 	return 0;
 fail:
-	err_set(e, 75, "spool: %s/%s: %s", root, spool_dirs[i], strerror(errno));
+	err_set(e, EX_TEMPFAIL, "spool: %s/%s: %s", root, spool_dirs[i], strerror(errno));
 	close(rootfd);
 	return -1;
 }
@@ -190,12 +190,12 @@ static int new_id(char out[ENV_ID_LEN + 1], struct err *e)
 	int n;
 
 	if (clock_gettime(CLOCK_REALTIME, &ts) < 0 || getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
-		return err_set(e, 75, "spool: cannot make a queue id: %s", strerror(errno));
+		return err_set(e, EX_TEMPFAIL, "spool: cannot make a queue id: %s", strerror(errno));
 	n = snprintf(out, ENV_ID_LEN + 1, "%08llX%05lX%02X%02X%02X",
 		     (unsigned long long)ts.tv_sec & 0xFFFFFFFFULL, (unsigned long)(ts.tv_nsec / 1000),
 		     r[0], r[1], r[2]);
 	if (n != ENV_ID_LEN)
-		return err_set(e, 75, "spool: cannot make a queue id");
+		return err_set(e, EX_TEMPFAIL, "spool: cannot make a queue id");
 	return 0;
 }
 
@@ -223,7 +223,7 @@ struct spool_tx *spool_tx_begin(struct spool *s, struct err *e)
 		}
 	}
 	if (tries == 10)
-		err_set(e, 75, "spool: cannot find a free queue id");
+		err_set(e, EX_TEMPFAIL, "spool: cannot find a free queue id");
 	free(t);
 	return NULL;
 }
@@ -255,8 +255,8 @@ static int uncommit(struct spool_tx *t, struct err *e)
 		errno = saved;
 		return spool_serr(e, "syncing", t->id);
 	}
-	err_set(e, 75, "spool: %s while syncing %s, which could not be taken back (%s): it stays queued, "
-		"but is not known to be on disk", strerror(saved), t->id, strerror(errno));
+	err_set(e, EX_TEMPFAIL, "spool: %s while syncing %s, which could not be taken back (%s): it stays "
+		"queued, but is not known to be on disk", strerror(saved), t->id, strerror(errno));
 	return 1;
 }
 
@@ -270,11 +270,11 @@ int spool_tx_commit(struct spool_tx *t, const struct envelope *env, struct err *
 	int fd, r;
 
 	if (t->finished)
-		return err_set(e, 70, "spool: transaction %s already finished", t->id);
+		return err_set(e, EX_SOFTWARE, "spool: transaction %s already finished", t->id);
 	spool_tmp_name(dname, t->id, ".data");
 	buf_init(&b, LIM_ENVELOPE_FILE + TRAILER_FOOT);
 	if (strcmp(env->id, t->id) != 0) {
-		err_set(e, 70, "spool: envelope id %.*s is not the transaction's %s", ENV_ID_LEN, env->id, t->id);
+		err_set(e, EX_SOFTWARE, "spool: envelope id %.*s is not the transaction's %s", ENV_ID_LEN, env->id, t->id);
 		goto undo_data;
 	}
 	if (fstat(t->fd, &st) < 0) {
@@ -282,15 +282,15 @@ int spool_tx_commit(struct spool_tx *t, const struct envelope *env, struct err *
 		goto undo_data;
 	}
 	if (st.st_size != env->size) {
-		err_set(e, 70, "spool: envelope size %lld but data file %lld bytes for %s", env->size,
-			(long long)st.st_size, t->id);
+		err_set(e, EX_SOFTWARE, "spool: envelope size %lld but data file %lld bytes for %s",
+			env->size, (long long)st.st_size, t->id);
 		goto undo_data;
 	}
 	/* the envelope rides at the end of the data file: one file per message to write and to remove */
 	if (env_format(env, &b, e) < 0)
 		goto undo_data;
 	if (buf_printf(&b, TRAILER_FMT, b.len) < 0) {
-		err_set(e, 70, "spool: envelope of %s too large", t->id);
+		err_set(e, EX_SOFTWARE, "spool: envelope of %s too large", t->id);
 		goto undo_data;
 	}
 	if (fdio_pwrite_all(t->fd, b.data, b.len, (off_t)env->size) < 0 || fsync(t->fd) < 0) {

@@ -11,9 +11,8 @@
  *	more than removing an empty one); new/ID, empty: the mark of a message not yet tried;
  *	deferred/ID: the envelope after at least one delivery attempt, replaced by rename, which takes
  *	the place of the data file's. The creation of new/ID is the commit point: before it the message
- *	does not exist, after it (and the fsync of new/) it is durable. A non-empty new/ID (a spool from
- *	before the envelope moved into the data file) is read as the envelope, the data file then being
- *	the message alone.
+ *	does not exist, after it (and the fsync of new/) it is durable. A new/ID that is not an empty
+ *	file is an error (the message is not read).
  *	IDs sort by arrival: 8 hex digits of seconds, 5 of microseconds, 6 random (ENV_ID_LEN).
  *	A message is owned by whoever holds flock(LOCK_EX) on its data file; the lock dies with the fd.
  *	When a deferral cannot be written (full disk, EIO, a value env_format refuses), the runner writes
@@ -52,7 +51,7 @@ struct spool_msg;
 enum spool_state { SPOOL_NEW, SPOOL_DEFERRED };
 
 struct spool_entry {
-	char id[LIM_QUEUE_ID + 1];
+	char id[ENV_ID_LEN + 1];
 	enum spool_state state;
 	bool stale_new;	/* both new/ID and deferred/ID exist (crash mid-update): new/ID is stale */
 };
@@ -102,9 +101,9 @@ int spool_sweep(struct spool *s, long long now, const struct spool_entry *v, siz
 /* spool_lock - open data/ID and take flock(LOCK_EX|LOCK_NB). 1: locked (*m set), 0: busy or gone,
  * -1: error (bad id, or a data file that is not a regular file with one link and our owner). */
 int spool_lock(struct spool *s, const char *id, struct spool_msg **m, struct err *e);
-/* spool_msg_env - read deferred/ID, else new/ID, else (new/ID empty) the envelope at the end of the
- * data file, bounded by ENV_MAX_FILE, and parse it; a data file whose message length is not the
- * envelope's SIZE is refused. Where it was read is remembered for spool_msg_mark and _settle. A held
+/* spool_msg_env - read deferred/ID, else (new/ID empty) the envelope at the end of the data file,
+ * bounded by ENV_MAX_FILE, and parse it; a data file whose message length is not the envelope's SIZE
+ * is refused. Where it was read is remembered for spool_msg_mark and _settle. A held
  * message (a recipient "delayed" in place) gets next_try no earlier than the hold's end. */
 int spool_msg_env(struct spool_msg *m, struct envelope *env, struct err *e);
 /* spool_msg_data_fd - the locked data file (read-only, offset undefined: use pread or lseek). The

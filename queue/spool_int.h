@@ -35,7 +35,7 @@ struct spool {
 /* Where an envelope was read: the folder (D_DATA: the trailer of the data file, at base), and the
  * file's identity, so that an in-place write goes to that very file or nowhere. */
 struct spool_loc {
-	int dir;		/* D_DATA, D_NEW or D_DEFERRED; -1: none */
+	int dir;		/* D_DATA or D_DEFERRED; -1: none */
 	off_t base;		/* offset of the envelope text in the file */
 	dev_t dev;
 	ino_t ino;

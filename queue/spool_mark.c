@@ -47,13 +47,13 @@ static int open_env(struct spool_msg *m, struct err *e)
 	int fd;
 
 	if (m->loc.dir < 0)
-		return err_set(e, 70, "spool: %s: no envelope read to write in place", m->id);
+		return err_set(e, EX_SOFTWARE, "spool: %s: no envelope read to write in place", m->id);
 	fd = openat(m->s->fd[m->loc.dir], m->id, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return spool_serr(e, "opening the envelope of", m->id);
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != m->loc.dev || st.st_ino != m->loc.ino) {
 		close(fd);
-		return err_set(e, 75, "spool: the envelope of %s changed since it was read", m->id);
+		return err_set(e, EX_TEMPFAIL, "spool: the envelope of %s changed since it was read", m->id);
 	}
 	return fd;
 }
@@ -101,7 +101,7 @@ int spool_msg_mark(struct spool_msg *m, const struct env_rcpt *r, size_t n, bool
 		if (r[i].state_at == 0 || put_word(fd, m->loc.base, r[i].state_at, r[i].state) == 0)
 			continue;	/* (state_at 0: not read from this file) */
 		if (rc == 0)	/* the first reason; the others are still written */
-			rc = errno == EINVAL ? err_set(e, 75, "spool: %s: the state of %s cannot be written in place",
+			rc = errno == EINVAL ? err_set(e, EX_TEMPFAIL, "spool: %s: the state of %s cannot be written in place",
 			    m->id, r[i].addr) : spool_serr(e, "marking a recipient of", m->id);
 	}
 	return finish(m, fd, sync, rc, e);
@@ -113,12 +113,12 @@ static int mark_all_done(struct spool_msg *m, struct err *e)
 	int fd, rc = 0;
 
 	if (m->nat == 0)
-		return err_set(e, 70, "spool: %s: no envelope read to write in place", m->id);
+		return err_set(e, EX_SOFTWARE, "spool: %s: no envelope read to write in place", m->id);
 	if ((fd = open_env(m, e)) < 0)
 		return -1;
 	for (size_t i = 0; i < m->nat; i++)
 		if (put_word(fd, m->loc.base, m->at[i], RCPT_SENT) < 0 && rc == 0)
-			rc = errno == EINVAL ? err_set(e, 75, "spool: %s: a state cannot be written in place", m->id) :
+			rc = errno == EINVAL ? err_set(e, EX_TEMPFAIL, "spool: %s: a state cannot be written in place", m->id) :
 			    spool_serr(e, "marking the recipients of", m->id);
 	return finish(m, fd, false, rc, e);
 }

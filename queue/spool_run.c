@@ -207,7 +207,7 @@ int spool_lock(struct spool *s, const char *id, struct spool_msg **m, struct err
 
 	*m = NULL;
 	if (!env_id_valid(id, strlen(id)))
-		return err_set(e, 70, "spool: bad queue id");
+		return err_set(e, EX_SOFTWARE, "spool: bad queue id");
 	if ((fd = open_data(s, id)) < 0)
 		return errno == ENOENT ? 0 : spool_serr(e, "opening", id);
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -228,7 +228,8 @@ int spool_lock(struct spool *s, const char *id, struct spool_msg **m, struct err
 	}
 	if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || (st.st_uid != geteuid() && st.st_gid != getegid())) {
 		close(fd);
-		return err_set(e, 75, "spool: data/%s is not a plain file owned by us: refusing it", id);
+		return err_set(e, EX_TEMPFAIL, "spool: data/%s is not a plain file owned by us: refusing it",
+			       id);
 	}
 	*m = xcalloc(1, sizeof **m);
 	(*m)->s = s;
@@ -251,7 +252,7 @@ static int read_at(int dirfd, const char *name, struct buf *b, struct spool_loc 
 		return errno == ENOENT ? 0 : spool_serr(e, "opening envelope", name);
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return err_set(e, 75, "spool: envelope %s is not a regular file", name);
+		return err_set(e, EX_TEMPFAIL, "spool: envelope %s is not a regular file", name);
 	}
 	loc->base = 0;
 	loc->dev = st.st_dev;
@@ -265,7 +266,8 @@ static int read_at(int dirfd, const char *name, struct buf *b, struct spool_loc 
 			break;
 		if (buf_add(b, chunk, (size_t)r) < 0) {
 			close(fd);
-			return err_set(e, 75, "spool: envelope %s over %zu bytes", name, ENV_MAX_FILE);
+			return err_set(e, EX_TEMPFAIL, "spool: envelope %s over %zu bytes", name,
+				       ENV_MAX_FILE);
 		}
 		if ((size_t)r < sizeof chunk)
 			break;	/* a short read of a regular file is its end (envelopes never change) */
@@ -293,12 +295,12 @@ static int read_trailer(int fd, const char *id, struct buf *b, long long *msgsiz
 		return spool_serr(e, "reading envelope of", id);
 	if (!S_ISREG(st.st_mode) || st.st_size < TRAILER_FOOT ||
 	    fdio_pread_all(fd, foot, TRAILER_FOOT, st.st_size - TRAILER_FOOT) != TRAILER_FOOT)
-		return err_set(e, 75, "spool: data/%s has no envelope", id);
+		return err_set(e, EX_TEMPFAIL, "spool: data/%s has no envelope", id);
 	foot[TRAILER_FOOT] = '\0';
 	if (strncmp(foot, TRAILER_TAG, sizeof TRAILER_TAG - 1) != 0 || foot[TRAILER_FOOT - 1] != '\n' ||
 	    (len = strtoul(foot + sizeof TRAILER_TAG - 1, &end, 10), end != foot + TRAILER_FOOT - 1) ||
 	    len > LIM_ENVELOPE_FILE || (off_t)len > st.st_size - TRAILER_FOOT)
-		return err_set(e, 75, "spool: data/%s has a damaged envelope trailer", id);
+		return err_set(e, EX_TEMPFAIL, "spool: data/%s has a damaged envelope trailer", id);
 	*msgsize = (long long)(st.st_size - TRAILER_FOOT - (off_t)len);
 	loc->base = (off_t)*msgsize;
 	loc->dev = st.st_dev;
@@ -306,29 +308,30 @@ static int read_trailer(int fd, const char *id, struct buf *b, long long *msgsiz
 	loc->mtime = (long long)st.st_mtime;
 	buf_reset(b);
 	if (len > b->max)
-		return err_set(e, 75, "spool: envelope of %s too large", id);
+		return err_set(e, EX_TEMPFAIL, "spool: envelope of %s too large", id);
 	for (size_t k = 0; k < len;) {
 		char chunk[8192];
 		size_t want = len - k < sizeof chunk ? len - k : sizeof chunk;
 
 		if (fdio_pread_all(fd, chunk, want, (off_t)*msgsize + (off_t)k) != (ssize_t)want)
-			return err_set(e, 75, "spool: data/%s: short envelope trailer", id);
+			return err_set(e, EX_TEMPFAIL, "spool: data/%s: short envelope trailer", id);
 		if (buf_add(b, chunk, want) < 0)
-			return err_set(e, 75, "spool: envelope of %s too large", id);
+			return err_set(e, EX_TEMPFAIL, "spool: envelope of %s too large", id);
 		k += want;
 	}
 	return 1;
 }
 
 /* mark_at - what new/ID is: 0 none, 1 the empty mark of a new message (its envelope ends the data
- * file), 2 anything else (read it as an envelope file). One fstatat: the common case reads nothing. */
+ * file), -1 it cannot be looked at (errno set), -2 anything but an empty regular file. One fstatat:
+ * the common case reads nothing. */
 static int mark_at(int dirfd, const char *id)
 {
 	struct stat st;
 
 	if (fstatat(dirfd, id, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : 2;	/* (read_at reports the error) */
-	return S_ISREG(st.st_mode) && st.st_size == 0 ? 1 : 2;
+		return errno == ENOENT ? 0 : -1;
+	return S_ISREG(st.st_mode) && st.st_size == 0 ? 1 : -2;
 }
 
 /* hold - a recipient "delayed" in place: the attempt at mtime could not be recorded; not due before
@@ -343,8 +346,8 @@ static void hold(struct envelope *env, long long mtime)
 		}
 }
 
-/* read_env - the envelope of id: deferred/ID, else new/ID; an empty new/ID means it is the trailer of
- * the data file (datafd, or data/ID opened here when datafd < 0). Where it was read goes in *loc.
+/* read_env - the envelope of id: deferred/ID, else (new/ID, which must be empty) the trailer of the
+ * data file (datafd, or data/ID opened here when datafd < 0). Where it was read goes in *loc.
  * 1 read, 0 gone, -1 error. */
 static int read_env(struct spool *s, const char *id, int datafd, struct envelope *env, struct spool_loc *loc,
     struct err *e)
@@ -356,13 +359,13 @@ static int read_env(struct spool *s, const char *id, int datafd, struct envelope
 	memset(env, 0, sizeof *env);
 	loc->dir = -1;
 	if (!env_id_valid(id, strlen(id)))
-		return err_set(e, 70, "spool: bad queue id");
+		return err_set(e, EX_SOFTWARE, "spool: bad queue id");
 	buf_init(&b, ENV_MAX_FILE);
 	if ((r = read_at(s->fd[D_DEFERRED], id, &b, loc, e)) == 1) {
 		loc->dir = D_DEFERRED;
-	} else if (r == 0 && (mark = mark_at(s->fd[D_NEW], id)) == 2) {
-		r = read_at(s->fd[D_NEW], id, &b, loc, e);	/* an envelope file from an older spool */
-		loc->dir = D_NEW;
+	} else if (r == 0 && (mark = mark_at(s->fd[D_NEW], id)) < 0) {
+		r = mark == -1 ? spool_serr(e, "checking new/", id) :
+		    err_set(e, EX_TEMPFAIL, "spool: new/%s is not an empty file", id);
 	} else if (r == 0 && mark == 1) {
 		if ((fd = datafd) < 0 && (fd = open_data(s, id)) < 0) {
 			r = errno == ENOENT ? 0 : spool_serr(e, "opening", id);	/* finished meanwhile */
@@ -378,9 +381,9 @@ static int read_env(struct spool *s, const char *id, int datafd, struct envelope
 		r = -1;
 	} else if (r == 1 && strcmp(env->id, id) != 0) {
 		env_free(env);
-		r = err_set(e, 75, "spool: envelope %s names another message", id);
+		r = err_set(e, EX_TEMPFAIL, "spool: envelope %s names another message", id);
 	} else if (r == 1 && msgsize >= 0 && env->size != msgsize) {
-		r = err_set(e, 75, "spool: data/%s holds %lld bytes of message, its envelope says %lld", id, msgsize,
+		r = err_set(e, EX_TEMPFAIL, "spool: data/%s holds %lld bytes of message, its envelope says %lld", id, msgsize,
 		    env->size);
 		env_free(env);
 	}
@@ -409,7 +412,7 @@ int spool_msg_env(struct spool_msg *m, struct envelope *env, struct err *e)
 	m->at = NULL;
 	m->nat = 0;
 	if (r == 0)
-		return err_set(e, 75, "spool: %s has no envelope", m->id);
+		return err_set(e, EX_TEMPFAIL, "spool: %s has no envelope", m->id);
 	if (r < 0)
 		return -1;
 	m->at = xcalloc(env->nrcpt, sizeof *m->at);
@@ -433,11 +436,11 @@ int spool_msg_update(struct spool_msg *m, const struct envelope *env, struct err
 	int rc = -1;
 
 	if (strcmp(env->id, m->id) != 0)
-		return err_set(e, 70, "spool: envelope id is not the locked message's %s", m->id);
+		return err_set(e, EX_SOFTWARE, "spool: envelope id is not the locked message's %s", m->id);
 	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
 		return spool_serr(e, "updating", m->id);
 	if (snprintf(suffix, sizeof suffix, ".env.%02X%02X%02X%02X", r[0], r[1], r[2], r[3]) != 13)
-		return err_set(e, 70, "spool: suffix");
+		return err_set(e, EX_SOFTWARE, "spool: suffix");
 	spool_tmp_name(name, m->id, suffix);
 	buf_init(&b, ENV_MAX_FILE);
 	if (env_format(env, &b, e) < 0)

@@ -56,7 +56,7 @@ struct tls_client_ctx *tls_ctx_new(const char *cafile, const char *cert, const c
 	struct tls_client_ctx *c = xcalloc(1, sizeof *c);
 
 	if ((cert == NULL) != (key == NULL)) {
-		err_set(e, 78, "TLS client certificate and key must be given together");
+		err_set(e, EX_CONFIG, "TLS client certificate and key must be given together");
 		goto fail;
 	}
 	if ((c->ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
@@ -77,23 +77,23 @@ struct tls_client_ctx *tls_ctx_new(const char *cafile, const char *cert, const c
 	if (cafile != NULL ? SSL_CTX_load_verify_locations(c->ctx, cafile, NULL) != 1
 			   : SSL_CTX_load_verify_dir(c->ctx, X509_get_default_cert_dir()) != 1) {
 		ssl_err(e, cafile != NULL ? cafile : X509_get_default_cert_dir());
-		e->code = 78;
+		e->code = EX_CONFIG;
 		goto fail;
 	}
 	if (cert != NULL) {
 		if (SSL_CTX_use_certificate_chain_file(c->ctx, cert) != 1) {
 			ssl_err(e, cert);
-			e->code = 78;
+			e->code = EX_CONFIG;
 			goto fail;
 		}
 		if (SSL_CTX_use_PrivateKey_file(c->ctx, key, SSL_FILETYPE_PEM) != 1) {
 			ssl_err(e, key);
-			e->code = 78;
+			e->code = EX_CONFIG;
 			goto fail;
 		}
 		if (SSL_CTX_check_private_key(c->ctx) != 1) {
 			ssl_err(e, "TLS client certificate and key do not match");
-			e->code = 78;
+			e->code = EX_CONFIG;
 			goto fail;
 		}
 	}
@@ -352,16 +352,6 @@ bool tls_verified(const struct tls_conn *c)
 const char *tls_verify_reason(const struct tls_conn *c)
 {
 	return c->reason;
-}
-
-const char *tls_version(const struct tls_conn *c)
-{
-	return SSL_get_version(c->ssl);
-}
-
-const char *tls_cipher(const struct tls_conn *c)
-{
-	return SSL_get_cipher_name(c->ssl);
 }
 
 const char *tls_summary(const struct tls_conn *c)

@@ -64,8 +64,6 @@ void tls_close(struct tls_conn *c);
 
 bool tls_verified(const struct tls_conn *c);
 const char *tls_verify_reason(const struct tls_conn *c);	/* "ok" or the X509 error string */
-const char *tls_version(const struct tls_conn *c);		/* "TLSv1.3" */
-const char *tls_cipher(const struct tls_conn *c);
 const char *tls_summary(const struct tls_conn *c);		/* "TLSv1.3/verified" or "TLSv1.2/unverified" */
 
 /* tls_read - up to n bytes: >0 read, 0 orderly end, -1 error or timeout. */

@@ -56,15 +56,15 @@ static int do_mailq(const struct config *c)
 
 	err_clear(&e);
 	if ((sp = spool_open(c->spool, &e)) == NULL)
-		return fail("mailq", &e, 75);
+		return fail("mailq", &e, EX_TEMPFAIL);
 	r = mailq_print(sp, stdout, &e);
 	spool_close(sp);
 	if (r < 0) {
 		fprintf(stderr, "%s\n", e.msg);	/* already "mailq: ..." */
-		return e.code ? e.code : 75;
+		return e.code ? e.code : EX_TEMPFAIL;
 	}
 	if (fflush(stdout) != 0 && errno != EPIPE)	/* `mailq | head`: the reader has what it wanted */
-		return 74;
+		return EX_IOERR;
 	return 0;
 }
 
@@ -77,9 +77,9 @@ static int do_newaliases(const struct config *c)
 
 	err_clear(&e);
 	if (privsep_drop_group(&e) < 0)
-		return fail("newaliases", &e, 71);
+		return fail("newaliases", &e, EX_OSERR);
 	if (aliases_load(c->aliases, &al, &e) < 0)
-		return fail("newaliases", &e, 78);
+		return fail("newaliases", &e, EX_CONFIG);
 	buf_init(&report, 64 * 1024);
 	r = aliases_check(al, &report, &e);
 	if (r == 0)
@@ -87,7 +87,7 @@ static int do_newaliases(const struct config *c)
 		    "built)\n", c->aliases, aliases_count(al));
 	aliases_free(al);
 	buf_free(&report);
-	return r < 0 ? fail("newaliases", &e, 78) : 0;
+	return r < 0 ? fail("newaliases", &e, EX_CONFIG) : 0;
 }
 
 /* do_verify - -bv: where each address would go; queues nothing. */
@@ -101,24 +101,24 @@ static int do_verify(const struct opts *o, const struct config *c)
 
 	err_clear(&e);
 	if (privsep_drop_group(&e) < 0)
-		return fail("sendmail", &e, 71);
+		return fail("sendmail", &e, EX_OSERR);
 	if (aliases_load(c->aliases, &al, &e) < 0)
-		return fail("sendmail", &e, 78);
+		return fail("sendmail", &e, EX_CONFIG);
 	src.al = al;
 	src.domain = c->domain;
 	src.no_alias = o->no_alias;
 	if (o->nrcpt == 0) {
 		fprintf(stderr, "sendmail: -bv: no addresses given\n");
 		aliases_free(al);
-		return 64;
+		return EX_USAGE;
 	}
 	for (i = 0; i < o->nrcpt; i++) {
 		struct rcpt_set one = { 0 };
 
 		err_clear(&e);
-		if (rcpt_add_list(&one, &src, o->rcpt[i], strlen(o->rcpt[i]), 65, &e) < 0) {
+		if (rcpt_add_list(&one, &src, o->rcpt[i], strlen(o->rcpt[i]), EX_DATAERR, &e) < 0) {
 			printf("%s... %s\n", o->rcpt[i], e.msg);
-			rc = 65;
+			rc = EX_DATAERR;
 		}
 		for (size_t k = 0; k < one.n; k++) {
 			const char *dom = strrchr(one.v[k], '@') + 1;
@@ -140,7 +140,7 @@ static int do_admin(const struct opts *o, const struct config *c, struct log *lg
 	err_clear(&e);
 	if (cmd == NULL || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0 || strcmp(cmd, "-h") == 0) {
 		fputs(usage, cmd ? stdout : stderr);
-		return cmd ? 0 : 64;
+		return cmd ? 0 : EX_USAGE;
 	}
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("postern %s\n", POSTERN_VERSION);
@@ -159,7 +159,7 @@ static int do_admin(const struct opts *o, const struct config *c, struct log *lg
 	}
 	/* the rest need no group: key generation writes as root (or where the caller may write) */
 	if (getuid() != 0 && privsep_drop_group(&e) < 0)
-		return fail("postern", &e, 71);
+		return fail("postern", &e, EX_OSERR);
 	if (strcmp(cmd, "dkim-keygen") == 0)
 		return keygen_main(c, o->admin_argc, o->admin_argv, stdout, stderr);
 	if (strcmp(cmd, "dkim-record") == 0)
@@ -169,7 +169,7 @@ static int do_admin(const struct opts *o, const struct config *c, struct log *lg
 	if (strcmp(cmd, "config") == 0)
 		return conf_show_main(c, o->admin_argc, o->admin_argv, stdout, stderr);
 	fprintf(stderr, "postern: unknown command \"%.64s\"\n%s", cmd, usage);
-	return 64;
+	return EX_USAGE;
 }
 
 int admin_dispatch(const struct opts *o, const struct config *c, struct log *lg)
@@ -200,5 +200,5 @@ int admin_dispatch(const struct opts *o, const struct config *c, struct log *lg)
 	case MODE_ADMIN:
 		return do_admin(o, c, lg);
 	}
-	return 70;
+	return EX_SOFTWARE;
 }

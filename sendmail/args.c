@@ -21,7 +21,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define EX_USAGE_ 64
 
 const char *args_personality(const char *argv0)
 {
@@ -63,7 +62,7 @@ bool args_has_crlf(const char *s)
 /* bad - the one error form: which flag, and why. */
 static int bad(struct err *e, const char *flag, const char *why)
 {
-	return err_set(e, EX_USAGE_, "%s: %s", flag, why);
+	return err_set(e, EX_USAGE, "%s: %s", flag, why);
 }
 
 /* parse_qtime - sendmail's -qTIME: digits with s/m/h/d/w units, concatenable ("1h30m"). */
@@ -178,7 +177,7 @@ static int do_o(struct opts *o, const char *v, struct err *e)
 		}
 	case 'A': case 'Q': case 'S': case 'H': case 'E': case 'L': case 'D':
 		/* alias file, queue dir, status file, help file, error header, log level, database */
-		return err_set(e, EX_USAGE_, "-o%c: refused: this option names a file or changes logging", v[0]);
+		return err_set(e, EX_USAGE, "-o%c: refused: this option names a file or changes logging", v[0]);
 	case '\0':
 		return bad(e, "-o", "missing option letter");
 	default:
@@ -197,10 +196,10 @@ static int do_q(struct opts *o, const char *v, struct err *e)
 	switch (*v) {
 	case 'R': case 'S': case 'I':
 		if (v[1] == '\0')
-			return err_set(e, EX_USAGE_, "-q%c: missing value (write it glued, e.g. -q%cexample.com)",
+			return err_set(e, EX_USAGE, "-q%c: missing value (write it glued, e.g. -q%cexample.com)",
 			    *v, *v);
 		if (args_has_crlf(v + 1) || strlen(v + 1) > 255)
-			return err_set(e, EX_USAGE_, "-q%c: bad value", *v);
+			return err_set(e, EX_USAGE, "-q%c: bad value", *v);
 		if (*v == 'R')
 			o->q_domain = v + 1;
 		else if (*v == 'S')
@@ -229,12 +228,12 @@ static int do_b(struct opts *o, const char *v, struct err *e)
 	else if (strcmp(v, "v") == 0)
 		o->mode = MODE_VERIFY;
 	else if (strcmp(v, "d") == 0 || strcmp(v, "D") == 0)
-		return err_set(e, EX_USAGE_, "-b%s: refused: postern runs no SMTP daemon "
+		return err_set(e, EX_USAGE, "-b%s: refused: postern runs no SMTP daemon "
 		    "(for periodic queue runs use \"sendmail -q30m\")", v);
 	else if (strcmp(v, "t") == 0)
 		return bad(e, "-bt", "refused: no address test mode (use -bv)");
 	else
-		return err_set(e, EX_USAGE_, "-b%s: unknown mode", v);
+		return err_set(e, EX_USAGE, "-b%s: unknown mode", v);
 	return 0;
 }
 
@@ -296,7 +295,7 @@ static int do_value(struct opts *o, char c, const char *v, struct err *e)
 		return 0;
 	case 'O':
 		if (names_a_file(v))
-			return err_set(e, EX_USAGE_, "-O %.64s: refused: this option names a file or "
+			return err_set(e, EX_USAGE, "-O %.64s: refused: this option names a file or "
 			    "enables debugging", v);
 		return 0;
 	case 'R':
@@ -369,7 +368,7 @@ int args_parse(int argc, char **argv, struct opts *o, struct err *e)
 			if (takes_value(c)) {
 				if (*rest == '\0') {
 					if (i + 1 >= argc)
-						return err_set(e, EX_USAGE_, "-%c: missing value", c);
+						return err_set(e, EX_USAGE, "-%c: missing value", c);
 					rest = argv[++i];
 				}
 				r = do_value(o, c, rest, e);
@@ -384,7 +383,7 @@ int args_parse(int argc, char **argv, struct opts *o, struct err *e)
 
 				o->mode = MODE_QUEUE;
 				if (args_has_crlf(v) || strlen(v) > 255 || *v == '\0')
-					return err_set(e, EX_USAGE_, "-q%s: bad value", rest);
+					return err_set(e, EX_USAGE, "-q%s: bad value", rest);
 				if (*rest == 'R')
 					o->q_domain = v;
 				else if (*rest == 'S')
@@ -405,7 +404,7 @@ int args_parse(int argc, char **argv, struct opts *o, struct err *e)
 				case 'G': case 'm': case 's': case 'U': case 'c': case 'T': continue;
 				case 'p': break;	/* -pPROTOCOL[:host]: value ignored */
 				default:
-					return err_set(e, EX_USAGE_, "-%c: unknown option", c);
+					return err_set(e, EX_USAGE, "-%c: unknown option", c);
 				}
 			}
 			if (r < 0)
@@ -419,13 +418,13 @@ int args_parse(int argc, char **argv, struct opts *o, struct err *e)
 		const char *r = o->rcpt[k];
 
 		if (args_has_crlf(r))
-			return err_set(e, EX_USAGE_, "recipient %zu contains CR or LF", k + 1);
+			return err_set(e, EX_USAGE, "recipient %zu contains CR or LF", k + 1);
 		if (*r == '\0')
-			return err_set(e, EX_USAGE_, "recipient %zu is empty", k + 1);
+			return err_set(e, EX_USAGE, "recipient %zu is empty", k + 1);
 		if (strlen(r) > LIM_ARG)
-			return err_set(e, EX_USAGE_, "recipient %zu is too long", k + 1);
+			return err_set(e, EX_USAGE, "recipient %zu is too long", k + 1);
 		if (r[0] == '-' && !dashdash)
-			return err_set(e, EX_USAGE_, "%.32s: options must come before the recipients "
+			return err_set(e, EX_USAGE, "%.32s: options must come before the recipients "
 			    "(or use -- before recipients starting with -)", r);
 	}
 	return 0;

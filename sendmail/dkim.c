@@ -16,9 +16,6 @@
 
 #include "lib/limits.h"
 
-#define EX_DATAERR_ 65
-#define EX_SOFTWARE_ 70
-#define EX_CONFIG_ 78
 
 /* Body canonicalisation state (RFC 6376 3.4.3, 3.4.4). Output is staged in `out` and flushed to the
  * hash or to a struct buf. */
@@ -255,12 +252,12 @@ int dkim_select_headers(const struct hdr_field *f, size_t n, struct buf *out, st
 			if (span_ieq(field_name(&f[j]), sign_list[i].name))
 				count++;
 		if (i == 0 && count == 0)
-			return err_set(e, EX_DATAERR_, "no From field to sign");
+			return err_set(e, EX_DATAERR, "no From field to sign");
 		if (sign_list[i].over)
 			count++;
 		for (k = 0; k < count; k++) {
 			if ((!first && buf_addc(out, ':') < 0) || buf_adds(out, sign_list[i].name) < 0)
-				return err_set(e, EX_SOFTWARE_, "DKIM h= list too long");
+				return err_set(e, EX_SOFTWARE, "DKIM h= list too long");
 			first = false;
 		}
 	}
@@ -314,7 +311,7 @@ int dkim_sig_digest(enum dkim_canon hcanon, const struct hdr_field *f, size_t n,
 		used[j] = true;
 		buf_reset(&c);
 		if (dkim_canon_header(hcanon, &f[j], &c) < 0) {
-			err_set(e, EX_DATAERR_, "header field %zu cannot be canonicalised", j + 1);
+			err_set(e, EX_DATAERR, "header field %zu cannot be canonicalised", j + 1);
 			goto out;
 		}
 		if (EVP_DigestUpdate(md, c.data, c.len) != 1)
@@ -322,7 +319,7 @@ int dkim_sig_digest(enum dkim_canon hcanon, const struct hdr_field *f, size_t n,
 	}
 	buf_reset(&c);
 	if (canon_raw(hcanon, sig, siglen, &c) < 0) {
-		err_set(e, EX_SOFTWARE_, "DKIM-Signature field cannot be canonicalised");
+		err_set(e, EX_SOFTWARE, "DKIM-Signature field cannot be canonicalised");
 		goto out;
 	}
 	if (EVP_DigestUpdate(md, c.data, c.len) != 1 || EVP_DigestFinal_ex(md, digest, &dlen) != 1)
@@ -399,18 +396,18 @@ int dkim_sig_prepare(const struct dkim_sig_params *p, const struct hdr_field *f,
 
 	buf_reset(sighdr);
 	if (!valid_label_text(p->domain) || !valid_label_text(p->selector))
-		return err_set(e, EX_CONFIG_, "DKIM domain or selector has characters that do not belong");
+		return err_set(e, EX_CONFIG, "DKIM domain or selector has characters that do not belong");
 	if (p->x != 0 && p->x <= p->t)
-		return err_set(e, EX_CONFIG_, "DKIM expiry x=%lld is not after t=%lld", p->x, p->t);
+		return err_set(e, EX_CONFIG, "DKIM expiry x=%lld is not after t=%lld", p->x, p->t);
 	buf_init(&h, DKIM_SIGHDR_MAX);
 	buf_init(&tag, DKIM_SIGHDR_MAX);
 	if (p->hlist != NULL) {
 		if (!valid_hlist(p->hlist)) {
-			err_set(e, EX_CONFIG_, "DKIM h= list has characters that do not belong");
+			err_set(e, EX_CONFIG, "DKIM h= list has characters that do not belong");
 			goto out;
 		}
 		if (buf_adds(&h, p->hlist) < 0) {
-			err_set(e, EX_CONFIG_, "DKIM h= list too long");
+			err_set(e, EX_CONFIG, "DKIM h= list too long");
 			goto out;
 		}
 	} else if (dkim_select_headers(f, n, &h, e) < 0) {
@@ -448,7 +445,7 @@ int dkim_sig_prepare(const struct dkim_sig_params *p, const struct hdr_field *f,
 	/* b= starts a line of its own so its value can fill whole lines in dkim_sig_finish */
 	fo.fail |= buf_adds(sighdr, "\r\n\tb=") < 0;
 	if (fo.fail) {
-		err_set(e, EX_SOFTWARE_, "DKIM-Signature field too long");
+		err_set(e, EX_SOFTWARE, "DKIM-Signature field too long");
 		goto out;
 	}
 	r = dkim_sig_digest(p->hcanon, f, n, buf_str(&h), sighdr->data, sighdr->len, digest, e);
@@ -464,12 +461,12 @@ int dkim_sig_finish(struct buf *sighdr, const char *b64, struct err *e)
 	bool fail = false;
 
 	if (n == 0)
-		return err_set(e, EX_SOFTWARE_, "empty DKIM signature");
+		return err_set(e, EX_SOFTWARE, "empty DKIM signature");
 	for (i = 0; i < n; i++) {
 		char c = b64[i];
 		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
 			    c == '/' || c == '='))
-			return err_set(e, EX_SOFTWARE_, "DKIM signature is not base64");
+			return err_set(e, EX_SOFTWARE, "DKIM signature is not base64");
 	}
 	for (i = 0; i < n; i++) {
 		if (col >= B64_LINE) {
@@ -481,6 +478,6 @@ int dkim_sig_finish(struct buf *sighdr, const char *b64, struct err *e)
 	}
 	fail |= buf_adds(sighdr, "\r\n") < 0;
 	if (fail)
-		return err_set(e, EX_SOFTWARE_, "DKIM-Signature field too long");
+		return err_set(e, EX_SOFTWARE, "DKIM-Signature field too long");
 	return 0;
 }

@@ -55,7 +55,7 @@ static int bad(struct hdr_field **out, size_t *n, struct err *e, const char *why
 	free(*out);
 	*out = NULL;
 	*n = 0;
-	return err_set(e, 65, "%s (header line %zu)", why, line);
+	return err_set(e, EX_DATAERR, "%s (header line %zu)", why, line);
 }
 
 int hdr_parse(const char *buf, size_t len, struct hdr_field **out, size_t *n, struct err *e)

@@ -68,14 +68,14 @@ int main(int argc, char **argv)
 
 	err_clear(&e);
 	if (privsep_sanitize(&e) < 0)
-		return 71;
+		return EX_OSERR;
 	if (args_parse(argc, argv, &o, &e) < 0) {
 		fprintf(stderr, "%s: %s\n", args_personality(argc > 0 ? argv[0] : NULL), e.msg);
-		return 64;
+		return EX_USAGE;
 	}
 	if (o.config != NULL && getuid() != 0 && privsep_drop_group(&e) < 0) {
 		fprintf(stderr, "%s: %s\n", o.personality, e.msg);
-		return 71;
+		return EX_OSERR;
 	}
 	(void)snprintf(ident, sizeof ident, "postern/%s", o.personality);
 	lg = log_new(ident, LOG_TO_SYSLOG | (o.verbose ? LOG_TO_STDERR : 0));
@@ -85,7 +85,7 @@ int main(int argc, char **argv)
 		log_msg(lg, LOG_ERR, "fatal: %s", e.msg);
 		conf_free(&conf);
 		log_free(lg);
-		return 78;
+		return EX_CONFIG;
 	}
 	if (o.mode == MODE_MAILQ && !args_may_list_queue(conf.mailq_users, getuid() == 0, in_postern_group())) {
 		fprintf(stderr, "%s: permission denied: only %s may list the queue (mailq_users)\n", o.personality,

@@ -92,7 +92,7 @@ int msg_norm_feed(struct msg_norm *z, const char *in, size_t n, size_t *used, ch
 			continue;
 		}
 		if (c == '\0') {
-			rc = err_set(e, 65, "message contains a NUL byte (line %llu)", z->line);
+			rc = err_set(e, EX_DATAERR, "message contains a NUL byte (line %llu)", z->line);
 			break;
 		}
 		i++;
@@ -172,7 +172,7 @@ static int fill(struct msg_reader *r, struct err *e)
 		k = read(r->fd, r->in, sizeof r->in);
 	while (k < 0 && errno == EINTR);
 	if (k < 0)
-		return err_set(e, 74, "cannot read the message: %s", strerror(errno));
+		return err_set(e, EX_IOERR, "cannot read the message: %s", strerror(errno));
 	r->in_off = 0;
 	r->in_len = (size_t)k;
 	r->eof = k == 0;
@@ -202,9 +202,9 @@ static int step(struct msg_reader *r, char *out, size_t outsz, size_t *outlen, s
 static int too_big(struct msg_reader *r, size_t hlen, size_t maxh, struct err *e)
 {
 	if (hlen > maxh)
-		return err_set(e, 65, "header section too large (max %zu bytes)", maxh);
+		return err_set(e, EX_DATAERR, "header section too large (max %zu bytes)", maxh);
 	if (r->o.max_size > 0 && r->total > r->o.max_size)
-		return err_set(e, 65, "message too large (max %lld bytes)", r->o.max_size);
+		return err_set(e, EX_DATAERR, "message too large (max %lld bytes)", r->o.max_size);
 	return 0;
 }
 
@@ -215,13 +215,14 @@ static int commit(struct msg_reader *r, const struct buf *line, struct buf *hdr,
 	size_t cl = line->len - 2;
 
 	if (hdr->len - start + line->len > maxh)
-		return err_set(e, 65, "header section too large (max %zu bytes)", maxh);
+		return err_set(e, EX_DATAERR, "header section too large (max %zu bytes)", maxh);
 	if (cl <= LIM_LINE) {
 		if (buf_add(hdr, line->data, line->len) < 0)
-			return err_set(e, 65, "header section too large (max %zu bytes)", maxh);
+			return err_set(e, EX_DATAERR, "header section too large (max %zu bytes)", maxh);
 	} else if (hdr_fold_line(line->data, cl, hdr) < 0 || buf_add(hdr, "\r\n", 2) < 0) {
-		return err_set(e, 65, "header line %llu is longer than %d octets and cannot be folded",
-			       r->z.line - 1, LIM_LINE);
+		return err_set(e, EX_DATAERR,
+			       "header line %llu is longer than %d octets and cannot be folded", r->z.line - 1,
+			       LIM_LINE);
 	}
 	r->total = (long long)(hdr->len - start);
 	return too_big(r, hdr->len - start, maxh, e);
@@ -249,7 +250,7 @@ int msg_read_header(struct msg_reader *r, struct buf *hdr, struct err *e)
 	int rc = -1;
 
 	if (r->failed || r->hdr_done)
-		return err_set(e, 70, "msg_read_header: called twice or after an error");
+		return err_set(e, EX_SOFTWARE, "msg_read_header: called twice or after an error");
 	buf_init(&line, maxh + 2);
 	for (;;) {
 		char tmp[MSG_STEP];
@@ -267,14 +268,14 @@ int msg_read_header(struct msg_reader *r, struct buf *hdr, struct err *e)
 		if (skipping) {	/* the rest of an mbox "From " line */
 			dropped += tl;
 			if (dropped > maxh) {
-				err_set(e, 65, "header section too large (max %zu bytes)", maxh);
+				err_set(e, EX_DATAERR, "header section too large (max %zu bytes)", maxh);
 				goto out;
 			}
 			skipping = !complete;
 			continue;
 		}
 		if (buf_add(&line, tmp, tl) < 0) {
-			err_set(e, 65, "header section too large (max %zu bytes)", maxh);
+			err_set(e, EX_DATAERR, "header section too large (max %zu bytes)", maxh);
 			goto out;
 		}
 		if (more == 0 && line.len == 0) {	/* end of input */
@@ -335,7 +336,7 @@ ssize_t msg_read_body(struct msg_reader *r, char *out, size_t outsz, struct err 
 
 	if (r->failed || !r->hdr_done || outsz < MSG_PEND) {
 		r->failed = true;
-		return err_set(e, 70, "msg_read_body: called after an error, before the header or with a small buffer");
+		return err_set(e, EX_SOFTWARE, "msg_read_body: called after an error, before the header or with a small buffer");
 	}
 	memcpy(out, r->pend, r->pend_len);
 	ol = r->pend_len;
@@ -362,7 +363,7 @@ ssize_t msg_read_body(struct msg_reader *r, char *out, size_t outsz, struct err 
 	r->body8 = r->body8 || r->z.bit8;
 	if (r->o.max_size > 0 && r->total > r->o.max_size) {
 		r->failed = true;
-		return err_set(e, 65, "message too large (max %lld bytes)", r->o.max_size);
+		return err_set(e, EX_DATAERR, "message too large (max %lld bytes)", r->o.max_size);
 	}
 	return (ssize_t)keep;
 }

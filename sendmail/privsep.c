@@ -23,7 +23,8 @@
 
 #define NOBODY_ID 65534
 
-int privsep_tz_ok(const char *tz)
+/* tz_ok - whether a TZ value is safe to keep (no paths outside the zoneinfo database). Pure. */
+static int tz_ok(const char *tz)
 {
 	size_t n, i;
 
@@ -59,7 +60,7 @@ int privsep_sanitize(struct err *e)
 			if (n != fd) {
 				if (n >= 0)
 					close(n);
-				return err_set(e, 71, "cannot open /dev/null for fd %d", fd);
+				return err_set(e, EX_OSERR, "cannot open /dev/null for fd %d", fd);
 			}
 		}
 	}
@@ -68,7 +69,7 @@ int privsep_sanitize(struct err *e)
 			close(fd);
 
 	t = getenv("TZ");
-	if (privsep_tz_ok(t))
+	if (tz_ok(t))
 		memcpy(tz, t, strlen(t) + 1);
 	clearenv();
 	(void)setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin", 1);
@@ -106,9 +107,9 @@ int privsep_drop_group(struct err *e)
 	gid_t g = getgid(), r, ef, s;
 
 	if (setresgid(g, g, g) < 0)
-		return err_set(e, 71, "setresgid: %s", strerror(errno));
+		return err_set(e, EX_OSERR, "setresgid: %s", strerror(errno));
 	if (getresgid(&r, &ef, &s) < 0 || r != g || ef != g || s != g)
-		return err_set(e, 71, "group privileges still held after setresgid");
+		return err_set(e, EX_OSERR, "group privileges still held after setresgid");
 	return 0;
 }
 
@@ -120,12 +121,12 @@ int privsep_drop_all(struct err *e)
 		return privsep_drop_group(e);
 	/* root submitting mail: the parser need not be root */
 	if (setgroups(0, NULL) < 0 || setresgid(NOBODY_ID, NOBODY_ID, NOBODY_ID) < 0)
-		return err_set(e, 71, "cannot drop group privileges: %s", strerror(errno));
+		return err_set(e, EX_OSERR, "cannot drop group privileges: %s", strerror(errno));
 	if (setresuid(NOBODY_ID, NOBODY_ID, NOBODY_ID) < 0)
-		return err_set(e, 71, "cannot drop root: %s", strerror(errno));
+		return err_set(e, EX_OSERR, "cannot drop root: %s", strerror(errno));
 	u = NOBODY_ID;
 	if (getresuid(&r, &ef, &s) < 0 || r != u || ef != u || s != u || setuid(0) == 0)
-		return err_set(e, 71, "root privileges still held");
+		return err_set(e, EX_OSERR, "root privileges still held");
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	return 0;
 }

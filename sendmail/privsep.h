@@ -23,7 +23,4 @@ int privsep_drop_group(struct err *e);
 /* privsep_drop_all - as privsep_drop_group; when the real uid is 0, become nobody:nogroup as well. */
 int privsep_drop_all(struct err *e);
 
-/* privsep_tz_ok - whether a TZ value is safe to keep (no paths outside the zoneinfo database). Pure. */
-int privsep_tz_ok(const char *tz);
-
 #endif

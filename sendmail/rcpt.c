@@ -19,12 +19,12 @@ static int add_one(struct rcpt_set *s, char *addr, const char *orig, struct err 
 	size_t i;
 
 	if (strlen(addr) > LIM_PATH) {
-		err_set(e, 65, "address too long: \"%.64s...\"", addr);
+		err_set(e, EX_DATAERR, "address too long: \"%.64s...\"", addr);
 		free(addr);
 		return -1;
 	}
 	if (!addr_path_ok(addr, strlen(addr))) {	/* refused now, not failed by every attempt for 5 days */
-		err_set(e, 65, "address %s cannot be sent over SMTP (a space, '<' or '>' in its local part)", addr);
+		err_set(e, EX_DATAERR, "address %s cannot be sent over SMTP (a space, '<' or '>' in its local part)", addr);
 		free(addr);
 		return -1;
 	}
@@ -35,7 +35,7 @@ static int add_one(struct rcpt_set *s, char *addr, const char *orig, struct err 
 		}
 	if (s->n >= LIM_RCPTS) {
 		free(addr);
-		return err_set(e, 65, "too many recipients (max %d)", LIM_RCPTS);
+		return err_set(e, EX_DATAERR, "too many recipients (max %d)", LIM_RCPTS);
 	}
 	s->v = xreallocarray(s->v, s->n + 1, sizeof *s->v);
 	s->orig = xreallocarray(s->orig, s->n + 1, sizeof *s->orig);
@@ -141,9 +141,9 @@ int rcpt_from_headers(struct rcpt_set *s, const struct rcpt_src *src, const stru
 		buf_init(&v, f[i].len + 1);
 		if (hdr_unfold(hdr_value(&f[i]), &v) < 0) {
 			buf_free(&v);
-			return err_set(e, 65, "cannot unfold %s header", names[k]);
+			return err_set(e, EX_DATAERR, "cannot unfold %s header", names[k]);
 		}
-		r = rcpt_add_list(s, src, v.data ? v.data : "", v.len, 65, e);
+		r = rcpt_add_list(s, src, v.data ? v.data : "", v.len, EX_DATAERR, e);
 		buf_free(&v);
 		if (r < 0)
 			return err_prefix(e, "%s header", names[k]);
@@ -182,14 +182,14 @@ int rcpt_sender(const struct rcpt_src *src, const char *f, const char *user, cha
 		buf_init(&b, LIM_PATH + 1);
 		if (buf_printf(&b, "%s@%s", user, src->domain) < 0) {
 			buf_free(&b);
-			return err_set(e, 65, "sender address too long");
+			return err_set(e, EX_DATAERR, "sender address too long");
 		}
 		*out = buf_take(&b);
 		return 0;
 	}
 	memset(&a, 0, sizeof a);
 	if (addr_parse_one(f, strlen(f), &a, e) < 0) {
-		e->code = 64;
+		e->code = EX_USAGE;
 		return err_prefix(e, "-f");
 	}
 	if (a.null) {
@@ -199,7 +199,7 @@ int rcpt_sender(const struct rcpt_src *src, const char *f, const char *user, cha
 		if (buf_printf(&b, "%s@%s", a.local, src->domain) < 0) {
 			buf_free(&b);
 			addr_free(&a);
-			return err_set(e, 64, "-f: sender address too long");
+			return err_set(e, EX_USAGE, "-f: sender address too long");
 		}
 		*out = buf_take(&b);
 	} else {
@@ -211,10 +211,10 @@ int rcpt_sender(const struct rcpt_src *src, const char *f, const char *user, cha
 	if (strlen(*out) > LIM_PATH) {
 		free(*out);
 		*out = NULL;
-		return err_set(e, 64, "-f: sender address too long");
+		return err_set(e, EX_USAGE, "-f: sender address too long");
 	}
 	if (!addr_path_ok(*out, strlen(*out))) {
-		err_set(e, 64, "-f: address %s cannot be sent over SMTP (a space, '<' or '>' in its local part)",
+		err_set(e, EX_USAGE, "-f: address %s cannot be sent over SMTP (a space, '<' or '>' in its local part)",
 		    *out);
 		free(*out);
 		*out = NULL;

@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		for (size_t i = 0; i < o.nrcpt; i++)
 			if (args_has_crlf(o.rcpt[i]))
 				__builtin_trap();
-	} else if (e.code != 64) {
+	} else if (e.code != EX_USAGE) {
 		__builtin_trap();
 	}
 	free(copy);

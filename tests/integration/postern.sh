@@ -85,12 +85,11 @@ spool_env_len() {
 	echo $((10#${f#ENVELOPE-LENGTH }))
 }
 
-# spool_env ID - the envelope the runner would read for ID: deferred/ID, else a non-empty new/ID (a
-# spool written before envelopes moved into the data file), else the one that ends data/ID.
+# spool_env ID - the envelope the runner would read for ID: deferred/ID, else the one that ends
+# data/ID.
 spool_env() {
 	local d=$SPOOL/data/$1 n
 	if [ -f "$SPOOL/deferred/$1" ]; then cat "$SPOOL/deferred/$1"; return; fi
-	if [ -s "$SPOOL/new/$1" ]; then cat "$SPOOL/new/$1"; return; fi
 	n=$(spool_env_len "$d") || return 1
 	tail -c $((n + 24)) "$d" | head -c "$n"
 }

@@ -163,7 +163,7 @@ Test(addr, list_table)
 			addr_list_free(&l);
 		} else {
 			cr_assert_eq(rc, -1, "row %zu [%s] parsed", i, r->in);
-			cr_assert_eq(e.code, 65, "row %zu", i);
+			cr_assert_eq(e.code, EX_DATAERR, "row %zu", i);
 			cr_assert_eq(l.n, 0);
 			cr_assert_null(l.v);
 			cr_assert(strstr(e.msg, r->err) != NULL, "row %zu [%s]: got \"%s\" want \"%s\"", i, r->in,
@@ -268,7 +268,7 @@ Test(addr, parse_one_table)
 			addr_free(&a);
 		} else {
 			cr_assert_eq(rc, -1, "row %zu parsed", i);
-			cr_assert_eq(e.code, 64, "row %zu", i);
+			cr_assert_eq(e.code, EX_USAGE, "row %zu", i);
 			cr_assert(strstr(e.msg, r->err) != NULL, "row %zu: got \"%s\"", i, e.msg);
 			cr_assert_null(a.local);
 		}

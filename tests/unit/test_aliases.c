@@ -118,7 +118,7 @@ Test(aliases, table)
 		if (r->want_err == 1) {
 			cr_expect_eq(rc, -1, "row %zu: want a parse error", i);
 			cr_expect_null(a, "row %zu", i);
-			cr_expect_eq(e.code, 78, "row %zu", i);
+			cr_expect_eq(e.code, EX_CONFIG, "row %zu", i);
 			cr_expect_str_eq(e.msg, r->want, "row %zu: got [%s] want [%s]", i, e.msg, r->want);
 			continue;
 		}
@@ -126,7 +126,7 @@ Test(aliases, table)
 		rc = aliases_expand(a, r->name, &v, &n, &e);
 		if (r->want_err == 2) {
 			cr_expect_eq(rc, -1, "row %zu: want an expansion error", i);
-			cr_expect_eq(e.code, 78, "row %zu", i);
+			cr_expect_eq(e.code, EX_CONFIG, "row %zu", i);
 			cr_expect_str_eq(e.msg, r->want, "row %zu: got [%s] want [%s]", i, e.msg, r->want);
 			cr_expect_null(v);
 			cr_expect_eq(n, 0);

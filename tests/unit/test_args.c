@@ -102,7 +102,7 @@ Test(args, table)
 		cr_expect_eq(r, rows[i].want, "row %zu (%s %s): got %d (%s)", i, rows[i].argv[1],
 		    rows[i].argv[2] ? rows[i].argv[2] : "", r, e.msg);
 		if (rows[i].want < 0) {
-			cr_expect_eq(e.code, 64, "row %zu: code %d", i, e.code);
+			cr_expect_eq(e.code, EX_USAGE, "row %zu: code %d", i, e.code);
 			cr_expect(strstr(e.msg, rows[i].want_err) != NULL, "row %zu: error \"%s\" lacks \"%s\"",
 			    i, e.msg, rows[i].want_err);
 		}

@@ -276,7 +276,7 @@ Test(config, table)
 		rc = conf_parse(&c, r->in, n, "t.conf", &e);
 		if (r->want_err) {
 			cr_expect_eq(rc, -1, "row %zu: want error", i);
-			cr_expect_eq(e.code, 78, "row %zu: code %d", i, e.code);
+			cr_expect_eq(e.code, EX_CONFIG, "row %zu: code %d", i, e.code);
 			cr_expect_str_eq(e.msg, r->want, "row %zu: got [%s] want [%s]", i, e.msg, r->want);
 		} else {
 			cr_expect_eq(rc, 0, "row %zu: %s", i, e.msg);
@@ -405,7 +405,7 @@ Test(config, load)
 	conf_free(&c);
 	cr_expect_eq(conf_load(&c, "/nonexistent/postern.conf", false, &e), -1);
 	cr_expect_str_eq(e.msg, "/nonexistent/postern.conf: No such file or directory");
-	cr_expect_eq(e.code, 78);
+	cr_expect_eq(e.code, EX_CONFIG);
 	conf_free(&c);
 	/* a directory is not a config file */
 	cr_expect_eq(conf_load(&c, "/tmp", false, &e), -1);
@@ -493,7 +493,7 @@ Test(config, value)
 		cr_expect_eq(r, vrows[i].want_r, "row %zu (%s): r=%d", i, vrows[i].key, r);
 		if (r < 0) {
 			cr_expect_str_eq(e.msg, vrows[i].want, "row %zu", i);
-			cr_expect_eq(e.code, 64, "row %zu: code %d", i, e.code);
+			cr_expect_eq(e.code, EX_USAGE, "row %zu: code %d", i, e.code);
 		} else
 			cr_expect_str_eq(buf_str(&out), vrows[i].want, "row %zu", i);
 		buf_free(&out);

@@ -291,7 +291,7 @@ Test(dkim, header_selection_oversigning)
 		buf_init(&out, 4096);
 		if (sel_cases[i].want == NULL) {
 			cr_assert_eq(dkim_select_headers(f, n, &out, &e), -1, "case %zu", i);
-			cr_assert_eq(e.code, 65);
+			cr_assert_eq(e.code, EX_DATAERR);
 			cr_assert_str_eq(e.msg, "no From field to sign");
 		} else {
 			cr_assert_eq(dkim_select_headers(f, n, &out, &e), 0, "case %zu", i);
@@ -495,7 +495,7 @@ Test(dkim, prepare_refuses)
 	buf_init(&sig, DKIM_SIGHDR_MAX);
 	p.domain = "example.com\r\nBcc: x";
 	cr_assert_eq(dkim_sig_prepare(&p, f, n, bh, &sig, digest, &e), -1);
-	cr_assert_eq(e.code, 78);
+	cr_assert_eq(e.code, EX_CONFIG);
 	p.domain = "example.com";
 	p.selector = "a;b";
 	cr_assert_eq(dkim_sig_prepare(&p, f, n, bh, &sig, digest, &e), -1);
@@ -519,6 +519,6 @@ Test(dkim, prepare_refuses)
 	/* no From at all */
 	p.hlist = NULL;
 	cr_assert_eq(dkim_sig_prepare(&p, f + 1, n - 1, bh, &sig, digest, &e), -1);
-	cr_assert_eq(e.code, 65);
+	cr_assert_eq(e.code, EX_DATAERR);
 	buf_free(&sig);
 }

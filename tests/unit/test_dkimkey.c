@@ -126,7 +126,7 @@ Test(dkimkey, load_modes)
 		} else {
 			cr_assert_eq(r, -1, "mode %o", mode_cases[i].mode);
 			cr_assert_null(k);
-			cr_assert_eq(e.code, 78);
+			cr_assert_eq(e.code, EX_CONFIG);
 			snprintf(want, sizeof want, "%s: %s", path, mode_cases[i].want_err);
 			cr_assert_str_eq(e.msg, want);
 		}
@@ -143,12 +143,12 @@ Test(dkimkey, load_refuses_bad_files)
 
 	snprintf(path, sizeof path, "%s/missing.key", dir);
 	cr_assert_eq(dkimkey_load(path, &k, NULL, &e), -1);
-	cr_assert_eq(e.code, 78);
+	cr_assert_eq(e.code, EX_CONFIG);
 	snprintf(want, sizeof want, "%s: No such file or directory", path);
 	cr_assert_str_eq(e.msg, want);
 
 	cr_assert_eq(dkimkey_load(dir, &k, NULL, &e), -1);
-	cr_assert_eq(e.code, 78);
+	cr_assert_eq(e.code, EX_CONFIG);
 
 	put_file("empty.key", "", 0, 0600, path, sizeof path);
 	cr_assert_eq(dkimkey_load(path, &k, NULL, &e), -1);
@@ -161,7 +161,7 @@ Test(dkimkey, load_refuses_bad_files)
 
 	put_file("nul.key", "\0\0\0\0", 4, 0600, path, sizeof path);
 	cr_assert_eq(dkimkey_load(path, &k, NULL, &e), -1);
-	cr_assert_eq(e.code, 78);
+	cr_assert_eq(e.code, EX_CONFIG);
 
 	/* a symlink to a good key is refused (O_NOFOLLOW) */
 	EVP_PKEY *ed = rfc_ed_key();
@@ -190,7 +190,7 @@ Test(dkimkey, load_refuses_bad_files)
 	put_file("enc.key", p, (size_t)n, 0600, path, sizeof path);
 	BIO_free(b);
 	cr_assert_eq(dkimkey_load(path, &k, NULL, &e), -1);
-	cr_assert_eq(e.code, 78);
+	cr_assert_eq(e.code, EX_CONFIG);
 
 	/* an EC key: not a DKIM algorithm */
 	EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
@@ -222,7 +222,7 @@ Test(dkimkey, load_rsa_sizes)
 			int r = dkimkey_load(path, &k, &warn, &e);
 			if (!cases[i].ok) {
 				cr_assert_eq(r, -1);
-				cr_assert_eq(e.code, 78);
+				cr_assert_eq(e.code, EX_CONFIG);
 				cr_assert(strstr(e.msg, "RSA key of 512 bits is too weak (RFC 8301: at least 1024)"),
 					"%s", e.msg);
 				continue;
@@ -380,7 +380,7 @@ Test(dkimkey, write_modes_and_no_overwrite)
 	EVP_PKEY_free(back);
 	/* an existing key is kept unless forced */
 	cr_assert_eq(dkimkey_write(k2, path, (gid_t)-1, false, &e), -1);
-	cr_assert_eq(e.code, 73);
+	cr_assert_eq(e.code, EX_CANTCREAT);
 	cr_assert(strstr(e.msg, "exists") != NULL);
 	cr_assert_eq(dkimkey_load(path, &back, NULL, &e), 0);
 	cr_assert(EVP_PKEY_eq(k, back) == 1);
@@ -434,7 +434,7 @@ Test(dkimkey, keygen_and_record_commands)
 	free(err);
 
 	/* again: refused, the key is kept */
-	cr_assert_eq(run(keygen_main, &c, a1, &out, &err), 73);
+	cr_assert_eq(run(keygen_main, &c, a1, &out, &err), EX_CANTCREAT);
 	cr_assert(strstr(err, "exists") != NULL, "%s", err);
 	free(out);
 	free(err);
@@ -454,7 +454,7 @@ Test(dkimkey, keygen_and_record_commands)
 	free(first);
 
 	char *a3[] = { "dkim-record", "example.com", "other", NULL };
-	cr_assert_eq(run(keyrecord_main, &c, a3, &out, &err), 78);
+	cr_assert_eq(run(keyrecord_main, &c, a3, &out, &err), EX_CONFIG);
 	cr_assert_str_eq(err, "postern dkim-record: no \"dkim example.com other\" line in /etc/test.conf (or give --key FILE)\n");
 	free(out);
 	free(err);

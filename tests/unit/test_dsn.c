@@ -133,7 +133,7 @@ Test(dsn, refuses)
 	struct buf tiny;
 	buf_init(&tiny, 500);
 	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_FAILED, "h", 0, "b", &tiny, &e), -1);
-	cr_assert_eq(e.code, 75);
+	cr_assert_eq(e.code, EX_TEMPFAIL);
 	cr_assert_eq(tiny.len, 0);
 	buf_free(&tiny);
 	buf_free(&out);

@@ -152,7 +152,7 @@ Test(envelope, malformed)
 		size_t len = bad[i].len ? bad[i].len : strlen(bad[i].in);
 
 		cr_assert_eq(env_parse(bad[i].in, len, &env, &e), -1, "case %zu accepted", i);
-		cr_assert_eq(e.code, 65, "case %zu", i);
+		cr_assert_eq(e.code, EX_DATAERR, "case %zu", i);
 		cr_assert_not_null(strstr(e.msg, bad[i].want), "case %zu: got \"%s\", want \"%s\"", i, e.msg,
 				       bad[i].want);
 		cr_assert_null(env.sender, "case %zu: not freed", i);
@@ -234,7 +234,7 @@ Test(envelope, check_line)
 	cr_assert_eq(env_check_line("a\rc", 3, 10, &e), -1);
 	cr_assert_eq(env_check_line("a\nc", 3, 10, &e), -1);
 	cr_assert_eq(env_check_line("a\0c", 3, 10, &e), -1);
-	cr_assert_eq(e.code, 65);
+	cr_assert_eq(e.code, EX_DATAERR);
 	cr_assert(env_id_valid("6566A1F20B12C9D3E7F", 19));
 	cr_assert(!env_id_valid("6566A1F20B12C9D3E7F", 18));
 	cr_assert(!env_id_valid("6566A1F20B12C9D3E7G", 19));
@@ -268,7 +268,7 @@ Test(envelope, format_refuses)
 		stmt;                                                                              \
 		buf_reset(&out);                                                                   \
 		cr_assert_eq(env_format(&env, &out, &e), -1, #stmt " accepted");                  \
-		cr_assert_eq(e.code, 70);                                                          \
+		cr_assert_eq(e.code, EX_SOFTWARE);                                                 \
 		cr_assert_eq(out.len, 0);                                                          \
 		undo;                                                                              \
 	} while (0)

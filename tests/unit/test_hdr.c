@@ -47,7 +47,7 @@ Test(hdr, parse_table)
 		int rc = hdr_parse(r->in, r->len ? r->len : strlen(r->in), &f, &n, &e);
 		if (r->want == NULL) {
 			cr_assert_eq(rc, -1, "row %zu parsed", i);
-			cr_assert_eq(e.code, 65);
+			cr_assert_eq(e.code, EX_DATAERR);
 			cr_assert_null(f);
 			cr_assert_eq(n, 0);
 			cr_assert(strstr(e.msg, r->err) != NULL, "row %zu: got \"%s\"", i, e.msg);

@@ -170,7 +170,7 @@ Test(mailq, print_reader_gone, .init = utc)
 	fclose(f);
 	cr_assert_not_null(f = fopen("/dev/full", "w"));
 	cr_assert_eq(mailq_print(s, f, &e), -1);
-	cr_assert_eq(e.code, 74);
+	cr_assert_eq(e.code, EX_IOERR);
 	cr_assert_not_null(strstr(e.msg, "write error"), "%s", e.msg);
 	fclose(f);
 	spool_close(s);

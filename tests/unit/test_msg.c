@@ -131,7 +131,7 @@ Test(msg, table_and_every_split)
 			run(&res, w->in, n, k, &o);
 			if (w->hdr == NULL) {
 				cr_assert_eq(res.rc, -1, "row %zu split %zu", i, k);
-				cr_assert_eq(res.e.code, 65);
+				cr_assert_eq(res.e.code, EX_DATAERR);
 				cr_assert_str_eq(res.e.msg, w->err, "row %zu split %zu", i, k);
 			} else {
 				cr_assert_eq(res.rc, 0, "row %zu split %zu: %s", i, k, res.e.msg);
@@ -322,7 +322,7 @@ Test(msg, sizes)
 	s = repeat('v', 200, "A: ", "\n\nb\n", &n);
 	run(&res, s, n, 0, &o);
 	cr_assert_eq(res.rc, -1);
-	cr_assert_eq(res.e.code, 65);
+	cr_assert_eq(res.e.code, EX_DATAERR);
 	cr_assert_str_eq(res.e.msg, "header section too large (max 100 bytes)");
 	result_free(&res);
 	free(s);
@@ -421,6 +421,6 @@ Test(msg, misuse)
 	/* read error */
 	r = msg_reader_new(-1, &o);
 	cr_assert_eq(msg_read_header(r, &h, &e), -1);
-	cr_assert_eq(e.code, 74);
+	cr_assert_eq(e.code, EX_IOERR);
 	msg_reader_free(r);
 }

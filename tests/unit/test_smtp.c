@@ -234,7 +234,7 @@ Test(smtp, dot_stuff_every_cut)
 			} else {
 				cr_expect_eq(got, -1, "%s cut %zu", r->name, cut);
 				cr_expect(strstr(e.msg, r->err) != NULL, "%s: %s", r->name, e.msg);
-				cr_expect_eq(e.code, 70);
+				cr_expect_eq(e.code, EX_SOFTWARE);
 			}
 			buf_free(&out);
 		}

@@ -116,7 +116,7 @@ Test(smtp_param, mail_table)
 		rc = smtp_mail_format(&r->p, r->ext, &b, &e);
 		if (r->want == NULL) {
 			cr_expect_eq(rc, -1, "%s: got %s", r->name, buf_str(&b));
-			cr_expect_eq(e.code, 65, "%s", r->name);
+			cr_expect_eq(e.code, EX_DATAERR, "%s", r->name);
 			cr_expect(strstr(e.msg, r->err) != NULL, "%s: %s", r->name, e.msg);
 			cr_expect_eq(b.len, 0, "%s", r->name);
 		} else {

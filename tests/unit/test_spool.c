@@ -163,7 +163,7 @@ Test(spool, open_needs_folders)
 	char p[128];
 
 	cr_assert_null(spool_open("/nonexistent/spool", &e));
-	cr_assert_eq(e.code, 75);
+	cr_assert_eq(e.code, EX_TEMPFAIL);
 	snprintf(p, sizeof p, "%s/deferred", root);
 	cr_assert_eq(rmdir(p), 0);
 	cr_assert_null(spool_open(root, &e));
@@ -316,13 +316,14 @@ Test(spool, trailer_size_mismatch)
 	cr_assert_eq(stat(p, &st), 0);
 }
 
-Test(spool, envelope_file_still_read)
+Test(spool, nonempty_mark_refused)
 {
-	/* a spool written before envelopes moved into the data file: new/ID holds the envelope and
-	 * data/ID only the message */
+	/* the layout of a pre-release spool (new/ID holds the envelope, data/ID only the message) is
+	 * no longer read: the message stays where it is and the reason names new/ID */
 	char id[ENV_ID_LEN + 1], p[256], q[256];
 	struct envelope env;
 	struct err e = { 0 };
+	struct stat st;
 	size_t n;
 	char *d;
 	FILE *f;
@@ -336,9 +337,10 @@ Test(spool, envelope_file_still_read)
 	fclose(f);
 	cr_assert_eq(truncate(p, 7), 0);
 	free(d);
-	cr_assert_eq(spool_read_env(sp, id, &env, &e), 1, "%s", e.msg);
-	cr_assert_eq(env.size, 7);
-	env_free(&env);
+	cr_assert_eq(spool_read_env(sp, id, &env, &e), -1);
+	snprintf(p, sizeof p, "spool: new/%s is not an empty file", id);
+	cr_assert_str_eq(e.msg, p);
+	cr_assert_eq(stat(q, &st), 0);
 }
 
 Test(spool, commit_refuses_mismatch)
@@ -413,7 +415,7 @@ Test(spool, commit_storage_failure)
 				_exit(5);
 		}
 		mkenv(&env, spool_tx_id(t), size);
-		if (spool_tx_commit(t, &env, &e) != -1 || e.code != 75)
+		if (spool_tx_commit(t, &env, &e) != -1 || e.code != EX_TEMPFAIL)
 			_exit(6);
 		if (strstr(e.msg, geteuid() == 0 ? "No space left on device while writing" :
 						   "File too large while writing") == NULL ||
@@ -998,7 +1000,7 @@ Test(spool, commit_fsync_new_fails)
 		cr_expect(window_seen, "%s: the window was not checked", rows[i].name);
 		cr_expect_eq(r, rows[i].want_r, "%s: commit returned %d (%s)", rows[i].name, r, e.msg);
 		if (r != 0)
-			cr_expect_eq(e.code, 75, "%s", rows[i].name);
+			cr_expect_eq(e.code, EX_TEMPFAIL, "%s", rows[i].name);
 		if (r == 1)
 			cr_expect_not_null(strstr(e.msg, "stays queued"), "%s: %s", rows[i].name, e.msg);
 		if (r == -1)

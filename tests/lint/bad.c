@@ -1,0 +1,14 @@
+/* bad.c - lines tests/lint.sh must refuse, one finding each (its self-test counts them). */
+	return err_set(e, 75, "spool: %s", strerror(errno));
+		err_set(&e, 78, "no key");
+	err_set(ps->e, 65, "bad number");
+		return 64;
+	return 70 ;
+			_exit(75);
+	exit(64);
+		e->code = 78;
+	if (e.code == 65 || e.code == 64)
+	return e.code ? e.code : 75;
+	strcpy(dst, src);
+	n = atoi(s);
+	cr_assert_eq(e.code, 65, "row %zu", i);
