@@ -103,6 +103,11 @@ static int parse_rdata(const unsigned char *msg, size_t off, size_t rdlen,
 			return err_set(e, 0, "A record with RDLENGTH %zu", rdlen);
 		memcpy(&rr->a.s_addr, msg + off, 4);
 		return 0;
+	case DNS_T_AAAA:
+		if (rdlen != 16)
+			return err_set(e, 0, "AAAA record with RDLENGTH %zu", rdlen);
+		memcpy(&rr->a6, msg + off, 16);
+		return 0;
 	case DNS_T_MX:
 		if (rdlen < 3)
 			return err_set(e, 0, "MX record too short");
@@ -479,6 +484,21 @@ enum dns_result dns_a(struct dns *d, const char *host, struct in_addr *v, size_t
 		return r;
 	for (size_t i = 0; i < a.nrr && *n < max; i++)
 		v[(*n)++] = a.rr[i].a;
+	dns_answer_free(&a);
+	return DNS_OK;
+}
+
+enum dns_result dns_aaaa(struct dns *d, const char *host, struct in6_addr *v, size_t max, size_t *n,
+			 struct err *e)
+{
+	struct dns_answer a;
+	enum dns_result r;
+
+	*n = 0;
+	if ((r = dns_query(d, host, DNS_T_AAAA, &a, e)) != DNS_OK)
+		return r;
+	for (size_t i = 0; i < a.nrr && *n < max; i++)
+		v[(*n)++] = a.rr[i].a6;
 	dns_answer_free(&a);
 	return DNS_OK;
 }

@@ -9,7 +9,8 @@
  * printable ASCII, or a '.' or '\' inside a label, makes the whole message malformed.
  *
  * The I/O half owns its own struct __res_state (res_ninit; never the global _res) and maps the
- * resolver's outcome to enum dns_result. Only IPv4 is spoken: AAAA is never asked.
+ * resolver's outcome to enum dns_result. Only IPv4 is spoken: AAAA is asked only by SPF evaluation
+ * (conf/spf.c), which compares addresses textually and never connects to them.
  *
  * Errors: dns_parse_answer returns 0/-1 with a reason; the lookups return enum dns_result and fill
  * struct err for anything but DNS_OK.
@@ -30,6 +31,7 @@
 #define DNS_T_PTR 12
 #define DNS_T_MX 15
 #define DNS_T_TXT 16
+#define DNS_T_AAAA 28	/* RFC 3596: asked only by the SPF evaluator (textual IPv6) */
 
 /* Answer records kept from one response: more is an error (a 64 KiB response could hold ~4000). */
 #define DNS_MAX_RR 256
@@ -44,6 +46,7 @@ struct dns_rr {
 	char *data;		/* owned: MX exchange, CNAME/PTR target, TXT value (strings joined) */
 	size_t len;		/* strlen(data) (TXT values never hold NUL: refused) */
 	struct in_addr a;	/* A */
+	struct in6_addr a6;	/* AAAA */
 };
 
 struct dns_answer {
@@ -95,6 +98,9 @@ void dns_mx_free(struct dns_mx *v, size_t n);
 /* dns_a - up to max A records of host, in answer order. */
 enum dns_result dns_a(struct dns *d, const char *host, struct in_addr *v, size_t max, size_t *n,
 		      struct err *e);
+/* dns_aaaa - up to max AAAA records of host, in answer order (for SPF only). */
+enum dns_result dns_aaaa(struct dns *d, const char *host, struct in6_addr *v, size_t max, size_t *n,
+			 struct err *e);
 /* dns_txt - the TXT records of name, one string per record. *v owned: dns_txt_free. */
 enum dns_result dns_txt(struct dns *d, const char *name, char ***v, size_t *n, struct err *e);
 void dns_txt_free(char **v, size_t n);

@@ -16,6 +16,7 @@
 #include "conf/check.h"
 #include "conf/confshow.h"
 #include "conf/keygen.h"
+#include "conf/spf.h"
 #include "lib/buf.h"
 #include "queue/mailq.h"
 #include "queue/runner.h"
@@ -36,6 +37,7 @@ static const char usage[] =
     "                      print the DNS record for a configured key\n"
     "  config [KEY]        print KEY's effective value (no KEY: every key that is set)\n"
     "  check [DOMAIN]      check SPF, DKIM, DMARC, MX, A, rDNS and TLS for the sending domain\n"
+    "  spf IP SENDER [HELO] evaluate SPF (RFC 7208) for mail from SENDER at IP\n"
     "  queue-run [-v]      deliver what is due (for cron and timers; sendmail -q takes everything)\n"
     "  tls-reload          make a running periodic queue runner re-read its certificates\n"
     "  version             print the version\n"
@@ -166,6 +168,8 @@ static int do_admin(const struct opts *o, const struct config *c, struct log *lg
 		return keyrecord_main(c, o->admin_argc, o->admin_argv, stdout, stderr);
 	if (strcmp(cmd, "check") == 0)
 		return check_main(c, o->admin_argc, o->admin_argv, stdout, stderr);
+	if (strcmp(cmd, "spf") == 0)
+		return spf_main(c->resolver, o->admin_argc, o->admin_argv, stdout, stderr);
 	if (strcmp(cmd, "config") == 0)
 		return conf_show_main(c, o->admin_argc, o->admin_argv, stdout, stderr);
 	fprintf(stderr, "postern: unknown command \"%.64s\"\n%s", cmd, usage);
