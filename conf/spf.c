@@ -834,12 +834,12 @@ int spf_main(const char *resolver, int argc, char **argv, FILE *out, FILE *errf)
 
 	if (argc < 3 || argc > 4) {
 		fprintf(errf, "usage: postern spf IP SENDER [HELO]\n");
-		return 64;
+		return EX_USAGE;
 	}
 	err_clear(&e);
 	if ((d = dns_new(resolver, &e)) == NULL) {
 		fprintf(errf, "postern: %s\n", e.msg);
-		return 78;
+		return EX_CONFIG;
 	}
 	q.ip = argv[1], q.sender = argv[2], q.helo = argc > 3 ? argv[3] : NULL;
 	q.now = time(NULL);
