@@ -1,0 +1,73 @@
+# t_52_identity.sh - what postern calls itself (issue 11, Identity): never a made-up name, and its own
+# notices (bounces, delay warnings) From the configured domain and signed by it, so that they pass a
+# strict DMARC policy. Helpers: id_.
+
+# id_as NAME CMD... - run CMD with the UTS host name NAME (a private UTS namespace: the world's own
+# stays mail.postern.example); stdout/stderr in $T/id.out/.err. Returns CMD's status.
+id_as() {
+	local name=$1
+	shift
+	unshare --uts sh -c 'hostname "$0" && exec "$@"' "$name" "$@" >"$T/id.out" 2>"$T/id.err"
+}
+
+# id_want_78 WHAT - the last id_as exited 78 with the one line naming hostname, and nothing queued.
+id_want_78() {
+	local rc=$1 what=$2
+	expect_eq "$what: exit status" 78 "$rc"
+	expect_eq "$what: stderr lines" 1 "$(wc -l <"$T/id.err" | tr -d ' ')"
+	grep -q "hostname: not set, and the system's name \"vm\" is not fully qualified: set hostname" "$T/id.err" ||
+		fail "$what: stderr does not name the key: $(cat "$T/id.err")"
+	[ -z "$(ls "$SPOOL/new")" ] || fail "$what: a message was queued"
+}
+
+test_identity_no_fqdn() {	# no hostname key, system name vm: the front door and the runner refuse (78)
+	postern_env
+	sed -i '/^hostname /d' "$CONF"
+	local rc
+	msg a@postern.example u@mx-pref.example noname >"$T/msg"
+	id_as vm "$T/bin/sendmail" -C "$CONF" -t -i <"$T/msg"
+	rc=$?
+	id_want_78 "$rc" "front door"
+	id_as vm "$T/bin/sendmail" -C "$CONF" -q </dev/null
+	rc=$?
+	id_want_78 "$rc" "runner"
+	# `hostname localhost` is refused the same way, with the key named
+	printf 'hostname localhost\n' >>"$CONF"
+	id_as mail.postern.example "$T/bin/sendmail" -C "$CONF" -t -i <"$T/msg"
+	rc=$?
+	expect_eq "hostname localhost: exit status" 78 "$rc"
+	grep -q 'hostname: not a fully qualified name' "$T/id.err" || fail "localhost: $(cat "$T/id.err")"
+	sed -i '/^hostname /d' "$CONF"
+	# the control: the same config on a host with a fully qualified name takes the message
+	id_as mail.postern.example "$T/bin/sendmail" -C "$CONF" -t -i <"$T/msg" ||
+		fail "with a fully qualified system name: exit $?: $(cat "$T/id.err")"
+	expect_eq "queued" 1 "$(ls "$SPOOL/new" | wc -l | tr -d ' ')"
+}
+
+# id_install NAME - `make install`'s script into $T/dest (DESTDIR) with the UTS host name NAME.
+id_install() {
+	rm -rf "$T/dest"
+	id_as "$1" sh "$HERE/../../conf/install.sh" "$BIN" "$T/dest" /usr/sbin /etc /var/spool/postern \
+		/usr/share/man /usr/lib/postern /usr/bin || fail "install as $1 exited $?: $(cat "$T/id.err")"
+}
+
+test_identity_install() {	# a new postern.conf gets hostname from the machine's FQDN, or the user is told
+	id_install Mail.Postern.Example
+	expect_eq "hostname written" "hostname        mail.postern.example" \
+		"$(grep '^hostname' "$T/dest/etc/postern/postern.conf")"
+	grep -q "hostname mail.postern.example (this machine's fully qualified name)" "$T/id.out" ||
+		fail "not told: $(cat "$T/id.out")"
+	# the file it wrote is one postern accepts without a system name to fall back on
+	printf 'spool %s\n' "$T/dest/var/spool/postern" >>"$T/dest/etc/postern/postern.conf"
+	id_as vm "$BIN" -C "$T/dest/etc/postern/postern.conf" -bv root </dev/null
+	[ $? -ne 78 ] || fail "the installed config is refused: $(cat "$T/id.err")"
+	id_install vm
+	grep -q '^hostname' "$T/dest/etc/postern/postern.conf" && fail "hostname written for a host called vm"
+	grep -q 'no fully qualified name ("vm"): set hostname in .*/postern.conf' "$T/id.out" ||
+		fail "not told about the missing FQDN: $(cat "$T/id.out")"
+	# an existing postern.conf is kept as it is
+	printf 'spool /x\n' >"$T/dest/etc/postern/postern.conf"
+	id_as mail.postern.example sh "$HERE/../../conf/install.sh" "$BIN" "$T/dest" /usr/sbin /etc \
+		/var/spool/postern /usr/share/man /usr/lib/postern /usr/bin || fail "reinstall exited $?"
+	expect_eq "kept" "spool /x" "$(cat "$T/dest/etc/postern/postern.conf")"
+}
