@@ -628,6 +628,21 @@ int conf_load(struct config *c, const char *path, bool optional, struct err *e)
 	return r;
 }
 
+/* conf_notice_domain - see config.h */
+const char *conf_notice_domain(const struct config *c)
+{
+	const char *d = c->domain;
+
+	while (d != NULL && strchr(d, '.') != NULL) {	/* never a top-level domain */
+		for (size_t i = 0; i < c->ndkim; i++)
+			if (strcasecmp(c->dkim[i].domain, d) == 0)
+				return c->dkim[i].domain;
+		if ((d = strchr(d, '.')) != NULL)
+			d++;
+	}
+	return c->ndkim > 0 ? c->dkim[0].domain : c->domain;
+}
+
 /* conf_tls_for - see config.h */
 enum tls_level conf_tls_for(const struct config *c, const char *domain)
 {

@@ -99,6 +99,11 @@ int conf_load(struct config *c, const char *path, bool optional, struct err *e);
  * ask the system again (gethostname, then the resolver's canonical name). */
 void conf_set_system_name(const char *name);
 
+/* conf_notice_domain - the domain postern's own notices (bounces, delay warnings, -oem) come From
+ * (MAILER-DAEMON@it), so that the key that signs them aligns strictly: domain when a dkim line is for
+ * it, else the dkim domain it is under, else the first dkim line's domain, else domain. */
+const char *conf_notice_domain(const struct config *c);
+
 /* conf_tls_for - the TLS level for a destination domain (tls_policy overrides, else tls). */
 enum tls_level conf_tls_for(const struct config *c, const char *domain);
 /* conf_uses_tls - whether any delivery could use TLS (the smarthost's setting when there is one, else

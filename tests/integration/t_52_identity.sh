@@ -71,3 +71,41 @@ test_identity_install() {	# a new postern.conf gets hostname from the machine's 
 		/var/spool/postern /usr/share/man /usr/lib/postern /usr/bin || fail "reinstall exited $?"
 	expect_eq "kept" "spool /x" "$(cat "$T/dest/etc/postern/postern.conf")"
 }
+
+# id_aligned FILE - FILE comes From MAILER-DAEMON@postern.example, every DKIM signature has that
+# d=, they verify, and (when Mail::DMARC is installed) DMARC passes under the world's strict policy
+# for postern.example (_dmarc: p=reject; adkim=s; aspf=s).
+id_aligned() {
+	local f=$1 what=$2 d
+	expect_eq "$what: From" "Mail Delivery System <MAILER-DAEMON@postern.example>" "$(header "$f" From)"
+	for d in $(sed -e 's/\r$//' -e '/^$/q' "$f" | tr -d '\n\t ' | grep -o 'DKIM-Signature:[^:]*' |
+		grep -o ';d=[^;]*' | cut -c4-); do
+		expect_eq "$what: DKIM d=" postern.example "$d"
+	done
+	expect_dkim "$f"
+	if perl -MMail::DMARC::PurePerl -e1 2>/dev/null; then
+		perl "$HERE/maildmarc.pl" <"$f" >&2 || fail "$what: DMARC does not pass under adkim=s; p=reject"
+	fi
+}
+
+test_identity_bounce_aligned() {	# a bounce and a delay warning come From the domain that signs them
+	postern_env "delay_warning 1"
+	smtpd_start mxp 127.0.0.15:25 || fail "start"
+	faultsmtpd_start f 127.0.0.13:25 --reply "rcpt=450 try later" || fail "start f"
+	msg "Sender <sender@postern.example>" x@nullmx.example "bounce me" | submit -f sender@postern.example -t -i
+	msg "Sender <sender@postern.example>" later@implicit.example "delay me" |
+		submit -f sender@postern.example -t -i
+	sleep 2
+	queue_run 3
+	wait_mail mxp 2 || fail "no bounce and warning: $(mail_count mxp) stored"
+	local i f subj
+	for i in 1 2; do
+		f=$(mail_file mxp "$i")
+		subj=$(header "$f" Subject)
+		expect_eq "notice $i envelope sender" "<>" "$(env_get mxp "$i" mail_from)"
+		id_aligned "$f" "$subj"
+	done
+	grep -qh '^Subject: Undelivered' "$T/mail/mxp/"*.eml || fail "no bounce"
+	grep -qh '^Subject: Delayed' "$T/mail/mxp/"*.eml || fail "no delay warning"
+}
+

@@ -21,6 +21,7 @@ static void field(const struct config *c, const char *key, char *out, size_t n)
 		;
 	S("hostname", c->hostname); S("domain", c->domain); S("spool", c->spool); S("aliases", c->aliases);
 	L("max_size", c->max_size); L("max_header_size", c->max_header_size);
+	S("notice_domain", conf_notice_domain(c));	/* not a key: MAILER-DAEMON@ of bounces */
 	S("deliver", c->deliver == DELIVER_QUEUE ? "queue" : "background");
 	S("dkim_required", c->dkim_required ? "yes" : "no"); L("dkim_expire", c->dkim_expire);
 	S("smarthost", c->smarthost); L("smarthost_port", c->smarthost_port);
@@ -138,6 +139,21 @@ static const struct row rows[] = {
 	{ "mailq_users anyone\n", "mailq_users", "anyone", false },
 	{ "deliver background\n", "deliver", "background", false },
 	{ "dkim example.org s1 /etc/postern/s1.key\n", "dkim", "example.org s1 /etc/postern/s1.key -", false },
+	/* postern's notices come From MAILER-DAEMON@ the domain whose key signs them (strict alignment) */
+	{ "hostname mail.example.org\n", "notice_domain", "mail.example.org", false },
+	{ "hostname mail.example.org\ndomain example.org\n", "notice_domain", "example.org", false },
+	{ "hostname mail.example.org\ndomain example.org\ndkim example.org s1 /k\n", "notice_domain", "example.org",
+	  false },
+	{ "hostname mail.example.org\ndkim example.org s1 /k\n", "notice_domain", "example.org", false },
+	{ "hostname mail.example.org\ndkim other.net s1 /k\ndkim example.org s1 /k\n", "notice_domain",
+	  "example.org", false },
+	{ "hostname mail.example.org\ndkim other.net s1 /k\n", "notice_domain", "other.net", false },
+	{ "hostname a.shop.example.org\ndomain shop.example.org\ndkim example.org s1 /k\n"
+	  "dkim shop.example.org s1 /k2\n", "notice_domain", "shop.example.org", false },
+	{ "hostname mail.example.org\ndomain org\ndkim other.net s1 /k\n", "notice_domain", "other.net", false },
+	/* a dkim line for a subdomain next to its parent's */
+	{ "dkim example.com s1 /k\ndkim shop.example.com s1 /k2\n", "dkim",
+	  "example.com s1 /k -;shop.example.com s1 /k2 -", false },
 	{ "dkim EXAMPLE.org s1 /k canon=simple\n", "dkim", "example.org s1 /k s/s", false },
 	{ "dkim example.org s1 /k canon=relaxed/simple\n", "dkim", "example.org s1 /k r/s", false },
 	{ "dkim a.org s1 /k\ndkim a.org s2 /k2\ndkim b.org s1 /k3\n", "dkim",
