@@ -32,7 +32,8 @@
 #define CONF_RESOLVERS 3	/* resolv.h MAXNS: libresolv uses at most three servers */
 #define CONF_SHOW 96	/* how much of a bad value an error message shows */
 
-static void conf_finish_names(struct config *c);
+struct pctx;
+static int conf_finish_names(struct pctx *x);
 
 /* The smarthost port when none is given: 465 for TLS from the first byte (RFC 8314), else 587 (RFC 6409). */
 #define CONF_PORT_SUBMISSIONS 465
@@ -231,6 +232,8 @@ static int parse_host(struct pctx *x, const struct key *k, struct span v)
 {
 	if (!conf_host_ok(v))
 		return badval(x, k->name, "bad host name", v);
+	if (k->off == offsetof(struct config, hostname) && !conf_fqdn_ok(v))
+		return badval(x, k->name, "not a fully qualified name (at least two labels, not localhost):", v);
 	set_str(field(x->c, k), conf_host_dup(v));
 	return 0;
 }
@@ -501,7 +504,8 @@ static int conf_finish(struct pctx *x)
 	struct config *c = x->c;
 
 	x->line = 0;
-	conf_finish_names(c);
+	if (conf_finish_names(x) < 0)
+		return -1;
 	if (!x->port_given)
 		c->smarthost_port = default_port(c);
 	if (c->retry_min > c->retry_max)
@@ -534,37 +538,56 @@ int conf_parse(struct config *c, const char *buf, size_t len, const char *name, 
 	return conf_finish(&x);
 }
 
-/* system_hostname - gethostname, made fully qualified through the resolver when it has no dot. */
-static char *system_hostname(void)
-{
-	char h[256];
-	struct addrinfo hints = { .ai_flags = AI_CANONNAME }, *ai = NULL;
-	char *r = NULL;
+/* sysname_set - the system's name as tests fix it (conf_set_system_name); NULL: ask the system. */
+static char *sysname_set;
 
-	if (gethostname(h, sizeof h) < 0)
-		return xstrdup("localhost");
-	h[sizeof h - 1] = '\0';
-	if (strchr(h, '.') == NULL && getaddrinfo(h, NULL, &hints, &ai) == 0) {
-		if (ai != NULL && ai->ai_canonname != NULL && strchr(ai->ai_canonname, '.') != NULL &&
-			conf_host_ok(span_str(ai->ai_canonname)))
-			r = conf_host_dup(span_str(ai->ai_canonname));
-		freeaddrinfo(ai);
-	}
-	if (r == NULL)
-		r = conf_host_ok(span_str(h)) ? conf_host_dup(span_str(h)) : xstrdup("localhost");
-	return r;
+/* conf_set_system_name - see config.h */
+void conf_set_system_name(const char *name)
+{
+	free(sysname_set);
+	sysname_set = name != NULL ? xstrdup(name) : NULL;
 }
 
-/* conf_finish_names - the system's name where hostname is not configured; domain and tls_cert_name
- * follow hostname unless set. */
-static void conf_finish_names(struct config *c)
+/* system_name - the system's name into h[n]: gethostname, or the resolver's canonical name for it
+ * when that is fully qualified and gethostname's is not. */
+static void system_name(char *h, size_t n)
 {
-	if (c->hostname == NULL)
-		c->hostname = system_hostname();
+	struct addrinfo hints = { .ai_flags = AI_CANONNAME }, *ai = NULL;
+
+	if (sysname_set != NULL) {
+		(void)snprintf(h, n, "%s", sysname_set);
+		return;
+	}
+	if (gethostname(h, n) < 0)
+		h[0] = '\0';
+	h[n - 1] = '\0';
+	if (!conf_fqdn_ok(span_str(h)) && h[0] != '\0' && getaddrinfo(h, NULL, &hints, &ai) == 0) {
+		if (ai != NULL && ai->ai_canonname != NULL && conf_fqdn_ok(span_str(ai->ai_canonname)))
+			(void)snprintf(h, n, "%s", ai->ai_canonname);
+		freeaddrinfo(ai);
+	}
+}
+
+/* conf_finish_names - the system's name where hostname is not configured, when it is fully qualified
+ * (else the configuration is invalid: mail must not go out under a made-up name); domain and
+ * tls_cert_name follow hostname unless set. */
+static int conf_finish_names(struct pctx *x)
+{
+	struct config *c = x->c;
+	char h[CONF_HOST_MAX + 2], s[CONF_SHOW];
+
+	if (c->hostname == NULL) {
+		system_name(h, sizeof h);
+		if (!conf_fqdn_ok(span_str(h)))
+			return bad(x, "hostname: not set, and the system's name \"%s\" is not fully qualified: "
+				"set hostname to this host's fully qualified name", show(s, h, strlen(h)));
+		c->hostname = conf_host_dup(span_str(h));
+	}
 	if (c->domain == NULL)
 		c->domain = xstrdup(c->hostname);
 	if (c->tls_cert_name == NULL)
 		c->tls_cert_name = xstrdup(c->hostname);
+	return 0;
 }
 
 /* conf_defaults - see config.h */
@@ -591,15 +614,32 @@ int conf_load(struct config *c, const char *path, bool optional, struct err *e)
 	set_str(&c->path, xstrdup(path));
 	if (fdio_read_file(path, LIM_CONF_FILE, &b, EX_CONFIG, e) < 0) {
 		if (errno == ENOENT && optional) {
+			struct pctx x = { .c = c, .e = e };
+
 			err_clear(e);
-			conf_finish_names(c);
-			return 0;
+			(void)log_safe(x.name, sizeof x.name, path, strlen(path));
+			return conf_finish_names(&x);
 		}
 		return -1;
 	}
 	r = conf_parse(c, b.data != NULL ? b.data : "", b.len, path, e);
 	buf_free(&b);
 	return r;
+}
+
+/* conf_notice_domain - see config.h */
+const char *conf_notice_domain(const struct config *c)
+{
+	const char *d = c->domain;
+
+	while (d != NULL && strchr(d, '.') != NULL) {	/* never a top-level domain */
+		for (size_t i = 0; i < c->ndkim; i++)
+			if (strcasecmp(c->dkim[i].domain, d) == 0)
+				return c->dkim[i].domain;
+		if ((d = strchr(d, '.')) != NULL)
+			d++;
+	}
+	return c->ndkim > 0 ? c->dkim[0].domain : c->domain;
 }
 
 /* conf_tls_for - see config.h */

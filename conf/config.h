@@ -88,11 +88,21 @@ struct config {
 void conf_defaults(struct config *c);
 
 /* conf_parse - parse a whole file's bytes into c (which conf_defaults filled). Pure but for the
- * hostname default. `name` is used in messages ("name:LINE: ..."). Returns 0 or -1 with EX_CONFIG. */
+ * hostname default: without hostname, the system's name when it is fully qualified, else -1 (EX_CONFIG,
+ * one line naming the key). `name` is used in messages ("name:LINE: ..."). Returns 0 or -1 with EX_CONFIG. */
 int conf_parse(struct config *c, const char *buf, size_t len, const char *name, struct err *e);
 
 /* conf_load - defaults, then read and parse `path` (a missing file is fine only when `optional`). */
 int conf_load(struct config *c, const char *path, bool optional, struct err *e);
+
+/* conf_set_system_name - fix the system's name conf_parse and conf_load fall back to (tests); NULL:
+ * ask the system again (gethostname, then the resolver's canonical name). */
+void conf_set_system_name(const char *name);
+
+/* conf_notice_domain - the domain postern's own notices (bounces, delay warnings, -oem) come From
+ * (MAILER-DAEMON@it), so that the key that signs them aligns strictly: domain when a dkim line is for
+ * it, else the dkim domain it is under, else the first dkim line's domain, else domain. */
+const char *conf_notice_domain(const struct config *c);
 
 /* conf_tls_for - the TLS level for a destination domain (tls_policy overrides, else tls). */
 enum tls_level conf_tls_for(const struct config *c, const char *domain);

@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <string.h>
+#include <strings.h>
 
 /* conf_host_ok - see confval.h */
 bool conf_host_ok(struct span s)
@@ -33,6 +34,27 @@ bool conf_host_ok(struct span s)
 			return false;
 	}
 	return lab > 0 && s.p[s.n - 1] != '-';
+}
+
+/* conf_fqdn_ok - see confval.h */
+bool conf_fqdn_ok(struct span s)
+{
+	static const char *const local[] = { "localhost", ".localhost", ".localdomain" };
+	const char *dot;
+	size_t i;
+
+	if (!conf_host_ok(s) || (dot = memrchr(s.p, '.', s.n)) == NULL)
+		return false;
+	for (i = (size_t)(dot - s.p) + 1; i < s.n && s.p[i] >= '0' && s.p[i] <= '9'; i++)
+		;
+	if (i == s.n)
+		return false;	/* 127.0.0.1, or a numeric top label */
+	for (i = 0; i < sizeof local / sizeof local[0]; i++) {
+		size_t n = strlen(local[i]);
+		if (s.n >= n && strncasecmp(s.p + s.n - n, local[i], n) == 0 && (local[i][0] == '.' || s.n == n))
+			return false;
+	}
+	return true;
 }
 
 /* conf_host_dup - see confval.h */

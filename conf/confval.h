@@ -17,6 +17,9 @@
 
 /* conf_host_ok - LDH labels separated by dots, each 1..63, no hyphen at either end, at most 253. */
 bool conf_host_ok(struct span s);
+/* conf_fqdn_ok - a name mail may go out under: conf_host_ok, at least two labels, a top label that is
+ * not all digits, and not localhost or under .localhost / .localdomain (RFC 6761). */
+bool conf_fqdn_ok(struct span s);
 /* conf_host_dup - a lower-case copy of a name conf_host_ok accepted. */
 char *conf_host_dup(struct span s);
 /* conf_path_ok - absolute, printable, no whitespace, shorter than PATH_MAX. */

@@ -84,6 +84,25 @@ if [ -e "$etc/postern.conf" ]; then
 	echo "install: kept the existing $etc/postern.conf"
 else
 	install -m 0644 "$top/conf/postern.conf" "$etc/postern.conf"
+	# hostname from the machine's fully qualified name: postern refuses to run without one
+	# (postern.conf(5)); a single label, localhost or an address is not one
+	fqdn= ok=
+	for n in "$(hostname -f 2>/dev/null)" "$(hostname 2>/dev/null)"; do
+		n=$(printf '%s' "$n" | tr 'A-Z' 'a-z')
+		[ -n "$fqdn" ] || fqdn=$n
+		if [ ${#n} -le 253 ] && printf '%s\n' "$n" | grep -Eqx '([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?' &&
+			! printf '%s\n' "$n" | grep -Eqx '(.*\.)?[0-9]+|localhost|.*\.localhost|.*\.localdomain'; then
+			fqdn=$n ok=yes
+			break
+		fi
+	done
+	if [ "${ok:-}" = yes ]; then
+		sed -i "s/^# hostname .*/&\nhostname        $fqdn/" "$etc/postern.conf"
+		echo "install: $etc/postern.conf: hostname $fqdn (this machine's fully qualified name)"
+	else
+		echo "install: note: this machine has no fully qualified name (\"${fqdn:-none}\"): set hostname" \
+			"in $etc/postern.conf to the name mail should come from; postern refuses to run until then"
+	fi
 fi
 if [ ! -e "$etc/aliases" ]; then
 	printf '# %s - see postern.conf(5): "name: address, ..."; run newaliases to check.\n' \

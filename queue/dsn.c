@@ -261,7 +261,7 @@ static void put_report(struct out *o, const struct envelope *env, enum dsn_kind 
 
 /* dsn_compose - see dsn.h */
 int dsn_compose(const struct envelope *env, const char *orig_headers, size_t hlen, enum dsn_kind kind,
-		const char *reporting_mta, long long now, const char *boundary, struct buf *out,
+		const char *from_domain, const char *reporting_mta, long long now, const char *boundary, struct buf *out,
 		struct err *e)
 {
 	struct out o = { .b = out };
@@ -279,11 +279,11 @@ int dsn_compose(const struct envelope *env, const char *orig_headers, size_t hle
 		return err_set(e, 70, "dsn: bad kind");
 	if (!check_boundary(boundary))
 		return err_set(e, 70, "dsn: bad MIME boundary");
-	if (!check_host(reporting_mta))
-		return err_set(e, 70, "dsn: bad reporting MTA name");
+	if (!check_host(reporting_mta) || !check_host(from_domain))
+		return err_set(e, 70, "dsn: bad reporting MTA or From domain name");
 
 	put(&o, "From: Mail Delivery System <MAILER-DAEMON@");
-	put(&o, reporting_mta);
+	put(&o, from_domain);
 	put(&o, ">\r\nTo: ");
 	put_safe(&o, env->sender, strlen(env->sender));
 	put(&o, "\r\n");

@@ -32,9 +32,11 @@
 enum dsn_kind { DSN_FAILED, DSN_DELAYED };
 
 /* dsn_compose - append the report to out (see above). `now` is the Date and Last-Attempt-Date;
- * boundary (1..70 characters of RFC 2046 bchars, no space) is given so tests are deterministic. */
+ * boundary (1..70 characters of RFC 2046 bchars, no space) is given so tests are deterministic. The
+ * report comes From MAILER-DAEMON@from_domain (the domain that signs it: a strict DMARC policy of that
+ * domain must pass) and names reporting_mta (the host name) as the Reporting-MTA. */
 int dsn_compose(const struct envelope *env, const char *orig_headers, size_t hlen, enum dsn_kind kind,
-		const char *reporting_mta, long long now, const char *boundary, struct buf *out,
+		const char *from_domain, const char *reporting_mta, long long now, const char *boundary, struct buf *out,
 		struct err *e);
 
 #endif

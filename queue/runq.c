@@ -220,8 +220,8 @@ static int report(struct runq_ctx *x, struct runq_msg *q, enum dsn_kind kind)
 	buf_init(&out, ORIG_HEADER_MAX + 256 * 1024 + q->env.nrcpt * (size_t)REPORT_RCPT_MAX);
 	err_clear(&e);
 	orig_headers(q, &h);
-	if (dsn_compose(&q->env, buf_str(&h), h.len, kind, x->c->hostname, (long long)time(NULL), boundary, &out,
-	    &e) < 0) {
+	if (dsn_compose(&q->env, buf_str(&h), h.len, kind, conf_notice_domain(x->c), x->c->hostname,
+	    (long long)time(NULL), boundary, &out, &e) < 0) {
 		log_msg(x->lg, LOG_ERR, "%s: cannot compose the delivery status notification: %s", q->env.id, e.msg);
 		r = -1;
 	} else if (out.len > 0) {

@@ -86,6 +86,20 @@ size_t compose_signing_keys(const struct config *c, const char *domain, size_t *
 	return 0;
 }
 
+/* parent_key_note - the log line (once per message) for a From domain signed with its parent's key:
+ * relaxed DMARC alignment passes, strict does not. */
+static void parent_key_note(int tofd, const char *fdom, const char *kdom)
+{
+	struct buf note;
+	struct err e;
+
+	buf_init(&note, 200 + 3 * LIM_DOMAIN);
+	if (buf_printf(&note, "L From domain %s signed with the parent domain's key (d=%s): strict DKIM "
+	    "alignment would fail; add a dkim line for %s\n", fdom, kdom, fdom) == 0)
+		(void)write_all(tofd, buf_str(&note), note.len, "note", &e);
+	buf_free(&note);
+}
+
 /* has_8bit - any octet with the high bit set. */
 static bool has_8bit(const char *p, size_t n)
 {
@@ -413,6 +427,8 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 	if ((fdom = from_domain(cf, ncf)) != NULL) {
 		size_t idx[MAX_SIGS], n = compose_signing_keys(c, fdom, idx, MAX_SIGS);
 
+		if (n > 0 && strcasecmp(c->dkim[idx[0]].domain, fdom) != 0)
+			parent_key_note(x->tofd, fdom, c->dkim[idx[0]].domain);
 		for (i = 0; i < n; i++) {
 			const struct conf_dkim_key *k = &c->dkim[idx[i]];
 			sg[ns].key = idx[i];

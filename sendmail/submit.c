@@ -77,7 +77,7 @@ static void mail_back(const struct opts *o, const struct config *c, const char *
 	if (buf_printf(&note, "From: Mail Delivery System <MAILER-DAEMON@%s>\nTo: %s\n"
 	    "Subject: Returned mail: your message could not be sent\nAuto-Submitted: auto-replied\n\n"
 	    "postern on %s could not accept a message you submitted with sendmail:\n\n    %s\n\n"
-	    "Nothing was sent.\n", c->hostname, to, c->hostname, reason) == 0) {
+	    "Nothing was sent.\n", conf_notice_domain(c), to, c->hostname, reason) == 0) {
 		err_clear(&e);
 		(void)rerun_submit(&cmd, note.data, note.len, NULL, &e);
 	}

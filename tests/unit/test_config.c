@@ -21,6 +21,7 @@ static void field(const struct config *c, const char *key, char *out, size_t n)
 		;
 	S("hostname", c->hostname); S("domain", c->domain); S("spool", c->spool); S("aliases", c->aliases);
 	L("max_size", c->max_size); L("max_header_size", c->max_header_size);
+	S("notice_domain", conf_notice_domain(c));	/* not a key: MAILER-DAEMON@ of bounces */
 	S("deliver", c->deliver == DELIVER_QUEUE ? "queue" : "background");
 	S("dkim_required", c->dkim_required ? "yes" : "no"); L("dkim_expire", c->dkim_expire);
 	S("smarthost", c->smarthost); L("smarthost_port", c->smarthost_port);
@@ -106,7 +107,22 @@ static const struct row rows[] = {
 	{ "hostname mail.example.org\n", "tls_cert_name", "mail.example.org", false },
 	{ "hostname mail.example.org\ndomain example.org\n", "domain", "example.org", false },
 	{ "tls_cert_name mx.example.org\nhostname a.example.org\n", "tls_cert_name", "mx.example.org", false },
-	{ "hostname localhost\n", "hostname", "localhost", false },
+	/* hostname must be fully qualified: mail never goes out under a made-up name */
+	{ "hostname xn--bcher-kva.example\n", "hostname", "xn--bcher-kva.example", false },
+	{ "hostname a.b.c.example.org\n", "hostname", "a.b.c.example.org", false },
+	{ "hostname localhost\n", NULL,
+	  "t.conf:1: hostname: not a fully qualified name (at least two labels, not localhost): \"localhost\"", true },
+	{ "hostname vm\n", NULL,
+	  "t.conf:1: hostname: not a fully qualified name (at least two labels, not localhost): \"vm\"", true },
+	{ "hostname localhost.localdomain\n", NULL, "t.conf:1: hostname: not a fully qualified name (at least "
+	  "two labels, not localhost): \"localhost.localdomain\"", true },
+	{ "hostname vm.localhost\n", NULL,
+	  "t.conf:1: hostname: not a fully qualified name (at least two labels, not localhost): \"vm.localhost\"", true },
+	{ "hostname 127.0.0.1\n", NULL,
+	  "t.conf:1: hostname: not a fully qualified name (at least two labels, not localhost): \"127.0.0.1\"", true },
+	{ "hostname vm.\n", NULL, "t.conf:1: hostname: bad host name \"vm.\"", true },
+	{ "hostname my_host.example.org\n", NULL, "t.conf:1: hostname: bad host name \"my_host.example.org\"", true },
+	{ "domain localhost\n", "domain", "localhost", false },	/* only hostname names this host */
 	{ "spool /srv/spool\n", "spool", "/srv/spool", false },
 	{ "aliases /etc/aliases\n", "aliases", "/etc/aliases", false },
 	{ "max_size 0\n", "max_size", "0", false },
@@ -123,6 +139,21 @@ static const struct row rows[] = {
 	{ "mailq_users anyone\n", "mailq_users", "anyone", false },
 	{ "deliver background\n", "deliver", "background", false },
 	{ "dkim example.org s1 /etc/postern/s1.key\n", "dkim", "example.org s1 /etc/postern/s1.key -", false },
+	/* postern's notices come From MAILER-DAEMON@ the domain whose key signs them (strict alignment) */
+	{ "hostname mail.example.org\n", "notice_domain", "mail.example.org", false },
+	{ "hostname mail.example.org\ndomain example.org\n", "notice_domain", "example.org", false },
+	{ "hostname mail.example.org\ndomain example.org\ndkim example.org s1 /k\n", "notice_domain", "example.org",
+	  false },
+	{ "hostname mail.example.org\ndkim example.org s1 /k\n", "notice_domain", "example.org", false },
+	{ "hostname mail.example.org\ndkim other.net s1 /k\ndkim example.org s1 /k\n", "notice_domain",
+	  "example.org", false },
+	{ "hostname mail.example.org\ndkim other.net s1 /k\n", "notice_domain", "other.net", false },
+	{ "hostname a.shop.example.org\ndomain shop.example.org\ndkim example.org s1 /k\n"
+	  "dkim shop.example.org s1 /k2\n", "notice_domain", "shop.example.org", false },
+	{ "hostname mail.example.org\ndomain org\ndkim other.net s1 /k\n", "notice_domain", "other.net", false },
+	/* a dkim line for a subdomain next to its parent's */
+	{ "dkim example.com s1 /k\ndkim shop.example.com s1 /k2\n", "dkim",
+	  "example.com s1 /k -;shop.example.com s1 /k2 -", false },
 	{ "dkim EXAMPLE.org s1 /k canon=simple\n", "dkim", "example.org s1 /k s/s", false },
 	{ "dkim example.org s1 /k canon=relaxed/simple\n", "dkim", "example.org s1 /k r/s", false },
 	{ "dkim a.org s1 /k\ndkim a.org s2 /k2\ndkim b.org s1 /k3\n", "dkim",
@@ -260,6 +291,13 @@ static const struct row rows[] = {
 	{ "tls_cert /c.pem\n", NULL, "t.conf: tls_cert and tls_key go together", true },
 };
 
+/* fixed_sysname - a fully qualified system name, whatever the machine running the tests is called */
+static void fixed_sysname(void)
+{
+	conf_set_system_name("sys.example.net");
+}
+TestSuite(config, .init = fixed_sysname);
+
 Test(config, table)
 {
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -364,20 +402,58 @@ Test(config, uses_tls)
 	}
 }
 
+/* Without hostname: the system's name when it is fully qualified, else the configuration is invalid
+ * (one line naming the key; mail must not go out as EHLO vm, root@vm). */
 Test(config, defaults_hostname)
 {
-	struct config c;
+	static const struct {
+		const char *sys, *want;	/* want: the hostname, or the error */
+		bool err;
+	} t[] = {
+		{ "Mail.Example.ORG", "mail.example.org", false },
+		{ "xn--bcher-kva.example", "xn--bcher-kva.example", false },
+		{ "vm", "t.conf: hostname: not set, and the system's name \"vm\" is not fully qualified: set "
+		  "hostname to this host's fully qualified name", true },
+		{ "localhost", "t.conf: hostname: not set, and the system's name \"localhost\" is not fully "
+		  "qualified: set hostname to this host's fully qualified name", true },
+		{ "localhost.localdomain", "t.conf: hostname: not set, and the system's name "
+		  "\"localhost.localdomain\" is not fully qualified: set hostname to this host's fully qualified name",
+		  true },
+		{ "vm.example.", "t.conf: hostname: not set, and the system's name \"vm.example.\" is not fully "
+		  "qualified: set hostname to this host's fully qualified name", true },
+		{ "my_vm.example", "t.conf: hostname: not set, and the system's name \"my_vm.example\" is not fully "
+		  "qualified: set hostname to this host's fully qualified name", true },
+		{ "", "t.conf: hostname: not set, and the system's name \"\" is not fully qualified: set hostname "
+		  "to this host's fully qualified name", true },
+	};
 
-	conf_defaults(&c);
-	cr_expect_null(c.hostname);	/* not looked up until parsing shows it is not configured */
-	cr_assert_eq(conf_parse(&c, "", 0, "t.conf", NULL), 0);
-	cr_assert_not_null(c.hostname);
-	cr_expect_gt(strlen(c.hostname), 0);
-	cr_expect_str_eq(c.domain, c.hostname);
-	cr_expect_str_eq(c.tls_cert_name, c.hostname);
-	for (const char *p = c.hostname; *p; p++)
-		cr_expect(!(*p >= 'A' && *p <= 'Z'), "hostname is lower-case");
-	conf_free(&c);
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		struct config c;
+		struct err e = { 0 };
+
+		conf_set_system_name(t[i].sys);
+		conf_defaults(&c);
+		cr_expect_null(c.hostname);	/* not looked up until parsing shows it is not configured */
+		if (t[i].err) {
+			cr_expect_eq(conf_parse(&c, "", 0, "t.conf", &e), -1, "%s", t[i].sys);
+			cr_expect_eq(e.code, EX_CONFIG);
+			cr_expect_str_eq(e.msg, t[i].want);
+		} else {
+			cr_assert_eq(conf_parse(&c, "", 0, "t.conf", &e), 0, "%s: %s", t[i].sys, e.msg);
+			cr_expect_str_eq(c.hostname, t[i].want);
+			cr_expect_str_eq(c.domain, c.hostname);
+			cr_expect_str_eq(c.tls_cert_name, c.hostname);
+		}
+		conf_free(&c);
+		/* a configured hostname does not need the system's */
+		conf_defaults(&c);
+		cr_expect_eq(conf_parse(&c, "hostname a.example.org\n", 23, "t.conf", &e), 0, "%s", e.msg);
+		conf_free(&c);
+		/* a missing optional file: the same rule */
+		cr_expect_eq(conf_load(&c, "/nonexistent/postern.conf", true, &e), t[i].err ? -1 : 0, "%s", t[i].sys);
+		conf_free(&c);
+	}
+	conf_set_system_name(NULL);
 }
 
 /* write_tmp - a file in a fresh directory with the given bytes; returns its path in p. */

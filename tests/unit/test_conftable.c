@@ -180,6 +180,13 @@ static void check_entry(const char *head, const char *body, int *found)
 }
 
 /* the man page: every key of the table once, each with the table's default */
+/* fixed_sysname - a fully qualified system name, whatever the machine running the tests is called */
+static void fixed_sysname(void)
+{
+	conf_set_system_name("sys.example.net");
+}
+TestSuite(conftable, .init = fixed_sysname);
+
 Test(conftable, man_page)
 {
 	char *man = slurp(MAN), *p = man;

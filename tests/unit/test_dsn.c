@@ -50,7 +50,7 @@ static void golden(enum dsn_kind kind, const char *path)
 	char *want;
 
 	buf_init(&out, 1 << 20);
-	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), kind, "mail.example.org", 1701400000,
+	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), kind, "example.org", "mail.example.org", 1701400000,
 				 "6566A1F20B12C9D3E7F.1701400000/mail.example.org", &out, &e), 0, "%s", e.msg);
 	if (getenv("DSN_WRITE_GOLDEN") != NULL) {
 		FILE *f = fopen(path, "wb");
@@ -94,22 +94,22 @@ Test(dsn, never_loops)
 
 	buf_init(&out, 1 << 20);
 	env.sender = (char *)"";
-	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_FAILED, "h", 0, "b", &out, &e), 0);
+	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_FAILED, "h", "h", 0, "b", &out, &e), 0);
 	cr_assert_eq(out.len, 0, "null sender");
 	env = mkenv();
 	env.is_bounce = true;
-	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_FAILED, "h", 0, "b", &out, &e), 0);
+	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_FAILED, "h", "h", 0, "b", &out, &e), 0);
 	cr_assert_eq(out.len, 0, "bounce of a bounce");
 	env = mkenv();
 	env.rcpt = &rc[1];	/* sent only */
 	env.nrcpt = 1;
-	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_FAILED, "h", 0, "b", &out, &e), 0);
+	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_FAILED, "h", "h", 0, "b", &out, &e), 0);
 	cr_assert_eq(out.len, 0, "nothing failed");
 	env.rcpt = &rc[3];	/* failed, NOTIFY=NEVER */
-	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_FAILED, "h", 0, "b", &out, &e), 0);
+	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_FAILED, "h", "h", 0, "b", &out, &e), 0);
 	cr_assert_eq(out.len, 0, "NOTIFY=NEVER");
 	env.rcpt = &rc[5];	/* pending, never tried */
-	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_DELAYED, "h", 0, "b", &out, &e), 0);
+	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_DELAYED, "h", "h", 0, "b", &out, &e), 0);
 	cr_assert_eq(out.len, 0, "not yet delayed");
 	buf_free(&out);
 }
@@ -122,17 +122,18 @@ Test(dsn, refuses)
 	const char *h = "Subject: x\r\n--BOUND: y\r\n\r\n";
 
 	buf_init(&out, 1 << 20);
-	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_FAILED, "h", 0, "", &out, &e), -1);
-	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_FAILED, "h", 0, "a b", &out, &e), -1);
-	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_FAILED, "h", 0, "a\"b", &out, &e), -1);
-	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_FAILED, "bad host", 0, "b", &out, &e), -1);
-	cr_assert_eq(dsn_compose(&env, h, strlen(h), DSN_FAILED, "h", 0, "BOUND", &out, &e), -1);
+	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_FAILED, "h", "h", 0, "", &out, &e), -1);
+	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_FAILED, "h", "h", 0, "a b", &out, &e), -1);
+	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_FAILED, "h", "h", 0, "a\"b", &out, &e), -1);
+	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_FAILED, "bad host", "h", 0, "b", &out, &e), -1);
+	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_FAILED, "h", "bad host", 0, "b", &out, &e), -1);
+	cr_assert_eq(dsn_compose(&env, h, strlen(h), DSN_FAILED, "h", "h", 0, "BOUND", &out, &e), -1);
 	cr_assert_not_null(strstr(e.msg, "boundary"), "%s", e.msg);
 	cr_assert_eq(out.len, 0, "nothing left in out on error");
 	/* a ceiling too small: an error, never a truncated report */
 	struct buf tiny;
 	buf_init(&tiny, 500);
-	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_FAILED, "h", 0, "b", &tiny, &e), -1);
+	cr_assert_eq(dsn_compose(&env, HDRS, strlen(HDRS), DSN_FAILED, "h", "h", 0, "b", &tiny, &e), -1);
 	cr_assert_eq(e.code, EX_TEMPFAIL);
 	cr_assert_eq(tiny.len, 0);
 	buf_free(&tiny);
@@ -153,7 +154,7 @@ Test(dsn, long_word)
 	env.rcpt = &r;
 	env.nrcpt = 1;
 	buf_init(&out, 1 << 20);
-	cr_assert_eq(dsn_compose(&env, "", 0, DSN_FAILED, "h", 0, "b", &out, &e), 0, "%s", e.msg);
+	cr_assert_eq(dsn_compose(&env, "", 0, DSN_FAILED, "h", "h", 0, "b", &out, &e), 0, "%s", e.msg);
 	for (size_t i = 0; i < out.len; i++, col++) {
 		if (out.data[i] == '\n')
 			col = 0;
