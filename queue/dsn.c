@@ -166,7 +166,7 @@ static int put_headers(struct out *o, const char *h, size_t n, const char *bound
 			break;	/* end of the header section */
 		if (len >= 2 + blen && h[start] == '-' && h[start + 1] == '-' &&
 		    memcmp(h + start + 2, boundary, blen) == 0)
-			return err_set(e, 65, "dsn: an original header line looks like the MIME boundary");
+			return err_set(e, EX_DATAERR, "dsn: an original header line looks like the MIME boundary");
 		for (size_t k = start; k < start + len; k++)	/* keep 8-bit text, drop NUL */
 			o->bad |= buf_addc(o->b, h[k] == '\0' ? '?' : h[k]);
 		put(o, "\r\n");
@@ -276,11 +276,11 @@ int dsn_compose(const struct envelope *env, const char *orig_headers, size_t hle
 	if (!any)
 		return 0;
 	if (kind != DSN_FAILED && kind != DSN_DELAYED)
-		return err_set(e, 70, "dsn: bad kind");
+		return err_set(e, EX_SOFTWARE, "dsn: bad kind");
 	if (!check_boundary(boundary))
-		return err_set(e, 70, "dsn: bad MIME boundary");
+		return err_set(e, EX_SOFTWARE, "dsn: bad MIME boundary");
 	if (!check_host(reporting_mta) || !check_host(from_domain))
-		return err_set(e, 70, "dsn: bad reporting MTA or From domain name");
+		return err_set(e, EX_SOFTWARE, "dsn: bad reporting MTA or From domain name");
 
 	put(&o, "From: Mail Delivery System <MAILER-DAEMON@");
 	put(&o, from_domain);
@@ -315,7 +315,7 @@ int dsn_compose(const struct envelope *env, const char *orig_headers, size_t hle
 	put(&o, boundary);
 	put(&o, "--\r\n");
 	if (o.bad) {
-		err_set(e, 75, "dsn: report too large");
+		err_set(e, EX_TEMPFAIL, "dsn: report too large");
 		goto fail;
 	}
 	return 0;

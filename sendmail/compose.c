@@ -34,7 +34,7 @@
 static int write_all(int fd, const char *p, size_t n, const char *what, struct err *e)
 {
 	if (fdio_write_all(fd, p, n) < 0)
-		return err_set(e, 75, "%s: %s", what, strerror(errno));
+		return err_set(e, EX_TEMPFAIL, "%s: %s", what, strerror(errno));
 	return 0;
 }
 
@@ -42,7 +42,7 @@ static int write_all(int fd, const char *p, size_t n, const char *what, struct e
 static int read_line(int fd, struct buf *b, struct err *e)
 {
 	if (fdio_read_line(fd, b) <= 0)
-		return err_set(e, 70, errno == EMSGSIZE ? "signing process sent an overlong line" :
+		return err_set(e, EX_SOFTWARE, errno == EMSGSIZE ? "signing process sent an overlong line" :
 		    "signing process went away");
 	return 0;
 }
@@ -230,7 +230,7 @@ static int complete_header(const struct compose_ctx *x, const struct hdr_field *
 		goto big;
 	return 0;
 big:
-	return err_set(e, 65, "header section too large (max %zu bytes)", x->c->max_header_size);
+	return err_set(e, EX_DATAERR, "header section too large (max %zu bytes)", x->c->max_header_size);
 }
 
 /* from_domain - the domain of the (completed) From header, for DKIM. NULL if none. */
@@ -277,7 +277,7 @@ static int sign_all(const struct compose_ctx *x, struct signer *sg, size_t ns, c
 	if (read_line(x->fromfd, &line, e) < 0)
 		goto out;
 	if (line.len < 1 || line.data[0] != 'A') {
-		err_set(e, 70, "signing process sent no key list");
+		err_set(e, EX_SOFTWARE, "signing process sent no key list");
 		goto out;
 	}
 	for (const char *q = line.data + 1; *q == ' ' && nalg < MAX_KEYS; q += 2) {
@@ -296,7 +296,7 @@ static int sign_all(const struct compose_ctx *x, struct signer *sg, size_t ns, c
 		p.domain = key->domain;
 		p.selector = key->selector;
 		if (sg[i].key >= nalg) {
-			err_set(e, 70, "signing process sent a short key list");
+			err_set(e, EX_SOFTWARE, "signing process sent a short key list");
 			goto out;
 		}
 		p.alg = alg[sg[i].key] ? DKIM_ED25519_SHA256 : DKIM_RSA_SHA256;
@@ -318,7 +318,7 @@ static int sign_all(const struct compose_ctx *x, struct signer *sg, size_t ns, c
 		if (write_all(x->tofd, req, (size_t)n, "signing request", e) < 0 || read_line(x->fromfd, &line, e) < 0)
 			goto out;
 		if (line.len < 2 || line.data[0] != 'B' || line.data[1] != ' ') {
-			err_set(e, 78, "DKIM signing failed for %s (selector %s): %s", key->domain, key->selector,
+			err_set(e, EX_CONFIG, "DKIM signing failed for %s (selector %s): %s", key->domain, key->selector,
 			    line.len > 2 ? line.data + 2 : "no reason");
 			goto out;
 		}
@@ -385,7 +385,7 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 	buf_init(&out, c->max_header_size + 4096);
 
 	if ((rd = msg_reader_new(x->infd, &mo)) == NULL) {
-		err_set(e, 71, "out of memory");
+		err_set(e, EX_OSERR, "out of memory");
 		goto out;
 	}
 	if (msg_read_header(rd, &hdr, e) < 0)
@@ -395,14 +395,14 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 	if (hdr_count(f, nf, "From") > 1) {
 		/* RFC 5322 3.6: one From. Two are how a forged author hides behind a signed one (RFC 6376
 		 * 8.15), and receivers that check DMARC refuse such a message anyway. */
-		err_set(e, 65, "the message has %zu From fields (one is allowed)", hdr_count(f, nf, "From"));
+		err_set(e, EX_DATAERR, "the message has %zu From fields (one is allowed)", hdr_count(f, nf, "From"));
 		goto out;
 	}
 
 	/* recipients */
 	for (i = 0; i < o->nrcpt; i++) {
 		struct rcpt_set *s = o->extract ? &drop : &rc;
-		if (rcpt_add_list(s, &src, o->rcpt[i], strlen(o->rcpt[i]), 64, e) < 0)
+		if (rcpt_add_list(s, &src, o->rcpt[i], strlen(o->rcpt[i]), EX_USAGE, e) < 0)
 			goto out;
 	}
 	if (o->extract) {
@@ -411,7 +411,7 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 		rcpt_remove(&rc, &drop);	/* sendmail 8: argv addresses are suppressed with -t */
 	}
 	if (rc.n == 0) {
-		err_set(e, 65, "no recipients");
+		err_set(e, EX_DATAERR, "no recipients");
 		goto out;
 	}
 	if (rcpt_sender(&src, o->sender, x->user, &sender, &utf8, e) < 0)
@@ -450,7 +450,7 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 		buf_free(&note);
 	}
 	if (ns == 0 && c->dkim_required) {
-		err_set(e, 78, "no DKIM key for the From domain %s and dkim_required is set", fdom ? fdom : "(none)");
+		err_set(e, EX_CONFIG, "no DKIM key for the From domain %s and dkim_required is set", fdom ? fdom : "(none)");
 		goto out;
 	}
 
@@ -459,7 +459,7 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 		goto out;
 	chunk = malloc(CHUNK);
 	if (chunk == NULL) {
-		err_set(e, 71, "out of memory");
+		err_set(e, EX_OSERR, "out of memory");
 		goto out;
 	}
 	for (;;) {

@@ -183,7 +183,7 @@ static int run_submission(const struct opts *o, const char *sender, char **rcpt,
 	}
 	buf_free(&line);
 	if (r == NULL)
-		return 75;
+		return EX_TEMPFAIL;
 	if (!dead && (*bad != SMTPD_TEXT || *eof))
 		(void)rerun_write(r, "\0\n", 2);	/* the submission refuses it: nothing is queued */
 	buf_init(&said, RERUN_STDERR_MAX);
@@ -210,7 +210,7 @@ int smtpd_main(const struct opts *o, const struct config *c, struct log *lg)
 	err_clear(&e);
 	if (privsep_drop_group(&e) < 0) {
 		fprintf(stderr, "sendmail: %s\n", e.msg);
-		return 71;
+		return EX_OSERR;
 	}
 	buf_init(&cmd, LIM_SMTP_LINE);
 	buf_init(&msg, 1024);
@@ -296,7 +296,7 @@ int smtpd_main(const struct opts *o, const struct config *c, struct log *lg)
 			}
 			if (code == 0)
 				reply("250 2.0.0 Ok: queued");
-			else if (code == 75 || code == 71 || code == 70)
+			else if (code == EX_TEMPFAIL || code == EX_OSERR || code == EX_SOFTWARE)
 				reply("451 4.3.0 Error: queue file write error");
 			else
 				reply("554 5.6.0 Error: message refused (see the submitter's error output)");

@@ -46,7 +46,7 @@ static int report(struct log *lg, const struct err *e, int dflt)
 	int code = e->code ? e->code : dflt;
 
 	fprintf(stderr, "sendmail: %s\n", e->msg);
-	log_msg(lg, code == 75 ? LOG_WARNING : LOG_ERR, "reject: %s", e->msg);
+	log_msg(lg, code == EX_TEMPFAIL ? LOG_WARNING : LOG_ERR, "reject: %s", e->msg);
 	return code;
 }
 
@@ -113,7 +113,7 @@ static void child(const struct opts *o, const struct config *c, const char *id, 
 	if (privsep_drop_all(&e) < 0)
 		goto fail;
 	if (aliases_load(c->aliases, &al, &e) < 0) {
-		e.code = 78;
+		e.code = EX_CONFIG;
 		goto fail;
 	}
 	memset(&x, 0, sizeof x);
@@ -135,9 +135,9 @@ static void child(const struct opts *o, const struct config *c, const char *id, 
 	_exit(0);
 fail:
 	fprintf(stderr, "sendmail: %s\n", e.msg);
-	if (o->errmode == 'm' && (e.code == 65 || e.code == 64))
+	if (o->errmode == 'm' && (e.code == EX_DATAERR || e.code == EX_USAGE))
 		mail_back(o, c, user, e.msg);
-	_exit(e.code ? e.code : 70);
+	_exit(e.code ? e.code : EX_SOFTWARE);
 }
 
 /* read_exact - n bytes from the child. */
@@ -267,10 +267,10 @@ static int wait_child(pid_t pid)
 
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
-			return 70;
+			return EX_SOFTWARE;
 	if (WIFEXITED(st))
 		return WEXITSTATUS(st);
-	return 70;
+	return EX_SOFTWARE;
 }
 
 /* accept_envelope - parse what the child sent and overwrite what only we may decide. */
@@ -281,9 +281,9 @@ static int accept_envelope(const struct buf *text, struct spool_tx *tx, struct e
 	if (env_parse(buf_str(text), text->len, env, e) < 0)
 		return err_prefix(e, "internal error: envelope from the composer");
 	if (env->nrcpt == 0)
-		return err_set(e, 65, "no recipients");
+		return err_set(e, EX_DATAERR, "no recipients");
 	if (fstat(spool_tx_data_fd(tx), &st) < 0)
-		return err_set(e, 75, "spool: %s", strerror(errno));
+		return err_set(e, EX_TEMPFAIL, "spool: %s", strerror(errno));
 	memset(env->id, 0, sizeof env->id);
 	memcpy(env->id, spool_tx_id(tx), strnlen(spool_tx_id(tx), LIM_QUEUE_ID));
 	env->uid = getuid();
@@ -309,7 +309,7 @@ int submit_main(const struct opts *o, const struct config *c, struct log *lg)
 	struct buf envtext;
 	struct err e;
 	int to_child[2] = { -1, -1 }, from_child[2] = { -1, -1 };
-	int rc = 70, code, committed = 0;
+	int rc = EX_SOFTWARE, code, committed = 0;
 	pid_t pid = -1;
 	size_t i;
 
@@ -317,24 +317,24 @@ int submit_main(const struct opts *o, const struct config *c, struct log *lg)
 	memset(&env, 0, sizeof env);
 	buf_init(&envtext, LIM_ENVELOPE_FILE);
 	if ((sp = spool_open(c->spool, &e)) == NULL) {
-		rc = report(lg, &e, 75);
+		rc = report(lg, &e, EX_TEMPFAIL);
 		goto out;
 	}
 	if ((tx = spool_tx_begin(sp, &e)) == NULL) {
-		rc = report(lg, &e, 75);
+		rc = report(lg, &e, EX_TEMPFAIL);
 		goto out;
 	}
 	if (c->ndkim > 0)
 		dkimkey_warm();	/* OpenSSL's one-time set-up, done once for both processes (no key involved) */
 	if (pipe2(to_child, O_CLOEXEC) < 0 || pipe2(from_child, O_CLOEXEC) < 0) {
-		err_set(&e, 71, "pipe: %s", strerror(errno));
-		rc = report(lg, &e, 71);
+		err_set(&e, EX_OSERR, "pipe: %s", strerror(errno));
+		rc = report(lg, &e, EX_OSERR);
 		goto out;
 	}
 	fflush(NULL);
 	if ((pid = fork()) < 0) {
-		err_set(&e, 75, "fork: %s", strerror(errno));
-		rc = report(lg, &e, 75);
+		err_set(&e, EX_TEMPFAIL, "fork: %s", strerror(errno));
+		rc = report(lg, &e, EX_TEMPFAIL);
 		goto out;
 	}
 	if (pid == 0) {
@@ -357,7 +357,7 @@ int submit_main(const struct opts *o, const struct config *c, struct log *lg)
 			kill(pid, SIGKILL);
 			(void)wait_child(pid);
 			pid = -1;
-			rc = report(lg, &e, 78);
+			rc = report(lg, &e, EX_CONFIG);
 			goto out;
 		}
 		if (warn.len > 0)
@@ -378,12 +378,12 @@ int submit_main(const struct opts *o, const struct config *c, struct log *lg)
 		goto out;
 	}
 	if (got < 0) {
-		err_set(&e, 70, "internal error: no envelope from the composer");
-		rc = report(lg, &e, 70);
+		err_set(&e, EX_SOFTWARE, "internal error: no envelope from the composer");
+		rc = report(lg, &e, EX_SOFTWARE);
 		goto out;
 	}
 	if (accept_envelope(&envtext, tx, &env, &e) < 0 || (committed = spool_tx_commit(tx, &env, &e)) < 0) {
-		rc = report(lg, &e, 75);
+		rc = report(lg, &e, EX_TEMPFAIL);
 		goto out;
 	}
 	if (committed == 1) {	/* queued for good (it cannot be taken back), but not known to be on disk */
