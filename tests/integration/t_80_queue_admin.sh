@@ -20,6 +20,9 @@ qa_only_id() {
 	echo "$ids"
 }
 
+# qa_connected ADDR:PORT - a TCP connection to ADDR:PORT is established.
+qa_connected() { [ -n "$(ss -Htn state established dst "$1")" ]; }
+
 # hold: neither sendmail -q, -qI ID nor an expired queue_lifetime takes the message; mailq marks it
 # '!', mailq --json says held; release, and the next run delivers it once.
 test_qadmin_hold_release() {
@@ -61,9 +64,12 @@ test_qadmin_busy_delete() {
 	msg a@postern.example a@mx-pref.example "busy" | submit -t -i
 	local id pid rc before
 	id=$(qa_only_id)
-	"$T/bin/sendmail" -C "$CONF" -q </dev/null >/dev/null 2>&1 &
+	"$T/bin/sendmail" -C "$CONF" -q </dev/null >"$T/runner.out" 2>&1 &
 	pid=$!
-	wait_for 10 bash -c '! flock -n "$1" true' _ "$SPOOL/data/$id" || fail "the runner never took $id"
+	# connected to the server, so holding the message's lock (taken before delivery). Not probed with
+	# flock: a probe's instant of lock would make the runner itself skip the message as busy.
+	wait_for 10 qa_connected 127.0.0.11:25 || fail "the runner never connected: $(tail -c 300 "$T/runner.out")"
+	flock -n "$SPOOL/data/$id" true && fail "the runner does not hold $id"
 	before=$(spool_listing)
 	qa delete "$id"
 	rc=$?
