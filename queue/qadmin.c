@@ -81,13 +81,13 @@ static void act(struct qa *q, const char *id)
 		}
 		fprintf(q->err, "postern: %s: %s\n", id, r == 0 ? "no such message in the queue" : e.msg);
 		worse(q, r == 0 ? EX_NOINPUT : EX_TEMPFAIL);
-			return;
+		return;
 	}
 	if (spool_msg_env(m, &env, &e) < 0) {
 		fprintf(q->err, "postern: %s: %s\n", id, e.msg);
 		spool_msg_unlock(m);
 		worse(q, EX_TEMPFAIL);
-			return;
+		return;
 	}
 	if (q->c->op == QA_DELETE)
 		r = spool_msg_done(m, &e) < 0 ? -1 : 1;
@@ -118,7 +118,7 @@ static void select_all(struct qa *q)
 	if (spool_scan(q->sp, &v, &n, &e) < 0) {
 		fprintf(q->err, "postern: %s\n", e.msg);
 		worse(q, EX_TEMPFAIL);
-			return;
+		return;
 	}
 	for (i = 0; i < n; i++) {
 		if (spool_read_env(q->sp, v[i].id, &env, &e) != 1)
@@ -135,7 +135,7 @@ static void show_text(struct qa *q, const char *id, long long size)
 {
 	static char chunk[QA_CHUNK], safe[4 * QA_CHUNK + 8];
 	long long off = 0;
-	bool headers = true;
+	bool headers = true, midline = false;	/* midline: the last chunk ended inside a line */
 	struct err e;
 	int fd;
 
@@ -143,7 +143,7 @@ static void show_text(struct qa *q, const char *id, long long size)
 	if ((fd = spool_data_open(q->sp, id, &e)) < 0) {
 		fprintf(q->err, "postern: %s: %s\n", id, e.msg);
 		worse(q, EX_TEMPFAIL);
-			return;
+		return;
 	}
 	fputs("-- header section --\n", q->out);
 	while (off < size) {
@@ -160,7 +160,7 @@ static void show_text(struct qa *q, const char *id, long long size)
 			size_t len = i + 1 - at - (chunk[i] == '\n');
 			if (len > 0 && chunk[at + len - 1] == '\r')
 				len--;
-			if (headers && len == 0 && chunk[i] == '\n') {
+			if (headers && len == 0 && chunk[i] == '\n' && !midline) {
 				headers = false;
 				if (!q->c->body)
 					goto done;
@@ -169,6 +169,7 @@ static void show_text(struct qa *q, const char *id, long long size)
 				(void)log_safe(safe, sizeof safe, chunk + at, len);
 				fprintf(q->out, "%s%s", safe, chunk[i] == '\n' ? "\n" : "");
 			}
+			midline = chunk[i] != '\n';
 			at = i + 1;
 		}
 		off += got;
@@ -225,7 +226,7 @@ static void show(struct qa *q, const char *id)
 	if ((r = spool_read_env(q->sp, id, &env, &e)) <= 0) {
 		fprintf(q->err, "postern: %s: %s\n", id, r == 0 ? "no such message in the queue" : e.msg);
 		worse(q, r == 0 ? EX_NOINPUT : EX_TEMPFAIL);
-			return;
+		return;
 	}
 	show_env(q, &env, spool_is_locked(q->sp, id) == 1);
 	for (size_t k = 0; k < env.nprepend; k++) {
