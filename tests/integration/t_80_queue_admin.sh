@@ -151,3 +151,27 @@ test_qadmin_unprivileged_refused() {
 	done
 	expect_eq "spool after the refusals" "$before" "$(spool_listing)"
 }
+
+# show: a header section over 64 KiB (show reads 64 KiB at a time) is shown whole, without the body,
+# wherever the CRLF of a line falls against that boundary: eleven messages of 11-byte (CRLF) lines,
+# each shifted one byte further by its first line, put a line end across it in one of them (the lines
+# are continuation lines of one field: a message has at most 2000 fields).
+test_qadmin_show_long_header() {
+	postern_env
+	local k id pad
+	for k in $(seq 0 10); do
+		pad=$(printf '%*s' "$k" '' | tr ' ' x)
+		{
+			printf 'From: a@postern.example\nTo: a@mx-pref.example\nSubject: long %s\nX-Shift: %s\n' "$k" "$pad"
+			printf 'X-N: folded\n'
+			seq 1 6500 | awk '{ printf "\t%08d\n", $1 }'
+			printf 'X-Last: end\n\nthe body %s\n' "$k"
+		} | submit -t -i
+	done
+	for id in $(ls "$SPOOL/new" | grep -E '^[0-9A-F]{19}$'); do
+		qa show "$id" || fail "show $id exited $?"
+		grep -q '^X-Last: end$' "$T/qa.out" || fail "show $id stopped before the end of the header section"
+		grep -q 'the body' "$T/qa.out" && fail "show $id printed the body"
+		expect_eq "header lines shown for $id" 6500 "$(grep -cE '^\\t[0-9]{8}$' "$T/qa.out")"
+	done
+}
