@@ -10,6 +10,7 @@
  *	postern queue release ID...
  *	postern queue requeue ID...		due now; attempts kept
  *	postern queue list --json		as mailq --json
+ *	As postsuper: -d (delete), -h (hold), -H (release), -r (requeue) name the same subcommands.
  *	Each change takes the message's lock (spool_lock): a message a runner holds is reported busy and
  *	left as it is. One log line per message changed. Held is the envelope's HELD flag (envelope.h).
  *

@@ -13,6 +13,8 @@ static const struct {
 } ops[] = {
 	{ "show", QA_SHOW }, { "delete", QA_DELETE }, { "hold", QA_HOLD }, { "release", QA_RELEASE },
 	{ "requeue", QA_REQUEUE }, { "list", QA_LIST },
+	/* postsuper's letters */
+	{ "-d", QA_DELETE }, { "-h", QA_HOLD }, { "-H", QA_RELEASE }, { "-r", QA_REQUEUE },
 };
 
 /* take_ids - the rest of argv are queue ids, at least one. */
