@@ -20,6 +20,21 @@ qa_only_id() {
 	echo "$ids"
 }
 
+# QA_SCHEMA - a Python check of mailq --json's lines against postern-queue(8)'s fields and types.
+QA_SCHEMA='
+import json, sys
+top = {"queue_name": str, "queue_id": str, "arrival_time": int, "message_size": int,
+       "forced_expire": bool, "sender": str, "recipients": list, "held": bool, "forced": bool}
+for line in open(sys.argv[1], encoding="utf-8"):
+    o = json.loads(line)
+    assert set(o) == set(top), sorted(o)
+    for k, t in top.items():
+        assert type(o[k]) is t, (k, o[k])
+    assert o["queue_name"] in ("incoming", "active", "deferred", "hold"), o["queue_name"]
+    for r in o["recipients"]:
+        assert set(r) <= {"address", "delay_reason"} and isinstance(r["address"], str), r
+'
+
 # qa_connected ADDR:PORT - a TCP connection to ADDR:PORT is established.
 qa_connected() { [ -n "$(ss -Htn state established dst "$1")" ]; }
 
@@ -45,6 +60,7 @@ test_qadmin_hold_release() {
 	"$T/bin/mailq" -C "$CONF" --json >"$T/json" || fail "mailq --json exited $?"
 	expect_eq "mailq --json: held" "true hold $id a@mx-pref.example" \
 		"$(jq -r '"\(.held) \(.queue_name) \(.queue_id) \(.recipients[0].address)"' "$T/json")"
+	"$PY" -c "$QA_SCHEMA" "$T/json" || fail "mailq --json does not follow the schema: $(cat "$T/json")"
 	qa list --json || fail "queue list --json exited $?"
 	cmp -s "$T/json" "$T/qa.out" || fail "queue list --json differs from mailq --json"
 	sed -i '/^queue_lifetime /d' "$CONF"
