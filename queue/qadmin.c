@@ -262,9 +262,9 @@ int qadmin_list_json(struct spool *s, FILE *out, struct err *e)
 			continue;
 		buf_reset(&b);
 		if (qadmin_json(&env, spool_is_locked(s, v[i].id) == 1, &b) < 0)
-			rc = err_set(e, 75, "mailq: %s: too large", v[i].id);
+			rc = err_set(e, EX_TEMPFAIL, "mailq: %s: too large", v[i].id);
 		else if (fwrite(b.data, 1, b.len, out) != b.len)
-			rc = errno == EPIPE ? 1 : err_set(e, 74, "mailq: write error: %s", strerror(errno));
+			rc = errno == EPIPE ? 1 : err_set(e, EX_IOERR, "mailq: write error: %s", strerror(errno));
 		env_free(&env);
 	}
 	buf_free(&b);

@@ -6,6 +6,7 @@
 
 #include <string.h>
 #include <strings.h>
+#include <sysexits.h>
 
 static const struct {
 	const char *name;
@@ -23,12 +24,12 @@ static int take_ids(int argc, char *const *argv, int i, struct qa_cmd *c, struct
 	int k;
 
 	if (i >= argc)
-		return err_set(e, 64, "queue %s: no queue id given", argv[1]);
+		return err_set(e, EX_USAGE, "queue %s: no queue id given", argv[1]);
 	if (argc - i > QA_MAX_IDS)
-		return err_set(e, 64, "queue %s: more than %d ids", argv[1], QA_MAX_IDS);
+		return err_set(e, EX_USAGE, "queue %s: more than %d ids", argv[1], QA_MAX_IDS);
 	for (k = i; k < argc; k++)
 		if (!env_id_valid(argv[k], strlen(argv[k])))
-			return err_set(e, 64, "queue %s: \"%.64s\" is not a queue id", argv[1], argv[k]);
+			return err_set(e, EX_USAGE, "queue %s: \"%.64s\" is not a queue id", argv[1], argv[k]);
 	c->ids = argv + i;
 	c->nids = (size_t)(argc - i);
 	return 0;
@@ -43,9 +44,9 @@ static int parse_delete(int argc, char *const *argv, struct qa_cmd *c, struct er
 	}
 	if (argc >= 3 && (strcmp(argv[2], "--sender") == 0 || strcmp(argv[2], "--recipient") == 0)) {
 		if (argc != 4)
-			return err_set(e, 64, "queue delete: %s takes one address", argv[2]);
+			return err_set(e, EX_USAGE, "queue delete: %s takes one address", argv[2]);
 		if (strlen(argv[3]) > LIM_PATH || (argv[2][2] == 'r' && argv[3][0] == '\0'))
-			return err_set(e, 64, "queue delete: %s: bad address", argv[2]);
+			return err_set(e, EX_USAGE, "queue delete: %s: bad address", argv[2]);
 		if (argv[2][2] == 's')
 			c->sender = argv[3];
 		else
@@ -53,7 +54,7 @@ static int parse_delete(int argc, char *const *argv, struct qa_cmd *c, struct er
 		return 0;
 	}
 	if (argc >= 3 && argv[2][0] == '-')
-		return err_set(e, 64, "queue delete: unknown option \"%.32s\"", argv[2]);
+		return err_set(e, EX_USAGE, "queue delete: unknown option \"%.32s\"", argv[2]);
 	return take_ids(argc, argv, 2, c, e);
 }
 
@@ -65,16 +66,16 @@ int qadmin_parse(int argc, char *const *argv, struct qa_cmd *c, struct err *e)
 
 	memset(c, 0, sizeof *c);
 	if (argc < 2)
-		return err_set(e, 64, "queue: no subcommand (show, delete, hold, release, requeue, list)");
+		return err_set(e, EX_USAGE, "queue: no subcommand (show, delete, hold, release, requeue, list)");
 	for (k = 0; k < sizeof ops / sizeof ops[0] && strcmp(argv[1], ops[k].name) != 0; k++)
 		;
 	if (k == sizeof ops / sizeof ops[0])
-		return err_set(e, 64, "queue: unknown subcommand \"%.32s\"", argv[1]);
+		return err_set(e, EX_USAGE, "queue: unknown subcommand \"%.32s\"", argv[1]);
 	c->op = ops[k].op;
 	switch (c->op) {
 	case QA_LIST:
 		if (argc != 3 || strcmp(argv[2], "--json") != 0)
-			return err_set(e, 64, "queue list: usage: postern queue list --json");
+			return err_set(e, EX_USAGE, "queue list: usage: postern queue list --json");
 		c->json = true;
 		return 0;
 	case QA_DELETE:
@@ -89,7 +90,7 @@ int qadmin_parse(int argc, char *const *argv, struct qa_cmd *c, struct err *e)
 		break;
 	}
 	if (i < argc && argv[i][0] == '-')
-		return err_set(e, 64, "queue %s: unknown option \"%.32s\"", argv[1], argv[i]);
+		return err_set(e, EX_USAGE, "queue %s: unknown option \"%.32s\"", argv[1], argv[i]);
 	return take_ids(argc, argv, i, c, e);
 }
 
