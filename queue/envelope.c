@@ -216,6 +216,8 @@ static int fmt_head(const struct envelope *env, struct buf *out, struct err *e)
 		bad |= buf_printf(out, "RET %s\n", env_w_ret[env->ret]);
 	bad |= buf_printf(out, "UID %lu\nNEXT-TRY %lld\nATTEMPTS %d\nWARNED %d\nBOUNCE %d\n",
 			  (unsigned long)env->uid, env->next_try, env->attempts, env->warned, env->is_bounce);
+	if (env->held)
+		bad |= buf_adds(out, "HELD 1\n");
 	for (i = 0; i < env->nprepend; i++)
 		bad |= buf_printf(out, "PREPEND %s\n", env->prepend[i]);
 	return bad ? err_set(e, EX_SOFTWARE, "envelope too large") : 0;

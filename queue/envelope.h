@@ -27,6 +27,7 @@
  *	ATTEMPTS <n>
  *	WARNED 0 | 1
  *	BOUNCE 0 | 1
+ *	HELD 1			optional: on hold (postern queue hold); absent = not held
  *	PREPEND <header line>		repeated, 0..ENV_MAX_PREPEND; continuation lines start with TAB
  *	then 1..LIM_RCPTS recipient blocks:
  *	RCPT <address>
@@ -87,8 +88,9 @@
  * (6 more digits), "R-STATUS x.yyy.zzz\n", "R-RELAY <ENV_MAX_RELAY>\n", "R-DIAG <ENV_MAX_DIAG>\n"
  * (state words never grow). */
 #define ENV_RCPT_GROWTH (6 + (9 + 9 + 1) + (8 + ENV_MAX_RELAY + 1) + (7 + ENV_MAX_DIAG + 1))
-/* ... and to the head: NEXT-TRY from "0" to 12 digits, ATTEMPTS from "0" to 7. */
-#define ENV_HEAD_GROWTH (11 + 6)
+/* ... and to the head: NEXT-TRY from "0" to 12 digits, ATTEMPTS from "0" to 7, "HELD 1\n" (7; an
+ * administrator's hold). */
+#define ENV_HEAD_GROWTH (11 + 6 + 7)
 /* The largest envelope file: a submitted one (LIM_ENVELOPE_FILE) after any outcomes. */
 #define ENV_MAX_FILE ((size_t)LIM_ENVELOPE_FILE + (size_t)LIM_RCPTS * ENV_RCPT_GROWTH + ENV_HEAD_GROWTH)
 /* An in-place state word is this wide ("pending"). */
@@ -128,6 +130,7 @@ struct envelope {
 	int attempts;
 	bool warned;		/* delay warning sent */
 	bool is_bounce;		/* a DSN we generated: never bounce it */
+	bool held;		/* on hold (postern queue hold): never selected, never expires */
 	char **prepend;		/* header lines sent before the data file, each WITHOUT CRLF; */
 	size_t nprepend;	/* continuation lines start with TAB */
 	struct env_rcpt *rcpt;

@@ -18,12 +18,12 @@
 /* Every key, in file order; the index is the bit in the "seen" masks. */
 static const char *const keys[] = {
 	"VERSION", "ID", "ARRIVAL", "SENDER", "SIZE", "BODY", "SMTPUTF8", "ENVID", "RET", "UID",
-	"NEXT-TRY", "ATTEMPTS", "WARNED", "BOUNCE", "PREPEND",
+	"NEXT-TRY", "ATTEMPTS", "WARNED", "BOUNCE", "HELD", "PREPEND",
 	"RCPT", "R-ORCPT", "R-STATE", "R-ATTEMPTS", "R-NOTIFY", "R-STATUS", "R-RELAY", "R-DIAG",
 	"END",
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
-#define FIRST_RCPT_KEY 15	/* "RCPT": the per-recipient "seen" bits reset here */
+#define FIRST_RCPT_KEY 16	/* "RCPT": the per-recipient "seen" bits reset here */
 
 struct pstate {
 	const char *p;
@@ -326,6 +326,11 @@ static int parse_head(struct pstate *ps, struct envelope *env)
 	if (take_word(ps, "BOUNCE", env_w_bool, 2, &k) < 0)
 		return -1;
 	env->is_bounce = k == 1;
+	if ((k = take(ps, "HELD", false, &v)) < 0)
+		return -1;
+	if (k == 1 && !span_eq(v, "1"))
+		return PERR(ps, "HELD: bad value");
+	env->held = k == 1;
 	while ((k = take(ps, "PREPEND", false, &v)) == 1) {
 		if (env->nprepend == ENV_MAX_PREPEND)
 			return PERR(ps, "too many PREPEND lines");

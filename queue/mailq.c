@@ -66,7 +66,8 @@ static int mq_message(struct mq *q, const struct envelope *env, bool locked, str
 		bad |= buf_addc(b, '\n');
 	q->bytes += env->size > 0 ? (unsigned long long)env->size : 0;
 	len = strnlen(env->id, sizeof env->id);
-	bad |= buf_printf(b, "%.*s%c%*s %7lld ", (int)len, env->id, locked ? '*' : ' ',
+	bad |= buf_printf(b, "%.*s%c%*s %7lld ", (int)len, env->id,
+			  env->held ? '!' : locked ? '*' : ' ',
 			  len < 10 ? (int)(10 - len) : 0, "", env->size);
 	bad |= add_time(b, env->arrival);
 	bad |= buf_addc(b, ' ');

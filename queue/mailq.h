@@ -6,7 +6,7 @@
  * DESCRIPTION
  *	The layout follows Postfix's sendmail-compatible listing (short queue-id form):
  *	  -Queue ID-  --Size-- ----Arrival Time---- -Sender/Recipient-------
- *	  <id><' ' or '*'> padded to 11, size right-aligned in 7, "Www Mmm dd hh:mm:ss " (20), sender
+ *	  <id><' ', '*' (being delivered) or '!' (held)> padded to 11, size right-aligned in 7, "Www Mmm dd hh:mm:ss " (20), sender
  *	  (MAILER-DAEMON for <>); for each pending recipient, when its reason differs from the previous
  *	  recipient's: "(reason)" right-aligned to column 78 (left-aligned when longer, never folded,
  *	  as Postfix does so that parsers find it on one line; "(reason unavailable)" when a reason is

@@ -78,6 +78,8 @@ static const char *rcpt_domain(const char *a)
 
 bool runq_selected(const struct runner_opts *ro, const struct envelope *env, long long now)
 {
+	if (env->held)
+		return false;	/* on hold: not even -q or -qI takes it (postern queue release does) */
 	if (ro->own_only && env->uid != ro->owner)
 		return false;	/* (own_entries already left it out, unlocked; this is the locked check) */
 	if (ro->sender != NULL && strcasestr(env->sender, ro->sender) == NULL)

@@ -106,7 +106,8 @@ void runq_deliver(struct runq_ctx *x, struct spool_entry **ent, size_t *n, long 
 /* runq_batch_limit - the batch size this process can afford (the soft descriptor limit is raised within
  * the hard one when two full batches would not fit). */
 size_t runq_batch_limit(const struct config *c);
-/* runq_selected - env is a message this run takes (-qR, -qS, -qI, the caller's own, due unless forced). */
+/* runq_selected - env is a message this run takes (-qR, -qS, -qI, the caller's own, due unless forced);
+ * never a held one (postern queue hold). */
 bool runq_selected(const struct runner_opts *ro, const struct envelope *env, long long now);
 /* runq_own_entries - for an unprivileged caller, only the entries it submitted (the others are not even
  * locked); everything otherwise. Returns the new count. */

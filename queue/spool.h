@@ -143,6 +143,9 @@ void spool_msg_unlock(struct spool_msg *m);
 /* spool_is_locked - 1 if a runner holds the message now (mailq's '*'), else 0. Takes a shared lock
  * for an instant, so a runner starting at that very moment may see the message busy and skip it. */
 int spool_is_locked(struct spool *s, const char *id);
+/* spool_data_open - the data file of id, read-only and unlocked (postern queue show): the message is
+ * its first env->size bytes. The fd, or -1 (gone, or not a plain file of ours). */
+int spool_data_open(struct spool *s, const char *id, struct err *e);
 /* spool_read_env - read a message's envelope without locking it (mailq). 1 read, 0 gone, -1 error. */
 int spool_read_env(struct spool *s, const char *id, struct envelope *env, struct err *e);
 

@@ -239,6 +239,24 @@ int spool_lock(struct spool *s, const char *id, struct spool_msg **m, struct err
 	return 1;
 }
 
+/* spool_data_open - see spool.h */
+int spool_data_open(struct spool *s, const char *id, struct err *e)
+{
+	struct stat st;
+	int fd;
+
+	if (!env_id_valid(id, strlen(id)))
+		return err_set(e, 70, "spool: bad queue id");
+	if ((fd = open_data(s, id)) < 0)
+		return spool_serr(e, "opening", id);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+	    (st.st_uid != geteuid() && st.st_gid != getegid())) {
+		close(fd);
+		return err_set(e, 75, "spool: data/%s is not a plain file owned by us: refusing it", id);
+	}
+	return fd;
+}
+
 /* read_at - read a whole regular file of at most ENV_MAX_FILE bytes, noting where (loc). 1, 0 (no such
  * file), -1. */
 static int read_at(int dirfd, const char *name, struct buf *b, struct spool_loc *loc, struct err *e)

@@ -19,6 +19,7 @@
 #include "conf/spf.h"
 #include "lib/buf.h"
 #include "queue/mailq.h"
+#include "queue/qadmin.h"
 #include "queue/runner.h"
 #include "queue/spool.h"
 #include "sendmail/privsep.h"
@@ -50,7 +51,7 @@ static int fail(const char *who, const struct err *e, int dflt)
 	return e->code ? e->code : dflt;
 }
 
-static int do_mailq(const struct config *c)
+static int do_mailq(const struct config *c, bool json)
 {
 	struct spool *sp;
 	struct err e;
@@ -59,7 +60,7 @@ static int do_mailq(const struct config *c)
 	err_clear(&e);
 	if ((sp = spool_open(c->spool, &e)) == NULL)
 		return fail("mailq", &e, EX_TEMPFAIL);
-	r = mailq_print(sp, stdout, &e);
+	r = json ? qadmin_list_json(sp, stdout, &e) : mailq_print(sp, stdout, &e);
 	spool_close(sp);
 	if (r < 0) {
 		fprintf(stderr, "%s\n", e.msg);	/* already "mailq: ..." */
@@ -150,6 +151,8 @@ static int do_admin(const struct opts *o, const struct config *c, struct log *lg
 	}
 	if (strcmp(cmd, "tls-reload") == 0)
 		return runner_tls_reload(c, lg);
+	if (strcmp(cmd, "queue") == 0)	/* checks the caller, then becomes postern */
+		return qadmin_main(c, lg, o->admin_argc, o->admin_argv, stdout, stderr);
 	if (strcmp(cmd, "queue-run") == 0) {	/* what is due, as the periodic runner takes it */
 		struct runner_opts ro;
 
@@ -184,7 +187,7 @@ int admin_dispatch(const struct opts *o, const struct config *c, struct log *lg)
 	case MODE_SUBMIT:
 		return submit_main(o, c, lg);
 	case MODE_MAILQ:
-		return do_mailq(c);
+		return do_mailq(c, o->json);
 	case MODE_QUEUE:
 		memset(&ro, 0, sizeof ro);
 		ro.force = o->q_id == NULL;	/* -q forces all; -qI id (after submission) takes one */

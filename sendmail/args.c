@@ -360,6 +360,10 @@ int args_parse(int argc, char **argv, struct opts *o, struct err *e)
 		}
 		if (a[0] != '-' || a[1] == '\0')
 			break;
+		if (strcmp(a, "--json") == 0) {	/* mailq --json, sendmail -bp --json */
+			o->json = true;
+			continue;
+		}
 		for (j = 1; a[j] != '\0'; j++) {
 			char c = a[j];
 			const char *rest = a + j + 1;
@@ -412,6 +416,8 @@ int args_parse(int argc, char **argv, struct opts *o, struct err *e)
 			break;	/* the rest of this argument was the value */
 		}
 	}
+	if (o->json && o->mode != MODE_MAILQ)
+		return err_set(e, EX_USAGE_, "--json: only with mailq or -bp");
 	o->rcpt = argv + i;
 	o->nrcpt = (size_t)(argc - i);
 	for (size_t k = 0; k < o->nrcpt; k++) {

@@ -51,6 +51,7 @@ struct opts {
 	const char *q_domain;	/* -qR */
 	const char *q_sender;	/* -qS */
 	const char *q_id;	/* -qI */
+	bool json;		/* mailq --json: one JSON object per message (queue/qadmin.h) */
 	char **rcpt;		/* recipients from argv (borrowed) */
 	size_t nrcpt;
 	char **admin_argv;	/* MODE_ADMIN: the subcommand and its arguments (borrowed) */

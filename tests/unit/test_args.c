@@ -171,6 +171,27 @@ Test(args, personalities)
 	cr_expect_str_eq(args_personality(""), "sendmail");
 }
 
+/* mailq --json and sendmail -bp --json list as JSON; --json with any other mode is a usage error. */
+Test(args, mailq_json)
+{
+	struct row m = { { "mailq", "--json", NULL }, 0, NULL };
+	struct row bp = { { "sendmail", "-bp", "--json", NULL }, 0, NULL };
+	struct row plain = { { "mailq", NULL }, 0, NULL };
+	struct row bad = { { "sendmail", "--json", "-t", NULL }, 0, NULL };
+	struct opts o;
+	struct err e;
+
+	cr_assert_eq(run(&m, &o, &e), 0, "%s", e.msg);
+	cr_expect(o.json && o.mode == MODE_MAILQ);
+	cr_assert_eq(run(&bp, &o, &e), 0, "%s", e.msg);
+	cr_expect(o.json && o.mode == MODE_MAILQ);
+	cr_assert_eq(run(&plain, &o, &e), 0);
+	cr_expect_not(o.json);
+	cr_assert_eq(run(&bad, &o, &e), -1);
+	cr_expect_eq(e.code, 64);
+	cr_expect(strstr(e.msg, "--json") != NULL, "%s", e.msg);
+}
+
 Test(args, may_list_queue)
 {
 	static const struct {

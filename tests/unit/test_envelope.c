@@ -28,7 +28,7 @@ static const char *const good[] = {
 	"R-DIAG connect to mx[192.0.2.2]:25: Connection refused  \n"
 	"END 3\n",
 	HEAD0 "RET FULL\n" HEAD1 R1 "R-NOTIFY FAILURE\n" "END 1\n",
-	HEAD0 "ENVID a b c\n" HEAD1 R1 "R-NOTIFY SUCCESS,DELAY\nR-STATUS 4.123.999\n" "END 1\n",
+	HEAD0 "ENVID a b c\n" HEAD1 "HELD 1\n" R1 "R-NOTIFY SUCCESS,DELAY\nR-STATUS 4.123.999\n" "END 1\n",
 };
 
 Test(envelope, round_trip)
@@ -55,7 +55,7 @@ Test(envelope, parsed_values)
 	cr_assert_eq(env_parse(good[1], strlen(good[1]), &env, &e), 0, "%s", e.msg);
 	cr_assert_str_eq(env.id, "0123456789ABCDEF012");
 	cr_assert_str_eq(env.sender, "");
-	cr_assert(env.body8bit && env.smtputf8 && env.warned && env.is_bounce);
+	cr_assert(env.body8bit && env.smtputf8 && env.warned && env.is_bounce && !env.held);
 	cr_assert_eq(env.ret, 2);
 	cr_assert_eq(env.next_try, 253402300799LL);
 	cr_assert_eq(env.attempts, 1000000);
@@ -114,6 +114,8 @@ static const struct bad bad[] = {
 	{ HEAD0 "UID 1\nNEXT-TRY 0\nATTEMPTS 1000001\n", 0, "ATTEMPTS: bad number" },
 	{ HEAD0 "UID 1\nNEXT-TRY 0\nATTEMPTS 0\nWARNED 2\n", 0, "WARNED: bad value" },
 	{ HEAD0 "UID 1\nNEXT-TRY 0\nATTEMPTS 0\nWARNED yes\n", 0, "WARNED: bad value" },
+	{ HEAD "HELD 0\n" R1 "END 1\n", 0, "line 13: HELD: bad value" },
+	{ HEAD "HELD 1\nHELD 1\n" R1 "END 1\n", 0, "line 14: duplicate key HELD" },
 	{ HEAD "END 0\n", 0, "line 13: no recipients" },
 	{ HEAD, 0, "line 13: missing RCPT (file ends)" },
 	{ HEAD "PREPEND \tcontinued\n" R1 "END 1\n", 0, "line 13: PREPEND: first header line is a continuation" },
@@ -337,6 +339,7 @@ Test(envelope, worst_case_deferral_fits)
 	/* every outcome at its ceiling */
 	env.next_try = 253402300799LL;
 	env.attempts = 1000000;
+	env.held = true;	/* postern queue hold adds "HELD 1" */
 	for (i = 0; i < LIM_RCPTS; i++) {
 		r[i].state = i % 2 ? RCPT_PENDING : RCPT_FAILED;
 		r[i].inplace = i % 2 == 0;	/* "failed-": as wide as "pending" */

@@ -52,7 +52,7 @@ Test(mailq, golden, .init = utc)
 		{ .id = "6566AEB0C3500ABCDEF", .arrival = 1701230000, .sender = (char *)"", .size = 120000,
 		  .rcpt = r2, .nrcpt = 6 },
 		{ .id = "6592FFFF0000012345F", .arrival = 1704067199, .sender = (char *)"root@host.example",
-		  .size = 5, .rcpt = r3, .nrcpt = 2 },
+		  .size = 5, .rcpt = r3, .nrcpt = 2, .held = true },
 	};
 	bool locked[3] = { true, false, false };
 	struct err e = { 0 };

@@ -4,6 +4,7 @@
 
 #include "conf/config.h"
 #include "queue/runner.h"
+#include "queue/runq.h"
 
 Test(runner, backoff)
 {
@@ -89,4 +90,21 @@ Test(runner, rlimit_plan)
 		cr_expect_eq(runner_rlimit_plan(t[i].cur, t[i].max, t[i].min, t[i].want, &set), t[i].rc, "%s", t[i].why);
 		cr_expect_eq(set, t[i].set, "%s: set %llu", t[i].why, (unsigned long long)set);
 	}
+}
+
+/* A held message is never selected: not when due, not by -q (force), not by -qI naming it. */
+Test(runner, held_never_selected)
+{
+	struct env_rcpt r = { .addr = (char *)"a@example.net" };
+	struct envelope env = { .id = "6566A1F20B12C9D3E7F", .sender = (char *)"s@example.org", .rcpt = &r,
+				.nrcpt = 1, .next_try = 0 };
+	struct runner_opts due = { 0 }, force = { .force = true }, byid = { .id = "6566A1F20B12C9D3E7F" };
+
+	cr_expect(runq_selected(&due, &env, 1000));
+	cr_expect(runq_selected(&force, &env, 1000));
+	cr_expect(runq_selected(&byid, &env, 1000));
+	env.held = true;
+	cr_expect_not(runq_selected(&due, &env, 1000), "held and due");
+	cr_expect_not(runq_selected(&force, &env, 1000), "held, sendmail -q");
+	cr_expect_not(runq_selected(&byid, &env, 1000), "held, sendmail -qI ID");
 }
