@@ -173,14 +173,14 @@ int runq_pass(struct runq_ctx *x)
 	if (x->ro->id != NULL) {
 		/* -qI, as started after each submission: that message only, without reading the queue */
 		if (!env_id_valid(x->ro->id, strlen(x->ro->id)))
-			return 64;
+			return EX_USAGE;
 		ent = xcalloc(1, sizeof *ent);
 		memcpy(ent[0].id, x->ro->id, strlen(x->ro->id) + 1);
 		nent = 1;
 	} else {
 		if (spool_scan(x->sp, &ent, &nent, &e) < 0) {
 			log_msg(x->lg, LOG_ERR, "cannot read the spool: %s", e.msg);
-			return 75;
+			return EX_TEMPFAIL;
 		}
 		if (!x->ro->own_only)	/* (the spool's housekeeping is for root's and postern's runs) */
 			(void)spool_sweep(x->sp, now, ent, nent, &e);
@@ -218,11 +218,11 @@ int runner_main(const struct runner_opts *caller, const struct config *c, struct
 	if (ro.interval > 0)
 		return runq_periodic(&ro, c, lg);
 	if (runq_become_postern(lg) < 0)
-		return 77;
+		return EX_NOPERM;
 	if (runq_ctx_open(&x, &ro, c, lg, &e) < 0) {
 		fprintf(stderr, "sendmail: %s\n", e.msg);
 		log_msg(lg, LOG_ERR, "queue run: %s", e.msg);
-		return e.code ? e.code : 75;
+		return e.code ? e.code : EX_TEMPFAIL;
 	}
 	rc = runq_pass(&x);
 	runq_ctx_close(&x);

@@ -246,13 +246,13 @@ int spool_data_open(struct spool *s, const char *id, struct err *e)
 	int fd;
 
 	if (!env_id_valid(id, strlen(id)))
-		return err_set(e, 70, "spool: bad queue id");
+		return err_set(e, EX_SOFTWARE, "spool: bad queue id");
 	if ((fd = open_data(s, id)) < 0)
 		return spool_serr(e, "opening", id);
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
 	    (st.st_uid != geteuid() && st.st_gid != getegid())) {
 		close(fd);
-		return err_set(e, 75, "spool: data/%s is not a plain file owned by us: refusing it", id);
+		return err_set(e, EX_TEMPFAIL, "spool: data/%s is not a plain file owned by us: refusing it", id);
 	}
 	return fd;
 }

@@ -417,7 +417,7 @@ int args_parse(int argc, char **argv, struct opts *o, struct err *e)
 		}
 	}
 	if (o->json && o->mode != MODE_MAILQ)
-		return err_set(e, EX_USAGE_, "--json: only with mailq or -bp");
+		return err_set(e, EX_USAGE, "--json: only with mailq or -bp");
 	o->rcpt = argv + i;
 	o->nrcpt = (size_t)(argc - i);
 	for (size_t k = 0; k < o->nrcpt; k++) {

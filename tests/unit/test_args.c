@@ -188,7 +188,7 @@ Test(args, mailq_json)
 	cr_assert_eq(run(&plain, &o, &e), 0);
 	cr_expect_not(o.json);
 	cr_assert_eq(run(&bad, &o, &e), -1);
-	cr_expect_eq(e.code, 64);
+	cr_expect_eq(e.code, EX_USAGE);
 	cr_expect(strstr(e.msg, "--json") != NULL, "%s", e.msg);
 }
 

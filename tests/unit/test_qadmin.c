@@ -82,7 +82,7 @@ Test(qadmin, parse)
 		int r = qadmin_parse(argc, av, &c, &e);
 		cr_assert_eq(r, p->rc, "row %zu: %d (%s)", i, r, e.msg);
 		if (r < 0) {
-			cr_assert_eq(e.code, 64, "row %zu", i);
+			cr_assert_eq(e.code, EX_USAGE, "row %zu", i);
 			cr_assert(strstr(e.msg, p->why) != NULL, "row %zu: %s", i, e.msg);
 			continue;
 		}
