@@ -26,22 +26,7 @@
 #define TEXT_MAX 4096	/* one entry's body as plain text */
 
 /* slurp - a whole file, NUL-terminated. */
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *s;
-	long n;
-
-	cr_assert_not_null(f, "%s: cannot open (run from the source tree's top)", path);
-	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
-	cr_assert_geq(n = ftell(f), 0);
-	rewind(f);
-	cr_assert_not_null(s = malloc((size_t)n + 1));
-	cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-	s[n] = '\0';
-	fclose(f);
-	return s;
-}
+#include "tests/unit/slurp.h"
 
 /* key_index - the table row of a name, or -1. */
 static int key_index(const char *name, size_t n)

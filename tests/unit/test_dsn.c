@@ -31,16 +31,7 @@ static struct envelope mkenv(void)
 	return env;
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *s = calloc(1, 1 << 16);
-
-	cr_assert_not_null(f, "%s", path);
-	s[fread(s, 1, (1 << 16) - 1, f)] = '\0';
-	fclose(f);
-	return s;
-}
+#include "tests/unit/slurp.h"
 
 static void golden(enum dsn_kind kind, const char *path)
 {

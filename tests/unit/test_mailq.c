@@ -9,19 +9,7 @@
 
 #include "queue/mailq.h"
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	static const size_t max = 1 << 20;
-	char *s = calloc(1, max);
-	size_t n;
-
-	cr_assert_not_null(f, "%s", path);
-	n = fread(s, 1, max - 1, f);
-	s[n] = '\0';
-	fclose(f);
-	return s;
-}
+#include "tests/unit/slurp.h"
 
 static void utc(void)
 {

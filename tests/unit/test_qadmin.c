@@ -10,19 +10,7 @@
 #define ID1 "6566A1F20B12C9D3E7F"
 #define ID2 "6566AEB0C3500ABCDEF"
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	static const size_t max = 1 << 20;
-	char *s = calloc(1, max);
-	size_t n;
-
-	cr_assert_not_null(f, "%s", path);
-	n = fread(s, 1, max - 1, f);
-	s[n] = '\0';
-	fclose(f);
-	return s;
-}
+#include "tests/unit/slurp.h"
 
 struct prow {
 	const char *argv[6];
