@@ -32,18 +32,19 @@ until /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1',
 	sleep 0.1
 done
 
-step "postern dkim-keygen example.org demo --type ed25519"
-"$T/bin/postern" dkim-keygen example.org demo --type ed25519 --out "$T/demo.key"
-
+# (postern needs a fully qualified host name: the demo's configuration names one, so the demo does
+# not depend on this machine's name)
 cat >"$T/postern.conf" <<CONF
 hostname mail.example.org
 domain   example.org
 spool    $T/spool
 deliver  queue
-dkim     example.org demo $T/demo.key
 smarthost 127.0.0.1:$PORT
 smarthost_tls none
 CONF
+step "postern dkim-keygen example.org demo --type ed25519"
+"$T/bin/postern" -C "$T/postern.conf" dkim-keygen example.org demo --type ed25519 --out "$T/demo.key"
+echo "dkim     example.org demo $T/demo.key" >>"$T/postern.conf"
 step "configuration ($T/postern.conf)"
 cat "$T/postern.conf"
 
