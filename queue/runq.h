@@ -77,6 +77,9 @@ struct runq_dest {
 /* A worker silent this long, with messages it has not started, loses them to the other connections. */
 #define RUNQ_STALL_MS 1000
 
+/* How soon a worker that has closed its pipe but not yet exited is reaped (milliseconds). */
+#define RUNQ_REAP_MS 50
+
 /* The lines between the runner and a worker: queue/runq_line.h. */
 
 /* runq_worker - in a forked worker whose descriptors are d's messages only: deliver the messages of d

@@ -692,6 +692,9 @@ void runq_deliver(struct runq_ctx *x, struct spool_entry **entp, size_t *nentp, 
 					timeout = (int)left;
 			}
 		}
+		/* a worker that closed its pipe and is still removing its messages is reaped soon after */
+		if (P.nlinger > 0 && (timeout < 0 || timeout > RUNQ_REAP_MS))
+			timeout = RUNQ_REAP_MS;
 		np = P.nc;
 		if (poll(pfd, np, timeout) < 0 && errno != EINTR)
 			np = 0;
