@@ -173,18 +173,43 @@ static const char *show(char *dst, const char *p, size_t n)
 	return dst;
 }
 
-/* bad - "NAME:LINE: reason" with EX_CONFIG. Returns -1. */
-__attribute__((format(printf, 2, 3))) static int bad(struct pctx *x, const char *fmt, ...)
+/* vbad - "NAME:LINE: reason" into e with EX_CONFIG. Returns -1. */
+__attribute__((format(printf, 3, 0))) static int vbad(struct pctx *x, struct err *e, const char *fmt, va_list ap)
 {
 	char why[400];
+
+	(void)vsnprintf(why, sizeof why, fmt, ap);	/* a cut reason is still a reason */
+	if (x->line == 0)
+		return err_set(e, EX_CONFIG, "%s: %s", x->name, why);
+	return err_set(e, EX_CONFIG, "%s:%zu: %s", x->name, x->line, why);
+}
+
+/* bad - "NAME:LINE: reason" with EX_CONFIG: the configuration does not load. Returns -1. */
+__attribute__((format(printf, 2, 3))) static int bad(struct pctx *x, const char *fmt, ...)
+{
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	(void)vsnprintf(why, sizeof why, fmt, ap);	/* a cut reason is still a reason */
+	rc = vbad(x, x->e, fmt, ap);
 	va_end(ap);
-	if (x->line == 0)
-		return err_set(x->e, EX_CONFIG, "%s: %s", x->name, why);
-	return err_set(x->e, EX_CONFIG, "%s:%zu: %s", x->name, x->line, why);
+	return rc;
+}
+
+/* unqualified - the same message, kept as the reason hostname is no name for mail to go out under:
+ * the configuration still loads (config, check and dkim-keygen work and say so), the programs that
+ * send or queue mail refuse it (conf_name_ok). */
+__attribute__((format(printf, 2, 3))) static void unqualified(struct pctx *x, const char *fmt, ...)
+{
+	struct err why;
+	va_list ap;
+
+	err_clear(&why);
+	va_start(ap, fmt);
+	(void)vbad(x, &why, fmt, ap);
+	va_end(ap);
+	free(x->c->hostname_problem);
+	x->c->hostname_problem = xstrdup(why.msg);
 }
 
 /* badval - "NAME:LINE: key: what \"value\"". */
@@ -232,8 +257,12 @@ static int parse_host(struct pctx *x, const struct key *k, struct span v)
 {
 	if (!conf_host_ok(v))
 		return badval(x, k->name, "bad host name", v);
-	if (k->off == offsetof(struct config, hostname) && !conf_fqdn_ok(v))
-		return badval(x, k->name, "not a fully qualified name (at least two labels, not localhost):", v);
+	if (k->off == offsetof(struct config, hostname) && !conf_fqdn_ok(v)) {
+		char sh[CONF_SHOW];
+
+		unqualified(x, "%s: not a fully qualified name (at least two labels, not localhost): \"%s\"", k->name,
+		    show(sh, v.p, v.n));
+	}
 	set_str(field(x->c, k), conf_host_dup(v));
 	return 0;
 }
@@ -568,9 +597,10 @@ static void system_name(char *h, size_t n)
 	}
 }
 
-/* conf_finish_names - the system's name where hostname is not configured, when it is fully qualified
- * (else the configuration is invalid: mail must not go out under a made-up name); domain and
- * tls_cert_name follow hostname unless set. */
+/* conf_finish_names - the system's name where hostname is not configured; when that is not fully
+ * qualified the reason is kept (mail must not go out under a made-up name: conf_name_ok), and hostname
+ * holds the system's name, or "localhost" when it is not even a host name. domain and tls_cert_name
+ * follow hostname unless set. */
 static int conf_finish_names(struct pctx *x)
 {
 	struct config *c = x->c;
@@ -579,9 +609,9 @@ static int conf_finish_names(struct pctx *x)
 	if (c->hostname == NULL) {
 		system_name(h, sizeof h);
 		if (!conf_fqdn_ok(span_str(h)))
-			return bad(x, "hostname: not set, and the system's name \"%s\" is not fully qualified: "
+			unqualified(x, "hostname: not set, and the system's name \"%s\" is not fully qualified: "
 				"set hostname to this host's fully qualified name", show(s, h, strlen(h)));
-		c->hostname = conf_host_dup(span_str(h));
+		c->hostname = conf_host_ok(span_str(h)) ? conf_host_dup(span_str(h)) : xstrdup("localhost");
 	}
 	if (c->domain == NULL)
 		c->domain = xstrdup(c->hostname);
@@ -686,6 +716,7 @@ void conf_free(struct config *c)
 	free(c->tls_policy);
 	free(c->path);
 	free(c->hostname);
+	free(c->hostname_problem);
 	free(c->domain);
 	free(c->spool);
 	free(c->aliases);
@@ -820,4 +851,12 @@ const char *conf_key_default(size_t i, bool *value)
 		return NULL;
 	*value = keys[i].def != NULL;
 	return keys[i].def != NULL ? keys[i].def : keys[i].derived != NULL ? keys[i].derived : "none";
+}
+
+/* conf_name_ok - see config.h */
+int conf_name_ok(const struct config *c, struct err *e)
+{
+	if (c->hostname_problem == NULL)
+		return 0;
+	return err_set(e, EX_CONFIG, "%s", c->hostname_problem);
 }

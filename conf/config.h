@@ -41,6 +41,7 @@ struct config {
 	char *path;		/* the file it came from (for messages) */
 	/* submission */
 	char *hostname;		/* set by conf_parse/conf_load: configured or the system's */
+	char *hostname_problem;	/* NULL, or why hostname is no name for mail to go out under */
 	char *domain;		/* appended to bare local names */
 	char *spool;
 	char *aliases;		/* a missing file: no aliases */
@@ -88,12 +89,19 @@ struct config {
 void conf_defaults(struct config *c);
 
 /* conf_parse - parse a whole file's bytes into c (which conf_defaults filled). Pure but for the
- * hostname default: without hostname, the system's name when it is fully qualified, else -1 (EX_CONFIG,
- * one line naming the key). `name` is used in messages ("name:LINE: ..."). Returns 0 or -1 with EX_CONFIG. */
+ * hostname default: without hostname, the system's name. A hostname (configured or the system's) that
+ * is not fully qualified does not stop the parse: c->hostname_problem says why, in one line naming the
+ * key, and conf_name_ok refuses it where mail is sent or queued. `name` is used in messages
+ * ("name:LINE: ..."). Returns 0 or -1 with EX_CONFIG. */
 int conf_parse(struct config *c, const char *buf, size_t len, const char *name, struct err *e);
 
 /* conf_load - defaults, then read and parse `path` (a missing file is fine only when `optional`). */
 int conf_load(struct config *c, const char *path, bool optional, struct err *e);
+
+/* conf_name_ok - 0 when c->hostname is a fully qualified name mail may go out under; else -1 with
+ * EX_CONFIG and c->hostname_problem. The front door (submission, -bs) and the runner call it; the
+ * commands that only read or report (config, check, dkim-keygen, mailq) do not. */
+int conf_name_ok(const struct config *c, struct err *e);
 
 /* conf_set_system_name - fix the system's name conf_parse and conf_load fall back to (tests); NULL:
  * ask the system again (gethostname, then the resolver's canonical name). */

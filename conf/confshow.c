@@ -50,6 +50,8 @@ int conf_show_main(const struct config *c, int argc, char **argv, FILE *out, FIL
 		fprintf(errf, "usage: postern config [KEY]\n");
 		return EX_USAGE;
 	}
+	if (c->hostname_problem != NULL)	/* loaded, but no mail goes out with it */
+		fprintf(errf, "postern: config: warning: %s\n", c->hostname_problem);
 	if (argc == 2) {
 		if (show(c, argv[1], 0, out, &e) < 0) {
 			fprintf(errf, "postern: config: %s\n", e.msg);

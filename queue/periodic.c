@@ -56,7 +56,7 @@ static const struct config *reload(const struct runner_opts *ro, const struct co
 	err_clear(&e);
 	memset(&next, 0, sizeof next);
 	if (conf_load(&next, ro->config_path ? ro->config_path : CONF_PATH_DEFAULT, ro->config_path == NULL,
-	    &e) < 0) {
+	    &e) < 0 || conf_name_ok(&next, &e) < 0) {
 		log_msg(lg, LOG_ERR, "reload: keeping the running configuration: %s", e.msg);
 		conf_free(&next);
 		return cur;

@@ -179,10 +179,31 @@ static int do_admin(const struct opts *o, const struct config *c, struct log *lg
 	return EX_USAGE;
 }
 
+/* sends_mail - whether this mode queues or sends mail (and so needs a fully qualified hostname). */
+static bool sends_mail(const struct opts *o)
+{
+	switch (o->mode) {
+	case MODE_SUBMIT:
+	case MODE_QUEUE:
+	case MODE_SMTP:
+		return true;
+	case MODE_ADMIN:
+		return o->admin_argc > 0 && strcmp(o->admin_argv[0], "queue-run") == 0;
+	default:
+		return false;
+	}
+}
+
 int admin_dispatch(const struct opts *o, const struct config *c, struct log *lg)
 {
 	struct runner_opts ro;
+	struct err e;
 
+	err_clear(&e);
+	if (sends_mail(o) && conf_name_ok(c, &e) < 0) {
+		log_msg(lg, LOG_ERR, "fatal: %s", e.msg);
+		return fail(o->personality, &e, EX_CONFIG);
+	}
 	switch (o->mode) {
 	case MODE_SUBMIT:
 		return submit_main(o, c, lg);

@@ -31,6 +31,18 @@ test_identity_no_fqdn() {	# no hostname key, system name vm: the front door and 
 	id_as vm "$T/bin/sendmail" -C "$CONF" -q </dev/null
 	rc=$?
 	id_want_78 "$rc" "runner"
+	id_as vm "$T/bin/sendmail" -C "$CONF" -bs </dev/null
+	rc=$?
+	id_want_78 "$rc" "-bs"
+	# what only reads or reports still works, and says what is wrong
+	mkdir -p "$T/bin" && ln -sf "$BIN" "$T/bin/postern"
+	id_as vm "$T/bin/postern" -C "$CONF" config hostname
+	expect_eq "postern config on vm: exit status" 0 "$?"
+	expect_eq "postern config hostname" vm "$(cat "$T/id.out")"
+	grep -q "warning: .*hostname: not set, and the system's name \"vm\" is not fully qualified" "$T/id.err" ||
+		fail "postern config does not warn: $(cat "$T/id.err")"
+	id_as vm "$T/bin/postern" -C "$CONF" dkim-keygen postern.example s1 --out "$T/s1.key"
+	expect_eq "dkim-keygen on vm: exit status" 0 "$?"
 	# `hostname localhost` is refused the same way, with the key named
 	printf 'hostname localhost\n' >>"$CONF"
 	id_as mail.postern.example "$T/bin/sendmail" -C "$CONF" -t -i <"$T/msg"
