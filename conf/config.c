@@ -47,6 +47,7 @@ enum kind {
 	K_INT,			/* int, plain decimal, in [min, max] */
 	K_ENUM,			/* an enum field, one of words[] (the enum's order) */
 	K_BOOL,			/* bool: yes or no */
+	K_IPV4,			/* char *: one IPv4 address, stored as inet_ntop writes it */
 	K_DKIM, K_POLICY, K_RESOLVER, K_SMARTHOST, K_CANON,	/* one key each, values of their own */
 };
 
@@ -54,7 +55,7 @@ struct pctx;
 struct key;
 typedef int parse_fn(struct pctx *x, const struct key *k, struct span v);
 typedef int show_fn(const struct config *c, const struct key *k, struct buf *out);
-static parse_fn parse_host, parse_path, parse_size, parse_dur, parse_int, parse_enum, parse_bool;
+static parse_fn parse_host, parse_path, parse_size, parse_dur, parse_int, parse_enum, parse_bool, parse_ipv4;
 static parse_fn set_dkim, set_policy, set_resolver, set_smarthost, set_canon;
 static show_fn show_str, show_size, show_usize, show_dur, show_int, show_enum, show_bool;
 static show_fn show_dkim, show_policy, show_smarthost, show_canon;
@@ -74,6 +75,7 @@ static const struct kindops {
 	[K_INT] = { parse_int, show_int, false, false },
 	[K_ENUM] = { parse_enum, show_enum, false, false },
 	[K_BOOL] = { parse_bool, show_bool, false, false },
+	[K_IPV4] = { parse_ipv4, show_str, false, false },
 	[K_DKIM] = { set_dkim, show_dkim, true, true },
 	[K_POLICY] = { set_policy, show_policy, true, true },
 	[K_RESOLVER] = { set_resolver, show_str, true, false },
@@ -130,6 +132,7 @@ static const struct key {
 	STR("tls_cert_name", K_HOST, tls_cert_name, NULL, "the value of hostname"),
 	STR("resolver", K_RESOLVER, resolver, NULL, NULL),	/* NULL: /etc/resolv.conf */
 	NUM("max_connections", K_INT, max_connections, "4", 1, 64),
+	STR("source_address", K_IPV4, source_address, NULL, NULL),	/* NULL: the kernel chooses */
 	/* queue */
 	NUM("retry_min", K_DUR, retry_min, "5m", 0, LONG_MAX),	/* 0: retry at the next run */
 	NUM("retry_max", K_DUR, retry_max, "4h", 1, LONG_MAX),
@@ -407,6 +410,19 @@ static int set_policy(struct pctx *x, const struct key *k, struct span v)
 	c->tls_policy[c->ntls_policy].domain = conf_host_dup(d);
 	c->tls_policy[c->ntls_policy].level = (enum tls_level)i;
 	c->ntls_policy++;
+	return 0;
+}
+
+/* parse_ipv4 - K_IPV4: one dotted-quad IPv4 address, stored normalised. */
+static int parse_ipv4(struct pctx *x, const struct key *k, struct span v)
+{
+	char tmp[INET_ADDRSTRLEN], txt[INET_ADDRSTRLEN];
+	struct in_addr a;
+
+	if (v.n >= sizeof tmp || (memcpy(tmp, v.p, v.n), tmp[v.n] = '\0', inet_pton(AF_INET, tmp, &a)) != 1 ||
+	    inet_ntop(AF_INET, &a, txt, sizeof txt) == NULL)
+		return badval(x, k->name, "not an IPv4 address:", v);
+	set_str(field(x->c, k), xstrdup(txt));
 	return 0;
 }
 
@@ -727,6 +743,7 @@ void conf_free(struct config *c)
 	free(c->tls_key);
 	free(c->tls_cert_name);
 	free(c->resolver);
+	free(c->source_address);
 	free(c->pidfile);
 	memset(c, 0, sizeof *c);
 }
@@ -737,7 +754,7 @@ static const char *canon_word(enum dkim_canon v)
 	return v == CANON_SIMPLE ? "simple" : "relaxed";
 }
 
-/* show_str - K_HOST, K_PATH, K_RESOLVER: the string, or not set */
+/* show_str - K_HOST, K_PATH, K_IPV4, K_RESOLVER: the string, or not set */
 static int show_str(const struct config *c, const struct key *k, struct buf *out)
 {
 	const char *s = *(char *const *)cfield(c, k);

@@ -66,6 +66,7 @@ struct config {
 	char *tls_cert, *tls_key;	/* client certificate and key, or NULL */
 	char *tls_cert_name;	/* name the certbot hook matches */
 	char *resolver;		/* space-separated IPv4 addresses, or NULL for /etc/resolv.conf */
+	char *source_address;	/* IPv4 that direct deliveries leave from, or NULL: the kernel's choice */
 	int max_connections;	/* parallel destinations */
 	long retry_min, retry_max;	/* seconds */
 	long queue_lifetime;	/* seconds */

@@ -351,6 +351,7 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 	memset(&so, 0, sizeof so);
 	smtp_timeouts_from_config(c, &so.to);
 	so.peer = relay;	/* the smtp layer's reasons name it */
+	so.source = c->smarthost == NULL ? c->source_address : NULL;	/* direct delivery only */
 	so.transcript = env->transcript;
 	so.transcript_ctx = env->transcript_ctx;
 	s = smtp_new(&so);

@@ -63,6 +63,7 @@ struct smtp_opts {
 	void *transcript_ctx;
 	const char *peer;		/* borrowed: the server as reasons name it, "mx.d[1.2.3.4]:25";
 					 * NULL: "1.2.3.4:25" */
+	const char *source;		/* borrowed: the IPv4 address to connect from; NULL: any */
 };
 
 struct smtp;

@@ -460,6 +460,17 @@ int smtp_connect(struct smtp *s, struct in_addr ip, int port, struct err *e)
 	}
 	/* every write is a whole command or a whole chunk: no reason to let Nagle hold one back */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
+	if (s->o.source != NULL) {	/* source_address: the address whose PTR names this host */
+		struct sockaddr_in src = { .sin_family = AF_INET };
+
+		if (inet_pton(AF_INET, s->o.source, &src.sin_addr) != 1 ||
+		    bind(fd, (struct sockaddr *)&src, sizeof src) < 0) {
+			err_set(e, EX_TEMPFAIL, "cannot connect from %s (source_address): %s", s->o.source,
+			    strerror(errno ? errno : EINVAL));
+			close(fd);
+			return keep_fail(s, SMTP_FAIL_LOCAL, e);
+		}
+	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
 		if (errno != EINPROGRESS)
 			soerr = errno;

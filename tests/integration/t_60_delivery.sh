@@ -359,6 +359,24 @@ test_delivery_local_mx_refused_by_default() {	# an MX on 127/8: deferred unless 
 	dl_expect_spool_empty
 }
 
+test_delivery_source_address() {	# source_address: direct deliveries leave from it; not the smarthost's
+	postern_env "source_address 127.0.0.77"
+	dl_nodkim
+	smtpd_start mx1 127.0.0.11:25 || fail "start"
+	msg "a@postern.example" "src@mx-pref.example" "from .77" | submit -t -i
+	queue_run
+	expect_eq "delivered" 1 "$(mail_count mx1)"
+	expect_eq "the peer the receiver saw" 127.0.0.77 "$(env_get mx1 1 peer)"
+	expect_eq "EHLO stays hostname" mail.postern.example "$(env_get mx1 1 helo)"
+	# an address this host does not have: deferred with the reason, never sent from another
+	sed -i 's/^source_address .*/source_address 192.0.2.1/' "$CONF"
+	msg "a@postern.example" "src2@mx-pref.example" "from nowhere" | submit -t -i
+	queue_run
+	expect_eq "delivered from an address not ours" 1 "$(mail_count mx1)"
+	expect_eq "deferred" 1 "$(dl_spool_count deferred)"
+	mailq_text | grep -q "cannot connect from 192.0.2.1 (source_address)" || fail "mailq reason: $(cat "$T/pm.out")"
+}
+
 # ------------------------------------------------------------------------------ periodic runner
 
 test_periodic_q1m_pidfile_refusals() {	# sendmail -q1m: pidfile, first pass, a second runner, SIGTERM

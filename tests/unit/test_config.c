@@ -28,6 +28,7 @@ static void field(const struct config *c, const char *key, char *out, size_t n)
 	S("smarthost_tls", st[c->smarthost_tls]); S("smarthost_auth", c->smarthost_auth);
 	S("tls", tl[c->tls]); S("tls_ca", c->tls_ca); S("tls_cert", c->tls_cert); S("tls_key", c->tls_key);
 	S("tls_cert_name", c->tls_cert_name); S("resolver", c->resolver);
+	S("source_address", c->source_address);
 	L("max_connections", c->max_connections); L("retry_min", c->retry_min); L("retry_max", c->retry_max);
 	L("queue_lifetime", c->queue_lifetime); L("delay_warning", c->delay_warning);
 	L("timeout_connect", c->timeout_connect); L("timeout_greeting", c->timeout_greeting);
@@ -182,6 +183,12 @@ static const struct row rows[] = {
 	  false },
 	{ "tls_ca /etc/ssl/ca.pem\n", "tls_ca", "/etc/ssl/ca.pem", false },
 	{ "tls_cert /c.pem\ntls_key /k.pem\n", "tls_key", "/k.pem", false },
+	{ "", "source_address", "(null)", false },
+	{ "source_address 192.0.2.7\n", "source_address", "192.0.2.7", false },
+	{ "source_address 192.0.2.300\n", NULL, "t.conf:1: source_address: not an IPv4 address: \"192.0.2.300\"", true },
+	{ "source_address 2001:db8::1\n", NULL, "t.conf:1: source_address: not an IPv4 address: \"2001:db8::1\"", true },
+	{ "source_address 192.0.2.7 192.0.2.8\n", NULL,
+	  "t.conf:1: source_address: wants one value, got \"192.0.2.7 192.0.2.8\"", true },
 	{ "resolver 127.0.0.1\n", "resolver", "127.0.0.1", false },
 	{ "resolver 127.0.0.1   10.0.0.2\t192.0.2.3\n", "resolver", "127.0.0.1 10.0.0.2 192.0.2.3", false },
 	{ "max_connections 1\n", "max_connections", "1", false },
