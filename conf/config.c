@@ -79,7 +79,7 @@ static const struct kindops {
 	[K_DKIM] = { set_dkim, show_dkim, true, true },
 	[K_POLICY] = { set_policy, show_policy, true, true },
 	[K_RESOLVER] = { set_resolver, show_str, true, false },
-	[K_SMARTHOST] = { set_smarthost, show_smarthost, false, false },
+	[K_SMARTHOST] = { set_smarthost, show_smarthost, true, false },
 	[K_CANON] = { set_canon, show_canon, false, false },
 };
 
@@ -453,33 +453,55 @@ static int set_resolver(struct pctx *x, const struct key *k, struct span v)
 	return 0;
 }
 
-/* set_smarthost - "HOST" or "HOST:PORT" */
-static int set_smarthost(struct pctx *x, const struct key *k, struct span v)
+/* one_relay - "HOST" or "HOST:PORT" into *host, *port (untouched without a port). */
+static int one_relay(struct pctx *x, struct span v, char **host, int *port, bool *given)
 {
 	const char *colon = memrchr(v.p, ':', v.n);
 	struct span h = v;
 
-	(void)k;
 	if (colon != NULL) {
 		struct span p = span_make(colon + 1, v.n - (size_t)(colon - v.p) - 1);
-		long port = 0;
+		long n = 0;
 
 		h = span_make(v.p, (size_t)(colon - v.p));
-		for (size_t i = 0; i < p.n && port <= 65535; i++) {
+		for (size_t i = 0; i < p.n && n <= 65535; i++) {
 			if (p.p[i] < '0' || p.p[i] > '9') {
-				port = -1;
+				n = -1;
 				break;
 			}
-			port = port * 10 + (p.p[i] - '0');
+			n = n * 10 + (p.p[i] - '0');
 		}
-		if (p.n == 0 || port < 1 || port > 65535)
+		if (p.n == 0 || n < 1 || n > 65535)
 			return badval(x, "smarthost", "bad port in", v);
-		x->c->smarthost_port = (int)port;
-		x->port_given = true;
+		*port = (int)n;
+		*given = true;
 	}
 	if (!conf_host_ok(h))
 		return badval(x, "smarthost", "bad host name", h);
-	set_str(&x->c->smarthost, conf_host_dup(h));
+	set_str(host, conf_host_dup(h));
+	return 0;
+}
+
+/* set_smarthost - "HOST[:PORT] [HOST[:PORT]...]": the first, then the ones tried after it */
+static int set_smarthost(struct pctx *x, const struct key *k, struct span v)
+{
+	struct config *c = x->c;
+	struct span w;
+
+	(void)k;
+	if (one_relay(x, next_word(&v), &c->smarthost, &c->smarthost_port, &x->port_given) < 0)
+		return -1;
+	while ((w = next_word(&v)).n != 0) {
+		struct conf_relay *r;
+
+		if (c->nsmarthost_alt + 1 >= CONF_SMARTHOSTS)
+			return bad(x, "smarthost: at most %d hosts", CONF_SMARTHOSTS);
+		c->smarthost_alt = xreallocarray(c->smarthost_alt, c->nsmarthost_alt + 1, sizeof *c->smarthost_alt);
+		r = &c->smarthost_alt[c->nsmarthost_alt++];
+		memset(r, 0, sizeof *r);
+		if (one_relay(x, w, &r->host, &r->port, &r->port_given) < 0)
+			return -1;
+	}
 	return 0;
 }
 
@@ -553,6 +575,9 @@ static int conf_finish(struct pctx *x)
 		return -1;
 	if (!x->port_given)
 		c->smarthost_port = default_port(c);
+	for (size_t i = 0; i < c->nsmarthost_alt; i++)
+		if (!c->smarthost_alt[i].port_given)
+			c->smarthost_alt[i].port = default_port(c);
 	if (c->retry_min > c->retry_max)
 		return bad(x, "retry_min (%ld s) is longer than retry_max (%ld s)", c->retry_min, c->retry_max);
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL))
@@ -737,6 +762,9 @@ void conf_free(struct config *c)
 	free(c->spool);
 	free(c->aliases);
 	free(c->smarthost);
+	for (size_t i = 0; i < c->nsmarthost_alt; i++)
+		free(c->smarthost_alt[i].host);
+	free(c->smarthost_alt);
 	free(c->smarthost_auth);
 	free(c->tls_ca);
 	free(c->tls_cert);
@@ -837,7 +865,14 @@ static int show_policy(const struct config *c, const struct key *k, struct buf *
 static int show_smarthost(const struct config *c, const struct key *k, struct buf *out)
 {
 	(void)k;
-	return c->smarthost == NULL ? 0 : buf_printf(out, "%s:%d", c->smarthost, c->smarthost_port) < 0 ? -1 : 1;
+	if (c->smarthost == NULL)
+		return 0;
+	if (buf_printf(out, "%s:%d", c->smarthost, c->smarthost_port) < 0)
+		return -1;
+	for (size_t i = 0; i < c->nsmarthost_alt; i++)
+		if (buf_printf(out, " %s:%d", c->smarthost_alt[i].host, c->smarthost_alt[i].port) < 0)
+			return -1;
+	return 1;
 }
 
 /* conf_value - see config.h */

@@ -37,6 +37,16 @@ struct conf_tls_policy {
 	enum tls_level level;
 };
 
+/* One more smarthost: its name and port (from HOST:PORT, else smarthost_tls's default). */
+struct conf_relay {
+	char *host;
+	int port;
+	bool port_given;
+};
+
+/* CONF_SMARTHOSTS - hosts on one smarthost line */
+#define CONF_SMARTHOSTS 8
+
 struct config {
 	char *path;		/* the file it came from (for messages) */
 	/* submission */
@@ -57,6 +67,8 @@ struct config {
 	/* delivery */
 	char *smarthost;	/* host; NULL = direct MX delivery */
 	int smarthost_port;	/* from smarthost HOST:PORT, else by smarthost_tls */
+	struct conf_relay *smarthost_alt;	/* the hosts after the first on the line, tried in turn */
+	size_t nsmarthost_alt;
 	enum smarthost_tls smarthost_tls;
 	char *smarthost_auth;	/* credentials file path, or NULL */
 	enum tls_level tls;

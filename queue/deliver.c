@@ -467,6 +467,36 @@ static bool stopping(const struct dlv_env *env)
 	return env->stop != NULL && *env->stop;
 }
 
+/* smarthost_implicit - whether the smarthost at this port speaks TLS from the first byte. */
+static bool smarthost_implicit(const struct config *c, int port)
+{
+	return c->smarthost_tls == SMARTHOST_TLS_TLS || (c->smarthost_tls == SMARTHOST_TLS_AUTO && port == 465);
+}
+
+/* smarthost_route - the targets of every host on the smarthost line, in its order (the addresses of
+ * each in turn): the next is tried when one cannot be reached, greets with 4xx or fails TLS. A host
+ * that does not resolve is skipped when another does; when none does, the first's verdict stands. */
+static enum route_result smarthost_route(const struct dlv_env *env, struct route *rt, struct err *e)
+{
+	const struct config *c = env->c;
+	enum route_result rr = route_host(env->dns, c->smarthost, c->smarthost_port, rt, e);
+
+	for (size_t i = 0; i < c->nsmarthost_alt; i++) {
+		struct route more = { 0 };
+		struct err e2;
+
+		err_clear(&e2);
+		if (route_host(env->dns, c->smarthost_alt[i].host, c->smarthost_alt[i].port, &more, &e2) != ROUTE_OK)
+			continue;
+		rt->t = xreallocarray(rt->t, rt->n + more.n, sizeof *rt->t);
+		memcpy(rt->t + rt->n, more.t, more.n * sizeof *more.t);
+		rt->n += more.n;
+		free(more.t);	/* the host names now belong to rt */
+		rr = ROUTE_OK;
+	}
+	return rr;
+}
+
 void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 {
 	const struct config *c = env->c;
@@ -490,9 +520,7 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 		R.reported[m] = xcalloc(d->msg[m].nrcpt ? d->msg[m].nrcpt : 1, sizeof **R.reported);
 
 	if (c->smarthost != NULL) {
-		rr = route_host(env->dns, c->smarthost, c->smarthost_port, &rt, &e);
-		implicit = c->smarthost_tls == SMARTHOST_TLS_TLS ||
-		    (c->smarthost_tls == SMARTHOST_TLS_AUTO && c->smarthost_port == 465);
+		rr = smarthost_route(env, &rt, &e);
 		level = c->smarthost_tls == SMARTHOST_TLS_NONE ? TLS_NONE : TLS_VERIFY;
 	} else {
 		rr = route_mx(env->dns, d->domain, c->allow_local_mx, env->rnd, env->rndctx, &rt, &e);
@@ -520,6 +548,8 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 	}
 	for (i = 0; rr == ROUTE_OK && i < rt.n && !stopping(env); i++) {
 		int noprogress = 0;
+
+		implicit = c->smarthost != NULL && smarthost_implicit(c, rt.t[i].port);
 
 		while (!stopping(env) && current(&R) >= 0) {
 			bool tls_failed = false;

@@ -181,6 +181,31 @@ smarthost_test() {
 test_postern_smarthost_587() { smarthost_test starttls 587; }
 test_postern_smarthost_465() { smarthost_test tls 465; }
 
+test_postern_smarthost_failover() {	# several smarthosts: the next when one is down or greets 4xx
+	printf 'postern s3cret\n' >"$T/smarthost.auth"
+	chown root:postern "$T/smarthost.auth"
+	chmod 0640 "$T/smarthost.auth"
+	# nothing listens on :2587; :465 speaks TLS at once (auto: by its port), :587 STARTTLS
+	postern_env "smarthost smarthost.example:2587 smarthost.example:465" "smarthost_auth $T/smarthost.auth"
+	smarthost_start && smtpd_start mx1 127.0.0.11:25 || fail "start"
+	msg "a@postern.example" "far@mx-pref.example" "failover down" | submit -t -i
+	queue_run
+	expect_eq "at the second smarthost" far@mx-pref.example "$(all_rcpts smarthost465)"
+	expect_eq "auth user" postern "$(env_get smarthost465 1 auth_user)"
+	expect_queue_empty
+	# the first greets 421: the next one in the same attempt
+	smtpd_start busy 127.0.0.20:2525 --greet-421 || fail "start busy"
+	sed -i 's/^smarthost .*/smarthost smarthost.example:2525 smarthost.example:587/' "$CONF"
+	msg "a@postern.example" "far2@mx-pref.example" "failover 421" | submit -t -i
+	queue_run
+	expect_eq "at the busy one" 0 "$(mail_count busy)"
+	expect_eq "at the third" far2@mx-pref.example "$(all_rcpts smarthost587)"
+	expect_eq "via the MX" 0 "$(mail_count mx1)"
+	expect_queue_empty
+	expect_eq "postern config smarthost" "smarthost.example:2525 smarthost.example:587" \
+		"$("$BIN" -C "$CONF" config smarthost)"
+}
+
 test_postern_tls_verify_ok() {
 	postern_env "tls verify"
 	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"

@@ -25,6 +25,15 @@ static void field(const struct config *c, const char *key, char *out, size_t n)
 	S("deliver", c->deliver == DELIVER_QUEUE ? "queue" : "background");
 	S("dkim_required", c->dkim_required ? "yes" : "no"); L("dkim_expire", c->dkim_expire);
 	S("smarthost", c->smarthost); L("smarthost_port", c->smarthost_port);
+	else if (strcmp(key, "smarthost_line") == 0) {	/* the whole line, as postern config prints it */
+		struct buf b;
+		struct err e;
+
+		buf_init(&b, 1024);
+		cr_assert_geq(conf_value(c, "smarthost", &b, &e), 0);
+		r = snprintf(out, n, "%.*s", (int)b.len, b.data);
+		buf_free(&b);
+	}
 	S("smarthost_tls", st[c->smarthost_tls]); S("smarthost_auth", c->smarthost_auth);
 	S("tls", tl[c->tls]); S("tls_ca", c->tls_ca); S("tls_cert", c->tls_cert); S("tls_key", c->tls_key);
 	S("tls_cert_name", c->tls_cert_name); S("resolver", c->resolver);
@@ -170,6 +179,13 @@ static const struct row rows[] = {
 	{ "dkim_expire 0\n", "dkim_expire", "0", false },
 	{ "smarthost smtp.example.net\n", "smarthost_port", "587", false },
 	{ "smarthost smtp.example.net:2525\n", "smarthost_port", "2525", false },
+	/* several: tried in turn, each its own port or smarthost_tls's default */
+	{ "smarthost a.example.net:2525 b.example.net c.example.net:465\n", "smarthost_line",
+	  "a.example.net:2525 b.example.net:587 c.example.net:465", false },
+	{ "smarthost_tls tls\nsmarthost a.example.net:2525 b.example.net\n", "smarthost_line",
+	  "a.example.net:2525 b.example.net:465", false },
+	{ "smarthost a.example.net b:x\n", NULL, "t.conf:1: smarthost: bad port in \"b:x\"", true },
+	{ "smarthost a b c d e f g h i\n", NULL, "t.conf:1: smarthost: at most 8 hosts", true },
 	{ "smarthost SMTP.example.net:465\n", "smarthost", "smtp.example.net", false },
 	{ "smarthost smtp.example.net\nsmarthost_tls tls\n", "smarthost_port", "465", false },
 	{ "smarthost_tls tls\nsmarthost smtp.example.net:25\n", "smarthost_port", "25", false },
@@ -289,7 +305,7 @@ static const struct row rows[] = {
 	{ "smarthost h:99999999999999999999999\n", NULL, "t.conf:1: smarthost: bad port in \"h:99999999999999999999999\"",
 	  true },
 	{ "smarthost [::1]:25\n", NULL, "t.conf:1: smarthost: bad host name \"[::1]\"", true },
-	{ "smarthost a b\n", NULL, "t.conf:1: smarthost: wants one value, got \"a b\"", true },
+	{ "smarthost a b\n", "smarthost_line", "a:587 b:587", false },	/* two hosts, not one value too many */
 	{ "tls_policy example.com\n", NULL, "t.conf:1: tls_policy: wants DOMAIN LEVEL, got \"example.com\"", true },
 	{ "tls_policy example.com strict\n", NULL,
 	  "t.conf:1: tls_policy: bad level (want none|may|encrypt|verify) \"strict\"", true },
