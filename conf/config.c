@@ -38,6 +38,7 @@ static int conf_finish_names(struct pctx *x);
 /* The smarthost port when none is given: 465 for TLS from the first byte (RFC 8314), else 587 (RFC 6409). */
 #define CONF_PORT_SUBMISSIONS 465
 #define CONF_PORT_SUBMISSION 587
+#define CONF_PORT_SMTP 25
 
 /* What a key's value is: each kind has one parser, one printer (kinds[] below). */
 enum kind {
@@ -48,7 +49,7 @@ enum kind {
 	K_ENUM,			/* an enum field, one of words[] (the enum's order) */
 	K_BOOL,			/* bool: yes or no */
 	K_IPV4,			/* char *: one IPv4 address, stored as inet_ntop writes it */
-	K_DKIM, K_POLICY, K_RESOLVER, K_SMARTHOST, K_CANON,	/* one key each, values of their own */
+	K_DKIM, K_POLICY, K_RESOLVER, K_SMARTHOST, K_CANON, K_ROUTE,	/* one key each, values of their own */
 };
 
 struct pctx;
@@ -56,9 +57,10 @@ struct key;
 typedef int parse_fn(struct pctx *x, const struct key *k, struct span v);
 typedef int show_fn(const struct config *c, const struct key *k, struct buf *out);
 static parse_fn parse_host, parse_path, parse_size, parse_dur, parse_int, parse_enum, parse_bool, parse_ipv4;
-static parse_fn set_dkim, set_policy, set_resolver, set_smarthost, set_canon;
+static parse_fn set_dkim, set_policy, set_resolver, set_smarthost, set_canon, set_route;
+static int one_relay(struct pctx *x, const char *key, struct span v, char **host, int *port, bool *given);
 static show_fn show_str, show_size, show_usize, show_dur, show_int, show_enum, show_bool;
-static show_fn show_dkim, show_policy, show_smarthost, show_canon;
+static show_fn show_dkim, show_policy, show_smarthost, show_canon, show_route;
 
 /* kinds - the parser and printer of each kind; `words`: the value may be several words; `repeat`: the
  * key may be given several times (each line adds one). */
@@ -81,6 +83,7 @@ static const struct kindops {
 	[K_RESOLVER] = { set_resolver, show_str, true, false },
 	[K_SMARTHOST] = { set_smarthost, show_smarthost, true, false },
 	[K_CANON] = { set_canon, show_canon, false, false },
+	[K_ROUTE] = { set_route, show_route, true, true },
 };
 
 static const char *const deliver_words[] = { "background", "queue", NULL };
@@ -123,6 +126,7 @@ static const struct key {
 	/* delivery */
 	STR("smarthost", K_SMARTHOST, smarthost, NULL, NULL),
 	ENUM("smarthost_tls", smarthost_tls, "auto", shtls_words),
+	STR("route", K_ROUTE, route, NULL, NULL),
 	STR("smarthost_auth", K_PATH, smarthost_auth, NULL, NULL),
 	ENUM("tls", tls, "may", tls_words),
 	STR("tls_policy", K_POLICY, tls_policy, NULL, NULL),
@@ -413,6 +417,45 @@ static int set_policy(struct pctx *x, const struct key *k, struct span v)
 	return 0;
 }
 
+/* set_route - "DOMAIN direct|smarthost|HOST[:PORT]", DOMAIN with a leading dot for its subdomains only */
+static int set_route(struct pctx *x, const struct key *k, struct span v)
+{
+	struct config *c = x->c;
+	struct span d = next_word(&v), to = next_word(&v);
+	struct conf_route r = { 0 };
+
+	(void)k;
+	if (to.n == 0 || next_word(&v).n != 0)
+		return badval(x, "route", "wants DOMAIN direct|smarthost|HOST[:PORT], got", d);
+	if (d.n > 1 && d.p[0] == '.') {
+		r.subs_only = true;
+		d = span_make(d.p + 1, d.n - 1);
+	}
+	if (!conf_host_ok(d))
+		return badval(x, "route", "bad domain", d);
+	for (size_t j = 0; j < c->nroute; j++)
+		if (c->route[j].subs_only == r.subs_only && span_ieq(d, c->route[j].domain))
+			return badval(x, "route", "domain given twice:", d);
+	if (span_eq(to, "direct"))
+		r.kind = CONF_ROUTE_DIRECT;
+	else if (span_eq(to, "smarthost"))
+		r.kind = CONF_ROUTE_SMARTHOST;
+	else {
+		bool given = false;
+
+		r.kind = CONF_ROUTE_RELAY;
+		r.port = CONF_PORT_SMTP;
+		if (one_relay(x, "route", to, &r.host, &r.port, &given) < 0) {
+			free(r.host);
+			return -1;
+		}
+	}
+	r.domain = conf_host_dup(d);
+	c->route = xreallocarray(c->route, c->nroute + 1, sizeof *c->route);
+	c->route[c->nroute++] = r;
+	return 0;
+}
+
 /* parse_ipv4 - K_IPV4: one dotted-quad IPv4 address, stored normalised. */
 static int parse_ipv4(struct pctx *x, const struct key *k, struct span v)
 {
@@ -453,8 +496,8 @@ static int set_resolver(struct pctx *x, const struct key *k, struct span v)
 	return 0;
 }
 
-/* one_relay - "HOST" or "HOST:PORT" into *host, *port (untouched without a port). */
-static int one_relay(struct pctx *x, struct span v, char **host, int *port, bool *given)
+/* one_relay - "HOST" or "HOST:PORT" into *host, *port (untouched without a port); key names it. */
+static int one_relay(struct pctx *x, const char *key, struct span v, char **host, int *port, bool *given)
 {
 	const char *colon = memrchr(v.p, ':', v.n);
 	struct span h = v;
@@ -472,12 +515,12 @@ static int one_relay(struct pctx *x, struct span v, char **host, int *port, bool
 			n = n * 10 + (p.p[i] - '0');
 		}
 		if (p.n == 0 || n < 1 || n > 65535)
-			return badval(x, "smarthost", "bad port in", v);
+			return badval(x, key, "bad port in", v);
 		*port = (int)n;
 		*given = true;
 	}
 	if (!conf_host_ok(h))
-		return badval(x, "smarthost", "bad host name", h);
+		return badval(x, key, "bad host name", h);
 	set_str(host, conf_host_dup(h));
 	return 0;
 }
@@ -489,7 +532,7 @@ static int set_smarthost(struct pctx *x, const struct key *k, struct span v)
 	struct span w;
 
 	(void)k;
-	if (one_relay(x, next_word(&v), &c->smarthost, &c->smarthost_port, &x->port_given) < 0)
+	if (one_relay(x, "smarthost", next_word(&v), &c->smarthost, &c->smarthost_port, &x->port_given) < 0)
 		return -1;
 	while ((w = next_word(&v)).n != 0) {
 		struct conf_relay *r;
@@ -499,7 +542,7 @@ static int set_smarthost(struct pctx *x, const struct key *k, struct span v)
 		c->smarthost_alt = xreallocarray(c->smarthost_alt, c->nsmarthost_alt + 1, sizeof *c->smarthost_alt);
 		r = &c->smarthost_alt[c->nsmarthost_alt++];
 		memset(r, 0, sizeof *r);
-		if (one_relay(x, w, &r->host, &r->port, &r->port_given) < 0)
+		if (one_relay(x, "smarthost", w, &r->host, &r->port, &r->port_given) < 0)
 			return -1;
 	}
 	return 0;
@@ -578,6 +621,10 @@ static int conf_finish(struct pctx *x)
 	for (size_t i = 0; i < c->nsmarthost_alt; i++)
 		if (!c->smarthost_alt[i].port_given)
 			c->smarthost_alt[i].port = default_port(c);
+	for (size_t i = 0; i < c->nroute; i++)
+		if (c->route[i].kind == CONF_ROUTE_SMARTHOST && c->smarthost == NULL)
+			return bad(x, "route %s%s smarthost: no smarthost is set", c->route[i].subs_only ? "." : "",
+			    c->route[i].domain);
 	if (c->retry_min > c->retry_max)
 		return bad(x, "retry_min (%ld s) is longer than retry_max (%ld s)", c->retry_min, c->retry_max);
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL))
@@ -728,6 +775,31 @@ enum tls_level conf_tls_for(const struct config *c, const char *domain)
 	return c->tls;
 }
 
+/* conf_route_for - see config.h */
+const struct conf_route *conf_route_for(const struct config *c, const char *domain)
+{
+	const char *d = domain;
+	bool parent = false;
+
+	while (d != NULL && *d != '\0') {
+		for (size_t i = 0; i < c->nroute; i++)
+			if ((parent || !c->route[i].subs_only) && strcasecmp(c->route[i].domain, d) == 0)
+				return &c->route[i];
+		if ((d = strchr(d, '.')) != NULL)
+			d++;
+		parent = true;
+	}
+	return NULL;
+}
+
+/* conf_via_smarthost - see config.h */
+bool conf_via_smarthost(const struct config *c, const char *domain)
+{
+	const struct conf_route *r = domain != NULL ? conf_route_for(c, domain) : NULL;
+
+	return r != NULL ? r->kind == CONF_ROUTE_SMARTHOST : c->smarthost != NULL;
+}
+
 /* conf_uses_tls - see config.h */
 bool conf_uses_tls(const struct config *c)
 {
@@ -753,6 +825,11 @@ void conf_free(struct config *c)
 	}
 	for (size_t i = 0; i < c->ntls_policy; i++)
 		free(c->tls_policy[i].domain);
+	for (size_t i = 0; i < c->nroute; i++) {
+		free(c->route[i].domain);
+		free(c->route[i].host);
+	}
+	free(c->route);
 	free(c->dkim);
 	free(c->tls_policy);
 	free(c->path);
@@ -859,6 +936,22 @@ static int show_policy(const struct config *c, const struct key *k, struct buf *
 		bad |= buf_printf(out, "%s%s %s", i ? "\n" : "", c->tls_policy[i].domain,
 		    tls_words[c->tls_policy[i].level]);
 	return bad ? -1 : c->ntls_policy > 0;
+}
+
+/* show_route - one "DOMAIN TARGET" line each, a relay's port made explicit */
+static int show_route(const struct config *c, const struct key *k, struct buf *out)
+{
+	static const char *const kw[] = { "direct", "smarthost" };
+	int bad = 0;
+
+	(void)k;
+	for (size_t i = 0; i < c->nroute; i++) {
+		const struct conf_route *r = &c->route[i];
+
+		bad |= buf_printf(out, "%s%s%s ", i ? "\n" : "", r->subs_only ? "." : "", r->domain);
+		bad |= r->kind == CONF_ROUTE_RELAY ? buf_printf(out, "%s:%d", r->host, r->port) : buf_adds(out, kw[r->kind]);
+	}
+	return bad ? -1 : c->nroute > 0;
 }
 
 /* show_smarthost - HOST:PORT, the port made explicit */

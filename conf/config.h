@@ -37,6 +37,17 @@ struct conf_tls_policy {
 	enum tls_level level;
 };
 
+/* route DOMAIN direct | smarthost | HOST[:PORT]: where mail for DOMAIN (and its subdomains, or
+ * with a leading dot only its subdomains) goes instead of the default. */
+enum conf_route_kind { CONF_ROUTE_DIRECT, CONF_ROUTE_SMARTHOST, CONF_ROUTE_RELAY };
+struct conf_route {
+	char *domain;		/* lower-case, without the leading dot */
+	bool subs_only;		/* ".example.com": its subdomains, not itself */
+	enum conf_route_kind kind;
+	char *host;		/* CONF_ROUTE_RELAY: the relay (port 25 unless given) */
+	int port;
+};
+
 /* One more smarthost: its name and port (from HOST:PORT, else smarthost_tls's default). */
 struct conf_relay {
 	char *host;
@@ -74,6 +85,8 @@ struct config {
 	enum tls_level tls;
 	struct conf_tls_policy *tls_policy;
 	size_t ntls_policy;
+	struct conf_route *route;
+	size_t nroute;
 	char *tls_ca;		/* CA file for verify; NULL = the system's hashed folder (tls.c) */
 	char *tls_cert, *tls_key;	/* client certificate and key, or NULL */
 	char *tls_cert_name;	/* name the certbot hook matches */
@@ -130,6 +143,13 @@ enum tls_level conf_tls_for(const struct config *c, const char *domain);
 /* conf_uses_tls - whether any delivery could use TLS (the smarthost's setting when there is one, else
  * tls and every tls_policy). */
 bool conf_uses_tls(const struct config *c);
+
+/* conf_route_for - the route line for recipient domain `domain` (the most specific: the domain
+ * itself, then each parent), or NULL: the default (smarthost when set, else direct). Pure. */
+const struct conf_route *conf_route_for(const struct config *c, const char *domain);
+
+/* conf_via_smarthost - whether mail for `domain` goes to the smarthost. Pure. */
+bool conf_via_smarthost(const struct config *c, const char *domain);
 
 /* conf_value - the effective value of key `name` appended to out as the config file would write it
  * (durations in seconds, sizes in bytes; keys given several times: one line each). 1: written, 0: the

@@ -351,7 +351,7 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 	memset(&so, 0, sizeof so);
 	smtp_timeouts_from_config(c, &so.to);
 	so.peer = relay;	/* the smtp layer's reasons name it */
-	so.source = c->smarthost == NULL ? c->source_address : NULL;	/* direct delivery only */
+	so.source = R->d->domain != NULL ? c->source_address : NULL;	/* not to the smarthost */
 	so.transcript = env->transcript;
 	so.transcript_ctx = env->transcript_ctx;
 	s = smtp_new(&so);
@@ -411,7 +411,7 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 		set_outcome(last, cause(DLV_C_TLS_FAILED), relay, tls, diag);
 		goto quit;
 	}
-	if (c->smarthost != NULL && env->auth.user != NULL) {
+	if (R->d->domain == NULL && env->auth.user != NULL) {	/* the smarthost's credentials, for it only */
 		r = smtp_auth(s, env->auth.user, env->auth.pass, c->smarthost_tls == SMARTHOST_TLS_NONE, &e);
 		if (r != SMTP_OK) {
 			/* credentials are fixed by the admin, not by bouncing: dlv_fate defers a 5xx to AUTH */
@@ -506,6 +506,7 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 	struct err e;
 	enum route_result rr;
 	enum tls_level level;
+	const struct conf_route *via;
 	bool implicit = false;
 	size_t m, i;
 
@@ -519,9 +520,12 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 	for (m = 0; m < d->nmsg; m++)
 		R.reported[m] = xcalloc(d->msg[m].nrcpt ? d->msg[m].nrcpt : 1, sizeof **R.reported);
 
-	if (c->smarthost != NULL) {
+	if (d->domain == NULL) {	/* the smarthost (runq_group: conf_via_smarthost) */
 		rr = smarthost_route(env, &rt, &e);
 		level = c->smarthost_tls == SMARTHOST_TLS_NONE ? TLS_NONE : TLS_VERIFY;
+	} else if ((via = conf_route_for(c, d->domain)) != NULL && via->kind == CONF_ROUTE_RELAY) {
+		rr = route_host(env->dns, via->host, via->port, &rt, &e);	/* route DOMAIN HOST[:PORT] */
+		level = conf_tls_for(c, d->domain);
 	} else {
 		rr = route_mx(env->dns, d->domain, c->allow_local_mx, env->rnd, env->rndctx, &rt, &e);
 		level = conf_tls_for(c, d->domain);
@@ -549,7 +553,7 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 	for (i = 0; rr == ROUTE_OK && i < rt.n && !stopping(env); i++) {
 		int noprogress = 0;
 
-		implicit = c->smarthost != NULL && smarthost_implicit(c, rt.t[i].port);
+		implicit = d->domain == NULL && smarthost_implicit(c, rt.t[i].port);
 
 		while (!stopping(env) && current(&R) >= 0) {
 			bool tls_failed = false;

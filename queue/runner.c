@@ -129,7 +129,10 @@ struct runq_dest *runq_group(const struct config *c, struct runq_msg *q, size_t 
 
 	for (i = 0; i < nq; i++) {
 		for (k = 0; k < q[i].env.nrcpt; k++) {
-			const char *dom = c->smarthost ? NULL : rcpt_domain(q[i].env.rcpt[k].addr);
+			const char *dom = rcpt_domain(q[i].env.rcpt[k].addr);
+
+			if (conf_via_smarthost(c, dom))
+				dom = NULL;	/* one destination: the smarthost */
 
 			if (q[i].env.rcpt[k].state != RCPT_PENDING)
 				continue;

@@ -125,9 +125,11 @@ static int do_verify(const struct opts *o, const struct config *c)
 		}
 		for (size_t k = 0; k < one.n; k++) {
 			const char *dom = strrchr(one.v[k], '@') + 1;
+			const struct conf_route *via = conf_route_for(c, dom);
 
 			printf("%s... deliverable: mailer esmtp, host %s, user %s\n", o->rcpt[i],
-			    c->smarthost ? c->smarthost : dom, one.v[k]);
+			    conf_via_smarthost(c, dom) ? c->smarthost :
+			    via != NULL && via->kind == CONF_ROUTE_RELAY ? via->host : dom, one.v[k]);
 		}
 		rcpt_free(&one);
 	}

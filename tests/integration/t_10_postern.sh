@@ -206,6 +206,27 @@ test_postern_smarthost_failover() {	# several smarthosts: the next when one is d
 		"$("$BIN" -C "$CONF" config smarthost)"
 }
 
+test_postern_routes() {	# route DOMAIN direct|smarthost|HOST: per recipient domain, beside the smarthost
+	printf 'postern s3cret\n' >"$T/smarthost.auth"
+	chown root:postern "$T/smarthost.auth"
+	chmod 0640 "$T/smarthost.auth"
+	postern_env "smarthost smarthost.example:587" "smarthost_auth $T/smarthost.auth" \
+		"route implicit.example direct" "route third.example implicit.example"
+	smarthost_start && smtpd_start imp 127.0.0.13:25 && smtpd_start mx1 127.0.0.11:25 || fail "start"
+	msg "a@postern.example" "far@mx-pref.example" "routes" |
+		submit -i -- far@mx-pref.example d@implicit.example r@third.example
+	queue_run
+	expect_eq "at the smarthost" far@mx-pref.example "$(all_rcpts smarthost587)"
+	expect_eq "direct and routed to implicit.example's host" "d@implicit.example r@third.example" \
+		"$(cat "$T"/mail/imp/*.env | sed -n 's/^rcpt_to: //p' | sort | tr '\n' ' ' | sed 's/ $//')"
+	expect_eq "no AUTH outside the smarthost" "" "$(env_get imp 1 auth_user)"
+	expect_eq "via mx-pref's own MX" 0 "$(mail_count mx1)"
+	expect_queue_empty
+	pm -bv r@third.example d@implicit.example || fail "-bv"
+	grep -q "^r@third.example... deliverable: mailer esmtp, host implicit.example, user r@third.example$" \
+		"$T/pm.out" || fail "-bv: $(cat "$T/pm.out")"
+}
+
 test_postern_tls_verify_ok() {
 	postern_env "tls verify"
 	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"

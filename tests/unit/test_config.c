@@ -25,12 +25,12 @@ static void field(const struct config *c, const char *key, char *out, size_t n)
 	S("deliver", c->deliver == DELIVER_QUEUE ? "queue" : "background");
 	S("dkim_required", c->dkim_required ? "yes" : "no"); L("dkim_expire", c->dkim_expire);
 	S("smarthost", c->smarthost); L("smarthost_port", c->smarthost_port);
-	else if (strcmp(key, "smarthost_line") == 0) {	/* the whole line, as postern config prints it */
+	else if (key[0] == '=') {	/* "=KEY": the whole value, as postern config prints it */
 		struct buf b;
 		struct err e;
 
 		buf_init(&b, 1024);
-		cr_assert_geq(conf_value(c, "smarthost", &b, &e), 0);
+		cr_assert_geq(conf_value(c, key + 1, &b, &e), 0);
 		r = snprintf(out, n, "%.*s", (int)b.len, b.data);
 		buf_free(&b);
 	}
@@ -179,10 +179,21 @@ static const struct row rows[] = {
 	{ "dkim_expire 0\n", "dkim_expire", "0", false },
 	{ "smarthost smtp.example.net\n", "smarthost_port", "587", false },
 	{ "smarthost smtp.example.net:2525\n", "smarthost_port", "2525", false },
+	/* route DOMAIN direct|smarthost|HOST[:PORT] */
+	{ "route Example.COM direct\nroute .shop.example.com mx.relay.net\nroute b.org r.net:2525\n", "=route",
+	  "example.com direct\n.shop.example.com mx.relay.net:25\nb.org r.net:2525", false },
+	{ "smarthost s.net\nroute a.org smarthost\n", "=route", "a.org smarthost", false },
+	{ "route a.org smarthost\n", NULL, "t.conf: route a.org smarthost: no smarthost is set", true },
+	{ "route a.org\n", NULL, "t.conf:1: route: wants DOMAIN direct|smarthost|HOST[:PORT], got \"a.org\"", true },
+	{ "route a.org direct x\n", NULL, "t.conf:1: route: wants DOMAIN direct|smarthost|HOST[:PORT], got \"a.org\"",
+	  true },
+	{ "route a.org direct\nroute A.org r.net\n", NULL, "t.conf:2: route: domain given twice: \"A.org\"", true },
+	{ "route a.org r.net:0\n", NULL, "t.conf:1: route: bad port in \"r.net:0\"", true },
+	{ "route a_b.org direct\n", NULL, "t.conf:1: route: bad domain \"a_b.org\"", true },
 	/* several: tried in turn, each its own port or smarthost_tls's default */
-	{ "smarthost a.example.net:2525 b.example.net c.example.net:465\n", "smarthost_line",
+	{ "smarthost a.example.net:2525 b.example.net c.example.net:465\n", "=smarthost",
 	  "a.example.net:2525 b.example.net:587 c.example.net:465", false },
-	{ "smarthost_tls tls\nsmarthost a.example.net:2525 b.example.net\n", "smarthost_line",
+	{ "smarthost_tls tls\nsmarthost a.example.net:2525 b.example.net\n", "=smarthost",
 	  "a.example.net:2525 b.example.net:465", false },
 	{ "smarthost a.example.net b:x\n", NULL, "t.conf:1: smarthost: bad port in \"b:x\"", true },
 	{ "smarthost a b c d e f g h i\n", NULL, "t.conf:1: smarthost: at most 8 hosts", true },
@@ -305,7 +316,7 @@ static const struct row rows[] = {
 	{ "smarthost h:99999999999999999999999\n", NULL, "t.conf:1: smarthost: bad port in \"h:99999999999999999999999\"",
 	  true },
 	{ "smarthost [::1]:25\n", NULL, "t.conf:1: smarthost: bad host name \"[::1]\"", true },
-	{ "smarthost a b\n", "smarthost_line", "a:587 b:587", false },	/* two hosts, not one value too many */
+	{ "smarthost a b\n", "=smarthost", "a:587 b:587", false },	/* two hosts, not one value too many */
 	{ "tls_policy example.com\n", NULL, "t.conf:1: tls_policy: wants DOMAIN LEVEL, got \"example.com\"", true },
 	{ "tls_policy example.com strict\n", NULL,
 	  "t.conf:1: tls_policy: bad level (want none|may|encrypt|verify) \"strict\"", true },
@@ -625,5 +636,52 @@ Test(config, value_every_key)
 		buf_free(&out);
 	}
 	cr_expect_geq(n, 34, "the table has every key");
+	conf_free(&c);
+}
+
+/* route lookups: the most specific line; ".d" only below d; none: the default */
+Test(config, route_for)
+{
+	static const char conf[] = "smarthost s.example.net\n"
+				   "route example.com direct\n"
+				   "route .shop.example.com relay.example.net\n"
+				   "route deep.shop.example.com smarthost\n"
+				   "route other.org r2.example.net:2525\n";
+	static const struct {
+		const char *domain, *want;	/* want: the route's domain (with its dot) or NULL */
+		bool smarthost;
+	} t[] = {
+		{ "example.com", "example.com", false },
+		{ "EXAMPLE.com", "example.com", false },
+		{ "a.example.com", "example.com", false },
+		{ "shop.example.com", "example.com", false },	/* ".shop" is for its subdomains only */
+		{ "x.shop.example.com", ".shop.example.com", false },
+		{ "deep.shop.example.com", "deep.shop.example.com", true },
+		{ "a.deep.shop.example.com", "deep.shop.example.com", true },
+		{ "other.org", "other.org", false },
+		{ "notexample.com", NULL, true },
+		{ "com", NULL, true },
+		{ "example.org", NULL, true },
+	};
+	struct config c;
+	struct err e = { 0 };
+
+	conf_defaults(&c);
+	cr_assert_eq(conf_parse(&c, conf, sizeof conf - 1, "t.conf", &e), 0, "%s", e.msg);
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		const struct conf_route *r = conf_route_for(&c, t[i].domain);
+		char got[300] = "(none)";
+
+		if (r != NULL)
+			(void)snprintf(got, sizeof got, "%s%s", r->subs_only ? "." : "", r->domain);
+		cr_expect_str_eq(got, t[i].want ? t[i].want : "(none)", "%s", t[i].domain);
+		cr_expect_eq(conf_via_smarthost(&c, t[i].domain), t[i].smarthost, "%s", t[i].domain);
+	}
+	conf_free(&c);
+	/* without a smarthost, nothing goes to one */
+	conf_defaults(&c);
+	cr_assert_eq(conf_parse(&c, "route a.org r.net\n", 18, "t.conf", &e), 0, "%s", e.msg);
+	cr_expect_not(conf_via_smarthost(&c, "a.org"));
+	cr_expect_not(conf_via_smarthost(&c, "b.org"));
 	conf_free(&c);
 }
