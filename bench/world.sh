@@ -262,6 +262,9 @@ postern_setup() {
 			echo "max_size 0"	# the big message is 50 MiB, over the 50 MB default; the peers have no limit
 			echo "smarthost 127.0.0.1:25"
 			echo "smarthost_tls none"
+			# the sink is one destination: let all max_connections (4) go to it, as dma's
+			# parallel deliveries do (the default, 2, is for receivers with connection limits)
+			echo "max_per_destination 4"
 			echo "tls none"
 			case $v in
 			rsa) echo "dkim postern.example rsa2048 $k/rsa.pem" ;;

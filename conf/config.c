@@ -136,6 +136,7 @@ static const struct key {
 	STR("tls_cert_name", K_HOST, tls_cert_name, NULL, "the value of hostname"),
 	STR("resolver", K_RESOLVER, resolver, NULL, NULL),	/* NULL: /etc/resolv.conf */
 	NUM("max_connections", K_INT, max_connections, "4", 1, 64),
+	NUM("max_per_destination", K_INT, max_per_destination, "2", 1, 64),
 	STR("source_address", K_IPV4, source_address, NULL, NULL),	/* NULL: the kernel chooses */
 	/* queue */
 	NUM("retry_min", K_DUR, retry_min, "5m", 0, LONG_MAX),	/* 0: retry at the next run */

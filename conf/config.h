@@ -93,6 +93,7 @@ struct config {
 	char *resolver;		/* space-separated IPv4 addresses, or NULL for /etc/resolv.conf */
 	char *source_address;	/* IPv4 that direct deliveries leave from, or NULL: the kernel's choice */
 	int max_connections;	/* parallel destinations */
+	int max_per_destination;	/* connections to one destination at once */
 	long retry_min, retry_max;	/* seconds */
 	long queue_lifetime;	/* seconds */
 	long delay_warning;	/* seconds; 0 = off */

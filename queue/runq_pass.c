@@ -3,7 +3,8 @@
  *
  * A pass locks the messages it takes in batches of up to RUNNER_BATCH (fewer when the descriptor limit
  * is low) and groups each batch's recipients by destination. Workers (runq_worker.c), one process and
- * one connection each, at most max_connections at once, several for a busy destination, are handed a
+ * one connection each, at most max_connections at once and max_per_destination to one destination
+ * (several for a busy one), are handed a
  * destination's messages one by one, RUNQ_WINDOW ahead of their progress. A worker silent for
  * RUNQ_STALL_MS in the middle of a message loses what it has not started to the other connections
  * (the claim words of runq.h make that safe), and a batch is read as soon as everything read so far is
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -411,16 +413,34 @@ static bool wants_worker(const struct runq_dest *d)
 	return d->rlen > 0 && !d->dead && (working <= 0 || d->rlen > (size_t)working * SPLIT_MIN);
 }
 
-/* start - start workers while connections are free, oldest batch first. */
+/* dest_working - connections working for destination `domain` (NULL: the smarthost) in every batch
+ * of the pass; a stalled one is not counted: it holds only the message it started. */
+static int dest_working(const struct pass *P, const char *domain)
+{
+	int n = 0;
+
+	for (size_t k = 0; k < P->nb; k++)
+		for (size_t i = 0; i < P->b[k]->nd; i++) {
+			const struct runq_dest *d = &P->b[k]->d[i];
+
+			if (domain == NULL ? d->domain == NULL : d->domain != NULL && strcasecmp(d->domain, domain) == 0)
+				n += d->workers - d->stalled;
+		}
+	return n;
+}
+
+/* start - start workers while connections are free, oldest batch first, at most
+ * max_per_destination working for one destination. */
 static void start(struct pass *P)
 {
 	size_t maxc = (size_t)P->x->c->max_connections;
+	int maxd = P->x->c->max_per_destination;
 
 	for (size_t k = 0; k < P->nb && !P->stopping; k++)
 		for (size_t i = 0; i < P->b[k]->nd && P->nc < maxc; i++) {
 			struct runq_dest *d = &P->b[k]->d[i];
 
-			while (P->nc < maxc && wants_worker(d)) {
+			while (P->nc < maxc && wants_worker(d) && dest_working(P, d->domain) < maxd) {
 				if (spawn(P, k, d) < 0) {
 					log_msg(P->x->lg, LOG_WARNING, "cannot start a delivery worker: %s",
 					    strerror(errno));

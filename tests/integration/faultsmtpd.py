@@ -14,7 +14,8 @@ mail_options, rcpt_to per recipient, helo, peer, tls: no), N counting on from th
 already in DIR. Then one line is appended to DIR/ids, before the 250 reply:
     <Message-ID field value>\t<rcpt1>,<rcpt2>,...
 ("(none)" when the message has no Message-ID), so duplicates show with `cut -f1 ids | sort | uniq -d`.
-DIR/connections gets one line per accepted TCP connection ("N IP:PORT"). DIR/.listening (the pid)
+DIR/connections gets one line per accepted TCP connection ("N IP:PORT"); DIR/peak holds the most
+connections that were open at once (rewritten when it grows). DIR/.listening (the pid)
 is written once the port listens, so a starter can wait for it without connecting.
 
 Modes (combinable):
@@ -108,6 +109,8 @@ class Server:
         self.replies = dict(o.reply or ())
         self.data_seen = 0      # DATA commands accepted, server-wide (for --stall-dot)
         self.conns = 0
+        self.open_now = 0       # connections open at this moment
+        self.peak = 0           # the most open at once (DIR/peak)
         self.stored = 0
         for name in os.listdir(o.maildir):
             if name.endswith(".eml") and name[:-4].isdigit():
@@ -145,12 +148,19 @@ class Server:
         self.conns += 1
         peer = writer.get_extra_info("peername") or ("?", 0)
         self.connlog.write(("%d %s:%d\n" % (self.conns, peer[0], peer[1])).encode())
+        self.open_now += 1
+        if self.open_now > self.peak:
+            self.peak = self.open_now
+            with open(os.path.join(self.o.maildir, "peak.tmp"), "w") as f:
+                f.write("%d\n" % self.peak)
+            os.rename(os.path.join(self.o.maildir, "peak.tmp"), os.path.join(self.o.maildir, "peak"))
         sess = Session(self, reader, writer, peer[0])
         try:
             await sess.run()
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:
+            self.open_now -= 1
             writer.close()
 
 

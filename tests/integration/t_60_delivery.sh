@@ -359,6 +359,31 @@ test_delivery_local_mx_refused_by_default() {	# an MX on 127/8: deferred unless 
 	dl_expect_spool_empty
 }
 
+# dl_peak NAME - the most connections faultsmtpd NAME had open at once.
+dl_peak() { cat "$T/mail/$1/peak" 2>/dev/null || echo 0; }
+
+test_delivery_max_per_destination() {	# connections to one destination at once, whatever max_connections
+	postern_env "max_connections 8" "max_per_destination 1"
+	dl_nodkim
+	faultsmtpd_start mx1 127.0.0.11:25 --drip 0.002 || fail "start mx1"
+	faultsmtpd_start imp 127.0.0.13:25 --drip 0.002 || fail "start imp"
+	dl_submit_n 40 mx-pref.example
+	dl_submit_n 40 implicit.example
+	queue_run
+	expect_eq "delivered to mx-pref" 40 "$(ids_count mx1)"
+	expect_eq "delivered to implicit" 40 "$(ids_count imp)"
+	expect_eq "mx-pref: connections at once" 1 "$(dl_peak mx1)"
+	expect_eq "implicit: connections at once" 1 "$(dl_peak imp)"
+	# the default, 2: a busy destination gets a second connection, not more
+	sed -i '/^max_per_destination /d' "$CONF"
+	dl_submit_n 40 mx-pref.example
+	queue_run
+	expect_eq "delivered to mx-pref" 80 "$(ids_count mx1)"
+	expect_eq "mx-pref: connections at once (default 2)" 2 "$(dl_peak mx1)"
+	expect_eq "delivered twice" 0 "$(ids_dups mx1)"
+	dl_expect_spool_empty
+}
+
 test_delivery_source_address() {	# source_address: direct deliveries leave from it; not the smarthost's
 	postern_env "source_address 127.0.0.77"
 	dl_nodkim
