@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/clock.h"
 #include "queue/runq.h"
 #include "queue/runq_line.h"
 #include "queue/spool.h"
@@ -95,14 +96,6 @@ struct pass {
 	size_t batch;		/* messages per batch */
 	bool stopping;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static size_t held(const struct pass *P)
 {
@@ -430,11 +423,12 @@ static int dest_working(const struct pass *P, const char *domain)
 }
 
 /* start - start workers while connections are free, oldest batch first, at most
- * max_per_destination working for one destination. */
+ * max_per_destination working for one destination (one when destination_rate_delay is set). */
 static void start(struct pass *P)
 {
 	size_t maxc = (size_t)P->x->c->max_connections;
-	int maxd = P->x->c->max_per_destination;
+	/* a rate delay is kept by one connection pacing itself (deliver.c) */
+	int maxd = P->x->c->destination_rate_delay > 0 ? 1 : P->x->c->max_per_destination;
 
 	for (size_t k = 0; k < P->nb && !P->stopping; k++)
 		for (size_t i = 0; i < P->b[k]->nd && P->nc < maxc; i++) {

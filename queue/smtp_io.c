@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/clock.h"
 #include "lib/limits.h"
 
 void smtp_timeouts_from_config(const struct config *c, struct smtp_timeouts *t)
@@ -87,14 +88,6 @@ const char *smtp_failure(const struct smtp *s, const char **status)
 	if (status != NULL)
 		*status = s->fail_kind == SMTP_FAIL_PROTO ? "4.5.0" : "4.4.2";
 	return s->fail.msg;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void smtp_message_begin(struct smtp *s)

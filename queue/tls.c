@@ -20,6 +20,7 @@
 #include <openssl/x509v3.h>
 
 #include "lib/buf.h"
+#include "lib/clock.h"
 
 struct tls_client_ctx {
 	SSL_CTX *ctx;
@@ -109,15 +110,6 @@ void tls_ctx_free(struct tls_client_ctx *c)
 		return;
 	SSL_CTX_free(c->ctx);
 	free(c);
-}
-
-/* now_ms - monotonic milliseconds. */
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* local_reason - an OpenSSL error code that means our side failed whoever the peer is. */
