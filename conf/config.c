@@ -137,6 +137,7 @@ static const struct key {
 	STR("resolver", K_RESOLVER, resolver, NULL, NULL),	/* NULL: /etc/resolv.conf */
 	NUM("max_connections", K_INT, max_connections, "4", 1, 64),
 	NUM("max_per_destination", K_INT, max_per_destination, "2", 1, 64),
+	NUM("destination_rate_delay", K_DUR, destination_rate_delay, "0", 0, 3600),	/* 0: none */
 	STR("source_address", K_IPV4, source_address, NULL, NULL),	/* NULL: the kernel chooses */
 	/* queue */
 	NUM("retry_min", K_DUR, retry_min, "5m", 0, LONG_MAX),	/* 0: retry at the next run */
@@ -305,6 +306,10 @@ static int parse_dur(struct pctx *x, const struct key *k, struct span v)
 	char what[64];
 
 	if (d < 0 || d < k->min || d > k->max) {
+		if (d > k->max) {
+			(void)snprintf(what, sizeof what, "bad duration (at most %lld s)", k->max);
+			return badval(x, k->name, what, v);
+		}
 		if (k->min <= 0)
 			return badval(x, k->name, "bad duration", v);
 		(void)snprintf(what, sizeof what, "bad duration (must be > %lld)", k->min - 1);

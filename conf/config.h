@@ -94,6 +94,7 @@ struct config {
 	char *source_address;	/* IPv4 that direct deliveries leave from, or NULL: the kernel's choice */
 	int max_connections;	/* parallel destinations */
 	int max_per_destination;	/* connections to one destination at once */
+	long destination_rate_delay;	/* seconds between deliveries to one destination; 0: none */
 	long retry_min, retry_max;	/* seconds */
 	long queue_lifetime;	/* seconds */
 	long delay_warning;	/* seconds; 0 = off */

@@ -9,12 +9,14 @@
 #include "queue/deliver.h"
 
 #include <arpa/inet.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/buf.h"
+#include "lib/clock.h"
 
 /* fmt - snprintf for diagnostics, where cutting a long reason short is acceptable. */
 static void fmt(char *dst, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
@@ -179,6 +181,8 @@ static void pipeline_next(struct run *R, struct smtp *s)
 
 	if (R->env->stop != NULL && *R->env->stop)
 		return;
+	if (R->env->c->destination_rate_delay > 0)
+		return;	/* the next one waits for the delay, not behind this terminator */
 	if (R->nhand < 2 && take(R, false) < 0)
 		return;
 	if (R->tries[R->hand[1]] > 0)
@@ -189,6 +193,32 @@ static void pipeline_next(struct run *R, struct smtp *s)
 	err_clear(&e);
 	mp = mail_params(next);
 	(void)smtp_envelope_ahead(s, &mp, next->rcpt, next->nrcpt, &e);	/* else it goes the normal way */
+}
+
+/* rate_wait - destination_rate_delay: before the next message on this connection (there is one, or
+ * the runner may still hand one out), the delay since the last, cut short by a stop. The source hears
+ * that the connection is alive as it waits and as it ends, so the runner's stall clock (which would
+ * take a silent second for a stalled transaction) starts with the next message. */
+static void rate_wait(struct run *R)
+{
+	const struct dlv_source *src = &R->d->src;
+	long long end, said;
+
+	if (R->env->c->destination_rate_delay <= 0 || (R->nhand == 0 && take(R, false) == -1))
+		return;
+	said = now_ms();
+	end = said + R->env->c->destination_rate_delay * 1000LL;
+	while (!(R->env->stop != NULL && *R->env->stop) && now_ms() < end) {
+		long long left = end - now_ms();
+
+		(void)poll(NULL, 0, left > 100 ? 100 : (int)left);	/* a stop is seen within 0.1 s */
+		if (src->alive != NULL && now_ms() - said >= DLV_ALIVE_MS) {
+			src->alive(src->ctx);
+			said = now_ms();
+		}
+	}
+	if (src->alive != NULL)
+		src->alive(src->ctx);
 }
 
 /* What a transaction leaves the connection in. */
@@ -438,6 +468,8 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 		err_clear(&e);
 		tr = transaction(R, s, (size_t)m, relay, tls, &e);
 		R->any_progress |= R->progress;
+		if (tr == TXN_OK)
+			rate_wait(R);
 		if (tr == TXN_REOPEN) {
 			res = SESS_REOPEN;
 			goto out;	/* no QUIT: the server waits for a body that will not come */

@@ -14,6 +14,9 @@
 
 /* Connections a message may be lost on in one pass before it is deferred. */
 #define DLV_TRIES 3
+/* How often a connection pausing for destination_rate_delay tells the runner it is alive (ms; under
+ * RUNQ_STALL_MS). */
+#define DLV_ALIVE_MS 400
 /* Connections in a row to one host that may end with no message answered. */
 #define DLV_NOPROGRESS 3
 
@@ -66,6 +69,8 @@ struct dlv_source {
 	/* start - message m is about to be committed to a connection (its MAIL FROM, or the body of a
 	 * pipelined one): false if it was taken back (it is then no longer this worker's to report) */
 	bool (*start)(void *ctx, size_t m);
+	/* alive - (may be NULL) the connection is idle on purpose (destination_rate_delay), not stalled */
+	void (*alive)(void *ctx);
 	void *ctx;
 };
 

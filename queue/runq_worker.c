@@ -151,6 +151,12 @@ static long worker_take(void *ctx, bool wait)
 	}
 }
 
+/* worker_alive - a "W" line: the runner's stall clock starts again (see dlv_source). */
+static void worker_alive(void *ctx)
+{
+	say_msg(ctx, RUNQ_L_WAIT, 0);
+}
+
 /* worker_start - claim m for good, unless the runner took it back (see runq_claim). */
 static bool worker_start(void *ctx, size_t m)
 {
@@ -225,6 +231,7 @@ void runq_worker(struct runq_ctx *x, struct runq_msg *q, struct runq_dest *d, ui
 	dd.nmsg = d->nmsg;
 	dd.src.take = worker_take;
 	dd.src.start = worker_start;
+	dd.src.alive = worker_alive;
 	dd.src.ctx = &w;
 	memset(&de, 0, sizeof de);
 	de.c = x->c;

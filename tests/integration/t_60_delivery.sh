@@ -384,6 +384,26 @@ test_delivery_max_per_destination() {	# connections to one destination at once, 
 	dl_expect_spool_empty
 }
 
+test_delivery_destination_rate_delay() {	# one connection, a pause between deliveries to a destination
+	postern_env "max_connections 4" "destination_rate_delay 1"
+	dl_nodkim
+	faultsmtpd_start mx1 127.0.0.11:25 || fail "start mx1"
+	faultsmtpd_start imp 127.0.0.13:25 || fail "start imp"
+	dl_submit_n 3 mx-pref.example
+	dl_submit_n 1 implicit.example
+	local t0=$SECONDS
+	queue_run
+	expect_eq "delivered to mx-pref" 3 "$(ids_count mx1)"
+	expect_eq "delivered to implicit" 1 "$(ids_count imp)"
+	expect_eq "connections to mx-pref" 1 "$(wc -l <"$T/mail/mx1/connections" | tr -d ' ')"
+	local a b c
+	a=$(stat -c %.3Y "$T/mail/mx1/1.eml") b=$(stat -c %.3Y "$T/mail/mx1/2.eml") c=$(stat -c %.3Y "$T/mail/mx1/3.eml")
+	python3 -c "import sys; a,b,c=map(float,sys.argv[1:]); sys.exit(0 if b-a>=0.95 and c-b>=0.95 else 1)" \
+		"$a" "$b" "$c" || fail "deliveries not 1 s apart: $a $b $c"
+	[ $((SECONDS - t0)) -ge 2 ] || fail "the run took $((SECONDS - t0)) s"
+	dl_expect_spool_empty
+}
+
 test_delivery_source_address() {	# source_address: direct deliveries leave from it; not the smarthost's
 	postern_env "source_address 127.0.0.77"
 	dl_nodkim

@@ -38,7 +38,7 @@ static void field(const struct config *c, const char *key, char *out, size_t n)
 	S("tls", tl[c->tls]); S("tls_ca", c->tls_ca); S("tls_cert", c->tls_cert); S("tls_key", c->tls_key);
 	S("tls_cert_name", c->tls_cert_name); S("resolver", c->resolver);
 	S("source_address", c->source_address);
-	L("max_connections", c->max_connections); L("max_per_destination", c->max_per_destination); L("retry_min", c->retry_min); L("retry_max", c->retry_max);
+	L("max_connections", c->max_connections); L("max_per_destination", c->max_per_destination); L("destination_rate_delay", c->destination_rate_delay); L("retry_min", c->retry_min); L("retry_max", c->retry_max);
 	L("queue_lifetime", c->queue_lifetime); L("delay_warning", c->delay_warning);
 	L("timeout_connect", c->timeout_connect); L("timeout_greeting", c->timeout_greeting);
 	L("timeout_command", c->timeout_command); L("timeout_data_init", c->timeout_data_init);
@@ -94,6 +94,9 @@ static const struct row rows[] = {
 	{ "", "smarthost_tls", "auto", false },
 	{ "", "max_connections", "4", false },
 	{ "", "max_per_destination", "2", false },
+	{ "", "destination_rate_delay", "0", false },
+	{ "destination_rate_delay 2s\n", "destination_rate_delay", "2", false },
+	{ "destination_rate_delay 2h\n", NULL, "t.conf:1: destination_rate_delay: bad duration (at most 3600 s) \"2h\"", true },
 	{ "max_per_destination 1\n", "max_per_destination", "1", false },
 	{ "max_per_destination 0\n", NULL, "t.conf:1: max_per_destination: want a number from 1 to 64, got \"0\"", true },
 	{ "", "retry_min", "300", false },
