@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "conf/confval.h"
 #include "lib/buf.h"
 #include "lib/err.h"
 
@@ -20,7 +21,6 @@
 
 enum tls_level { TLS_NONE, TLS_MAY, TLS_ENCRYPT, TLS_VERIFY };
 enum smarthost_tls { SMARTHOST_TLS_AUTO, SMARTHOST_TLS_STARTTLS, SMARTHOST_TLS_TLS, SMARTHOST_TLS_NONE };
-enum dkim_canon { CANON_RELAXED, CANON_SIMPLE };
 enum deliver_mode { DELIVER_BACKGROUND, DELIVER_QUEUE };
 enum mailq_users { MAILQ_ANYONE, MAILQ_GROUP, MAILQ_ROOT };	/* who may list the queue */
 
@@ -167,10 +167,5 @@ const char *conf_key_default(size_t i, bool *value);
 /* conf_free - release everything; conf_free of a zeroed struct is a no-op. */
 void conf_free(struct config *c);
 
-/* conf_duration_parse - "30", "30s", "5m", "4h", "5d", "1w" to seconds. -1 on error. Pure. */
-long conf_duration_parse(const char *s, size_t n);
-
-/* conf_size_parse - "50000000", "50M", "512k", "1G" (powers of 1000... see postern.conf.5). -1 on error. */
-long long conf_size_parse(const char *s, size_t n);
 
 #endif

@@ -8,9 +8,12 @@
 #define POSTERN_CONFVAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
-#include "conf/config.h"
 #include "lib/buf.h"
+
+/* A DKIM canonicalization (RFC 6376 3.4), of the header section or the body. */
+enum dkim_canon { CANON_RELAXED, CANON_SIMPLE };
 
 #define CONF_HOST_MAX 253	/* RFC 1035 2.3.4: 255 octets on the wire, 253 as text */
 #define CONF_LABEL_MAX 63
@@ -26,5 +29,11 @@ char *conf_host_dup(struct span s);
 bool conf_path_ok(struct span s);
 /* conf_canon_parse - "relaxed", "simple", or "HEADER/BODY" with each relaxed|simple. 0 or -1. */
 int conf_canon_parse(struct span v, enum dkim_canon *h, enum dkim_canon *b);
+
+/* conf_duration_parse - "30", "30s", "5m", "4h", "5d", "1w" to seconds. -1 on error. Pure. */
+long conf_duration_parse(const char *s, size_t n);
+
+/* conf_size_parse - "50000000", "50M", "512k", "1G" (powers of 1000... see postern.conf.5). -1 on error. */
+long long conf_size_parse(const char *s, size_t n);
 
 #endif
