@@ -15,6 +15,7 @@
  * pidfile open and the file's lock is held (the runner keeps both for its life), through a pidfd
  * taken before the check.
  */
+#include "queue/runner.h"
 #include "queue/runq.h"
 
 #include <bsd/libutil.h>

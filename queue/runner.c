@@ -59,15 +59,6 @@ size_t runq_batch_limit(const struct config *c)
 	return runner_batch_size(rl.rlim_cur == RLIM_INFINITY ? ~0ULL : rl.rlim_cur, c->max_connections);
 }
 
-long runner_backoff(const struct config *c, int attempts)
-{
-	long d = c->retry_min;
-
-	for (int i = 1; i < attempts && d < c->retry_max; i++)
-		d = d > c->retry_max / 2 ? c->retry_max : d * 2;
-	return d < c->retry_max ? d : c->retry_max;
-}
-
 /* rcpt_domain - the domain part of a stored recipient (they always have one). */
 static const char *rcpt_domain(const char *a)
 {

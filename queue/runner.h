@@ -18,20 +18,9 @@
 #include <sys/types.h>
 
 #include "conf/config.h"
+#include "queue/runner_opts.h"
 #include "lib/err.h"
 #include "lib/log.h"
-
-struct runner_opts {
-	bool force;		/* -q: everything, due or not */
-	const char *domain;	/* -qR: messages with a recipient whose domain contains this */
-	const char *sender;	/* -qS: messages whose sender contains this */
-	const char *id;		/* -qI: this message */
-	long interval;		/* -qTIME: periodic runner (seconds); 0 = one pass */
-	bool verbose;		/* -v: the SMTP conversation on stderr */
-	const char *config_path;	/* -C, passed on to bounce submission and reload */
-	bool own_only;		/* set by runner_main for an unprivileged caller: */
-	uid_t owner;		/* only messages whose envelope UID is this one */
-};
 
 /* runner_main - a pass, or the periodic loop. Returns a sysexits code (0 even when messages stay
  * deferred: that is the queue working).
@@ -67,9 +56,5 @@ int runner_rlimit_plan(rlim_t cur, rlim_t max, rlim_t min, rlim_t want, rlim_t *
  * to what a runner needs, within the hard ones; its workers inherit them. 0, or -1 with e (EX_TEMPFAIL)
  * naming the hard limit that is too small. */
 int runner_set_limits(struct err *e);
-
-/* runner_backoff - seconds until the next attempt after `attempts` attempts: retry_min doubled each
- * time, at most retry_max. Pure. */
-long runner_backoff(const struct config *c, int attempts);
 
 #endif

@@ -9,12 +9,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "conf/config.h"
 #include "lib/buf.h"
 #include "lib/dns.h"
 #include "lib/log.h"
 #include "queue/envelope.h"
 #include "queue/reaper.h"
-#include "queue/runner.h"
+#include "queue/runner_opts.h"
 #include "queue/spool.h"
 #include "queue/tls.h"
 

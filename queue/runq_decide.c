@@ -3,7 +3,6 @@
  */
 #include "queue/runq_decide.h"
 
-#include "queue/runner.h"
 
 /* wants - whether a recipient's NOTIFY asks for a report of kind `bit` (RFC 3461 4.1: none given is
  * the default, which reports failures and delays; NEVER has no other bit). */
@@ -35,6 +34,16 @@ struct runq_decision runq_after_attempt(const struct config *c, const struct env
 		return d;
 	d.warn = to_sender && delay_wants && c->delay_warning > 0 && !env->warned &&
 	    now - env->arrival >= c->delay_warning;
-	d.next_try = now + runner_backoff(c, env->attempts + 1);
+	d.next_try = now + runq_backoff(c, env->attempts + 1);
 	return d;
+}
+
+/* runq_backoff - see runq_decide.h */
+long runq_backoff(const struct config *c, int attempts)
+{
+	long d = c->retry_min;
+
+	for (int i = 1; i < attempts && d < c->retry_max; i++)
+		d = d > c->retry_max / 2 ? c->retry_max : d * 2;
+	return d < c->retry_max ? d : c->retry_max;
 }

@@ -15,7 +15,7 @@
  *   - a delay warning, once (env->warned), when something is still pending, delay_warning is on
  *     (> 0) and has passed since arrival (>=), and a pending recipient's NOTIFY is the default or has
  *     DELAY; not for the null sender or a report either;
- *   - the next attempt: now + runner_backoff(attempts counting this one).
+ *   - the next attempt: now + runq_backoff(attempts counting this one).
  */
 #ifndef POSTERN_RUNQ_DECIDE_H
 #define POSTERN_RUNQ_DECIDE_H
@@ -36,5 +36,9 @@ struct runq_decision {
 /* runq_after_attempt - the decision for env as the attempt left it (recipients' states recorded,
  * env->attempts not yet counting this attempt), at time now. Pure. */
 struct runq_decision runq_after_attempt(const struct config *c, const struct envelope *env, long long now);
+
+/* runq_backoff - seconds until the next attempt after `attempts` attempts: retry_min doubled each
+ * time, at most retry_max. Pure. */
+long runq_backoff(const struct config *c, int attempts);
 
 #endif

@@ -4,6 +4,7 @@
 
 #include "conf/config.h"
 #include "queue/runner.h"
+#include "queue/runq_decide.h"
 #include "queue/runq.h"
 
 Test(runner, backoff)
@@ -14,20 +15,20 @@ Test(runner, backoff)
 	c.retry_min = 300;
 	c.retry_max = 4 * 3600;
 	/* retry_min after the first attempt, doubling, capped at retry_max */
-	cr_expect_eq(runner_backoff(&c, 0), 300);
-	cr_expect_eq(runner_backoff(&c, 1), 300);
-	cr_expect_eq(runner_backoff(&c, 2), 600);
-	cr_expect_eq(runner_backoff(&c, 3), 1200);
-	cr_expect_eq(runner_backoff(&c, 6), 9600);
-	cr_expect_eq(runner_backoff(&c, 7), 14400);
-	cr_expect_eq(runner_backoff(&c, 1000000), 14400, "no overflow however many attempts");
+	cr_expect_eq(runq_backoff(&c, 0), 300);
+	cr_expect_eq(runq_backoff(&c, 1), 300);
+	cr_expect_eq(runq_backoff(&c, 2), 600);
+	cr_expect_eq(runq_backoff(&c, 3), 1200);
+	cr_expect_eq(runq_backoff(&c, 6), 9600);
+	cr_expect_eq(runq_backoff(&c, 7), 14400);
+	cr_expect_eq(runq_backoff(&c, 1000000), 14400, "no overflow however many attempts");
 	/* a retry_min above retry_max: retry_max */
 	c.retry_min = 7200;
 	c.retry_max = 3600;
-	cr_expect_eq(runner_backoff(&c, 1), 3600);
+	cr_expect_eq(runq_backoff(&c, 1), 3600);
 	/* retry_min 0 (tests use it): every run is due */
 	c.retry_min = 0;
-	cr_expect_eq(runner_backoff(&c, 5), 0);
+	cr_expect_eq(runq_backoff(&c, 5), 0);
 	conf_free(&c);
 }
 
