@@ -2,7 +2,8 @@
 # lint.sh [FILE...] - the banned libc functions (STYLE.md 6) and exit codes written as bare numbers
 # (STYLE.md 7: sysexits.h names only). Exit 1 naming each use. Without arguments it checks the tree,
 # after proving on tests/lint/bad.c and good.c that each rule still catches what it should and
-# nothing else.
+# nothing else, and the include rules (tests/includes.py: no include from a lower room to a higher
+# one, no include circle between modules; self-tested on tests/lint/includes/).
 bad='\b(strcpy|strcat|sprintf|vsprintf|gets|strtok|sscanf|atoi|atol|strncpy|strncat|tmpnam|mktemp)\s*\('
 
 # A sysexits value (64..78) where an exit code goes: err_set's code, `return N;`, exit/_exit(N),
@@ -57,6 +58,11 @@ done
 # shellcheck disable=SC2086
 if [ -n "$files" ] && exitnums $files; then
 	echo "lint: exit code written as a number: use its sysexits.h name (EX_TEMPFAIL, ...)" >&2
+	rc=1
+fi
+# the tree only (tests is set then): includes between rooms and modules
+if [ -n "$tests" ] && ! python3 tests/includes.py --selftest; then
+	echo "lint: an include goes up a room or round a circle (see tests/includes.py)" >&2
 	rc=1
 fi
 [ "$rc" -eq 0 ] && echo "lint: ok"

@@ -1,0 +1,2 @@
+/* low.h - includes nothing of ours */
+#include <stddef.h>

@@ -1,0 +1,2 @@
+/* high.h */
+#include "lib/low.h"
