@@ -7,6 +7,7 @@
 # make demo       the main job end to end on a private spool (see README)
 # make install    DESTDIR, PREFIX, SYSCONFDIR, SPOOLDIR honoured; make uninstall reverses it
 # make deb        postern_VERSION_ARCH.deb here (debian/, through make install)
+# make deb-check  the package in a fresh Debian 12 root (root, network; not part of make check)
 
 PREFIX     ?= /usr
 SYSCONFDIR ?= /etc
@@ -48,7 +49,7 @@ UNITSRC := $(wildcard tests/unit/test_*.c)
 UNITBIN := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZSRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all check unit integration asan fuzz lint demo install uninstall clean deps deb
+.PHONY: all check unit integration asan fuzz lint demo install uninstall clean deps deb deb-check
 all: $(BUILD)/postern
 
 $(BUILD)/obj/%.o: %.c
@@ -127,6 +128,11 @@ deb:
 	DEB_BUILD_OPTIONS="$(DEB_BUILD_OPTIONS) noddebs" dpkg-buildpackage -us -uc -b
 	mv ../$(DEB_OUT).deb ../$(DEB_OUT).buildinfo ../$(DEB_OUT).changes .
 	@echo "deb: $(DEB_OUT).deb"
+
+deb-check:
+	@sh tests/deb/run.sh --deps
+	@$(MAKE) --no-print-directory deb
+	@sh tests/deb/run.sh $(DEB_OUT).deb
 
 clean:
 	rm -rf build build-asan build-fuzz
