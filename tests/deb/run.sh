@@ -14,7 +14,8 @@
 # Services are not started there (policy-rc.d), and the submission runs without a network, so the
 # message stays queued. The steps: exim4-daemon-light and bsd-mailx; the postern package replaces
 # exim4 and keeps bsd-mailx; mail(1) queues a message; mailutils does not bring exim4 back; an upgrade
-# to a package rebuilt from this tree with a higher version keeps the message and a local
+# to a package rebuilt from this tree with a higher version (built in the root with only what
+# apt-get build-dep installs, which checks Build-Depends) keeps the message and a local
 # dpkg-statoverride; remove keeps the spool and the configuration; purge with mail in the spool keeps
 # the spool and its user; purge with an empty spool leaves nothing of postern's behind. lintian too.
 set -u
@@ -150,26 +151,29 @@ t "mailutils installs" 'apt install mailutils'
 t "exim4 does not come back" '! grep -E "^(Unpacking|Setting up) exim4" "$work/apt.log" && gone exim4-daemon-light'
 t "/usr/sbin/sendmail is still postern's" 'mode /usr/sbin/sendmail "root:postern 2755"'
 
-# 5. an upgrade to a package rebuilt from this tree with a higher version; a local override on
-# sendmail's mode must survive it, and the queued message too
+# 5. an upgrade to a package rebuilt from this tree with a higher version, built in the root with
+# only the Build-Depends apt-get build-dep installs there (so they are checked to be enough); a local
+# override on sendmail's mode must survive the upgrade, and the queued message too
 version=$(dpkg-deb -f "$deb" Version)
 t "the package's version is VERSION's" 'test "$version" = "$(cat "$top/VERSION")"'
 new=$version+debcheck1
-src=$work/src
-mkdir "$src"
+src=$root/build/postern
+mkdir -p "$src"
 (cd "$top" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) | tar -C "$src" -xf -
 echo "$new" >"$src/VERSION"
 { printf 'postern (%s) unstable; urgency=medium\n\n  * Rebuilt by tests/deb/run.sh.\n\n -- %s  %s\n\n' \
 	"$new" "$(dpkg-parsechangelog -l "$src/debian/changelog" -SMaintainer)" "$(date -R)"
 	cat "$src/debian/changelog"; } >"$src/debian/changelog.new" && mv "$src/debian/changelog.new" "$src/debian/changelog"
-if (cd "$src" && DEB_BUILD_OPTIONS="nocheck noddebs" dpkg-buildpackage -us -uc -b) >"$work/rebuild.log" 2>&1; then
-	ok "rebuild as $new"
+t "apt-get build-dep installs the Build-Depends" 'apt build-dep /build/postern'
+if c sh -c 'cd /build/postern && DEB_BUILD_OPTIONS="nocheck noddebs" dpkg-buildpackage -us -uc -b' >"$work/rebuild.log" 2>&1; then
+	ok "rebuild as $new in the root"
 else
-	not_ok "rebuild as $new" "$(tail -n 20 "$work/rebuild.log")"
+	not_ok "rebuild as $new in the root" "$(tail -n 20 "$work/rebuild.log")"
 fi
+cp "$root"/build/postern_"$new"_*.deb "$root/tmp/" 2>/dev/null
+rm -rf "$root/build"
 c dpkg-statoverride --update --remove /usr/sbin/sendmail >/dev/null 2>&1
 c dpkg-statoverride --update --add root postern 2750 /usr/sbin/sendmail
-cp "$work"/postern_"$new"_*.deb "$root/tmp/" 2>/dev/null
 t "the upgrade installs" 'apt install "/tmp/$(cd "$root/tmp" && ls postern_"$new"_*.deb 2>/dev/null | head -n 1)"'
 t "postern is at $new" 'test "$(c dpkg-query -W -f='\''${Version}'\'' postern)" = "$new"'
 t "the queued message is still there" 'queued 1 && c mailq | grep -q "^$id"'
