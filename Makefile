@@ -6,6 +6,8 @@
 # make fuzz       libFuzzer targets        make lint    banned functions, bare exit codes
 # make demo       the main job end to end on a private spool (see README)
 # make install    DESTDIR, PREFIX, SYSCONFDIR, SPOOLDIR honoured; make uninstall reverses it
+# make deb        postern_VERSION_ARCH.deb here (debian/, through make install)
+# make deb-check  the package in a fresh Debian 12 root (root, network; not part of make check)
 
 PREFIX     ?= /usr
 SYSCONFDIR ?= /etc
@@ -47,7 +49,7 @@ UNITSRC := $(wildcard tests/unit/test_*.c)
 UNITBIN := $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZSRC := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all check unit integration asan fuzz lint demo install uninstall clean deps
+.PHONY: all check unit integration asan fuzz lint demo install uninstall clean deps deb deb-check
 all: $(BUILD)/postern
 
 $(BUILD)/obj/%.o: %.c
@@ -117,6 +119,20 @@ install: all
 
 uninstall:
 	sh conf/uninstall.sh "$(DESTDIR)" "$(SBINDIR)" "$(SYSCONFDIR)" "$(SPOOLDIR)" "$(MANDIR)" "$(LIBEXECDIR)" "$(BINDIR)"
+
+# deb: dpkg-buildpackage writes to the parent folder; the package and its records are moved here
+VERSION  := $(shell cat VERSION)
+DEB_ARCH  = $(shell dpkg --print-architecture)
+DEB_OUT   = postern_$(VERSION)_$(DEB_ARCH)
+deb:
+	DEB_BUILD_OPTIONS="$(DEB_BUILD_OPTIONS) noddebs" dpkg-buildpackage -us -uc -b
+	mv ../$(DEB_OUT).deb ../$(DEB_OUT).buildinfo ../$(DEB_OUT).changes .
+	@echo "deb: $(DEB_OUT).deb"
+
+deb-check:
+	@sh tests/deb/run.sh --deps
+	@$(MAKE) --no-print-directory deb
+	@sh tests/deb/run.sh $(DEB_OUT).deb
 
 clean:
 	rm -rf build build-asan build-fuzz
