@@ -129,6 +129,9 @@ void runq_apply(struct runq_ctx *x, struct runq_msg *q, size_t k, char state, co
 	replace(&r->status, status);
 	replace(&r->relay, relay);
 	replace(&r->diag, strlen(diag) > ENV_MAX_DIAG ? "(reply too long)" : diag);
+	if (env_hist_note(&q->env, q->hist_fresh, (long long)time(NULL), relay, tls, status, diag) == 1 &&
+	    q->hist_fresh < ENV_MAX_HISTORY)
+		q->hist_fresh++;
 	if (state == 'S') {
 		r->state = RCPT_SENT;
 		word = "sent";

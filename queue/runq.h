@@ -39,6 +39,7 @@ struct runq_msg {
 	int inflight;		/* destinations not yet done */
 	bool owned;		/* goes to one destination: the worker that takes it finishes it */
 	bool touched;		/* an outcome was recorded in this pass (else it is let go untouched) */
+	size_t hist_fresh;	/* the newest history entries are this pass's (env_hist_note) */
 };
 
 /* Who has a message of a destination, one word per message in memory shared by the runner and the
@@ -119,7 +120,8 @@ size_t runq_own_entries(struct runq_ctx *x, struct spool_entry *ent, size_t nent
  * destinations. */
 struct runq_dest *runq_group(const struct config *c, struct runq_msg *q, size_t nq, size_t *nd);
 
-/* runq_apply - record one recipient's outcome in the envelope (in memory) and log it. */
+/* runq_apply - record one recipient's outcome in the envelope (in memory), and the host in its
+ * history, and log it. */
 void runq_apply(struct runq_ctx *x, struct runq_msg *q, size_t rcpt, char state, const char *status,
     const char *relay, const char *tls, const char *diag);
 
