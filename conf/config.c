@@ -149,6 +149,8 @@ static const struct key {
 	/* as Postfix: envelopes (Bcc too) are no secret on the host */
 	ENUM("mailq_users", mailq_users, "anyone", mailq_words),
 	STR("allow_local_mx", K_BOOL, allow_local_mx, "no", NULL),
+	/* operating it (issue 13): statistics */
+	STR("stats_file", K_PATH, stats_file, NULL, NULL),	/* NULL: no textfile written */
 #undef F
 #undef STR
 #undef NUM
@@ -697,6 +699,7 @@ void conf_free(struct config *c)
 	free(c->tls_cert_name);
 	free(c->resolver);
 	free(c->pidfile);
+	free(c->stats_file);
 	memset(c, 0, sizeof *c);
 }
 

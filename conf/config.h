@@ -81,6 +81,8 @@ struct config {
 	char *pidfile;		/* periodic runner */
 	enum mailq_users mailq_users;	/* mailq/-bp: "anyone", "group" (postern's and root), "root" */
 	bool allow_local_mx;	/* MX/A in 127/8 or 169.254/16 allowed (tests) */
+	/* operating it (issue 13) */
+	char *stats_file;	/* node_exporter textfile written after each pass, or NULL */
 };
 
 /* conf_defaults - fill every field with its default, from the key table. hostname, domain and

@@ -16,6 +16,7 @@
 #include "queue/reaper.h"
 #include "queue/runner.h"
 #include "queue/spool.h"
+#include "queue/stats.h"
 #include "queue/tls.h"
 
 struct runq_ctx {
@@ -30,6 +31,7 @@ struct runq_ctx {
 	long rescan;			/* periodic runner: while only stragglers keep a pass going, read
 					 * the spool again every this many seconds (0: never) */
 	struct reaper *reaper;		/* in a worker: removes finished messages beside it (or NULL) */
+	struct stats_counters counts;	/* outcomes this process recorded, not yet added to the spool's */
 };
 
 struct runq_msg {
@@ -128,6 +130,13 @@ void runq_apply(struct runq_ctx *x, struct runq_msg *q, size_t rcpt, char state,
 /* runq_finish - all destinations of q are done: remove it (bouncing failures) or defer it, durably.
  * A removed message is unlocked and q->m is NULL afterwards (with a reaper, it goes there). */
 void runq_finish(struct runq_ctx *x, struct runq_msg *q);
+
+/* runq_stats_flush - add what this process counted to the spool's counters (once, at its end) and
+ * start counting from zero; a failure is logged. */
+void runq_stats_flush(struct runq_ctx *x);
+/* runq_stats_write - with stats_file set, in a run by root or the postern user: write the textfile
+ * (postern stats --prometheus) now; a failure is logged. */
+void runq_stats_write(struct runq_ctx *x);
 
 /* runq_periodic - the -qTIME loop with pidfile, SIGHUP reload and SIGTERM. */
 int runq_periodic(const struct runner_opts *ro, const struct config *c, struct log *lg);
