@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "conf/confval.h"
+#include "lib/addr.h"
 #include "lib/buf.h"
 #include "lib/limits.h"
 #include "lib/log.h"
@@ -48,6 +49,7 @@ enum kind {
 	K_ENUM,			/* an enum field, one of words[] (the enum's order) */
 	K_BOOL,			/* bool: yes or no */
 	K_DKIM, K_POLICY, K_RESOLVER, K_SMARTHOST, K_CANON,	/* one key each, values of their own */
+	K_REWRITE,		/* struct conf_rewrites: "PATTERN ADDRESS", repeated */
 };
 
 struct pctx;
@@ -55,9 +57,9 @@ struct key;
 typedef int parse_fn(struct pctx *x, const struct key *k, struct span v);
 typedef int show_fn(const struct config *c, const struct key *k, struct buf *out);
 static parse_fn parse_host, parse_path, parse_size, parse_dur, parse_int, parse_enum, parse_bool;
-static parse_fn set_dkim, set_policy, set_resolver, set_smarthost, set_canon;
+static parse_fn set_dkim, set_policy, set_resolver, set_smarthost, set_canon, set_rewrite;
 static show_fn show_str, show_size, show_usize, show_dur, show_int, show_enum, show_bool;
-static show_fn show_dkim, show_policy, show_smarthost, show_canon;
+static show_fn show_dkim, show_policy, show_smarthost, show_canon, show_rewrite;
 
 /* kinds - the parser and printer of each kind; `words`: the value may be several words; `repeat`: the
  * key may be given several times (each line adds one). */
@@ -79,15 +81,18 @@ static const struct kindops {
 	[K_RESOLVER] = { set_resolver, show_str, true, false },
 	[K_SMARTHOST] = { set_smarthost, show_smarthost, false, false },
 	[K_CANON] = { set_canon, show_canon, false, false },
+	[K_REWRITE] = { set_rewrite, show_rewrite, true, true },
 };
 
 static const char *const deliver_words[] = { "background", "queue", NULL };
 static const char *const shtls_words[] = { "auto", "starttls", "tls", "none", NULL };
 static const char *const tls_words[] = { "none", "may", "encrypt", "verify", NULL };
 static const char *const mailq_words[] = { "anyone", "group", "root", NULL };
+static const char *const from_policy_words[] = { "keep", "rewrite-unaligned", "refuse-unaligned", NULL };
 /* K_ENUM fields are stored and read as int */
 _Static_assert(sizeof(enum deliver_mode) == sizeof(int) && sizeof(enum smarthost_tls) == sizeof(int) &&
-	sizeof(enum tls_level) == sizeof(int) && sizeof(enum mailq_users) == sizeof(int), "enum is not an int");
+	sizeof(enum tls_level) == sizeof(int) && sizeof(enum mailq_users) == sizeof(int) &&
+	sizeof(enum from_policy) == sizeof(int), "enum is not an int");
 
 /* keys - every key of postern.conf, in the order of postern.conf(5). Its default is written here and
  * nowhere else: conf_defaults parses `def` with the key's own parser, `postern config` prints the
@@ -151,6 +156,11 @@ static const struct key {
 	STR("allow_local_mx", K_BOOL, allow_local_mx, "no", NULL),
 	/* operating it (issue 13): statistics */
 	STR("stats_file", K_PATH, stats_file, NULL, NULL),	/* NULL: no textfile written */
+	/* operating it (issue 13): sender rewriting at submission (postern.conf(5), SUBMISSION) */
+	STR("rewrite_sender", K_REWRITE, rewrite_sender, NULL, NULL),
+	STR("rewrite_from", K_REWRITE, rewrite_from, NULL, NULL),
+	STR("rewrite_reply_to", K_BOOL, rewrite_reply_to, "yes", NULL),
+	ENUM("from_policy", from_policy, "keep", from_policy_words),
 #undef F
 #undef STR
 #undef NUM
@@ -380,6 +390,59 @@ static int set_policy(struct pctx *x, const struct key *k, struct span v)
 	c->tls_policy[c->ntls_policy].domain = conf_host_dup(d);
 	c->tls_policy[c->ntls_policy].level = (enum tls_level)i;
 	c->ntls_policy++;
+	return 0;
+}
+
+/* rewrite_pattern_ok - "*", "*@" and a host name, or a local user name (letters, digits, '.', '_', '-';
+ * not starting with '-'; at most LIM_LOCAL bytes). */
+static bool rewrite_pattern_ok(struct span p)
+{
+	if (span_eq(p, "*"))
+		return true;
+	if (p.n > 2 && p.p[0] == '*' && p.p[1] == '@')
+		return conf_host_ok(span_make(p.p + 2, p.n - 2));
+	if (p.n == 0 || p.n > LIM_LOCAL || p.p[0] == '-')
+		return false;
+	for (size_t i = 0; i < p.n; i++)
+		if (!((p.p[i] >= 'a' && p.p[i] <= 'z') || (p.p[i] >= 'A' && p.p[i] <= 'Z') ||
+		    (p.p[i] >= '0' && p.p[i] <= '9') || p.p[i] == '.' || p.p[i] == '_' || p.p[i] == '-'))
+			return false;
+	return true;
+}
+
+/* set_rewrite - rewrite_sender / rewrite_from: "PATTERN ADDRESS", one rule per line. */
+static int set_rewrite(struct pctx *x, const struct key *k, struct span v)
+{
+	struct conf_rewrites *rw = field(x->c, k);
+	struct span pat = next_word(&v), a = next_word(&v);
+	struct addr ad = { 0 };
+	struct err e;
+	char *addr;
+
+	if (a.n == 0 || next_word(&v).n != 0)
+		return badval(x, k->name, "wants PATTERN ADDRESS, got", pat);
+	if (!rewrite_pattern_ok(pat))
+		return badval(x, k->name, "bad pattern (want a user name, *, or *@domain)", pat);
+	if (addr_parse_one(a.p, a.n, &ad, &e) < 0 || ad.null || ad.domain == NULL || ad.display != NULL ||
+	    !addr_domain_valid(ad.domain, strlen(ad.domain))) {
+		addr_free(&ad);
+		return badval(x, k->name, "bad address (want local@domain)", a);
+	}
+	addr = addr_format(&ad);
+	addr_free(&ad);
+	if (!addr_path_ok(addr, strlen(addr))) {
+		free(addr);
+		return badval(x, k->name, "bad address (want local@domain)", a);
+	}
+	rw->v = xreallocarray(rw->v, rw->n + 1, sizeof *rw->v);
+	rw->v[rw->n].addr = addr;
+	/* (the domain of "*@DOMAIN" is compared case-blind: stored lower-case) */
+	rw->v[rw->n].pattern = xstrndup(pat.p, pat.n);
+	if (pat.p[0] == '*')
+		for (char *q = rw->v[rw->n].pattern; *q != '\0'; q++)
+			if (*q >= 'A' && *q <= 'Z')
+				*q = (char)(*q - 'A' + 'a');
+	rw->n++;
 	return 0;
 }
 
@@ -700,6 +763,16 @@ void conf_free(struct config *c)
 	free(c->resolver);
 	free(c->pidfile);
 	free(c->stats_file);
+	for (size_t i = 0; i < c->rewrite_sender.n; i++) {
+		free(c->rewrite_sender.v[i].pattern);
+		free(c->rewrite_sender.v[i].addr);
+	}
+	for (size_t i = 0; i < c->rewrite_from.n; i++) {
+		free(c->rewrite_from.v[i].pattern);
+		free(c->rewrite_from.v[i].addr);
+	}
+	free(c->rewrite_sender.v);
+	free(c->rewrite_from.v);
 	memset(c, 0, sizeof *c);
 }
 
@@ -786,6 +859,17 @@ static int show_policy(const struct config *c, const struct key *k, struct buf *
 		bad |= buf_printf(out, "%s%s %s", i ? "\n" : "", c->tls_policy[i].domain,
 		    tls_words[c->tls_policy[i].level]);
 	return bad ? -1 : c->ntls_policy > 0;
+}
+
+/* show_rewrite - one "PATTERN ADDRESS" line per rule */
+static int show_rewrite(const struct config *c, const struct key *k, struct buf *out)
+{
+	const struct conf_rewrites *rw = cfield(c, k);
+	int bad = 0;
+
+	for (size_t i = 0; i < rw->n; i++)
+		bad |= buf_printf(out, "%s%s %s", i ? "\n" : "", rw->v[i].pattern, rw->v[i].addr);
+	return bad ? -1 : rw->n > 0;
 }
 
 /* show_smarthost - HOST:PORT, the port made explicit */
