@@ -202,12 +202,14 @@ static int check_hist(const struct env_hist *h, struct err *e)
 {
 	if (h->time < 0 || h->time > ENV_MAX_TIME)
 		return err_set(e, EX_SOFTWARE, "number out of range");
-	if (h->status == NULL || env_check_status(h->status, strlen(h->status), e) < 0 || h->tls == NULL ||
-	    env_check_word(h->tls, strlen(h->tls), ENV_MAX_HIST_TLS, e) < 0 || h->host == NULL ||
-	    env_check_word(h->host, strlen(h->host), LIM_DOMAIN, e) < 0 || h->addr == NULL ||
-	    env_check_word(h->addr, strlen(h->addr), ENV_MAX_HIST_ADDR, e) < 0 || h->reply == NULL ||
+	if (h->status == NULL || h->tls == NULL || h->host == NULL || h->addr == NULL || h->reply == NULL)
+		return err_set(e, EX_SOFTWARE, "missing value");
+	if (env_check_status(h->status, strlen(h->status), e) < 0 ||
+	    env_check_word(h->tls, strlen(h->tls), ENV_MAX_HIST_TLS, e) < 0 ||
+	    env_check_word(h->host, strlen(h->host), LIM_DOMAIN, e) < 0 ||
+	    env_check_word(h->addr, strlen(h->addr), ENV_MAX_HIST_ADDR, e) < 0 ||
 	    env_check_text(h->reply, strlen(h->reply), ENV_MAX_HIST_REPLY, e) < 0)
-		return e != NULL && e->msg[0] ? -1 : err_set(e, EX_SOFTWARE, "missing value");
+		return -1;
 	return 0;
 }
 

@@ -305,6 +305,22 @@ Test(envelope, format_refuses)
 	REFUSE(env.arrival = -1, env.arrival = 0);
 	REFUSE(env.nrcpt = 0, env.nrcpt = 1);
 	REFUSE((env.prepend = pre, env.nprepend = 2), (env.prepend = NULL, env.nprepend = 0));
+	/* a history entry that would not read back */
+	struct env_hist h = { .time = 1, .status = (char *)"2.0.0", .tls = (char *)"none", .host = (char *)"mx",
+			      .addr = (char *)"192.0.2.1:25", .reply = (char *)"250 ok" };
+	env.hist = &h;
+	env.nhist = 1;
+	buf_reset(&out);
+	cr_assert_eq(env_format(&env, &out, &e), 0, "%s", e.msg);
+	cr_assert_not_null(strstr(buf_str(&out), "\nHISTORY 1 2.0.0 none mx 192.0.2.1:25 250 ok\n"));
+	REFUSE(h.reply = NULL, h.reply = (char *)"250 ok");
+	REFUSE(h.reply = (char *)"250\nRCPT evil", h.reply = (char *)"250 ok");
+	REFUSE(h.host = (char *)"m x", h.host = (char *)"mx");
+	REFUSE(h.tls = (char *)"", h.tls = (char *)"none");
+	REFUSE(h.addr = NULL, h.addr = (char *)"192.0.2.1:25");
+	REFUSE(h.status = (char *)"2.0", h.status = (char *)"2.0.0");
+	REFUSE(h.time = -1, h.time = 1);
+	REFUSE(env.nhist = ENV_MAX_HISTORY + 1, env.nhist = 1);
 	buf_free(&out);
 }
 
