@@ -150,7 +150,7 @@ void runq_stats_flush(struct runq_ctx *x)
 	struct err e;
 
 	err_clear(&e);
-	if (spool_counters_add(x->sp, &x->counts, (long long)time(NULL), &e) < 0)
+	if (spool_counters_add(x->sp, &x->counts, (long long)time(NULL), !x->ro->own_only, &e) < 0)
 		log_msg(x->lg, LOG_WARNING, "the statistics' counters were not updated: %s", e.msg);
 	memset(&x->counts, 0, sizeof x->counts);
 }

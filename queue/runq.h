@@ -132,7 +132,8 @@ void runq_apply(struct runq_ctx *x, struct runq_msg *q, size_t rcpt, char state,
 void runq_finish(struct runq_ctx *x, struct runq_msg *q);
 
 /* runq_stats_flush - add what this process counted to the spool's counters (once, at its end) and
- * start counting from zero; a failure is logged. */
+ * start counting from zero; a failure is logged. Only runs by root or the postern user create the
+ * counters (spool_counters_add). */
 void runq_stats_flush(struct runq_ctx *x);
 /* runq_stats_write - with stats_file set, in a run by root or the postern user: write the textfile
  * (postern stats --prometheus) now; a failure is logged. */

@@ -153,9 +153,12 @@ int spool_read_env(struct spool *s, const char *id, struct envelope *env, struct
 /* -- the counters of postern stats (stats.h; spool_stats.c): "counters" in the root -- */
 
 /* spool_counters_add - add d to the spool's counters (started at `now` when there are none yet), under
- * the counters' lock; nothing to do when d counted nothing. 0, or -1 (a storage error, or a counters
- * file that is not what postern writes: it is left alone, and e says to remove it). */
-int spool_counters_add(struct spool *s, const struct stats_counters *d, long long now, struct err *e);
+ * the counters' lock, in place; nothing to do when d counted nothing. Only with `create` (a run by root
+ * or the postern user) are the files created: without, a spool that has none yet ignores d. 0, or -1
+ * (a storage error, the lock busy for a second, or a counters file that is not what postern writes:
+ * it is left alone, and e says to remove it). */
+int spool_counters_add(struct spool *s, const struct stats_counters *d, long long now, bool create,
+    struct err *e);
 /* spool_counters_get - read the counters without the lock. 1 read, 0 none yet, -1 error. */
 int spool_counters_get(struct spool *s, struct stats_counters *c, struct err *e);
 

@@ -8,7 +8,7 @@
  *	The counters live in the spool (spool_counters_add, spool.h): each runner process (the pass and
  *	every worker that finished messages of its own) counts in memory and adds what it counted to the
  *	spool's file once, at its end, under a lock; so concurrent workers never lose an increment and a
- *	pass costs one small read and one rename. The counters file, one "KEY value" line each, in this
+ *	pass costs one small read and write. The counters file, one "KEY value" line each, in this
  *	fixed order (numbers canonical, so stats_format(stats_parse(x)) == x):
  *	  VERSION 1
  *	  SINCE <unix time the counters started>

@@ -4,8 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "queue/envelope.h"
@@ -206,7 +209,7 @@ Test(stats, concurrent_adders_lose_nothing, .init = setup, .fini = teardown)
 	pid_t pid[PROCS];
 
 	cr_assert_eq(spool_counters_get(sp, &c, &e), 0, "no counters yet");
-	cr_assert_eq(spool_counters_add(sp, &one, 5, &e), 0, "nothing to add");
+	cr_assert_eq(spool_counters_add(sp, &one, 5, true, &e), 0, "nothing to add");
 	cr_assert_eq(spool_counters_get(sp, &c, &e), 0, "nothing added: still none");
 	stats_count(&one, 'S', "TLSv1.3/verified");
 	stats_count(&one, 'D', "none");
@@ -214,7 +217,7 @@ Test(stats, concurrent_adders_lose_nothing, .init = setup, .fini = teardown)
 		if ((pid[p] = fork()) == 0) {
 			struct spool *mine = spool_open(root, &e);
 			for (int i = 0; i < ADDS; i++)
-				if (mine == NULL || spool_counters_add(mine, &one, 1000 + p, &e) < 0)
+				if (mine == NULL || spool_counters_add(mine, &one, 1000 + p, true, &e) < 0)
 					_exit(1);
 			_exit(0);
 		}
@@ -246,7 +249,7 @@ Test(stats, bad_file_and_depth, .init = setup, .fini = teardown)
 	fputs("garbage\n", f);
 	fclose(f);
 	stats_count(&one, 'S', NULL);
-	cr_assert_eq(spool_counters_add(sp, &one, 1, &e), -1);
+	cr_assert_eq(spool_counters_add(sp, &one, 1, true, &e), -1);
 	cr_assert_not_null(strstr(e.msg, "remove it"), "%s", e.msg);
 	cr_assert_eq(spool_counters_get(sp, &c, &e), -1);
 	cr_assert_eq(stats_collect(sp, &q, &e), 0, "%s", e.msg);
@@ -279,4 +282,48 @@ Test(stats, textfile, .init = setup, .fini = teardown)
 	cr_assert_eq(stats_write_textfile(p, &b, &e), -1);
 	cr_assert_eq(e.code, EX_CANTCREAT);
 	buf_free(&b);
+}
+
+/* A caller's own run (create false) never creates the files, only adds to them; the file is rewritten
+ * in place (same inode: its owner stays whoever created it); a lock held elsewhere is waited for a
+ * bounded time, never for ever. */
+Test(stats, unprivileged_and_busy, .init = setup, .fini = teardown)
+{
+	struct stats_counters c, one = { 0 };
+	struct err e = { 0 };
+	struct stat st1, st2;
+	char p[128], lp[128];
+	int fd;
+
+	snprintf(p, sizeof p, "%s/counters", root);
+	snprintf(lp, sizeof lp, "%s/counters.lock", root);
+	stats_count(&one, 'S', NULL);
+	cr_assert_eq(spool_counters_add(sp, &one, 7, false, &e), 0, "%s", e.msg);
+	cr_assert_eq(access(p, F_OK), -1, "created by an unprivileged run");
+	cr_assert_eq(access(lp, F_OK), -1, "lock created by an unprivileged run");
+	cr_assert_eq(spool_counters_add(sp, &one, 8, true, &e), 0, "%s", e.msg);
+	cr_assert_eq(stat(p, &st1), 0);
+	cr_assert_eq(spool_counters_add(sp, &one, 9, false, &e), 0, "%s", e.msg);
+	cr_assert_eq(stat(p, &st2), 0);
+	cr_assert_eq(st1.st_ino, st2.st_ino, "replaced, not rewritten in place");
+	cr_assert_eq(spool_counters_get(sp, &c, &e), 1, "%s", e.msg);
+	cr_assert_eq(c.n[STATS_SENT][0], 2);
+	cr_assert_eq(c.since, 8);
+
+	/* someone holds the lock (a stopped run): the add gives up, reading still works */
+	cr_assert_geq(fd = open(lp, O_RDWR), 0);
+	if (fork() == 0) {
+		(void)flock(fd, LOCK_EX);
+		sleep(3);
+		_exit(0);
+	}
+	usleep(200 * 1000);
+	time_t t0 = time(NULL);
+	cr_assert_eq(spool_counters_add(sp, &one, 10, true, &e), -1);
+	cr_assert_not_null(strstr(e.msg, "busy"), "%s", e.msg);
+	cr_assert_leq(time(NULL) - t0, 3, "waited too long");
+	cr_assert_eq(spool_counters_get(sp, &c, &e), 1, "%s", e.msg);
+	cr_assert_eq(c.n[STATS_SENT][0], 2);
+	close(fd);
+	(void)wait(NULL);
 }
