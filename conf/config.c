@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "conf/confval.h"
+#include "lib/addr.h"
 #include "lib/buf.h"
 #include "lib/limits.h"
 #include "lib/log.h"
@@ -50,6 +51,7 @@ enum kind {
 	K_BOOL,			/* bool: yes or no */
 	K_IPV4,			/* char *: one IPv4 address, stored as inet_ntop writes it */
 	K_DKIM, K_POLICY, K_RESOLVER, K_SMARTHOST, K_CANON, K_ROUTE,	/* one key each, values of their own */
+	K_REWRITE,		/* struct conf_rewrites: "PATTERN ADDRESS", repeated */
 };
 
 struct pctx;
@@ -57,10 +59,10 @@ struct key;
 typedef int parse_fn(struct pctx *x, const struct key *k, struct span v);
 typedef int show_fn(const struct config *c, const struct key *k, struct buf *out);
 static parse_fn parse_host, parse_path, parse_size, parse_dur, parse_int, parse_enum, parse_bool, parse_ipv4;
-static parse_fn set_dkim, set_policy, set_resolver, set_smarthost, set_canon, set_route;
+static parse_fn set_dkim, set_policy, set_resolver, set_smarthost, set_canon, set_route, set_rewrite;
 static int one_relay(struct pctx *x, const char *key, struct span v, char **host, int *port, bool *given);
 static show_fn show_str, show_size, show_usize, show_dur, show_int, show_enum, show_bool;
-static show_fn show_dkim, show_policy, show_smarthost, show_canon, show_route;
+static show_fn show_dkim, show_policy, show_smarthost, show_canon, show_route, show_rewrite;
 
 /* kinds - the parser and printer of each kind; `words`: the value may be several words; `repeat`: the
  * key may be given several times (each line adds one). */
@@ -84,15 +86,18 @@ static const struct kindops {
 	[K_SMARTHOST] = { set_smarthost, show_smarthost, true, false },
 	[K_CANON] = { set_canon, show_canon, false, false },
 	[K_ROUTE] = { set_route, show_route, true, true },
+	[K_REWRITE] = { set_rewrite, show_rewrite, true, true },
 };
 
 static const char *const deliver_words[] = { "background", "queue", NULL };
 static const char *const shtls_words[] = { "auto", "starttls", "tls", "none", NULL };
 static const char *const tls_words[] = { "none", "may", "encrypt", "verify", NULL };
 static const char *const mailq_words[] = { "anyone", "group", "root", NULL };
+static const char *const from_policy_words[] = { "keep", "rewrite-unaligned", "refuse-unaligned", NULL };
 /* K_ENUM fields are stored and read as int */
 _Static_assert(sizeof(enum deliver_mode) == sizeof(int) && sizeof(enum smarthost_tls) == sizeof(int) &&
-	sizeof(enum tls_level) == sizeof(int) && sizeof(enum mailq_users) == sizeof(int), "enum is not an int");
+	sizeof(enum tls_level) == sizeof(int) && sizeof(enum mailq_users) == sizeof(int) &&
+	sizeof(enum from_policy) == sizeof(int), "enum is not an int");
 
 /* keys - every key of postern.conf, in the order of postern.conf(5). Its default is written here and
  * nowhere else: conf_defaults parses `def` with the key's own parser, `postern config` prints the
@@ -158,6 +163,13 @@ static const struct key {
 	/* as Postfix: envelopes (Bcc too) are no secret on the host */
 	ENUM("mailq_users", mailq_users, "anyone", mailq_words),
 	STR("allow_local_mx", K_BOOL, allow_local_mx, "no", NULL),
+	/* operating it (issue 13): statistics */
+	STR("stats_file", K_PATH, stats_file, NULL, NULL),	/* NULL: no textfile written */
+	/* operating it (issue 13): sender rewriting at submission (postern.conf(5), SUBMISSION) */
+	STR("rewrite_sender", K_REWRITE, rewrite_sender, NULL, NULL),
+	STR("rewrite_from", K_REWRITE, rewrite_from, NULL, NULL),
+	STR("rewrite_reply_to", K_BOOL, rewrite_reply_to, "yes", NULL),
+	ENUM("from_policy", from_policy, "keep", from_policy_words),
 #undef F
 #undef STR
 #undef NUM
@@ -472,6 +484,59 @@ static int parse_ipv4(struct pctx *x, const struct key *k, struct span v)
 	    inet_ntop(AF_INET, &a, txt, sizeof txt) == NULL)
 		return badval(x, k->name, "not an IPv4 address:", v);
 	set_str(field(x->c, k), xstrdup(txt));
+	return 0;
+}
+
+/* rewrite_pattern_ok - "*", "*@" and a host name, or a local user name (letters, digits, '.', '_', '-';
+ * not starting with '-'; at most LIM_LOCAL bytes). */
+static bool rewrite_pattern_ok(struct span p)
+{
+	if (span_eq(p, "*"))
+		return true;
+	if (p.n > 2 && p.p[0] == '*' && p.p[1] == '@')
+		return conf_host_ok(span_make(p.p + 2, p.n - 2));
+	if (p.n == 0 || p.n > LIM_LOCAL || p.p[0] == '-')
+		return false;
+	for (size_t i = 0; i < p.n; i++)
+		if (!((p.p[i] >= 'a' && p.p[i] <= 'z') || (p.p[i] >= 'A' && p.p[i] <= 'Z') ||
+		    (p.p[i] >= '0' && p.p[i] <= '9') || p.p[i] == '.' || p.p[i] == '_' || p.p[i] == '-'))
+			return false;
+	return true;
+}
+
+/* set_rewrite - rewrite_sender / rewrite_from: "PATTERN ADDRESS", one rule per line. */
+static int set_rewrite(struct pctx *x, const struct key *k, struct span v)
+{
+	struct conf_rewrites *rw = field(x->c, k);
+	struct span pat = next_word(&v), a = next_word(&v);
+	struct addr ad = { 0 };
+	struct err e;
+	char *addr;
+
+	if (a.n == 0 || next_word(&v).n != 0)
+		return badval(x, k->name, "wants PATTERN ADDRESS, got", pat);
+	if (!rewrite_pattern_ok(pat))
+		return badval(x, k->name, "bad pattern (want a user name, *, or *@domain)", pat);
+	if (addr_parse_one(a.p, a.n, &ad, &e) < 0 || ad.null || ad.domain == NULL || ad.display != NULL ||
+	    !addr_domain_valid(ad.domain, strlen(ad.domain))) {
+		addr_free(&ad);
+		return badval(x, k->name, "bad address (want local@domain)", a);
+	}
+	addr = addr_format(&ad);
+	addr_free(&ad);
+	if (!addr_path_ok(addr, strlen(addr))) {
+		free(addr);
+		return badval(x, k->name, "bad address (want local@domain)", a);
+	}
+	rw->v = xreallocarray(rw->v, rw->n + 1, sizeof *rw->v);
+	rw->v[rw->n].addr = addr;
+	/* (the domain of "*@DOMAIN" is compared case-blind: stored lower-case) */
+	rw->v[rw->n].pattern = xstrndup(pat.p, pat.n);
+	if (pat.p[0] == '*')
+		for (char *q = rw->v[rw->n].pattern; *q != '\0'; q++)
+			if (*q >= 'A' && *q <= 'Z')
+				*q = (char)(*q - 'A' + 'a');
+	rw->n++;
 	return 0;
 }
 
@@ -856,6 +921,17 @@ void conf_free(struct config *c)
 	free(c->resolver);
 	free(c->source_address);
 	free(c->pidfile);
+	free(c->stats_file);
+	for (size_t i = 0; i < c->rewrite_sender.n; i++) {
+		free(c->rewrite_sender.v[i].pattern);
+		free(c->rewrite_sender.v[i].addr);
+	}
+	for (size_t i = 0; i < c->rewrite_from.n; i++) {
+		free(c->rewrite_from.v[i].pattern);
+		free(c->rewrite_from.v[i].addr);
+	}
+	free(c->rewrite_sender.v);
+	free(c->rewrite_from.v);
 	memset(c, 0, sizeof *c);
 }
 
@@ -958,6 +1034,17 @@ static int show_route(const struct config *c, const struct key *k, struct buf *o
 		bad |= r->kind == CONF_ROUTE_RELAY ? buf_printf(out, "%s:%d", r->host, r->port) : buf_adds(out, kw[r->kind]);
 	}
 	return bad ? -1 : c->nroute > 0;
+}
+
+/* show_rewrite - one "PATTERN ADDRESS" line per rule */
+static int show_rewrite(const struct config *c, const struct key *k, struct buf *out)
+{
+	const struct conf_rewrites *rw = cfield(c, k);
+	int bad = 0;
+
+	for (size_t i = 0; i < rw->n; i++)
+		bad |= buf_printf(out, "%s%s %s", i ? "\n" : "", rw->v[i].pattern, rw->v[i].addr);
+	return bad ? -1 : rw->n > 0;
 }
 
 /* show_smarthost - HOST:PORT, the port made explicit */

@@ -23,6 +23,18 @@ enum tls_level { TLS_NONE, TLS_MAY, TLS_ENCRYPT, TLS_VERIFY };
 enum smarthost_tls { SMARTHOST_TLS_AUTO, SMARTHOST_TLS_STARTTLS, SMARTHOST_TLS_TLS, SMARTHOST_TLS_NONE };
 enum deliver_mode { DELIVER_BACKGROUND, DELIVER_QUEUE };
 enum mailq_users { MAILQ_ANYONE, MAILQ_GROUP, MAILQ_ROOT };	/* who may list the queue */
+/* what submission does with a From that does not align (sendmail/rewrite.h) */
+enum from_policy { FROM_KEEP, FROM_REWRITE_UNALIGNED, FROM_REFUSE_UNALIGNED };
+
+/* One rewrite_sender / rewrite_from line: "PATTERN ADDRESS". */
+struct conf_rewrite {
+	char *pattern;		/* "*", "*@DOMAIN" (lower-case; "*@hostname" as written), or a local name */
+	char *addr;		/* local@domain, RFC 5321 form */
+};
+struct conf_rewrites {
+	struct conf_rewrite *v;	/* in file order: the first match wins */
+	size_t n;
+};
 
 struct conf_dkim_key {
 	char *domain;		/* lower-case */
@@ -110,6 +122,12 @@ struct config {
 	char *pidfile;		/* periodic runner */
 	enum mailq_users mailq_users;	/* mailq/-bp: "anyone", "group" (postern's and root), "root" */
 	bool allow_local_mx;	/* MX/A in 127/8 or 169.254/16 allowed (tests) */
+	/* operating it (issue 13) */
+	char *stats_file;	/* node_exporter textfile written after each pass, or NULL */
+	struct conf_rewrites rewrite_sender;	/* envelope sender rules */
+	struct conf_rewrites rewrite_from;	/* From header rules */
+	bool rewrite_reply_to;	/* a rewritten From's original goes to Reply-To (when there is none) */
+	enum from_policy from_policy;
 };
 
 /* conf_defaults - fill every field with its default, from the key table. hostname, domain and

@@ -107,6 +107,19 @@ int env_check_status(const char *s, size_t n, struct err *e)
 	return 0;
 }
 
+/* env_check_word - a non-empty word of printable ASCII (no space) of at most max bytes. */
+int env_check_word(const char *s, size_t n, size_t max, struct err *e)
+{
+	if (n == 0)
+		return err_set(e, EX_DATAERR, "empty value");
+	if (n > max)
+		return err_set(e, EX_DATAERR, "value longer than %zu bytes", max);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
+			return err_set(e, EX_DATAERR, "value is not one printable word");
+	return 0;
+}
+
 /* env_check_notify - a NOTIFY bit set that the file can spell. */
 static int env_check_notify(int v, struct err *e)
 {
@@ -184,6 +197,22 @@ static int fmt_rcpt(const struct env_rcpt *r, struct buf *out, struct err *e)
 	return bad ? err_set(e, EX_SOFTWARE, "envelope too large") : 0;
 }
 
+/* check_hist - a history entry env_parse would read back. */
+static int check_hist(const struct env_hist *h, struct err *e)
+{
+	if (h->time < 0 || h->time > ENV_MAX_TIME)
+		return err_set(e, EX_SOFTWARE, "number out of range");
+	if (h->status == NULL || h->tls == NULL || h->host == NULL || h->addr == NULL || h->reply == NULL)
+		return err_set(e, EX_SOFTWARE, "missing value");
+	if (env_check_status(h->status, strlen(h->status), e) < 0 ||
+	    env_check_word(h->tls, strlen(h->tls), ENV_MAX_HIST_TLS, e) < 0 ||
+	    env_check_word(h->host, strlen(h->host), LIM_DOMAIN, e) < 0 ||
+	    env_check_word(h->addr, strlen(h->addr), ENV_MAX_HIST_ADDR, e) < 0 ||
+	    env_check_text(h->reply, strlen(h->reply), ENV_MAX_HIST_REPLY, e) < 0)
+		return -1;
+	return 0;
+}
+
 /* fmt_head - check and write everything before the recipients. */
 static int fmt_head(const struct envelope *env, struct buf *out, struct err *e)
 {
@@ -200,6 +229,11 @@ static int fmt_head(const struct envelope *env, struct buf *out, struct err *e)
 		return err_set(e, EX_SOFTWARE, "number out of range");
 	if (opt(env->envid) && env_check_text(env->envid, strlen(env->envid), ENV_MAX_ENVID, e) < 0)
 		return err_prefix(e, "ENVID");
+	if (env->nhist > ENV_MAX_HISTORY)
+		return err_set(e, EX_SOFTWARE, "too many HISTORY lines");
+	for (i = 0; i < env->nhist; i++)
+		if (check_hist(&env->hist[i], e) < 0)
+			return err_prefix(e, "HISTORY %zu", i + 1);
 	if (env->nprepend > ENV_MAX_PREPEND)
 		return err_set(e, EX_SOFTWARE, "too many PREPEND lines");
 	for (i = 0; i < env->nprepend; i++)
@@ -218,6 +252,12 @@ static int fmt_head(const struct envelope *env, struct buf *out, struct err *e)
 			  (unsigned long)env->uid, env->next_try, env->attempts, env->warned, env->is_bounce);
 	if (env->held)
 		bad |= buf_adds(out, "HELD 1\n");
+	for (i = 0; i < env->nhist; i++) {
+		const struct env_hist *h = &env->hist[i];
+
+		bad |= buf_printf(out, "HISTORY %lld %s %s %s %s %s\n", h->time, h->status, h->tls, h->host, h->addr,
+				  h->reply);
+	}
 	for (i = 0; i < env->nprepend; i++)
 		bad |= buf_printf(out, "PREPEND %s\n", env->prepend[i]);
 	return bad ? err_set(e, EX_SOFTWARE, "envelope too large") : 0;
@@ -301,6 +341,107 @@ size_t env_make_writable(struct envelope *env)
 	return changed;
 }
 
+/* hist_word - a writable copy of n bytes of s as one word of at most max bytes (see env_hist_note). */
+static char *hist_word(const char *s, size_t n, size_t max)
+{
+	char *w;
+
+	if (s == NULL || n == 0)
+		return xstrdup("-");
+	if (n > max)
+		n = max;
+	w = xstrndup(s, n);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)w[i] <= ' ' || (unsigned char)w[i] >= 0x7f)
+			w[i] = '?';
+	return w;
+}
+
+/* hist_free - free one entry's strings. */
+static void hist_free(struct env_hist *h)
+{
+	free(h->status);
+	free(h->tls);
+	free(h->host);
+	free(h->addr);
+	free(h->reply);
+	memset(h, 0, sizeof *h);
+}
+
+/* hist_split - a relay "host[address]:port" into h's host and address words ("-" and "-" otherwise). */
+static void hist_split(const char *relay, struct env_hist *h)
+{
+	const char *br = relay ? strchr(relay, '[') : NULL, *end = br ? strchr(br, ']') : NULL;
+	struct buf a;
+
+	if (end == NULL) {
+		h->host = xstrdup("-");
+		h->addr = xstrdup("-");
+		return;
+	}
+	h->host = hist_word(relay, (size_t)(br - relay), LIM_DOMAIN);
+	buf_init(&a, ENV_MAX_HIST_ADDR);
+	if (buf_add(&a, br + 1, (size_t)(end - br - 1)) < 0 || buf_adds(&a, end + 1) < 0)
+		buf_reset(&a);	/* (too long for an address: then there is none to show) */
+	h->addr = hist_word(buf_str(&a), a.len, ENV_MAX_HIST_ADDR);
+	buf_free(&a);
+}
+
+/* env_hist_note - see envelope.h */
+int env_hist_note(struct envelope *env, size_t fresh, long long now, const char *relay, const char *tls,
+    const char *status, const char *reply)
+{
+	struct env_hist h = { .time = now < 0 ? 0 : now > ENV_MAX_TIME ? ENV_MAX_TIME : now };
+	struct err e;
+	size_t i;
+
+	hist_split(relay, &h);
+	h.tls = hist_word(tls, tls ? strlen(tls) : 0, ENV_MAX_HIST_TLS);
+	h.status = xstrdup(status != NULL && env_check_status(status, strlen(status), &e) == 0 ? status : "4.0.0");
+	h.reply = xstrdup(reply != NULL && reply[0] != '\0' ? reply : "-");
+	(void)writable_text(&h.reply, ENV_MAX_HIST_REPLY);
+
+	if (fresh > env->nhist)
+		fresh = env->nhist;
+	for (i = env->nhist - fresh; i < env->nhist; i++) {
+		struct env_hist *o = &env->hist[i];
+
+		if (strcmp(o->host, h.host) != 0 || strcmp(o->addr, h.addr) != 0)
+			continue;
+		o->time = h.time;
+		free(o->tls);
+		o->tls = h.tls;
+		h.tls = NULL;
+		if (o->status[0] == '2' || h.status[0] != '2') {	/* a failure's reply outranks a success's */
+			free(o->status);
+			free(o->reply);
+			o->status = h.status;
+			o->reply = h.reply;
+			h.status = h.reply = NULL;
+		}
+		hist_free(&h);
+		return 0;
+	}
+	if (env->nhist == ENV_MAX_HISTORY) {
+		hist_free(&env->hist[0]);
+		memmove(env->hist, env->hist + 1, (env->nhist - 1) * sizeof *env->hist);
+		env->nhist--;
+	} else
+		env->hist = xreallocarray(env->hist, env->nhist + 1, sizeof *env->hist);
+	env->hist[env->nhist++] = h;
+	return 1;
+}
+
+/* env_hist_clear - see envelope.h */
+void env_hist_clear(struct envelope *env)
+{
+	for (size_t i = 0; i < env->nhist; i++)
+		hist_free(&env->hist[i]);
+	free(env->hist);
+	env->hist = NULL;
+	env->nhist = 0;
+}
+
 /* env_free - see envelope.h */
 void env_free(struct envelope *env)
 {
@@ -310,6 +451,7 @@ void env_free(struct envelope *env)
 		return;
 	free(env->sender);
 	free(env->envid);
+	env_hist_clear(env);
 	for (i = 0; i < env->nprepend; i++)
 		free(env->prepend[i]);
 	free(env->prepend);

@@ -28,6 +28,9 @@
  *	WARNED 0 | 1
  *	BOUNCE 0 | 1
  *	HELD 1			optional: on hold (postern queue hold); absent = not held
+ *	HISTORY <time> <status> <tls> <host> <address> <reply>
+ *				repeated, 0..ENV_MAX_HISTORY, oldest first: one line per host
+ *				tried in a pass (see HISTORY below)
  *	PREPEND <header line>		repeated, 0..ENV_MAX_PREPEND; continuation lines start with TAB
  *	then 1..LIM_RCPTS recipient blocks:
  *	RCPT <address>
@@ -49,6 +52,14 @@
  *	failed- = RCPT_FAILED: failed, its report is still owed; delayed = RCPT_PENDING: its last
  *	attempt could not be recorded (the spool holds the message for a while, see spool.h).
  *	They read back with `inplace` set, so they too round-trip.
+ * HISTORY
+ *	The attempts, newest kept: when a pass tries another host and ENV_MAX_HISTORY are kept, the
+ *	oldest goes. <time> is a unix time; <status> an RFC 3463 code (the outcome: 2 sent, 4 deferred,
+ *	5 failed); <tls> ("none", "TLSv1.3/verified"), <host> and <address> ("192.0.2.1:25") are
+ *	single words of printable ASCII, "-" when there was none (no host could be resolved); <reply>,
+ *	the server's reply or postern's reason, one line of at most ENV_MAX_HIST_REPLY bytes. An
+ *	envelope written before history was kept has none, and reads as it did. A deferral that must be
+ *	recorded in place (IN-PLACE STATES) loses the pass's history entries, never a recipient's state.
  * SIZE
  *	What a runner writes back grows from what was submitted (at most LIM_ENVELOPE_FILE) by at most
  *	ENV_RCPT_GROWTH per recipient (attempt count, status, relay, diagnostic, each capped) and
@@ -84,13 +95,22 @@
 #define ENV_MAX_ENVID LIM_ARG
 #define ENV_MAX_ORCPT LIM_ARG
 
+/* The history of attempts: entries kept (the newest), and the ceilings of their words. */
+#define ENV_MAX_HISTORY 10
+#define ENV_MAX_HIST_REPLY 300
+#define ENV_MAX_HIST_TLS 64
+#define ENV_MAX_HIST_ADDR 64	/* an IPv4 or IPv6 address and a port */
+/* One HISTORY line at its widest: "HISTORY " time status tls host address reply "\n". */
+#define ENV_HIST_LINE_MAX (8 + 12 + 1 + 9 + 1 + ENV_MAX_HIST_TLS + 1 + LIM_DOMAIN + 1 + ENV_MAX_HIST_ADDR + 1 + \
+			   ENV_MAX_HIST_REPLY + 1)
+
 /* What recording outcomes may add to one recipient block: R-ATTEMPTS from "0" to ENV_MAX_ATTEMPTS
  * (6 more digits), "R-STATUS x.yyy.zzz\n", "R-RELAY <ENV_MAX_RELAY>\n", "R-DIAG <ENV_MAX_DIAG>\n"
  * (state words never grow). */
 #define ENV_RCPT_GROWTH (6 + (9 + 9 + 1) + (8 + ENV_MAX_RELAY + 1) + (7 + ENV_MAX_DIAG + 1))
 /* ... and to the head: NEXT-TRY from "0" to 12 digits, ATTEMPTS from "0" to 7, "HELD 1\n" (7; an
- * administrator's hold). */
-#define ENV_HEAD_GROWTH (11 + 6 + 7)
+ * administrator's hold), and a full history (the submission's envelope has none: submit.c clears it). */
+#define ENV_HEAD_GROWTH (11 + 6 + 7 + ENV_MAX_HISTORY * ENV_HIST_LINE_MAX)
 /* The largest envelope file: a submitted one (LIM_ENVELOPE_FILE) after any outcomes. */
 #define ENV_MAX_FILE ((size_t)LIM_ENVELOPE_FILE + (size_t)LIM_RCPTS * ENV_RCPT_GROWTH + ENV_HEAD_GROWTH)
 /* An in-place state word is this wide ("pending"). */
@@ -116,6 +136,16 @@ struct env_rcpt {
 	size_t state_at;	/* env_parse: offset of the R-STATE value in the text read (else 0) */
 };
 
+/* One attempt on one host (HISTORY). Every string is owned and non-empty. */
+struct env_hist {
+	long long time;
+	char *status;		/* "4.4.1" */
+	char *tls;		/* "none", "TLSv1.3/verified" */
+	char *host;		/* "mx.example.net", or "-" */
+	char *addr;		/* "192.0.2.1:25", or "-" */
+	char *reply;		/* one line, <= ENV_MAX_HIST_REPLY bytes */
+};
+
 struct envelope {
 	char id[ENV_ID_LEN + 1];
 	long long arrival;	/* unix time */
@@ -131,6 +161,8 @@ struct envelope {
 	bool warned;		/* delay warning sent */
 	bool is_bounce;		/* a DSN we generated: never bounce it */
 	bool held;		/* on hold (postern queue hold): never selected, never expires */
+	struct env_hist *hist;	/* oldest first, at most ENV_MAX_HISTORY */
+	size_t nhist;
 	char **prepend;		/* header lines sent before the data file, each WITHOUT CRLF; */
 	size_t nprepend;	/* continuation lines start with TAB */
 	struct env_rcpt *rcpt;
@@ -155,6 +187,20 @@ const char *env_state_word(enum rcpt_state st, bool inplace);
  * and ends in "..."; in-place spellings go back to the canonical words. Returns how many values
  * it changed. */
 size_t env_make_writable(struct envelope *env);
+
+/* env_hist_note - record that a pass tried a host: relay ("mx.example.net[192.0.2.1]:25", or "none"),
+ * tls, the outcome's status and the reply, at `now`. When one of the newest `fresh` entries (those
+ * this pass added) names the same host and address, it is updated instead (the newest time and TLS;
+ * the reply of a failure is kept over a later success's, so the entry of a host that deferred one
+ * recipient and took the others says why); otherwise an entry is appended, the oldest dropped when
+ * ENV_MAX_HISTORY are kept. Every value is made writable first (a line break or a byte outside
+ * printable ASCII in a word becomes '?', an over-long value is cut, an empty one is "-", a status
+ * that is not RFC 3463 becomes "4.0.0"). Pure. Returns 1 if it appended, 0 if it updated. */
+int env_hist_note(struct envelope *env, size_t fresh, long long now, const char *relay, const char *tls,
+    const char *status, const char *reply);
+
+/* env_hist_clear - drop the history (what a submission must not choose). */
+void env_hist_clear(struct envelope *env);
 
 /* env_free - free everything *env owns and zero it. env_free(NULL) is a no-op. */
 void env_free(struct envelope *env);

@@ -18,12 +18,12 @@
 /* Every key, in file order; the index is the bit in the "seen" masks. */
 static const char *const keys[] = {
 	"VERSION", "ID", "ARRIVAL", "SENDER", "SIZE", "BODY", "SMTPUTF8", "ENVID", "RET", "UID",
-	"NEXT-TRY", "ATTEMPTS", "WARNED", "BOUNCE", "HELD", "PREPEND",
+	"NEXT-TRY", "ATTEMPTS", "WARNED", "BOUNCE", "HELD", "HISTORY", "PREPEND",
 	"RCPT", "R-ORCPT", "R-STATE", "R-ATTEMPTS", "R-NOTIFY", "R-STATUS", "R-RELAY", "R-DIAG",
 	"END",
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
-#define FIRST_RCPT_KEY 16	/* "RCPT": the per-recipient "seen" bits reset here */
+#define FIRST_RCPT_KEY 17	/* "RCPT": the per-recipient "seen" bits reset here */
 
 struct pstate {
 	const char *p;
@@ -268,6 +268,45 @@ static int parse_rcpt(struct pstate *ps, struct env_rcpt *r)
 	return 0;
 }
 
+/* next_word - the word of v from *off to the next space (which is skipped); -1 if there is none. */
+static int next_word(struct span v, size_t *off, struct span *w)
+{
+	const char *sp = *off < v.n ? memchr(v.p + *off, ' ', v.n - *off) : NULL;
+
+	if (sp == NULL)
+		return -1;
+	*w = span_make(v.p + *off, (size_t)(sp - v.p) - *off);
+	*off += w->n + 1;
+	return 0;
+}
+
+/* parse_hist - a HISTORY value: time status tls host address reply. */
+static int parse_hist(struct pstate *ps, struct span v, struct env_hist *h)
+{
+	struct span w[5];
+	size_t off = 0, k;
+	static const size_t max[5] = { 0, 0, ENV_MAX_HIST_TLS, LIM_DOMAIN, ENV_MAX_HIST_ADDR };
+
+	for (k = 0; k < 5; k++)
+		if (next_word(v, &off, &w[k]) < 0)
+			return PERR(ps, "HISTORY: missing value");
+	if (parse_num(ps, "HISTORY", w[0], ENV_MAX_TIME, &h->time) < 0)
+		return -1;
+	if (env_check_status(w[1].p, w[1].n, ps->e) < 0)
+		return kfail(ps, "HISTORY");
+	for (k = 2; k < 5; k++)
+		if (env_check_word(w[k].p, w[k].n, max[k], ps->e) < 0)
+			return kfail(ps, "HISTORY");
+	if (env_check_text(v.p + off, v.n - off, ENV_MAX_HIST_REPLY, ps->e) < 0)
+		return kfail(ps, "HISTORY");
+	h->status = xstrndup(w[1].p, w[1].n);
+	h->tls = xstrndup(w[2].p, w[2].n);
+	h->host = xstrndup(w[3].p, w[3].n);
+	h->addr = xstrndup(w[4].p, w[4].n);
+	h->reply = xstrndup(v.p + off, v.n - off);
+	return 0;
+}
+
 /* parse_head - everything before the first recipient. */
 static int parse_head(struct pstate *ps, struct envelope *env)
 {
@@ -331,6 +370,17 @@ static int parse_head(struct pstate *ps, struct envelope *env)
 	if (k == 1 && !span_eq(v, "1"))
 		return PERR(ps, "HELD: bad value");
 	env->held = k == 1;
+	while ((k = take(ps, "HISTORY", false, &v)) == 1) {
+		if (env->nhist == ENV_MAX_HISTORY)
+			return PERR(ps, "too many HISTORY lines");
+		env->hist = xreallocarray(env->hist, env->nhist + 1, sizeof *env->hist);
+		memset(&env->hist[env->nhist], 0, sizeof env->hist[0]);
+		env->nhist++;
+		if (parse_hist(ps, v, &env->hist[env->nhist - 1]) < 0)
+			return -1;
+	}
+	if (k < 0)
+		return -1;
 	while ((k = take(ps, "PREPEND", false, &v)) == 1) {
 		if (env->nprepend == ENV_MAX_PREPEND)
 			return PERR(ps, "too many PREPEND lines");

@@ -27,5 +27,6 @@ extern const char *const env_w_notify[3];	/* R-NOTIFY bits 1, 2, 4 */
 int env_check_text(const char *s, size_t n, size_t max, struct err *e);	/* non-empty line */
 int env_check_prepend(const char *s, size_t n, bool first, struct err *e);
 int env_check_status(const char *s, size_t n, struct err *e);	/* RFC 3463 x.y.z */
+int env_check_word(const char *s, size_t n, size_t max, struct err *e);	/* printable ASCII, no space */
 
 #endif

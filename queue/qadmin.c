@@ -178,6 +178,34 @@ done:
 	close(fd);
 }
 
+/* show_history - the attempts the envelope keeps, oldest first, one line each, escaped. */
+static void show_history(struct qa *q, const struct envelope *env)
+{
+	char host[4 * LIM_DOMAIN + 8], addr[4 * ENV_MAX_HIST_ADDR + 8], tls[4 * ENV_MAX_HIST_TLS + 8];
+	char reply[4 * ENV_MAX_HIST_REPLY + 8];
+	char when[32];
+
+	if (env->nhist == 0) {
+		fputs("history: none\n", q->out);
+		return;
+	}
+	fprintf(q->out, "history: %zu (oldest first, the newest %d kept)\n", env->nhist, ENV_MAX_HISTORY);
+	for (size_t i = 0; i < env->nhist; i++) {
+		const struct env_hist *h = &env->hist[i];
+		time_t t = (time_t)h->time;
+		struct tm tm;
+
+		if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+			(void)snprintf(when, sizeof when, "%lld", h->time);
+		(void)log_safe(host, sizeof host, h->host, strlen(h->host));
+		(void)log_safe(addr, sizeof addr, h->addr, strlen(h->addr));
+		(void)log_safe(tls, sizeof tls, h->tls, strlen(h->tls));
+		(void)log_safe(reply, sizeof reply, h->reply, strlen(h->reply));
+		fprintf(q->out, "  %s host=%s address=%s tls=%s status=%s\n    reply: %s\n", when, host, addr, tls,
+			h->status, reply);
+	}
+}
+
 /* show_env - the envelope, every untrusted value escaped. */
 static void show_env(struct qa *q, const struct envelope *env, bool locked)
 {
@@ -212,7 +240,7 @@ static void show_env(struct qa *q, const struct envelope *env, bool locked)
 			fprintf(q->out, "  last reply: %s\n", safe);
 		}
 	}
-	fputs("history: not kept (the envelope keeps each recipient's last reply only)\n", q->out);
+	show_history(q, env);
 }
 
 /* show - postern queue show [-b] ID...: read without a lock (a message being delivered can be read). */

@@ -182,6 +182,8 @@ int runq_pass(struct runq_ctx *x)
 	nent = runq_own_entries(x, ent, nent);
 	runq_deliver(x, &ent, &nent, now);
 	free(ent);
+	runq_stats_flush(x);	/* (the workers added theirs as they ended) */
+	runq_stats_write(x);
 	return 0;
 }
 

@@ -126,9 +126,13 @@ void runq_apply(struct runq_ctx *x, struct runq_msg *q, size_t k, char state, co
 	const char *word = "deferred";
 
 	r->attempts++;
+	stats_count(&x->counts, state, tls);
 	replace(&r->status, status);
 	replace(&r->relay, relay);
 	replace(&r->diag, strlen(diag) > ENV_MAX_DIAG ? "(reply too long)" : diag);
+	if (env_hist_note(&q->env, q->hist_fresh, (long long)time(NULL), relay, tls, status, diag) == 1 &&
+	    q->hist_fresh < ENV_MAX_HISTORY)
+		q->hist_fresh++;
 	if (state == 'S') {
 		r->state = RCPT_SENT;
 		word = "sent";
@@ -139,6 +143,34 @@ void runq_apply(struct runq_ctx *x, struct runq_msg *q, size_t k, char state, co
 	log_msg(x->lg, state == 'S' ? LOG_INFO : LOG_NOTICE,
 	    "%s: to=<%s>, relay=%s, delay=%.1f, tls=%s, dsn=%s, status=%s (%s)", q->env.id, r->addr, relay,
 	    delay < 0 ? 0.0 : delay, tls, status, word, diag);
+}
+
+void runq_stats_flush(struct runq_ctx *x)
+{
+	struct err e;
+
+	err_clear(&e);
+	if (spool_counters_add(x->sp, &x->counts, (long long)time(NULL), !x->ro->own_only, &e) < 0)
+		log_msg(x->lg, LOG_WARNING, "the statistics' counters were not updated: %s", e.msg);
+	memset(&x->counts, 0, sizeof x->counts);
+}
+
+void runq_stats_write(struct runq_ctx *x)
+{
+	struct stats_counters c;
+	struct stats_queue sq;
+	struct buf out;
+	struct err e;
+	long long now = (long long)time(NULL);
+
+	if (x->c->stats_file == NULL || x->ro->own_only)
+		return;	/* (a caller's own run may not write where node_exporter reads) */
+	err_clear(&e);
+	buf_init(&out, STATS_TEXT_MAX);
+	if (spool_counters_get(x->sp, &c, &e) < 0 || stats_collect(x->sp, &sq, &e) < 0 ||
+	    stats_format_prom(&c, &sq, now, &out, &e) < 0 || stats_write_textfile(x->c->stats_file, &out, &e) < 0)
+		log_msg(x->lg, LOG_WARNING, "stats_file not written: %s", e.msg);
+	buf_free(&out);
 }
 
 /* orig_headers - the header section as sent (prepended lines + the data file's), for the report. */
@@ -314,6 +346,7 @@ void runq_finish(struct runq_ctx *x, struct runq_msg *q)
 			buf_free(&d);
 			replace(&r->status, dlv_fate(SMTP_STEP_CONNECT, 0, NULL, DLV_C_EXPIRED).status);
 			r->state = RCPT_FAILED;
+			stats_count(&x->counts, 'F', NULL);
 			log_msg(x->lg, LOG_NOTICE, "%s: to=<%s>, status=expired, returned to sender (%s)", env->id,
 			    r->addr, r->diag ? r->diag : "");
 		}

@@ -17,6 +17,7 @@
 #include "queue/reaper.h"
 #include "queue/runner_opts.h"
 #include "queue/spool.h"
+#include "queue/stats.h"
 #include "queue/tls.h"
 
 struct runq_ctx {
@@ -31,6 +32,7 @@ struct runq_ctx {
 	long rescan;			/* periodic runner: while only stragglers keep a pass going, read
 					 * the spool again every this many seconds (0: never) */
 	struct reaper *reaper;		/* in a worker: removes finished messages beside it (or NULL) */
+	struct stats_counters counts;	/* outcomes this process recorded, not yet added to the spool's */
 };
 
 struct runq_msg {
@@ -40,6 +42,7 @@ struct runq_msg {
 	int inflight;		/* destinations not yet done */
 	bool owned;		/* goes to one destination: the worker that takes it finishes it */
 	bool touched;		/* an outcome was recorded in this pass (else it is let go untouched) */
+	size_t hist_fresh;	/* the newest history entries are this pass's (env_hist_note) */
 };
 
 /* Who has a message of a destination, one word per message in memory shared by the runner and the
@@ -120,13 +123,22 @@ size_t runq_own_entries(struct runq_ctx *x, struct spool_entry *ent, size_t nent
  * destinations. */
 struct runq_dest *runq_group(const struct config *c, struct runq_msg *q, size_t nq, size_t *nd);
 
-/* runq_apply - record one recipient's outcome in the envelope (in memory) and log it. */
+/* runq_apply - record one recipient's outcome in the envelope (in memory), and the host in its
+ * history, and log it. */
 void runq_apply(struct runq_ctx *x, struct runq_msg *q, size_t rcpt, char state, const char *status,
     const char *relay, const char *tls, const char *diag);
 
 /* runq_finish - all destinations of q are done: remove it (bouncing failures) or defer it, durably.
  * A removed message is unlocked and q->m is NULL afterwards (with a reaper, it goes there). */
 void runq_finish(struct runq_ctx *x, struct runq_msg *q);
+
+/* runq_stats_flush - add what this process counted to the spool's counters (once, at its end) and
+ * start counting from zero; a failure is logged. Only runs by root or the postern user create the
+ * counters (spool_counters_add). */
+void runq_stats_flush(struct runq_ctx *x);
+/* runq_stats_write - with stats_file set, in a run by root or the postern user: write the textfile
+ * (postern stats --prometheus) now; a failure is logged. */
+void runq_stats_write(struct runq_ctx *x);
 
 /* runq_periodic - the -qTIME loop with pidfile, SIGHUP reload and SIGTERM. */
 int runq_periodic(const struct runner_opts *ro, const struct config *c, struct log *lg);

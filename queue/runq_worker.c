@@ -199,6 +199,7 @@ void runq_worker(struct runq_ctx *x, struct runq_msg *q, struct runq_dest *d, ui
 	struct wctx w = { .x = x, .q = q, .d = d, .id = id, .in = in, .out = out };
 
 	(void)snprintf(w.tag, sizeof w.tag, "[%.16s#%u]", d->domain ? d->domain : "smarthost", (unsigned)id);
+	memset(&x->counts, 0, sizeof x->counts);	/* (the runner's, copied by fork: its to add) */
 	x->reaper = reaper_start(x->lg, d->nmsg);
 	for (size_t m = 0; m < d->nmsg; m++) {
 		struct runq_msg *qm = &q[d->msg[m]];
@@ -249,5 +250,6 @@ void runq_worker(struct runq_ctx *x, struct runq_msg *q, struct runq_dest *d, ui
 	close(out);	/* delivery is over: the runner may give this connection slot to another worker */
 	if (x->reaper != NULL)
 		reaper_finish(x->reaper);
+	runq_stats_flush(x);	/* what its own messages' outcomes counted */
 	_exit(0);	/* (the runner syncs the spool's folders once, at the end of the pass) */
 }

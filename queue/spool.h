@@ -46,6 +46,7 @@
 
 struct spool;
 struct spool_tx;
+struct stats_counters;
 struct spool_msg;
 
 enum spool_state { SPOOL_NEW, SPOOL_DEFERRED };
@@ -148,6 +149,18 @@ int spool_is_locked(struct spool *s, const char *id);
 int spool_data_open(struct spool *s, const char *id, struct err *e);
 /* spool_read_env - read a message's envelope without locking it (mailq). 1 read, 0 gone, -1 error. */
 int spool_read_env(struct spool *s, const char *id, struct envelope *env, struct err *e);
+
+/* -- the counters of postern stats (stats.h; spool_stats.c): "counters" in the root -- */
+
+/* spool_counters_add - add d to the spool's counters (started at `now` when there are none yet), under
+ * the counters' lock, in place; nothing to do when d counted nothing. Only with `create` (a run by root
+ * or the postern user) are the files created: without, a spool that has none yet ignores d. 0, or -1
+ * (a storage error, the lock busy for a second, or a counters file that is not what postern writes:
+ * it is left alone, and e says to remove it). */
+int spool_counters_add(struct spool *s, const struct stats_counters *d, long long now, bool create,
+    struct err *e);
+/* spool_counters_get - read the counters without the lock. 1 read, 0 none yet, -1 error. */
+int spool_counters_get(struct spool *s, struct stats_counters *c, struct err *e);
 
 /* -- the runner's warning: one line the last queue run wants the operator to see (mailq's header) -- */
 

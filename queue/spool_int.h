@@ -1,6 +1,7 @@
 /*
  * spool_int.h - what spool.c (the store, submission) and spool_run.c (what a runner does with
- * committed messages) share. Not used outside these two files; see spool.h for the layout.
+ * committed messages) share, with spool_mark.c and spool_stats.c. Not used outside the spool's
+ * files; see spool.h for the layout.
  */
 #ifndef POSTERN_SPOOL_INT_H
 #define POSTERN_SPOOL_INT_H

@@ -22,6 +22,7 @@
 #include "queue/qadmin.h"
 #include "queue/runner.h"
 #include "queue/spool.h"
+#include "queue/stats.h"
 #include "sendmail/privsep.h"
 #include "sendmail/rcpt.h"
 #include "sendmail/smtpd.h"
@@ -39,6 +40,7 @@ static const char usage[] =
     "  config [KEY]        print KEY's effective value (no KEY: every key that is set)\n"
     "  check [DOMAIN]      check SPF, DKIM, DMARC, MX, A, rDNS and TLS for the sending domain\n"
     "  spf IP SENDER [HELO] evaluate SPF (RFC 7208) for mail from SENDER at IP\n"
+    "  stats [--prometheus] queue depth, oldest message, outcomes counted since install\n"
     "  queue-run [-v]      deliver what is due (for cron and timers; sendmail -q takes everything)\n"
     "  tls-reload          make a running periodic queue runner re-read its certificates\n"
     "  version             print the version\n"
@@ -155,6 +157,8 @@ static int do_admin(const struct opts *o, const struct config *c, struct log *lg
 		return runner_tls_reload(c, lg);
 	if (strcmp(cmd, "queue") == 0)	/* checks the caller, then becomes postern */
 		return qadmin_main(c, lg, o->admin_argc, o->admin_argv, stdout, stderr);
+	if (strcmp(cmd, "stats") == 0)	/* main.c checked mailq_users */
+		return stats_main(c->spool, o->admin_argc, o->admin_argv, stdout, stderr);
 	if (strcmp(cmd, "queue-run") == 0) {	/* what is due, as the periodic runner takes it */
 		struct runner_opts ro;
 

@@ -25,6 +25,7 @@
 #include "sendmail/hdr.h"
 #include "sendmail/msg.h"
 #include "sendmail/rcpt.h"
+#include "sendmail/rewrite.h"
 
 #define CHUNK (64 * 1024)
 #define MAX_SIGS 8
@@ -376,7 +377,7 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 	struct signer sg[MAX_SIGS];
 	struct dkim_body *bodies[2] = { NULL, NULL };	/* relaxed, simple */
 	unsigned char bh[2][32];
-	char *sender = NULL, *fdom = NULL, *chunk = NULL;
+	char *sender = NULL, *sender_orig = NULL, *fdom = NULL, *chunk = NULL;
 	bool utf8 = false;
 	int r = -1;
 
@@ -416,9 +417,13 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 	}
 	if (rcpt_sender(&src, o->sender, x->user, &sender, &utf8, e) < 0)
 		goto out;
+	sender_orig = xstrdup(sender);
+	(void)rewrite_sender(c, &sender);	/* rewrite_sender rules (rewrite.h) */
 
 	/* the completed header section, and the fields DKIM will sign */
 	if (complete_header(x, f, nf, sender, &out, e) < 0)
+		goto out;
+	if (rewrite_header(c, sender_orig, sender, &out, e) < 0)	/* rewrite_from, from_policy */
 		goto out;
 	if (hdr_parse(buf_str(&out), out.len - 2, &cf, &ncf, e) < 0)
 		goto out;
@@ -511,6 +516,7 @@ out:
 	free(chunk);
 	free(fdom);
 	free(sender);
+	free(sender_orig);
 	free(f);
 	free(cf);
 	rcpt_free(&rc);

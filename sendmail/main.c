@@ -87,7 +87,10 @@ int main(int argc, char **argv)
 		log_free(lg);
 		return EX_CONFIG;
 	}
-	if (o.mode == MODE_MAILQ && !args_may_list_queue(conf.mailq_users, getuid() == 0, in_postern_group())) {
+	/* postern stats tells about everybody's mail as mailq does: the same rule */
+	if ((o.mode == MODE_MAILQ ||
+	     (o.mode == MODE_ADMIN && o.admin_argc > 0 && strcmp(o.admin_argv[0], "stats") == 0)) &&
+	    !args_may_list_queue(conf.mailq_users, getuid() == 0, in_postern_group())) {
 		fprintf(stderr, "%s: permission denied: only %s may list the queue (mailq_users)\n", o.personality,
 		    conf.mailq_users == MAILQ_ROOT ? "root" : "root and the postern group");
 		log_msg(lg, LOG_NOTICE, "queue listing refused to uid=%lu", (unsigned long)getuid());

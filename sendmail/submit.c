@@ -293,6 +293,7 @@ static int accept_envelope(const struct buf *text, struct spool_tx *tx, struct e
 	env->attempts = 0;
 	env->warned = false;
 	env->is_bounce = env->sender[0] == '\0';
+	env_hist_clear(env);	/* (a history is the runner's to write; it also keeps ENV_MAX_FILE's sum true) */
 	for (size_t i = 0; i < env->nrcpt; i++) {
 		env->rcpt[i].state = RCPT_PENDING;
 		env->rcpt[i].attempts = 0;

@@ -131,6 +131,27 @@ test_qadmin_requeue() {
 	expect_queue_empty
 }
 
+# show's history: each pass's host, address, TLS and reply, kept in the envelope, oldest first; an
+# envelope without history (as submitted) reads and shows "history: none".
+test_qadmin_show_history() {
+	postern_env
+	msg a@postern.example a@mx-pref.example "history" | submit -t -i
+	local id
+	id=$(qa_only_id)
+	qa show "$id" || fail "show of a new message exited $?"
+	grep -qx "history: none" "$T/qa.out" || fail "show of a new message: $(cat "$T/qa.out")"
+	queue_run	# nobody listens
+	smtpd_start mx1 127.0.0.11:25 --rcpt-4xx 5 || fail "start"
+	queue_run	# mx1 answers RCPT with a 4xx
+	spool_env "$id" | grep -c '^HISTORY ' | grep -qx 2 || fail "want 2 HISTORY lines: $(spool_env "$id")"
+	qa show "$id" || fail "show exited $?"
+	grep -q "^history: 2 " "$T/qa.out" || fail "show: $(cat "$T/qa.out")"
+	grep -A1 -E "^  [0-9-]{10}T[0-9:]{8}Z host=mx[12].mx-pref.example address=127.0.0.1[12]:25 tls=none status=4" \
+		"$T/qa.out" | grep -q "reply: connect to" || fail "no refused connection in: $(cat "$T/qa.out")"
+	grep -A1 -E "^  .* host=mx1.mx-pref.example address=127.0.0.11:25 tls=none status=4" "$T/qa.out" |
+		grep -q "reply: .* said: 4[0-9][0-9] " || fail "no 4xx from mx1 in: $(cat "$T/qa.out")"
+}
+
 # delete --sender and --recipient take what matches, and only that.
 test_qadmin_delete_selected() {
 	postern_env

@@ -329,7 +329,7 @@ Test(conftable, show_every_key)
 		"retry_max 14400\nqueue_lifetime 432000\ndelay_warning 0\ntimeout_connect 30\n"
 		"timeout_greeting 300\ntimeout_command 300\ntimeout_data_init 120\ntimeout_data_block 180\n"
 		"timeout_data_done 600\ntimeout_message 1800\ntimeout_session 3600\npidfile /run/postern.pid\n"
-		"mailq_users anyone\nallow_local_mx no\n";
+		"mailq_users anyone\nallow_local_mx no\nrewrite_reply_to yes\nfrom_policy keep\n";
 	char got[4096] = { 0 }, again[4096] = { 0 };
 
 	show_all(in, got, sizeof got - 1);

@@ -29,6 +29,11 @@ static const char *const good[] = {
 	"END 3\n",
 	HEAD0 "RET FULL\n" HEAD1 R1 "R-NOTIFY FAILURE\n" "END 1\n",
 	HEAD0 "ENVID a b c\n" HEAD1 "HELD 1\n" R1 "R-NOTIFY SUCCESS,DELAY\nR-STATUS 4.123.999\n" "END 1\n",
+	/* history: a deferral, then a delivery; the reply is free text to the end of the line */
+	HEAD "HISTORY 1701227000 4.2.0 none mx1.example.net 192.0.2.1:25 450 4.2.0 greylisted, try again  \n"
+	"HISTORY 1701228000 2.0.0 TLSv1.3/verified mx2.example.net 192.0.2.2:25 250 2.0.0 Ok: queued\n"
+	"HISTORY 1701229000 4.4.1 none - - no host could be reached\n"
+	"PREPEND Received: from x\n" R1 "END 1\n",
 };
 
 Test(envelope, round_trip)
@@ -117,6 +122,16 @@ static const struct bad bad[] = {
 	{ HEAD "HELD 0\n" R1 "END 1\n", 0, "line 13: HELD: bad value" },
 	{ HEAD "HELD 1\nHELD 1\n" R1 "END 1\n", 0, "line 14: duplicate key HELD" },
 	{ HEAD "END 0\n", 0, "line 13: no recipients" },
+	{ HEAD "HISTORY 1 2.0.0 none a b\n" R1 "END 1\n", 0, "line 13: HISTORY: missing value" },
+	{ HEAD "HISTORY 1 2.0.0 none a b \n" R1 "END 1\n", 0, "line 13: HISTORY: empty value" },
+	{ HEAD "HISTORY 01 2.0.0 none a b c\n" R1 "END 1\n", 0, "line 13: HISTORY: bad number" },
+	{ HEAD "HISTORY 1 3.0.0 none a b c\n" R1 "END 1\n", 0, "line 13: HISTORY: bad status code" },
+	{ HEAD "HISTORY 1 2.0.0 none  b c\n" R1 "END 1\n", 0, "line 13: HISTORY: empty value" },
+	{ HEAD "HISTORY 1 2.0.0 none a\x1b b c\n" R1 "END 1\n", 0, "HISTORY: value is not one printable word" },
+	{ HEAD "HISTORY 1 2.0.0 none a b\xc3\xa9 c\n" R1 "END 1\n", 0, "HISTORY: value is not one printable word" },
+	{ HEAD "PREPEND X: y\nHISTORY 1 2.0.0 none a b c\n" R1 "END 1\n", 0,
+	  "line 14: HISTORY out of order (expected RCPT)" },
+	{ HEAD "HELD 1\n" "HISTORY 1 2.0.0 none a b c\n" "HELD 1\n" R1 "END 1\n", 0, "line 15: duplicate key HELD" },
 	{ HEAD, 0, "line 13: missing RCPT (file ends)" },
 	{ HEAD "PREPEND \tcontinued\n" R1 "END 1\n", 0, "line 13: PREPEND: first header line is a continuation" },
 	{ HEAD "PREPEND no colon\n" R1 "END 1\n", 0, "PREPEND: bad header field name" },
@@ -290,6 +305,22 @@ Test(envelope, format_refuses)
 	REFUSE(env.arrival = -1, env.arrival = 0);
 	REFUSE(env.nrcpt = 0, env.nrcpt = 1);
 	REFUSE((env.prepend = pre, env.nprepend = 2), (env.prepend = NULL, env.nprepend = 0));
+	/* a history entry that would not read back */
+	struct env_hist h = { .time = 1, .status = (char *)"2.0.0", .tls = (char *)"none", .host = (char *)"mx",
+			      .addr = (char *)"192.0.2.1:25", .reply = (char *)"250 ok" };
+	env.hist = &h;
+	env.nhist = 1;
+	buf_reset(&out);
+	cr_assert_eq(env_format(&env, &out, &e), 0, "%s", e.msg);
+	cr_assert_not_null(strstr(buf_str(&out), "\nHISTORY 1 2.0.0 none mx 192.0.2.1:25 250 ok\n"));
+	REFUSE(h.reply = NULL, h.reply = (char *)"250 ok");
+	REFUSE(h.reply = (char *)"250\nRCPT evil", h.reply = (char *)"250 ok");
+	REFUSE(h.host = (char *)"m x", h.host = (char *)"mx");
+	REFUSE(h.tls = (char *)"", h.tls = (char *)"none");
+	REFUSE(h.addr = NULL, h.addr = (char *)"192.0.2.1:25");
+	REFUSE(h.status = (char *)"2.0", h.status = (char *)"2.0.0");
+	REFUSE(h.time = -1, h.time = 1);
+	REFUSE(env.nhist = ENV_MAX_HISTORY + 1, env.nhist = 1);
 	buf_free(&out);
 }
 
@@ -336,7 +367,19 @@ Test(envelope, worst_case_deferral_fits)
 	cr_assert_eq(env_format(&env, &out, &e), 0, "%s", e.msg);
 	cr_assert_eq(out.len, LIM_ENVELOPE_FILE, "the submitted envelope is at its ceiling");
 
-	/* every outcome at its ceiling */
+	/* every outcome at its ceiling, a full history of the widest entries too */
+	static char hhost[LIM_DOMAIN + 1], haddr[ENV_MAX_HIST_ADDR + 1], htls[ENV_MAX_HIST_TLS + 1];
+	static char hreply[ENV_MAX_HIST_REPLY + 1];
+	struct env_hist hist[ENV_MAX_HISTORY];
+	memset(hhost, 'h', LIM_DOMAIN);
+	memset(haddr, '1', ENV_MAX_HIST_ADDR);
+	memset(htls, 't', ENV_MAX_HIST_TLS);
+	memset(hreply, 'y', ENV_MAX_HIST_REPLY);
+	for (i = 0; i < ENV_MAX_HISTORY; i++)
+		hist[i] = (struct env_hist){ .time = 253402300799LL, .status = (char *)"4.123.456", .tls = htls,
+					     .host = hhost, .addr = haddr, .reply = hreply };
+	env.hist = hist;
+	env.nhist = ENV_MAX_HISTORY;
 	env.next_try = 253402300799LL;
 	env.attempts = 1000000;
 	env.held = true;	/* postern queue hold adds "HELD 1" */
@@ -353,6 +396,7 @@ Test(envelope, worst_case_deferral_fits)
 	cr_assert_eq(out.len, ENV_MAX_FILE, "%zu vs %zu", out.len, (size_t)ENV_MAX_FILE);
 	cr_assert_eq(env_parse(out.data, out.len, &back, &e), 0, "%s", e.msg);
 	cr_assert_eq(back.nrcpt, LIM_RCPTS);
+	cr_assert_eq(back.nhist, ENV_MAX_HISTORY);
 	env_free(&back);
 	buf_free(&out);
 	free(r);
@@ -467,4 +511,116 @@ Test(envelope, make_writable)
 	cr_assert_str_eq(d + ENV_MAX_DIAG - 3, "...");
 	cr_assert_eq(env_make_writable(&env), 0, "nothing left to change");
 	free(d);
+}
+
+/* The history is bounded: ENV_MAX_HISTORY lines are read, one more is refused; a reply of
+ * ENV_MAX_HIST_REPLY bytes is read, one more is refused. */
+Test(envelope, history_limits)
+{
+	char reply[ENV_MAX_HIST_REPLY + 2];
+	struct envelope env;
+	struct err e = { 0 };
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, 1 << 20);
+	cr_assert_eq(buf_adds(&b, HEAD), 0);
+	for (i = 0; i < ENV_MAX_HISTORY; i++)
+		cr_assert_eq(buf_printf(&b, "HISTORY %zu 4.0.0 none mx 192.0.2.1:25 450 try later\n", i), 0);
+	cr_assert_eq(buf_adds(&b, R1 "END 1\n"), 0);
+	cr_assert_eq(env_parse(b.data, b.len, &env, &e), 0, "%s", e.msg);
+	cr_assert_eq(env.nhist, ENV_MAX_HISTORY);
+	cr_assert_eq(env.hist[3].time, 3);
+	cr_assert_str_eq(env.hist[3].reply, "450 try later");
+	cr_assert_str_eq(env.hist[3].addr, "192.0.2.1:25");
+	env_free(&env);
+	buf_reset(&b);
+	cr_assert_eq(buf_adds(&b, HEAD), 0);
+	for (i = 0; i <= ENV_MAX_HISTORY; i++)
+		cr_assert_eq(buf_printf(&b, "HISTORY %zu 4.0.0 none mx 192.0.2.1:25 450 try later\n", i), 0);
+	cr_assert_eq(buf_adds(&b, R1 "END 1\n"), 0);
+	cr_assert_eq(env_parse(b.data, b.len, &env, &e), -1);
+	cr_assert_not_null(strstr(e.msg, "too many HISTORY lines"), "%s", e.msg);
+
+	memset(reply, 'r', sizeof reply);
+	reply[ENV_MAX_HIST_REPLY] = '\0';
+	buf_reset(&b);
+	cr_assert_eq(buf_printf(&b, HEAD "HISTORY 1 2.0.0 none a b %s\n" R1 "END 1\n", reply), 0);
+	cr_assert_eq(env_parse(b.data, b.len, &env, &e), 0, "%s", e.msg);
+	env_free(&env);
+	reply[ENV_MAX_HIST_REPLY] = 'r';
+	reply[ENV_MAX_HIST_REPLY + 1] = '\0';
+	buf_reset(&b);
+	cr_assert_eq(buf_printf(&b, HEAD "HISTORY 1 2.0.0 none a b %s\n" R1 "END 1\n", reply), 0);
+	cr_assert_eq(env_parse(b.data, b.len, &env, &e), -1);
+	cr_assert_not_null(strstr(e.msg, "HISTORY: value longer than"), "%s", e.msg);
+	buf_free(&b);
+}
+
+/* env_hist_note: one entry per host and pass, a failure's reply kept over a success's, the newest
+ * ENV_MAX_HISTORY kept, every value made writable. Each row is noted on the envelope the rows before
+ * it left; `want` is the history formatted after it. */
+Test(envelope, hist_note)
+{
+	static const struct {
+		size_t fresh;
+		long long now;
+		const char *relay, *tls, *status, *reply;
+		int ret;
+		const char *want;	/* the last entry's line, without "HISTORY " */
+		size_t nhist;
+	} rows[] = {
+		{ 0, 100, "mx1.example.net[192.0.2.1]:25", "none", "4.2.0", "450 greylisted", 1,
+		  "100 4.2.0 none mx1.example.net 192.0.2.1:25 450 greylisted", 1 },
+		/* the same host in the same pass: updated, the deferral's reply kept over the success */
+		{ 1, 101, "mx1.example.net[192.0.2.1]:25", "TLSv1.3/verified", "2.0.0", "250 ok", 0,
+		  "101 4.2.0 TLSv1.3/verified mx1.example.net 192.0.2.1:25 450 greylisted", 1 },
+		/* the same host in the next pass (fresh 0): a new entry */
+		{ 0, 200, "mx1.example.net[192.0.2.1]:25", "none", "2.0.0", "250 ok", 1,
+		  "200 2.0.0 none mx1.example.net 192.0.2.1:25 250 ok", 2 },
+		/* a success then a failure on one host in a pass: the failure's reply */
+		{ 1, 201, "mx1.example.net[192.0.2.1]:25", "none", "5.1.1", "550 no such user", 0,
+		  "201 5.1.1 none mx1.example.net 192.0.2.1:25 550 no such user", 2 },
+		/* no host at all; a status that is not RFC 3463; an empty reply */
+		{ 1, 202, "none", "", "3.0.0", "", 1, "202 4.0.0 - - - -", 3 },
+		/* hostile words: a space, a control byte, 8-bit; a reply with a line break */
+		{ 0, 300, "m x\x1b\xc3[1 2]:25", "a b", "4.0.0", "450 a\r\nRCPT x", 1,
+		  "300 4.0.0 a?b m?x?? 1?2:25 450 a??RCPT x", 4 },
+		/* the clock before 1970 */
+		{ 0, -5, "h[a]:1", "none", "2.0.0", "ok", 1, "0 2.0.0 none h a:1 ok", 5 },
+	};
+	struct envelope env = { .id = "6566A1F20B12C9D3E7F", .sender = (char *)"a@b", .nrcpt = 1 };
+	struct env_rcpt r = { .addr = (char *)"b@c" };
+	struct err e = { 0 };
+	struct buf out;
+	char want[512];
+
+	env.rcpt = &r;
+	buf_init(&out, ENV_MAX_FILE);
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		cr_assert_eq(env_hist_note(&env, rows[i].fresh, rows[i].now, rows[i].relay, rows[i].tls,
+					   rows[i].status, rows[i].reply), rows[i].ret, "row %zu", i);
+		cr_assert_eq(env.nhist, rows[i].nhist, "row %zu", i);
+		buf_reset(&out);
+		cr_assert_eq(env_format(&env, &out, &e), 0, "row %zu: %s", i, e.msg);
+		snprintf(want, sizeof want, "HISTORY %s\n", rows[i].want);
+		cr_assert_not_null(strstr(buf_str(&out), want), "row %zu: %s", i, buf_str(&out));
+	}
+	/* a long reply is cut to ENV_MAX_HIST_REPLY and ends in "..."; the oldest entries go */
+	char big[2 * ENV_MAX_HIST_REPLY];
+	memset(big, 'z', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	for (int k = 0; k < 2 * ENV_MAX_HISTORY; k++)
+		cr_assert_eq(env_hist_note(&env, 0, 1000 + k, "h[a]:1", "none", "4.0.0", big), 1);
+	cr_assert_eq(env.nhist, ENV_MAX_HISTORY);
+	cr_assert_eq(env.hist[0].time, 1000 + ENV_MAX_HISTORY);
+	cr_assert_eq(env.hist[ENV_MAX_HISTORY - 1].time, 1000 + 2 * ENV_MAX_HISTORY - 1);
+	cr_assert_eq(strlen(env.hist[0].reply), ENV_MAX_HIST_REPLY);
+	cr_assert_str_eq(env.hist[0].reply + ENV_MAX_HIST_REPLY - 3, "...");
+	buf_reset(&out);
+	cr_assert_eq(env_format(&env, &out, &e), 0, "%s", e.msg);
+	env_hist_clear(&env);
+	cr_assert_eq(env.nhist, 0);
+	cr_assert_null(env.hist);
+	buf_free(&out);
 }
