@@ -3,7 +3,7 @@
  * the public DNS record.
  *
  * This is the only code that touches a DKIM private key. The unprivileged child canonicalises and
- * hashes (sendmail/dkim.c) and hands over a 32-byte SHA-256 digest; dkimkey_sign signs exactly that:
+ * hashes (queue/dkim.c) and hands over a 32-byte SHA-256 digest; dkimkey_sign signs exactly that:
  *   rsa-sha256:     RSASSA-PKCS1-v1_5 over the digest with a SHA-256 DigestInfo (RFC 6376 3.3.1);
  *   ed25519-sha256: PureEdDSA whose message is the 32-byte digest itself (RFC 8463 3).
  *

@@ -21,8 +21,8 @@
 #include "lib/fdio.h"
 #include "lib/limits.h"
 #include "queue/envelope.h"
-#include "sendmail/dkim.h"
-#include "sendmail/hdr.h"
+#include "queue/dkim.h"
+#include "lib/hdr.h"
 #include "sendmail/msg.h"
 #include "sendmail/rcpt.h"
 

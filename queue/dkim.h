@@ -20,7 +20,7 @@
 #include "conf/dkimkey.h"
 #include "lib/buf.h"
 #include "lib/err.h"
-#include "sendmail/hdr.h"
+#include "lib/hdr.h"
 
 /* The DKIM-Signature field we build: a long h= list and an 8192-bit b= stay well under this. */
 #define DKIM_SIGHDR_MAX 16384
