@@ -15,6 +15,7 @@
 #include "queue/envelope.h"
 #include "queue/reaper.h"
 #include "queue/runner.h"
+#include "queue/sign.h"
 #include "queue/spool.h"
 #include "queue/tls.h"
 
@@ -30,6 +31,7 @@ struct runq_ctx {
 	long rescan;			/* periodic runner: while only stragglers keep a pass going, read
 					 * the spool again every this many seconds (0: never) */
 	struct reaper *reaper;		/* in a worker: removes finished messages beside it (or NULL) */
+	struct signer *signer;		/* the pass's DKIM keys, loaded when first needed (runq_pass) */
 };
 
 struct runq_msg {
