@@ -441,18 +441,6 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 			ns++;
 		}
 	}
-	if (ns == 0 && c->ndkim > 0 && !c->dkim_required) {
-		struct buf note;
-
-		buf_init(&note, 600);
-		if (buf_printf(&note, "L unsigned: no DKIM key for the From domain %s\n", fdom ? fdom : "(none)") == 0)
-			(void)write_all(x->tofd, buf_str(&note), note.len, "note", e);
-		buf_free(&note);
-	}
-	if (ns == 0 && c->dkim_required) {
-		err_set(e, EX_CONFIG, "no DKIM key for the From domain %s and dkim_required is set", fdom ? fdom : "(none)");
-		goto out;
-	}
 
 	/* write the header section, then stream the body */
 	if (write_all(x->datafd, buf_str(&out), out.len, "spool", e) < 0)
