@@ -480,7 +480,8 @@ static void hold(struct runq_ctx *x, struct runq_msg *m, const char *why)
 
 /* sign - DKIM-sign m before its first attempt and store the fields with it, so that retries send the
  * same ones and a bounce quotes them. 0: deliver it; -1: not in this pass (held for a key problem, or
- * the signature could not be stored). */
+ * its envelope could not be read back). When the fields cannot be stored (a full disk), the message
+ * still goes, signed: a later attempt signs it again. */
 static int sign(struct runq_ctx *x, struct runq_msg *m, long long now)
 {
 	const char *id = spool_msg_id(m->m);
@@ -508,8 +509,9 @@ static int sign(struct runq_ctx *x, struct runq_msg *m, long long now)
 		if ((r = spool_msg_update(m->m, &m->env, &e)) == 1)
 			log_msg(x->lg, LOG_WARNING, "%s: DKIM signature stored but not synced: %s", id, e.msg);
 		if (r < 0) {
-			log_msg(x->lg, LOG_ERR, "%s: cannot store its DKIM signature, left for the next run: %s", id,
-			    e.msg);
+			log_msg(x->lg, LOG_WARNING, "%s: cannot store its DKIM signature, sent with it anyway: %s",
+			    id, e.msg);
+			r = 0;
 			break;
 		}
 		env_free(&m->env);
