@@ -126,7 +126,7 @@ static const struct key {
 	/* DKIM */
 	STR("dkim", K_DKIM, dkim, NULL, NULL),
 	STR("dkim_canon", K_CANON, dkim_hcanon, "relaxed/relaxed", NULL),
-	STR("dkim_required", K_BOOL, dkim_required, "no", NULL),
+	STR("dkim_required", K_BOOL, dkim_required, "yes", NULL),	/* a key problem holds mail */
 	NUM("dkim_expire", K_DUR, dkim_expire, "0", 0, LONG_MAX),	/* 0: no x= tag */
 	/* delivery */
 	STR("smarthost", K_SMARTHOST, smarthost, NULL, NULL),

@@ -131,16 +131,6 @@ static int check_key(const char *path, EVP_PKEY *k, struct buf *warn, struct err
 	return 0;
 }
 
-void dkimkey_warm(void)
-{
-	static const char *const types[] = { "RSA", "ED25519" };
-	EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
-
-	EVP_MD_free(md);
-	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-		EVP_PKEY_CTX_free(EVP_PKEY_CTX_new_from_name(NULL, types[i], NULL));
-}
-
 int dkimkey_load(const char *path, EVP_PKEY **out, struct buf *warn, struct err *e)
 {
 	struct buf b;

@@ -1,9 +1,10 @@
 /*
- * dkimkey.h - DKIM private keys: load (privileged parent), sign a digest, generate, write, and print
- * the public DNS record.
+ * dkimkey.h - DKIM private keys: load (the queue runner's signer, queue/sign.h), sign a digest,
+ * generate, write, and print the public DNS record.
  *
- * This is the only code that touches a DKIM private key. The unprivileged child canonicalises and
- * hashes (sendmail/dkim.c) and hands over a 32-byte SHA-256 digest; dkimkey_sign signs exactly that:
+ * This is the only code that touches a DKIM private key; the front door never calls it. The signer
+ * canonicalises and hashes the stored message (queue/dkim.c) into a 32-byte SHA-256 digest;
+ * dkimkey_sign signs exactly that:
  *   rsa-sha256:     RSASSA-PKCS1-v1_5 over the digest with a SHA-256 DigestInfo (RFC 6376 3.3.1);
  *   ed25519-sha256: PureEdDSA whose message is the 32-byte digest itself (RFC 8463 3).
  *
@@ -39,10 +40,6 @@ enum dkim_alg { DKIM_RSA_SHA256, DKIM_ED25519_SHA256 };
  * Refuses: not a regular file, a symlink, group- or world-writable, world-readable, larger than
  * LIM_KEY_FILE, encrypted, RSA under 1024 bits, any other key type. When `warn` is not NULL and the
  * key is RSA under 2048 bits, a one-line warning is put there (and the key is still returned). */
-/* dkimkey_warm - load OpenSSL's default provider and fetch SHA-256 and the key types, so that a process
- * forked afterwards does not pay that set-up (about a millisecond) again. Touches no key. */
-void dkimkey_warm(void);
-
 int dkimkey_load(const char *path, EVP_PKEY **out, struct buf *warn, struct err *e);
 
 /* dkimkey_sign - sign a 32-byte digest (see above); the signature goes into b64 as base64 with no

@@ -180,7 +180,10 @@ int runq_pass(struct runq_ctx *x)
 			(void)spool_sweep(x->sp, now, ent, nent, &e);
 	}
 	nent = runq_own_entries(x, ent, nent);
+	x->signer = signer_new(x->c, x->lg);	/* keys once per pass: a fixed key applies to the next */
 	runq_deliver(x, &ent, &nent, now);
+	signer_free(x->signer);
+	x->signer = NULL;
 	free(ent);
 	runq_stats_flush(x);	/* (the workers added theirs as they ended) */
 	runq_stats_write(x);

@@ -16,6 +16,7 @@
 #include "queue/envelope.h"
 #include "queue/reaper.h"
 #include "queue/runner_opts.h"
+#include "queue/sign.h"
 #include "queue/spool.h"
 #include "queue/stats.h"
 #include "queue/tls.h"
@@ -33,6 +34,7 @@ struct runq_ctx {
 					 * the spool again every this many seconds (0: never) */
 	struct reaper *reaper;		/* in a worker: removes finished messages beside it (or NULL) */
 	struct stats_counters counts;	/* outcomes this process recorded, not yet added to the spool's */
+	struct signer *signer;		/* the pass's DKIM keys, loaded when first needed (runq_pass) */
 };
 
 struct runq_msg {

@@ -481,6 +481,63 @@ static void ended(struct pass *P, size_t ci)
 	P->c[ci] = P->c[--P->nc];
 }
 
+/* hold - the message cannot be signed (a key problem, sign.h): each pending recipient is deferred
+ * with the reason, which mailq shows, and the message is finished like any deferral (backoff, delay
+ * warning, expiry). Nothing was sent. */
+static void hold(struct runq_ctx *x, struct runq_msg *m, const char *why)
+{
+	for (size_t k = 0; k < m->env.nrcpt; k++)
+		if (m->env.rcpt[k].state == RCPT_PENDING)
+			runq_apply(x, m, k, 'D', SIGN_HOLD_STATUS, "none", "none", why);
+	runq_finish(x, m);
+}
+
+/* sign - DKIM-sign m before its first attempt and store the fields with it, so that retries send the
+ * same ones and a bounce quotes them. 0: deliver it; -1: not in this pass (held for a key problem, or
+ * its envelope could not be read back). When the fields cannot be stored (a full disk), the message
+ * still goes, signed: a later attempt signs it again. */
+static int sign(struct runq_ctx *x, struct runq_msg *m, long long now)
+{
+	const char *id = spool_msg_id(m->m);
+	struct buf note;
+	struct err e;
+	int r = 0;
+
+	buf_init(&note, SIGN_NOTE_MAX);
+	err_clear(&e);
+	switch (sign_message(x->signer, spool_msg_data_fd(m->m), &m->env, now, &note, &e)) {
+	case SIGN_UNSIGNED:
+		if (note.len > 0)
+			log_msg(x->lg, x->c->dkim_required ? LOG_INFO : LOG_WARNING, "%s: %s", id, buf_str(&note));
+		break;
+	case SIGN_HOLD:
+		log_msg(x->lg, LOG_NOTICE, "%s: held: %s", id, e.msg);
+		hold(x, m, e.msg);
+		r = -1;
+		break;
+	case SIGN_SIGNED:
+		if (note.len > 0)
+			log_msg(x->lg, LOG_INFO, "%s: %s", id, buf_str(&note));
+		/* durably, before its first MAIL FROM; then read back, so that spool_msg_mark can still
+		 * record states in place in the file that is now the record */
+		if ((r = spool_msg_update(m->m, &m->env, &e)) == 1)
+			log_msg(x->lg, LOG_WARNING, "%s: DKIM signature stored but not synced: %s", id, e.msg);
+		if (r < 0) {
+			log_msg(x->lg, LOG_WARNING, "%s: cannot store its DKIM signature, sent with it anyway: %s",
+			    id, e.msg);
+			r = 0;
+			break;
+		}
+		env_free(&m->env);
+		if ((r = spool_msg_env(m->m, &m->env, &e)) < 0)
+			log_msg(x->lg, LOG_ERR, "%s: unreadable envelope after signing, left in the queue: %s", id,
+			    e.msg);
+		break;
+	}
+	buf_free(&note);
+	return r < 0 ? -1 : 0;
+}
+
 /* load - lock and read up to max selected messages from ent[*cur..] and group them. NULL: none taken. */
 static struct batch *load(struct runq_ctx *x, const struct spool_entry *ent, size_t nent, size_t *cur,
     long long now, size_t max)
@@ -507,6 +564,12 @@ static struct batch *load(struct runq_ctx *x, const struct spool_entry *ent, siz
 		if (!runq_selected(x->ro, &m->env, now)) {
 			env_free(&m->env);
 			spool_msg_unlock(m->m);
+			m->m = NULL;
+			continue;
+		}
+		if (x->signer != NULL && sign_needed(x->c, &m->env) && sign(x, m, now) < 0) {
+			env_free(&m->env);
+			spool_msg_unlock(m->m);	/* (NULL when hold() finished it for good) */
 			m->m = NULL;
 			continue;
 		}

@@ -9,8 +9,9 @@
  *	"ENVELOPE-LENGTH nnnnnnn\n" giving its length (one file per message to sync and to remove: on a
  *	disk that discards freed blocks synchronously, removing a file that has a block costs ten times
  *	more than removing an empty one); new/ID, empty: the mark of a message not yet tried;
- *	deferred/ID: the envelope after at least one delivery attempt, replaced by rename, which takes
- *	the place of the data file's. The creation of new/ID is the commit point: before it the message
+ *	deferred/ID: the envelope once a runner rewrote it (after a delivery attempt, or when it stored
+ *	the DKIM-Signature fields before the first one), replaced by rename, which takes the place of
+ *	the data file's. The creation of new/ID is the commit point: before it the message
  *	does not exist, after it (and the fsync of new/) it is durable. A new/ID that is not an empty
  *	file is an error (the message is not read).
  *	IDs sort by arrival: 8 hex digits of seconds, 5 of microseconds, 6 random (ENV_ID_LEN).

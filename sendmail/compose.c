@@ -1,10 +1,10 @@
 /*
  * compose.c - the unprivileged half of submission. See compose.h.
  *
- * SECURITY: this code runs after privsep_drop_all(): it can neither read the spool nor the DKIM keys.
- * Everything it produces that the privileged parent acts on (the envelope) is re-validated there.
- * Memory is bounded by the header section: the body streams from infd to datafd in fixed chunks while
- * the DKIM body hashes are updated.
+ * SECURITY: this code runs after privsep_drop_all(): it can neither read the spool nor any key (the
+ * front door holds none: the queue side signs). Everything it produces that the privileged parent acts
+ * on (the envelope) is re-validated there. Memory is bounded by the header section: the body streams
+ * from infd to datafd in fixed chunks.
  */
 #include "sendmail/compose.h"
 
@@ -21,30 +21,19 @@
 #include "lib/fdio.h"
 #include "lib/limits.h"
 #include "queue/envelope.h"
-#include "sendmail/dkim.h"
-#include "sendmail/hdr.h"
+#include "lib/hdr.h"
+#include "sendmail/handoff.h"
 #include "sendmail/msg.h"
 #include "sendmail/rcpt.h"
 #include "sendmail/rewrite.h"
 
 #define CHUNK (64 * 1024)
-#define MAX_SIGS 8
-#define MAX_KEYS 64	/* dkim lines in the configuration that one submission may use */
 
 /* write_all - write n bytes or fail with EX_TEMPFAIL (ENOSPC, EDQUOT, EIO, EFBIG ...). */
 static int write_all(int fd, const char *p, size_t n, const char *what, struct err *e)
 {
 	if (fdio_write_all(fd, p, n) < 0)
 		return err_set(e, EX_TEMPFAIL, "%s: %s", what, strerror(errno));
-	return 0;
-}
-
-/* read_line - one line from the parent. */
-static int read_line(int fd, struct buf *b, struct err *e)
-{
-	if (fdio_read_line(fd, b) <= 0)
-		return err_set(e, EX_SOFTWARE, errno == EMSGSIZE ? "signing process sent an overlong line" :
-		    "signing process went away");
 	return 0;
 }
 
@@ -64,41 +53,6 @@ int compose_received(struct buf *out, const char *hostname, unsigned long uid, c
 	    compose_date(out, now) < 0 || buf_adds(out, "\r\n") < 0)
 		return -1;
 	return 0;
-}
-
-size_t compose_signing_keys(const struct config *c, const char *domain, size_t *idx, size_t max)
-{
-	const char *d = domain;
-	size_t i, n;
-
-	while (d != NULL && *d != '\0') {
-		n = 0;
-		for (i = 0; i < c->ndkim && n < max; i++)
-			if (strcasecmp(c->dkim[i].domain, d) == 0)
-				idx[n++] = i;
-		if (n > 0)
-			return n;
-		d = strchr(d, '.');
-		if (d != NULL)
-			d++;
-		if (d != NULL && strchr(d, '.') == NULL)
-			break;	/* never a top-level domain */
-	}
-	return 0;
-}
-
-/* parent_key_note - the log line (once per message) for a From domain signed with its parent's key:
- * relaxed DMARC alignment passes, strict does not. */
-static void parent_key_note(int tofd, const char *fdom, const char *kdom)
-{
-	struct buf note;
-	struct err e;
-
-	buf_init(&note, 200 + 3 * LIM_DOMAIN);
-	if (buf_printf(&note, "L From domain %s signed with the parent domain's key (d=%s): strict DKIM "
-	    "alignment would fail; add a dkim line for %s\n", fdom, kdom, fdom) == 0)
-		(void)write_all(tofd, buf_str(&note), note.len, "note", &e);
-	buf_free(&note);
 }
 
 /* has_8bit - any octet with the high bit set. */
@@ -234,131 +188,18 @@ big:
 	return err_set(e, EX_DATAERR, "header section too large (max %zu bytes)", x->c->max_header_size);
 }
 
-/* from_domain - the domain of the (completed) From header, for DKIM. NULL if none. */
-static char *from_domain(const struct hdr_field *f, size_t nf)
-{
-	const struct hdr_field *h = hdr_find(f, nf, "From");
-	struct addr_list l = { 0 };
-	struct err e;
-	struct buf v;
-	char *d = NULL;
-
-	if (h == NULL)
-		return NULL;
-	buf_init(&v, h->len + 1);
-	if (hdr_unfold(hdr_value(h), &v) == 0 && addr_list_parse(buf_str(&v), v.len, &l, &e) == 0 && l.n > 0 &&
-	    l.v[0].domain != NULL)
-		d = xstrdup(l.v[0].domain);
-	addr_list_free(&l);
-	buf_free(&v);
-	return d;
-}
-
-struct signer {
-	size_t key;		/* index into c->dkim */
-	enum dkim_canon hc, bc;
-	const unsigned char *bh;	/* the body hash for bc */
-};
-
-/* sign_all - finish the body hashes, have the parent sign each digest, collect the header lines. */
-static int sign_all(const struct compose_ctx *x, struct signer *sg, size_t ns, const struct hdr_field *f,
-    size_t nf, struct envelope *env, struct err *e)
-{
-	static const char hex[] = "0123456789abcdef";
-	struct buf sig, line;
-	size_t i, k;
-	int r = -1;
-
-	int alg[MAX_KEYS];
-	size_t nalg = 0;
-
-	buf_init(&sig, 16 * 1024);
-	buf_init(&line, 16 * 1024);
-	/* the parent loaded the keys after we were forked; it says which algorithm each one is */
-	if (read_line(x->fromfd, &line, e) < 0)
-		goto out;
-	if (line.len < 1 || line.data[0] != 'A') {
-		err_set(e, EX_SOFTWARE, "signing process sent no key list");
-		goto out;
-	}
-	for (const char *q = line.data + 1; *q == ' ' && nalg < MAX_KEYS; q += 2) {
-		if (q[1] != '0' && q[1] != '1')
-			break;
-		alg[nalg++] = q[1] - '0';
-	}
-	for (i = 0; i < ns; i++) {
-		const struct conf_dkim_key *key = &x->c->dkim[sg[i].key];
-		unsigned char digest[32];
-		struct dkim_sig_params p;
-		char req[128];
-		int n;
-
-		memset(&p, 0, sizeof p);
-		p.domain = key->domain;
-		p.selector = key->selector;
-		if (sg[i].key >= nalg) {
-			err_set(e, EX_SOFTWARE, "signing process sent a short key list");
-			goto out;
-		}
-		p.alg = alg[sg[i].key] ? DKIM_ED25519_SHA256 : DKIM_RSA_SHA256;
-		p.hcanon = sg[i].hc;
-		p.bcanon = sg[i].bc;
-		p.t = (long long)x->now;
-		p.x = x->c->dkim_expire > 0 ? (long long)x->now + x->c->dkim_expire : 0;
-		buf_reset(&sig);
-		if (dkim_sig_prepare(&p, f, nf, sg[i].bh, &sig, digest, e) < 0)
-			goto out;
-		n = snprintf(req, sizeof req, "S %zu ", sg[i].key);
-		if (n < 0 || (size_t)n + 66 > sizeof req)
-			goto out;
-		for (k = 0; k < 32; k++) {
-			req[n++] = hex[digest[k] >> 4];
-			req[n++] = hex[digest[k] & 15];
-		}
-		req[n++] = '\n';
-		if (write_all(x->tofd, req, (size_t)n, "signing request", e) < 0 || read_line(x->fromfd, &line, e) < 0)
-			goto out;
-		if (line.len < 2 || line.data[0] != 'B' || line.data[1] != ' ') {
-			err_set(e, EX_CONFIG, "DKIM signing failed for %s (selector %s): %s", key->domain, key->selector,
-			    line.len > 2 ? line.data + 2 : "no reason");
-			goto out;
-		}
-		if (dkim_sig_finish(&sig, line.data + 2, e) < 0)
-			goto out;
-		/* the folded header goes into the envelope, one record per physical line */
-		const char *s = buf_str(&sig), *end = s + sig.len;
-		while (s < end) {
-			const char *nl = memchr(s, '\r', (size_t)(end - s));
-			size_t len = nl ? (size_t)(nl - s) : (size_t)(end - s);
-
-			env->prepend = xreallocarray(env->prepend, env->nprepend + 1, sizeof *env->prepend);
-			env->prepend[env->nprepend++] = xstrndup(s, len);
-			s += len + (nl ? 2 : 0);
-		}
-	}
-	r = 0;
-out:
-	buf_free(&sig);
-	buf_free(&line);
-	return r;
-}
-
-/* send_envelope - the last message to the parent. */
+/* send_envelope - the one record for the parent (handoff.h). */
 static int send_envelope(const struct compose_ctx *x, const struct envelope *env, struct err *e)
 {
-	struct buf b;
-	char head[32];
-	int n, r;
+	struct buf text, rec;
+	int r = -1;
 
-	buf_init(&b, LIM_ENVELOPE_FILE);
-	if (env_format(env, &b, e) < 0) {
-		buf_free(&b);
-		return -1;
-	}
-	n = snprintf(head, sizeof head, "V %zu\n", b.len);
-	r = (n > 0 && (size_t)n < sizeof head && write_all(x->tofd, head, (size_t)n, "envelope", e) == 0 &&
-	    write_all(x->tofd, buf_str(&b), b.len, "envelope", e) == 0) ? 0 : -1;
-	buf_free(&b);
+	buf_init(&text, HANDOFF_ENV_MAX);
+	buf_init(&rec, HANDOFF_MAX);
+	if (env_format(env, &text, e) == 0 && handoff_format(buf_str(&text), text.len, &rec, e) == 0)
+		r = write_all(x->tofd, buf_str(&rec), rec.len, "envelope", e);
+	buf_free(&text);
+	buf_free(&rec);
 	return r;
 }
 
@@ -371,13 +212,10 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 	struct msg_opts mo = { o->dot_ends, c->max_header_size, c->max_size };
 	struct msg_reader *rd = NULL;
 	struct hdr_field *f = NULL, *cf = NULL;
-	size_t nf = 0, ncf = 0, i, ns = 0;
+	size_t nf = 0, ncf = 0, i;
 	struct buf hdr, out;
 	struct envelope env;
-	struct signer sg[MAX_SIGS];
-	struct dkim_body *bodies[2] = { NULL, NULL };	/* relaxed, simple */
-	unsigned char bh[2][32];
-	char *sender = NULL, *sender_orig = NULL, *fdom = NULL, *chunk = NULL;
+	char *sender = NULL, *sender_orig = NULL, *chunk = NULL;
 	bool utf8 = false;
 	int r = -1;
 
@@ -420,44 +258,13 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 	sender_orig = xstrdup(sender);
 	(void)rewrite_sender(c, &sender);	/* rewrite_sender rules (rewrite.h) */
 
-	/* the completed header section, and the fields DKIM will sign */
+	/* the completed header section, parsed once more as the queue side will read it to sign it */
 	if (complete_header(x, f, nf, sender, &out, e) < 0)
 		goto out;
 	if (rewrite_header(c, sender_orig, sender, &out, e) < 0)	/* rewrite_from, from_policy */
 		goto out;
 	if (hdr_parse(buf_str(&out), out.len - 2, &cf, &ncf, e) < 0)
 		goto out;
-
-	/* which keys sign, and the body hashers they need */
-	if ((fdom = from_domain(cf, ncf)) != NULL) {
-		size_t idx[MAX_SIGS], n = compose_signing_keys(c, fdom, idx, MAX_SIGS);
-
-		if (n > 0 && strcasecmp(c->dkim[idx[0]].domain, fdom) != 0)
-			parent_key_note(x->tofd, fdom, c->dkim[idx[0]].domain);
-		for (i = 0; i < n; i++) {
-			const struct conf_dkim_key *k = &c->dkim[idx[i]];
-			sg[ns].key = idx[i];
-			sg[ns].hc = k->canon_set ? k->hcanon : c->dkim_hcanon;
-			sg[ns].bc = k->canon_set ? k->bcanon : c->dkim_bcanon;
-			int b = sg[ns].bc == CANON_SIMPLE;
-			if (bodies[b] == NULL)
-				bodies[b] = dkim_body_new(sg[ns].bc);
-			sg[ns].bh = bh[b];
-			ns++;
-		}
-	}
-	if (ns == 0 && c->ndkim > 0 && !c->dkim_required) {
-		struct buf note;
-
-		buf_init(&note, 600);
-		if (buf_printf(&note, "L unsigned: no DKIM key for the From domain %s\n", fdom ? fdom : "(none)") == 0)
-			(void)write_all(x->tofd, buf_str(&note), note.len, "note", e);
-		buf_free(&note);
-	}
-	if (ns == 0 && c->dkim_required) {
-		err_set(e, EX_CONFIG, "no DKIM key for the From domain %s and dkim_required is set", fdom ? fdom : "(none)");
-		goto out;
-	}
 
 	/* write the header section, then stream the body */
 	if (write_all(x->datafd, buf_str(&out), out.len, "spool", e) < 0)
@@ -474,15 +281,9 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 			goto out;
 		if (n == 0)
 			break;
-		for (i = 0; i < 2; i++)
-			if (bodies[i] != NULL)
-				dkim_body_update(bodies[i], chunk, (size_t)n);
 		if (write_all(x->datafd, chunk, (size_t)n, "spool", e) < 0)
 			goto out;
 	}
-	for (i = 0; i < 2; i++)
-		if (bodies[i] != NULL)
-			dkim_body_final(bodies[i], bh[i]);
 
 	/* the envelope */
 	memcpy(env.id, x->id, strnlen(x->id, LIM_QUEUE_ID));
@@ -501,20 +302,12 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 		env.rcpt[i].state = RCPT_PENDING;
 		env.rcpt[i].notify = o->notify;
 	}
-	if (ns > 0 && sign_all(x, sg, ns, cf, ncf, &env, e) < 0)
-		goto out;
 	if (send_envelope(x, &env, e) < 0)
 		goto out;
 	r = 0;
 out:
-	for (i = 0; i < env.nprepend; i++)
-		free(env.prepend[i]);
-	free(env.prepend);
 	free(env.rcpt);	/* the strings belong to rc and sender */
-	for (i = 0; i < 2; i++)
-		dkim_body_free(bodies[i]);
 	free(chunk);
-	free(fdom);
 	free(sender);
 	free(sender_orig);
 	free(f);

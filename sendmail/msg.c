@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "lib/limits.h"
-#include "sendmail/hdr.h"
+#include "lib/hdr.h"
 
 /* The input buffer: one read() fills at most this much. */
 #define MSG_INBUF (64 * 1024)

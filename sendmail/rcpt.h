@@ -13,7 +13,7 @@
 
 #include "conf/aliases.h"
 #include "lib/err.h"
-#include "sendmail/hdr.h"
+#include "lib/hdr.h"
 
 struct rcpt_set {
 	char **v;	/* owned "local@domain" strings, in order, without duplicates */

@@ -12,8 +12,8 @@
 #include <strings.h>
 
 #include "lib/addr.h"
+#include "lib/hdr.h"
 #include "lib/limits.h"
-#include "sendmail/hdr.h"
 
 /* own_name - domain is one of the host's own names (hostname, domain, localhost). */
 static bool own_name(const struct config *c, const char *domain)

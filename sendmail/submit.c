@@ -4,12 +4,12 @@
  * SECURITY: this is the part of postern that runs with the postern group while a caller's message is
  * being read. It is kept small on purpose. What the caller controls: argv (already parsed, pure), stdin
  * (never read here: only the unprivileged child reads it), the child's behaviour (it may be subverted by a
- * parser bug). What is done about it: the child is forked BEFORE any private key is loaded, so no key
- * bytes are ever in its address space; it gives up the group for good before reading a byte; it can only
- * (a) write into the one temp file it was handed, (b) ask for 32-byte digests to be signed, and (c) hand
- * back an envelope, which is parsed here with the strict envelope parser and whose id, uid, arrival time
- * and size are overwritten with values this process knows. Nothing is committed unless the child exited 0
- * and the envelope is valid; the commit is the spool's single rename.
+ * parser bug). What is done about it: this process opens no key and signs nothing (the queue side signs,
+ * queue/sign.h), so there is nothing to ask of it; the child gives up the group for good before reading a
+ * byte; it can only (a) write into the one temp file it was handed and (b) hand back one record
+ * (handoff.h), read here to its end within HANDOFF_MAX bytes, parsed by the strict envelope parser, and
+ * whose id, uid, arrival time and size are overwritten with values this process knows. Nothing is
+ * committed unless the child exited 0 and the envelope is valid; the commit is the spool's single rename.
  */
 #include "sendmail/submit.h"
 
@@ -27,10 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "conf/aliases.h"
-#include "conf/dkimkey.h"
 #include "lib/buf.h"
 #include "lib/fdio.h"
 #include "lib/limits.h"
@@ -38,6 +35,7 @@
 #include "queue/envelope.h"
 #include "queue/spool.h"
 #include "sendmail/compose.h"
+#include "sendmail/handoff.h"
 #include "sendmail/privsep.h"
 
 /* report - the caller's one line, and the log's. */
@@ -85,8 +83,7 @@ static void mail_back(const struct opts *o, const struct config *c, const char *
 }
 
 /* child - the unprivileged composer; never returns. */
-static void child(const struct opts *o, const struct config *c, const char *id, int datafd, int tofd,
-    int fromfd)
+static void child(const struct opts *o, const struct config *c, const char *id, int datafd, int tofd)
 {
 	struct compose_ctx x;
 	struct aliases *al = NULL;
@@ -124,7 +121,6 @@ static void child(const struct opts *o, const struct config *c, const char *id, 
 	x.infd = 0;
 	x.datafd = datafd;
 	x.tofd = tofd;
-	x.fromfd = fromfd;
 	x.now = time(NULL);
 	x.uid = uid;
 	x.user = user;
@@ -140,124 +136,23 @@ fail:
 	_exit(e.code ? e.code : EX_SOFTWARE);
 }
 
-/* read_exact - n bytes from the child. */
-static int read_exact(int fd, struct buf *b, size_t n)
+/* read_record - the child's whole output, up to its end (it exits after the one record), bounded. */
+static int read_record(int fd, struct buf *b, struct err *e)
 {
 	char tmp[4096];
 
-	buf_reset(b);
-	while (n > 0) {
-		ssize_t r = read(fd, tmp, n < sizeof tmp ? n : sizeof tmp);
+	for (;;) {
+		ssize_t r = read(fd, tmp, sizeof tmp);
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0 || buf_add(b, tmp, (size_t)r) < 0)
-			return -1;
-		n -= (size_t)r;
+		if (r < 0)
+			return err_set(e, EX_SOFTWARE, "reading from the composer: %s", strerror(errno));
+		if (r == 0)
+			return 0;
+		if (buf_add(b, tmp, (size_t)r) < 0)
+			return err_set(e, EX_SOFTWARE, "the composer sent more than %zu bytes", (size_t)HANDOFF_MAX);
 	}
-	return 0;
-}
-
-static int write_str(int fd, const char *s, size_t n)
-{
-	return fdio_write_all(fd, s, n);
-}
-
-/* unhex - 64 hex digits to 32 bytes. */
-static int unhex(const char *s, size_t n, unsigned char out[32])
-{
-	size_t i;
-
-	if (n != 64)
-		return -1;
-	for (i = 0; i < 64; i++) {
-		char ch = s[i];
-		int v = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-
-		if (v < 0)
-			return -1;
-		if (i % 2 == 0)
-			out[i / 2] = (unsigned char)(v << 4);
-		else
-			out[i / 2] |= (unsigned char)v;
-	}
-	return 0;
-}
-
-/* serve - sign what the child asks for, and take its envelope. Returns 0 when an envelope arrived. */
-static int serve(const struct config *c, EVP_PKEY **keys, int tofd, int fromfd, struct buf *envtext,
-    struct log *lg, const char *id)
-{
-	struct buf line, sig;
-	int got = -1;
-
-	buf_init(&line, 256);
-	buf_init(&sig, 8192);
-	for (;;) {
-		int r = fdio_read_line(fromfd, &line);
-
-		if (r <= 0)
-			break;
-		if (line.len > 2 && line.data[0] == 'S' && line.data[1] == ' ') {
-			unsigned char digest[32];
-			char *end;
-			struct err e;
-			unsigned long k = strtoul(line.data + 2, &end, 10);
-
-			buf_reset(&sig);
-			err_clear(&e);
-			if (end == line.data + 2 || *end != ' ' || k >= c->ndkim ||
-			    unhex(end + 1, line.len - (size_t)(end + 1 - line.data), digest) < 0) {
-				(void)write_str(tofd, "E bad request\n", 14);
-				break;
-			}
-			if (dkimkey_sign(keys[k], digest, &sig, &e) < 0 || strpbrk(buf_str(&sig), "\r\n") != NULL) {
-				struct buf m;
-
-				buf_init(&m, 600);
-				if (buf_printf(&m, "E %s\n", e.msg) == 0)
-					(void)write_str(tofd, buf_str(&m), m.len);
-				buf_free(&m);
-				continue;
-			}
-			if (write_str(tofd, "B ", 2) < 0 || write_str(tofd, buf_str(&sig), sig.len) < 0 ||
-			    write_str(tofd, "\n", 1) < 0)
-				break;
-		} else if (line.len > 2 && line.data[0] == 'L' && line.data[1] == ' ') {
-			log_msg(lg, LOG_INFO, "%s: %s", id, line.data + 2);	/* log_msg makes it safe */
-		} else if (line.len > 2 && line.data[0] == 'V' && line.data[1] == ' ') {
-			char *end;
-			unsigned long n = strtoul(line.data + 2, &end, 10);
-
-			if (*end != '\0' || n == 0 || n > LIM_ENVELOPE_FILE || read_exact(fromfd, envtext, n) < 0)
-				break;
-			got = 0;
-			break;
-		} else {
-			break;	/* anything else: the child is not speaking the protocol */
-		}
-	}
-	buf_free(&line);
-	buf_free(&sig);
-	return got;
-}
-
-/* send_algs - tell the child which algorithm each configured key is. */
-static int send_algs(int tofd, EVP_PKEY **keys, size_t n)
-{
-	struct buf b;
-	size_t i;
-	int r = 0;
-
-	buf_init(&b, 16 + 2 * n);
-	r |= buf_addc(&b, 'A');
-	for (i = 0; i < n; i++)
-		r |= buf_adds(&b, dkimkey_alg(keys[i]) == DKIM_ED25519_SHA256 ? " 1" : " 0");
-	r |= buf_addc(&b, '\n');
-	if (r == 0)
-		r = write_str(tofd, buf_str(&b), b.len);
-	buf_free(&b);
-	return r;
 }
 
 /* wait_child - its sysexits code; 70 if it died of a signal. */
@@ -274,11 +169,13 @@ static int wait_child(pid_t pid)
 }
 
 /* accept_envelope - parse what the child sent and overwrite what only we may decide. */
-static int accept_envelope(const struct buf *text, struct spool_tx *tx, struct envelope *env, struct err *e)
+static int accept_envelope(const struct buf *rec, struct spool_tx *tx, struct envelope *env, struct err *e)
 {
+	struct span text;
 	struct stat st;
 
-	if (env_parse(buf_str(text), text->len, env, e) < 0)
+	if (handoff_parse(rec->data ? rec->data : "", rec->len, &text, e) < 0 ||
+	    env_parse(text.p, text.n, env, e) < 0)
 		return err_prefix(e, "internal error: envelope from the composer");
 	if (env->nrcpt == 0)
 		return err_set(e, EX_DATAERR, "no recipients");
@@ -305,18 +202,17 @@ int submit_main(const struct opts *o, const struct config *c, struct log *lg)
 {
 	struct spool *sp = NULL;
 	struct spool_tx *tx = NULL;
-	EVP_PKEY **keys = NULL;
 	struct envelope env;
-	struct buf envtext;
+	struct buf rec;
 	struct err e;
-	int to_child[2] = { -1, -1 }, from_child[2] = { -1, -1 };
+	int from_child[2] = { -1, -1 };
 	int rc = EX_SOFTWARE, code, committed = 0;
 	pid_t pid = -1;
 	size_t i;
 
 	err_clear(&e);
 	memset(&env, 0, sizeof env);
-	buf_init(&envtext, LIM_ENVELOPE_FILE);
+	buf_init(&rec, HANDOFF_MAX);
 	if ((sp = spool_open(c->spool, &e)) == NULL) {
 		rc = report(lg, &e, EX_TEMPFAIL);
 		goto out;
@@ -325,9 +221,7 @@ int submit_main(const struct opts *o, const struct config *c, struct log *lg)
 		rc = report(lg, &e, EX_TEMPFAIL);
 		goto out;
 	}
-	if (c->ndkim > 0)
-		dkimkey_warm();	/* OpenSSL's one-time set-up, done once for both processes (no key involved) */
-	if (pipe2(to_child, O_CLOEXEC) < 0 || pipe2(from_child, O_CLOEXEC) < 0) {
+	if (pipe2(from_child, O_CLOEXEC) < 0) {
 		err_set(&e, EX_OSERR, "pipe: %s", strerror(errno));
 		rc = report(lg, &e, EX_OSERR);
 		goto out;
@@ -339,37 +233,15 @@ int submit_main(const struct opts *o, const struct config *c, struct log *lg)
 		goto out;
 	}
 	if (pid == 0) {
-		close(to_child[1]);
 		close(from_child[0]);
-		child(o, c, spool_tx_id(tx), spool_tx_data_fd(tx), from_child[1], to_child[0]);
+		child(o, c, spool_tx_id(tx), spool_tx_data_fd(tx), from_child[1]);
 	}
-	close(to_child[0]);
 	close(from_child[1]);
-	to_child[0] = from_child[1] = -1;
+	from_child[1] = -1;
 
-	/* only now, with the parser in its own address space, do private keys enter memory */
-	keys = xcalloc(c->ndkim ? c->ndkim : 1, sizeof *keys);
-	for (i = 0; i < c->ndkim; i++) {
-		struct buf warn;
-
-		buf_init(&warn, 512);
-		if (dkimkey_load(c->dkim[i].keyfile, &keys[i], &warn, &e) < 0) {
-			buf_free(&warn);
-			kill(pid, SIGKILL);
-			(void)wait_child(pid);
-			pid = -1;
-			rc = report(lg, &e, EX_CONFIG);
-			goto out;
-		}
-		if (warn.len > 0)
-			log_msg(lg, LOG_WARNING, "%s", buf_str(&warn));
-		buf_free(&warn);
-	}
-	(void)send_algs(to_child[1], keys, c->ndkim);
-
-	int got = serve(c, keys, to_child[1], from_child[0], &envtext, lg, spool_tx_id(tx));
-	close(to_child[1]);
-	to_child[1] = -1;
+	int got = read_record(from_child[0], &rec, &e);
+	close(from_child[0]);
+	from_child[0] = -1;
 	code = wait_child(pid);
 	pid = -1;
 	if (code != 0) {
@@ -379,11 +251,10 @@ int submit_main(const struct opts *o, const struct config *c, struct log *lg)
 		goto out;
 	}
 	if (got < 0) {
-		err_set(&e, EX_SOFTWARE, "internal error: no envelope from the composer");
 		rc = report(lg, &e, EX_SOFTWARE);
 		goto out;
 	}
-	if (accept_envelope(&envtext, tx, &env, &e) < 0 || (committed = spool_tx_commit(tx, &env, &e)) < 0) {
+	if (accept_envelope(&rec, tx, &env, &e) < 0 || (committed = spool_tx_commit(tx, &env, &e)) < 0) {
 		rc = report(lg, &e, EX_TEMPFAIL);
 		goto out;
 	}
@@ -409,19 +280,13 @@ out:
 		kill(pid, SIGKILL);
 		(void)wait_child(pid);
 	}
-	for (i = 0; keys != NULL && i < c->ndkim; i++)
-		EVP_PKEY_free(keys[i]);
-	free(keys);
 	spool_tx_abort(tx);	/* after a commit this only frees it */
 	spool_close(sp);
 	env_free(&env);
-	buf_free(&envtext);
-	for (i = 0; i < 2; i++) {
-		if (to_child[i] >= 0)
-			close(to_child[i]);
+	buf_free(&rec);
+	for (i = 0; i < 2; i++)
 		if (from_child[i] >= 0)
 			close(from_child[i]);
-	}
 	return rc;
 }
 

@@ -2,8 +2,9 @@
  * submit.h - the privileged half of submission, and the start of the detached runner.
  *
  * submit_main is called by main() for MODE_SUBMIT with the group still held. It opens what needs the
- * group (a spool transaction, the DKIM keys), forks the unprivileged composer (compose.h), signs the
- * digests it is sent, re-validates the envelope it gets back, and commits. Returns a sysexits code.
+ * group (a spool transaction), forks the unprivileged composer (compose.h), receives the one envelope
+ * record it sends back (handoff.h), re-validates it and commits. It opens no key and signs nothing: the
+ * queue side signs (queue/sign.h). Returns a sysexits code.
  */
 #ifndef POSTERN_SUBMIT_H
 #define POSTERN_SUBMIT_H

@@ -13,7 +13,7 @@
 
 #include <openssl/evp.h>
 
-#include "sendmail/dkim.h"
+#include "queue/dkim.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
 

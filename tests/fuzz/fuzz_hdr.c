@@ -1,11 +1,11 @@
-/* fuzz_hdr.c - libFuzzer target for sendmail/hdr.c: parse, then check the fields tile the input, and
+/* fuzz_hdr.c - libFuzzer target for lib/hdr.c: parse, then check the fields tile the input, and
  * exercise unfold, fold and the long-line repair on every value. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/limits.h"
-#include "sendmail/hdr.h"
+#include "lib/hdr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
 

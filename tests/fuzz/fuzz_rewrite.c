@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "conf/config.h"
-#include "sendmail/hdr.h"
+#include "lib/hdr.h"
 #include "sendmail/rewrite.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);

@@ -122,7 +122,8 @@ test_identity_bounce_aligned() {	# a bounce and a delay warning come From the do
 }
 
 
-# id_sub_note - how many times the last pm's stderr (-v mirrors the log) carries the parent-key note.
+# id_sub_note - how many times the last pm's stderr (-v mirrors the log) carries the parent-key note
+# (the queue run that signs logs it).
 id_sub_note() {
 	grep -c "From domain shop.postern.example signed with the parent domain's key (d=postern.example): strict DKIM alignment would fail; add a dkim line for shop.postern.example" "$T/pm.err"
 }
@@ -130,9 +131,9 @@ id_sub_note() {
 test_identity_subdomain_parent_key() {	# From a subdomain: the parent's key signs, logged once; its own wins
 	postern_env
 	smtpd_start mx1 127.0.0.11:25 || fail "start"
-	msg "App <app@shop.postern.example>" u1@mx-pref.example "subdomain" | submit -v -t -i
+	msg "App <app@shop.postern.example>" u1@mx-pref.example "subdomain" | submit -t -i
+	pm -v -q </dev/null || fail "sendmail -v -q exited $?"
 	expect_eq "parent-key notes" 1 "$(id_sub_note)"
-	queue_run
 	wait_mail mx1 1 || fail "not delivered"
 	local f
 	f=$(mail_file mx1 1)
@@ -142,15 +143,16 @@ test_identity_subdomain_parent_key() {	# From a subdomain: the parent's key sign
 	# a dkim line for the subdomain itself: accepted, preferred, and no note
 	dns_add postern.example "shop._domainkey.shop 300 TXT $(dkim_txt "$WORK/keys/dkim-rsa.pem" rsa)" || fail "dns_add"
 	printf 'dkim shop.postern.example shop %s\n' "$WORK/keys/dkim-rsa.pem" >>"$CONF"
-	msg "App <app@shop.postern.example>" u2@mx-pref.example "own key" | submit -v -t -i
+	msg "App <app@shop.postern.example>" u2@mx-pref.example "own key" | submit -t -i
+	pm -v -q </dev/null || fail "sendmail -v -q exited $?"
 	expect_eq "parent-key notes with its own key" 0 "$(id_sub_note)"
-	queue_run
 	wait_mail mx1 2 || fail "not delivered (2)"
 	f=$(grep -l '^Subject: own key' "$T/mail/mx1/"*.eml)
 	expect_eq "d= with its own key" "shop.postern.example" \
 		"$(sed -e 's/\r$//' -e '/^$/q' "$f" | tr -d '\n\t ' | grep -o ';d=[^;]*' | cut -c4-)"
 	verify_dkimpy "$f" || fail "dkimpy rejects the subdomain's signature"
 	# a From in the parent domain itself: no note
-	msg "A <a@postern.example>" u3@mx-pref.example "parent" | submit -v -t -i
+	msg "A <a@postern.example>" u3@mx-pref.example "parent" | submit -t -i
+	pm -v -q </dev/null || fail "sendmail -v -q exited $?"
 	expect_eq "notes for the parent's own From" 0 "$(grep -c 'parent domain' "$T/pm.err")"
 }

@@ -324,7 +324,7 @@ Test(conftable, show_every_key)
 	static const char want[] = "hostname a.example.org\ndomain a.example.org\nspool " SPOOLDIR "\n"
 		"aliases " SYSCONFDIR "/postern/aliases\nmax_size 10000000\nmax_header_size 1048576\n"
 		"deliver background\ndkim a.org s1 /k canon=simple/simple\ndkim_canon relaxed/relaxed\n"
-		"dkim_required no\ndkim_expire 0\nsmarthost relay.example.net:587\nsmarthost_tls auto\ntls may\n"
+		"dkim_required yes\ndkim_expire 0\nsmarthost relay.example.net:587\nsmarthost_tls auto\ntls may\n"
 		"tls_policy b.org verify\ntls_cert_name a.example.org\nmax_connections 4\nmax_per_destination 2\ndestination_rate_delay 0\nretry_min 60\n"
 		"retry_max 14400\nqueue_lifetime 432000\ndelay_warning 0\ntimeout_connect 30\n"
 		"timeout_greeting 300\ntimeout_command 300\ntimeout_data_init 120\ntimeout_data_block 180\n"

@@ -13,7 +13,7 @@
 #include <openssl/pem.h>
 
 #include "conf/dkimkey.h"
-#include "sendmail/dkim.h"
+#include "queue/dkim.h"
 
 /* a string literal with its length (it may hold NUL) */
 #define S(s) s, sizeof(s) - 1

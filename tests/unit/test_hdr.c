@@ -1,9 +1,9 @@
-/* test_hdr.c - the header section (sendmail/hdr.c): parse, find, unfold, fold, long-line repair. */
+/* test_hdr.c - the header section (lib/hdr.c): parse, find, unfold, fold, long-line repair. */
 #include <criterion/criterion.h>
 #include <string.h>
 
 #include "lib/limits.h"
-#include "sendmail/hdr.h"
+#include "lib/hdr.h"
 
 #define L(s) s, sizeof(s) - 1
 

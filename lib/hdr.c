@@ -5,7 +5,7 @@
  * records where each field starts and ends; it never copies or rewrites a byte, so what DKIM signs is
  * what the caller wrote. Folding functions write new bytes and never produce a line over LIM_LINE.
  */
-#include "sendmail/hdr.h"
+#include "lib/hdr.h"
 
 #include <stdlib.h>
 #include <string.h>

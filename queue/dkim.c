@@ -5,7 +5,7 @@
  * copes with any byte (NUL, bare CR, 8-bit), never logs or exits. The body canonicaliser is a state
  * machine that keeps counts, not data, so its memory does not depend on the body.
  */
-#include "sendmail/dkim.h"
+#include "queue/dkim.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

@@ -1,12 +1,12 @@
 /*
- * dkim.h - DKIM signing, the unprivileged half (RFC 6376, RFC 8463, RFC 8301): canonicalise the body
- * and the header fields, choose what to sign, build the DKIM-Signature field and the digest to sign.
+ * dkim.h - DKIM signing without the key (RFC 6376, RFC 8463, RFC 8301): canonicalise the body and the
+ * header fields, choose what to sign, build the DKIM-Signature field and the digest to sign.
  *
- * No private key is here: the child computes a 32-byte digest with dkim_sig_prepare, the privileged
- * parent signs it (conf/dkimkey.h, dkimkey_sign), and the child completes the field with
- * dkim_sig_finish. No l= (a body length lets anyone append), no sha1, no z=.
+ * No private key is here: the queue side's signer (sign.h) computes a 32-byte digest with
+ * dkim_sig_prepare over the stored message, signs it with the key (conf/dkimkey.h, dkimkey_sign) and
+ * completes the field with dkim_sig_finish. No l= (a body length lets anyone append), no sha1, no z=.
  *
- * Untrusted input: the caller's header fields and body (already CRLF-normalised by msg.c), fed in
+ * Untrusted input: the stored header fields and body (CRLF-normalised by msg.c at submission), fed in
  * chunks of any size and with any boundaries. Errors: dkim_sig_prepare fails with EX_DATAERR (65) for
  * a message without From, EX_CONFIG (78) for a bad domain/selector/h= list, and EX_SOFTWARE (70)
  * when the field outgrows its ceiling.
@@ -20,7 +20,7 @@
 #include "conf/dkimkey.h"
 #include "lib/buf.h"
 #include "lib/err.h"
-#include "sendmail/hdr.h"
+#include "lib/hdr.h"
 
 /* The DKIM-Signature field we build: a long h= list and an 8192-bit b= stay well under this. */
 #define DKIM_SIGHDR_MAX 16384
