@@ -6,6 +6,7 @@
  * mx mechanisms; include: and redirect= are named, not followed.
  */
 #include "conf/check.h"
+#include "conf/check_report.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -26,30 +28,10 @@
 #include "lib/log.h"
 
 #define MAX_IPS 8
-#define CHECK_LINE 16384	/* one finding: a DKIM record to publish (RSA 4096) fits several times */
-
-struct tally {
-	FILE *out;
-	int ok, warn, fail;
-};
-
-static void say(struct tally *t, int level, const char *what, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* say - one finding: level 0 ok, 1 warn, 2 FAIL. The line carries DNS text (TXT records, names)
- * and file names: it is escaped whole with log_safe, so no byte from DNS reaches the terminal raw. */
-static void say(struct tally *t, int level, const char *what, const char *fmt, ...)
+/* dns_unknown - a DNS answer that says nothing about the record: "could not check". */
+static bool dns_unknown(enum dns_result r)
 {
-	static const char *const word[] = { "ok  ", "warn", "FAIL" };
-	char raw[CHECK_LINE], safe[CHECK_LINE];
-	va_list ap;
-
-	*(level == 0 ? &t->ok : level == 1 ? &t->warn : &t->fail) += 1;
-	va_start(ap, fmt);
-	(void)vsnprintf(raw, sizeof raw, fmt, ap);	/* a cut line is still a finding */
-	va_end(ap);
-	(void)log_safe(safe, sizeof safe, raw, strlen(raw));
-	fprintf(t->out, "%s  %-6s %s\n", word[level], what, safe);
+	return r == DNS_TEMPFAIL || r == DNS_FAIL;
 }
 
 int check_spf_ip4(const char *rec, struct in_addr ip)
@@ -140,7 +122,7 @@ bool check_tag(const char *rec, const char *name, char *out, size_t outsz)
 }
 
 /* host_ips - the A records of the configured hostname. */
-static size_t host_ips(struct dns *d, struct tally *t, const char *host, struct in_addr *ips)
+static size_t host_ips(struct dns *d, struct check_report *t, const char *host, struct in_addr *ips)
 {
 	struct err e;
 	size_t n = 0;
@@ -149,20 +131,21 @@ static size_t host_ips(struct dns *d, struct tally *t, const char *host, struct 
 	err_clear(&e);
 	r = dns_a(d, host, ips, MAX_IPS, &n, &e);
 	if (r != DNS_OK || n == 0) {
-		say(t, 2, "A", "%s has no A record (%s): receivers cannot check who is sending", host,
-		    dns_result_str(r));
+		check_add(t, "a", dns_unknown(r) ? CHECK_UNKNOWN : CHECK_FAIL, host,
+		    dns_unknown(r) ? NULL : "publish an A record for it (the address mail leaves from)",
+		    "no A record (%s)", dns_result_str(r));
 		return 0;
 	}
 	for (size_t i = 0; i < n; i++) {
 		char a[INET_ADDRSTRLEN];
 
 		inet_ntop(AF_INET, &ips[i], a, sizeof a);
-		say(t, 0, "A", "%s has address %s", host, a);
+		check_add(t, "a", CHECK_OK, host, NULL, "has address %s", a);
 	}
 	return n;
 }
 
-static void check_rdns(struct dns *d, struct tally *t, const char *host, const struct in_addr *ips, size_t n)
+static void check_rdns(struct dns *d, struct check_report *t, const char *host, const struct in_addr *ips, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		char a[INET_ADDRSTRLEN], *name = NULL;
@@ -173,18 +156,19 @@ static void check_rdns(struct dns *d, struct tally *t, const char *host, const s
 		inet_ntop(AF_INET, &ips[i], a, sizeof a);
 		r = dns_ptr(d, ips[i], &name, &e);
 		if (r != DNS_OK || name == NULL)
-			say(t, 2, "rDNS", "%s has no PTR record (%s): ask your hosting provider to set it to %s", a,
-			    dns_result_str(r), host);
+			check_add(t, "ptr", dns_unknown(r) ? CHECK_UNKNOWN : CHECK_FAIL, a,
+			    dns_unknown(r) ? NULL : "ask your provider for a PTR naming your host",
+			    "no PTR record (%s)", dns_result_str(r));
 		else if (!dns_name_eq(name, host))
-			say(t, 2, "rDNS", "PTR of %s is %s, not %s: set hostname to it, or change the PTR", a, name,
-			    host);
+			check_add(t, "ptr", CHECK_FAIL, a, "ask your provider for a PTR naming your host",
+			    "PTR is %s, not %s", name, host);
 		else
-			say(t, 0, "rDNS", "PTR of %s is %s, matching hostname", a, name);
+			check_add(t, "ptr", CHECK_OK, a, NULL, "PTR is %s, matching hostname", name);
 		free(name);
 	}
 }
 
-static void check_mx(struct dns *d, struct tally *t, const char *domain)
+static void check_mx(struct dns *d, struct check_report *t, const char *domain)
 {
 	struct dns_mx *v = NULL;
 	size_t n = 0;
@@ -194,12 +178,15 @@ static void check_mx(struct dns *d, struct tally *t, const char *domain)
 	err_clear(&e);
 	r = dns_mx(d, domain, &v, &n, &e);
 	if (r == DNS_OK && n == 1 && strcmp(v[0].host, ".") == 0)
-		say(t, 1, "MX", "%s has a null MX: replies and bounces to it are refused", domain);
+		check_add(t, "mx", CHECK_WARN, domain, "publish an MX if replies should arrive",
+		    "null MX: replies and bounces to it are refused");
 	else if (r == DNS_OK && n > 0)
-		say(t, 0, "MX", "%s has MX %s (preference %u)%s", domain, v[0].host, v[0].pref,
+		check_add(t, "mx", CHECK_OK, domain, NULL, "MX %s (preference %u)%s", v[0].host, v[0].pref,
 		    n > 1 ? " and others" : "");
 	else
-		say(t, 1, "MX", "%s has no MX (%s): replies and bounces to it go to its A record, if any", domain,
+		check_add(t, "mx", dns_unknown(r) ? CHECK_UNKNOWN : CHECK_WARN, domain,
+		    dns_unknown(r) ? NULL : "publish an MX record for replies and bounces",
+		    dns_unknown(r) ? "DNS did not answer (%s)" : "no MX (%s): replies go to its A record, if any",
 		    dns_result_str(r));
 	dns_mx_free(v, n);
 }
@@ -241,7 +228,7 @@ static bool spf_names_host(struct dns *d, const char *domain, const char *rec, c
 	return false;
 }
 
-static void check_spf(struct dns *d, struct tally *t, const char *domain, const struct in_addr *ips, size_t nips)
+static void check_spf(struct dns *d, struct check_report *t, const char *domain, const struct in_addr *ips, size_t nips)
 {
 	char **v = NULL, *rec = NULL;
 	size_t n = 0, nspf = 0;
@@ -256,12 +243,12 @@ static void check_spf(struct dns *d, struct tally *t, const char *domain, const 
 			rec = v[i];
 		}
 	if (r == DNS_TEMPFAIL)
-		say(t, 1, "SPF", "%s: DNS did not answer (%s)", domain, e.msg);
+		check_add(t, "spf", CHECK_UNKNOWN, domain, NULL, "DNS did not answer (%s)", e.msg);
 	else if (nspf == 0)
-		say(t, 2, "SPF", "%s has no SPF record; publish e.g. \"v=spf1 a:%s -all\"", domain, "YOUR.HOSTNAME");
+		check_add(t, "spf", CHECK_FAIL, domain, "publish \"v=spf1 a:YOUR.HOSTNAME -all\"", "no SPF record");
 	else if (nspf > 1)
-		say(t, 2, "SPF", "%s has %zu SPF records: receivers treat that as an error (RFC 7208 4.5)", domain,
-		    nspf);
+		check_add(t, "spf", CHECK_FAIL, domain, "merge them into one record",
+		    "%zu SPF records: receivers treat that as an error (RFC 7208 4.5)", nspf);
 	else {
 		char all = check_spf_all(rec);
 		bool ours = false;
@@ -270,19 +257,20 @@ static void check_spf(struct dns *d, struct tally *t, const char *domain, const 
 			ours |= check_spf_ip4(rec, ips[k]) == 1;
 		ours = ours || spf_names_host(d, domain, rec, ips, nips);
 		if (all == '+')
-			say(t, 2, "SPF", "\"%s\" ends in +all: anyone may send as %s", rec, domain);
+			check_add(t, "spf", CHECK_FAIL, domain, "end the record in -all", "\"%s\" ends in +all: anyone may send as it", rec);
 		else if (ours)
-			say(t, 0, "SPF", "\"%s\" authorizes this host", rec);
+			check_add(t, "spf", CHECK_OK, domain, NULL, "\"%s\" authorizes this host", rec);
 		else if (strcasestr(rec, "include:") || strcasestr(rec, "redirect="))
-			say(t, 1, "SPF", "\"%s\": this host is not named directly (include:/redirect= not followed)",
-			    rec);
+			check_add(t, "spf", CHECK_WARN, domain, NULL,
+			    "\"%s\": this host is not named directly (include:/redirect= not followed)", rec);
 		else
-			say(t, 2, "SPF", "\"%s\" does not authorize this host's address", rec);
+			check_add(t, "spf", CHECK_FAIL, domain, "name this host's address in it",
+			    "\"%s\" does not authorize this host's address", rec);
 	}
 	dns_txt_free(v, n);
 }
 
-static void check_dmarc(struct dns *d, struct tally *t, const char *domain)
+static void check_dmarc(struct dns *d, struct check_report *t, const char *domain)
 {
 	struct buf name;
 	char **v = NULL, p[32];
@@ -295,22 +283,23 @@ static void check_dmarc(struct dns *d, struct tally *t, const char *domain)
 		buf_free(&name);
 		return;
 	}
-	(void)dns_txt(d, buf_str(&name), &v, &n, &e);
+	enum dns_result r = dns_txt(d, buf_str(&name), &v, &n, &e);
 	for (i = 0; i < n; i++)
 		if (strncasecmp(v[i], "v=DMARC1", 8) == 0)
 			break;
-	if (i == n)
-		say(t, 1, "DMARC", "no DMARC record at %s; start with \"v=DMARC1; p=none; rua=mailto:postmaster@%s\"",
-		    buf_str(&name), domain);
+	if (dns_unknown(r))
+		check_add(t, "dmarc", CHECK_UNKNOWN, buf_str(&name), NULL, "DNS did not answer (%s)", e.msg);
+	else if (i == n)
+		check_add(t, "dmarc", CHECK_WARN, buf_str(&name), "start with \"v=DMARC1; p=none\"", "no DMARC record");
 	else if (check_tag(v[i], "p", p, sizeof p))
-		say(t, 0, "DMARC", "%s: \"%s\" (policy %s)", buf_str(&name), v[i], p);
+		check_add(t, "dmarc", CHECK_OK, buf_str(&name), NULL, "\"%s\" (policy %s)", v[i], p);
 	else
-		say(t, 2, "DMARC", "%s: \"%s\" has no p= tag", buf_str(&name), v[i]);
+		check_add(t, "dmarc", CHECK_FAIL, buf_str(&name), "add p=none", "\"%s\" has no p= tag", v[i]);
 	dns_txt_free(v, n);
 	buf_free(&name);
 }
 
-static void check_dkim(struct dns *d, struct tally *t, const struct config *c, const char *domain)
+static void check_dkim(struct dns *d, struct check_report *t, const struct config *c, const char *domain)
 {
 	size_t used = 0;
 
@@ -331,11 +320,11 @@ static void check_dkim(struct dns *d, struct tally *t, const struct config *c, c
 		buf_init(&rec, 8192);
 		buf_init(&warn, 512);
 		if (dkimkey_load(key->keyfile, &pk, &warn, &e) < 0 || dkimkey_record(pk, &rec, &e) < 0) {
-			say(t, 2, "DKIM", "%s: %s", key->keyfile, e.msg);
+			check_add(t, "dkim", CHECK_FAIL, key->keyfile, NULL, "%s", e.msg);
 			goto next;
 		}
 		if (warn.len > 0)
-			say(t, 1, "DKIM", "%s", buf_str(&warn));
+			check_add(t, "dkim", CHECK_WARN, key->keyfile, NULL, "%s", buf_str(&warn));
 		if (buf_printf(&name, "%s._domainkey.%s", key->selector, key->domain) < 0)
 			goto next;
 		(void)dns_txt(d, buf_str(&name), &v, &n, &e);
@@ -344,12 +333,12 @@ static void check_dkim(struct dns *d, struct tally *t, const struct config *c, c
 			if (check_tag(v[i], "p", got, sizeof got))
 				break;
 		if (i == n)
-			say(t, 2, "DKIM", "no key record at %s; publish: %s", buf_str(&name), buf_str(&rec));
+			check_add(t, "dkim", CHECK_FAIL, buf_str(&name), buf_str(&rec), "no key record");
 		else if (strcmp(got, want) != 0)
-			say(t, 2, "DKIM", "%s does not match %s (p= differs; stray quotes or a cut line?); publish: %s",
-			    buf_str(&name), key->keyfile, buf_str(&rec));
+			check_add(t, "dkim", CHECK_FAIL, buf_str(&name), buf_str(&rec), "does not match %s (p= differs)",
+			    key->keyfile);
 		else
-			say(t, 0, "DKIM", "%s matches %s", buf_str(&name), key->keyfile);
+			check_add(t, "dkim", CHECK_OK, buf_str(&name), NULL, "matches %s", key->keyfile);
 next:
 		dns_txt_free(v, n);
 		EVP_PKEY_free(pk);
@@ -358,8 +347,8 @@ next:
 		buf_free(&warn);
 	}
 	if (used == 0)
-		say(t, 2, "DKIM", "no dkim key configured for %s: make one with \"postern dkim-keygen %s SELECTOR\"",
-		    domain, domain);
+		check_add(t, "dkim", CHECK_FAIL, domain, "make one with \"postern dkim-keygen DOMAIN SELECTOR\"",
+		    "no dkim key configured");
 }
 
 /* client_key - whether the client key loads and belongs to x. 0 ok, 1 not knowable here (a caller
@@ -390,7 +379,7 @@ static int client_key(const struct config *c, X509 *x, char *why, size_t n)
 
 /* check_tls - the client certificate: readable, paired with its key, current, naming us. An unusable
  * one does not stop mail (the runner delivers without it and says so in mailq): say that too. */
-static void check_tls(struct tally *t, const struct config *c)
+static void check_tls(struct check_report *t, const struct config *c)
 {
 	static const char without[] = "mail goes out without a client certificate";
 	char why[600];
@@ -399,65 +388,75 @@ static void check_tls(struct tally *t, const struct config *c)
 	int k;
 
 	if (c->tls_cert == NULL) {
-		say(t, 0, "TLS", "no client certificate configured (optional: tls_cert, tls_key)");
+		check_add(t, "tls", CHECK_OK, "tls_cert", NULL, "no client certificate configured (optional)");
 		return;
 	}
 	if ((f = fopen(c->tls_cert, "re")) == NULL || (x = PEM_read_X509(f, NULL, NULL, NULL)) == NULL) {
 		if (f)
 			fclose(f);
-		say(t, 2, "TLS", "%s: cannot read a certificate: %s", c->tls_cert, without);
+		check_add(t, "tls", CHECK_FAIL, c->tls_cert, without, "cannot read a certificate");
 		ERR_clear_error();
 		return;
 	}
 	fclose(f);
 	if ((k = client_key(c, x, why, sizeof why)) == 2)
-		say(t, 2, "TLS", "%s: %s", why, without);
+		check_add(t, "tls", CHECK_FAIL, c->tls_key, without, "%s", why);
 	else if (k == 1)
-		say(t, 1, "TLS", "%s (run postern check as root to check the key)", why);
+		check_add(t, "tls", CHECK_UNKNOWN, c->tls_key, "run postern check as root to check the key", "%s", why);
 	const char *name = c->tls_cert_name ? c->tls_cert_name : c->hostname;
 	if (X509_cmp_current_time(X509_get0_notAfter(x)) <= 0)
-		say(t, 2, "TLS", "%s has expired", c->tls_cert);
+		check_add(t, "tls", CHECK_FAIL, c->tls_cert, "renew it", "has expired");
 	else if (X509_cmp_time(X509_get0_notAfter(x), &(time_t){ time(NULL) + 14 * 86400 }) <= 0)
-		say(t, 1, "TLS", "%s expires within 14 days (is the certbot deploy hook installed?)", c->tls_cert);
+		check_add(t, "tls", CHECK_WARN, c->tls_cert, "renew it (is the certbot deploy hook installed?)",
+		    "expires within 14 days");
 	else if (X509_check_host(x, name, 0, 0, NULL) != 1)
-		say(t, 2, "TLS", "%s does not name %s", c->tls_cert, name);
+		check_add(t, "tls", CHECK_FAIL, c->tls_cert, "get a certificate for it", "does not name %s", name);
 	else if (k == 0)
-		say(t, 0, "TLS", "%s is valid, names %s and matches its key", c->tls_cert, name);
+		check_add(t, "tls", CHECK_OK, c->tls_cert, NULL, "is valid, names %s and matches its key", name);
 	X509_free(x);
 }
 
 int check_main(const struct config *c, int argc, char **argv, FILE *out, FILE *errf)
 {
-	struct tally t = { out, 0, 0, 0 };
+	struct check_report *t = xcalloc(1, sizeof *t);
 	struct in_addr ips[MAX_IPS];
-	const char *domain = argc > 1 ? argv[1] : c->domain;
+	const char *domain;
 	struct dns *d;
 	struct err e;
-	size_t n;
+	size_t n = 0;
+	int rc;
 
 	err_clear(&e);
-	if (argc > 2) {
-		fprintf(errf, "usage: postern check [DOMAIN]\n");
+	if (check_args(argc, (const char *const *)argv, t, &domain, &e) < 0) {
+		fprintf(errf, "postern: %s\nusage: postern check [--json] [--only NAME[,NAME...]] [DOMAIN]\n",
+		    e.msg);
+		free(t);
 		return EX_USAGE;
 	}
+	t->domain = domain != NULL ? domain : c->domain;
 	if ((d = dns_new(c->resolver, &e)) == NULL) {
 		fprintf(errf, "postern: %s\n", e.msg);
+		free(t);
 		return EX_CONFIG;
 	}
-	{
-		char sd[600];	/* DOMAIN is the caller's */
-
-		(void)log_safe(sd, sizeof sd, domain, strlen(domain));
-		fprintf(out, "checking %s, sending host %s\n", sd, c->hostname);
-	}
-	n = host_ips(d, &t, c->hostname, ips);
-	check_rdns(d, &t, c->hostname, ips, n);
-	check_mx(d, &t, domain);
-	check_spf(d, &t, domain, ips, n);
-	check_dkim(d, &t, c, domain);
-	check_dmarc(d, &t, domain);
-	check_tls(&t, c);
-	fprintf(out, "%d ok, %d warnings, %d failures\n", t.ok, t.warn, t.fail);
+	if (check_wanted(t, "a") || check_wanted(t, "ptr") || check_wanted(t, "spf"))
+		n = host_ips(d, t, c->hostname, ips);
+	if (check_wanted(t, "ptr"))
+		check_rdns(d, t, c->hostname, ips, n);
+	if (check_wanted(t, "mx"))
+		check_mx(d, t, t->domain);
+	if (check_wanted(t, "spf"))
+		check_spf(d, t, t->domain, ips, n);
+	if (check_wanted(t, "dkim"))
+		check_dkim(d, t, c, t->domain);
+	if (check_wanted(t, "dmarc"))
+		check_dmarc(d, t, t->domain);
+	if (check_wanted(t, "tls"))
+		check_tls(t, c);
+	check_print(t, c->hostname, out);
+	rc = check_exit(t->count);
+	check_report_free(t);
+	free(t);
 	dns_free(d);
-	return t.fail > 0 ? 1 : 0;
+	return rc;
 }

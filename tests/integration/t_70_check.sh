@@ -7,14 +7,14 @@ test_check_all_good() {
 	local rc=$?
 	cat "$T/out" >&2
 	expect_eq "exit status" 0 "$rc"
-	grep -q '^ok    A      mail.postern.example has address 127.0.0.1' "$T/out" || fail "A: $(cat "$T/out")"
-	grep -q '^ok    rDNS   PTR of 127.0.0.1 is mail.postern.example' "$T/out" || fail "rDNS: $(cat "$T/out")"
-	grep -q '^ok    SPF    .*authorizes this host' "$T/out" || fail "SPF"
-	grep -q '^ok    DKIM   rsa2048._domainkey.postern.example matches' "$T/out" || fail "DKIM rsa"
-	grep -q '^ok    DKIM   ed25519._domainkey.postern.example matches' "$T/out" || fail "DKIM ed25519"
-	grep -q '^ok    DMARC  _dmarc.postern.example' "$T/out" || fail "DMARC"
-	grep -q '^ok    MX     postern.example has MX mx.postern.example' "$T/out" || fail "MX"
-	grep -q ' 0 failures$' "$T/out" || fail "summary: $(tail -n 1 "$T/out")"
+	grep -q '^ok    a        mail.postern.example: has address 127.0.0.1' "$T/out" || fail "A: $(cat "$T/out")"
+	grep -q '^ok    ptr      127.0.0.1: PTR is mail.postern.example' "$T/out" || fail "rDNS: $(cat "$T/out")"
+	grep -q '^ok    spf      postern.example: .*authorizes this host' "$T/out" || fail "SPF"
+	grep -q '^ok    dkim     rsa2048._domainkey.postern.example: matches' "$T/out" || fail "DKIM rsa"
+	grep -q '^ok    dkim     ed25519._domainkey.postern.example: matches' "$T/out" || fail "DKIM ed25519"
+	grep -q '^ok    dmarc    _dmarc.postern.example: ' "$T/out" || fail "DMARC"
+	grep -q '^ok    mx       postern.example: MX mx.postern.example' "$T/out" || fail "MX"
+	grep -q ' 0 failures, 0 not checked$' "$T/out" || fail "summary: $(tail -n 1 "$T/out")"
 }
 
 test_check_finds_mistakes() {
@@ -32,15 +32,15 @@ test_check_finds_mistakes() {
 	local rc=$?
 	cat "$T/out" >&2
 	expect_eq "exit status" 1 "$rc"
-	grep -q '^FAIL  rDNS   127.0.0.99 has no PTR record' "$T/out" || fail "rDNS not caught"
-	grep -q '^FAIL  SPF    nospf.postern.example has no SPF record' "$T/out" || fail "SPF not caught"
-	grep -q '^warn  DMARC  no DMARC record at _dmarc.nospf.postern.example' "$T/out" || fail "DMARC not caught"
-	grep -q '^FAIL  DKIM   no dkim key configured for nospf.postern.example' "$T/out" || fail "DKIM not caught"
+	grep -q '^FAIL  ptr      127.0.0.99: no PTR record' "$T/out" || fail "rDNS not caught"
+	grep -q '^FAIL  spf      nospf.postern.example: no SPF record' "$T/out" || fail "SPF not caught"
+	grep -q '^warn  dmarc    _dmarc.nospf.postern.example: no DMARC record' "$T/out" || fail "DMARC not caught"
+	grep -q '^FAIL  dkim     nospf.postern.example: no dkim key configured' "$T/out" || fail "DKIM not caught"
 	# and for the real domain: the wrong selector record is named, with the record to publish
 	"$T/bin/postern" -C "$CONF" check postern.example >"$T/out2" 2>&1
 	cat "$T/out2" >&2
-	grep -q '^FAIL  DKIM   wrongsel._domainkey.postern.example does not match' "$T/out2" || fail "mismatched DKIM record not caught"
-	grep -q '^ok    DKIM   rsa2048._domainkey.postern.example matches' "$T/out2" || fail "good key reported bad"
+	grep -q '^FAIL  dkim     wrongsel._domainkey.postern.example: does not match' "$T/out2" || fail "mismatched DKIM record not caught"
+	grep -q '^ok    dkim     rsa2048._domainkey.postern.example: matches' "$T/out2" || fail "good key reported bad"
 }
 
 test_check_escapes_dns_text() {	# TXT records and names from DNS reach the terminal escaped
@@ -53,8 +53,8 @@ test_check_escapes_dns_text() {	# TXT records and names from DNS reach the termi
 	"$T/bin/postern" -C "$CONF" check 'esc.postern.example' >"$T/chk.out" 2>"$T/chk.err"
 	cat "$T/chk.out" >&2
 	LC_ALL=C grep -q "$(printf '[\001-\010\013-\037\177]')" "$T/chk.out" && fail "control bytes in the output: $(od -c "$T/chk.out" | grep -m1 '033')"
-	grep -qF 'v=spf1 \033[2J\a -all' "$T/chk.out" || grep -qF 'v=spf1 \033[2J\007 -all' "$T/chk.out" || fail "SPF line: $(grep SPF "$T/chk.out")"
-	grep -qF '\033]0;pwned' "$T/chk.out" || fail "DMARC line: $(grep DMARC "$T/chk.out")"
+	grep -qF 'v=spf1 \033[2J\a -all' "$T/chk.out" || grep -qF 'v=spf1 \033[2J\007 -all' "$T/chk.out" || fail "SPF line: $(grep spf "$T/chk.out")"
+	grep -qF '\033]0;pwned' "$T/chk.out" || fail "DMARC line: $(grep dmarc "$T/chk.out")"
 	"$T/bin/postern" -C "$CONF" check "$(printf 'x\033[2Jy.example')" >"$T/chk.out" 2>"$T/chk.err"
 	LC_ALL=C grep -q "$(printf '\033')" "$T/chk.out" && fail "the caller's domain printed raw"
 	return 0
@@ -65,10 +65,38 @@ test_check_client_cert() {	# a client certificate without its key: FAIL, and mai
 	ln -sf "$BIN" "$T/bin/postern"
 	"$T/bin/postern" -C "$CONF" check >"$T/chk.out" 2>"$T/chk.err"
 	expect_eq "exit status" 1 "$?"
-	grep -q "^FAIL  TLS    $T/missing.key: No such file or directory: mail goes out without a client certificate" "$T/chk.out" ||
-		fail "TLS: $(grep TLS "$T/chk.out")"
+	grep -q "^FAIL  tls      $T/missing.key: $T/missing.key: No such file or directory; fix: mail goes out without a client certificate" "$T/chk.out" ||
+		fail "TLS: $(grep tls "$T/chk.out")"
 	sed -i "s|^tls_key .*|tls_key $WORK/pki/client.key|" "$CONF"
 	"$T/bin/postern" -C "$CONF" check >"$T/chk.out" 2>"$T/chk.err"
-	grep -q "^ok    TLS    .* is valid, names mail.postern.example and matches its key" "$T/chk.out" ||
-		fail "TLS: $(grep TLS "$T/chk.out")"
+	grep -q "^ok    tls      .*: is valid, names mail.postern.example and matches its key" "$T/chk.out" ||
+		fail "TLS: $(grep tls "$T/chk.out")"
+}
+
+test_check_interface() {	# options are options, never a domain; --json is one object; exit 75 for "could not check"
+	postern_env
+	ln -sf "$BIN" "$T/bin/postern"
+	"$T/bin/postern" -C "$CONF" check --jsno >"$T/chk.out" 2>"$T/chk.err"
+	expect_eq "unknown option" 64 "$?"
+	grep -q 'unknown option "--jsno"' "$T/chk.err" || fail "stderr: $(cat "$T/chk.err")"
+	"$T/bin/postern" -C "$CONF" check --only spff >"$T/chk.out" 2>"$T/chk.err"
+	expect_eq "unknown check" 64 "$?"
+	"$T/bin/postern" -C "$CONF" check --json --only dkim,mx >"$T/chk.out" 2>"$T/chk.err"
+	expect_eq "exit status" 0 "$?"
+	python3 -c '
+import json, sys
+o = json.load(open(sys.argv[1]))
+assert o["hostname"] == "mail.postern.example" and o["domain"] == "postern.example", o
+ids = sorted(set(c["id"] for c in o["checks"]))
+assert ids == ["dkim", "mx"], ids
+assert all(c["status"] == "ok" and set(c) == {"id", "subject", "status", "seen", "fix"} for c in o["checks"]), o
+' "$T/chk.out" || fail "json: $(cat "$T/chk.out")"
+	# DNS that does not answer: nothing is judged missing, all is "could not check"
+	sed -i 's/^resolver .*/resolver 127.0.0.254/' "$CONF"
+	timeout 60 "$T/bin/postern" -C "$CONF" check --only mx,spf,dmarc >"$T/chk.out" 2>"$T/chk.err"
+	local rc=$?
+	cat "$T/chk.out" >&2
+	expect_eq "exit status without DNS" 75 "$rc"
+	grep -q '^FAIL\|^warn\|publish' "$T/chk.out" && fail "advice without an answer: $(cat "$T/chk.out")"
+	return 0
 }
