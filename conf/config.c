@@ -48,6 +48,7 @@ enum kind {
 	K_ENUM,			/* an enum field, one of words[] (the enum's order) */
 	K_BOOL,			/* bool: yes or no */
 	K_DKIM, K_POLICY, K_RESOLVER, K_SMARTHOST, K_CANON,	/* one key each, values of their own */
+	K_MYIP,			/* check_myip: NAME@SERVER or none */
 };
 
 struct pctx;
@@ -55,7 +56,7 @@ struct key;
 typedef int parse_fn(struct pctx *x, const struct key *k, struct span v);
 typedef int show_fn(const struct config *c, const struct key *k, struct buf *out);
 static parse_fn parse_host, parse_path, parse_size, parse_dur, parse_int, parse_enum, parse_bool;
-static parse_fn set_dkim, set_policy, set_resolver, set_smarthost, set_canon;
+static parse_fn set_dkim, set_policy, set_resolver, set_smarthost, set_canon, set_myip;
 static show_fn show_str, show_size, show_usize, show_dur, show_int, show_enum, show_bool;
 static show_fn show_dkim, show_policy, show_smarthost, show_canon;
 
@@ -79,6 +80,7 @@ static const struct kindops {
 	[K_RESOLVER] = { set_resolver, show_str, true, false },
 	[K_SMARTHOST] = { set_smarthost, show_smarthost, false, false },
 	[K_CANON] = { set_canon, show_canon, false, false },
+	[K_MYIP] = { set_myip, show_str, false, false },
 };
 
 static const char *const deliver_words[] = { "background", "queue", NULL };
@@ -149,6 +151,8 @@ static const struct key {
 	/* as Postfix: envelopes (Bcc too) are no secret on the host */
 	ENUM("mailq_users", mailq_users, "anyone", mailq_words),
 	STR("allow_local_mx", K_BOOL, allow_local_mx, "no", NULL),
+	/* postern check: where it learns the address mail leaves from (OpenDNS answers any client) */
+	STR("check_myip", K_MYIP, check_myip, "myip.opendns.com@resolver1.opendns.com", NULL),
 #undef F
 #undef STR
 #undef NUM
@@ -405,6 +409,23 @@ static int set_resolver(struct pctx *x, const struct key *k, struct span v)
 		}
 	}
 	set_str(&x->c->resolver, buf_take(&out));
+	return 0;
+}
+
+/* set_myip - "NAME@SERVER" (both host names; SERVER may be an IPv4 address) or "none". */
+static int set_myip(struct pctx *x, const struct key *k, struct span v)
+{
+	const char *at = memchr(v.p, '@', v.n);
+
+	(void)k;
+	if (span_eq(v, "none")) {
+		set_str(&x->c->check_myip, xstrdup("none"));
+		return 0;
+	}
+	if (at == NULL || !conf_host_ok(span_make(v.p, (size_t)(at - v.p))) ||
+	    !conf_host_ok(span_make(at + 1, v.n - (size_t)(at - v.p) - 1)))
+		return badval(x, "check_myip", "not NAME@SERVER or none:", v);
+	set_str(&x->c->check_myip, conf_host_dup(v));
 	return 0;
 }
 
@@ -697,6 +718,7 @@ void conf_free(struct config *c)
 	free(c->tls_cert_name);
 	free(c->resolver);
 	free(c->pidfile);
+	free(c->check_myip);
 	memset(c, 0, sizeof *c);
 }
 

@@ -81,6 +81,8 @@ struct config {
 	char *pidfile;		/* periodic runner */
 	enum mailq_users mailq_users;	/* mailq/-bp: "anyone", "group" (postern's and root), "root" */
 	bool allow_local_mx;	/* MX/A in 127/8 or 169.254/16 allowed (tests) */
+	/* postern check */
+	char *check_myip;	/* "NAME@SERVER": ask SERVER for NAME's A to learn our address; "none" */
 };
 
 /* conf_defaults - fill every field with its default, from the key table. hostname, domain and

@@ -37,6 +37,7 @@ static void field(const struct config *c, const char *key, char *out, size_t n)
 	S("pidfile", c->pidfile);
 	S("mailq_users", c->mailq_users == MAILQ_ROOT ? "root" : c->mailq_users == MAILQ_GROUP ? "group" : "anyone");
 	S("pidfile", c->pidfile); S("allow_local_mx", c->allow_local_mx ? "yes" : "no");
+	S("check_myip", c->check_myip);
 	else if (strcmp(key, "dkim_canon") == 0)
 		r = snprintf(out, n, "%s/%s", cn[c->dkim_hcanon], cn[c->dkim_bcanon]);
 	else if (strcmp(key, "dkim") == 0) {
@@ -171,6 +172,9 @@ static const struct row rows[] = {
 	{ "smarthost_tls starttls\n", "smarthost_tls", "starttls", false },
 	{ "smarthost_tls none\n", "smarthost_tls", "none", false },
 	{ "smarthost_auth /etc/postern/auth\n", "smarthost_auth", "/etc/postern/auth", false },
+	{ "", "check_myip", "myip.opendns.com@resolver1.opendns.com", false },
+	{ "check_myip Myip.Test@192.0.2.53\n", "check_myip", "myip.test@192.0.2.53", false },
+	{ "check_myip none\n", "check_myip", "none", false },
 	{ "tls none\n", "tls", "none", false },
 	{ "tls verify\n", "tls", "verify", false },
 	{ "tls encrypt\n", "tls", "encrypt", false },
@@ -279,6 +283,9 @@ static const struct row rows[] = {
 	  true },
 	{ "smarthost [::1]:25\n", NULL, "t.conf:1: smarthost: bad host name \"[::1]\"", true },
 	{ "smarthost a b\n", NULL, "t.conf:1: smarthost: wants one value, got \"a b\"", true },
+	{ "check_myip myip.opendns.com\n", NULL, "t.conf:1: check_myip: not NAME@SERVER or none: \"myip.opendns.com\"", true },
+	{ "check_myip @192.0.2.53\n", NULL, "t.conf:1: check_myip: not NAME@SERVER or none: \"@192.0.2.53\"", true },
+	{ "check_myip a@b@c\n", NULL, "t.conf:1: check_myip: not NAME@SERVER or none: \"a@b@c\"", true },
 	{ "tls_policy example.com\n", NULL, "t.conf:1: tls_policy: wants DOMAIN LEVEL, got \"example.com\"", true },
 	{ "tls_policy example.com strict\n", NULL,
 	  "t.conf:1: tls_policy: bad level (want none|may|encrypt|verify) \"strict\"", true },
