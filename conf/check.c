@@ -1,11 +1,11 @@
 /*
  * check.c - the deliverability check. See check.h.
  *
- * What it can and cannot know: postern has no way to learn the public address the server's mail leaves
- * from, so "this host" means the A records of the configured hostname. SPF is evaluated for ip4:, a and
- * mx mechanisms; include: and redirect= are named, not followed.
+ * The order: the address mail leaves from (check_host.c), the host, MX, SPF, DKIM, DMARC, the client
+ * certificate. Each check adds its findings to one report (check_report.c), which --only filters.
  */
 #include "conf/check.h"
+#include "conf/check_host.h"
 #include "conf/check_report.h"
 
 #include <arpa/inet.h>
@@ -27,64 +27,10 @@
 #include "lib/dns.h"
 #include "lib/log.h"
 
-#define MAX_IPS 8
 /* dns_unknown - a DNS answer that says nothing about the record: "could not check". */
 static bool dns_unknown(enum dns_result r)
 {
 	return r == DNS_TEMPFAIL || r == DNS_FAIL;
-}
-
-int check_spf_ip4(const char *rec, struct in_addr ip)
-{
-	const char *p = rec;
-
-	while ((p = strcasestr(p, "ip4:")) != NULL) {
-		char addr[32];
-		size_t n;
-		unsigned bits = 32;
-		struct in_addr net;
-
-		p += 4;
-		n = strcspn(p, " /");
-		if (n == 0 || n >= sizeof addr)
-			continue;
-		memcpy(addr, p, n);
-		addr[n] = '\0';
-		if (p[n] == '/') {
-			char *end;
-			unsigned long b = strtoul(p + n + 1, &end, 10);
-
-			if (end == p + n + 1 || b > 32)
-				continue;
-			bits = (unsigned)b;
-		}
-		if (inet_pton(AF_INET, addr, &net) != 1)
-			continue;
-		uint32_t mask = bits == 0 ? 0 : htonl(~0U << (32 - bits));
-		if ((net.s_addr & mask) == (ip.s_addr & mask))
-			return 1;
-	}
-	return 0;
-}
-
-char check_spf_all(const char *rec)
-{
-	const char *p = rec, *hit = NULL;
-
-	while ((p = strcasestr(p, "all")) != NULL) {
-		const char *s = p;
-
-		p += 3;
-		if (*p != '\0' && *p != ' ')
-			continue;
-		if (s > rec && strchr("-~?+", s[-1]) != NULL && (s - 1 == rec || s[-2] == ' '))
-			hit = s - 1;
-		else if (s > rec && s[-1] == ' ')
-			hit = s;
-	}
-	if (hit == NULL)
-		return 0;
-	return strchr("-~?+", *hit) ? *hit : '+';
 }
 
 bool check_tag(const char *rec, const char *name, char *out, size_t outsz)
@@ -121,53 +67,6 @@ bool check_tag(const char *rec, const char *name, char *out, size_t outsz)
 	return false;
 }
 
-/* host_ips - the A records of the configured hostname. */
-static size_t host_ips(struct dns *d, struct check_report *t, const char *host, struct in_addr *ips)
-{
-	struct err e;
-	size_t n = 0;
-	enum dns_result r;
-
-	err_clear(&e);
-	r = dns_a(d, host, ips, MAX_IPS, &n, &e);
-	if (r != DNS_OK || n == 0) {
-		check_add(t, "a", dns_unknown(r) ? CHECK_UNKNOWN : CHECK_FAIL, host,
-		    dns_unknown(r) ? NULL : "publish an A record for it (the address mail leaves from)",
-		    "no A record (%s)", dns_result_str(r));
-		return 0;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char a[INET_ADDRSTRLEN];
-
-		inet_ntop(AF_INET, &ips[i], a, sizeof a);
-		check_add(t, "a", CHECK_OK, host, NULL, "has address %s", a);
-	}
-	return n;
-}
-
-static void check_rdns(struct dns *d, struct check_report *t, const char *host, const struct in_addr *ips, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char a[INET_ADDRSTRLEN], *name = NULL;
-		struct err e;
-		enum dns_result r;
-
-		err_clear(&e);
-		inet_ntop(AF_INET, &ips[i], a, sizeof a);
-		r = dns_ptr(d, ips[i], &name, &e);
-		if (r != DNS_OK || name == NULL)
-			check_add(t, "ptr", dns_unknown(r) ? CHECK_UNKNOWN : CHECK_FAIL, a,
-			    dns_unknown(r) ? NULL : "ask your provider for a PTR naming your host",
-			    "no PTR record (%s)", dns_result_str(r));
-		else if (!dns_name_eq(name, host))
-			check_add(t, "ptr", CHECK_FAIL, a, "ask your provider for a PTR naming your host",
-			    "PTR is %s, not %s", name, host);
-		else
-			check_add(t, "ptr", CHECK_OK, a, NULL, "PTR is %s, matching hostname", name);
-		free(name);
-	}
-}
-
 static void check_mx(struct dns *d, struct check_report *t, const char *domain)
 {
 	struct dns_mx *v = NULL;
@@ -189,85 +88,6 @@ static void check_mx(struct dns *d, struct check_report *t, const char *domain)
 		    dns_unknown(r) ? "DNS did not answer (%s)" : "no MX (%s): replies go to its A record, if any",
 		    dns_result_str(r));
 	dns_mx_free(v, n);
-}
-
-/* spf_names_host - does a/mx in the record cover one of our addresses? */
-static bool spf_names_host(struct dns *d, const char *domain, const char *rec, const struct in_addr *ips,
-    size_t nips)
-{
-	struct in_addr a[MAX_IPS];
-	struct err e;
-	size_t n = 0;
-
-	err_clear(&e);
-	if ((strstr(rec, " a ") || strstr(rec, " a/") || strstr(rec, " +a ") ||
-	    (strlen(rec) > 2 && strcmp(rec + strlen(rec) - 2, " a") == 0)) &&
-	    dns_a(d, domain, a, MAX_IPS, &n, &e) == DNS_OK)
-		for (size_t i = 0; i < n; i++)
-			for (size_t k = 0; k < nips; k++)
-				if (a[i].s_addr == ips[k].s_addr)
-					return true;
-	if (strstr(rec, " mx") != NULL) {
-		struct dns_mx *v = NULL;
-		size_t nmx = 0;
-
-		if (dns_mx(d, domain, &v, &nmx, &e) == DNS_OK)
-			for (size_t m = 0; m < nmx; m++) {
-				n = 0;
-				if (dns_a(d, v[m].host, a, MAX_IPS, &n, &e) != DNS_OK)
-					continue;
-				for (size_t i = 0; i < n; i++)
-					for (size_t k = 0; k < nips; k++)
-						if (a[i].s_addr == ips[k].s_addr) {
-							dns_mx_free(v, nmx);
-							return true;
-						}
-			}
-		dns_mx_free(v, nmx);
-	}
-	return false;
-}
-
-static void check_spf(struct dns *d, struct check_report *t, const char *domain, const struct in_addr *ips, size_t nips)
-{
-	char **v = NULL, *rec = NULL;
-	size_t n = 0, nspf = 0;
-	struct err e;
-	enum dns_result r;
-
-	err_clear(&e);
-	r = dns_txt(d, domain, &v, &n, &e);
-	for (size_t i = 0; i < n; i++)
-		if (strncasecmp(v[i], "v=spf1", 6) == 0 && (v[i][6] == ' ' || v[i][6] == '\0')) {
-			nspf++;
-			rec = v[i];
-		}
-	if (r == DNS_TEMPFAIL)
-		check_add(t, "spf", CHECK_UNKNOWN, domain, NULL, "DNS did not answer (%s)", e.msg);
-	else if (nspf == 0)
-		check_add(t, "spf", CHECK_FAIL, domain, "publish \"v=spf1 a:YOUR.HOSTNAME -all\"", "no SPF record");
-	else if (nspf > 1)
-		check_add(t, "spf", CHECK_FAIL, domain, "merge them into one record",
-		    "%zu SPF records: receivers treat that as an error (RFC 7208 4.5)", nspf);
-	else {
-		char all = check_spf_all(rec);
-		bool ours = false;
-
-		for (size_t k = 0; k < nips; k++)
-			ours |= check_spf_ip4(rec, ips[k]) == 1;
-		ours = ours || spf_names_host(d, domain, rec, ips, nips);
-		if (all == '+')
-			check_add(t, "spf", CHECK_FAIL, domain, "end the record in -all", "\"%s\" ends in +all: anyone may send as it", rec);
-		else if (ours)
-			check_add(t, "spf", CHECK_OK, domain, NULL, "\"%s\" authorizes this host", rec);
-		else if (strcasestr(rec, "include:") || strcasestr(rec, "redirect="))
-			check_add(t, "spf", CHECK_WARN, domain, NULL,
-			    "\"%s\": this host is not named directly (include:/redirect= not followed)", rec);
-		else
-			check_add(t, "spf", CHECK_FAIL, domain, "name this host's address in it",
-			    "\"%s\" does not authorize this host's address", rec);
-	}
-	dns_txt_free(v, n);
 }
 
 static void check_dmarc(struct dns *d, struct check_report *t, const char *domain)
@@ -419,11 +239,10 @@ static void check_tls(struct check_report *t, const struct config *c)
 int check_main(const struct config *c, int argc, char **argv, FILE *out, FILE *errf)
 {
 	struct check_report *t = xcalloc(1, sizeof *t);
-	struct in_addr ips[MAX_IPS];
+	struct check_origin o;
 	const char *domain;
 	struct dns *d;
 	struct err e;
-	size_t n = 0;
 	int rc;
 
 	err_clear(&e);
@@ -439,14 +258,16 @@ int check_main(const struct config *c, int argc, char **argv, FILE *out, FILE *e
 		free(t);
 		return EX_CONFIG;
 	}
-	if (check_wanted(t, "a") || check_wanted(t, "ptr") || check_wanted(t, "spf"))
-		n = host_ips(d, t, c->hostname, ips);
-	if (check_wanted(t, "ptr"))
-		check_rdns(d, t, c->hostname, ips, n);
+	memset(&o, 0, sizeof o);
+	if (check_wanted(t, "address") || check_wanted(t, "a") || check_wanted(t, "ptr") ||
+	    check_wanted(t, "spf") || check_wanted(t, "spf-helo"))
+		check_origin_learn(d, c, t, &o);
+	if (check_wanted(t, "hostname") || check_wanted(t, "a") || check_wanted(t, "ptr"))
+		check_host(d, c, t, &o);
 	if (check_wanted(t, "mx"))
 		check_mx(d, t, t->domain);
-	if (check_wanted(t, "spf"))
-		check_spf(d, t, t->domain, ips, n);
+	if (check_wanted(t, "spf") || check_wanted(t, "spf-helo"))
+		check_spf(d, c, t->domain, t, &o);
 	if (check_wanted(t, "dkim"))
 		check_dkim(d, t, c, t->domain);
 	if (check_wanted(t, "dmarc"))

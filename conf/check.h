@@ -20,12 +20,6 @@
  * EX_CONFIG. */
 int check_main(const struct config *c, int argc, char **argv, FILE *out, FILE *errf);
 
-/* check_spf_ip4 - does an SPF record name `ip` directly (ip4:A.B.C.D[/N])? 1 yes, 0 no. Pure. */
-int check_spf_ip4(const char *record, struct in_addr ip);
-
-/* check_spf_all - the record's final "all" qualifier: '-', '~', '?', '+', or 0 when absent. Pure. */
-char check_spf_all(const char *record);
-
 /* check_tag - the value of tag `name` in a "tag=value; tag=value" record (DKIM, DMARC), copied into
  * out without white space. Returns false when absent. Pure. */
 bool check_tag(const char *record, const char *name, char *out, size_t outsz);

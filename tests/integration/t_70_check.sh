@@ -1,51 +1,172 @@
 # t_70_check.sh - `postern check` against the world's DNS: what a self-hoster gets right and wrong.
 
-test_check_all_good() {
-	postern_env
+# check_env [CONF LINES] - postern_env, with postern linked in and check_myip naming the world's
+# "what is my address" record (127.0.0.1); a later check_myip line in the file wins (sed it).
+check_env() {
+	postern_env "$@"
 	ln -sf "$BIN" "$T/bin/postern"
-	"$T/bin/postern" -C "$CONF" check >"$T/out" 2>"$T/err"
+	printf 'check_myip myip.postern.example@127.0.0.53\n' >>"$CONF"
+}
+
+test_check_all_good() {	# the world's sender is set up right: nothing to warn about
+	check_env
+	"$T/bin/postern" -C "$CONF" check >"$T/chk.out" 2>"$T/chk.err"
 	local rc=$?
-	cat "$T/out" >&2
+	cat "$T/chk.out" >&2
 	expect_eq "exit status" 0 "$rc"
-	grep -q '^ok    a        mail.postern.example: has address 127.0.0.1' "$T/out" || fail "A: $(cat "$T/out")"
-	grep -q '^ok    ptr      127.0.0.1: PTR is mail.postern.example' "$T/out" || fail "rDNS: $(cat "$T/out")"
-	grep -q '^ok    spf      postern.example: .*authorizes this host' "$T/out" || fail "SPF"
-	grep -q '^ok    dkim     rsa2048._domainkey.postern.example: matches' "$T/out" || fail "DKIM rsa"
-	grep -q '^ok    dkim     ed25519._domainkey.postern.example: matches' "$T/out" || fail "DKIM ed25519"
-	grep -q '^ok    dmarc    _dmarc.postern.example: ' "$T/out" || fail "DMARC"
-	grep -q '^ok    mx       postern.example: MX mx.postern.example' "$T/out" || fail "MX"
-	grep -q ' 0 failures, 0 not checked$' "$T/out" || fail "summary: $(tail -n 1 "$T/out")"
+	grep -q '^ok    address  127.0.0.1: mail leaves from it' "$T/chk.out" || fail "address"
+	grep -q '^ok    hostname mail.postern.example: ' "$T/chk.out" || fail "hostname"
+	grep -q '^ok    a        mail.postern.example: has address 127.0.0.1' "$T/chk.out" || fail "A"
+	grep -q '^ok    ptr      127.0.0.1: PTR mail.postern.example, matching hostname, resolves back' "$T/chk.out" || fail "ptr"
+	grep -q '^ok    spf      postern.example: pass for 127.0.0.1' "$T/chk.out" || fail "SPF"
+	grep -q '^ok    spf-helo mail.postern.example: pass for 127.0.0.1' "$T/chk.out" || fail "SPF of the HELO name"
+	grep -q '^ok    dkim     rsa2048._domainkey.postern.example: matches' "$T/chk.out" || fail "DKIM rsa"
+	grep -q '^ok    dkim     ed25519._domainkey.postern.example: matches' "$T/chk.out" || fail "DKIM ed25519"
+	grep -q '^ok    dmarc    _dmarc.postern.example: ' "$T/chk.out" || fail "DMARC"
+	grep -q '^ok    mx       postern.example: MX mx.postern.example' "$T/chk.out" || fail "MX"
+	grep -q '^warn\|^FAIL\|^??' "$T/chk.out" && fail "not all ok: $(grep '^warn\|^FAIL\|^??' "$T/chk.out")"
+	grep -q ' 0 warnings, 0 failures, 0 not checked$' "$T/chk.out" || fail "summary: $(tail -n 1 "$T/chk.out")"
 }
 
 test_check_finds_mistakes() {
-	postern_env "dkim postern.example wrongsel $WORK/keys/dkim-rsa.pem"
-	ln -sf "$BIN" "$T/bin/postern"
+	check_env "dkim postern.example wrongsel $WORK/keys/dkim-rsa.pem"
 	# a record for the selector, but of another key (the usual paste mistake: the wrong file)
 	openssl genpkey -algorithm ed25519 -out "$T/other.pem" 2>/dev/null
 	dns_add postern.example "wrongsel._domainkey 300 TXT \"v=DKIM1; k=ed25519; p=$(openssl pkey -in "$T/other.pem" -pubout -outform DER | tail -c 32 | base64)\""
-	# mail.postern.example is right; send as a host with no PTR and a domain with no SPF or DMARC
-	dns_add postern.example "nospf 300 MX 10 mx.postern.example."
-	dns_add postern.example "bare 300 A 127.0.0.99"
+	# mail leaves from 127.0.0.99 (no PTR), as a domain with no SPF or DMARC
+	dns_add postern.example "$(printf '%s\n' "nospf 300 MX 10 mx.postern.example." "bare 300 A 127.0.0.99" \
+		"myip99 300 A 127.0.0.99")"
 	printf 'hostname bare.postern.example\n' >>"$CONF"
-	sed -i 's/^hostname mail.postern.example$//; s/^domain postern.example$/domain nospf.postern.example/' "$CONF"
-	"$T/bin/postern" -C "$CONF" check >"$T/out" 2>"$T/err"
+	sed -i 's/^hostname mail.postern.example$//; s/^domain postern.example$/domain nospf.postern.example/
+		s/^check_myip .*/check_myip myip99.postern.example@127.0.0.53/' "$CONF"
+	"$T/bin/postern" -C "$CONF" check >"$T/chk.out" 2>"$T/chk.err"
 	local rc=$?
-	cat "$T/out" >&2
+	cat "$T/chk.out" >&2
 	expect_eq "exit status" 1 "$rc"
-	grep -q '^FAIL  ptr      127.0.0.99: no PTR record' "$T/out" || fail "rDNS not caught"
-	grep -q '^FAIL  spf      nospf.postern.example: no SPF record' "$T/out" || fail "SPF not caught"
-	grep -q '^warn  dmarc    _dmarc.nospf.postern.example: no DMARC record' "$T/out" || fail "DMARC not caught"
-	grep -q '^FAIL  dkim     nospf.postern.example: no dkim key configured' "$T/out" || fail "DKIM not caught"
+	grep -q '^FAIL  ptr      127.0.0.99: no PTR record (NXDOMAIN); fix: ask your provider for a PTR naming your host' "$T/chk.out" || fail "ptr not caught"
+	grep -q '^FAIL  spf      nospf.postern.example: none for 127.0.0.99 .*; fix: publish "v=spf1 a:bare.postern.example -all" at nospf.postern.example' "$T/chk.out" || fail "SPF not caught"
+	grep -q '^warn  spf-helo bare.postern.example: none for 127.0.0.99' "$T/chk.out" || fail "SPF of the HELO name not caught"
+	grep -q '^warn  dmarc    _dmarc.nospf.postern.example: no DMARC record' "$T/chk.out" || fail "DMARC not caught"
+	grep -q '^FAIL  dkim     nospf.postern.example: no dkim key configured' "$T/chk.out" || fail "DKIM not caught"
 	# and for the real domain: the wrong selector record is named, with the record to publish
-	"$T/bin/postern" -C "$CONF" check postern.example >"$T/out2" 2>&1
-	cat "$T/out2" >&2
-	grep -q '^FAIL  dkim     wrongsel._domainkey.postern.example: does not match' "$T/out2" || fail "mismatched DKIM record not caught"
-	grep -q '^ok    dkim     rsa2048._domainkey.postern.example: matches' "$T/out2" || fail "good key reported bad"
+	"$T/bin/postern" -C "$CONF" check postern.example >"$T/chk.out2" 2>&1
+	cat "$T/chk.out2" >&2
+	grep -q '^FAIL  dkim     wrongsel._domainkey.postern.example: does not match' "$T/chk.out2" || fail "mismatched DKIM record not caught"
+	grep -q '^ok    dkim     rsa2048._domainkey.postern.example: matches' "$T/chk.out2" || fail "good key reported bad"
+	grep -q '^FAIL  spf      postern.example: fail for 127.0.0.99 .*; fix: add a:bare.postern.example before the record' "$T/chk.out2" || fail "SPF fail not caught"
+}
+
+# check_one ARGS... - postern check --json ARGS; prints "STATUS SEEN" of each finding, one a line
+check_one() {
+	"$T/bin/postern" -C "$CONF" check --json "$@" >"$T/chk.json" 2>"$T/chk.err"
+	/usr/bin/python3 -c '
+import json, sys
+for c in json.load(open(sys.argv[1]))["checks"]:
+    print(c["status"], c["seen"], "|", c["fix"])
+' "$T/chk.json"
+}
+
+test_check_host() {	# a generic PTR, NAT, a smarthost, an address nobody tells
+	check_env
+	dns_add 127.in-addr.arpa "90.0.0 300 PTR 127-0-0-90.dyn.isp.test."
+	dns_add postern.example "$(printf '%s\n' "myip90 300 A 127.0.0.90" "myip10 300 A 10.1.2.3" \
+		"fwd 300 PTR x.example.")"
+	sed -i 's/^check_myip .*/check_myip myip90.postern.example@127.0.0.53/' "$CONF"
+	check_one --only ptr >"$T/got"
+	cat "$T/got" >&2
+	grep -q '^fail PTR 127-0-0-90.dyn.isp.test is a provider.s generic name.*| ask your provider for a PTR naming your host' "$T/got" ||
+		fail "generic PTR: $(cat "$T/got")"
+	grep -q 'set hostname to\|adopt' "$T/got" && fail "a generic PTR offered as hostname"
+	sed -i 's/^check_myip .*/check_myip myip10.postern.example@127.0.0.53/' "$CONF"
+	check_one --only address,ptr,spf >"$T/got"
+	cat "$T/got" >&2
+	grep -q '^unknown behind NAT: receivers see another address' "$T/got" || fail "NAT: $(cat "$T/got")"
+	grep -q '^fail\|^ok' "$T/got" && fail "judged behind NAT: $(cat "$T/got")"
+	# no server to ask and no default route in the world: the address is not known
+	sed -i 's/^check_myip .*/check_myip none/' "$CONF"
+	"$T/bin/postern" -C "$CONF" check --only address,spf >"$T/chk.out" 2>&1
+	expect_eq "exit status, address unknown" 75 "$?"
+	grep -q '^??    address  this host: the address mail leaves from is not known' "$T/chk.out" || fail "$(cat "$T/chk.out")"
+	# a smarthost: its addresses are judged by SPF; this host's PTR and HELO do not matter
+	sed -i 's/^check_myip .*/check_myip myip90.postern.example@127.0.0.53/' "$CONF"
+	printf 'smarthost smarthost.example\n' >>"$CONF"
+	"$T/bin/postern" -C "$CONF" check --only address,ptr,spf,spf-helo >"$T/chk.out" 2>&1
+	expect_eq "exit status, smarthost not in SPF" 1 "$?"
+	cat "$T/chk.out" >&2
+	grep -q '^ok    address  smarthost.example: mail leaves through the smarthost at 127.0.0.20' "$T/chk.out" || fail "smarthost address"
+	grep -q '^ok    ptr      smarthost.example: skipped: mail leaves through the smarthost' "$T/chk.out" || fail "ptr not skipped"
+	grep -q '^ok    spf-helo mail.postern.example: skipped' "$T/chk.out" || fail "spf-helo not skipped"
+	grep -q '^FAIL  spf      postern.example: fail for 127.0.0.20 .*; fix: add a:smarthost.example before' "$T/chk.out" || fail "smarthost SPF"
+}
+
+# The records the old strcasestr checks misjudged, and the other result words: check must say what
+# pyspf (Debian's python3-spf, an independent RFC 7208 implementation) says for the same zone data.
+test_check_spf_vs_pyspf() {
+	check_env
+	local z=postern.example
+	dns_add $z "$(cat <<-'EOF'
+	s01 300 TXT "v=spf1 a:mail.postern.example -all"
+	s02 300 TXT "v=spf1 ptr:postern.example -all"
+	s03 300 TXT "v=spf1 exists:%{i}._e.s03.postern.example -all"
+	127.0.0.1._e.s03 300 A 127.0.0.2
+	s04 300 TXT "v=spf1 -ip4:127.0.0.1 +all"
+	s05 300 TXT "v=spf1 ~ip4:127.0.0.1 -all"
+	s06 300 TXT "v=spf1 mx:o06.postern.example -all"
+	s06 300 MX 10 mx.postern.example.
+	o06 300 MX 10 mail.postern.example.
+	s07 300 TXT "v=spf1 mx:mx-pref.example mx:mx-pref.example mx:mx-pref.example mx:mx-pref.example mx:mx-pref.example mx:mx-pref.example mx:mx-pref.example mx:mx-pref.example mx:mx-pref.example mx:mx-pref.example a:mail.postern.example -all"
+	s08 300 TXT "v=spf1 a:n1.nxdomain.example a:n2.nxdomain.example a:n3.nxdomain.example a:mail.postern.example -all"
+	s09 300 TXT "v=spf1 include:_spf.s09.postern.example -all"
+	_spf.s09 300 TXT "v=spf1 ip4:127.0.0.0/24 -all"
+	s10 300 TXT "v=spf1 redirect=_spf.s09.postern.example"
+	s11 300 TXT "v=spf1 ip4:127.0.0.0/8 -all"
+	s12 300 TXT "v=spf1 +all"
+	s13 300 TXT "v=spf1 ?all"
+	s15 300 TXT "v=spf1 ip4:127.0.0.1 -all"
+	s15 300 TXT "v=spf1 -all"
+	s16 300 TXT "v=spf1 ip4:127.0.0.2 -all"
+	s17 300 TXT "v=spf1 include:nxdomain.example -all"
+	s18 300 TXT "v=spf1 ip4:127.0.0.1/33 -all"
+	s19 300 TXT "v=spf1 a/24 -all"
+	s19 300 A 127.0.0.99
+	s20 300 TXT "v=spf1 mx -all"
+	s20 300 MX 10 mx.postern.example.
+	EOF
+	)"
+	local n want status got py
+	# NAME  the result word  check's status
+	while read -r n want status; do
+		got=$(check_one --only spf "$n.$z" | head -n 1)
+		py=$(/usr/bin/python3 -c 'import spf, sys; print(spf.check2(i="127.0.0.1", s="postmaster@" + sys.argv[1], h="mail.postern.example")[0])' "$n.$z")
+		echo "$n: postern: $got; pyspf: $py" >&2
+		expect_eq "$n: pyspf" "$want" "$py"
+		expect_eq "$n: postern check" "$status $want" "$(echo "$got" | cut -d' ' -f1,2)"
+	done <<-'END'
+		s01 pass ok
+		s02 pass ok
+		s03 pass ok
+		s04 fail fail
+		s05 softfail fail
+		s06 pass ok
+		s07 permerror fail
+		s08 permerror fail
+		s09 pass ok
+		s10 pass ok
+		s11 pass ok
+		s12 pass fail
+		s13 neutral warn
+		s14 none fail
+		s15 permerror fail
+		s16 fail fail
+		s17 permerror fail
+		s18 permerror fail
+		s19 pass ok
+		s20 fail fail
+	END
 }
 
 test_check_escapes_dns_text() {	# TXT records and names from DNS reach the terminal escaped
-	postern_env
-	ln -sf "$BIN" "$T/bin/postern"
+	check_env
 	# ESC [ 2 J (clear screen) and a bell inside an SPF record; \027 and \007 are decimal in zone files
 	dns_add postern.example 'esc 300 TXT "v=spf1 \027[2J\007 -all"'
 	dns_add postern.example 'esc 300 MX 10 mx.postern.example.'
@@ -61,8 +182,7 @@ test_check_escapes_dns_text() {	# TXT records and names from DNS reach the termi
 }
 
 test_check_client_cert() {	# a client certificate without its key: FAIL, and mail goes out without it
-	postern_env "tls_cert $WORK/pki/client.chain.pem" "tls_key $T/missing.key"
-	ln -sf "$BIN" "$T/bin/postern"
+	check_env "tls_cert $WORK/pki/client.chain.pem" "tls_key $T/missing.key"
 	"$T/bin/postern" -C "$CONF" check >"$T/chk.out" 2>"$T/chk.err"
 	expect_eq "exit status" 1 "$?"
 	grep -q "^FAIL  tls      $T/missing.key: $T/missing.key: No such file or directory; fix: mail goes out without a client certificate" "$T/chk.out" ||
@@ -74,8 +194,7 @@ test_check_client_cert() {	# a client certificate without its key: FAIL, and mai
 }
 
 test_check_interface() {	# options are options, never a domain; --json is one object; exit 75 for "could not check"
-	postern_env
-	ln -sf "$BIN" "$T/bin/postern"
+	check_env
 	"$T/bin/postern" -C "$CONF" check --jsno >"$T/chk.out" 2>"$T/chk.err"
 	expect_eq "unknown option" 64 "$?"
 	grep -q 'unknown option "--jsno"' "$T/chk.err" || fail "stderr: $(cat "$T/chk.err")"
@@ -83,7 +202,7 @@ test_check_interface() {	# options are options, never a domain; --json is one ob
 	expect_eq "unknown check" 64 "$?"
 	"$T/bin/postern" -C "$CONF" check --json --only dkim,mx >"$T/chk.out" 2>"$T/chk.err"
 	expect_eq "exit status" 0 "$?"
-	python3 -c '
+	/usr/bin/python3 -c '
 import json, sys
 o = json.load(open(sys.argv[1]))
 assert o["hostname"] == "mail.postern.example" and o["domain"] == "postern.example", o
