@@ -6,16 +6,22 @@
  */
 #include "conf/check.h"
 #include "conf/check_host.h"
+#include "conf/check_rec.h"
 #include "conf/check_report.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sysexits.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -25,6 +31,7 @@
 #include "conf/dkimkey.h"
 #include "lib/buf.h"
 #include "lib/dns.h"
+#include "lib/limits.h"
 #include "lib/log.h"
 
 /* dns_unknown - a DNS answer that says nothing about the record: "could not check". */
@@ -119,25 +126,119 @@ static void check_dmarc(struct dns *d, struct check_report *t, const char *domai
 	buf_free(&name);
 }
 
+/* queue_can_read - whether user postern (the queue side, which signs) can open path, asked as that
+ * user: a child of root takes its uid and groups and tries; otherwise only postern itself can tell.
+ * 1 yes, 0 no, -1 not knowable here (why says so). */
+static int queue_can_read(const char *path, char *why, size_t whysz)
+{
+	struct passwd *pw = getpwnam("postern");
+	int st;
+	pid_t pid;
+
+	if (pw == NULL)
+		return snprintf(why, whysz, "there is no user postern"), -1;
+	if (getuid() == pw->pw_uid)
+		return access(path, R_OK) == 0;
+	if (geteuid() != 0)
+		return snprintf(why, whysz, "run postern check as root to know whether user postern can read it"), -1;
+	fflush(NULL);
+	if ((pid = fork()) < 0)
+		return snprintf(why, whysz, "fork: %s", strerror(errno)), -1;
+	if (pid == 0) {
+		int fd;
+
+		if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+			_exit(2);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		_exit(fd >= 0 ? 0 : 1);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return snprintf(why, whysz, "waitpid: %s", strerror(errno)), -1;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) > 1)
+		return snprintf(why, whysz, "could not become user postern to try"), -1;
+	return WEXITSTATUS(st) == 0;
+}
+
+/* check_secret - a key file the queue side reads: user postern can, others cannot. */
+static void check_secret(struct check_report *t, const char *id, const char *path)
+{
+	struct stat sb;
+	char why[300];
+	int r;
+
+	if (stat(path, &sb) < 0)
+		return;	/* the load said why */
+	if ((sb.st_mode & (S_IROTH | S_IWOTH | S_IWGRP)) != 0)
+		check_add(t, id, CHECK_FAIL, path, "chown root:postern and chmod 0640 it",
+		    "mode %04o: others can read or change it", (unsigned)(sb.st_mode & 07777));
+	why[0] = '\0';
+	r = queue_can_read(path, why, sizeof why);
+	if (r == 0)
+		check_add(t, id, CHECK_FAIL, path, "chown root:postern and chmod 0640 it (its folders too must let postern in)",
+		    "user postern, as which the queue runs, cannot read it: mail would wait for the key");
+	else if (r < 0)
+		check_add(t, id, CHECK_UNKNOWN, path, NULL, "%s", why);
+	else if ((sb.st_mode & (S_IROTH | S_IWOTH | S_IWGRP)) == 0)
+		check_add(t, id, CHECK_OK, path, NULL, "user postern can read it, others cannot");
+}
+
+/* dkim_record_verdict - one key's published record against the key; the finding. */
+static void dkim_record_verdict(struct check_report *t, const char *name, const char *keyfile, EVP_PKEY *pk,
+				const char *want_rec, const char *txt)
+{
+	struct check_dkimrec *dr = xcalloc(1, sizeof *dr);
+	struct check_dkimrec *want = xcalloc(1, sizeof *want);
+	bool ed = dkimkey_alg(pk) == DKIM_ED25519_SHA256;
+	char why[200];
+
+	if (check_dkim_parse(want_rec, strlen(want_rec), want, why, sizeof why) < 0)
+		abort();	/* dkimkey_record's own output */
+	if (check_dkim_parse(txt, strlen(txt), dr, why, sizeof why) < 0)
+		check_add(t, "dkim", CHECK_FAIL, name, want_rec, "\"%s\": verifiers refuse it: %s", txt, why);
+	else if (dr->plen == 0)
+		check_add(t, "dkim", CHECK_FAIL, name, want_rec, "the key is revoked (empty p=): \"%s\"", txt);
+	else if (strcmp(dr->k, ed ? "ed25519" : "rsa") != 0)
+		check_add(t, "dkim", CHECK_FAIL, name, want_rec, "k=%s, but %s is an %s key%s", dr->k, keyfile,
+		    ed ? "Ed25519" : "RSA", ed && strcmp(dr->k, "rsa") == 0 ? " (k= missing means rsa)" : "");
+	else if (!dr->sha256)
+		check_add(t, "dkim", CHECK_FAIL, name, want_rec, "h= does not list sha256, which postern signs with: \"%s\"",
+		    txt);
+	else if (!dr->email)
+		check_add(t, "dkim", CHECK_FAIL, name, want_rec, "s= does not list email or *: \"%s\"", txt);
+	else if (strcmp(dr->p, want->p) != 0)
+		check_add(t, "dkim", CHECK_FAIL, name, want_rec, "does not match %s (p= differs)", keyfile);
+	else if (dr->testing)
+		check_add(t, "dkim", CHECK_WARN, name, "remove t=y once signatures verify",
+		    "matches %s, but t=y: receivers may treat signed mail as unsigned", keyfile);
+	else if (!dr->v_first)
+		check_add(t, "dkim", CHECK_WARN, name, want_rec, "matches %s, but v= is not the first tag (RFC 6376 3.6.1)",
+		    keyfile);
+	else
+		check_add(t, "dkim", CHECK_OK, name, NULL, "matches %s", keyfile);
+	free(dr);
+	free(want);
+}
+
 static void check_dkim(struct dns *d, struct check_report *t, const struct config *c, const char *domain)
 {
 	size_t used = 0;
 
 	for (size_t k = 0; k < c->ndkim; k++) {
 		const struct conf_dkim_key *key = &c->dkim[k];
-		char want[4096], got[4096];
 		struct buf name, rec, warn;
 		EVP_PKEY *pk = NULL;
 		char **v = NULL;
-		size_t n = 0, i;
+		size_t n = 0;
 		struct err e;
+		enum dns_result r;
 
 		if (strcasecmp(key->domain, domain) != 0)
 			continue;
 		used++;
 		err_clear(&e);
-		buf_init(&name, 600);
-		buf_init(&rec, 8192);
+		buf_init(&name, LIM_DOMAIN + 1);
+		buf_init(&rec, DKIMKEY_RECORD_MAX);
 		buf_init(&warn, 512);
 		if (dkimkey_load(key->keyfile, &pk, &warn, &e) < 0 || dkimkey_record(pk, &rec, &e) < 0) {
 			check_add(t, "dkim", CHECK_FAIL, key->keyfile, NULL, "%s", e.msg);
@@ -145,20 +246,19 @@ static void check_dkim(struct dns *d, struct check_report *t, const struct confi
 		}
 		if (warn.len > 0)
 			check_add(t, "dkim", CHECK_WARN, key->keyfile, NULL, "%s", buf_str(&warn));
+		check_secret(t, "dkim", key->keyfile);
 		if (buf_printf(&name, "%s._domainkey.%s", key->selector, key->domain) < 0)
 			goto next;
-		(void)dns_txt(d, buf_str(&name), &v, &n, &e);
-		(void)check_tag(buf_str(&rec), "p", want, sizeof want);
-		for (i = 0; i < n; i++)
-			if (check_tag(v[i], "p", got, sizeof got))
-				break;
-		if (i == n)
+		r = dns_txt(d, buf_str(&name), &v, &n, &e);	/* a CNAME is followed */
+		if (dns_unknown(r))
+			check_add(t, "dkim", CHECK_UNKNOWN, buf_str(&name), NULL, "DNS did not answer (%s)", e.msg);
+		else if (r != DNS_OK || n == 0)
 			check_add(t, "dkim", CHECK_FAIL, buf_str(&name), buf_str(&rec), "no key record");
-		else if (strcmp(got, want) != 0)
-			check_add(t, "dkim", CHECK_FAIL, buf_str(&name), buf_str(&rec), "does not match %s (p= differs)",
-			    key->keyfile);
+		else if (n > 1)
+			check_add(t, "dkim", CHECK_FAIL, buf_str(&name), buf_str(&rec),
+			    "%zu TXT records: verifiers take one of them; publish only this one", n);
 		else
-			check_add(t, "dkim", CHECK_OK, buf_str(&name), NULL, "matches %s", key->keyfile);
+			dkim_record_verdict(t, buf_str(&name), key->keyfile, pk, buf_str(&rec), v[0]);
 next:
 		dns_txt_free(v, n);
 		EVP_PKEY_free(pk);
@@ -233,6 +333,8 @@ static void check_tls(struct check_report *t, const struct config *c)
 		check_add(t, "tls", CHECK_FAIL, c->tls_cert, "get a certificate for it", "does not name %s", name);
 	else if (k == 0)
 		check_add(t, "tls", CHECK_OK, c->tls_cert, NULL, "is valid, names %s and matches its key", name);
+	if (k == 0)
+		check_secret(t, "tls", c->tls_key);
 	X509_free(x);
 }
 

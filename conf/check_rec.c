@@ -123,3 +123,143 @@ bool check_addr_private(struct in_addr ip)
 			return true;
 	return false;
 }
+
+static bool is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_wsp(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int check_taglist(const char *rec, size_t len, struct check_tag *tags, size_t *n, char *why, size_t whysz)
+{
+	size_t i = 0;
+
+	*n = 0;
+	while (i < len) {
+		size_t end = i, a, b, eq;
+
+		while (end < len && rec[end] != ';')
+			end++;
+		a = i;
+		b = end;
+		while (a < b && is_wsp(rec[a]))
+			a++;
+		while (b > a && is_wsp(rec[b - 1]))
+			b--;
+		if (a == b && end >= len)
+			break;	/* the trailing ";" */
+		for (eq = a; eq < b && rec[eq] != '='; eq++)
+			;
+		if (eq == b)
+			return snprintf(why, whysz, "\"%.*s\" is not TAG=VALUE", (int)(b - a > 40 ? 40 : b - a),
+			    rec + a), -1;
+		size_t ne = eq;
+		while (ne > a && is_wsp(rec[ne - 1]))
+			ne--;
+		if (ne == a || !is_alpha(rec[a]) || ne - a > CHECK_TAGNAME_MAX)
+			return snprintf(why, whysz, "a tag name must start with a letter"), -1;
+		for (size_t k = a; k < ne; k++)
+			if (!is_alpha(rec[k]) && !(rec[k] >= '0' && rec[k] <= '9') && rec[k] != '_')
+				return snprintf(why, whysz, "bad tag name \"%.*s\"", (int)(ne - a), rec + a), -1;
+		for (size_t k = 0; k < *n; k++)
+			if (tags[k].nlen == ne - a && memcmp(tags[k].name, rec + a, ne - a) == 0)
+				return snprintf(why, whysz, "tag %.*s= given twice", (int)(ne - a), rec + a), -1;
+		if (*n >= CHECK_TAGS_MAX)
+			return snprintf(why, whysz, "more than %d tags", CHECK_TAGS_MAX), -1;
+		size_t vs = eq + 1;
+		while (vs < b && is_wsp(rec[vs]))
+			vs++;
+		tags[*n] = (struct check_tag){ rec + a, rec + vs, ne - a, b - vs };
+		(*n)++;
+		i = end + 1;
+	}
+	return 0;
+}
+
+/* tag_is - the tag's name is `name` (tag names are case-sensitive, RFC 6376 3.2). */
+static bool tag_is(const struct check_tag *t, const char *name)
+{
+	return t->nlen == strlen(name) && memcmp(t->name, name, t->nlen) == 0;
+}
+
+/* list_has - a ':'-separated list (white space allowed around items) holds `item`. */
+static bool list_has(const char *v, size_t len, const char *item, bool nocase)
+{
+	size_t i = 0, il = strlen(item);
+
+	while (i <= len) {
+		size_t e = i, a, b;
+
+		while (e < len && v[e] != ':')
+			e++;
+		for (a = i, b = e; a < b && is_wsp(v[a]); a++)
+			;
+		while (b > a && is_wsp(v[b - 1]))
+			b--;
+		if (b - a == il && (nocase ? strncasecmp(v + a, item, il) : strncmp(v + a, item, il)) == 0)
+			return true;
+		i = e + 1;
+	}
+	return false;
+}
+
+static bool is_b64(char c)
+{
+	return is_alpha(c) || (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=';
+}
+
+int check_dkim_parse(const char *rec, size_t len, struct check_dkimrec *out, char *why, size_t whysz)
+{
+	struct check_tag t[CHECK_TAGS_MAX];
+	size_t n;
+	bool have_p = false;
+
+	memset(out, 0, sizeof *out);
+	memcpy(out->k, "rsa", 4);
+	out->v_first = out->sha256 = out->email = true;
+	if (check_taglist(rec, len, t, &n, why, whysz) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (tag_is(&t[i], "v")) {
+			if (t[i].vlen != 5 || memcmp(t[i].val, "DKIM1", 5) != 0)
+				return snprintf(why, whysz, "v=%.*s is not DKIM1", (int)(t[i].vlen > 20 ? 20 : t[i].vlen),
+				    t[i].val), -1;
+			out->v_first = i == 0;
+		} else if (tag_is(&t[i], "k")) {
+			if (!(t[i].vlen == 3 && memcmp(t[i].val, "rsa", 3) == 0) &&
+			    !(t[i].vlen == 7 && memcmp(t[i].val, "ed25519", 7) == 0))
+				return snprintf(why, whysz, "k=%.*s is no key type verifiers know (rsa, ed25519)",
+				    (int)(t[i].vlen > 20 ? 20 : t[i].vlen), t[i].val), -1;
+			memcpy(out->k, t[i].val, t[i].vlen);
+			out->k[t[i].vlen] = '\0';
+		} else if (tag_is(&t[i], "h"))
+			out->sha256 = list_has(t[i].val, t[i].vlen, "sha256", false);
+		else if (tag_is(&t[i], "s"))
+			out->email = list_has(t[i].val, t[i].vlen, "*", false) || list_has(t[i].val, t[i].vlen, "email", false);
+		else if (tag_is(&t[i], "t"))
+			out->testing = list_has(t[i].val, t[i].vlen, "y", false);
+		else if (tag_is(&t[i], "p")) {
+			have_p = true;
+			for (size_t k = 0; k < t[i].vlen; k++) {
+				char c = t[i].val[k];
+
+				if (is_wsp(c))
+					continue;
+				if (!is_b64(c))
+					return snprintf(why, whysz, "p= holds '%c', which is not base64",
+					    c > 32 && c < 127 ? c : '?'), -1;
+				if (out->plen + 1 >= sizeof out->p)
+					return snprintf(why, whysz, "p= is longer than any key postern makes"), -1;
+				out->p[out->plen++] = c;
+			}
+			out->p[out->plen] = '\0';
+		}
+	}
+	if (!have_p)
+		return snprintf(why, whysz, "no p= tag"), -1;
+	return 0;
+}

@@ -3,8 +3,9 @@
  * say about the host mail leaves from.
  *
  * Untrusted input: PTR names from DNS (any bytes lib/dns lets through: printable ASCII, no '.' or
- * '\' inside a label) and the configured hostname. Nothing here does I/O; every function is
- * table-tested in tests/unit/test_check_rec.c.
+ * '\' inside a label), TXT records (any bytes but NUL) and the configured hostname. Nothing here
+ * does I/O; every function is table-tested in tests/unit/test_check_rec.c, and the record parsers
+ * are fuzzed (tests/fuzz/fuzz_check_rec.c).
  */
 #ifndef POSTERN_CHECK_REC_H
 #define POSTERN_CHECK_REC_H
@@ -27,5 +28,36 @@ bool check_ptr_generic(const char *name, struct in_addr ip);
 /* check_addr_private - a private (RFC 1918), shared (RFC 6598 CGNAT) or link-local address:
  * one a receiver never sees, because NAT stands in between. */
 bool check_addr_private(struct in_addr ip);
+
+/* A tag-list (RFC 6376 3.2): tags kept, a name's length. More tags is an error, not a cut. */
+#define CHECK_TAGS_MAX 32
+#define CHECK_TAGNAME_MAX 32
+
+struct check_tag {
+	const char *name, *val;	/* borrowed from the record; not NUL-terminated */
+	size_t nlen, vlen;	/* the value without surrounding white space */
+};
+
+/* check_taglist - split a tag-list as DKIM verifiers do (dkimpy's parse_tag_value): tag-specs
+ * separated by ';' (one trailing ';' allowed), each NAME=VALUE with NAME = ALPHA *(ALNUM / "_"),
+ * no name twice. 0 and *n tags, or -1 with why. Pure. */
+int check_taglist(const char *rec, size_t len, struct check_tag *tags, size_t *n, char *why, size_t whysz);
+
+/* what a DKIM key record (RFC 6376 3.6.1, RFC 8463) says */
+struct check_dkimrec {
+	char k[16];		/* the key type, "rsa" when there is no k= */
+	bool v_first;		/* no v=, or v= is the first tag */
+	bool sha256;		/* no h=, or h= lists sha256 */
+	bool email;		/* no s=, or s= lists * or email */
+	bool testing;		/* t= has y */
+	size_t plen;		/* p= length without white space; 0: revoked */
+	char p[4096];		/* p= without white space (DKIMKEY_RECORD_MAX) */
+};
+
+/* check_dkim_parse - a DKIM key record as dkimpy and Mail::DKIM read it. -1 with why for what they
+ * refuse: a bad tag-list, v= other than DKIM1, a k= they do not know (rsa, ed25519), no p=, a p=
+ * that is not base64 or longer than the key buffer. 0 otherwise: the rest is judged by the caller
+ * (h=, s=, t=y, an empty p=, p= against the key). Pure. */
+int check_dkim_parse(const char *rec, size_t len, struct check_dkimrec *out, char *why, size_t whysz);
 
 #endif

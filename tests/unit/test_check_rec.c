@@ -94,3 +94,91 @@ Test(check_rec, addr_private)
 		cr_expect_eq(check_addr_private(ip), rows[i].priv, "row %zu: %s", i, rows[i].ip);
 	}
 }
+
+Test(check_rec, taglist)
+{
+	static const struct {
+		const char *rec;
+		int want;
+		size_t n;
+		const char *last;	/* the last tag's value */
+	} rows[] = {
+		{ "v=DKIM1; k=rsa; p=AB", 0, 3, "AB" },
+		{ "v=DKIM1; k=rsa; p=AB;", 0, 3, "AB" },	/* one trailing ';' */
+		{ " v = DKIM1 ;\tp = A B ", 0, 2, "A B" },	/* white space around names and values */
+		{ "p=", 0, 1, "" },
+		{ "", 0, 0, NULL },
+		{ "v=DKIM1;; p=AB", -1, 0, NULL },	/* an empty tag-spec inside */
+		{ "v=DKIM1; k", -1, 0, NULL },		/* no '=' */
+		{ "v=DKIM1; 1k=rsa", -1, 0, NULL },	/* a name starts with a letter */
+		{ "v=DKIM1; k-x=rsa", -1, 0, NULL },
+		{ "k_1=rsa", 0, 1, "rsa" },
+		{ "k=rsa; k=rsa", -1, 0, NULL },	/* twice */
+		{ "=rsa", -1, 0, NULL },
+	};
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct check_tag t[CHECK_TAGS_MAX];
+		char why[128];
+		size_t n = 99;
+		int r = check_taglist(rows[i].rec, strlen(rows[i].rec), t, &n, why, sizeof why);
+
+		cr_expect_eq(r, rows[i].want, "row %zu: %s", i, rows[i].rec);
+		if (r == 0) {
+			cr_expect_eq(n, rows[i].n, "row %zu", i);
+			if (rows[i].last != NULL && n > 0)
+				cr_expect(t[n - 1].vlen == strlen(rows[i].last) &&
+				    memcmp(t[n - 1].val, rows[i].last, t[n - 1].vlen) == 0, "row %zu", i);
+		}
+	}
+}
+
+Test(check_rec, dkim_parse)
+{
+	static const struct {
+		const char *rec;
+		int want;
+		const char *k;
+		bool v_first, sha256, email, testing;
+		size_t plen;
+	} rows[] = {
+		{ "v=DKIM1; k=rsa; p=MIIB", 0, "rsa", true, true, true, false, 4 },
+		{ "p=MIIB", 0, "rsa", true, true, true, false, 4 },	/* k= absent means rsa */
+		{ "v=DKIM1; k=ed25519; p=abc=", 0, "ed25519", true, true, true, false, 4 },
+		{ "k=rsa; v=DKIM1; p=MIIB", 0, "rsa", false, true, true, false, 4 },
+		{ "v=DKIM1; h=sha1; p=MIIB", 0, "rsa", true, false, true, false, 4 },
+		{ "v=DKIM1; h=sha1:sha256; p=MIIB", 0, "rsa", true, true, true, false, 4 },
+		{ "v=DKIM1; h = sha1 : sha256 ; p=MIIB", 0, "rsa", true, true, true, false, 4 },
+		{ "v=DKIM1; s=other; p=MIIB", 0, "rsa", true, true, false, false, 4 },
+		{ "v=DKIM1; s=email; p=MIIB", 0, "rsa", true, true, true, false, 4 },
+		{ "v=DKIM1; s=*; p=MIIB", 0, "rsa", true, true, true, false, 4 },
+		{ "v=DKIM1; s=tlsrpt:email; p=MIIB", 0, "rsa", true, true, true, false, 4 },
+		{ "v=DKIM1; t=y; p=MIIB", 0, "rsa", true, true, true, true, 4 },
+		{ "v=DKIM1; t=s:y; p=MIIB", 0, "rsa", true, true, true, true, 4 },
+		{ "v=DKIM1; t=s; p=MIIB", 0, "rsa", true, true, true, false, 4 },
+		{ "v=DKIM1; p=", 0, "rsa", true, true, true, false, 0 },	/* revoked */
+		{ "v=DKIM1; p=MI IB\t+/==", 0, "rsa", true, true, true, false, 8 },	/* split strings */
+		{ "v=DKIM2; p=MIIB", -1, NULL, false, false, false, false, 0 },
+		{ "v=dkim1; p=MIIB", -1, NULL, false, false, false, false, 0 },	/* values are case-sensitive */
+		{ "v=DKIM1; k=dsa; p=MIIB", -1, NULL, false, false, false, false, 0 },
+		{ "v=DKIM1; k=rsa", -1, NULL, false, false, false, false, 0 },	/* no p= */
+		{ "v=DKIM1; p=MII\"B", -1, NULL, false, false, false, false, 0 },	/* a stray quote */
+		{ "v=DKIM1; p=MIIB; p=MIIB", -1, NULL, false, false, false, false, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct check_dkimrec r;
+		char why[128];
+		int rc = check_dkim_parse(rows[i].rec, strlen(rows[i].rec), &r, why, sizeof why);
+
+		cr_expect_eq(rc, rows[i].want, "row %zu: %s", i, rows[i].rec);
+		if (rc != 0 || rows[i].want != 0)
+			continue;
+		cr_expect_str_eq(r.k, rows[i].k, "row %zu", i);
+		cr_expect_eq(r.v_first, rows[i].v_first, "row %zu: v_first", i);
+		cr_expect_eq(r.sha256, rows[i].sha256, "row %zu: sha256", i);
+		cr_expect_eq(r.email, rows[i].email, "row %zu: email", i);
+		cr_expect_eq(r.testing, rows[i].testing, "row %zu: testing", i);
+		cr_expect_eq(r.plen, rows[i].plen, "row %zu: plen", i);
+	}
+}
