@@ -1,10 +1,12 @@
 /*
  * check.c - the deliverability check. See check.h.
  *
- * The order: the address mail leaves from (check_host.c), the host, MX, SPF, DKIM, DMARC, the client
+ * The order: the address mail leaves from (check_host.c), the host, MX, SPF, DKIM, DMARC and
+ * alignment (check_dmarc.c), the client
  * certificate. Each check adds its findings to one report (check_report.c), which --only filters.
  */
 #include "conf/check.h"
+#include "conf/check_dmarc.h"
 #include "conf/check_host.h"
 #include "conf/check_rec.h"
 #include "conf/check_report.h"
@@ -95,35 +97,6 @@ static void check_mx(struct dns *d, struct check_report *t, const char *domain)
 		    dns_unknown(r) ? "DNS did not answer (%s)" : "no MX (%s): replies go to its A record, if any",
 		    dns_result_str(r));
 	dns_mx_free(v, n);
-}
-
-static void check_dmarc(struct dns *d, struct check_report *t, const char *domain)
-{
-	struct buf name;
-	char **v = NULL, p[32];
-	size_t n = 0, i;
-	struct err e;
-
-	err_clear(&e);
-	buf_init(&name, 300);
-	if (buf_printf(&name, "_dmarc.%s", domain) < 0) {
-		buf_free(&name);
-		return;
-	}
-	enum dns_result r = dns_txt(d, buf_str(&name), &v, &n, &e);
-	for (i = 0; i < n; i++)
-		if (strncasecmp(v[i], "v=DMARC1", 8) == 0)
-			break;
-	if (dns_unknown(r))
-		check_add(t, "dmarc", CHECK_UNKNOWN, buf_str(&name), NULL, "DNS did not answer (%s)", e.msg);
-	else if (i == n)
-		check_add(t, "dmarc", CHECK_WARN, buf_str(&name), "start with \"v=DMARC1; p=none\"", "no DMARC record");
-	else if (check_tag(v[i], "p", p, sizeof p))
-		check_add(t, "dmarc", CHECK_OK, buf_str(&name), NULL, "\"%s\" (policy %s)", v[i], p);
-	else
-		check_add(t, "dmarc", CHECK_FAIL, buf_str(&name), "add p=none", "\"%s\" has no p= tag", v[i]);
-	dns_txt_free(v, n);
-	buf_free(&name);
 }
 
 /* queue_can_read - whether user postern (the queue side, which signs) can open path, asked as that
@@ -372,8 +345,8 @@ int check_main(const struct config *c, int argc, char **argv, FILE *out, FILE *e
 		check_spf(d, c, t->domain, t, &o);
 	if (check_wanted(t, "dkim"))
 		check_dkim(d, t, c, t->domain);
-	if (check_wanted(t, "dmarc"))
-		check_dmarc(d, t, t->domain);
+	if (check_wanted(t, "dmarc") || check_wanted(t, "align"))
+		check_dmarc(d, c, t->domain, t);
 	if (check_wanted(t, "tls"))
 		check_tls(t, c);
 	check_print(t, c->hostname, out);

@@ -263,3 +263,131 @@ int check_dkim_parse(const char *rec, size_t len, struct check_dkimrec *out, cha
 		return snprintf(why, whysz, "no p= tag"), -1;
 	return 0;
 }
+
+/* val_is - the tag's value is word (ASCII case-insensitive: receivers lower-case DMARC values) */
+static bool val_is(const struct check_tag *t, const char *word)
+{
+	return t->vlen == strlen(word) && strncasecmp(t->val, word, t->vlen) == 0;
+}
+
+/* policy_word - none, quarantine or reject into out[12]; false otherwise */
+static bool policy_word(const struct check_tag *t, char *out)
+{
+	static const char *const words[] = { "none", "quarantine", "reject" };
+
+	for (size_t i = 0; i < 3; i++)
+		if (val_is(t, words[i])) {
+			memcpy(out, words[i], strlen(words[i]) + 1);
+			return true;
+		}
+	return false;
+}
+
+/* dmarc_uris - rua/ruf: comma-separated mailto:ADDRESS[!SIZE]; the address's domain is kept */
+static int dmarc_uris(const struct check_tag *t, struct check_dmarcrec *out, char *why, size_t whysz)
+{
+	size_t i = 0;
+
+	while (i <= t->vlen) {
+		size_t e = i, a, b;
+
+		while (e < t->vlen && t->val[e] != ',')
+			e++;
+		for (a = i, b = e; a < b && is_wsp(t->val[a]); a++)
+			;
+		while (b > a && is_wsp(t->val[b - 1]))
+			b--;
+		const char *u = t->val + a;
+		size_t ul = b - a, at, end;
+
+		if (ul < 7 || strncasecmp(u, "mailto:", 7) != 0)
+			return snprintf(why, whysz, "%.*s: a report address is mailto:ADDRESS", (int)(ul > 60 ? 60 : ul), u),
+			    -1;
+		for (end = 7; end < ul && u[end] != '!'; end++)
+			;
+		for (at = end; at > 7 && u[at - 1] != '@'; at--)
+			;
+		if (at == 7 || at == end || end - at > 253)
+			return snprintf(why, whysz, "%.*s: not mailto:LOCAL@DOMAIN", (int)(ul > 60 ? 60 : ul), u), -1;
+		if (end < ul) {	/* !SIZE: digits and an optional k/m/g/t unit */
+			size_t k = end + 1;
+
+			while (k < ul && u[k] >= '0' && u[k] <= '9')
+				k++;
+			if (k == end + 1 || (k < ul && (k + 1 != ul || strchr("kmgtKMGT", u[k]) == NULL)))
+				return snprintf(why, whysz, "%.*s: bad size limit", (int)(ul > 60 ? 60 : ul), u), -1;
+		}
+		if (out->nuri >= CHECK_DMARC_URIS)
+			return snprintf(why, whysz, "more than %d report addresses", CHECK_DMARC_URIS), -1;
+		for (size_t k = 0; k < end - at; k++) {
+			char c = u[at + k];
+
+			out->uri_domain[out->nuri][k] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+		}
+		out->uri_domain[out->nuri][end - at] = '\0';
+		if (!conf_host_ok(span_str(out->uri_domain[out->nuri])))
+			return snprintf(why, whysz, "%.*s: not a domain", (int)(ul > 60 ? 60 : ul), u), -1;
+		out->nuri++;
+		i = e + 1;
+	}
+	return 0;
+}
+
+int check_dmarc_parse(const char *rec, size_t len, struct check_dmarcrec *out, char *why, size_t whysz)
+{
+	struct check_tag t[CHECK_TAGS_MAX];
+	size_t n;
+	bool have_p = false;
+
+	memset(out, 0, sizeof *out);
+	out->adkim = out->aspf = 'r';
+	out->pct = 100;
+	if (check_taglist(rec, len, t, &n, why, whysz) < 0)
+		return -1;
+	if (n == 0 || !tag_is(&t[0], "v") || !(t[0].vlen == 6 && memcmp(t[0].val, "DMARC1", 6) == 0))
+		return snprintf(why, whysz, "v=DMARC1 must be the first tag"), -1;
+	for (size_t i = 1; i < n; i++) {
+		const struct check_tag *g = &t[i];
+		int sh = (int)(g->vlen > 30 ? 30 : g->vlen);
+
+		if (tag_is(g, "p")) {
+			if (!policy_word(g, out->p))
+				return snprintf(why, whysz, "p=%.*s is not none, quarantine or reject", sh, g->val), -1;
+			have_p = true;
+		} else if (tag_is(g, "sp")) {
+			if (!policy_word(g, out->sp))
+				return snprintf(why, whysz, "sp=%.*s is not none, quarantine or reject", sh, g->val), -1;
+		} else if (tag_is(g, "adkim") || tag_is(g, "aspf")) {
+			if (!val_is(g, "r") && !val_is(g, "s"))
+				return snprintf(why, whysz, "%.*s=%.*s is not r or s", (int)g->nlen, g->name, sh, g->val), -1;
+			*(tag_is(g, "adkim") ? &out->adkim : &out->aspf) = (char)(g->val[0] | 0x20);
+		} else if (tag_is(g, "pct")) {
+			int v = 0;
+
+			for (size_t k = 0; k < g->vlen && v <= 100; k++)
+				v = g->val[k] >= '0' && g->val[k] <= '9' ? v * 10 + (g->val[k] - '0') : 1000;
+			if (g->vlen == 0 || v > 100)
+				return snprintf(why, whysz, "pct=%.*s is not a number from 0 to 100", sh, g->val), -1;
+			out->pct = v;
+		} else if (tag_is(g, "fo")) {
+			for (size_t k = 0; k < g->vlen; k++)
+				if (strchr("01ds: \t", g->val[k]) == NULL)
+					return snprintf(why, whysz, "fo=%.*s: options are 0, 1, d, s", sh, g->val), -1;
+		} else if (tag_is(g, "ri")) {
+			bool digits = g->vlen > 0 && g->vlen <= 10;
+
+			for (size_t k = 0; k < g->vlen && digits; k++)
+				digits = g->val[k] >= '0' && g->val[k] <= '9';
+			if (!digits)
+				return snprintf(why, whysz, "ri=%.*s is not a number of seconds", sh, g->val), -1;
+		} else if (tag_is(g, "rua") || tag_is(g, "ruf")) {
+			if (dmarc_uris(g, out, why, whysz) < 0)
+				return -1;
+		} else if (tag_is(g, "v"))
+			return snprintf(why, whysz, "v= given twice"), -1;
+		/* rf= and unknown tags: ignored, as RFC 7489 6.3 says */
+	}
+	if (!have_p)
+		return snprintf(why, whysz, "no p= tag"), -1;
+	return 0;
+}

@@ -60,4 +60,22 @@ struct check_dkimrec {
  * (h=, s=, t=y, an empty p=, p= against the key). Pure. */
 int check_dkim_parse(const char *rec, size_t len, struct check_dkimrec *out, char *why, size_t whysz);
 
+/* mailto: report destinations kept from rua= and ruf= together */
+#define CHECK_DMARC_URIS 8
+
+/* what a DMARC record (RFC 7489 6.3) says */
+struct check_dmarcrec {
+	char p[12], sp[12];	/* none, quarantine, reject; sp "" when absent */
+	char adkim, aspf;	/* 'r' or 's' ('r' when absent) */
+	int pct;		/* 0..100 (100 when absent) */
+	size_t nuri;
+	char uri_domain[CHECK_DMARC_URIS][254];	/* the domain of each mailto: in rua= and ruf= */
+};
+
+/* check_dmarc_parse - a DMARC record as receivers read it. -1 with why for a record they discard or
+ * misread: a bad tag-list, v=DMARC1 not the first tag, p= missing or not none/quarantine/reject,
+ * sp= likewise, adkim/aspf not r or s, pct not 0..100, fo not 0/1/d/s, ri not a number, a rua/ruf
+ * URI that is not mailto:ADDRESS[!SIZE] (more than CHECK_DMARC_URIS: an error too). Pure. */
+int check_dmarc_parse(const char *rec, size_t len, struct check_dmarcrec *out, char *why, size_t whysz);
+
 #endif

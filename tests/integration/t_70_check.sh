@@ -46,7 +46,10 @@ test_check_finds_mistakes() {
 	grep -q '^FAIL  ptr      127.0.0.99: no PTR record (NXDOMAIN); fix: ask your provider for a PTR naming your host' "$T/chk.out" || fail "ptr not caught"
 	grep -q '^FAIL  spf      nospf.postern.example: none for 127.0.0.99 .*; fix: publish "v=spf1 a:bare.postern.example -all" at nospf.postern.example' "$T/chk.out" || fail "SPF not caught"
 	grep -q '^warn  spf-helo bare.postern.example: none for 127.0.0.99' "$T/chk.out" || fail "SPF of the HELO name not caught"
-	grep -q '^warn  dmarc    _dmarc.nospf.postern.example: no DMARC record' "$T/chk.out" || fail "DMARC not caught"
+	# no record of its own: the organisational domain's p=reject; adkim=s applies, and the parent's key
+	# does not align
+	grep -q "^ok    dmarc    _dmarc.postern.example: .*organisational domain's" "$T/chk.out" || fail "DMARC not inherited"
+	grep -q '^FAIL  align    From nospf.postern.example: signed d=postern.example: not aligned under adkim=s' "$T/chk.out" || fail "alignment not caught"
 	grep -q '^FAIL  dkim     nospf.postern.example: no dkim key configured' "$T/chk.out" || fail "DKIM not caught"
 	# and for the real domain: the wrong selector record is named, with the record to publish
 	"$T/bin/postern" -C "$CONF" check postern.example >"$T/chk.out2" 2>&1
@@ -321,5 +324,77 @@ dkim_verify_sel_py() {
 	except Exception:
 	    ok = False
 	print("pass" if ok else "fail")
+	EOF
+}
+
+# DMARC records (RFC 7489) and alignment as postern signs; alignment is held to Mail::DMARC on a
+# message signed as postern signs it (d=postern.example, the world's RSA key).
+test_check_dmarc() {
+	check_env
+	dns_add postern.example "$(cat <<-'EOF'
+	_dmarc.m02 300 TXT "v=DMARC1; p=rejct"
+	_dmarc.m03 300 TXT "v=DMARC1; p=none"
+	_dmarc.m03 300 TXT "v=DMARC1; p=reject"
+	_dmarc.m04 300 TXT "v=DMARC1; rua=mailto:d@postern.example"
+	_dmarc.m05 300 TXT "v=DMARC1; p=none; pct=150"
+	_dmarc.m06 300 TXT "v=DMARC1; p=none; adkim=x"
+	_dmarc.m07 300 TXT "p=none; v=DMARC1"
+	m08 300 MX 10 mx.postern.example.
+	_dmarc.m09 300 TXT "v=DMARC1; p=none; rua=mailto:d@rep.example"
+	_dmarc.m10 300 TXT "v=DMARC1; p=none; rua=mailto:d@rep.example"
+	_dmarc.m11 300 TXT "v=DMARC1; p=quarantine; sp=none"
+	EOF
+	)"
+	dns_add example 'm10.postern.example._report._dmarc.rep 300 TXT "v=DMARC1"'
+	local n want got
+	while read -r n want; do
+		case $n in *.*) ;; *) n=$n.postern.example ;; esac
+		"$T/bin/postern" -C "$CONF" check --only dmarc "$n" >"$T/chk.out" 2>&1
+		cat "$T/chk.out" >&2
+		got=$(grep '^[a-zA-Z?]* *dmarc ' "$T/chk.out" | awk '{print $1}' | paste -sd' ')
+		expect_eq "$n" "$want" "$got"
+	done <<-'END'
+		m02 FAIL 
+		m03 FAIL 
+		m04 FAIL 
+		m05 FAIL 
+		m06 FAIL 
+		m07 FAIL ok
+		m08 ok 
+		m09 ok warn 
+		m10 ok ok 
+		m11 ok
+		implicit.example warn
+	END
+	# m08 inherits the organisational domain's p=reject: no advice to publish a weaker policy
+	"$T/bin/postern" -C "$CONF" check --only dmarc m08.postern.example >"$T/chk.out" 2>&1
+	grep -q "^ok    dmarc    _dmarc.postern.example: .*organisational domain's.*policy reject" "$T/chk.out" || fail "m08: $(cat "$T/chk.out")"
+	grep -q 'p=none' "$T/chk.out" && fail "m08 told to publish p=none"
+	# alignment: the domain itself (its own key) passes; a subdomain signed with the parent's key fails
+	# adkim=s under p=reject; postern's notices (MAILER-DAEMON@postern.example) align
+	local f
+	for f in postern.example m08.postern.example; do
+		"$T/bin/postern" -C "$CONF" check --only align "$f" >"$T/chk.out" 2>&1
+		cat "$T/chk.out" >&2
+		got=$(grep "^[a-zA-Z?]* *align    From $f: " "$T/chk.out" | awk '{print $1}')
+		dmarc_sign "$f" >"$T/m.eml"
+		if perl "$HERE/maildmarc.pl" <"$T/m.eml" >&2; then want=ok; else want=FAIL; fi
+		expect_eq "align $f (Mail::DMARC)" "$want" "$got"
+		grep -q "^ok    align    notices from MAILER-DAEMON@postern.example: signed d=postern.example: aligned" "$T/chk.out" ||
+			fail "notices: $(cat "$T/chk.out")"
+	done
+	grep -q "align    From m08.postern.example: signed d=postern.example: not aligned under adkim=s, so DMARC fails (policy reject); fix: add a key for m08.postern.example" "$T/chk.out" ||
+		fail "m08 align: $(cat "$T/chk.out")"
+}
+
+# dmarc_sign FROMDOMAIN - a message From a@FROMDOMAIN signed d=postern.example s=rsa2048 (dkimpy)
+dmarc_sign() {
+	/usr/bin/python3 - "$1" "$WORK/keys/dkim-rsa.pem" <<-'EOF'
+	import sys, dkim
+	fdom, key = sys.argv[1:]
+	msg = ("From: <a@%s>\r\nTo: b@example.org\r\nSubject: t\r\n\r\nbody\r\n" % fdom).encode()
+	sig = dkim.sign(msg, b"rsa2048", b"postern.example", open(key, "rb").read().strip(),
+	                canonicalize=(b"relaxed", b"relaxed"), include_headers=[b"from", b"to", b"subject"])
+	sys.stdout.buffer.write(sig + msg)
 	EOF
 }

@@ -182,3 +182,59 @@ Test(check_rec, dkim_parse)
 		cr_expect_eq(r.plen, rows[i].plen, "row %zu: plen", i);
 	}
 }
+
+Test(check_rec, dmarc_parse)
+{
+	static const struct {
+		const char *rec;
+		int want;
+		const char *p, *sp;
+		char adkim;
+		int pct;
+		size_t nuri;
+		const char *uri0;
+	} rows[] = {
+		{ "v=DMARC1; p=reject", 0, "reject", "", 'r', 100, 0, NULL },
+		{ "v=DMARC1; p=Quarantine; sp=none; adkim=s; aspf=r; pct=50", 0, "quarantine", "none", 's', 50, 0, NULL },
+		{ "v=DMARC1;p=none;rua=mailto:d@Rep.Example.net", 0, "none", "", 'r', 100, 1, "rep.example.net" },
+		{ "v=DMARC1; p=none; rua=mailto:a@x.example!10m, mailto:b@y.example; ruf=mailto:c@z.example", 0, "none",
+		  "", 'r', 100, 3, "x.example" },
+		{ "v=DMARC1; p=none; fo=1:d; rf=afrf; ri=86400; x=unknown", 0, "none", "", 'r', 100, 0, NULL },
+		{ "v=DMARC1; p=none; pct=0", 0, "none", "", 'r', 0, 0, NULL },
+		{ "v=DMARC1; p=rejct", -1, NULL, NULL, 0, 0, 0, NULL },
+		{ "v=DMARC1; sp=reject", -1, NULL, NULL, 0, 0, 0, NULL },	/* no p= */
+		{ "v=DMARC1; p=none; sp=all", -1, NULL, NULL, 0, 0, 0, NULL },
+		{ "p=none; v=DMARC1", -1, NULL, NULL, 0, 0, 0, NULL },	/* v= first */
+		{ "v=DMARC2; p=none", -1, NULL, NULL, 0, 0, 0, NULL },
+		{ "v=DMARC1; p=none; adkim=x", -1, NULL, NULL, 0, 0, 0, NULL },
+		{ "v=DMARC1; p=none; pct=101", -1, NULL, NULL, 0, 0, 0, NULL },
+		{ "v=DMARC1; p=none; pct=", -1, NULL, NULL, 0, 0, 0, NULL },
+		{ "v=DMARC1; p=none; pct=5x", -1, NULL, NULL, 0, 0, 0, NULL },
+		{ "v=DMARC1; p=none; fo=2", -1, NULL, NULL, 0, 0, 0, NULL },
+		{ "v=DMARC1; p=none; ri=1d", -1, NULL, NULL, 0, 0, 0, NULL },
+		{ "v=DMARC1; p=none; rua=d@rep.example", -1, NULL, NULL, 0, 0, 0, NULL },	/* no mailto: */
+		{ "v=DMARC1; p=none; rua=mailto:rep.example", -1, NULL, NULL, 0, 0, 0, NULL },
+		{ "v=DMARC1; p=none; rua=mailto:d@rep.example!big", -1, NULL, NULL, 0, 0, 0, NULL },
+		{ "v=DMARC1; p=none; p=reject", -1, NULL, NULL, 0, 0, 0, NULL },
+		{ "v=DMARC1; p=none; rua=mailto:a@a.example,mailto:b@a.example,mailto:c@a.example,mailto:d@a.example,"
+		  "mailto:e@a.example,mailto:f@a.example,mailto:g@a.example,mailto:h@a.example,mailto:i@a.example",
+		  -1, NULL, NULL, 0, 0, 0, NULL },	/* more than CHECK_DMARC_URIS */
+	};
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct check_dmarcrec r;
+		char why[128];
+		int rc = check_dmarc_parse(rows[i].rec, strlen(rows[i].rec), &r, why, sizeof why);
+
+		cr_expect_eq(rc, rows[i].want, "row %zu: %s (%s)", i, rows[i].rec, rc < 0 ? why : "");
+		if (rc != 0 || rows[i].want != 0)
+			continue;
+		cr_expect_str_eq(r.p, rows[i].p, "row %zu", i);
+		cr_expect_str_eq(r.sp, rows[i].sp, "row %zu", i);
+		cr_expect_eq(r.adkim, rows[i].adkim, "row %zu", i);
+		cr_expect_eq(r.pct, rows[i].pct, "row %zu", i);
+		cr_expect_eq(r.nuri, rows[i].nuri, "row %zu", i);
+		if (rows[i].uri0 != NULL)
+			cr_expect_str_eq(r.uri_domain[0], rows[i].uri0, "row %zu", i);
+	}
+}
