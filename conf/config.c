@@ -30,6 +30,7 @@
 #include "lib/log.h"
 
 #define CONF_RESOLVERS 3	/* resolv.h MAXNS: libresolv uses at most three servers */
+#define CONF_DNSBLS 8	/* deny-lists postern check asks: one query each per sending address */
 #define CONF_SHOW 96	/* how much of a bad value an error message shows */
 
 struct pctx;
@@ -49,6 +50,7 @@ enum kind {
 	K_BOOL,			/* bool: yes or no */
 	K_DKIM, K_POLICY, K_RESOLVER, K_SMARTHOST, K_CANON,	/* one key each, values of their own */
 	K_MYIP,			/* check_myip: NAME@SERVER or none */
+	K_DNSBL,		/* dnsbl: zones, or none */
 };
 
 struct pctx;
@@ -56,7 +58,7 @@ struct key;
 typedef int parse_fn(struct pctx *x, const struct key *k, struct span v);
 typedef int show_fn(const struct config *c, const struct key *k, struct buf *out);
 static parse_fn parse_host, parse_path, parse_size, parse_dur, parse_int, parse_enum, parse_bool;
-static parse_fn set_dkim, set_policy, set_resolver, set_smarthost, set_canon, set_myip;
+static parse_fn set_dkim, set_policy, set_resolver, set_smarthost, set_canon, set_myip, set_dnsbl;
 static show_fn show_str, show_size, show_usize, show_dur, show_int, show_enum, show_bool;
 static show_fn show_dkim, show_policy, show_smarthost, show_canon;
 
@@ -81,6 +83,7 @@ static const struct kindops {
 	[K_SMARTHOST] = { set_smarthost, show_smarthost, false, false },
 	[K_CANON] = { set_canon, show_canon, false, false },
 	[K_MYIP] = { set_myip, show_str, false, false },
+	[K_DNSBL] = { set_dnsbl, show_str, true, false },
 };
 
 static const char *const deliver_words[] = { "background", "queue", NULL };
@@ -153,6 +156,8 @@ static const struct key {
 	STR("allow_local_mx", K_BOOL, allow_local_mx, "no", NULL),
 	/* postern check: where it learns the address mail leaves from (OpenDNS answers any client) */
 	STR("check_myip", K_MYIP, check_myip, "myip.opendns.com@resolver1.opendns.com", NULL),
+	/* the deny-lists check asks: Spamhaus's combined list and SpamCop's, the two large receivers use */
+	STR("dnsbl", K_DNSBL, dnsbl, "zen.spamhaus.org,bl.spamcop.net", NULL),
 #undef F
 #undef STR
 #undef NUM
@@ -426,6 +431,44 @@ static int set_myip(struct pctx *x, const struct key *k, struct span v)
 	    !conf_host_ok(span_make(at + 1, v.n - (size_t)(at - v.p) - 1)))
 		return badval(x, "check_myip", "not NAME@SERVER or none:", v);
 	set_str(&x->c->check_myip, conf_host_dup(v));
+	return 0;
+}
+
+/* set_dnsbl - DNSBL zones (host names) separated by commas or spaces, at most CONF_DNSBLS, or "none";
+ * stored comma-separated. */
+static int set_dnsbl(struct pctx *x, const struct key *k, struct span v)
+{
+	struct buf out;
+	struct span w;
+	size_t n = 0;
+
+	(void)k;
+	if (span_eq(v, "none")) {
+		set_str(&x->c->dnsbl, xstrdup("none"));
+		return 0;
+	}
+	buf_init(&out, CONF_DNSBLS * (CONF_HOST_MAX + 1));
+	while ((w = next_word(&v)).n != 0) {
+		const char *comma = memchr(w.p, ',', w.n);
+
+		if (comma != NULL) {	/* the rest of this word goes back for the next round */
+			v = span_make(comma + 1, (size_t)(v.p + v.n - comma - 1));
+			w.n = (size_t)(comma - w.p);
+		}
+		if (!conf_host_ok(w)) {
+			buf_free(&out);
+			return badval(x, "dnsbl", "not a zone name:", w);
+		}
+		char *low = conf_host_dup(w);
+		int r = ++n > CONF_DNSBLS || (n > 1 && buf_addc(&out, ',') < 0) || buf_adds(&out, low) < 0;
+
+		free(low);
+		if (r) {
+			buf_free(&out);
+			return bad(x, "dnsbl: at most %d zones", CONF_DNSBLS);
+		}
+	}
+	set_str(&x->c->dnsbl, buf_take(&out));
 	return 0;
 }
 
@@ -719,6 +762,7 @@ void conf_free(struct config *c)
 	free(c->resolver);
 	free(c->pidfile);
 	free(c->check_myip);
+	free(c->dnsbl);
 	memset(c, 0, sizeof *c);
 }
 

@@ -83,6 +83,7 @@ struct config {
 	bool allow_local_mx;	/* MX/A in 127/8 or 169.254/16 allowed (tests) */
 	/* postern check */
 	char *check_myip;	/* "NAME@SERVER": ask SERVER for NAME's A to learn our address; "none" */
+	char *dnsbl;		/* DNSBL zones, comma-separated, or "none" */
 };
 
 /* conf_defaults - fill every field with its default, from the key table. hostname, domain and

@@ -330,7 +330,8 @@ Test(conftable, show_every_key)
 		"retry_max 14400\nqueue_lifetime 432000\ndelay_warning 0\ntimeout_connect 30\n"
 		"timeout_greeting 300\ntimeout_command 300\ntimeout_data_init 120\ntimeout_data_block 180\n"
 		"timeout_data_done 600\ntimeout_message 1800\ntimeout_session 3600\npidfile /run/postern.pid\n"
-		"mailq_users anyone\nallow_local_mx no\ncheck_myip myip.opendns.com@resolver1.opendns.com\n";
+		"mailq_users anyone\nallow_local_mx no\ncheck_myip myip.opendns.com@resolver1.opendns.com\n"
+		"dnsbl zen.spamhaus.org,bl.spamcop.net\n";
 	char got[4096] = { 0 }, again[4096] = { 0 };
 
 	show_all(in, got, sizeof got - 1);
