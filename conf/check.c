@@ -335,10 +335,12 @@ int check_main(const struct config *c, int argc, char **argv, FILE *out, FILE *e
 	}
 	memset(&o, 0, sizeof o);
 	if (check_wanted(t, "address") || check_wanted(t, "a") || check_wanted(t, "ptr") ||
-	    check_wanted(t, "spf") || check_wanted(t, "spf-helo"))
+	    check_wanted(t, "dnsbl") || check_wanted(t, "spf") || check_wanted(t, "spf-helo"))
 		check_origin_learn(d, c, t, &o);
 	if (check_wanted(t, "hostname") || check_wanted(t, "a") || check_wanted(t, "ptr"))
 		check_host(d, c, t, &o);
+	if (check_wanted(t, "dnsbl"))
+		check_dnsbl(d, c, t, &o);
 	if (check_wanted(t, "mx"))
 		check_mx(d, t, t->domain);
 	if (check_wanted(t, "spf") || check_wanted(t, "spf-helo"))

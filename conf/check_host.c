@@ -210,6 +210,66 @@ void check_host(struct dns *d, const struct config *c, struct check_report *r, c
 	}
 }
 
+void check_dnsbl(struct dns *d, const struct config *c, struct check_report *r, const struct check_origin *o)
+{
+	char a[INET_ADDRSTRLEN];
+
+	if (strcmp(c->dnsbl, "none") == 0)
+		return;
+	if (o->smarthost) {
+		check_add(r, "dnsbl", CHECK_OK, c->smarthost, NULL,
+		    "skipped: mail leaves through the smarthost, whose lists are its operator's");
+		return;
+	}
+	for (size_t k = 0; k < o->n; k++) {
+		uint32_t h = ntohl(o->ip[k].s_addr);
+		const char *z = c->dnsbl;
+
+		ntoa(o->ip[k], a);
+		while (*z != '\0') {
+			size_t zl = strcspn(z, ",");
+			char q[LIM_DOMAIN + 1], zone[LIM_DOMAIN + 1], **txt = NULL;
+			struct in_addr ans[LIM_A_PER_HOST];
+			size_t n = 0, nt = 0;
+			struct err e;
+			enum dns_result res;
+
+			err_clear(&e);
+			(void)snprintf(zone, sizeof zone, "%.*s", (int)zl, z);
+			z += zl + (z[zl] == ',');
+			if (snprintf(q, sizeof q, "%u.%u.%u.%u.%s", h & 255, (h >> 8) & 255, (h >> 16) & 255, h >> 24,
+			    zone) >= (int)sizeof q)
+				continue;
+			res = dns_a(d, q, ans, LIM_A_PER_HOST, &n, &e);
+			if (res == DNS_NXDOMAIN || res == DNS_NODATA) {
+				check_add(r, "dnsbl", CHECK_OK, a, NULL, "not listed in %s", zone);
+				continue;
+			}
+			if (res != DNS_OK || n == 0) {
+				check_add(r, "dnsbl", CHECK_UNKNOWN, a, NULL, "%s: DNS did not answer (%s)", zone,
+				    dns_result_str(res));
+				continue;
+			}
+			enum check_dnsbl v = check_dnsbl_answer(ans[0]);
+			char code[INET_ADDRSTRLEN];
+
+			ntoa(ans[0], code);
+			if (v == DNSBL_REFUSED)
+				check_add(r, "dnsbl", CHECK_UNKNOWN, a, "use a resolver of your own (not a public one) to ask it",
+				    "%s refused the query (answer %s: a public resolver, or over its limit)", zone, code);
+			else if (v == DNSBL_BOGUS)
+				check_add(r, "dnsbl", CHECK_UNKNOWN, a, NULL,
+				    "%s: answer %s is no list answer (a resolver that rewrites NXDOMAIN?)", zone, code);
+			else {
+				(void)dns_txt(d, q, &txt, &nt, &e);
+				check_add(r, "dnsbl", CHECK_FAIL, a, "follow the list's removal procedure (the reason says where)",
+				    "listed in %s (%s)%s%s", zone, code, nt > 0 ? ": " : "", nt > 0 ? txt[0] : "");
+				dns_txt_free(txt, nt);
+			}
+		}
+	}
+}
+
 /* spf_record - the domain's SPF record text for display (the first v=spf1 TXT), or NULL. */
 static char *spf_record(struct dns *d, const char *domain)
 {

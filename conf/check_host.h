@@ -33,6 +33,9 @@ void check_origin_learn(struct dns *d, const struct config *c, struct check_repo
 void check_host(struct dns *d, const struct config *c, struct check_report *r,
 		const struct check_origin *o);
 
+/* check_dnsbl - each sending address in each `dnsbl` zone (skipped with a smarthost). */
+void check_dnsbl(struct dns *d, const struct config *c, struct check_report *r, const struct check_origin *o);
+
 /* check_spf - spf (the domain, for each origin address) and spf-helo (the hostname, for bounces
  * whose envelope sender is empty). */
 void check_spf(struct dns *d, const struct config *c, const char *domain, struct check_report *r,

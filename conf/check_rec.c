@@ -391,3 +391,14 @@ int check_dmarc_parse(const char *rec, size_t len, struct check_dmarcrec *out, c
 		return snprintf(why, whysz, "no p= tag"), -1;
 	return 0;
 }
+
+enum check_dnsbl check_dnsbl_answer(struct in_addr a)
+{
+	uint32_t h = ntohl(a.s_addr);
+
+	if ((h >> 24) != 127)
+		return DNSBL_BOGUS;
+	if ((h & 0xffffff00) == 0x7fffff00 || h == 0x7f000001)
+		return DNSBL_REFUSED;
+	return DNSBL_LISTED;
+}

@@ -29,6 +29,15 @@ bool check_ptr_generic(const char *name, struct in_addr ip);
  * one a receiver never sees, because NAT stands in between. */
 bool check_addr_private(struct in_addr ip);
 
+/* what a DNSBL's A answer for a listed-looking query means (RFC 5782 2.1) */
+enum check_dnsbl { DNSBL_LISTED, DNSBL_REFUSED, DNSBL_BOGUS };
+
+/* check_dnsbl_answer - an A record a DNSBL returned: 127.0.0.2 and up (127/8) is a listing;
+ * Spamhaus's 127.255.255.x means the query was refused (a public resolver, or over the limit:
+ * "could not check"), as is 127.0.0.1 (RFC 5782 5: never a listing); anything outside 127/8 is a
+ * resolver answering for a name it does not have. Pure. */
+enum check_dnsbl check_dnsbl_answer(struct in_addr a);
+
 /* A tag-list (RFC 6376 3.2): tags kept, a name's length. More tags is an error, not a cut. */
 #define CHECK_TAGS_MAX 32
 #define CHECK_TAGNAME_MAX 32

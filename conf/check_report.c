@@ -13,7 +13,8 @@
 #include "lib/buf.h"
 
 const char *const check_ids[] = {
-	"hostname", "address", "a", "ptr", "mx", "spf", "spf-helo", "dkim", "dmarc", "align", "tls", NULL,
+	"hostname", "address", "a", "ptr", "dnsbl", "mx", "spf", "spf-helo", "dkim", "dmarc", "align", "tls",
+	NULL,
 };
 
 static int id_index(const char *name, size_t len)

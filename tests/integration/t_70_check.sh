@@ -1,11 +1,11 @@
 # t_70_check.sh - `postern check` against the world's DNS: what a self-hoster gets right and wrong.
 
-# check_env [CONF LINES] - postern_env, with postern linked in and check_myip naming the world's
-# "what is my address" record (127.0.0.1); a later check_myip line in the file wins (sed it).
+# check_env [CONF LINES] - postern_env, with postern linked in, check_myip naming the world's
+# "what is my address" record (127.0.0.1) and a deny-list with no entries (clean.example); sed them.
 check_env() {
 	postern_env "$@"
 	ln -sf "$BIN" "$T/bin/postern"
-	printf 'check_myip myip.postern.example@127.0.0.53\n' >>"$CONF"
+	printf 'check_myip myip.postern.example@127.0.0.53\ndnsbl clean.example\n' >>"$CONF"
 }
 
 test_check_all_good() {	# the world's sender is set up right: nothing to warn about
@@ -397,4 +397,28 @@ dmarc_sign() {
 	                canonicalize=(b"relaxed", b"relaxed"), include_headers=[b"from", b"to", b"subject"])
 	sys.stdout.buffer.write(sig + msg)
 	EOF
+}
+
+test_check_dnsbl() {	# a listing with its reason, a refused query (Spamhaus's 127.255.255.x), a clean list
+	check_env
+	dns_add example "$(cat <<-'EOF'
+	1.0.0.127.bl 300 A 127.0.0.2
+	1.0.0.127.bl 300 TXT "listed for testing, see https://bl.example/127.0.0.1"
+	1.0.0.127.refuse 300 A 127.255.255.254
+	EOF
+	)"
+	sed -i 's/^dnsbl .*/dnsbl bl.example,refuse.example,clean.example/' "$CONF"
+	"$T/bin/postern" -C "$CONF" check --only dnsbl >"$T/chk.out" 2>&1
+	expect_eq "exit status, listed" 1 "$?"
+	cat "$T/chk.out" >&2
+	grep -q '^FAIL  dnsbl    127.0.0.1: listed in bl.example (127.0.0.2): listed for testing, see https://bl.example/127.0.0.1; fix: ' "$T/chk.out" || fail "listing"
+	grep -q '^??    dnsbl    127.0.0.1: refuse.example refused the query (answer 127.255.255.254' "$T/chk.out" || fail "refusal"
+	grep -q '^ok    dnsbl    127.0.0.1: not listed in clean.example' "$T/chk.out" || fail "clean"
+	sed -i 's/^dnsbl .*/dnsbl refuse.example,clean.example/' "$CONF"
+	"$T/bin/postern" -C "$CONF" check --only dnsbl >"$T/chk.out" 2>&1
+	expect_eq "exit status, refused only" 75 "$?"
+	printf 'smarthost smarthost.example\n' >>"$CONF"
+	"$T/bin/postern" -C "$CONF" check --only dnsbl >"$T/chk.out" 2>&1
+	expect_eq "exit status, smarthost" 0 "$?"
+	grep -q '^ok    dnsbl    smarthost.example: skipped' "$T/chk.out" || fail "smarthost: $(cat "$T/chk.out")"
 }

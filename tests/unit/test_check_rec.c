@@ -238,3 +238,28 @@ Test(check_rec, dmarc_parse)
 			cr_expect_str_eq(r.uri_domain[0], rows[i].uri0, "row %zu", i);
 	}
 }
+
+Test(check_rec, dnsbl_answer)
+{
+	static const struct {
+		const char *a;
+		enum check_dnsbl want;
+	} rows[] = {
+		{ "127.0.0.2", DNSBL_LISTED },	/* SBL */
+		{ "127.0.0.4", DNSBL_LISTED },	/* XBL */
+		{ "127.0.0.11", DNSBL_LISTED },	/* PBL */
+		{ "127.255.255.254", DNSBL_REFUSED },	/* Spamhaus: query through a public resolver */
+		{ "127.255.255.252", DNSBL_REFUSED },	/* Spamhaus: typo in the zone name */
+		{ "127.255.255.255", DNSBL_REFUSED },	/* Spamhaus: over the limit */
+		{ "127.0.0.1", DNSBL_REFUSED },		/* RFC 5782 5: never a listing */
+		{ "198.51.100.7", DNSBL_BOGUS },		/* a resolver's search page for NXDOMAIN */
+		{ "0.0.0.0", DNSBL_BOGUS },
+	};
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct in_addr a;
+
+		cr_assert_eq(inet_pton(AF_INET, rows[i].a, &a), 1);
+		cr_expect_eq(check_dnsbl_answer(a), rows[i].want, "row %zu: %s", i, rows[i].a);
+	}
+}
