@@ -19,7 +19,7 @@ DESTDIR    ?=
 BUILD ?= build
 CC    ?= cc
 
-PKGS      := openssl libbsd libpsl
+PKGS      := openssl libbsd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -37,7 +37,7 @@ LIBS := $(PKG_LIBS) -lresolv -pthread
 # loading of OpenSSL), at the price of rebuilding postern for every OpenSSL security update.
 OPENSSL ?= dynamic
 ifeq ($(OPENSSL),static)
-LIBS := -Wl,-Bstatic -lssl -lcrypto -Wl,-Bdynamic -lbsd -lpsl -lresolv -ldl -pthread
+LIBS := -Wl,-Bstatic -lssl -lcrypto -Wl,-Bdynamic -lbsd -lresolv -ldl -pthread
 endif
 
 SRCS    := $(wildcard lib/*.c conf/*.c queue/*.c sendmail/*.c)

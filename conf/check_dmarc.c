@@ -3,7 +3,7 @@
  */
 #include "conf/check_dmarc.h"
 
-#include <libpsl.h>
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +12,44 @@
 #include "conf/check_rec.h"
 #include "lib/buf.h"
 #include "lib/limits.h"
+
+/* libpsl, loaded when check runs (dlopen), not linked: the sendmail front door is this same binary
+ * and must not load libpsl, libidn2 and libunistring under its tight resource limits. Its ABI
+ * (libpsl.so.5): psl_latest, psl_registrable_domain, psl_free. */
+#define PSL_SONAME "libpsl.so.5"
+typedef struct psl_ctx_st psl_ctx_t;
+struct psl {
+	void *so;
+	psl_ctx_t *ctx;
+	const char *(*registrable)(const psl_ctx_t *, const char *);
+	void (*free)(psl_ctx_t *);
+};
+
+/* psl_open - Debian's publicsuffix list (psl_latest), or libpsl's built-in one; p->ctx NULL when
+ * libpsl is not installed (then every domain is its own organisational domain). */
+static void psl_open(struct psl *p)
+{
+	psl_ctx_t *(*latest)(const char *);
+
+	memset(p, 0, sizeof *p);
+	if ((p->so = dlopen(PSL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL)
+		return;
+	*(void **)&latest = dlsym(p->so, "psl_latest");
+	*(void **)&p->registrable = dlsym(p->so, "psl_registrable_domain");
+	*(void **)&p->free = dlsym(p->so, "psl_free");
+	if (latest == NULL || p->registrable == NULL || p->free == NULL || (p->ctx = latest(NULL)) == NULL) {
+		dlclose(p->so);
+		memset(p, 0, sizeof *p);
+	}
+}
+
+static void psl_close(struct psl *p)
+{
+	if (p->ctx != NULL)
+		p->free(p->ctx);
+	if (p->so != NULL)
+		dlclose(p->so);
+}
 
 /* the policy that applies to a domain */
 struct policy {
@@ -23,9 +61,9 @@ struct policy {
 
 /* org_domain - the organisational domain (RFC 7489 3.2) by the Public Suffix List; name itself when
  * the list has nothing to say. */
-static const char *org_domain(const psl_ctx_t *psl, const char *name)
+static const char *org_domain(const struct psl *psl, const char *name)
 {
-	const char *o = psl != NULL ? psl_registrable_domain(psl, name) : NULL;
+	const char *o = psl->ctx != NULL ? psl->registrable(psl->ctx, name) : NULL;
 
 	return o != NULL ? o : name;
 }
@@ -58,7 +96,7 @@ static int dmarc_at(struct dns *d, const char *qname, char **rec, int *stray)
 }
 
 /* check_reports - rua/ruf destinations outside the organisation must agree (RFC 7489 7.1) */
-static void check_reports(struct dns *d, const psl_ctx_t *psl, struct check_report *r, const char *name,
+static void check_reports(struct dns *d, const struct psl *psl, struct check_report *r, const char *name,
 			  const struct check_dmarcrec *rec)
 {
 	for (size_t i = 0; i < rec->nuri; i++) {
@@ -84,7 +122,7 @@ static void check_reports(struct dns *d, const psl_ctx_t *psl, struct check_repo
 
 /* find_policy - the record for domain, else its organisational domain's; the dmarc findings unless
  * `quiet` (the notice domain's record: `postern check THAT-DOMAIN` judges it) */
-static void find_policy(struct dns *d, const psl_ctx_t *psl, struct check_report *r0, const char *domain,
+static void find_policy(struct dns *d, const struct psl *psl, struct check_report *r0, const char *domain,
 			struct policy *p, bool quiet)
 {
 	struct check_report *none = xcalloc(1, sizeof *none), *r = r0;
@@ -147,7 +185,7 @@ static const char *signing_domain(const struct config *c, const char *fdom)
 }
 
 /* check_align - whether mail From fdom, signed as postern will, passes DMARC by DKIM */
-static void check_align(const psl_ctx_t *psl, const struct config *c, struct check_report *r, const char *fdom,
+static void check_align(const struct psl *psl, const struct config *c, struct check_report *r, const char *fdom,
 			const char *who, const struct policy *p)
 {
 	const char *k = signing_domain(c, fdom);
@@ -183,9 +221,14 @@ static void check_align(const psl_ctx_t *psl, const struct config *c, struct che
 
 void check_dmarc(struct dns *d, const struct config *c, const char *domain, struct check_report *r)
 {
-	psl_ctx_t *psl = psl_latest(NULL);	/* Debian's publicsuffix file, else libpsl's built-in list */
 	const char *notice = conf_notice_domain(c);
 	struct policy p, pn;
+	struct psl pl, *psl = &pl;
+
+	psl_open(psl);
+	if (psl->ctx == NULL)
+		check_add(r, "dmarc", CHECK_WARN, PSL_SONAME, "install libpsl5 and publicsuffix",
+		    "cannot be loaded: subdomains are not matched to their organisational domain");
 
 	find_policy(d, psl, r, domain, &p, false);
 	check_align(psl, c, r, domain, "From ", &p);
@@ -194,5 +237,5 @@ void check_dmarc(struct dns *d, const struct config *c, const char *domain, stru
 		check_align(psl, c, r, notice, "notices from MAILER-DAEMON@", &pn);
 	} else
 		check_align(psl, c, r, notice, "notices from MAILER-DAEMON@", &p);
-	psl_free(psl);
+	psl_close(psl);
 }
