@@ -1,19 +1,29 @@
 /*
  * check.c - the deliverability check. See check.h.
  *
- * What it can and cannot know: postern has no way to learn the public address the server's mail leaves
- * from, so "this host" means the A records of the configured hostname. SPF is evaluated for ip4:, a and
- * mx mechanisms; include: and redirect= are named, not followed.
+ * The order: the address mail leaves from (check_host.c), the host, MX, SPF, DKIM, DMARC and
+ * alignment (check_dmarc.c), the client
+ * certificate. Each check adds its findings to one report (check_report.c), which --only filters.
  */
 #include "conf/check.h"
+#include "conf/check_dmarc.h"
+#include "conf/check_host.h"
+#include "conf/check_rec.h"
+#include "conf/check_report.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sysexits.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -23,86 +33,13 @@
 #include "conf/dkimkey.h"
 #include "lib/buf.h"
 #include "lib/dns.h"
+#include "lib/limits.h"
 #include "lib/log.h"
 
-#define MAX_IPS 8
-#define CHECK_LINE 16384	/* one finding: a DKIM record to publish (RSA 4096) fits several times */
-
-struct tally {
-	FILE *out;
-	int ok, warn, fail;
-};
-
-static void say(struct tally *t, int level, const char *what, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* say - one finding: level 0 ok, 1 warn, 2 FAIL. The line carries DNS text (TXT records, names)
- * and file names: it is escaped whole with log_safe, so no byte from DNS reaches the terminal raw. */
-static void say(struct tally *t, int level, const char *what, const char *fmt, ...)
+/* dns_unknown - a DNS answer that says nothing about the record: "could not check". */
+static bool dns_unknown(enum dns_result r)
 {
-	static const char *const word[] = { "ok  ", "warn", "FAIL" };
-	char raw[CHECK_LINE], safe[CHECK_LINE];
-	va_list ap;
-
-	*(level == 0 ? &t->ok : level == 1 ? &t->warn : &t->fail) += 1;
-	va_start(ap, fmt);
-	(void)vsnprintf(raw, sizeof raw, fmt, ap);	/* a cut line is still a finding */
-	va_end(ap);
-	(void)log_safe(safe, sizeof safe, raw, strlen(raw));
-	fprintf(t->out, "%s  %-6s %s\n", word[level], what, safe);
-}
-
-int check_spf_ip4(const char *rec, struct in_addr ip)
-{
-	const char *p = rec;
-
-	while ((p = strcasestr(p, "ip4:")) != NULL) {
-		char addr[32];
-		size_t n;
-		unsigned bits = 32;
-		struct in_addr net;
-
-		p += 4;
-		n = strcspn(p, " /");
-		if (n == 0 || n >= sizeof addr)
-			continue;
-		memcpy(addr, p, n);
-		addr[n] = '\0';
-		if (p[n] == '/') {
-			char *end;
-			unsigned long b = strtoul(p + n + 1, &end, 10);
-
-			if (end == p + n + 1 || b > 32)
-				continue;
-			bits = (unsigned)b;
-		}
-		if (inet_pton(AF_INET, addr, &net) != 1)
-			continue;
-		uint32_t mask = bits == 0 ? 0 : htonl(~0U << (32 - bits));
-		if ((net.s_addr & mask) == (ip.s_addr & mask))
-			return 1;
-	}
-	return 0;
-}
-
-char check_spf_all(const char *rec)
-{
-	const char *p = rec, *hit = NULL;
-
-	while ((p = strcasestr(p, "all")) != NULL) {
-		const char *s = p;
-
-		p += 3;
-		if (*p != '\0' && *p != ' ')
-			continue;
-		if (s > rec && strchr("-~?+", s[-1]) != NULL && (s - 1 == rec || s[-2] == ' '))
-			hit = s - 1;
-		else if (s > rec && s[-1] == ' ')
-			hit = s;
-	}
-	if (hit == NULL)
-		return 0;
-	return strchr("-~?+", *hit) ? *hit : '+';
+	return r == DNS_TEMPFAIL || r == DNS_FAIL;
 }
 
 bool check_tag(const char *rec, const char *name, char *out, size_t outsz)
@@ -139,52 +76,7 @@ bool check_tag(const char *rec, const char *name, char *out, size_t outsz)
 	return false;
 }
 
-/* host_ips - the A records of the configured hostname. */
-static size_t host_ips(struct dns *d, struct tally *t, const char *host, struct in_addr *ips)
-{
-	struct err e;
-	size_t n = 0;
-	enum dns_result r;
-
-	err_clear(&e);
-	r = dns_a(d, host, ips, MAX_IPS, &n, &e);
-	if (r != DNS_OK || n == 0) {
-		say(t, 2, "A", "%s has no A record (%s): receivers cannot check who is sending", host,
-		    dns_result_str(r));
-		return 0;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char a[INET_ADDRSTRLEN];
-
-		inet_ntop(AF_INET, &ips[i], a, sizeof a);
-		say(t, 0, "A", "%s has address %s", host, a);
-	}
-	return n;
-}
-
-static void check_rdns(struct dns *d, struct tally *t, const char *host, const struct in_addr *ips, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char a[INET_ADDRSTRLEN], *name = NULL;
-		struct err e;
-		enum dns_result r;
-
-		err_clear(&e);
-		inet_ntop(AF_INET, &ips[i], a, sizeof a);
-		r = dns_ptr(d, ips[i], &name, &e);
-		if (r != DNS_OK || name == NULL)
-			say(t, 2, "rDNS", "%s has no PTR record (%s): ask your hosting provider to set it to %s", a,
-			    dns_result_str(r), host);
-		else if (!dns_name_eq(name, host))
-			say(t, 2, "rDNS", "PTR of %s is %s, not %s: set hostname to it, or change the PTR", a, name,
-			    host);
-		else
-			say(t, 0, "rDNS", "PTR of %s is %s, matching hostname", a, name);
-		free(name);
-	}
-}
-
-static void check_mx(struct dns *d, struct tally *t, const char *domain)
+static void check_mx(struct dns *d, struct check_report *t, const char *domain)
 {
 	struct dns_mx *v = NULL;
 	size_t n = 0;
@@ -194,162 +86,152 @@ static void check_mx(struct dns *d, struct tally *t, const char *domain)
 	err_clear(&e);
 	r = dns_mx(d, domain, &v, &n, &e);
 	if (r == DNS_OK && n == 1 && strcmp(v[0].host, ".") == 0)
-		say(t, 1, "MX", "%s has a null MX: replies and bounces to it are refused", domain);
+		check_add(t, "mx", CHECK_WARN, domain, "publish an MX if replies should arrive",
+		    "null MX: replies and bounces to it are refused");
 	else if (r == DNS_OK && n > 0)
-		say(t, 0, "MX", "%s has MX %s (preference %u)%s", domain, v[0].host, v[0].pref,
+		check_add(t, "mx", CHECK_OK, domain, NULL, "MX %s (preference %u)%s", v[0].host, v[0].pref,
 		    n > 1 ? " and others" : "");
 	else
-		say(t, 1, "MX", "%s has no MX (%s): replies and bounces to it go to its A record, if any", domain,
+		check_add(t, "mx", dns_unknown(r) ? CHECK_UNKNOWN : CHECK_WARN, domain,
+		    dns_unknown(r) ? NULL : "publish an MX record for replies and bounces",
+		    dns_unknown(r) ? "DNS did not answer (%s)" : "no MX (%s): replies go to its A record, if any",
 		    dns_result_str(r));
 	dns_mx_free(v, n);
 }
 
-/* spf_names_host - does a/mx in the record cover one of our addresses? */
-static bool spf_names_host(struct dns *d, const char *domain, const char *rec, const struct in_addr *ips,
-    size_t nips)
+/* queue_can_read - whether user postern (the queue side, which signs) can open path, asked as that
+ * user: a child of root takes its uid and groups and tries; otherwise only postern itself can tell.
+ * 1 yes, 0 no, -1 not knowable here (why says so). */
+static int queue_can_read(const char *path, char *why, size_t whysz)
 {
-	struct in_addr a[MAX_IPS];
-	struct err e;
-	size_t n = 0;
+	struct passwd *pw = getpwnam("postern");
+	int st;
+	pid_t pid;
 
-	err_clear(&e);
-	if ((strstr(rec, " a ") || strstr(rec, " a/") || strstr(rec, " +a ") ||
-	    (strlen(rec) > 2 && strcmp(rec + strlen(rec) - 2, " a") == 0)) &&
-	    dns_a(d, domain, a, MAX_IPS, &n, &e) == DNS_OK)
-		for (size_t i = 0; i < n; i++)
-			for (size_t k = 0; k < nips; k++)
-				if (a[i].s_addr == ips[k].s_addr)
-					return true;
-	if (strstr(rec, " mx") != NULL) {
-		struct dns_mx *v = NULL;
-		size_t nmx = 0;
+	if (pw == NULL)
+		return snprintf(why, whysz, "there is no user postern"), -1;
+	if (getuid() == pw->pw_uid)
+		return access(path, R_OK) == 0;
+	if (geteuid() != 0)
+		return snprintf(why, whysz, "run postern check as root to know whether user postern can read it"), -1;
+	fflush(NULL);
+	if ((pid = fork()) < 0)
+		return snprintf(why, whysz, "fork: %s", strerror(errno)), -1;
+	if (pid == 0) {
+		int fd;
 
-		if (dns_mx(d, domain, &v, &nmx, &e) == DNS_OK)
-			for (size_t m = 0; m < nmx; m++) {
-				n = 0;
-				if (dns_a(d, v[m].host, a, MAX_IPS, &n, &e) != DNS_OK)
-					continue;
-				for (size_t i = 0; i < n; i++)
-					for (size_t k = 0; k < nips; k++)
-						if (a[i].s_addr == ips[k].s_addr) {
-							dns_mx_free(v, nmx);
-							return true;
-						}
-			}
-		dns_mx_free(v, nmx);
+		if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+			_exit(2);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		_exit(fd >= 0 ? 0 : 1);
 	}
-	return false;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return snprintf(why, whysz, "waitpid: %s", strerror(errno)), -1;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) > 1)
+		return snprintf(why, whysz, "could not become user postern to try"), -1;
+	return WEXITSTATUS(st) == 0;
 }
 
-static void check_spf(struct dns *d, struct tally *t, const char *domain, const struct in_addr *ips, size_t nips)
+/* check_secret - a key file the queue side reads: user postern can, others cannot. */
+static void check_secret(struct check_report *t, const char *id, const char *path)
 {
-	char **v = NULL, *rec = NULL;
-	size_t n = 0, nspf = 0;
-	struct err e;
-	enum dns_result r;
+	struct stat sb;
+	char why[300];
+	int r;
 
-	err_clear(&e);
-	r = dns_txt(d, domain, &v, &n, &e);
-	for (size_t i = 0; i < n; i++)
-		if (strncasecmp(v[i], "v=spf1", 6) == 0 && (v[i][6] == ' ' || v[i][6] == '\0')) {
-			nspf++;
-			rec = v[i];
-		}
-	if (r == DNS_TEMPFAIL)
-		say(t, 1, "SPF", "%s: DNS did not answer (%s)", domain, e.msg);
-	else if (nspf == 0)
-		say(t, 2, "SPF", "%s has no SPF record; publish e.g. \"v=spf1 a:%s -all\"", domain, "YOUR.HOSTNAME");
-	else if (nspf > 1)
-		say(t, 2, "SPF", "%s has %zu SPF records: receivers treat that as an error (RFC 7208 4.5)", domain,
-		    nspf);
-	else {
-		char all = check_spf_all(rec);
-		bool ours = false;
-
-		for (size_t k = 0; k < nips; k++)
-			ours |= check_spf_ip4(rec, ips[k]) == 1;
-		ours = ours || spf_names_host(d, domain, rec, ips, nips);
-		if (all == '+')
-			say(t, 2, "SPF", "\"%s\" ends in +all: anyone may send as %s", rec, domain);
-		else if (ours)
-			say(t, 0, "SPF", "\"%s\" authorizes this host", rec);
-		else if (strcasestr(rec, "include:") || strcasestr(rec, "redirect="))
-			say(t, 1, "SPF", "\"%s\": this host is not named directly (include:/redirect= not followed)",
-			    rec);
-		else
-			say(t, 2, "SPF", "\"%s\" does not authorize this host's address", rec);
-	}
-	dns_txt_free(v, n);
+	if (stat(path, &sb) < 0)
+		return;	/* the load said why */
+	if ((sb.st_mode & (S_IROTH | S_IWOTH | S_IWGRP)) != 0)
+		check_add(t, id, CHECK_FAIL, path, "chown root:postern and chmod 0640 it",
+		    "mode %04o: others can read or change it", (unsigned)(sb.st_mode & 07777));
+	why[0] = '\0';
+	r = queue_can_read(path, why, sizeof why);
+	if (r == 0)
+		check_add(t, id, CHECK_FAIL, path, "chown root:postern and chmod 0640 it (its folders too must let postern in)",
+		    "user postern, as which the queue runs, cannot read it: mail would wait for the key");
+	else if (r < 0)
+		check_add(t, id, CHECK_UNKNOWN, path, NULL, "%s", why);
+	else if ((sb.st_mode & (S_IROTH | S_IWOTH | S_IWGRP)) == 0)
+		check_add(t, id, CHECK_OK, path, NULL, "user postern can read it, others cannot");
 }
 
-static void check_dmarc(struct dns *d, struct tally *t, const char *domain)
+/* dkim_record_verdict - one key's published record against the key; the finding. */
+static void dkim_record_verdict(struct check_report *t, const char *name, const char *keyfile, EVP_PKEY *pk,
+				const char *want_rec, const char *txt)
 {
-	struct buf name;
-	char **v = NULL, p[32];
-	size_t n = 0, i;
-	struct err e;
+	struct check_dkimrec *dr = xcalloc(1, sizeof *dr);
+	struct check_dkimrec *want = xcalloc(1, sizeof *want);
+	bool ed = dkimkey_alg(pk) == DKIM_ED25519_SHA256;
+	char why[200];
 
-	err_clear(&e);
-	buf_init(&name, 300);
-	if (buf_printf(&name, "_dmarc.%s", domain) < 0) {
-		buf_free(&name);
-		return;
-	}
-	(void)dns_txt(d, buf_str(&name), &v, &n, &e);
-	for (i = 0; i < n; i++)
-		if (strncasecmp(v[i], "v=DMARC1", 8) == 0)
-			break;
-	if (i == n)
-		say(t, 1, "DMARC", "no DMARC record at %s; start with \"v=DMARC1; p=none; rua=mailto:postmaster@%s\"",
-		    buf_str(&name), domain);
-	else if (check_tag(v[i], "p", p, sizeof p))
-		say(t, 0, "DMARC", "%s: \"%s\" (policy %s)", buf_str(&name), v[i], p);
+	if (check_dkim_parse(want_rec, strlen(want_rec), want, why, sizeof why) < 0)
+		abort();	/* dkimkey_record's own output */
+	if (check_dkim_parse(txt, strlen(txt), dr, why, sizeof why) < 0)
+		check_add(t, "dkim", CHECK_FAIL, name, want_rec, "\"%s\": verifiers refuse it: %s", txt, why);
+	else if (dr->plen == 0)
+		check_add(t, "dkim", CHECK_FAIL, name, want_rec, "the key is revoked (empty p=): \"%s\"", txt);
+	else if (strcmp(dr->k, ed ? "ed25519" : "rsa") != 0)
+		check_add(t, "dkim", CHECK_FAIL, name, want_rec, "k=%s, but %s is an %s key%s", dr->k, keyfile,
+		    ed ? "Ed25519" : "RSA", ed && strcmp(dr->k, "rsa") == 0 ? " (k= missing means rsa)" : "");
+	else if (!dr->sha256)
+		check_add(t, "dkim", CHECK_FAIL, name, want_rec, "h= does not list sha256, which postern signs with: \"%s\"",
+		    txt);
+	else if (!dr->email)
+		check_add(t, "dkim", CHECK_FAIL, name, want_rec, "s= does not list email or *: \"%s\"", txt);
+	else if (strcmp(dr->p, want->p) != 0)
+		check_add(t, "dkim", CHECK_FAIL, name, want_rec, "does not match %s (p= differs)", keyfile);
+	else if (dr->testing)
+		check_add(t, "dkim", CHECK_WARN, name, "remove t=y once signatures verify",
+		    "matches %s, but t=y: receivers may treat signed mail as unsigned", keyfile);
+	else if (!dr->v_first)
+		check_add(t, "dkim", CHECK_WARN, name, want_rec, "matches %s, but v= is not the first tag (RFC 6376 3.6.1)",
+		    keyfile);
 	else
-		say(t, 2, "DMARC", "%s: \"%s\" has no p= tag", buf_str(&name), v[i]);
-	dns_txt_free(v, n);
-	buf_free(&name);
+		check_add(t, "dkim", CHECK_OK, name, NULL, "matches %s", keyfile);
+	free(dr);
+	free(want);
 }
 
-static void check_dkim(struct dns *d, struct tally *t, const struct config *c, const char *domain)
+static void check_dkim(struct dns *d, struct check_report *t, const struct config *c, const char *domain)
 {
 	size_t used = 0;
 
 	for (size_t k = 0; k < c->ndkim; k++) {
 		const struct conf_dkim_key *key = &c->dkim[k];
-		char want[4096], got[4096];
 		struct buf name, rec, warn;
 		EVP_PKEY *pk = NULL;
 		char **v = NULL;
-		size_t n = 0, i;
+		size_t n = 0;
 		struct err e;
+		enum dns_result r;
 
 		if (strcasecmp(key->domain, domain) != 0)
 			continue;
 		used++;
 		err_clear(&e);
-		buf_init(&name, 600);
-		buf_init(&rec, 8192);
+		buf_init(&name, LIM_DOMAIN + 1);
+		buf_init(&rec, DKIMKEY_RECORD_MAX);
 		buf_init(&warn, 512);
 		if (dkimkey_load(key->keyfile, &pk, &warn, &e) < 0 || dkimkey_record(pk, &rec, &e) < 0) {
-			say(t, 2, "DKIM", "%s: %s", key->keyfile, e.msg);
+			check_add(t, "dkim", CHECK_FAIL, key->keyfile, NULL, "%s", e.msg);
 			goto next;
 		}
 		if (warn.len > 0)
-			say(t, 1, "DKIM", "%s", buf_str(&warn));
+			check_add(t, "dkim", CHECK_WARN, key->keyfile, NULL, "%s", buf_str(&warn));
+		check_secret(t, "dkim", key->keyfile);
 		if (buf_printf(&name, "%s._domainkey.%s", key->selector, key->domain) < 0)
 			goto next;
-		(void)dns_txt(d, buf_str(&name), &v, &n, &e);
-		(void)check_tag(buf_str(&rec), "p", want, sizeof want);
-		for (i = 0; i < n; i++)
-			if (check_tag(v[i], "p", got, sizeof got))
-				break;
-		if (i == n)
-			say(t, 2, "DKIM", "no key record at %s; publish: %s", buf_str(&name), buf_str(&rec));
-		else if (strcmp(got, want) != 0)
-			say(t, 2, "DKIM", "%s does not match %s (p= differs; stray quotes or a cut line?); publish: %s",
-			    buf_str(&name), key->keyfile, buf_str(&rec));
+		r = dns_txt(d, buf_str(&name), &v, &n, &e);	/* a CNAME is followed */
+		if (dns_unknown(r))
+			check_add(t, "dkim", CHECK_UNKNOWN, buf_str(&name), NULL, "DNS did not answer (%s)", e.msg);
+		else if (r != DNS_OK || n == 0)
+			check_add(t, "dkim", CHECK_FAIL, buf_str(&name), buf_str(&rec), "no key record");
+		else if (n > 1)
+			check_add(t, "dkim", CHECK_FAIL, buf_str(&name), buf_str(&rec),
+			    "%zu TXT records: verifiers take one of them; publish only this one", n);
 		else
-			say(t, 0, "DKIM", "%s matches %s", buf_str(&name), key->keyfile);
+			dkim_record_verdict(t, buf_str(&name), key->keyfile, pk, buf_str(&rec), v[0]);
 next:
 		dns_txt_free(v, n);
 		EVP_PKEY_free(pk);
@@ -358,8 +240,8 @@ next:
 		buf_free(&warn);
 	}
 	if (used == 0)
-		say(t, 2, "DKIM", "no dkim key configured for %s: make one with \"postern dkim-keygen %s SELECTOR\"",
-		    domain, domain);
+		check_add(t, "dkim", CHECK_FAIL, domain, "make one with \"postern dkim-keygen DOMAIN SELECTOR\"",
+		    "no dkim key configured");
 }
 
 /* client_key - whether the client key loads and belongs to x. 0 ok, 1 not knowable here (a caller
@@ -390,7 +272,7 @@ static int client_key(const struct config *c, X509 *x, char *why, size_t n)
 
 /* check_tls - the client certificate: readable, paired with its key, current, naming us. An unusable
  * one does not stop mail (the runner delivers without it and says so in mailq): say that too. */
-static void check_tls(struct tally *t, const struct config *c)
+static void check_tls(struct check_report *t, const struct config *c)
 {
 	static const char without[] = "mail goes out without a client certificate";
 	char why[600];
@@ -399,65 +281,80 @@ static void check_tls(struct tally *t, const struct config *c)
 	int k;
 
 	if (c->tls_cert == NULL) {
-		say(t, 0, "TLS", "no client certificate configured (optional: tls_cert, tls_key)");
+		check_add(t, "tls", CHECK_OK, "tls_cert", NULL, "no client certificate configured (optional)");
 		return;
 	}
 	if ((f = fopen(c->tls_cert, "re")) == NULL || (x = PEM_read_X509(f, NULL, NULL, NULL)) == NULL) {
 		if (f)
 			fclose(f);
-		say(t, 2, "TLS", "%s: cannot read a certificate: %s", c->tls_cert, without);
+		check_add(t, "tls", CHECK_FAIL, c->tls_cert, without, "cannot read a certificate");
 		ERR_clear_error();
 		return;
 	}
 	fclose(f);
 	if ((k = client_key(c, x, why, sizeof why)) == 2)
-		say(t, 2, "TLS", "%s: %s", why, without);
+		check_add(t, "tls", CHECK_FAIL, c->tls_key, without, "%s", why);
 	else if (k == 1)
-		say(t, 1, "TLS", "%s (run postern check as root to check the key)", why);
+		check_add(t, "tls", CHECK_UNKNOWN, c->tls_key, "run postern check as root to check the key", "%s", why);
 	const char *name = c->tls_cert_name ? c->tls_cert_name : c->hostname;
 	if (X509_cmp_current_time(X509_get0_notAfter(x)) <= 0)
-		say(t, 2, "TLS", "%s has expired", c->tls_cert);
+		check_add(t, "tls", CHECK_FAIL, c->tls_cert, "renew it", "has expired");
 	else if (X509_cmp_time(X509_get0_notAfter(x), &(time_t){ time(NULL) + 14 * 86400 }) <= 0)
-		say(t, 1, "TLS", "%s expires within 14 days (is the certbot deploy hook installed?)", c->tls_cert);
+		check_add(t, "tls", CHECK_WARN, c->tls_cert, "renew it (is the certbot deploy hook installed?)",
+		    "expires within 14 days");
 	else if (X509_check_host(x, name, 0, 0, NULL) != 1)
-		say(t, 2, "TLS", "%s does not name %s", c->tls_cert, name);
+		check_add(t, "tls", CHECK_FAIL, c->tls_cert, "get a certificate for it", "does not name %s", name);
 	else if (k == 0)
-		say(t, 0, "TLS", "%s is valid, names %s and matches its key", c->tls_cert, name);
+		check_add(t, "tls", CHECK_OK, c->tls_cert, NULL, "is valid, names %s and matches its key", name);
+	if (k == 0)
+		check_secret(t, "tls", c->tls_key);
 	X509_free(x);
 }
 
 int check_main(const struct config *c, int argc, char **argv, FILE *out, FILE *errf)
 {
-	struct tally t = { out, 0, 0, 0 };
-	struct in_addr ips[MAX_IPS];
-	const char *domain = argc > 1 ? argv[1] : c->domain;
+	struct check_report *t = xcalloc(1, sizeof *t);
+	struct check_origin o;
+	const char *domain;
 	struct dns *d;
 	struct err e;
-	size_t n;
+	int rc;
 
 	err_clear(&e);
-	if (argc > 2) {
-		fprintf(errf, "usage: postern check [DOMAIN]\n");
+	if (check_args(argc, (const char *const *)argv, t, &domain, &e) < 0) {
+		fprintf(errf, "postern: %s\nusage: postern check [--json] [--only NAME[,NAME...]] [DOMAIN]\n",
+		    e.msg);
+		free(t);
 		return EX_USAGE;
 	}
+	t->domain = domain != NULL ? domain : c->domain;
 	if ((d = dns_new(c->resolver, &e)) == NULL) {
 		fprintf(errf, "postern: %s\n", e.msg);
+		free(t);
 		return EX_CONFIG;
 	}
-	{
-		char sd[600];	/* DOMAIN is the caller's */
-
-		(void)log_safe(sd, sizeof sd, domain, strlen(domain));
-		fprintf(out, "checking %s, sending host %s\n", sd, c->hostname);
-	}
-	n = host_ips(d, &t, c->hostname, ips);
-	check_rdns(d, &t, c->hostname, ips, n);
-	check_mx(d, &t, domain);
-	check_spf(d, &t, domain, ips, n);
-	check_dkim(d, &t, c, domain);
-	check_dmarc(d, &t, domain);
-	check_tls(&t, c);
-	fprintf(out, "%d ok, %d warnings, %d failures\n", t.ok, t.warn, t.fail);
+	memset(&o, 0, sizeof o);
+	if (check_wanted(t, "address") || check_wanted(t, "a") || check_wanted(t, "ptr") ||
+	    check_wanted(t, "dnsbl") || check_wanted(t, "spf") || check_wanted(t, "spf-helo"))
+		check_origin_learn(d, c, t, &o);
+	if (check_wanted(t, "hostname") || check_wanted(t, "a") || check_wanted(t, "ptr"))
+		check_host(d, c, t, &o);
+	if (check_wanted(t, "dnsbl"))
+		check_dnsbl(d, c, t, &o);
+	if (check_wanted(t, "mx"))
+		check_mx(d, t, t->domain);
+	if (check_wanted(t, "spf") || check_wanted(t, "spf-helo"))
+		check_spf(d, c, t->domain, t, &o);
+	if (check_wanted(t, "dkim"))
+		check_dkim(d, t, c, t->domain);
+	if (check_wanted(t, "dmarc") || check_wanted(t, "align"))
+		check_dmarc(d, c, t->domain, t);
+	if (check_wanted(t, "tls"))
+		check_tls(t, c);
+	check_print(t, c->hostname, out);
+	rc = check_exit(t->count);
+	check_report_free(t);
+	free(t);
 	dns_free(d);
-	return t.fail > 0 ? 1 : 0;
+	return rc;
 }

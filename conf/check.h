@@ -2,9 +2,9 @@
  * check.h - `postern check [DOMAIN]`: what receivers will look at, checked from here, before the first
  * message lands in junk: SPF, DKIM, DMARC, MX, A, reverse DNS and the TLS client certificate.
  *
- * Untrusted input: DNS answers (parsed by lib/dns) and the certificate file. The pure helpers below
- * are unit tested. Output: one line per finding ("ok", "warn", "FAIL"), then a summary; exit 0 when
- * nothing failed, 1 when something did, 64/78 for usage and configuration errors.
+ * Untrusted input: DNS answers (parsed by lib/dns), the caller's DOMAIN and the certificate file. The
+ * pure helpers below are unit tested. Output and exit status: check_report.h. A DNS failure is never
+ * a verdict on a record: it is "could not check" (CHECK_UNKNOWN).
  */
 #ifndef POSTERN_CHECK_H
 #define POSTERN_CHECK_H
@@ -15,13 +15,10 @@
 
 #include "conf/config.h"
 
+/* check_main - `postern check [--json] [--only NAME[,NAME...]] [DOMAIN]`: EX_OK, CHECK_EXIT_FAILED when
+ * something failed, EX_TEMPFAIL when nothing failed but something could not be checked; EX_USAGE,
+ * EX_CONFIG. */
 int check_main(const struct config *c, int argc, char **argv, FILE *out, FILE *errf);
-
-/* check_spf_ip4 - does an SPF record name `ip` directly (ip4:A.B.C.D[/N])? 1 yes, 0 no. Pure. */
-int check_spf_ip4(const char *record, struct in_addr ip);
-
-/* check_spf_all - the record's final "all" qualifier: '-', '~', '?', '+', or 0 when absent. Pure. */
-char check_spf_all(const char *record);
 
 /* check_tag - the value of tag `name` in a "tag=value; tag=value" record (DKIM, DMARC), copied into
  * out without white space. Returns false when absent. Pure. */

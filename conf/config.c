@@ -31,6 +31,7 @@
 #include "lib/log.h"
 
 #define CONF_RESOLVERS 3	/* resolv.h MAXNS: libresolv uses at most three servers */
+#define CONF_DNSBLS 8	/* deny-lists postern check asks: one query each per sending address */
 #define CONF_SHOW 96	/* how much of a bad value an error message shows */
 
 struct pctx;
@@ -52,6 +53,8 @@ enum kind {
 	K_IPV4,			/* char *: one IPv4 address, stored as inet_ntop writes it */
 	K_DKIM, K_POLICY, K_RESOLVER, K_SMARTHOST, K_CANON, K_ROUTE,	/* one key each, values of their own */
 	K_REWRITE,		/* struct conf_rewrites: "PATTERN ADDRESS", repeated */
+	K_MYIP,			/* check_myip: NAME@SERVER or none */
+	K_DNSBL,		/* dnsbl: zones, or none */
 };
 
 struct pctx;
@@ -60,6 +63,7 @@ typedef int parse_fn(struct pctx *x, const struct key *k, struct span v);
 typedef int show_fn(const struct config *c, const struct key *k, struct buf *out);
 static parse_fn parse_host, parse_path, parse_size, parse_dur, parse_int, parse_enum, parse_bool, parse_ipv4;
 static parse_fn set_dkim, set_policy, set_resolver, set_smarthost, set_canon, set_route, set_rewrite;
+static parse_fn set_myip, set_dnsbl;
 static int one_relay(struct pctx *x, const char *key, struct span v, char **host, int *port, bool *given);
 static show_fn show_str, show_size, show_usize, show_dur, show_int, show_enum, show_bool;
 static show_fn show_dkim, show_policy, show_smarthost, show_canon, show_route, show_rewrite;
@@ -87,6 +91,8 @@ static const struct kindops {
 	[K_CANON] = { set_canon, show_canon, false, false },
 	[K_ROUTE] = { set_route, show_route, true, true },
 	[K_REWRITE] = { set_rewrite, show_rewrite, true, true },
+	[K_MYIP] = { set_myip, show_str, false, false },
+	[K_DNSBL] = { set_dnsbl, show_str, true, false },
 };
 
 static const char *const deliver_words[] = { "background", "queue", NULL };
@@ -170,6 +176,10 @@ static const struct key {
 	STR("rewrite_from", K_REWRITE, rewrite_from, NULL, NULL),
 	STR("rewrite_reply_to", K_BOOL, rewrite_reply_to, "yes", NULL),
 	ENUM("from_policy", from_policy, "keep", from_policy_words),
+	/* postern check: where it learns the address mail leaves from (OpenDNS answers any client) */
+	STR("check_myip", K_MYIP, check_myip, "myip.opendns.com@resolver1.opendns.com", NULL),
+	/* the deny-lists check asks: Spamhaus's combined list and SpamCop's, the two large receivers use */
+	STR("dnsbl", K_DNSBL, dnsbl, "zen.spamhaus.org,bl.spamcop.net", NULL),
 #undef F
 #undef STR
 #undef NUM
@@ -567,6 +577,61 @@ static int set_resolver(struct pctx *x, const struct key *k, struct span v)
 	return 0;
 }
 
+/* set_myip - "NAME@SERVER" (both host names; SERVER may be an IPv4 address) or "none". */
+static int set_myip(struct pctx *x, const struct key *k, struct span v)
+{
+	const char *at = memchr(v.p, '@', v.n);
+
+	(void)k;
+	if (span_eq(v, "none")) {
+		set_str(&x->c->check_myip, xstrdup("none"));
+		return 0;
+	}
+	if (at == NULL || !conf_host_ok(span_make(v.p, (size_t)(at - v.p))) ||
+	    !conf_host_ok(span_make(at + 1, v.n - (size_t)(at - v.p) - 1)))
+		return badval(x, "check_myip", "not NAME@SERVER or none:", v);
+	set_str(&x->c->check_myip, conf_host_dup(v));
+	return 0;
+}
+
+/* set_dnsbl - DNSBL zones (host names) separated by commas or spaces, at most CONF_DNSBLS, or "none";
+ * stored comma-separated. */
+static int set_dnsbl(struct pctx *x, const struct key *k, struct span v)
+{
+	struct buf out;
+	struct span w;
+	size_t n = 0;
+
+	(void)k;
+	if (span_eq(v, "none")) {
+		set_str(&x->c->dnsbl, xstrdup("none"));
+		return 0;
+	}
+	buf_init(&out, CONF_DNSBLS * (CONF_HOST_MAX + 1));
+	while ((w = next_word(&v)).n != 0) {
+		const char *comma = memchr(w.p, ',', w.n);
+
+		if (comma != NULL) {	/* the rest of this word goes back for the next round */
+			v = span_make(comma + 1, (size_t)(v.p + v.n - comma - 1));
+			w.n = (size_t)(comma - w.p);
+		}
+		if (!conf_host_ok(w)) {
+			buf_free(&out);
+			return badval(x, "dnsbl", "not a zone name:", w);
+		}
+		char *low = conf_host_dup(w);
+		int r = ++n > CONF_DNSBLS || (n > 1 && buf_addc(&out, ',') < 0) || buf_adds(&out, low) < 0;
+
+		free(low);
+		if (r) {
+			buf_free(&out);
+			return bad(x, "dnsbl: at most %d zones", CONF_DNSBLS);
+		}
+	}
+	set_str(&x->c->dnsbl, buf_take(&out));
+	return 0;
+}
+
 /* one_relay - "HOST" or "HOST:PORT" into *host, *port (untouched without a port); key names it. */
 static int one_relay(struct pctx *x, const char *key, struct span v, char **host, int *port, bool *given)
 {
@@ -932,6 +997,8 @@ void conf_free(struct config *c)
 	}
 	free(c->rewrite_sender.v);
 	free(c->rewrite_from.v);
+	free(c->check_myip);
+	free(c->dnsbl);
 	memset(c, 0, sizeof *c);
 }
 

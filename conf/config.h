@@ -128,6 +128,9 @@ struct config {
 	struct conf_rewrites rewrite_from;	/* From header rules */
 	bool rewrite_reply_to;	/* a rewritten From's original goes to Reply-To (when there is none) */
 	enum from_policy from_policy;
+	/* postern check */
+	char *check_myip;	/* "NAME@SERVER": ask SERVER for NAME's A to learn our address; "none" */
+	char *dnsbl;		/* DNSBL zones, comma-separated, or "none" */
 };
 
 /* conf_defaults - fill every field with its default, from the key table. hostname, domain and

@@ -17,7 +17,8 @@
 #       badcert.example     MX 10 mx.badcert.example (127.0.0.16)
 #       smarthost.example   A 127.0.0.20
 #       postern.example     the sender: MX mx.postern.example (127.0.0.15, where bounces land),
-#                           mail A 127.0.0.1, SPF, _dmarc, DKIM keys rsa2048._domainkey and
+#                           mail A 127.0.0.1 (and SPF), myip A 127.0.0.1 (for postern check),
+#                           SPF, _dmarc, DKIM keys rsa2048._domainkey and
 #                           ed25519._domainkey (generated at start with openssl)
 #       127.in-addr.arpa    PTR for every address above (127.0.0.1 = mail.postern.example)
 #     dns_add ZONE "NAME TTL TYPE DATA" publishes more (SIGHUP to NSD, waits for the new serial).

@@ -50,6 +50,8 @@ dns_write_base() {
 		echo "@ 300 MX 10 mx.postern.example."
 		echo "mx 300 A 127.0.0.15"
 		echo "mail 300 A 127.0.0.1"
+		echo 'mail 300 TXT "v=spf1 a -all"'
+		echo "myip 300 A 127.0.0.1"	# postern check's check_myip: "the address you come from"
 		echo '@ 300 TXT "v=spf1 ip4:127.0.0.1 -all"'
 		echo '_dmarc 300 TXT "v=DMARC1; p=reject; adkim=s; aspf=s"'
 		echo "rsa2048._domainkey 300 TXT $(dkim_txt "$WORK/keys/dkim-rsa.pem" rsa)"

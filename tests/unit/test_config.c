@@ -47,6 +47,7 @@ static void field(const struct config *c, const char *key, char *out, size_t n)
 	S("pidfile", c->pidfile);
 	S("mailq_users", c->mailq_users == MAILQ_ROOT ? "root" : c->mailq_users == MAILQ_GROUP ? "group" : "anyone");
 	S("pidfile", c->pidfile); S("allow_local_mx", c->allow_local_mx ? "yes" : "no");
+	S("check_myip", c->check_myip); S("dnsbl", c->dnsbl);
 	else if (strcmp(key, "dkim_canon") == 0)
 		r = snprintf(out, n, "%s/%s", cn[c->dkim_hcanon], cn[c->dkim_bcanon]);
 	else if (strcmp(key, "dkim") == 0) {
@@ -209,6 +210,13 @@ static const struct row rows[] = {
 	{ "smarthost_tls starttls\n", "smarthost_tls", "starttls", false },
 	{ "smarthost_tls none\n", "smarthost_tls", "none", false },
 	{ "smarthost_auth /etc/postern/auth\n", "smarthost_auth", "/etc/postern/auth", false },
+	{ "", "check_myip", "myip.opendns.com@resolver1.opendns.com", false },
+	{ "check_myip Myip.Test@192.0.2.53\n", "check_myip", "myip.test@192.0.2.53", false },
+	{ "check_myip none\n", "check_myip", "none", false },
+	{ "", "dnsbl", "zen.spamhaus.org,bl.spamcop.net", false },
+	{ "dnsbl BL.example  bl2.example\n", "dnsbl", "bl.example,bl2.example", false },
+	{ "dnsbl a.example,b.example c.example\n", "dnsbl", "a.example,b.example,c.example", false },
+	{ "dnsbl none\n", "dnsbl", "none", false },
 	{ "tls none\n", "tls", "none", false },
 	{ "tls verify\n", "tls", "verify", false },
 	{ "tls encrypt\n", "tls", "encrypt", false },
@@ -323,6 +331,12 @@ static const struct row rows[] = {
 	  true },
 	{ "smarthost [::1]:25\n", NULL, "t.conf:1: smarthost: bad host name \"[::1]\"", true },
 	{ "smarthost a b\n", "=smarthost", "a:587 b:587", false },	/* two hosts, not one value too many */
+	{ "check_myip myip.opendns.com\n", NULL, "t.conf:1: check_myip: not NAME@SERVER or none: \"myip.opendns.com\"", true },
+	{ "check_myip @192.0.2.53\n", NULL, "t.conf:1: check_myip: not NAME@SERVER or none: \"@192.0.2.53\"", true },
+	{ "check_myip a@b@c\n", NULL, "t.conf:1: check_myip: not NAME@SERVER or none: \"a@b@c\"", true },
+	{ "dnsbl bl_1.example\n", NULL, "t.conf:1: dnsbl: not a zone name: \"bl_1.example\"", true },
+	{ "dnsbl a.x b.x c.x d.x e.x f.x g.x h.x i.x\n", NULL, "t.conf:1: dnsbl: at most 8 zones", true },
+	{ "dnsbl a.x,,b.x\n", NULL, "t.conf:1: dnsbl: not a zone name: \"\"", true },
 	{ "tls_policy example.com\n", NULL, "t.conf:1: tls_policy: wants DOMAIN LEVEL, got \"example.com\"", true },
 	{ "tls_policy example.com strict\n", NULL,
 	  "t.conf:1: tls_policy: bad level (want none|may|encrypt|verify) \"strict\"", true },

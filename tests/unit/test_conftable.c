@@ -6,8 +6,8 @@
  * paths (SPOOLDIR /var/spool/postern, SYSCONFDIR /etc); a build with others fails here, rightly: its
  * manual would then be wrong.
  *
- * The man page's convention, which this test holds it to: in the sections SUBMISSION to TIMEOUTS each
- * key is one `.TP` entry whose head line is "KEY ARGS" (tls_cert and tls_key share one: "KEY ARGS, KEY
+ * The man page's convention, which this test holds it to: in the sections SUBMISSION to TIMEOUTS and
+ * CHECK each key is one `.TP` entry whose head line is "KEY ARGS" (tls_cert and tls_key share one: "KEY ARGS, KEY
  * ARGS"), and whose body says
  * "Default: X" exactly once. X runs to the first ". ", ": ", " (", "; " or the final ".". It is the
  * table's default as the file would write it ("5m", not "300"), "none" for a key that is not set by
@@ -193,7 +193,8 @@ Test(conftable, man_page)
 			at = OUT;
 		}
 		if (n >= 4 && memcmp(p, ".SH ", 4) == 0) {
-			static const char *const sections[] = { "SUBMISSION", "DKIM", "DELIVERY", "QUEUE", "TIMEOUTS" };
+			static const char *const sections[] = { "SUBMISSION", "DKIM", "DELIVERY", "QUEUE", "TIMEOUTS",
+								      "CHECK" };
 			keys_section = false;
 			for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
 				if (n - 4 == strlen(sections[i]) && memcmp(p + 4, sections[i], n - 4) == 0)
@@ -329,7 +330,8 @@ Test(conftable, show_every_key)
 		"retry_max 14400\nqueue_lifetime 432000\ndelay_warning 0\ntimeout_connect 30\n"
 		"timeout_greeting 300\ntimeout_command 300\ntimeout_data_init 120\ntimeout_data_block 180\n"
 		"timeout_data_done 600\ntimeout_message 1800\ntimeout_session 3600\npidfile /run/postern.pid\n"
-		"mailq_users anyone\nallow_local_mx no\nrewrite_reply_to yes\nfrom_policy keep\n";
+		"mailq_users anyone\nallow_local_mx no\nrewrite_reply_to yes\nfrom_policy keep\n"
+		"check_myip myip.opendns.com@resolver1.opendns.com\ndnsbl zen.spamhaus.org,bl.spamcop.net\n";
 	char got[4096] = { 0 }, again[4096] = { 0 };
 
 	show_all(in, got, sizeof got - 1);
