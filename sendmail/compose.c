@@ -23,6 +23,7 @@
 #include "queue/envelope.h"
 #include "sendmail/dkim.h"
 #include "sendmail/hdr.h"
+#include "sendmail/mime.h"
 #include "sendmail/msg.h"
 #include "sendmail/rcpt.h"
 
@@ -109,20 +110,6 @@ static bool has_8bit(const char *p, size_t n)
 	return false;
 }
 
-/* quote_phrase - a display name as an RFC 5322 quoted-string. */
-static int quote_phrase(struct buf *b, const char *s)
-{
-	if (buf_addc(b, '"') < 0)
-		return -1;
-	for (; *s; s++) {
-		if ((*s == '"' || *s == '\\') && buf_addc(b, '\\') < 0)
-			return -1;
-		if (buf_addc(b, *s) < 0)
-			return -1;
-	}
-	return buf_addc(b, '"');
-}
-
 /* qualify_field - a From/To/Cc/... field naming a bare local name ("root (Cron Daemon)") is rewritten
  * with the configured domain ("root@example.com (Cron Daemon)"), as Postfix appends @myorigin, so that
  * receivers and DKIM see a real address. Returns 1 when it appended a rewritten field to out, 0 when the
@@ -156,7 +143,7 @@ static int qualify_field(const struct compose_ctx *x, const struct hdr_field *f,
 
 		if (i > 0 && buf_adds(&list, ", ") < 0)
 			r = -1;
-		else if (a->display != NULL && (quote_phrase(&list, a->display) < 0 || buf_adds(&list, " <") < 0))
+		else if (a->display != NULL && (mime_phrase(&list, a->display, strlen(a->display)) < 0 || buf_adds(&list, " <") < 0))
 			r = -1;
 		else if (buf_printf(&list, "%s@%s", a->local, a->domain ? a->domain : x->c->domain) < 0)
 			r = -1;
@@ -217,11 +204,18 @@ static int complete_header(const struct compose_ctx *x, const struct hdr_field *
 			}
 			addr = fallback = buf_take(&b);
 		}
-		int r = buf_adds(out, "From: ");
-		if (r == 0 && name != NULL && *name != '\0')
-			r = (quote_phrase(out, name) < 0 || buf_adds(out, " ") < 0) ? -1 : 0;
+		/* a non-ASCII name becomes RFC 2047 encoded words, which the folder may put on lines of their own */
+		struct buf v;
+		int r = 0;
+
+		buf_init(&v, x->c->max_header_size);
+		if (name != NULL && *name != '\0')
+			r = (mime_phrase(&v, name, strlen(name)) < 0 || buf_adds(&v, " ") < 0) ? -1 : 0;
 		if (r == 0)
-			r = buf_printf(out, "<%s>\r\n", addr);
+			r = buf_printf(&v, "<%s>", addr);
+		if (r == 0)
+			r = hdr_fold("From", buf_str(&v), v.len, out);
+		buf_free(&v);
 		free(fallback);
 		if (r < 0)
 			goto big;

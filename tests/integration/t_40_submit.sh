@@ -580,6 +580,71 @@ test_submit_envelope_options() {
 	same_file "envelope" "$T/want.env" "$T/got.env"
 }
 
+# display names with non-ASCII characters (-F, GECOS) become RFC 2047 encoded words, never raw 8-bit and
+# never inside quotes; a caller's encoded-word name (PHP's mb_encode_mimeheader) is not quoted either;
+# a long name is folded between words. Python's email package reads each name back.
+test_submit_utf8_display_names() {
+	submit_env
+	printf 'To: n@mx-pref.example\nSubject: names\n\nbody\n' | submit -t -i -F $'Jos\303\251 M\303\274ller'
+	expect_queued_exactly root@postern.example 7BIT n@mx-pref.example <<-EOF
+	$RCV
+	To: n@mx-pref.example
+	Subject: names
+	Date: DATE
+	Message-ID: <QID@mail.postern.example>
+	From: =?UTF-8?Q?Jos=C3=A9_M=C3=BCller?= <root@postern.example>
+
+	body
+	EOF
+	rm -f "$SPOOL"/new/* "$SPOOL"/data/*
+	printf 'From: =?UTF-8?Q?Caf=C3=A9?= <www-data>\nTo: n@mx-pref.example\nSubject: php\n\nbody\n' | submit -t -i
+	expect_queued_exactly root@postern.example 7BIT n@mx-pref.example <<-EOF
+	$RCV
+	From: =?UTF-8?Q?Caf=C3=A9?= <www-data@postern.example>
+	To: n@mx-pref.example
+	Subject: php
+	Date: DATE
+	Message-ID: <QID@mail.postern.example>
+
+	body
+	EOF
+	rm -f "$SPOOL"/new/* "$SPOOL"/data/*
+	local long=$'\320\220\320\273\320\265\320\272\321\201\320\260\320\275\320\264\321\200 \320\220\320\273\320\265\320\272\321\201\320\260\320\275\320\264\321\200\320\276\320\262\320\270\321\207 \320\232\320\276\320\275\321\201\321\202\320\260\320\275\321\202\320\270\320\275\320\276\320\262\321\201\320\272\320\270\320\271'
+	printf 'To: n@mx-pref.example\nSubject: long\n\nbody\n' | submit -t -i -F "$long"
+	local id
+	id=$(the_id) || exit 1
+	check_spooled "$id"
+	awk '/^\r?$/ { exit } length($0) > 79 { exit 1 }' "$T/got.data" || fail "a header line over 78 octets"
+	LC_ALL=C.UTF-8 /usr/bin/python3 - "$T/got.data" "$long" <<-'PY' || fail "Python reads the From name differently"
+	import email, email.policy, email.utils, sys
+	m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)
+	frm = str(m['From'])
+	name, addr = email.utils.parseaddr(frm)
+	want = sys.argv[2].encode('utf-8', 'surrogateescape').decode('utf-8')
+	if (name, addr) != (want, 'root@postern.example') or not all(ord(c) < 128 for c in m.as_string()):
+	    sys.exit('got %r' % frm)
+	PY
+}
+
+# a GECOS full name with accents, as on a Debian box with `chfn -f`: encoded words too.
+test_submit_gecos_utf8() { submit_env; in_private_mounts gecos_utf8_inner; }
+gecos_utf8_inner() {
+	sed 's/^root:\([^:]*\):0:0:[^:]*:/root:\1:0:0:Zo\xc3\xab \xc3\x85ngstr\xc3\xb6m,Room 1,,:/' "$WORK/etc/passwd" >"$T/passwd"
+	grep -q '^root:.*Room 1' "$T/passwd" || fail "no root line in the world's passwd"
+	mount --bind "$T/passwd" /etc/passwd || fail "bind passwd"
+	printf 'To: g@mx-pref.example\nSubject: gecos\n\nbody\n' | submit -t -i
+	expect_queued_exactly root@postern.example 7BIT g@mx-pref.example <<-EOF
+	$RCV
+	To: g@mx-pref.example
+	Subject: gecos
+	Date: DATE
+	Message-ID: <QID@mail.postern.example>
+	From: =?UTF-8?Q?Zo=C3=AB_=C3=85ngstr=C3=B6m?= <root@postern.example>
+
+	body
+	EOF
+}
+
 # ------------------------------------------------------------------ 2. refusals: the spool untouched
 
 test_submit_refuse_nul() {
