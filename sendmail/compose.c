@@ -21,13 +21,13 @@
 #include "lib/fdio.h"
 #include "lib/limits.h"
 #include "queue/envelope.h"
+#include "sendmail/body.h"
 #include "sendmail/dkim.h"
 #include "sendmail/hdr.h"
 #include "sendmail/mime.h"
 #include "sendmail/msg.h"
 #include "sendmail/rcpt.h"
 
-#define CHUNK (64 * 1024)
 #define MAX_SIGS 8
 #define MAX_KEYS 64	/* dkim lines in the configuration that one submission may use */
 
@@ -247,6 +247,27 @@ static char *from_domain(const struct hdr_field *f, size_t nf)
 	return d;
 }
 
+/* hash_feed, hash_restart - the DKIM body hashes as body.h's sink: [0] relaxed, [1] simple */
+static void hash_feed(void *arg, const char *p, size_t n)
+{
+	struct dkim_body **b = arg;
+
+	for (int i = 0; i < 2; i++)
+		if (b[i] != NULL)
+			dkim_body_update(b[i], p, n);
+}
+
+static void hash_restart(void *arg)
+{
+	struct dkim_body **b = arg;
+
+	for (int i = 0; i < 2; i++)
+		if (b[i] != NULL) {
+			dkim_body_free(b[i]);
+			b[i] = dkim_body_new(i ? CANON_SIMPLE : CANON_RELAXED);
+		}
+}
+
 struct signer {
 	size_t key;		/* index into c->dkim */
 	enum dkim_canon hc, bc;
@@ -361,7 +382,7 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 	const struct opts *o = x->o;
 	struct rcpt_src src = { x->al, c->domain, o->no_alias };
 	struct rcpt_set rc = { 0 }, drop = { 0 };
-	struct msg_opts mo = { o->dot_ends, c->max_header_size, c->max_size };
+	struct msg_opts mo = { o->dot_ends, c->max_header_size, c->max_size, true };
 	struct msg_reader *rd = NULL;
 	struct hdr_field *f = NULL, *cf = NULL;
 	size_t nf = 0, ncf = 0, i, ns = 0;
@@ -370,8 +391,8 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 	struct signer sg[MAX_SIGS];
 	struct dkim_body *bodies[2] = { NULL, NULL };	/* relaxed, simple */
 	unsigned char bh[2][32];
-	char *sender = NULL, *fdom = NULL, *chunk = NULL;
-	bool utf8 = false;
+	char *sender = NULL, *fdom = NULL;
+	bool utf8 = false, body8 = false;
 	int r = -1;
 
 	memset(&env, 0, sizeof env);
@@ -448,27 +469,14 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 		goto out;
 	}
 
-	/* write the header section, then stream the body */
-	if (write_all(x->datafd, buf_str(&out), out.len, "spool", e) < 0)
+	/* the header section and the body, MIME-completed (body.h): the fields DKIM signs are parsed again */
+	struct body_sink sink = { hash_feed, hash_restart, bodies };
+	if (body_write(rd, x->datafd, &out, &sink, &body8, e) < 0)
 		goto out;
-	chunk = malloc(CHUNK);
-	if (chunk == NULL) {
-		err_set(e, EX_OSERR, "out of memory");
+	free(cf);
+	cf = NULL;
+	if (hdr_parse(buf_str(&out), out.len - 2, &cf, &ncf, e) < 0)
 		goto out;
-	}
-	for (;;) {
-		ssize_t n = msg_read_body(rd, chunk, CHUNK, e);
-
-		if (n < 0)
-			goto out;
-		if (n == 0)
-			break;
-		for (i = 0; i < 2; i++)
-			if (bodies[i] != NULL)
-				dkim_body_update(bodies[i], chunk, (size_t)n);
-		if (write_all(x->datafd, chunk, (size_t)n, "spool", e) < 0)
-			goto out;
-	}
 	for (i = 0; i < 2; i++)
 		if (bodies[i] != NULL)
 			dkim_body_final(bodies[i], bh[i]);
@@ -478,7 +486,7 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 	env.arrival = (long long)x->now;
 	env.sender = sender;
 	/* 8-bit octets in the header count too: the server must take 8BITMIME (RFC 6152) */
-	env.body8bit = msg_body_8bit(rd) || o->body == BODY_8BITMIME || has_8bit(buf_str(&out), out.len);
+	env.body8bit = body8 || o->body == BODY_8BITMIME || has_8bit(buf_str(&out), out.len);
 	env.smtputf8 = utf8 || rc.utf8;
 	env.envid = (char *)(uintptr_t)o->envid;
 	env.ret = o->ret == RET_FULL ? 1 : o->ret == RET_HDRS ? 2 : 0;
@@ -502,7 +510,6 @@ out:
 	free(env.rcpt);	/* the strings belong to rc and sender */
 	for (i = 0; i < 2; i++)
 		dkim_body_free(bodies[i]);
-	free(chunk);
 	free(fdom);
 	free(sender);
 	free(f);

@@ -430,30 +430,90 @@ test_submit_mbox_from_line() {
 	EOF
 }
 
-# a 2000-octet body line is broken after 998 octets (before signing: dkimpy checks it).
+# mime_decodes DATAFILE WANTFILE [CHARSET] - Python's email package decodes the spooled message's body
+# to exactly WANTFILE (LF line ends), with no line over 998 octets (and the charset, if given).
+mime_decodes() {
+	/usr/bin/python3 "$HERE/mimebody.py" "$1" ${3:+"$3"} >"$T/decoded" 2>"$T/decoded.err" ||
+		fail "Python cannot read the body back: $(cat "$T/decoded.err")"
+	cmp -s "$2" "$T/decoded" || fail "the body does not decode to what was sent: $(cmp "$2" "$T/decoded" 2>&1)"
+}
+
+# a 2000-octet body line is not cut: the body is re-encoded as quoted-printable before signing (the
+# MIME fields added, as the message had none), lossless, and 7-bit.
 test_submit_long_body_line() {
 	submit_env
-	local a b
+	local a b id
 	a=$(head -c 998 /dev/zero | tr '\0' a)
 	b=$(head -c 1002 /dev/zero | tr '\0' b)
-	printf 'To: l@mx-pref.example\nSubject: long\n\n%s%s\nend\n' "$a" "$b" | submit -t -i
-	expect_queued_exactly root@postern.example 7BIT l@mx-pref.example <<-EOF
+	printf '%s%s\nend\n' "$a" "$b" >"$T/body"
+	{ printf 'To: l@mx-pref.example\nSubject: long\n\n'; cat "$T/body"; } | submit -t -i
+	id=$(the_id) || exit 1
+	check_spooled "$id"
+	expect_eq "BODY" "7BIT" "$(sed -n 's/^BODY //p' "$T/got.env")"
+	sed '/^\r$/q' "$T/got.data" >"$T/got.head"
+	crlf >"$T/want.head" <<-EOF
 	$RCV
 	To: l@mx-pref.example
 	Subject: long
 	Date: DATE
 	Message-ID: <QID@mail.postern.example>
 	From: "root" <root@postern.example>
+	MIME-Version: 1.0
+	Content-Type: text/plain; charset=us-ascii
+	Content-Transfer-Encoding: quoted-printable
 
-	$a
-	${b:0:998}
-	bbbb
-	end
 	EOF
-	spool_data "$(the_id)" | awk 'length($0) > 999 { exit 1 }' || fail "a spooled line over 998 octets"
+	same_file "header section" "$T/want.head" "$T/got.head"
+	awk 'length($0) > 77 { exit 1 }' "$T/data.$id" || fail "a quoted-printable line over 76 octets"
+	mime_decodes "$T/data.$id" "$T/body" us-ascii
 }
 
-# an 8-bit body without -B is detected as 8BITMIME; every byte (also 0x80-0xff, DEL) is kept.
+# the issue's case: a 1,401-octet line of "é" (and an HTML line with a long URL) with their own MIME
+# fields and 8bit: re-encoded as quoted-printable, the caller's Content-Transfer-Encoding replaced, no
+# UTF-8 sequence split; Python reads back every octet.
+test_submit_long_utf8_line() {
+	submit_env
+	local id i
+	{ printf '<p>'; for i in $(seq 1 700); do printf '\303\251'; done
+	  printf ' <a href="https://shop.example/%s">x</a></p>\nfin\n' "$(head -c 1200 /dev/zero | tr '\0' q)"; } >"$T/body"
+	{ printf 'From: Shop <shop@postern.example>\nTo: u@mx-pref.example\nSubject: html\nMIME-Version: 1.0\nContent-Type: text/html; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n'
+	  cat "$T/body"; } | submit -t -i
+	id=$(the_id) || exit 1
+	check_spooled "$id"
+	expect_eq "BODY" "7BIT" "$(sed -n 's/^BODY //p' "$T/got.env")"
+	expect_eq "Content-Transfer-Encoding fields" "Content-Transfer-Encoding: quoted-printable" \
+		"$(grep -i '^Content-Transfer-Encoding' "$T/got.data" | tr -d '\r')"
+	expect_eq "MIME-Version fields" 1 "$(grep -c '^MIME-Version: 1.0' "$T/got.data")"
+	grep -q '^=A9' "$T/got.data" && fail "a soft line break inside a UTF-8 sequence"
+	mime_decodes "$T/data.$id" "$T/body" utf-8
+}
+
+# where re-encoding is impossible, long lines are folded as before: a base64 body (decoders ignore the
+# line break) and a quoted-printable one (a soft line break, so it still decodes to the same text).
+test_submit_long_line_folded_where_encoded() {
+	submit_env
+	local id
+	head -c 3000 /dev/zero | tr '\0' x >"$T/body"
+	{ base64 -w 0 "$T/body"; echo; } >"$T/b64"
+	{ printf 'To: f@mx-pref.example\nSubject: b64\nMIME-Version: 1.0\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n'
+	  cat "$T/b64"; } | submit -t -i
+	id=$(the_id) || exit 1
+	check_spooled "$id"
+	awk 'length($0) > 999 { exit 1 }' "$T/data.$id" || fail "a spooled line over 998 octets"
+	mime_decodes "$T/data.$id" "$T/body"
+	rm -f "$SPOOL"/new/* "$SPOOL"/data/*
+	{ printf 'a=3Db'; head -c 990 /dev/zero | tr '\0' y; printf '=C3=A9 end\n'; } >"$T/qp"
+	{ printf 'a=b'; head -c 990 /dev/zero | tr '\0' y; printf '\303\251 end\n'; } >"$T/body"
+	{ printf 'To: f@mx-pref.example\nSubject: qp\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n'
+	  cat "$T/qp"; } | submit -t -i
+	id=$(the_id) || exit 1
+	check_spooled "$id"
+	grep -q '^=C3=A9 end' "$T/got.data" || fail "the soft break is not before the =C3=A9 escape"
+	mime_decodes "$T/data.$id" "$T/body" utf-8
+}
+
+# an 8-bit body without -B is detected as 8BITMIME; every byte (also 0x80-0xff, DEL) is kept. The
+# message had no MIME fields: they are added, with charset=unknown-8bit as the octets are not UTF-8.
 test_submit_8bit_body() {
 	submit_env
 	local body
@@ -466,8 +526,32 @@ test_submit_8bit_body() {
 	Subject: 8bit
 	Date: DATE
 	Message-ID: <QID@mail.postern.example>
+	MIME-Version: 1.0
+	Content-Type: text/plain; charset=unknown-8bit
+	Content-Transfer-Encoding: 8bit
 
 	$body
+	EOF
+}
+
+# `echo 'Grüße' | mail -s x root` and cron printing UTF-8 without MIME fields of their own: postern adds
+# them (SpamAssassin's PP_MIME_FAKE_ASCII_TEXT otherwise); a message with its own is left alone (the
+# cron test above).
+test_submit_8bit_mime_added() {
+	submit_env
+	printf 'Subject: x\nTo: root\n\nGr\303\274\303\237e\n' | submit -i root
+	expect_queued_exactly root@postern.example 8BITMIME root@postern.example <<-EOF
+	$RCV
+	Subject: x
+	To: root@postern.example
+	Date: DATE
+	Message-ID: <QID@mail.postern.example>
+	From: "root" <root@postern.example>
+	MIME-Version: 1.0
+	Content-Type: text/plain; charset=UTF-8
+	Content-Transfer-Encoding: 8bit
+
+	Gr$(printf '\303\274\303\237')e
 	EOF
 }
 
