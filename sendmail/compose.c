@@ -22,12 +22,13 @@
 #include "lib/limits.h"
 #include "queue/envelope.h"
 #include "lib/hdr.h"
+#include "sendmail/body.h"
 #include "sendmail/handoff.h"
+#include "sendmail/mime.h"
 #include "sendmail/msg.h"
 #include "sendmail/rcpt.h"
 #include "sendmail/rewrite.h"
 
-#define CHUNK (64 * 1024)
 
 /* write_all - write n bytes or fail with EX_TEMPFAIL (ENOSPC, EDQUOT, EIO, EFBIG ...). */
 static int write_all(int fd, const char *p, size_t n, const char *what, struct err *e)
@@ -64,20 +65,6 @@ static bool has_8bit(const char *p, size_t n)
 	return false;
 }
 
-/* quote_phrase - a display name as an RFC 5322 quoted-string. */
-static int quote_phrase(struct buf *b, const char *s)
-{
-	if (buf_addc(b, '"') < 0)
-		return -1;
-	for (; *s; s++) {
-		if ((*s == '"' || *s == '\\') && buf_addc(b, '\\') < 0)
-			return -1;
-		if (buf_addc(b, *s) < 0)
-			return -1;
-	}
-	return buf_addc(b, '"');
-}
-
 /* qualify_field - a From/To/Cc/... field naming a bare local name ("root (Cron Daemon)") is rewritten
  * with the configured domain ("root@example.com (Cron Daemon)"), as Postfix appends @myorigin, so that
  * receivers and DKIM see a real address. Returns 1 when it appended a rewritten field to out, 0 when the
@@ -111,7 +98,7 @@ static int qualify_field(const struct compose_ctx *x, const struct hdr_field *f,
 
 		if (i > 0 && buf_adds(&list, ", ") < 0)
 			r = -1;
-		else if (a->display != NULL && (quote_phrase(&list, a->display) < 0 || buf_adds(&list, " <") < 0))
+		else if (a->display != NULL && (mime_phrase(&list, a->display, strlen(a->display)) < 0 || buf_adds(&list, " <") < 0))
 			r = -1;
 		else if (buf_printf(&list, "%s@%s", a->local, a->domain ? a->domain : x->c->domain) < 0)
 			r = -1;
@@ -172,11 +159,18 @@ static int complete_header(const struct compose_ctx *x, const struct hdr_field *
 			}
 			addr = fallback = buf_take(&b);
 		}
-		int r = buf_adds(out, "From: ");
-		if (r == 0 && name != NULL && *name != '\0')
-			r = (quote_phrase(out, name) < 0 || buf_adds(out, " ") < 0) ? -1 : 0;
+		/* a non-ASCII name becomes RFC 2047 encoded words, which the folder may put on lines of their own */
+		struct buf v;
+		int r = 0;
+
+		buf_init(&v, x->c->max_header_size);
+		if (name != NULL && *name != '\0')
+			r = (mime_phrase(&v, name, strlen(name)) < 0 || buf_adds(&v, " ") < 0) ? -1 : 0;
 		if (r == 0)
-			r = buf_printf(out, "<%s>\r\n", addr);
+			r = buf_printf(&v, "<%s>", addr);
+		if (r == 0)
+			r = hdr_fold("From", buf_str(&v), v.len, out);
+		buf_free(&v);
 		free(fallback);
 		if (r < 0)
 			goto big;
@@ -209,14 +203,14 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 	const struct opts *o = x->o;
 	struct rcpt_src src = { x->al, c->domain, o->no_alias };
 	struct rcpt_set rc = { 0 }, drop = { 0 };
-	struct msg_opts mo = { o->dot_ends, c->max_header_size, c->max_size };
+	struct msg_opts mo = { o->dot_ends, c->max_header_size, c->max_size, true };
 	struct msg_reader *rd = NULL;
 	struct hdr_field *f = NULL, *cf = NULL;
 	size_t nf = 0, ncf = 0, i;
 	struct buf hdr, out;
 	struct envelope env;
-	char *sender = NULL, *sender_orig = NULL, *chunk = NULL;
-	bool utf8 = false;
+	char *sender = NULL, *sender_orig = NULL;
+	bool utf8 = false, body8 = false;
 	int r = -1;
 
 	memset(&env, 0, sizeof env);
@@ -258,39 +252,25 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 	sender_orig = xstrdup(sender);
 	(void)rewrite_sender(c, &sender);	/* rewrite_sender rules (rewrite.h) */
 
-	/* the completed header section, parsed once more as the queue side will read it to sign it */
+	/* the completed header section */
 	if (complete_header(x, f, nf, sender, &out, e) < 0)
 		goto out;
 	if (rewrite_header(c, sender_orig, sender, &out, e) < 0)	/* rewrite_from, from_policy */
 		goto out;
+
+	/* the header section and the body, MIME-completed (body.h); then parsed once more as the queue
+	 * side will read it to sign it */
+	if (body_write(rd, x->datafd, &out, NULL, &body8, e) < 0)
+		goto out;
 	if (hdr_parse(buf_str(&out), out.len - 2, &cf, &ncf, e) < 0)
 		goto out;
-
-	/* write the header section, then stream the body */
-	if (write_all(x->datafd, buf_str(&out), out.len, "spool", e) < 0)
-		goto out;
-	chunk = malloc(CHUNK);
-	if (chunk == NULL) {
-		err_set(e, EX_OSERR, "out of memory");
-		goto out;
-	}
-	for (;;) {
-		ssize_t n = msg_read_body(rd, chunk, CHUNK, e);
-
-		if (n < 0)
-			goto out;
-		if (n == 0)
-			break;
-		if (write_all(x->datafd, chunk, (size_t)n, "spool", e) < 0)
-			goto out;
-	}
 
 	/* the envelope */
 	memcpy(env.id, x->id, strnlen(x->id, LIM_QUEUE_ID));
 	env.arrival = (long long)x->now;
 	env.sender = sender;
 	/* 8-bit octets in the header count too: the server must take 8BITMIME (RFC 6152) */
-	env.body8bit = msg_body_8bit(rd) || o->body == BODY_8BITMIME || has_8bit(buf_str(&out), out.len);
+	env.body8bit = body8 || o->body == BODY_8BITMIME || has_8bit(buf_str(&out), out.len);
 	env.smtputf8 = utf8 || rc.utf8;
 	env.envid = (char *)(uintptr_t)o->envid;
 	env.ret = o->ret == RET_FULL ? 1 : o->ret == RET_HDRS ? 2 : 0;
@@ -307,7 +287,6 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 	r = 0;
 out:
 	free(env.rcpt);	/* the strings belong to rc and sender */
-	free(chunk);
 	free(sender);
 	free(sender_orig);
 	free(f);

@@ -318,7 +318,7 @@ int msg_read_header(struct msg_reader *r, struct buf *hdr, struct err *e)
 		buf_reset(&line);
 	}
 	r->hdr_done = true;
-	r->z.split = true;
+	r->z.split = !r->o.keep_long;
 	r->z.stop_eol = false;
 	r->z.bit8 = false;
 	r->total = (long long)(hdr->len - start);
@@ -352,8 +352,9 @@ ssize_t msg_read_body(struct msg_reader *r, char *out, size_t outsz, struct err 
 		}
 		r->done = more == 0 || r->z.ended;
 	}
-	/* keep the incomplete last line for the next call; a line is at most LIM_LINE + 2 octets */
-	for (keep = ol; keep > 0 && out[keep - 1] != '\n'; keep--)
+	/* keep the incomplete last line for the next call; a line is at most LIM_LINE + 2 octets (unless
+	 * keep_long: then a line has no ceiling and goes out in parts) */
+	for (keep = ol; !r->o.keep_long && keep > 0 && out[keep - 1] != '\n'; keep--)
 		;
 	if (ol - keep > sizeof r->pend || (r->done && keep != ol))
 		abort();	/* the normaliser splits long lines and closes the last one */

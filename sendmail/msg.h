@@ -14,7 +14,8 @@
  *     does not start with whitespace, there is no header section and the body starts there;
  *   - a header line over LIM_LINE octets is folded at whitespace (error 65 if it has none);
  *   - a body line over LIM_LINE octets is split by inserting CRLF after LIM_LINE octets: this happens
- *     before signing, so the signature covers what goes out;
+ *     before signing, so the signature covers what goes out; unless keep_long is set, when the caller
+ *     re-encodes such lines itself (body.h) and msg_read_body may return a part of a line;
  *   - a final line without a line end gets CRLF;
  *   - over max_header bytes of header section, or max_size bytes in all: error 65.
  * Memory is bounded: a 64 KiB input buffer plus the header section.
@@ -33,6 +34,7 @@ struct msg_opts {
 	bool dot_ends;		/* without -i/-oi a line "." alone ends input */
 	size_t max_header;	/* header section ceiling in bytes; 0 = LIM_HEADER_DEFAULT */
 	long long max_size;	/* whole message ceiling in bytes (CRLF form); 0 = unlimited */
+	bool keep_long;		/* body lines over LIM_LINE are not split */
 };
 
 /*
@@ -78,7 +80,7 @@ struct msg_reader *msg_reader_new(int fd, const struct msg_opts *o);
 int msg_read_header(struct msg_reader *r, struct buf *hdr, struct err *e);
 
 /* msg_read_body - put the next body bytes into out[0..outsz) (outsz >= 1024): only complete CRLF
- * lines. Returns the count, 0 at the end of the message, -1 on error (sticky). */
+ * lines (with keep_long: any octets, the last line always ended with CRLF). Returns the count, 0 at the end of the message, -1 on error (sticky). */
 ssize_t msg_read_body(struct msg_reader *r, char *out, size_t outsz, struct err *e);
 
 /* msg_bytes - octets output so far: header section plus body, CRLF form. */

@@ -425,30 +425,90 @@ test_submit_mbox_from_line() {
 	EOF
 }
 
-# a 2000-octet body line is broken after 998 octets (before signing: dkimpy checks it).
+# mime_decodes DATAFILE WANTFILE [CHARSET] - Python's email package decodes the spooled message's body
+# to exactly WANTFILE (LF line ends), with no line over 998 octets (and the charset, if given).
+mime_decodes() {
+	/usr/bin/python3 "$HERE/mimebody.py" "$1" ${3:+"$3"} >"$T/decoded" 2>"$T/decoded.err" ||
+		fail "Python cannot read the body back: $(cat "$T/decoded.err")"
+	cmp -s "$2" "$T/decoded" || fail "the body does not decode to what was sent: $(cmp "$2" "$T/decoded" 2>&1)"
+}
+
+# a 2000-octet body line is not cut: the body is re-encoded as quoted-printable before signing (the
+# MIME fields added, as the message had none), lossless, and 7-bit.
 test_submit_long_body_line() {
 	submit_env
-	local a b
+	local a b id
 	a=$(head -c 998 /dev/zero | tr '\0' a)
 	b=$(head -c 1002 /dev/zero | tr '\0' b)
-	printf 'To: l@mx-pref.example\nSubject: long\n\n%s%s\nend\n' "$a" "$b" | submit -t -i
-	expect_queued_exactly root@postern.example 7BIT l@mx-pref.example <<-EOF
+	printf '%s%s\nend\n' "$a" "$b" >"$T/body"
+	{ printf 'To: l@mx-pref.example\nSubject: long\n\n'; cat "$T/body"; } | submit -t -i
+	id=$(the_id) || exit 1
+	check_spooled "$id"
+	expect_eq "BODY" "7BIT" "$(sed -n 's/^BODY //p' "$T/got.env")"
+	sed '/^\r$/q' "$T/got.data" >"$T/got.head"
+	crlf >"$T/want.head" <<-EOF
 	$RCV
 	To: l@mx-pref.example
 	Subject: long
 	Date: DATE
 	Message-ID: <QID@mail.postern.example>
 	From: "root" <root@postern.example>
+	MIME-Version: 1.0
+	Content-Type: text/plain; charset=us-ascii
+	Content-Transfer-Encoding: quoted-printable
 
-	$a
-	${b:0:998}
-	bbbb
-	end
 	EOF
-	spool_data "$(the_id)" | awk 'length($0) > 999 { exit 1 }' || fail "a spooled line over 998 octets"
+	same_file "header section" "$T/want.head" "$T/got.head"
+	awk 'length($0) > 77 { exit 1 }' "$T/data.$id" || fail "a quoted-printable line over 76 octets"
+	mime_decodes "$T/data.$id" "$T/body" us-ascii
 }
 
-# an 8-bit body without -B is detected as 8BITMIME; every byte (also 0x80-0xff, DEL) is kept.
+# the issue's case: a 1,401-octet line of "é" (and an HTML line with a long URL) with their own MIME
+# fields and 8bit: re-encoded as quoted-printable, the caller's Content-Transfer-Encoding replaced, no
+# UTF-8 sequence split; Python reads back every octet.
+test_submit_long_utf8_line() {
+	submit_env
+	local id i
+	{ printf '<p>'; for i in $(seq 1 700); do printf '\303\251'; done
+	  printf ' <a href="https://shop.example/%s">x</a></p>\nfin\n' "$(head -c 1200 /dev/zero | tr '\0' q)"; } >"$T/body"
+	{ printf 'From: Shop <shop@postern.example>\nTo: u@mx-pref.example\nSubject: html\nMIME-Version: 1.0\nContent-Type: text/html; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n'
+	  cat "$T/body"; } | submit -t -i
+	id=$(the_id) || exit 1
+	check_spooled "$id"
+	expect_eq "BODY" "7BIT" "$(sed -n 's/^BODY //p' "$T/got.env")"
+	expect_eq "Content-Transfer-Encoding fields" "Content-Transfer-Encoding: quoted-printable" \
+		"$(grep -i '^Content-Transfer-Encoding' "$T/got.data" | tr -d '\r')"
+	expect_eq "MIME-Version fields" 1 "$(grep -c '^MIME-Version: 1.0' "$T/got.data")"
+	grep -q '^=A9' "$T/got.data" && fail "a soft line break inside a UTF-8 sequence"
+	mime_decodes "$T/data.$id" "$T/body" utf-8
+}
+
+# where re-encoding is impossible, long lines are folded as before: a base64 body (decoders ignore the
+# line break) and a quoted-printable one (a soft line break, so it still decodes to the same text).
+test_submit_long_line_folded_where_encoded() {
+	submit_env
+	local id
+	head -c 3000 /dev/zero | tr '\0' x >"$T/body"
+	{ base64 -w 0 "$T/body"; echo; } >"$T/b64"
+	{ printf 'To: f@mx-pref.example\nSubject: b64\nMIME-Version: 1.0\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\n'
+	  cat "$T/b64"; } | submit -t -i
+	id=$(the_id) || exit 1
+	check_spooled "$id"
+	awk 'length($0) > 999 { exit 1 }' "$T/data.$id" || fail "a spooled line over 998 octets"
+	mime_decodes "$T/data.$id" "$T/body"
+	rm -f "$SPOOL"/new/* "$SPOOL"/data/*
+	{ printf 'a=3Db'; head -c 990 /dev/zero | tr '\0' y; printf '=C3=A9 end\n'; } >"$T/qp"
+	{ printf 'a=b'; head -c 990 /dev/zero | tr '\0' y; printf '\303\251 end\n'; } >"$T/body"
+	{ printf 'To: f@mx-pref.example\nSubject: qp\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable\n\n'
+	  cat "$T/qp"; } | submit -t -i
+	id=$(the_id) || exit 1
+	check_spooled "$id"
+	grep -q '^=C3=A9 end' "$T/got.data" || fail "the soft break is not before the =C3=A9 escape"
+	mime_decodes "$T/data.$id" "$T/body" utf-8
+}
+
+# an 8-bit body without -B is detected as 8BITMIME; every byte (also 0x80-0xff, DEL) is kept. The
+# message had no MIME fields: they are added, with charset=unknown-8bit as the octets are not UTF-8.
 test_submit_8bit_body() {
 	submit_env
 	local body
@@ -461,8 +521,32 @@ test_submit_8bit_body() {
 	Subject: 8bit
 	Date: DATE
 	Message-ID: <QID@mail.postern.example>
+	MIME-Version: 1.0
+	Content-Type: text/plain; charset=unknown-8bit
+	Content-Transfer-Encoding: 8bit
 
 	$body
+	EOF
+}
+
+# `echo 'Grüße' | mail -s x root` and cron printing UTF-8 without MIME fields of their own: postern adds
+# them (SpamAssassin's PP_MIME_FAKE_ASCII_TEXT otherwise); a message with its own is left alone (the
+# cron test above).
+test_submit_8bit_mime_added() {
+	submit_env
+	printf 'Subject: x\nTo: root\n\nGr\303\274\303\237e\n' | submit -i root
+	expect_queued_exactly root@postern.example 8BITMIME root@postern.example <<-EOF
+	$RCV
+	Subject: x
+	To: root@postern.example
+	Date: DATE
+	Message-ID: <QID@mail.postern.example>
+	From: "root" <root@postern.example>
+	MIME-Version: 1.0
+	Content-Type: text/plain; charset=UTF-8
+	Content-Transfer-Encoding: 8bit
+
+	Gr$(printf '\303\274\303\237')e
 	EOF
 }
 
@@ -573,6 +657,71 @@ test_submit_envelope_options() {
 		'RET HDRS' 'UID 0' 'NEXT-TRY 0' 'ATTEMPTS 0' 'WARNED 0' 'BOUNCE 1' 'RCPT a@mx-pref.example' \
 		'R-STATE pending' 'R-ATTEMPTS 0' 'R-NOTIFY SUCCESS,FAILURE' 'END 1' >"$T/want.env"
 	same_file "envelope" "$T/want.env" "$T/got.env"
+}
+
+# display names with non-ASCII characters (-F, GECOS) become RFC 2047 encoded words, never raw 8-bit and
+# never inside quotes; a caller's encoded-word name (PHP's mb_encode_mimeheader) is not quoted either;
+# a long name is folded between words. Python's email package reads each name back.
+test_submit_utf8_display_names() {
+	submit_env
+	printf 'To: n@mx-pref.example\nSubject: names\n\nbody\n' | submit -t -i -F $'Jos\303\251 M\303\274ller'
+	expect_queued_exactly root@postern.example 7BIT n@mx-pref.example <<-EOF
+	$RCV
+	To: n@mx-pref.example
+	Subject: names
+	Date: DATE
+	Message-ID: <QID@mail.postern.example>
+	From: =?UTF-8?Q?Jos=C3=A9_M=C3=BCller?= <root@postern.example>
+
+	body
+	EOF
+	rm -f "$SPOOL"/new/* "$SPOOL"/data/*
+	printf 'From: =?UTF-8?Q?Caf=C3=A9?= <www-data>\nTo: n@mx-pref.example\nSubject: php\n\nbody\n' | submit -t -i
+	expect_queued_exactly root@postern.example 7BIT n@mx-pref.example <<-EOF
+	$RCV
+	From: =?UTF-8?Q?Caf=C3=A9?= <www-data@postern.example>
+	To: n@mx-pref.example
+	Subject: php
+	Date: DATE
+	Message-ID: <QID@mail.postern.example>
+
+	body
+	EOF
+	rm -f "$SPOOL"/new/* "$SPOOL"/data/*
+	local long=$'\320\220\320\273\320\265\320\272\321\201\320\260\320\275\320\264\321\200 \320\220\320\273\320\265\320\272\321\201\320\260\320\275\320\264\321\200\320\276\320\262\320\270\321\207 \320\232\320\276\320\275\321\201\321\202\320\260\320\275\321\202\320\270\320\275\320\276\320\262\321\201\320\272\320\270\320\271'
+	printf 'To: n@mx-pref.example\nSubject: long\n\nbody\n' | submit -t -i -F "$long"
+	local id
+	id=$(the_id) || exit 1
+	check_spooled "$id"
+	awk '/^\r?$/ { exit } length($0) > 79 { exit 1 }' "$T/got.data" || fail "a header line over 78 octets"
+	LC_ALL=C.UTF-8 /usr/bin/python3 - "$T/got.data" "$long" <<-'PY' || fail "Python reads the From name differently"
+	import email, email.policy, email.utils, sys
+	m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)
+	frm = str(m['From'])
+	name, addr = email.utils.parseaddr(frm)
+	want = sys.argv[2].encode('utf-8', 'surrogateescape').decode('utf-8')
+	if (name, addr) != (want, 'root@postern.example') or not all(ord(c) < 128 for c in m.as_string()):
+	    sys.exit('got %r' % frm)
+	PY
+}
+
+# a GECOS full name with accents, as on a Debian box with `chfn -f`: encoded words too.
+test_submit_gecos_utf8() { submit_env; in_private_mounts gecos_utf8_inner; }
+gecos_utf8_inner() {
+	sed 's/^root:\([^:]*\):0:0:[^:]*:/root:\1:0:0:Zo\xc3\xab \xc3\x85ngstr\xc3\xb6m,Room 1,,:/' "$WORK/etc/passwd" >"$T/passwd"
+	grep -q '^root:.*Room 1' "$T/passwd" || fail "no root line in the world's passwd"
+	mount --bind "$T/passwd" /etc/passwd || fail "bind passwd"
+	printf 'To: g@mx-pref.example\nSubject: gecos\n\nbody\n' | submit -t -i
+	expect_queued_exactly root@postern.example 7BIT g@mx-pref.example <<-EOF
+	$RCV
+	To: g@mx-pref.example
+	Subject: gecos
+	Date: DATE
+	Message-ID: <QID@mail.postern.example>
+	From: =?UTF-8?Q?Zo=C3=AB_=C3=85ngstr=C3=B6m?= <root@postern.example>
+
+	body
+	EOF
 }
 
 # ------------------------------------------------------------------ 2. refusals: the spool untouched
