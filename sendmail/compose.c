@@ -56,15 +56,6 @@ int compose_received(struct buf *out, const char *hostname, unsigned long uid, c
 	return 0;
 }
 
-/* has_8bit - any octet with the high bit set. */
-static bool has_8bit(const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)p[i] >= 0x80)
-			return true;
-	return false;
-}
-
 /* qualify_field - a From/To/Cc/... field naming a bare local name ("root (Cron Daemon)") is rewritten
  * with the configured domain ("root@example.com (Cron Daemon)"), as Postfix appends @myorigin, so that
  * receivers and DKIM see a real address. Returns 1 when it appended a rewritten field to out, 0 when the
@@ -270,7 +261,7 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 	env.arrival = (long long)x->now;
 	env.sender = sender;
 	/* 8-bit octets in the header count too: the server must take 8BITMIME (RFC 6152) */
-	env.body8bit = body8 || o->body == BODY_8BITMIME || has_8bit(buf_str(&out), out.len);
+	env.body8bit = body8 || o->body == BODY_8BITMIME || mime_has_8bit(buf_str(&out), out.len);
 	env.smtputf8 = utf8 || rc.utf8;
 	env.envid = (char *)(uintptr_t)o->envid;
 	env.ret = o->ret == RET_FULL ? 1 : o->ret == RET_HDRS ? 2 : 0;
