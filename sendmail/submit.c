@@ -189,6 +189,7 @@ static int accept_envelope(const struct buf *rec, struct spool_tx *tx, struct en
 	env->next_try = 0;
 	env->attempts = 0;
 	env->warned = false;
+	env->held = false;	/* holding is an administrator's act (postern queue hold), not a caller's */
 	env->is_bounce = env->sender[0] == '\0';
 	env_hist_clear(env);	/* (a history is the runner's to write; it also keeps ENV_MAX_FILE's sum true) */
 	for (size_t i = 0; i < env->nrcpt; i++) {
