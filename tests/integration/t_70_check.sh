@@ -24,6 +24,7 @@ test_check_all_good() {	# the world's sender is set up right: nothing to warn ab
 	grep -q '^ok    dkim     ed25519._domainkey.postern.example: matches' "$T/chk.out" || fail "DKIM ed25519"
 	grep -q '^ok    dmarc    _dmarc.postern.example: ' "$T/chk.out" || fail "DMARC"
 	grep -q '^ok    mx       postern.example: MX mx.postern.example' "$T/chk.out" || fail "MX"
+	grep -q '^ok    align    From postern.example: envelope sender @postern.example (SPF): aligned under aspf=s' "$T/chk.out" || fail "SPF alignment"
 	grep -q '^warn\|^FAIL\|^??' "$T/chk.out" && fail "not all ok: $(grep '^warn\|^FAIL\|^??' "$T/chk.out")"
 	grep -q ' 0 warnings, 0 failures, 0 not checked$' "$T/chk.out" || fail "summary: $(tail -n 1 "$T/chk.out")"
 }
@@ -376,7 +377,7 @@ test_check_dmarc() {
 	for f in postern.example m08.postern.example; do
 		"$T/bin/postern" -C "$CONF" check --only align "$f" >"$T/chk.out" 2>&1
 		cat "$T/chk.out" >&2
-		got=$(grep "^[a-zA-Z?]* *align    From $f: " "$T/chk.out" | awk '{print $1}')
+		got=$(grep "^[a-zA-Z?]* *align    From $f: signed" "$T/chk.out" | awk '{print $1}')
 		dmarc_sign "$f" >"$T/m.eml"
 		if perl "$HERE/maildmarc.pl" <"$T/m.eml" >&2; then want=ok; else want=FAIL; fi
 		expect_eq "align $f (Mail::DMARC)" "$want" "$got"
@@ -385,6 +386,20 @@ test_check_dmarc() {
 	done
 	grep -q "align    From m08.postern.example: signed d=postern.example: not aligned under adkim=s, so DMARC fails (policy reject); fix: add a key for m08.postern.example" "$T/chk.out" ||
 		fail "m08 align: $(cat "$T/chk.out")"
+	# SPF alignment (aspf=s) of the envelope sender postern uses, held to Mail::DMARC given an SPF pass
+	# for that domain and no DKIM: mail From postern.example (envelope @postern.example) aligns, mail
+	# From m08 does not; notices have the null sender, so the HELO name is judged (not strictly aligned)
+	for f in postern.example m08.postern.example; do
+		"$T/bin/postern" -C "$CONF" check --only align "$f" >"$T/chk.out" 2>&1
+		got=$(grep "^[a-zA-Z?]* *align    From $f: envelope sender @postern.example (SPF): " "$T/chk.out" | awk '{print $1}')
+		printf 'From: <a@%s>\r\nTo: b@example.org\r\nSubject: t\r\n\r\nbody\r\n' "$f" >"$T/m.eml"
+		if SPF_PASS_DOMAIN=postern.example perl "$HERE/maildmarc.pl" <"$T/m.eml" >&2; then want=ok; else want=FAIL; fi
+		expect_eq "SPF align $f (Mail::DMARC)" "$want" "$got"
+	done
+	grep -q "^FAIL  align    From m08.postern.example: envelope sender @postern.example (SPF): not aligned under aspf=s; fix: send with an envelope sender in m08.postern.example" "$T/chk.out" ||
+		fail "m08 SPF align: $(cat "$T/chk.out")"
+	grep -q "^ok    align    notices from MAILER-DAEMON@postern.example: null envelope sender, so SPF judges the HELO name mail.postern.example: not aligned under aspf=s; DKIM alignment carries DMARC" "$T/chk.out" ||
+		fail "notices SPF align: $(cat "$T/chk.out")"
 }
 
 # dmarc_sign FROMDOMAIN - a message From a@FROMDOMAIN signed d=postern.example s=rsa2048 (dkimpy)
