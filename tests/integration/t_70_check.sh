@@ -101,6 +101,23 @@ test_check_host() {	# a generic PTR, NAT, a smarthost, an address nobody tells
 	grep -q '^ok    ptr      smarthost.example: skipped: mail leaves through the smarthost' "$T/chk.out" || fail "ptr not skipped"
 	grep -q '^ok    spf-helo mail.postern.example: skipped' "$T/chk.out" || fail "spf-helo not skipped"
 	grep -q '^FAIL  spf      postern.example: fail for 127.0.0.20 .*; fix: add a:smarthost.example before' "$T/chk.out" || fail "smarthost SPF"
+	# every host of the smarthost line carries mail: each one's addresses are judged
+	sed -i 's/^smarthost .*/smarthost smarthost.example mx1.mx-pref.example:2525 127.0.0.21/' "$CONF"
+	"$T/bin/postern" -C "$CONF" check --only address,spf >"$T/chk.out" 2>&1
+	cat "$T/chk.out" >&2
+	grep -q '^ok    address  mx1.mx-pref.example: mail leaves through the smarthost at 127.0.0.11' "$T/chk.out" || fail "second smarthost"
+	grep -q '^ok    address  127.0.0.21: mail leaves through the smarthost at 127.0.0.21' "$T/chk.out" || fail "smarthost literal"
+	grep -q '^FAIL  spf      postern.example: fail for 127.0.0.21 ' "$T/chk.out" || fail "SPF of the third smarthost"
+	# source_address: direct deliveries leave from it, so it is judged; a private one is behind NAT
+	sed -i '/^smarthost /d' "$CONF"
+	printf 'source_address 127.0.0.90\n' >>"$CONF"
+	"$T/bin/postern" -C "$CONF" check --only address,ptr >"$T/chk.out" 2>&1
+	cat "$T/chk.out" >&2
+	grep -q '^ok    address  127.0.0.90: mail leaves from it (source_address)' "$T/chk.out" || fail "source_address"
+	grep -q '^FAIL  ptr      127.0.0.90: PTR 127-0-0-90.dyn.isp.test' "$T/chk.out" || fail "source_address's PTR"
+	sed -i 's/^source_address .*/source_address 100.64.0.25/' "$CONF"
+	check_one --only address >"$T/got"
+	grep -q '^unknown behind NAT: receivers see another address (source_address is private)' "$T/got" || fail "CGNAT: $(cat "$T/got")"
 }
 
 # The records the old strcasestr checks misjudged, and the other result words: check must say what
