@@ -1,8 +1,8 @@
 /*
  * check.c - the deliverability check. See check.h.
  *
- * The order: the address mail leaves from (check_host.c), the host, MX, SPF, DKIM, DMARC and
- * alignment (check_dmarc.c), the client
+ * The order: the address mail leaves from (check_host.c), the host, port 25 and the smarthost
+ * (handed in: queue/probe.c), MX, SPF, DKIM, DMARC and alignment (check_dmarc.c), the client
  * certificate. Each check adds its findings to one report (check_report.c), which --only filters.
  */
 #include "conf/check.h"
@@ -311,7 +311,8 @@ static void check_tls(struct check_report *t, const struct config *c)
 	X509_free(x);
 }
 
-int check_main(const struct config *c, int argc, char **argv, FILE *out, FILE *errf)
+int check_main(const struct config *c, const struct check_net *net, int argc, char **argv, FILE *out,
+	       FILE *errf)
 {
 	struct check_report *t = xcalloc(1, sizeof *t);
 	struct check_origin o;
@@ -339,8 +340,12 @@ int check_main(const struct config *c, int argc, char **argv, FILE *out, FILE *e
 		check_origin_learn(d, c, t, &o);
 	if (check_wanted(t, "hostname") || check_wanted(t, "a") || check_wanted(t, "ptr"))
 		check_host(d, c, t, &o);
+	if (net != NULL && check_wanted(t, "port25"))
+		net->port25(d, c, t);
 	if (check_wanted(t, "dnsbl"))
 		check_dnsbl(d, c, t, &o);
+	if (net != NULL && check_wanted(t, "smarthost"))
+		net->smarthost(d, c, t);
 	if (check_wanted(t, "mx"))
 		check_mx(d, t, t->domain);
 	if (check_wanted(t, "spf") || check_wanted(t, "spf-helo"))

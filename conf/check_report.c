@@ -9,12 +9,12 @@
 #include <string.h>
 #include <sysexits.h>
 
-#include "lib/log.h"
 #include "lib/buf.h"
+#include "lib/log.h"
 
 const char *const check_ids[] = {
-	"hostname", "address", "a", "ptr", "dnsbl", "mx", "spf", "spf-helo", "dkim", "dmarc", "align", "tls",
-	NULL,
+	"hostname", "address", "a", "ptr", "port25", "dnsbl", "smarthost", "mx", "spf", "spf-helo", "dkim",
+	"dmarc", "align", "tls", NULL,
 };
 
 static int id_index(const char *name, size_t len)

@@ -1,15 +1,18 @@
 # t_70_check.sh - `postern check` against the world's DNS: what a self-hoster gets right and wrong.
 
 # check_env [CONF LINES] - postern_env, with postern linked in, check_myip naming the world's
-# "what is my address" record (127.0.0.1) and a deny-list with no entries (clean.example); sed them.
+# "what is my address" record (127.0.0.1), a deny-list with no entries (clean.example) and no port 25
+# probe (the world has no Gmail); sed them.
 check_env() {
 	postern_env "$@"
 	ln -sf "$BIN" "$T/bin/postern"
-	printf 'check_myip myip.postern.example@127.0.0.53\ndnsbl clean.example\n' >>"$CONF"
+	printf 'check_myip myip.postern.example@127.0.0.53\ndnsbl clean.example\ncheck_port25_host none\n' >>"$CONF"
 }
 
 test_check_all_good() {	# the world's sender is set up right: nothing to warn about
 	check_env
+	smtpd_start mx1 127.0.0.11:25 || fail "start"
+	sed -i 's/^check_port25_host .*/check_port25_host mx1.mx-pref.example/' "$CONF"
 	"$T/bin/postern" -C "$CONF" check >"$T/chk.out" 2>"$T/chk.err"
 	local rc=$?
 	cat "$T/chk.out" >&2
@@ -24,6 +27,8 @@ test_check_all_good() {	# the world's sender is set up right: nothing to warn ab
 	grep -q '^ok    dkim     ed25519._domainkey.postern.example: matches' "$T/chk.out" || fail "DKIM ed25519"
 	grep -q '^ok    dmarc    _dmarc.postern.example: ' "$T/chk.out" || fail "DMARC"
 	grep -q '^ok    mx       postern.example: MX mx.postern.example' "$T/chk.out" || fail "MX"
+	grep -q '^ok    port25   mx1.mx-pref.example: port 25 is open: mx1.mx-pref.example\[127.0.0.11\]:25 greets "' "$T/chk.out" || fail "port 25"
+	grep -q '^ok    smarthost smarthost: none' "$T/chk.out" || fail "smarthost"
 	grep -q '^ok    align    From postern.example: envelope sender @postern.example (SPF): aligned under aspf=s' "$T/chk.out" || fail "SPF alignment"
 	grep -q '^warn\|^FAIL\|^??' "$T/chk.out" && fail "not all ok: $(grep '^warn\|^FAIL\|^??' "$T/chk.out")"
 	grep -q ' 0 warnings, 0 failures, 0 not checked$' "$T/chk.out" || fail "summary: $(tail -n 1 "$T/chk.out")"
@@ -453,4 +458,81 @@ test_check_dnsbl() {	# a listing with its reason, a refused query (Spamhaus's 12
 	"$T/bin/postern" -C "$CONF" check --only dnsbl >"$T/chk.out" 2>&1
 	expect_eq "exit status, smarthost" 0 "$?"
 	grep -q '^ok    dnsbl    smarthost.example: skipped' "$T/chk.out" || fail "smarthost: $(cat "$T/chk.out")"
+}
+
+# The port 25 probe: an MX that greets, one that refuses, one whose packets vanish (a veth pair with
+# nobody on the far end: the SYN is never answered), a name DNS does not know, a source_address
+# that is not this host's, and a smarthost (skipped).
+test_check_port25() {
+	check_env
+	smtpd_start mx1 127.0.0.11:25 || fail "start"
+	dns_add postern.example "$(printf '%s\n' "refusing 300 A 127.0.0.77" "blackholed 300 A 198.51.100.25")"
+	local want host
+	while read -r host want; do
+		sed -i "s/^check_port25_host .*/check_port25_host $host/" "$CONF"
+		"$T/bin/postern" -C "$CONF" check --only port25 >"$T/chk.out" 2>&1
+		cat "$T/chk.out" >&2
+		grep -q "^$want" "$T/chk.out" || fail "$host: want '$want', got $(head -n 1 "$T/chk.out")"
+	done <<-'END'
+		mx1.mx-pref.example ok    port25   mx1.mx-pref.example: port 25 is open: mx1.mx-pref.example\[127.0.0.11\]:25 greets "
+		refusing.postern.example FAIL  port25   refusing.postern.example: connect to .*127.0.0.77.*Connection refused: your provider blocks outgoing port 25; fix: use a smarthost (see `smarthost`)
+		nxdomain.example ??    port25   nxdomain.example: could not check: 
+	END
+	"$T/bin/postern" -C "$CONF" check --only port25 >/dev/null 2>&1
+	expect_eq "exit status, could not check" 75 "$?"
+	# blackholed: route 198.51.100.0/24 into a veth whose peer has no address; removed afterwards
+	# (later tests rely on the world having no default route)
+	ip link add p25a type veth peer name p25b && ip link set p25a up && ip link set p25b up &&
+		ip route add 198.51.100.0/24 dev p25a &&
+		ip neigh add 198.51.100.25 lladdr 02:00:00:00:00:25 dev p25a nud permanent || fail "veth"
+	sed -i "s/^check_port25_host .*/check_port25_host blackholed.postern.example/" "$CONF"
+	"$T/bin/postern" -C "$CONF" check --only port25 >"$T/chk.out" 2>&1
+	local rc=$?
+	ip link del p25a
+	cat "$T/chk.out" >&2
+	expect_eq "exit status, blackholed" 1 "$rc"
+	grep -q '^FAIL  port25   blackholed.postern.example: connect to .*timeout.*: your provider blocks outgoing port 25; fix: use a smarthost' "$T/chk.out" ||
+		fail "blackholed: $(cat "$T/chk.out")"
+	# source_address is where the probe leaves from
+	sed -i "s/^check_port25_host .*/check_port25_host mx1.mx-pref.example/" "$CONF"
+	printf 'source_address 192.0.2.1\n' >>"$CONF"
+	"$T/bin/postern" -C "$CONF" check --only port25 >"$T/chk.out" 2>&1
+	cat "$T/chk.out" >&2
+	grep -q '^FAIL  port25   mx1.mx-pref.example: cannot connect from 192.0.2.1 (source_address)' "$T/chk.out" || fail "source_address: $(cat "$T/chk.out")"
+	sed -i 's/^source_address .*/source_address 127.0.0.1/' "$CONF"
+	"$T/bin/postern" -C "$CONF" check --only port25,address >"$T/chk.out" 2>&1
+	expect_eq "exit status, from source_address" 0 "$?"
+	grep -q '^ok    address  127.0.0.1: mail leaves from it (source_address)' "$T/chk.out" || fail "address: $(cat "$T/chk.out")"
+	printf 'smarthost smarthost.example\n' >>"$CONF"
+	"$T/bin/postern" -C "$CONF" check --only port25 >"$T/chk.out" 2>&1
+	grep -q '^ok    port25   smarthost.example: skipped: mail leaves through the smarthost' "$T/chk.out" || fail "smarthost: $(cat "$T/chk.out")"
+}
+
+# The smarthost probe: each host of the line, TLS verified and AUTH tried, no mail sent; wrong
+# credentials name the server's reply; a host that is down FAILs.
+test_check_smarthost() {
+	printf 'postern s3cret\n' >"$T/smarthost.auth"
+	chown root:postern "$T/smarthost.auth"
+	chmod 0640 "$T/smarthost.auth"
+	check_env "smarthost smarthost.example:587 smarthost.example:465 127.0.0.21:587" "smarthost_auth $T/smarthost.auth"
+	smarthost_start || fail "start"
+	"$T/bin/postern" -C "$CONF" check --only smarthost,address,ptr,port25,dnsbl >"$T/chk.out" 2>&1
+	local rc=$?
+	cat "$T/chk.out" >&2
+	expect_eq "exit status, one down" 1 "$rc"
+	grep -q '^ok    smarthost smarthost.example:587: TLSv1.[23]/verified, AUTH as postern accepted$' "$T/chk.out" || fail "587"
+	grep -q '^ok    smarthost smarthost.example:465: TLSv1.[23]/verified, AUTH as postern accepted$' "$T/chk.out" || fail "465"
+	grep -q '^FAIL  smarthost 127.0.0.21:587: connect to .*Connection refused; fix: check the smarthost' "$T/chk.out" || fail "down"
+	grep -q '^ok    address  127.0.0.21: mail leaves through the smarthost at 127.0.0.21' "$T/chk.out" || fail "second host's address"
+	grep -q '^ok    ptr      .*skipped' "$T/chk.out" || fail "ptr not skipped"
+	grep -q '^ok    dnsbl    .*skipped' "$T/chk.out" || fail "dnsbl not skipped"
+	grep -q '^ok    port25   .*skipped' "$T/chk.out" || fail "port25 not skipped"
+	expect_eq "mail at the smarthost" 0 "$(($(mail_count smarthost587) + $(mail_count smarthost465)))"
+	printf 'postern wrong\n' >"$T/smarthost.auth"
+	sed -i 's/^smarthost .*/smarthost smarthost.example:587/' "$CONF"
+	"$T/bin/postern" -C "$CONF" check --only smarthost >"$T/chk.out" 2>&1
+	expect_eq "exit status, wrong password" 1 "$?"
+	cat "$T/chk.out" >&2
+	grep -q '^FAIL  smarthost smarthost.example:587: AUTH as postern refused: 535 .*; fix: correct the user and password in smarthost_auth' "$T/chk.out" ||
+		fail "wrong credentials: $(cat "$T/chk.out")"
 }

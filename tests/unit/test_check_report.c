@@ -32,6 +32,7 @@ Test(check_report, args)
 		{ { "check", "-j" }, EX_USAGE, false, NULL, { NULL }, NULL },
 		{ { "check", "a.example", "b.example" }, EX_USAGE, false, NULL, { NULL }, NULL },
 		{ { "check", "a.example", "--json" }, EX_USAGE, false, NULL, { NULL }, NULL },
+		{ { "check" }, 0, false, NULL, { "port25", "smarthost" }, NULL },
 	};
 
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
