@@ -3,7 +3,8 @@
  *
  * The order: the address mail leaves from (check_host.c), the host, port 25 and the smarthost
  * (handed in: queue/probe.c), MX, SPF, DKIM, DMARC and alignment (check_dmarc.c), the client
- * certificate. Each check adds its findings to one report (check_report.c), which --only filters.
+ * certificate, and last the test message of --send. Each check adds its findings to one report
+ * (check_report.c), which --only filters.
  */
 #include "conf/check.h"
 #include "conf/check_dmarc.h"
@@ -323,8 +324,8 @@ int check_main(const struct config *c, const struct check_net *net, int argc, ch
 
 	err_clear(&e);
 	if (check_args(argc, (const char *const *)argv, t, &domain, &e) < 0) {
-		fprintf(errf, "postern: %s\nusage: postern check [--json] [--only NAME[,NAME...]] [DOMAIN]\n",
-		    e.msg);
+		fprintf(errf, "postern: %s\nusage: postern check [--json] [--only NAME[,NAME...]] [--send ADDRESS] "
+		    "[DOMAIN]\n", e.msg);
 		free(t);
 		return EX_USAGE;
 	}
@@ -356,6 +357,8 @@ int check_main(const struct config *c, const struct check_net *net, int argc, ch
 		check_dmarc(d, c, t->domain, t);
 	if (check_wanted(t, "tls"))
 		check_tls(t, c);
+	if (net != NULL && check_wanted(t, "send"))
+		net->send(c, t->send, t);
 	check_print(t, c->hostname, out);
 	rc = check_exit(t->count);
 	check_report_free(t);

@@ -24,9 +24,11 @@ struct check_net {
 	void (*port25)(struct dns *d, const struct config *c, struct check_report *r);
 	/* smarthost - each smarthost: connect, TLS as configured with a verified certificate, AUTH, QUIT */
 	void (*smarthost)(struct dns *d, const struct config *c, struct check_report *r);
+	/* send - a test message to `to` through the front door, delivered in the foreground */
+	void (*send)(const struct config *c, const char *to, struct check_report *r);
 };
 
-/* check_main - `postern check [--json] [--only NAME[,NAME...]] [DOMAIN]`: EX_OK,
+/* check_main - `postern check [--json] [--only NAME[,NAME...]] [--send ADDRESS] [DOMAIN]`: EX_OK,
  * CHECK_EXIT_FAILED when something failed, EX_TEMPFAIL when nothing failed but something could not be
  * checked; EX_USAGE, EX_CONFIG. net NULL: the SMTP checks are left out (unit tests). */
 int check_main(const struct config *c, const struct check_net *net, int argc, char **argv, FILE *out,

@@ -21,6 +21,7 @@
 const struct check_net probe_net = {
 	.port25 = probe_port25,
 	.smarthost = probe_smarthost,
+	.send = probe_send,
 };
 
 /* first_line - the first line of a reply's text, for a finding (the report escapes it). */

@@ -39,7 +39,7 @@ static const char usage[] =
     "  dkim-record DOMAIN SELECTOR\n"
     "                      print the DNS record for a configured key\n"
     "  config [KEY]        print KEY's effective value (no KEY: every key that is set)\n"
-    "  check [--json] [--only NAME] [DOMAIN]\n"
+    "  check [--json] [--only NAME] [--send ADDRESS] [DOMAIN]\n"
     "                      check SPF, DKIM, DMARC, MX, A, rDNS, port 25, the smarthost and TLS\n"
     "  spf IP SENDER [HELO] evaluate SPF (RFC 7208) for mail from SENDER at IP\n"
     "  stats [--prometheus] queue depth, oldest message, outcomes counted since install\n"

@@ -536,3 +536,30 @@ test_check_smarthost() {
 	grep -q '^FAIL  smarthost smarthost.example:587: AUTH as postern refused: 535 .*; fix: correct the user and password in smarthost_auth' "$T/chk.out" ||
 		fail "wrong credentials: $(cat "$T/chk.out")"
 }
+
+# --send: a signed test message through the front door and a queue run of it alone; the SMTP result
+# and the TLS used are printed, and the message arrives signed.
+test_check_send() {
+	check_env
+	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
+	"$T/bin/postern" -C "$CONF" check --only send --send far@mx-pref.example >"$T/chk.out" 2>"$T/chk.err"
+	local rc=$?
+	cat "$T/chk.out" "$T/chk.err" >&2
+	expect_eq "exit status" 0 "$rc"
+	grep -q '^ok    send     far@mx-pref.example: sent via mx1.mx-pref.example\[127.0.0.11\]:25, TLS TLSv1.[23]/verified, dsn 2.0.0: 250 ' "$T/chk.out" ||
+		fail "send: $(cat "$T/chk.out")"
+	expect_eq "arrived" 1 "$(mail_count mx1)"
+	expect_eq "rcpt" far@mx-pref.example "$(all_rcpts mx1)"
+	expect_dkim "$(mail_file mx1)"
+	expect_queue_empty
+	# a recipient the server refuses: the reply is the finding
+	smtpd_start mx2 127.0.0.12:25 --rcpt-5xx 'nobody@*' || fail "start mx2"
+	dns_add example 'refusing 300 MX 10 mx2.mx-pref.example.'
+	"$T/bin/postern" -C "$CONF" check --only send --send nobody@refusing.example >"$T/chk.out" 2>"$T/chk.err"
+	expect_eq "exit status, refused" 1 "$?"
+	cat "$T/chk.out" >&2
+	grep -q '^FAIL  send     nobody@refusing.example: bounced via mx2.mx-pref.example\[127.0.0.12\]:25, TLS none, dsn 5' "$T/chk.out" ||
+		fail "refused: $(cat "$T/chk.out")"
+	"$T/bin/postern" -C "$CONF" check --send >/dev/null 2>&1
+	expect_eq "--send without an address" 64 "$?"
+}
