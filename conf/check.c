@@ -1,9 +1,10 @@
 /*
  * check.c - the deliverability check. See check.h.
  *
- * The order: the address mail leaves from (check_host.c), the host, MX, SPF, DKIM, DMARC and
- * alignment (check_dmarc.c), the client
- * certificate. Each check adds its findings to one report (check_report.c), which --only filters.
+ * The order: the address mail leaves from (check_host.c), the host, port 25 and the smarthost
+ * (handed in: queue/probe.c), MX, SPF, DKIM, DMARC and alignment (check_dmarc.c), the client
+ * certificate, and last the test message of --send. Each check adds its findings to one report
+ * (check_report.c), which --only filters.
  */
 #include "conf/check.h"
 #include "conf/check_dmarc.h"
@@ -311,7 +312,8 @@ static void check_tls(struct check_report *t, const struct config *c)
 	X509_free(x);
 }
 
-int check_main(const struct config *c, int argc, char **argv, FILE *out, FILE *errf)
+int check_main(const struct config *c, const struct check_net *net, int argc, char **argv, FILE *out,
+	       FILE *errf)
 {
 	struct check_report *t = xcalloc(1, sizeof *t);
 	struct check_origin o;
@@ -322,8 +324,8 @@ int check_main(const struct config *c, int argc, char **argv, FILE *out, FILE *e
 
 	err_clear(&e);
 	if (check_args(argc, (const char *const *)argv, t, &domain, &e) < 0) {
-		fprintf(errf, "postern: %s\nusage: postern check [--json] [--only NAME[,NAME...]] [DOMAIN]\n",
-		    e.msg);
+		fprintf(errf, "postern: %s\nusage: postern check [--json] [--only NAME[,NAME...]] [--send ADDRESS] "
+		    "[DOMAIN]\n", e.msg);
 		free(t);
 		return EX_USAGE;
 	}
@@ -339,8 +341,12 @@ int check_main(const struct config *c, int argc, char **argv, FILE *out, FILE *e
 		check_origin_learn(d, c, t, &o);
 	if (check_wanted(t, "hostname") || check_wanted(t, "a") || check_wanted(t, "ptr"))
 		check_host(d, c, t, &o);
+	if (net != NULL && check_wanted(t, "port25"))
+		net->port25(d, c, t);
 	if (check_wanted(t, "dnsbl"))
 		check_dnsbl(d, c, t, &o);
+	if (net != NULL && check_wanted(t, "smarthost"))
+		net->smarthost(d, c, t);
 	if (check_wanted(t, "mx"))
 		check_mx(d, t, t->domain);
 	if (check_wanted(t, "spf") || check_wanted(t, "spf-helo"))
@@ -351,6 +357,8 @@ int check_main(const struct config *c, int argc, char **argv, FILE *out, FILE *e
 		check_dmarc(d, c, t->domain, t);
 	if (check_wanted(t, "tls"))
 		check_tls(t, c);
+	if (net != NULL && check_wanted(t, "send"))
+		net->send(c, t->send, t);
 	check_print(t, c->hostname, out);
 	rc = check_exit(t->count);
 	check_report_free(t);

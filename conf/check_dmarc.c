@@ -184,14 +184,25 @@ static const char *signing_domain(const struct config *c, const char *fdom)
 	return NULL;
 }
 
-/* check_align - whether mail From fdom, signed as postern will, passes DMARC by DKIM */
+/* aligns - whether identifier id aligns with From domain fdom in mode 's' (the same name) or 'r' (the
+ * same organisational domain), RFC 7489 3.1. */
+static bool aligns(const struct psl *psl, const char *id, const char *fdom, char mode)
+{
+	return mode == 's' ? strcasecmp(id, fdom) == 0
+			   : strcasecmp(org_domain(psl, id), org_domain(psl, fdom)) == 0;
+}
+
+/* check_align - whether mail From fdom, signed as postern will, passes DMARC by DKIM, and whether its
+ * SPF identity (the envelope sender's domain `envdom`, or for the null sender of notices the HELO
+ * name) aligns under aspf. DMARC passes when either does (and passes); DKIM is the one forwarding
+ * keeps. */
 static void check_align(const struct psl *psl, const struct config *c, struct check_report *r, const char *fdom,
-			const char *who, const struct policy *p)
+			const char *who, const struct policy *p, const char *envdom, bool null_sender)
 {
 	const char *k = signing_domain(c, fdom);
 	const char *pol = p->inherited && p->rec.sp[0] ? p->rec.sp : p->rec.p;
-	bool aligned;
-	char subject[LIM_DOMAIN + 32], fix[600];
+	bool dkim_ok, spf_ok, enforced;
+	char subject[LIM_DOMAIN + 32], fix[600], spfwho[LIM_DOMAIN + 64];
 
 	(void)snprintf(subject, sizeof subject, "%s%s", who, fdom);
 	if (p->unknown) {
@@ -200,23 +211,42 @@ static void check_align(const struct psl *psl, const struct config *c, struct ch
 	}
 	(void)snprintf(fix, sizeof fix, "add a key for %s (postern dkim-keygen %s SELECTOR)%s", fdom, fdom,
 	    k != NULL ? ", or publish adkim=r" : "");
-	if (k == NULL) {
-		check_add(r, "align", p->found && strcmp(pol, "none") != 0 ? CHECK_FAIL : CHECK_WARN, subject, fix,
-		    "no dkim key signs it: DMARC passes only if SPF aligns%s%s", p->found ? ", policy " : "",
-		    p->found ? pol : "");
-		return;
-	}
 	if (!p->found) {
-		check_add(r, "align", CHECK_OK, subject, NULL, "signed d=%s; no DMARC policy applies", k);
+		if (k == NULL)
+			check_add(r, "align", CHECK_WARN, subject, fix, "no dkim key signs it");
+		else
+			check_add(r, "align", CHECK_OK, subject, NULL, "signed d=%s; no DMARC policy applies", k);
 		return;
 	}
-	aligned = p->rec.adkim == 's' ? strcasecmp(k, fdom) == 0
-				     : strcasecmp(org_domain(psl, k), org_domain(psl, fdom)) == 0;
-	if (aligned)
+	enforced = strcmp(pol, "none") != 0;
+	dkim_ok = k != NULL && aligns(psl, k, fdom, p->rec.adkim);
+	spf_ok = aligns(psl, envdom, fdom, p->rec.aspf);
+	/* an unaligned key is judged as before whatever SPF does: SPF passes only where the mail is not
+	 * forwarded, and whether it passes is the spf check's */
+	if (k == NULL)
+		check_add(r, "align", enforced ? CHECK_FAIL : CHECK_WARN, subject, fix,
+		    "no dkim key signs it: DMARC passes only if SPF aligns, policy %s", pol);
+	else if (dkim_ok)
 		check_add(r, "align", CHECK_OK, subject, NULL, "signed d=%s: aligned under adkim=%c", k, p->rec.adkim);
 	else
-		check_add(r, "align", strcmp(pol, "none") != 0 ? CHECK_FAIL : CHECK_WARN, subject, fix,
-		    "signed d=%s: not aligned under adkim=%c, so DMARC fails (policy %s)", k, p->rec.adkim, pol);
+		check_add(r, "align", enforced ? CHECK_FAIL : CHECK_WARN, subject, fix,
+		    "signed d=%s: not aligned under adkim=%c, so DMARC %s (policy %s)", k, p->rec.adkim,
+		    spf_ok ? "passes only where SPF passes, and forwarding breaks SPF" : "fails", pol);
+	if (null_sender)
+		(void)snprintf(spfwho, sizeof spfwho, "null envelope sender, so SPF judges the HELO name %s", envdom);
+	else
+		(void)snprintf(spfwho, sizeof spfwho, "envelope sender @%s (SPF)", envdom);
+	if (spf_ok)
+		check_add(r, "align", CHECK_OK, subject, NULL, "%s: aligned under aspf=%c", spfwho, p->rec.aspf);
+	else if (dkim_ok)
+		check_add(r, "align", CHECK_OK, subject, NULL, "%s: not aligned under aspf=%c; DKIM alignment carries DMARC",
+		    spfwho, p->rec.aspf);
+	else {
+		(void)snprintf(fix, sizeof fix, null_sender ? "publish aspf=r, or set hostname to a name under %s" :
+		    "send with an envelope sender in %s (sendmail -f, rewrite_sender), or publish aspf=r", fdom);
+		check_add(r, "align", enforced ? CHECK_FAIL : CHECK_WARN, subject, fix, "%s: not aligned under aspf=%c",
+		    spfwho, p->rec.aspf);
+	}
 }
 
 void check_dmarc(struct dns *d, const struct config *c, const char *domain, struct check_report *r)
@@ -230,12 +260,14 @@ void check_dmarc(struct dns *d, const struct config *c, const char *domain, stru
 		check_add(r, "dmarc", CHECK_WARN, PSL_SONAME, "install libpsl5 and publicsuffix",
 		    "cannot be loaded: subdomains are not matched to their organisational domain");
 
+	/* mail From the domain goes out with postern's envelope sender, USER@domain (without -f); notices
+	 * with the null sender */
 	find_policy(d, psl, r, domain, &p, false);
-	check_align(psl, c, r, domain, "From ", &p);
+	check_align(psl, c, r, domain, "From ", &p, c->domain, false);
 	if (strcasecmp(notice, domain) != 0) {
 		find_policy(d, psl, r, notice, &pn, true);
-		check_align(psl, c, r, notice, "notices from MAILER-DAEMON@", &pn);
+		check_align(psl, c, r, notice, "notices from MAILER-DAEMON@", &pn, c->hostname, true);
 	} else
-		check_align(psl, c, r, notice, "notices from MAILER-DAEMON@", &p);
+		check_align(psl, c, r, notice, "notices from MAILER-DAEMON@", &p, c->hostname, true);
 	psl_close(psl);
 }

@@ -81,28 +81,60 @@ static const char *ntoa(struct in_addr ip, char *buf)
 	return inet_ntop(AF_INET, &ip, buf, INET_ADDRSTRLEN);
 }
 
+/* smarthost_addrs - the addresses of one smarthost (an IPv4 literal as it is) added to o. */
+static void smarthost_addrs(struct dns *d, const char *host, struct check_report *r, struct check_origin *o)
+{
+	struct in_addr v[CHECK_MAX_ADDRS];
+	char a[INET_ADDRSTRLEN], lit[INET_ADDRSTRLEN];
+	size_t n = 0;
+	struct err e;
+	enum dns_result res = DNS_OK;
+
+	err_clear(&e);
+	/* an IPv4 literal, bare or in brackets, is used as it is (route_host does the same) */
+	if (snprintf(lit, sizeof lit, "%.*s", (int)strcspn(host + (host[0] == '['), "]"), host + (host[0] == '[')) <
+	    (int)sizeof lit && inet_pton(AF_INET, lit, &v[0]) == 1)
+		n = 1;
+	else if ((res = dns_a(d, host, v, CHECK_MAX_ADDRS, &n, &e)) != DNS_OK || n == 0) {
+		check_add(r, "address", dns_unknown(res) ? CHECK_UNKNOWN : CHECK_FAIL, host,
+		    dns_unknown(res) ? NULL : "set smarthost to a name that resolves",
+		    dns_unknown(res) ? "DNS did not answer (%s)" : "smarthost has no address (%s)", dns_result_str(res));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool dup = false;
+
+		for (size_t k = 0; k < o->n && !dup; k++)
+			dup = o->ip[k].s_addr == v[i].s_addr;
+		if (dup || o->n >= CHECK_MAX_ADDRS)
+			continue;
+		o->ip[o->n++] = v[i];
+		check_add(r, "address", CHECK_OK, host, NULL, "mail leaves through the smarthost at %s", ntoa(v[i], a));
+	}
+}
+
 void check_origin_learn(struct dns *d, const struct config *c, struct check_report *r,
 			struct check_origin *o)
 {
 	char a[INET_ADDRSTRLEN], why[600];
-	struct err e;
 
 	memset(o, 0, sizeof *o);
-	err_clear(&e);
-	if (c->smarthost != NULL) {
-		enum dns_result res = dns_a(d, c->smarthost, o->ip, CHECK_MAX_ADDRS, &o->n, &e);
-
+	if (c->smarthost != NULL) {	/* each host of the smarthost line may carry the mail */
 		o->smarthost = true;
-		if (res != DNS_OK) {
-			o->n = 0;
-			check_add(r, "address", dns_unknown(res) ? CHECK_UNKNOWN : CHECK_FAIL, c->smarthost,
-			    dns_unknown(res) ? NULL : "set smarthost to a name that resolves",
-			    "smarthost has no address (%s)", dns_result_str(res));
+		smarthost_addrs(d, c->smarthost, r, o);
+		for (size_t i = 0; i < c->nsmarthost_alt; i++)
+			smarthost_addrs(d, c->smarthost_alt[i].host, r, o);
+		return;
+	}
+	if (c->source_address != NULL && inet_pton(AF_INET, c->source_address, &o->ip[0]) == 1) {
+		if (check_addr_private(o->ip[0])) {
+			check_add(r, "address", CHECK_UNKNOWN, c->source_address,
+			    "set source_address to this host's public address, or use a smarthost",
+			    "behind NAT: receivers see another address (source_address is private)");
 			return;
 		}
-		for (size_t i = 0; i < o->n; i++)
-			check_add(r, "address", CHECK_OK, c->smarthost, NULL, "mail leaves through the smarthost at %s",
-			    ntoa(o->ip[i], a));
+		o->n = 1;
+		check_add(r, "address", CHECK_OK, c->source_address, NULL, "mail leaves from it (source_address)");
 		return;
 	}
 	why[0] = '\0';

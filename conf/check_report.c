@@ -9,12 +9,13 @@
 #include <string.h>
 #include <sysexits.h>
 
-#include "lib/log.h"
 #include "lib/buf.h"
+#include "lib/limits.h"
+#include "lib/log.h"
 
 const char *const check_ids[] = {
-	"hostname", "address", "a", "ptr", "dnsbl", "mx", "spf", "spf-helo", "dkim", "dmarc", "align", "tls",
-	NULL,
+	"hostname", "address", "a", "ptr", "port25", "dnsbl", "smarthost", "mx", "spf", "spf-helo", "dkim",
+	"dmarc", "align", "tls", "send", NULL,
 };
 
 static int id_index(const char *name, size_t len)
@@ -47,6 +48,19 @@ static int add_only(struct check_report *r, const char *v, struct err *e)
 	return 0;
 }
 
+/* send_addr_ok - an address for --send: local@domain, printable ASCII without spaces, not an option. */
+static bool send_addr_ok(const char *v)
+{
+	const char *at = strrchr(v, '@');
+
+	if (v[0] == '-' || at == NULL || at == v || at[1] == '\0' || strlen(v) > LIM_PATH)
+		return false;
+	for (const char *p = v; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == '<' || *p == '>' || *p == ',')
+			return false;
+	return true;
+}
+
 int check_args(int argc, const char *const *argv, struct check_report *r, const char **domain,
 	       struct err *e)
 {
@@ -71,6 +85,12 @@ int check_args(int argc, const char *const *argv, struct check_report *r, const 
 				return err_set(e, EX_USAGE, "check: --only needs a check name");
 			if (add_only(r, v, e) < 0)
 				return -1;
+		} else if (strcmp(a, "--send") == 0 || strncmp(a, "--send=", 7) == 0) {
+			const char *v = a[6] == '=' ? a + 7 : i + 1 < argc ? argv[++i] : NULL;
+
+			if (v == NULL || !send_addr_ok(v))
+				return err_set(e, EX_USAGE, "check: --send needs an address, local@domain");
+			r->send = v;
 		} else {
 			char safe[96];
 
@@ -91,6 +111,8 @@ bool check_wanted(const struct check_report *r, const char *id)
 
 	if (i < 0)
 		abort();	/* a check with no id in the table: a programming error */
+	if (strcmp(id, "send") == 0 && r->send == NULL)
+		return false;
 	return r->only == 0 || (r->only & (1UL << i)) != 0;
 }
 

@@ -1,6 +1,6 @@
 /*
  * check_report.h - the findings of `postern check` and how they are told: one line each, or one JSON
- * object; the command line (--json, --only NAME, DOMAIN) and the exit status.
+ * object; the command line (--json, --only NAME, --send ADDRESS, DOMAIN) and the exit status.
  *
  * A finding is (id, subject, status, seen, fix). id is one of check_ids[] (postern-check(8) lists
  * them); subject is what was checked (a domain, an address, a file); seen is what was found; fix is
@@ -39,6 +39,7 @@ struct check_finding {
 
 struct check_report {
 	bool json;
+	const char *send;	/* borrowed: --send ADDRESS, or NULL */
 	unsigned long only;	/* bit i: check_ids[i] asked for by --only; 0: all */
 	const char *domain;	/* borrowed: argv or the configuration */
 	struct check_finding f[CHECK_MAX_FINDINGS];
@@ -46,12 +47,13 @@ struct check_report {
 	size_t count[4];	/* by status */
 };
 
-/* check_args - parse argv ("check" [--json] [--only NAME[,NAME...]]... [DOMAIN]) into r; *domain
- * is set when a DOMAIN is given. Pure. 0, or -1 with EX_USAGE. */
+/* check_args - parse argv ("check" [--json] [--only NAME[,NAME...]]... [--send ADDRESS] [DOMAIN])
+ * into r; *domain is set when a DOMAIN is given. ADDRESS must be local@domain without white space,
+ * control bytes or a leading '-' (the front door judges the rest). Pure. 0, or -1 with EX_USAGE. */
 int check_args(int argc, const char *const *argv, struct check_report *r, const char **domain,
 	       struct err *e);
 
-/* check_wanted - whether check `id` runs (no --only, or named by it). */
+/* check_wanted - whether check `id` runs (no --only, or named by it; "send" only with --send). */
 bool check_wanted(const struct check_report *r, const char *id);
 
 /* check_add - one finding (dropped when --only leaves its id out). fix may be NULL (nothing to do). A finding past CHECK_MAX_FINDINGS is

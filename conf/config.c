@@ -180,6 +180,8 @@ static const struct key {
 	STR("check_myip", K_MYIP, check_myip, "myip.opendns.com@resolver1.opendns.com", NULL),
 	/* the deny-lists check asks: Spamhaus's combined list and SpamCop's, the two large receivers use */
 	STR("dnsbl", K_DNSBL, dnsbl, "zen.spamhaus.org,bl.spamcop.net", NULL),
+	/* where check tries outgoing port 25: Gmail's inbound MX, which greets any client at once */
+	STR("check_port25_host", K_HOST, check_port25_host, "gmail-smtp-in.l.google.com", NULL),
 #undef F
 #undef STR
 #undef NUM
@@ -999,6 +1001,7 @@ void conf_free(struct config *c)
 	free(c->rewrite_from.v);
 	free(c->check_myip);
 	free(c->dnsbl);
+	free(c->check_port25_host);
 	memset(c, 0, sizeof *c);
 }
 

@@ -131,6 +131,7 @@ struct config {
 	/* postern check */
 	char *check_myip;	/* "NAME@SERVER": ask SERVER for NAME's A to learn our address; "none" */
 	char *dnsbl;		/* DNSBL zones, comma-separated, or "none" */
+	char *check_port25_host;	/* a mail server whose port 25 check connects to, or "none" */
 };
 
 /* conf_defaults - fill every field with its default, from the key table. hostname, domain and

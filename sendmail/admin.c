@@ -19,6 +19,7 @@
 #include "conf/spf.h"
 #include "lib/buf.h"
 #include "queue/mailq.h"
+#include "queue/probe.h"
 #include "queue/qadmin.h"
 #include "queue/runner.h"
 #include "queue/spool.h"
@@ -38,8 +39,8 @@ static const char usage[] =
     "  dkim-record DOMAIN SELECTOR\n"
     "                      print the DNS record for a configured key\n"
     "  config [KEY]        print KEY's effective value (no KEY: every key that is set)\n"
-    "  check [--json] [--only NAME] [DOMAIN]\n"
-    "                      check SPF, DKIM, DMARC, MX, A, rDNS and TLS for the sending domain\n"
+    "  check [--json] [--only NAME] [--send ADDRESS] [DOMAIN]\n"
+    "                      check SPF, DKIM, DMARC, MX, A, rDNS, port 25, the smarthost and TLS\n"
     "  spf IP SENDER [HELO] evaluate SPF (RFC 7208) for mail from SENDER at IP\n"
     "  stats [--prometheus] queue depth, oldest message, outcomes counted since install\n"
     "  queue-run [-v]      deliver what is due (for cron and timers; sendmail -q takes everything)\n"
@@ -177,7 +178,7 @@ static int do_admin(const struct opts *o, const struct config *c, struct log *lg
 	if (strcmp(cmd, "dkim-record") == 0)
 		return keyrecord_main(c, o->admin_argc, o->admin_argv, stdout, stderr);
 	if (strcmp(cmd, "check") == 0)
-		return check_main(c, o->admin_argc, o->admin_argv, stdout, stderr);
+		return check_main(c, &probe_net, o->admin_argc, o->admin_argv, stdout, stderr);
 	if (strcmp(cmd, "spf") == 0)
 		return spf_main(c->resolver, o->admin_argc, o->admin_argv, stdout, stderr);
 	if (strcmp(cmd, "config") == 0)

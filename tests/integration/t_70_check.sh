@@ -1,15 +1,18 @@
 # t_70_check.sh - `postern check` against the world's DNS: what a self-hoster gets right and wrong.
 
 # check_env [CONF LINES] - postern_env, with postern linked in, check_myip naming the world's
-# "what is my address" record (127.0.0.1) and a deny-list with no entries (clean.example); sed them.
+# "what is my address" record (127.0.0.1), a deny-list with no entries (clean.example) and no port 25
+# probe (the world has no Gmail); sed them.
 check_env() {
 	postern_env "$@"
 	ln -sf "$BIN" "$T/bin/postern"
-	printf 'check_myip myip.postern.example@127.0.0.53\ndnsbl clean.example\n' >>"$CONF"
+	printf 'check_myip myip.postern.example@127.0.0.53\ndnsbl clean.example\ncheck_port25_host none\n' >>"$CONF"
 }
 
 test_check_all_good() {	# the world's sender is set up right: nothing to warn about
 	check_env
+	smtpd_start mx1 127.0.0.11:25 || fail "start"
+	sed -i 's/^check_port25_host .*/check_port25_host mx1.mx-pref.example/' "$CONF"
 	"$T/bin/postern" -C "$CONF" check >"$T/chk.out" 2>"$T/chk.err"
 	local rc=$?
 	cat "$T/chk.out" >&2
@@ -24,6 +27,9 @@ test_check_all_good() {	# the world's sender is set up right: nothing to warn ab
 	grep -q '^ok    dkim     ed25519._domainkey.postern.example: matches' "$T/chk.out" || fail "DKIM ed25519"
 	grep -q '^ok    dmarc    _dmarc.postern.example: ' "$T/chk.out" || fail "DMARC"
 	grep -q '^ok    mx       postern.example: MX mx.postern.example' "$T/chk.out" || fail "MX"
+	grep -q '^ok    port25   mx1.mx-pref.example: port 25 is open: mx1.mx-pref.example\[127.0.0.11\]:25 greets "' "$T/chk.out" || fail "port 25"
+	grep -q '^ok    smarthost smarthost: none' "$T/chk.out" || fail "smarthost"
+	grep -q '^ok    align    From postern.example: envelope sender @postern.example (SPF): aligned under aspf=s' "$T/chk.out" || fail "SPF alignment"
 	grep -q '^warn\|^FAIL\|^??' "$T/chk.out" && fail "not all ok: $(grep '^warn\|^FAIL\|^??' "$T/chk.out")"
 	grep -q ' 0 warnings, 0 failures, 0 not checked$' "$T/chk.out" || fail "summary: $(tail -n 1 "$T/chk.out")"
 }
@@ -100,6 +106,23 @@ test_check_host() {	# a generic PTR, NAT, a smarthost, an address nobody tells
 	grep -q '^ok    ptr      smarthost.example: skipped: mail leaves through the smarthost' "$T/chk.out" || fail "ptr not skipped"
 	grep -q '^ok    spf-helo mail.postern.example: skipped' "$T/chk.out" || fail "spf-helo not skipped"
 	grep -q '^FAIL  spf      postern.example: fail for 127.0.0.20 .*; fix: add a:smarthost.example before' "$T/chk.out" || fail "smarthost SPF"
+	# every host of the smarthost line carries mail: each one's addresses are judged
+	sed -i 's/^smarthost .*/smarthost smarthost.example mx1.mx-pref.example:2525 127.0.0.21/' "$CONF"
+	"$T/bin/postern" -C "$CONF" check --only address,spf >"$T/chk.out" 2>&1
+	cat "$T/chk.out" >&2
+	grep -q '^ok    address  mx1.mx-pref.example: mail leaves through the smarthost at 127.0.0.11' "$T/chk.out" || fail "second smarthost"
+	grep -q '^ok    address  127.0.0.21: mail leaves through the smarthost at 127.0.0.21' "$T/chk.out" || fail "smarthost literal"
+	grep -q '^FAIL  spf      postern.example: fail for 127.0.0.21 ' "$T/chk.out" || fail "SPF of the third smarthost"
+	# source_address: direct deliveries leave from it, so it is judged; a private one is behind NAT
+	sed -i '/^smarthost /d' "$CONF"
+	printf 'source_address 127.0.0.90\n' >>"$CONF"
+	"$T/bin/postern" -C "$CONF" check --only address,ptr >"$T/chk.out" 2>&1
+	cat "$T/chk.out" >&2
+	grep -q '^ok    address  127.0.0.90: mail leaves from it (source_address)' "$T/chk.out" || fail "source_address"
+	grep -q '^FAIL  ptr      127.0.0.90: PTR 127-0-0-90.dyn.isp.test' "$T/chk.out" || fail "source_address's PTR"
+	sed -i 's/^source_address .*/source_address 100.64.0.25/' "$CONF"
+	check_one --only address >"$T/got"
+	grep -q '^unknown behind NAT: receivers see another address (source_address is private)' "$T/got" || fail "CGNAT: $(cat "$T/got")"
 }
 
 # The records the old strcasestr checks misjudged, and the other result words: check must say what
@@ -376,7 +399,7 @@ test_check_dmarc() {
 	for f in postern.example m08.postern.example; do
 		"$T/bin/postern" -C "$CONF" check --only align "$f" >"$T/chk.out" 2>&1
 		cat "$T/chk.out" >&2
-		got=$(grep "^[a-zA-Z?]* *align    From $f: " "$T/chk.out" | awk '{print $1}')
+		got=$(grep "^[a-zA-Z?]* *align    From $f: signed" "$T/chk.out" | awk '{print $1}')
 		dmarc_sign "$f" >"$T/m.eml"
 		if perl "$HERE/maildmarc.pl" <"$T/m.eml" >&2; then want=ok; else want=FAIL; fi
 		expect_eq "align $f (Mail::DMARC)" "$want" "$got"
@@ -385,6 +408,20 @@ test_check_dmarc() {
 	done
 	grep -q "align    From m08.postern.example: signed d=postern.example: not aligned under adkim=s, so DMARC fails (policy reject); fix: add a key for m08.postern.example" "$T/chk.out" ||
 		fail "m08 align: $(cat "$T/chk.out")"
+	# SPF alignment (aspf=s) of the envelope sender postern uses, held to Mail::DMARC given an SPF pass
+	# for that domain and no DKIM: mail From postern.example (envelope @postern.example) aligns, mail
+	# From m08 does not; notices have the null sender, so the HELO name is judged (not strictly aligned)
+	for f in postern.example m08.postern.example; do
+		"$T/bin/postern" -C "$CONF" check --only align "$f" >"$T/chk.out" 2>&1
+		got=$(grep "^[a-zA-Z?]* *align    From $f: envelope sender @postern.example (SPF): " "$T/chk.out" | awk '{print $1}')
+		printf 'From: <a@%s>\r\nTo: b@example.org\r\nSubject: t\r\n\r\nbody\r\n' "$f" >"$T/m.eml"
+		if SPF_PASS_DOMAIN=postern.example perl "$HERE/maildmarc.pl" <"$T/m.eml" >&2; then want=ok; else want=FAIL; fi
+		expect_eq "SPF align $f (Mail::DMARC)" "$want" "$got"
+	done
+	grep -q "^FAIL  align    From m08.postern.example: envelope sender @postern.example (SPF): not aligned under aspf=s; fix: send with an envelope sender in m08.postern.example" "$T/chk.out" ||
+		fail "m08 SPF align: $(cat "$T/chk.out")"
+	grep -q "^ok    align    notices from MAILER-DAEMON@postern.example: null envelope sender, so SPF judges the HELO name mail.postern.example: not aligned under aspf=s; DKIM alignment carries DMARC" "$T/chk.out" ||
+		fail "notices SPF align: $(cat "$T/chk.out")"
 }
 
 # dmarc_sign FROMDOMAIN - a message From a@FROMDOMAIN signed d=postern.example s=rsa2048 (dkimpy)
@@ -421,4 +458,108 @@ test_check_dnsbl() {	# a listing with its reason, a refused query (Spamhaus's 12
 	"$T/bin/postern" -C "$CONF" check --only dnsbl >"$T/chk.out" 2>&1
 	expect_eq "exit status, smarthost" 0 "$?"
 	grep -q '^ok    dnsbl    smarthost.example: skipped' "$T/chk.out" || fail "smarthost: $(cat "$T/chk.out")"
+}
+
+# The port 25 probe: an MX that greets, one that refuses, one whose packets vanish (a veth pair with
+# nobody on the far end: the SYN is never answered), a name DNS does not know, a source_address
+# that is not this host's, and a smarthost (skipped).
+test_check_port25() {
+	check_env
+	smtpd_start mx1 127.0.0.11:25 || fail "start"
+	dns_add postern.example "$(printf '%s\n' "refusing 300 A 127.0.0.77" "blackholed 300 A 198.51.100.25")"
+	local want host
+	while read -r host want; do
+		sed -i "s/^check_port25_host .*/check_port25_host $host/" "$CONF"
+		"$T/bin/postern" -C "$CONF" check --only port25 >"$T/chk.out" 2>&1
+		cat "$T/chk.out" >&2
+		grep -q "^$want" "$T/chk.out" || fail "$host: want '$want', got $(head -n 1 "$T/chk.out")"
+	done <<-'END'
+		mx1.mx-pref.example ok    port25   mx1.mx-pref.example: port 25 is open: mx1.mx-pref.example\[127.0.0.11\]:25 greets "
+		refusing.postern.example FAIL  port25   refusing.postern.example: connect to .*127.0.0.77.*Connection refused: your provider blocks outgoing port 25; fix: use a smarthost (see `smarthost`)
+		nxdomain.example ??    port25   nxdomain.example: could not check: 
+	END
+	"$T/bin/postern" -C "$CONF" check --only port25 >/dev/null 2>&1
+	expect_eq "exit status, could not check" 75 "$?"
+	# blackholed: route 198.51.100.0/24 into a veth whose peer has no address; removed afterwards
+	# (later tests rely on the world having no default route)
+	ip link add p25a type veth peer name p25b && ip link set p25a up && ip link set p25b up &&
+		ip route add 198.51.100.0/24 dev p25a &&
+		ip neigh add 198.51.100.25 lladdr 02:00:00:00:00:25 dev p25a nud permanent || fail "veth"
+	sed -i "s/^check_port25_host .*/check_port25_host blackholed.postern.example/" "$CONF"
+	"$T/bin/postern" -C "$CONF" check --only port25 >"$T/chk.out" 2>&1
+	local rc=$?
+	ip link del p25a
+	cat "$T/chk.out" >&2
+	expect_eq "exit status, blackholed" 1 "$rc"
+	grep -q '^FAIL  port25   blackholed.postern.example: connect to .*timeout.*: your provider blocks outgoing port 25; fix: use a smarthost' "$T/chk.out" ||
+		fail "blackholed: $(cat "$T/chk.out")"
+	# source_address is where the probe leaves from
+	sed -i "s/^check_port25_host .*/check_port25_host mx1.mx-pref.example/" "$CONF"
+	printf 'source_address 192.0.2.1\n' >>"$CONF"
+	"$T/bin/postern" -C "$CONF" check --only port25 >"$T/chk.out" 2>&1
+	cat "$T/chk.out" >&2
+	grep -q '^FAIL  port25   mx1.mx-pref.example: cannot connect from 192.0.2.1 (source_address)' "$T/chk.out" || fail "source_address: $(cat "$T/chk.out")"
+	sed -i 's/^source_address .*/source_address 127.0.0.1/' "$CONF"
+	"$T/bin/postern" -C "$CONF" check --only port25,address >"$T/chk.out" 2>&1
+	expect_eq "exit status, from source_address" 0 "$?"
+	grep -q '^ok    address  127.0.0.1: mail leaves from it (source_address)' "$T/chk.out" || fail "address: $(cat "$T/chk.out")"
+	printf 'smarthost smarthost.example\n' >>"$CONF"
+	"$T/bin/postern" -C "$CONF" check --only port25 >"$T/chk.out" 2>&1
+	grep -q '^ok    port25   smarthost.example: skipped: mail leaves through the smarthost' "$T/chk.out" || fail "smarthost: $(cat "$T/chk.out")"
+}
+
+# The smarthost probe: each host of the line, TLS verified and AUTH tried, no mail sent; wrong
+# credentials name the server's reply; a host that is down FAILs.
+test_check_smarthost() {
+	printf 'postern s3cret\n' >"$T/smarthost.auth"
+	chown root:postern "$T/smarthost.auth"
+	chmod 0640 "$T/smarthost.auth"
+	check_env "smarthost smarthost.example:587 smarthost.example:465 127.0.0.21:587" "smarthost_auth $T/smarthost.auth"
+	smarthost_start || fail "start"
+	"$T/bin/postern" -C "$CONF" check --only smarthost,address,ptr,port25,dnsbl >"$T/chk.out" 2>&1
+	local rc=$?
+	cat "$T/chk.out" >&2
+	expect_eq "exit status, one down" 1 "$rc"
+	grep -q '^ok    smarthost smarthost.example:587: TLSv1.[23]/verified, AUTH as postern accepted$' "$T/chk.out" || fail "587"
+	grep -q '^ok    smarthost smarthost.example:465: TLSv1.[23]/verified, AUTH as postern accepted$' "$T/chk.out" || fail "465"
+	grep -q '^FAIL  smarthost 127.0.0.21:587: connect to .*Connection refused; fix: check the smarthost' "$T/chk.out" || fail "down"
+	grep -q '^ok    address  127.0.0.21: mail leaves through the smarthost at 127.0.0.21' "$T/chk.out" || fail "second host's address"
+	grep -q '^ok    ptr      .*skipped' "$T/chk.out" || fail "ptr not skipped"
+	grep -q '^ok    dnsbl    .*skipped' "$T/chk.out" || fail "dnsbl not skipped"
+	grep -q '^ok    port25   .*skipped' "$T/chk.out" || fail "port25 not skipped"
+	expect_eq "mail at the smarthost" 0 "$(($(mail_count smarthost587) + $(mail_count smarthost465)))"
+	printf 'postern wrong\n' >"$T/smarthost.auth"
+	sed -i 's/^smarthost .*/smarthost smarthost.example:587/' "$CONF"
+	"$T/bin/postern" -C "$CONF" check --only smarthost >"$T/chk.out" 2>&1
+	expect_eq "exit status, wrong password" 1 "$?"
+	cat "$T/chk.out" >&2
+	grep -q '^FAIL  smarthost smarthost.example:587: AUTH as postern refused: 535 .*; fix: correct the user and password in smarthost_auth' "$T/chk.out" ||
+		fail "wrong credentials: $(cat "$T/chk.out")"
+}
+
+# --send: a signed test message through the front door and a queue run of it alone; the SMTP result
+# and the TLS used are printed, and the message arrives signed.
+test_check_send() {
+	check_env
+	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
+	"$T/bin/postern" -C "$CONF" check --only send --send far@mx-pref.example >"$T/chk.out" 2>"$T/chk.err"
+	local rc=$?
+	cat "$T/chk.out" "$T/chk.err" >&2
+	expect_eq "exit status" 0 "$rc"
+	grep -q '^ok    send     far@mx-pref.example: sent via mx1.mx-pref.example\[127.0.0.11\]:25, TLS TLSv1.[23]/verified, dsn 2.0.0: 250 ' "$T/chk.out" ||
+		fail "send: $(cat "$T/chk.out")"
+	expect_eq "arrived" 1 "$(mail_count mx1)"
+	expect_eq "rcpt" far@mx-pref.example "$(all_rcpts mx1)"
+	expect_dkim "$(mail_file mx1)"
+	expect_queue_empty
+	# a recipient the server refuses: the reply is the finding
+	smtpd_start mx2 127.0.0.12:25 --rcpt-5xx 'nobody@*' || fail "start mx2"
+	dns_add example 'refusing 300 MX 10 mx2.mx-pref.example.'
+	"$T/bin/postern" -C "$CONF" check --only send --send nobody@refusing.example >"$T/chk.out" 2>"$T/chk.err"
+	expect_eq "exit status, refused" 1 "$?"
+	cat "$T/chk.out" >&2
+	grep -q '^FAIL  send     nobody@refusing.example: bounced via mx2.mx-pref.example\[127.0.0.12\]:25, TLS none, dsn 5' "$T/chk.out" ||
+		fail "refused: $(cat "$T/chk.out")"
+	"$T/bin/postern" -C "$CONF" check --send >/dev/null 2>&1
+	expect_eq "--send without an address" 64 "$?"
 }

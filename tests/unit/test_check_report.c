@@ -32,6 +32,18 @@ Test(check_report, args)
 		{ { "check", "-j" }, EX_USAGE, false, NULL, { NULL }, NULL },
 		{ { "check", "a.example", "b.example" }, EX_USAGE, false, NULL, { NULL }, NULL },
 		{ { "check", "a.example", "--json" }, EX_USAGE, false, NULL, { NULL }, NULL },
+		/* send runs only with --send; its address is an address, never an option */
+		{ { "check", "--only", "send" }, 0, false, NULL, { NULL }, "send" },
+		{ { "check" }, 0, false, NULL, { "port25", "smarthost" }, "send" },
+		{ { "check", "--send", "t@example.org" }, 0, false, NULL, { "send", "spf" }, NULL },
+		{ { "check", "--send=t@example.org", "--only", "send", "a.example" }, 0, false, "a.example", { "send" }, "spf" },
+		{ { "check", "--send" }, EX_USAGE, false, NULL, { NULL }, NULL },
+		{ { "check", "--send", "--json" }, EX_USAGE, false, NULL, { NULL }, NULL },
+		{ { "check", "--send", "nobody" }, EX_USAGE, false, NULL, { NULL }, NULL },
+		{ { "check", "--send", "a b@example.org" }, EX_USAGE, false, NULL, { NULL }, NULL },
+		{ { "check", "--send", "a@" }, EX_USAGE, false, NULL, { NULL }, NULL },
+		{ { "check", "--send", "<a@example.org>" }, EX_USAGE, false, NULL, { NULL }, NULL },
+		{ { "check", "--send", "a@b.org,c@d.org" }, EX_USAGE, false, NULL, { NULL }, NULL },
 	};
 
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {

@@ -47,7 +47,7 @@ static void field(const struct config *c, const char *key, char *out, size_t n)
 	S("pidfile", c->pidfile);
 	S("mailq_users", c->mailq_users == MAILQ_ROOT ? "root" : c->mailq_users == MAILQ_GROUP ? "group" : "anyone");
 	S("pidfile", c->pidfile); S("allow_local_mx", c->allow_local_mx ? "yes" : "no");
-	S("check_myip", c->check_myip); S("dnsbl", c->dnsbl);
+	S("check_myip", c->check_myip); S("dnsbl", c->dnsbl); S("check_port25_host", c->check_port25_host);
 	else if (strcmp(key, "dkim_canon") == 0)
 		r = snprintf(out, n, "%s/%s", cn[c->dkim_hcanon], cn[c->dkim_bcanon]);
 	else if (strcmp(key, "dkim") == 0) {
@@ -217,6 +217,10 @@ static const struct row rows[] = {
 	{ "dnsbl BL.example  bl2.example\n", "dnsbl", "bl.example,bl2.example", false },
 	{ "dnsbl a.example,b.example c.example\n", "dnsbl", "a.example,b.example,c.example", false },
 	{ "dnsbl none\n", "dnsbl", "none", false },
+	{ "", "check_port25_host", "gmail-smtp-in.l.google.com", false },
+	{ "check_port25_host MX1.Example.NET\n", "check_port25_host", "mx1.example.net", false },
+	{ "check_port25_host 192.0.2.25\n", "check_port25_host", "192.0.2.25", false },
+	{ "check_port25_host none\n", "check_port25_host", "none", false },
 	{ "tls none\n", "tls", "none", false },
 	{ "tls verify\n", "tls", "verify", false },
 	{ "tls encrypt\n", "tls", "encrypt", false },
@@ -337,6 +341,7 @@ static const struct row rows[] = {
 	{ "dnsbl bl_1.example\n", NULL, "t.conf:1: dnsbl: not a zone name: \"bl_1.example\"", true },
 	{ "dnsbl a.x b.x c.x d.x e.x f.x g.x h.x i.x\n", NULL, "t.conf:1: dnsbl: at most 8 zones", true },
 	{ "dnsbl a.x,,b.x\n", NULL, "t.conf:1: dnsbl: not a zone name: \"\"", true },
+	{ "check_port25_host mx_1.example\n", NULL, "t.conf:1: check_port25_host: bad host name \"mx_1.example\"", true },
 	{ "tls_policy example.com\n", NULL, "t.conf:1: tls_policy: wants DOMAIN LEVEL, got \"example.com\"", true },
 	{ "tls_policy example.com strict\n", NULL,
 	  "t.conf:1: tls_policy: bad level (want none|may|encrypt|verify) \"strict\"", true },

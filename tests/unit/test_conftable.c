@@ -231,7 +231,8 @@ Test(conftable, sample)
 		size_t n = strcspn(p, "\n"), w = 0;
 
 		if (n > 2 && p[0] == '#' && p[1] == ' ') {
-			while (2 + w < n && ((p[2 + w] >= 'a' && p[2 + w] <= 'z') || p[2 + w] == '_'))
+			while (2 + w < n && ((p[2 + w] >= 'a' && p[2 + w] <= 'z') || (p[2 + w] >= '0' && p[2 + w] <= '9') ||
+			    p[2 + w] == '_'))
 				w++;
 			if (w > 0 && 2 + w < n && p[2 + w] == ' ') {
 				int k = key_index(p + 2, w);
@@ -331,7 +332,8 @@ Test(conftable, show_every_key)
 		"timeout_greeting 300\ntimeout_command 300\ntimeout_data_init 120\ntimeout_data_block 180\n"
 		"timeout_data_done 600\ntimeout_message 1800\ntimeout_session 3600\npidfile /run/postern.pid\n"
 		"mailq_users anyone\nallow_local_mx no\nrewrite_reply_to yes\nfrom_policy keep\n"
-		"check_myip myip.opendns.com@resolver1.opendns.com\ndnsbl zen.spamhaus.org,bl.spamcop.net\n";
+		"check_myip myip.opendns.com@resolver1.opendns.com\ndnsbl zen.spamhaus.org,bl.spamcop.net\n"
+		"check_port25_host gmail-smtp-in.l.google.com\n";
 	char got[4096] = { 0 }, again[4096] = { 0 };
 
 	show_all(in, got, sizeof got - 1);
