@@ -14,7 +14,7 @@
 
 #include "lib/fdio.h"
 #include "lib/hdr.h"
-#include "sendmail/mime.h"
+#include "lib/mime.h"
 
 /* One read from the reader or the file. */
 #define BODY_SLICE (64 * 1024)
