@@ -101,3 +101,101 @@ test_mime_long_line_to_7bit_server() {
 	env_get mx1 "$(basename "$f" .eml)" mail_options | grep -q 'BODY=8BITMIME' && fail "BODY=8BITMIME for a 7-bit body"
 	return 0
 }
+
+# ------------------------------------------------------------------- 8-bit and the next hop (RFC 6152)
+
+# mime8_cases - the 8-bit messages real callers send, submitted (each kept as $T/case.NAME) to
+# NAME@mx-pref.example: mail(1) with no MIME fields, cron's exact invocation, Latin-1, a PHP HTML
+# multipart/alternative with an 8bit label on the whole, a multipart/mixed with a nested
+# alternative and a base64 attachment, and a text part with a 1,400-octet UTF-8 line.
+mime8_cases() {
+	local i
+	printf 'To: mailx@mx-pref.example\nSubject: x\n\nGr\303\274\303\237e aus K\303\266ln\n' | mime_case mailx -t -i
+	printf 'From: root (Cron Daemon)\nTo: cron@mx-pref.example\nSubject: Cron <root@mail> /usr/local/bin/backup\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\nX-Cron-Env: <SHELL=/bin/sh>\nX-Cron-Env: <HOME=/root>\n\nbackup: caf\303\251 done\n' |
+		mime_case cron -FCronDaemon -i -B8BITMIME -oem -t
+	printf 'To: latin1@mx-pref.example\nSubject: l1\n\ncaf\351 cr\350me\n' | mime_case latin1 -t -i
+	{ printf 'To: php@mx-pref.example\nSubject: Order\nFrom: Shop <shop@postern.example>\r\nMIME-Version: 1.0\r\n'
+	  printf 'Content-Type: multipart/alternative; boundary="=_php 42"\r\nContent-Transfer-Encoding: 8bit\n\n'
+	  printf -- '--=_php 42\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\nGr\303\274\303\237e,  \n= Ihre Bestellung =\n\n'
+	  printf -- '--=_php 42\nContent-Type: text/html; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n<p>Gr\303\274\303\237e</p>\t\n\n'
+	  printf -- '--=_php 42--\n'; } | mime_case php -t -i
+	{ printf 'To: mixed@mx-pref.example\nSubject: report\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=outer\n\n'
+	  printf 'This is a multi-part message in MIME format.\n--outer\nContent-Type: multipart/alternative; boundary=inner\n\n'
+	  printf -- '--inner\nContent-Type: text/plain; charset=UTF-8\n\nSt\303\244dte: M\303\274nchen\n--inner\n'
+	  printf 'Content-Type: text/html; charset=UTF-8\n\n<b>M\303\274nchen</b>\n--inner--\n\n--outer\n'
+	  printf 'Content-Type: application/octet-stream; name="a.bin"\nContent-Transfer-Encoding: base64\n\n'
+	  head -c 3000 /dev/urandom | base64 -w 76
+	  printf -- '--outer--\n'; } | mime_case mixed -t -i
+	{ printf 'To: longpart@mx-pref.example\nSubject: long part\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n'
+	  printf 'Content-Type: text/plain; charset=UTF-8\n\na'
+	  for i in $(seq 1 700); do printf '\303\251'; done
+	  printf '\nend\n--b\nContent-Type: text/plain\n\nshort\n--b--\n'; } | mime_case longpart -t -i
+}
+
+# mime8_check NAME [--7bit] - the case arrived at mx1, every signature verifies (dkimpy, opendkim),
+# and every part decodes to the caller's (with --7bit: and no octet over 127, no line over 998).
+mime8_check() {
+	local f bad
+	f=$(dk_delivered_to mx1 "$1@mx-pref.example") || fail "$1: not delivered"
+	bad=$(verify_each "$f" "$T/verify.$1.log")
+	[ -z "$bad" ] || fail "$1: verification failed:$bad ($(grep -m1 -i fail "$T/verify.$1.log"))"
+	/usr/bin/python3 "$HERE/mimeparts.py" "$T/case.$1" >"$T/want.$1" || fail "$1: Python cannot read the case"
+	/usr/bin/python3 "$HERE/mimeparts.py" ${2:+"$2"} "$f" >"$T/got.$1" 2>"$T/got.$1.err" ||
+		fail "$1: $(cat "$T/got.$1.err")"
+	cmp -s "$T/want.$1" "$T/got.$1" || fail "$1: the parts do not decode to what was sent: $(diff "$T/want.$1" "$T/got.$1" | head -n 5)"
+	echo "$f"
+}
+
+# RFC 6152 section 3: to a server without 8BITMIME the 8-bit text parts go as quoted-printable, signed
+# afresh (the stored signature covers the 8-bit form); MAIL carries no BODY=8BITMIME; what cannot be
+# made 7-bit (8-bit in a message/rfc822 part) bounces 5.6.3, naming the reason.
+test_mime_8bit_converted_for_7bit_server() {
+	postern_env
+	smtpd_start mx1 127.0.0.11:25 --tls --no-8bitmime --no-smtputf8 || fail "start"
+	smtpd_start mxp 127.0.0.15:25 || fail "start mxp"
+	local f n
+	mime8_cases
+	{ printf 'From: Sender <sender@postern.example>\nTo: rfc822@mx-pref.example\nSubject: fwd\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n'
+	  printf 'Content-Type: message/rfc822\n\nSubject: inner\n\nGr\303\274\303\237e\n--b--\n'; } |
+		mime_case rfc822 -f sender@postern.example -t -i
+	queue_run 2
+	wait_mail mx1 6 || fail "delivered: $(mail_count mx1) of 6"
+	for n in mailx cron latin1 php mixed longpart; do
+		f=$(mime8_check "$n" --7bit) || exit 1
+		env_get mx1 "$(basename "$f" .eml)" mail_options | grep -q 'BODY=8BITMIME' && fail "$n: BODY=8BITMIME"
+		expect_eq "$n: signatures" 2 "$(dkim_sig_count "$f")"
+	done
+	f=$(dk_delivered_to mx1 php@mx-pref.example)
+	expect_eq "php: the outer label" 7bit "$(field "$f" Content-Transfer-Encoding)"
+	expect_eq "php: parts re-encoded" 2 "$(grep -c '^Content-Transfer-Encoding: quoted-printable' "$f")"
+	f=$(dk_delivered_to mx1 mixed@mx-pref.example)
+	expect_eq "mixed: the attachment untouched" 1 "$(grep -c '^Content-Transfer-Encoding: base64' "$f")"
+	dk_delivered_to mx1 rfc822@mx-pref.example >/dev/null && fail "rfc822: 8-bit sent to a 7-bit server"
+	wait_mail mxp 1 || fail "rfc822: no bounce"
+	f=$(mail_file mxp)
+	grep -qi '^Status: 5\.6\.3' "$f" || fail "rfc822: no Status 5.6.3 in the bounce"
+	grep -qi 'message/rfc822 part' "$f" || fail "rfc822: the bounce does not name the reason"
+	expect_queue_empty
+}
+
+# The same messages to a server that offers 8BITMIME go 8-bit and unchanged (BODY=8BITMIME, the
+# caller's encodings), and verify.
+test_mime_8bit_kept_for_8bitmime_server() {
+	postern_env
+	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
+	local f n
+	mime8_cases
+	queue_run
+	wait_mail mx1 6 || fail "delivered: $(mail_count mx1) of 6"
+	for n in mailx cron latin1 php mixed; do
+		f=$(mime8_check "$n") || exit 1
+		env_get mx1 "$(basename "$f" .eml)" mail_options | grep -q 'BODY=8BITMIME' || fail "$n: no BODY=8BITMIME"
+		grep -q 'quoted-printable' "$f" && fail "$n: re-encoded for a server with 8BITMIME"
+		LC_ALL=C grep -q $'[\x80-\xff]' "$f" || fail "$n: no 8-bit octet left"
+	done
+	f=$(dk_delivered_to mx1 php@mx-pref.example)
+	expect_eq "php: the outer label" 8bit "$(field "$f" Content-Transfer-Encoding)"
+	# the long UTF-8 line in a part: re-encoded at submission (lossless), whatever the next hop
+	f=$(mime8_check longpart --7bit) || exit 1
+	expect_eq "longpart: parts re-encoded" 1 "$(grep -c '^Content-Transfer-Encoding: quoted-printable' "$f")"
+}
