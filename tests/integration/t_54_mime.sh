@@ -117,7 +117,7 @@ mime8_cases() {
 	{ printf 'To: php@mx-pref.example\nSubject: Order\nFrom: Shop <shop@postern.example>\r\nMIME-Version: 1.0\r\n'
 	  printf 'Content-Type: multipart/alternative; boundary="=_php 42"\r\nContent-Transfer-Encoding: 8bit\n\n'
 	  printf -- '--=_php 42\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\nGr\303\274\303\237e,  \n= Ihre Bestellung =\n\n'
-	  printf -- '--=_php 42\nContent-Type: text/html; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n<p>Gr\303\274\303\237e</p>\t\n\n'
+	  printf -- '--=_php 42\nContent-Type: text/html; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n<p>Gr\303\274\303\237e,</p>\t\n<p>= Ihre Bestellung =</p>\n\n'
 	  printf -- '--=_php 42--\n'; } | mime_case php -t -i
 	{ printf 'To: mixed@mx-pref.example\nSubject: report\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=outer\n\n'
 	  printf 'This is a multi-part message in MIME format.\n--outer\nContent-Type: multipart/alternative; boundary=inner\n\n'
@@ -198,4 +198,54 @@ test_mime_8bit_kept_for_8bitmime_server() {
 	# the long UTF-8 line in a part: re-encoded at submission (lossless), whatever the next hop
 	f=$(mime8_check longpart --7bit) || exit 1
 	expect_eq "longpart: parts re-encoded" 1 "$(grep -c '^Content-Transfer-Encoding: quoted-printable' "$f")"
+}
+
+# --------------------------------------------------------------------------------- SpamAssassin
+
+# The rules about what postern writes: header fields, MIME structure, HELO and trace, DKIM. Body and
+# HTML content rules (TVD_*, HTML_MESSAGE, ...) are the caller's text, not postern's business.
+SA_FAMILIES='^(MISSING_|INVALID_|MSGID|MIME_|PP_MIME_|CTYPE_|MPART_|CHARSET_|BAD_ENC_|HEADER_|HDR_|MALFORMED_|FORGED_|DATE_|FROM_|TO_|SUBJ_|SUBJECT_|HELO_|FSL_HELO_|RDNS_|RCVD_|NO_RECEIVED|NO_RELAYS|UNPARSEABLE_RELAY|DKIM_INVALID|DKIM_ADSP|T_DKIM_INVALID|DMARC_|EMPTY_MESSAGE)'
+
+# The issue's "Done when" set (PHP plain, PHP HTML multipart, cron's exact invocation with UTF-8
+# output, mail -s with a UTF-8 subject and body, an 8-bit body without MIME fields, a 1,400-octet UTF-8
+# line, a -F name with accents) through the world's MTA: each verifies and decodes back, the HELO is
+# the PTR of the address postern connects from, and `spamassassin -L -t` (local rules only) fires no
+# rule of SA_FAMILIES. The receiving MTA's Received field is written as a real one would, with a
+# public address in place of 127.0.0.1 (SpamAssassin trusts loopback and skips its HELO rules).
+test_mime_spamassassin_clean() {
+	command -v spamassassin >/dev/null || skip "spamassassin is not installed (tests/deps.sh installs it)"
+	postern_env
+	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
+	local f n id helo peer ptr cases="phpplain php cron mails mailx long name" bad
+	printf 'To: phpplain@mx-pref.example\nSubject: Contact form\nX-PHP-Originating-Script: 33:contact.php\nFrom: Web <web@postern.example>\r\nMIME-Version: 1.0\r\nContent-type: text/plain; charset=UTF-8\n\nName: Visitor\nMessage: hello, how are you?\n' |
+		mime_case phpplain -t -i
+	mime8_cases
+	printf 'To: mails@mx-pref.example\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe_aus_K=C3=B6ln?=\n\nGr\303\274\303\237e aus K\303\266ln, bis bald.\n' |
+		mime_case mails -t -i
+	{ printf 'To: long@mx-pref.example\nSubject: long\n\na'; for n in $(seq 1 700); do printf '\303\251'; done; printf '\nend\n'; } |
+		mime_case long -t -i
+	printf 'To: name@mx-pref.example\nSubject: hello\n\nplain text\n' | mime_case name -t -i -F $'Jos\303\251 M\303\274ller'
+	queue_run
+	wait_mail mx1 10 || fail "delivered: $(mail_count mx1) of 10"
+	: >"$T/sa.mbox"
+	for n in $cases; do
+		f=$(mime8_check "$n") || exit 1
+		id=$(basename "$f" .eml)
+		helo=$(env_get mx1 "$id" helo)
+		peer=$(env_get mx1 "$id" peer)
+		ptr=$(dig +short -x "$peer" @127.0.0.53 | sed 's/\.$//')
+		expect_eq "$n: HELO is the PTR of $peer" "$ptr" "$helo"
+		{ printf 'From postern-test Tue Dec  1 00:00:00 2026\n'
+		  printf 'Received: from %s (%s [93.184.216.34])\n\tby mx1.mx-pref.example with ESMTPS id %s\n\tfor <%s@mx-pref.example>; %s\n' \
+			"$helo" "$ptr" "$n" "$n" "$(date -R)"
+		  tr -d '\r' <"$f"; printf '\n'; } >>"$T/sa.mbox"
+	done
+	spamassassin -L -t --mbox <"$T/sa.mbox" >"$T/sa.out" 2>"$T/sa.err" || fail "spamassassin: $(tail -n 1 "$T/sa.err")"
+	# each message's X-Spam-Status, unfolded: "No, score=... tests=A,B,C autolearn=..."
+	awk '/^X-Spam-Status:/ { s = $0; f = 1; next } f && /^[ \t]/ { sub(/^[ \t]+/, " "); s = s $0; next }
+		f { print s; f = 0 }' "$T/sa.out" | sed 's/.*tests=//; s/ autolearn=.*//; s/ version=.*//; s/[ \t]//g' >"$T/sa.tests"
+	expect_eq "messages scored" "$(echo "$cases" | wc -w)" "$(wc -l <"$T/sa.tests")"
+	bad=$(tr ',' '\n' <"$T/sa.tests" | grep -E "$SA_FAMILIES" | sort -u | tr '\n' ' ')
+	[ -z "$bad" ] || fail "SpamAssassin rules about postern's own work fired: $bad"
+	return 0
 }
