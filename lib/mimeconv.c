@@ -61,7 +61,7 @@ const char *mimeconv_why(enum mimeconv_err err)
 	case MIMECONV_OK:
 		return "no error";
 	case MIMECONV_E_HEADER8:
-		return "8-bit octets in a header section (the message needs SMTPUTF8)";
+		return "8-bit octets in a header field (the message needs SMTPUTF8)";
 	case MIMECONV_E_MESSAGE8:
 		return "8-bit octets in a message/rfc822 part, which cannot be re-encoded";
 	case MIMECONV_E_OPAQUE8:
@@ -259,13 +259,55 @@ static bool boundary_ok(struct span b)
 	return true;
 }
 
+/* subject8 - f is a Subject field with 8-bit octets: unstructured text, which RFC 2047 encoded words
+ * carry losslessly (the one 8-bit field a caller commonly writes: mail -s with a UTF-8 subject). */
+static bool subject8(const struct hdr_field *f)
+{
+	return hdr_name_is(f, "Subject") && mime_has_8bit(f->raw, f->len);
+}
+
+/* put_field - field f as it is, or an 8-bit Subject as encoded words, folded between them (the space
+ * between two encoded words is not part of the text: RFC 2047 section 6.2). */
+static int put_field(struct mimeconv *z, const struct hdr_field *f, struct buf *out)
+{
+	struct buf v, w;
+	struct span s;
+	int r;
+
+	if (!z->recode || !subject8(f) || !z->writing)
+		return emit(z, f->raw, f->len, out);
+	buf_init(&v, f->len + 1);
+	buf_init(&w, 4 * f->len + 64);
+	s = hdr_value(f);
+	while (s.n > 0 && (s.p[0] == ' ' || s.p[0] == '\t')) {	/* the space after the colon */
+		s.p++;
+		s.n--;
+	}
+	r = hdr_unfold(s, &v) < 0 || mime_phrase(&w, v.data ? v.data : "", v.len) < 0 ||
+	    hdr_fold("Subject", buf_str(&w), w.len, out) < 0 ? fail(z, MIMECONV_E_OUT) : 0;
+	buf_free(&v);
+	buf_free(&w);
+	return r;
+}
+
+/* put_head - the header section f[0..nf) and the empty line: as it was, unless a Subject is re-encoded. */
+static int put_head(struct mimeconv *z, const struct hdr_field *f, size_t nf, struct buf *out)
+{
+	if (!z->recode)
+		return emit(z, z->head.data, z->head.len, out);
+	for (size_t i = 0; i < nf; i++)
+		if (put_field(z, &f[i], out) < 0)
+			return -1;
+	return emit(z, "\r\n", 2, out);
+}
+
 /* write_head - the header section f[0..nf) (raw, ending in the empty line) with the caller's
  * Content-Transfer-Encoding replaced by cte (when not NULL), and MIME-Version added on top. */
 static int write_head(struct mimeconv *z, const struct hdr_field *f, size_t nf, const char *cte,
     bool version, struct buf *out)
 {
 	for (size_t i = 0; i < nf; i++)
-		if (!hdr_name_is(&f[i], "Content-Transfer-Encoding") && emit(z, f[i].raw, f[i].len, out) < 0)
+		if (!hdr_name_is(&f[i], "Content-Transfer-Encoding") && put_field(z, &f[i], out) < 0)
 			return -1;
 	if (version && buf_adds(out, "MIME-Version: 1.0\r\n") < 0)
 		return fail(z, MIMECONV_E_OUT);
@@ -289,10 +331,20 @@ static int head_end(struct mimeconv *z, bool bare, struct buf *out)
 	int r = -1;
 
 	z->top = false;
-	if (z->mode == MIMECONV_7BIT && mime_has_8bit(z->head.data, z->head.len))
-		return fail(z, MIMECONV_E_HEADER8);
+	z->recode = false;
 	buf_init(&v, z->head.len + 1);
 	parsed = !bare && hdr_parse(z->head.data, flen, &f, &nf, &e) == 0;
+	if (z->mode == MIMECONV_7BIT && mime_has_8bit(z->head.data, z->head.len)) {
+		/* only the message's own Subject can be re-encoded; other 8-bit fields need SMTPUTF8 */
+		z->recode = top && parsed;
+		for (size_t i = 0; i < nf && z->recode; i++)
+			z->recode = !mime_has_8bit(f[i].raw, f[i].len) || subject8(&f[i]);
+		if (!z->recode) {
+			r = fail(z, MIMECONV_E_HEADER8);
+			goto out;
+		}
+		z->changes = true;
+	}
 	memset(&mh, 0, sizeof mh);
 	if (parsed) {
 		mime_head_get(f, nf, &mh);
@@ -321,8 +373,7 @@ static int head_end(struct mimeconv *z, bool bare, struct buf *out)
 		l->digest = span_ieq(sub, "digest");
 		z->kind = K_AROUND;
 		z->changes |= relabel;
-		r = relabel && z->writing ? write_head(z, f, nf, "7bit", false, out) :
-		    emit(z, z->head.data, z->head.len, out);
+		r = relabel && z->writing ? write_head(z, f, nf, "7bit", false, out) : put_head(z, f, nf, out);
 		goto out;
 	}
 	if (z->nleaf == MIMECONV_LEAVES) {
@@ -341,7 +392,7 @@ static int head_end(struct mimeconv *z, bool bare, struct buf *out)
 		mime_enc_init(&z->enc, MIME_BODY_QP);
 		r = write_head(z, f, nf, "quoted-printable", top && !mh.version, out);
 	} else {
-		r = emit(z, z->head.data, z->head.len, out);
+		r = put_head(z, f, nf, out);
 	}
 out:
 	buf_free(&v);

@@ -9,6 +9,9 @@
  * MIMECONV_7BIT). Memory: one part's header section (head_max), a line's first octets, and the boundary
  * stack; never the body.
  *
+ * In MIMECONV_7BIT an 8-bit Subject of the message's own header section becomes RFC 2047 encoded
+ * words (UTF-8, or unknown-8bit), folded; 8-bit octets in any other field are an error.
+ *
  * Which leaves are re-encoded: text (and parts without Content-Type, whose default is text/plain,
  * except in multipart/digest) whose encoding is none, 7bit, 8bit or binary. What cannot be converted is
  * an error naming the reason (mimeconv_why): 8-bit octets in a header section, in a message part (RFC
@@ -40,8 +43,10 @@
 #define MIMECONV_LINEHEAD (2 + MIMECONV_BOUNDARY_MAX + 2 + 54)
 /* What the write pass adds to a header section: a Content-Transfer-Encoding field and MIME-Version. */
 #define MIMECONV_HDR_GROWTH 96
-/* mimeconv_feed writes at most MIMECONV_GROWTH * n + head_max + MIMECONV_SLACK octets for n in. */
+/* mimeconv_feed writes at most MIMECONV_GROWTH * n + MIMECONV_HEAD_GROWTH * head_max + MIMECONV_SLACK
+ * octets for n in (a Subject as encoded words: 3 octets for one, and the words' frame). */
 #define MIMECONV_GROWTH 16
+#define MIMECONV_HEAD_GROWTH 4
 #define MIMECONV_SLACK (MIMECONV_LINEHEAD * 6 + MIMECONV_HDR_GROWTH + 64)
 
 enum mimeconv_mode {
@@ -51,7 +56,7 @@ enum mimeconv_mode {
 
 enum mimeconv_err {
 	MIMECONV_OK,
-	MIMECONV_E_HEADER8,	/* 8-bit octets in a header section */
+	MIMECONV_E_HEADER8,	/* 8-bit octets in a header field other than the message's Subject */
 	MIMECONV_E_MESSAGE8,	/* 8-bit octets in a message/ part */
 	MIMECONV_E_OPAQUE8,	/* 8-bit octets in a non-text or already encoded part, a preamble, an epilogue */
 	MIMECONV_E_LONG,	/* a long line in a part that cannot be re-encoded (MIMECONV_LINES) */
@@ -93,6 +98,7 @@ struct mimeconv {
 	struct mime_enc enc;	/* the quoted-printable encoder of a re-encoded leaf */
 	size_t hls;		/* where the current line of head starts */
 	bool top;		/* the current header section is the message's own */
+	bool recode;		/* ... and its 8-bit Subject goes out as RFC 2047 encoded words */
 };
 
 /* mimeconv_init - start the scan pass. head_max: the largest header section accepted (the top one

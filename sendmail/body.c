@@ -137,7 +137,7 @@ static int parts_copy(int fd, off_t at, long long len, const struct buf *hdr, ch
 	int r = 1;
 
 	mimeconv_init(&z, MIMECONV_LINES, hdr->max);
-	buf_init(&out, MIMECONV_GROWTH * BODY_SLICE + hdr->max + MIMECONV_SLACK);
+	buf_init(&out, MIMECONV_GROWTH * BODY_SLICE + MIMECONV_HEAD_GROWTH * hdr->max + MIMECONV_SLACK);
 	for (int writing = 0; writing < 2; writing++) {
 		if (writing && !mimeconv_rewind(&z))
 			goto done;	/* (cannot be: the long line is in a text part) */

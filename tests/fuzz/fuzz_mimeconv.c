@@ -30,7 +30,7 @@ static int run(enum mimeconv_mode mode, const char *p, size_t n, size_t step, st
 			size_t before = out->len, k = i + step <= n ? step : n - i;
 
 			rc = mimeconv_feed(&z, p + i, k, out);
-			if (rc == 0 && out->len - before > MIMECONV_GROWTH * k + HEAD_MAX + MIMECONV_SLACK)
+			if (rc == 0 && out->len - before > MIMECONV_GROWTH * k + MIMECONV_HEAD_GROWTH * HEAD_MAX + MIMECONV_SLACK)
 				abort();
 		}
 		if (rc == 0)
@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	step = (size_t)(d[0] >> 1) % 64 + 1;
 	d++;
 	n--;
-	buf_init(&a, MIMECONV_GROWTH * n + (HEAD_MAX + MIMECONV_SLACK) * (n + 2));
+	buf_init(&a, MIMECONV_GROWTH * n + (MIMECONV_HEAD_GROWTH * HEAD_MAX + MIMECONV_SLACK) * (n + 2));
 	buf_init(&b, a.max);
 	ra = run(mode, (const char *)d, n, n ? n : 1, &a, &ca);
 	rb = run(mode, (const char *)d, n, step, &b, &cb);

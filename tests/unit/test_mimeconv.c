@@ -24,7 +24,7 @@ static struct conv conv(enum mimeconv_mode mode, const char *in, size_t n, size_
 	struct conv c = { 0 };
 	struct mimeconv z;
 
-	buf_init(&c.out, MIMECONV_GROWTH * n + HEAD_MAX + MIMECONV_SLACK * (n / step + 2));
+	buf_init(&c.out, MIMECONV_GROWTH * n + (MIMECONV_HEAD_GROWTH * HEAD_MAX + MIMECONV_SLACK) * (n / step + 2));
 	mimeconv_init(&z, mode, HEAD_MAX);
 	for (size_t i = 0; i < n && c.rc == 0; i += step)
 		c.rc = mimeconv_feed(&z, in + i, i + step <= n ? step : n - i, NULL);
@@ -106,8 +106,18 @@ static const struct row rows[] = {
 	{ "8-bit in the preamble", MIMECONV_7BIT,
 	  "Content-Type: multipart/mixed; boundary=b\r\n\r\n\xc3\xa9\r\n--b\r\n\r\nx\r\n--b--\r\n",
 	  MIMECONV_E_OPAQUE8, false, NULL },
-	{ "8-bit in the header section", MIMECONV_7BIT,
-	  "Subject: Gr\xc3\xbc\xc3\x9f" "e\r\n\r\nx\r\n", MIMECONV_E_HEADER8, false, NULL },
+	{ "8-bit Subject: encoded words", MIMECONV_7BIT,
+	  "Subject: Gr\xc3\xbc\xc3\x9f" "e  aus\r\n K\xc3\xb6ln\r\nTo: a@b.example\r\n\r\nx\r\n", MIMECONV_OK, true,
+	  "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe__aus_K=C3=B6ln?=\r\nTo: a@b.example\r\n\r\nx\r\n" },
+	{ "8-bit Subject and body", MIMECONV_7BIT,
+	  "Subject: caf\xe9\r\n\r\n\xc3\xa9\r\n", MIMECONV_OK, true,
+	  "Subject: =?unknown-8bit?Q?caf=E9?=\r\nMIME-Version: 1.0\r\nContent-Transfer-Encoding: quoted-printable\r\n"
+	  "\r\n=C3=A9\r\n" },
+	{ "8-bit in another field", MIMECONV_7BIT,
+	  "Subject: ok\r\nX-Note: Gr\xc3\xbc\xc3\x9f" "e\r\n\r\nx\r\n", MIMECONV_E_HEADER8, false, NULL },
+	{ "an 8-bit Subject of a part is no message's Subject", MIMECONV_7BIT,
+	  "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nSubject: \xc3\xa9\r\n\r\nx\r\n--b--\r\n",
+	  MIMECONV_E_HEADER8, false, NULL },
 	{ "8-bit in a part's header", MIMECONV_7BIT,
 	  "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; name=\xc3\xa9\r\n\r\n"
 	  "x\r\n--b--\r\n", MIMECONV_E_HEADER8, false, NULL },
