@@ -190,6 +190,8 @@ static void pipeline_next(struct run *R, struct smtp *s)
 	next = &R->d->msg[R->hand[1]];
 	if (next->smtputf8 && !smtp_ext(s)->smtputf8)
 		return;
+	if (next->body8bit && !smtp_ext(s)->eightbitmime && R->env->form != NULL)
+		return;	/* its SIZE and BODY are known once its 7-bit form is made (transaction) */
 	err_clear(&e);
 	mp = mail_params(next);
 	(void)smtp_envelope_ahead(s, &mp, next->rcpt, next->nrcpt, &e);	/* else it goes the normal way */
@@ -237,6 +239,27 @@ static void lost(struct run *R, size_t m, const char *relay, const char *tls, co
 	report_rest(R, m, &o);
 }
 
+/* to7bit - message m is 8-bit and the server does not offer 8BITMIME: its 7-bit form into f (RFC 6152
+ * section 3), or, when there is none, its recipients answered (false). */
+static bool to7bit(struct run *R, size_t m, struct dlv_form *f, struct outcome *o, const char *relay,
+    const char *tls, struct err *e)
+{
+	switch (R->env->form(R->env->form_ctx, m, f, e)) {
+	case DLV_FORM_ASIS:
+	case DLV_FORM_MADE:
+		return true;
+	case DLV_FORM_IMPOSSIBLE:
+		set_outcome(o, cause(DLV_C_8BIT), relay, tls, e->msg);
+		break;
+	case DLV_FORM_FAILED:
+	default:
+		set_outcome(o, cause(DLV_C_LOCAL), relay, tls, e->msg);
+		break;
+	}
+	report_rest(R, m, o);
+	return false;
+}
+
 /* transaction - message m over an open session; its recipients already answered (a lost connection
  * earlier) are left out. */
 static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char *relay, const char *tls,
@@ -250,6 +273,7 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 	struct smtp_rcpt_params *rc;
 	size_t *idx, n = 0, accepted = 0, k;
 	struct outcome o;
+	struct dlv_form form = { .fd = -1 };
 	bool data_ok = false;
 	enum txn t = TXN_OK;
 	int r;
@@ -265,6 +289,9 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 		report_rest(R, m, &o);
 		return TXN_OK;
 	}
+	if (msg->body8bit && !ext->eightbitmime && !ahead && R->env->form != NULL &&
+	    !to7bit(R, m, &form, &o, relay, tls, e))
+		return TXN_OK;
 	rc = xcalloc(msg->nrcpt, sizeof *rc);
 	idx = xcalloc(msg->nrcpt, sizeof *idx);
 	for (k = 0; k < msg->nrcpt; k++)
@@ -275,6 +302,10 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 	rep = xcalloc(n, sizeof *rep);
 	memset(&mail, 0, sizeof mail);
 	mp = mail_params(msg);
+	if (form.fd >= 0) {
+		mp.size = form.size + (long long)form.prefixlen;
+		mp.body8bit = false;
+	}
 	r = smtp_envelope(s, &mp, rc, n, &mail, rep, &accepted, &data_ok, e);
 	if (r == SMTP_FAIL_LOCAL) {
 		set_outcome(&o, cause(DLV_C_LOCAL), relay, tls, e->msg);
@@ -316,7 +347,10 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 		goto out;
 	}
 	pipeline_next(R, s);
-	r = smtp_data_body(s, msg->prefix, msg->prefixlen, msg->datafd, msg->size, e);
+	if (form.fd >= 0)
+		r = smtp_data_body(s, form.prefix, form.prefixlen, form.fd, form.size, e);
+	else
+		r = smtp_data_body(s, msg->prefix, msg->prefixlen, msg->datafd, msg->size, e);
 	if (r == SMTP_OK || r == SMTP_FAIL_RESP) {
 		R->progress = true;
 		from_reply(&o, smtp_last_reply(s), relay, tls, SMTP_STEP_DOT,
@@ -326,6 +360,7 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 			char diag[600];
 
 			fmt(diag, sizeof diag, "%d %s%s", lr->code, lr->text ? lr->text : "",
+			    form.fd >= 0 ? " (8-bit message converted to 7-bit: the server does not offer 8BITMIME)" :
 			    msg->body8bit && !ext->eightbitmime ? " (8-bit message; the server does not offer 8BITMIME: sent as is)" : "");
 			deliver_safe_text(o.diag, sizeof o.diag, diag, strlen(diag));
 		}
@@ -352,6 +387,7 @@ out:
 	free(rep);
 	free(rc);
 	free(idx);
+	dlv_form_free(&form);
 	return t;
 }
 

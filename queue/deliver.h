@@ -81,6 +81,29 @@ struct dlv_dest {
 	struct dlv_source src;
 };
 
+/* A message's 7-bit form, for a hop that does not offer 8BITMIME (RFC 6152 section 3): its text parts
+ * re-encoded as quoted-printable and signed afresh. Made by the runner's side (dlv_form_fn), sent
+ * instead of the stored form, released with dlv_form_free. */
+struct dlv_form {
+	int fd;			/* the converted message in its first `size` bytes; -1: none */
+	long long size;
+	char *prefix;		/* header lines sent before it (CRLF): the new DKIM-Signature fields first */
+	size_t prefixlen;
+};
+
+enum dlv_form_result {
+	DLV_FORM_ASIS,		/* nothing 8-bit in it after all: the stored form goes */
+	DLV_FORM_MADE,		/* f holds the 7-bit form */
+	DLV_FORM_IMPOSSIBLE,	/* it cannot be made 7-bit (e says why): the recipients fail, 5.6.3 */
+	DLV_FORM_FAILED,	/* a local failure (e says which): the recipients are deferred */
+};
+
+/* dlv_form_fn - the 7-bit form of message m of the destination into f. */
+typedef enum dlv_form_result dlv_form_fn(void *ctx, size_t m, struct dlv_form *f, struct err *e);
+
+/* dlv_form_free - close and free what f holds; f is empty after. */
+void dlv_form_free(struct dlv_form *f);
+
 struct dlv_env {
 	const struct config *c;
 	struct dns *dns;
@@ -93,6 +116,8 @@ struct dlv_env {
 	route_rnd_fn *rnd;		/* for shuffling equal MX preferences */
 	volatile int *stop;		/* set by SIGTERM: finish the transaction, start no other */
 	void *rndctx;
+	dlv_form_fn *form;		/* may be NULL: an 8-bit message goes as it is (logged) */
+	void *form_ctx;
 };
 
 /* deliver_dest - deliver what the source hands out for one destination, reporting every recipient of

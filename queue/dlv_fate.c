@@ -31,6 +31,7 @@ static const struct cause_row {
 	[DLV_C_SHUTDOWN] = { DLV_DEFER, "4.3.2" },
 	[DLV_C_SMTPUTF8] = { DLV_DEFER, "4.6.7" },
 	[DLV_C_EXPIRED] = { DLV_FAIL, "4.4.7" },	/* RFC 3463 3.5: X.4.7 is a persistent transient */
+	[DLV_C_8BIT] = { DLV_FAIL, "5.6.3" },
 };
 
 bool dlv_host_step(enum smtp_step step)

@@ -47,6 +47,8 @@ enum dlv_cause {
 	DLV_C_SHUTDOWN,		/* postern is stopping: 4.3.2 (system not accepting messages) */
 	DLV_C_SMTPUTF8,		/* needs SMTPUTF8, not offered: 4.6.7 (RFC 6531 3.5, RFC 6533 3.1) */
 	DLV_C_EXPIRED,		/* queue_lifetime passed: 4.4.7 (delivery time expired); it fails */
+	DLV_C_8BIT,		/* 8-bit, no 8BITMIME, and it cannot be made 7-bit: 5.6.3 (conversion
+				 * required but not supported; RFC 6152 3) */
 	DLV_C_N
 };
 

@@ -14,10 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/buf.h"
 #include "queue/deliver.h"
+#include "queue/mime8.h"
 #include "queue/runq_line.h"
 
 /* What a worker knows of its destination. The runner hands it messages one by one ("M\tMSG"); a
@@ -34,6 +36,7 @@ struct wctx {
 	char ib[RUNQ_LINE_MAX];	/* what came in from the runner, not yet parsed */
 	size_t ilen;
 	char tag[32];		/* for -v: which connection a line is from */
+	const struct dlv_msg *dm;	/* the destination's messages, as deliver_dest has them */
 };
 
 /* say - one line to the runner. If the runner is gone nothing we do would be recorded, so stop rather
@@ -177,6 +180,22 @@ static void worker_transcript(void *ctx, enum smtp_dir dir, const char *line, si
 	fprintf(stderr, "%s %s %s\n", w->tag, dir == SMTP_DIR_OUT ? ">>>" : "<<<", safe);
 }
 
+/* worker_form - message m's 7-bit form for a server without 8BITMIME (dlv_form_fn), signed with the
+ * pass's keys: the worker's copy of the signer loads a key at most once in this process. */
+static enum dlv_form_result worker_form(void *ctx, size_t m, struct dlv_form *f, struct err *e)
+{
+	struct wctx *w = ctx;
+	const struct dlv_msg *dm = &w->dm[m];
+	struct mime8_src src = { .fd = dm->datafd, .size = dm->size, .prefix = dm->prefix,
+	    .prefixlen = dm->prefixlen };
+	enum dlv_form_result r = mime8_form(w->x->c, w->x->sp, w->x->signer, &src, (long long)time(NULL), f, e);
+
+	if (r == DLV_FORM_MADE)
+		log_msg(w->x->lg, LOG_INFO, "%s: 8-bit message converted to 7-bit (quoted-printable) for a "
+		    "server without 8BITMIME, size=%lld", dm->id, f->size + (long long)f->prefixlen);
+	return r;
+}
+
 static uint32_t worker_rnd(void *ctx)
 {
 	uint32_t v = 0;
@@ -246,6 +265,9 @@ void runq_worker(struct runq_ctx *x, struct runq_msg *q, struct runq_dest *d, ui
 	de.report_ctx = &w;
 	de.rnd = worker_rnd;
 	de.stop = x->stop;
+	de.form = worker_form;
+	de.form_ctx = &w;
+	w.dm = dm;
 	deliver_dest(&de, &dd);
 	close(out);	/* delivery is over: the runner may give this connection slot to another worker */
 	if (x->reaper != NULL)

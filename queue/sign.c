@@ -241,7 +241,7 @@ static void add_field(const struct buf *sig, char ***lines, size_t *n)
 
 /* sign_with - sign the message (fields f[0..nf), body from `body` on) with keys idx[0..n) into lines;
  * -1 with e when a key cannot be used or a field cannot be built. */
-static int sign_with(struct signer *s, const size_t *idx, size_t n, int fd, const struct envelope *env,
+static int sign_with(struct signer *s, const size_t *idx, size_t n, int fd, long long size,
     const struct hdr_field *f, size_t nf, long long body, long long now, char ***lines, size_t *nlines,
     struct err *e)
 {
@@ -260,7 +260,7 @@ static int sign_with(struct signer *s, const size_t *idx, size_t n, int fd, cons
 			goto out;
 		want[(k->canon_set ? k->bcanon : c->dkim_bcanon) == CANON_SIMPLE] = true;
 	}
-	if (hash_body(fd, body, env->size, want, bh, e) < 0)
+	if (hash_body(fd, body, size, want, bh, e) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		const struct conf_dkim_key *k = &c->dkim[idx[i]];
@@ -314,7 +314,7 @@ enum sign_result sign_message(struct signer *s, int fd, struct envelope *env, lo
 	    buf_printf(note, "From domain %s signed with the parent domain's key (d=%s): strict DKIM alignment "
 	    "would fail; add a dkim line for %s", fdom, c->dkim[idx[0]].domain, fdom) < 0)
 		buf_reset(note);
-	if (bad || sign_with(s, idx, n, fd, env, f, nf, body, now, &lines, &nlines, e) < 0) {
+	if (bad || sign_with(s, idx, n, fd, env->size, f, nf, body, now, &lines, &nlines, e) < 0) {
 		for (size_t i = 0; i < nlines; i++)
 			free(lines[i]);
 		free(lines);
@@ -336,6 +336,44 @@ enum sign_result sign_message(struct signer *s, int fd, struct envelope *env, lo
 	env->nprepend += nlines;
 	r = SIGN_SIGNED;
 out:
+	free(f);
+	free(fdom);
+	buf_free(&h);
+	return r;
+}
+
+enum sign_result sign_form(struct signer *s, int fd, long long size, long long now, struct buf *fields,
+    struct err *e)
+{
+	struct hdr_field *f = NULL;
+	struct buf h;
+	size_t idx[SIGN_MAX_SIGS], n = 0, nf = 0, nlines = 0;
+	long long body = 0;
+	char *fdom = NULL, **lines = NULL;
+	enum sign_result r = SIGN_HOLD;
+
+	buf_reset(fields);
+	if (read_header(s->c, fd, size, &h, &body, e) < 0 || hdr_parse(buf_str(&h), h.len, &f, &nf, e) < 0)
+		goto out;
+	if ((fdom = from_domain(f, nf)) != NULL)
+		n = sign_keys_for(s->c, fdom, idx, SIGN_MAX_SIGS);
+	if (n == 0) {
+		r = SIGN_UNSIGNED;
+		goto out;
+	}
+	if (sign_with(s, idx, n, fd, size, f, nf, body, now, &lines, &nlines, e) < 0)
+		goto out;
+	r = SIGN_SIGNED;
+	for (size_t i = 0; i < nlines; i++)
+		if (buf_adds(fields, lines[i]) < 0 || buf_adds(fields, "\r\n") < 0) {
+			err_set(e, EX_SOFTWARE, "DKIM-Signature fields over %zu bytes", fields->max);
+			r = SIGN_HOLD;
+			break;
+		}
+out:
+	for (size_t i = 0; i < nlines; i++)
+		free(lines[i]);
+	free(lines);
 	free(f);
 	free(fdom);
 	buf_free(&h);

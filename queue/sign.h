@@ -75,4 +75,11 @@ size_t sign_keys_for(const struct config *c, const char *domain, size_t *idx, si
 enum sign_result sign_message(struct signer *s, int fd, struct envelope *env, long long now, struct buf *note,
     struct err *e);
 
+/* sign_form - the DKIM-Signature fields (CRLF lines, into fields, reset first) for another form of a
+ * message, stored in the first `size` bytes of fd: the 7-bit form made for a hop without 8BITMIME
+ * (queue/mime8.h), signed with the same keys as the stored form. SIGN_UNSIGNED: no key for its From
+ * domain; SIGN_HOLD: e says why it cannot be signed. fields should hold SIGN_ENV_RESERVE. */
+enum sign_result sign_form(struct signer *s, int fd, long long size, long long now, struct buf *fields,
+    struct err *e);
+
 #endif

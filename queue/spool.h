@@ -148,6 +148,10 @@ int spool_is_locked(struct spool *s, const char *id);
 /* spool_data_open - the data file of id, read-only and unlocked (postern queue show): the message is
  * its first env->size bytes. The fd, or -1 (gone, or not a plain file of ours). */
 int spool_data_open(struct spool *s, const char *id, struct err *e);
+/* spool_scratch - an unnamed file in tmp/ (O_TMPFILE: it vanishes with its last descriptor, and no sweep
+ * or crash leaves it behind), read-write, for another form of a message that lives as long as one
+ * delivery (queue/mime8.h). The fd, or -1 with e. */
+int spool_scratch(struct spool *s, struct err *e);
 /* spool_read_env - read a message's envelope without locking it (mailq). 1 read, 0 gone, -1 error. */
 int spool_read_env(struct spool *s, const char *id, struct envelope *env, struct err *e);
 

@@ -536,3 +536,13 @@ int spool_is_locked(struct spool *s, const char *id)
 	close(fd);
 	return locked;
 }
+
+/* spool_scratch - see spool.h */
+int spool_scratch(struct spool *s, struct err *e)
+{
+	int fd = openat(s->fd[D_TMP], ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return err_set(e, EX_TEMPFAIL, "spool: an unnamed file in tmp/: %s", strerror(errno));
+	return fd;
+}

@@ -14,7 +14,8 @@
 
 #include "lib/fdio.h"
 #include "lib/hdr.h"
-#include "sendmail/mime.h"
+#include "lib/mime.h"
+#include "lib/mimeconv.h"
 
 /* One read from the reader or the file. */
 #define BODY_SLICE (64 * 1024)
@@ -53,6 +54,26 @@ static int first_copy(struct msg_reader *rd, int fd, off_t at, char *chunk, stru
 		*len += n;
 	}
 	mime_scan_end(s);
+	return 0;
+}
+
+/* move_down - [base, w) of fd moved to offset 0, the file cut after it: each slice is read before the
+ * bytes under it are overwritten. */
+static int move_down(int fd, off_t base, off_t w, char *chunk, struct err *e)
+{
+	for (off_t off = 0; off < w - base;) {
+		size_t want = w - base - off < BODY_SLICE ? (size_t)(w - base - off) : BODY_SLICE;
+		ssize_t n = fdio_pread_all(fd, chunk, want, base + off);
+
+		if (n <= 0 || fdio_pwrite_all(fd, chunk, (size_t)n, off) < 0) {
+			if (n == 0)
+				errno = EIO;
+			return spool_err(e);
+		}
+		off += n;
+	}
+	if (ftruncate(fd, w - base) < 0)
+		return spool_err(e);
 	return 0;
 }
 
@@ -97,25 +118,75 @@ static int second_copy(int fd, off_t at, long long len, const struct buf *hdr, e
 		}
 		w += (off_t)out.len;
 	}
-	/* move [base, w) to 0: each slice is read before the bytes under it are overwritten */
-	for (off = 0; off < w - base; ) {
-		size_t want = w - base - off < BODY_SLICE ? (size_t)(w - base - off) : BODY_SLICE;
-		ssize_t n = fdio_pread_all(fd, chunk, want, base + off);
-
-		if (n <= 0 || fdio_pwrite_all(fd, chunk, (size_t)n, off) < 0) {
-			if (n == 0)
-				errno = EIO;
-			spool_err(e);
-			goto done;
-		}
-		off += n;
-	}
-	if (ftruncate(fd, w - base) < 0) {
-		spool_err(e);
-		goto done;
-	}
-	r = 0;
+	r = move_down(fd, base, w, chunk, e);
 done:
+	buf_free(&out);
+	return r;
+}
+
+/* parts_copy - a multipart message with a line over LIM_LINE: hdr and the body at [at, at + len) through
+ * lib/mimeconv (the text parts holding such a line re-encoded as quoted-printable, lossless), written
+ * from offset at + len, then moved to offset 0. 1: that is impossible (a long line in a part that cannot
+ * be re-encoded): nothing was written and the caller folds as before. */
+static int parts_copy(int fd, off_t at, long long len, const struct buf *hdr, char *chunk,
+    const struct body_sink *k, struct err *e)
+{
+	off_t base = at + (off_t)len, w = base, off;
+	struct mimeconv z;
+	struct buf out;
+	int r = 1;
+
+	mimeconv_init(&z, MIMECONV_LINES, hdr->max);
+	buf_init(&out, MIMECONV_GROWTH * BODY_SLICE + MIMECONV_HEAD_GROWTH * hdr->max + MIMECONV_SLACK);
+	for (int writing = 0; writing < 2; writing++) {
+		if (writing && !mimeconv_rewind(&z))
+			goto done;	/* (cannot be: the long line is in a text part) */
+		buf_reset(&out);
+		if (mimeconv_feed(&z, hdr->data, hdr->len, writing ? &out : NULL) < 0)
+			goto done;
+		if (writing) {	/* the top header section is a multipart's: it goes as it is */
+			if (out.len != hdr->len)
+				goto done;
+			if (fdio_pwrite_all(fd, out.data, out.len, w) < 0) {
+				r = spool_err(e);
+				goto done;
+			}
+			w += (off_t)out.len;
+			if (k != NULL && k->restart != NULL)
+				k->restart(k->arg);
+		}
+		for (off = 0; off < (off_t)len;) {
+			size_t want = (off_t)len - off < BODY_SLICE ? (size_t)((off_t)len - off) : BODY_SLICE;
+			ssize_t n = fdio_pread_all(fd, chunk, want, at + off);
+
+			if (n <= 0) {
+				if (n == 0)
+					errno = EIO;
+				r = spool_err(e);
+				goto done;
+			}
+			off += n;
+			buf_reset(&out);
+			if (mimeconv_feed(&z, chunk, (size_t)n, writing ? &out : NULL) < 0 ||
+			    (off == (off_t)len && mimeconv_end(&z, writing ? &out : NULL) < 0))
+				goto done;
+			if (!writing || out.len == 0)
+				continue;
+			sink(k, out.data, out.len);
+			if (fdio_pwrite_all(fd, out.data, out.len, w) < 0) {
+				r = spool_err(e);
+				goto done;
+			}
+			w += (off_t)out.len;
+		}
+		if (len == 0 && mimeconv_end(&z, writing ? &out : NULL) < 0)
+			goto done;
+	}
+	r = move_down(fd, base, w, chunk, e);
+done:
+	if (r == 1 && w > base && ftruncate(fd, base) < 0)	/* what was written goes: the caller folds */
+		r = spool_err(e);
+	mimeconv_free(&z);
 	buf_free(&out);
 	return r;
 }
@@ -162,6 +233,8 @@ int body_write(struct msg_reader *rd, int fd, struct buf *hdr, const struct body
 		r = 0;
 		goto done;
 	}
+	if (p.body == MIME_BODY_FOLD && h.composite && (r = parts_copy(fd, at, len, hdr, chunk, k, e)) != 1)
+		goto done;	/* re-encoded, or a spool error */
 	r = second_copy(fd, at, len, hdr, p.body, chunk, k, e);
 done:
 	free(f);

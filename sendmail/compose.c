@@ -24,7 +24,7 @@
 #include "lib/hdr.h"
 #include "sendmail/body.h"
 #include "sendmail/handoff.h"
-#include "sendmail/mime.h"
+#include "lib/mime.h"
 #include "sendmail/msg.h"
 #include "sendmail/rcpt.h"
 #include "sendmail/rewrite.h"

@@ -4,7 +4,7 @@
 pkgs="build-essential pkg-config libssl-dev libbsd-dev libpsl5 publicsuffix libcriterion-dev clang libclang-rt-14-dev
       nsd bind9-dnsutils python3 python3-aiosmtpd python3-dkim python3-nacl python3-dnspython opendkim-tools
       libmail-dkim-perl libmail-dmarc-perl libcryptx-perl libnet-dns-perl iproute2 util-linux openssl swaks procps
-      python3-spf python3-yaml"
+      python3-spf python3-yaml spamassassin"
 # "demo": only what make demo needs
 [ "${1:-}" = demo ] && pkgs="build-essential pkg-config libssl-dev libbsd-dev python3 python3-aiosmtpd
       python3-dkim python3-nacl openssl"

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "lib/limits.h"
-#include "sendmail/mime.h"
+#include "lib/mime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
 

@@ -41,19 +41,24 @@
 # TESTS are functions test_NAME in tests/integration/t_*.sh (files in order, functions in order).
 # Each runs in its own process (bash run.sh --test NAME) with $T = a fresh directory, under a
 # timeout (TEST_TIMEOUT, default 60 s); the servers it started are killed when it ends. It prints
-# `ok - NAME` or `not ok - NAME: reason` (reason from `fail`). Environment:
+# `ok - NAME`, `not ok - NAME: reason` (reason from `fail`), or `ok - NAME # SKIP reason` when it
+# called `skip` (something optional it needs, such as spamassassin, is missing). Environment:
 #   INTEGRATION_SKIP="glob ..."  skip tests whose NAME matches (printed as "ok - NAME # SKIP")
 #   INTEGRATION_ONLY="glob ..."  run only these          KEEP=1  keep the work dir (path printed)
 #   VERBOSE=1  show each failed test's output            TEST_TIMEOUT=seconds
-# The last line is always `integration: N passed, N failed`; the exit status is non-zero on failure.
+# The last line is always `integration: N passed, N failed` (", N skipped" when tests skipped); the
+# exit status is non-zero on failure.
 # Run by a normal user, nothing can run: `integration: 0 passed, 0 failed, N skipped`, exit 0.
 #
 # Debian packages: nsd bind9-dnsutils python3-aiosmtpd python3-dkim python3-dnspython opendkim-tools
-# libmail-dkim-perl libnet-dns-perl libcryptx-perl openssl swaks iproute2 util-linux coreutils.
+# libmail-dkim-perl libnet-dns-perl libcryptx-perl openssl swaks iproute2 util-linux coreutils;
+# spamassassin (optional: the test that scores postern's mail is skipped without it).
 
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+SKIP_RC=77	# a test's exit status for "skipped" (world.sh's skip; automake's convention)
+export SKIP_RC
 
 summary_fail() {	# summary_fail REASON - the world could not run at all
 	echo "integration: $*" >&2
@@ -88,13 +93,13 @@ outer() {
 	fi
 	[ -n "$summary" ] || { echo "# the namespace exited with $rc before a summary" >&2; summary="integration: 0 passed, 1 failed"; }
 	echo "$summary"
-	case $summary in *" 0 failed") [ "$rc" -eq 0 ] ;; *) return 1 ;; esac
+	case $summary in *" 0 failed" | *" 0 failed, "*" skipped") [ "$rc" -eq 0 ] ;; *) return 1 ;; esac
 }
 
 # inside BINARY WORK - in the namespaces: set up the host side, start the world, run every test.
 inside() {
 	export BIN=$1 WORK=$2 HERE
-	local t0 pass=0 failed=0 name reason rc
+	local t0 pass=0 failed=0 skipped=0 name reason rc
 	cd "$WORK" || exit 1
 	. "$HERE/world.sh"
 	if ! world_host_setup >"$WORK/setup.log" 2>&1; then
@@ -124,6 +129,11 @@ inside() {
 			pass=$((pass + 1))
 			continue
 		fi
+		if [ "$rc" -eq "$SKIP_RC" ]; then	# the test said `skip REASON`: counted, not failed
+			echo "ok - $name # SKIP $(head -n 1 "$WORK/t/$name/reason" 2>/dev/null)"
+			skipped=$((skipped + 1))
+			continue
+		fi
 		if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 			reason="timed out after ${TEST_TIMEOUT:-60} s"
 		elif [ -s "$WORK/t/$name/reason" ]; then
@@ -136,7 +146,11 @@ inside() {
 		failed=$((failed + 1))
 	done
 	kill "$(cat "$WORK/dns/nsd.ppid")" 2>/dev/null
-	echo "integration: $pass passed, $failed failed" >"$WORK/summary"
+	if [ "$skipped" -gt 0 ]; then
+		echo "integration: $pass passed, $failed failed, $skipped skipped" >"$WORK/summary"
+	else
+		echo "integration: $pass passed, $failed failed" >"$WORK/summary"
+	fi
 	[ "$failed" -eq 0 ]
 }
 

@@ -101,3 +101,160 @@ test_mime_long_line_to_7bit_server() {
 	env_get mx1 "$(basename "$f" .eml)" mail_options | grep -q 'BODY=8BITMIME' && fail "BODY=8BITMIME for a 7-bit body"
 	return 0
 }
+
+# ------------------------------------------------------------------- 8-bit and the next hop (RFC 6152)
+
+# mime8_cases - the 8-bit messages real callers send, submitted (each kept as $T/case.NAME) to
+# NAME@mx-pref.example: mail(1) with no MIME fields, cron's exact invocation, Latin-1, mail -s with a
+# UTF-8 subject, a PHP HTML
+# multipart/alternative with an 8bit label on the whole, a multipart/mixed with a nested
+# alternative and a base64 attachment, and a text part with a 1,400-octet UTF-8 line.
+mime8_cases() {
+	local i
+	printf 'To: mailx@mx-pref.example\nSubject: x\n\nGr\303\274\303\237e aus K\303\266ln\n' | mime_case mailx -t -i
+	printf 'From: root (Cron Daemon)\nTo: cron@mx-pref.example\nSubject: Cron <root@mail> /usr/local/bin/backup\nMIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\nX-Cron-Env: <SHELL=/bin/sh>\nX-Cron-Env: <HOME=/root>\n\nbackup: caf\303\251 done\n' |
+		mime_case cron -FCronDaemon -i -B8BITMIME -oem -t
+	printf 'To: latin1@mx-pref.example\nSubject: l1\n\ncaf\351 cr\350me\n' | mime_case latin1 -t -i
+	# bsd-mailx's `mail -s 'Grüße aus Köln'`: the subject raw UTF-8, no MIME fields
+	printf 'To: mails@mx-pref.example\nSubject: Gr\303\274\303\237e aus K\303\266ln\n\nBis bald in K\303\266ln.\n' |
+		mime_case mails -t -i
+	{ printf 'To: php@mx-pref.example\nSubject: Order\nFrom: Shop <shop@postern.example>\r\nMIME-Version: 1.0\r\n'
+	  printf 'Content-Type: multipart/alternative; boundary="=_php 42"\r\nContent-Transfer-Encoding: 8bit\n\n'
+	  printf -- '--=_php 42\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\nGr\303\274\303\237e,  \n= Ihre Bestellung =\n\n'
+	  printf -- '--=_php 42\nContent-Type: text/html; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n<p>Gr\303\274\303\237e,</p>\t\n<p>= Ihre Bestellung =</p>\n\n'
+	  printf -- '--=_php 42--\n'; } | mime_case php -t -i
+	{ printf 'To: mixed@mx-pref.example\nSubject: report\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=outer\n\n'
+	  printf 'This is a multi-part message in MIME format.\n--outer\nContent-Type: multipart/alternative; boundary=inner\n\n'
+	  printf -- '--inner\nContent-Type: text/plain; charset=UTF-8\n\nSt\303\244dte: M\303\274nchen\n--inner\n'
+	  printf 'Content-Type: text/html; charset=UTF-8\n\n<b>M\303\274nchen</b>\n--inner--\n\n--outer\n'
+	  printf 'Content-Type: application/octet-stream; name="a.bin"\nContent-Transfer-Encoding: base64\n\n'
+	  head -c 3000 /dev/urandom | base64 -w 76
+	  printf -- '--outer--\n'; } | mime_case mixed -t -i
+	{ printf 'To: longpart@mx-pref.example\nSubject: long part\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n'
+	  printf 'Content-Type: text/plain; charset=UTF-8\n\na'
+	  for i in $(seq 1 700); do printf '\303\251'; done
+	  printf '\nend\n--b\nContent-Type: text/plain\n\nshort\n--b--\n'; } | mime_case longpart -t -i
+}
+
+# mime8_check NAME [--7bit] - the case arrived at mx1, every signature verifies (dkimpy, opendkim),
+# and every part decodes to the caller's (with --7bit: and no octet over 127, no line over 998).
+mime8_check() {
+	local f bad
+	f=$(dk_delivered_to mx1 "$1@mx-pref.example") || fail "$1: not delivered"
+	bad=$(verify_each "$f" "$T/verify.$1.log")
+	[ -z "$bad" ] || fail "$1: verification failed:$bad ($(grep -m1 -i fail "$T/verify.$1.log"))"
+	/usr/bin/python3 "$HERE/mimeparts.py" "$T/case.$1" >"$T/want.$1" || fail "$1: Python cannot read the case"
+	/usr/bin/python3 "$HERE/mimeparts.py" ${2:+"$2"} "$f" >"$T/got.$1" 2>"$T/got.$1.err" ||
+		fail "$1: $(cat "$T/got.$1.err")"
+	cmp -s "$T/want.$1" "$T/got.$1" || fail "$1: the parts do not decode to what was sent: $(diff "$T/want.$1" "$T/got.$1" | head -n 5)"
+	echo "$f"
+}
+
+# RFC 6152 section 3: to a server without 8BITMIME the 8-bit text parts go as quoted-printable, signed
+# afresh (the stored signature covers the 8-bit form); MAIL carries no BODY=8BITMIME; what cannot be
+# made 7-bit (8-bit in a message/rfc822 part) bounces 5.6.3, naming the reason.
+test_mime_8bit_converted_for_7bit_server() {
+	postern_env
+	smtpd_start mx1 127.0.0.11:25 --tls --no-8bitmime --no-smtputf8 || fail "start"
+	smtpd_start mxp 127.0.0.15:25 || fail "start mxp"
+	local f n
+	mime8_cases
+	{ printf 'From: Sender <sender@postern.example>\nTo: rfc822@mx-pref.example\nSubject: fwd\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\n'
+	  printf 'Content-Type: message/rfc822\n\nSubject: inner\n\nGr\303\274\303\237e\n--b--\n'; } |
+		mime_case rfc822 -f sender@postern.example -t -i
+	queue_run 2
+	wait_mail mx1 7 || fail "delivered: $(mail_count mx1) of 7"
+	for n in mailx cron latin1 mails php mixed longpart; do
+		f=$(mime8_check "$n" --7bit) || exit 1
+		env_get mx1 "$(basename "$f" .eml)" mail_options | grep -q 'BODY=8BITMIME' && fail "$n: BODY=8BITMIME"
+		expect_eq "$n: signatures" 2 "$(dkim_sig_count "$f")"
+	done
+	f=$(dk_delivered_to mx1 mails@mx-pref.example)
+	LC_ALL=C.UTF-8 /usr/bin/python3 - "$f" <<-'PY' || fail "mails: the Subject does not decode to what was sent"
+	import email, email.policy, sys
+	m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)
+	if str(m['Subject']) != 'Gr\u00fc\u00dfe aus K\u00f6ln':
+	    sys.exit('Subject: %r' % str(m['Subject']))
+	PY
+	f=$(dk_delivered_to mx1 php@mx-pref.example)
+	expect_eq "php: the outer label" 7bit "$(field "$f" Content-Transfer-Encoding)"
+	expect_eq "php: parts re-encoded" 2 "$(grep -c '^Content-Transfer-Encoding: quoted-printable' "$f")"
+	f=$(dk_delivered_to mx1 mixed@mx-pref.example)
+	expect_eq "mixed: the attachment untouched" 1 "$(grep -c '^Content-Transfer-Encoding: base64' "$f")"
+	dk_delivered_to mx1 rfc822@mx-pref.example >/dev/null && fail "rfc822: 8-bit sent to a 7-bit server"
+	wait_mail mxp 1 || fail "rfc822: no bounce"
+	f=$(mail_file mxp)
+	grep -qi '^Status: 5\.6\.3' "$f" || fail "rfc822: no Status 5.6.3 in the bounce"
+	grep -qi 'message/rfc822 part' "$f" || fail "rfc822: the bounce does not name the reason"
+	expect_queue_empty
+}
+
+# The same messages to a server that offers 8BITMIME go 8-bit and unchanged (BODY=8BITMIME, the
+# caller's encodings), and verify.
+test_mime_8bit_kept_for_8bitmime_server() {
+	postern_env
+	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
+	local f n
+	mime8_cases
+	queue_run
+	wait_mail mx1 7 || fail "delivered: $(mail_count mx1) of 7"
+	for n in mailx cron latin1 mails php mixed; do
+		f=$(mime8_check "$n") || exit 1
+		env_get mx1 "$(basename "$f" .eml)" mail_options | grep -q 'BODY=8BITMIME' || fail "$n: no BODY=8BITMIME"
+		grep -q 'quoted-printable' "$f" && fail "$n: re-encoded for a server with 8BITMIME"
+		LC_ALL=C grep -q $'[\x80-\xff]' "$f" || fail "$n: no 8-bit octet left"
+	done
+	f=$(dk_delivered_to mx1 php@mx-pref.example)
+	expect_eq "php: the outer label" 8bit "$(field "$f" Content-Transfer-Encoding)"
+	# the long UTF-8 line in a part: re-encoded at submission (lossless), whatever the next hop
+	f=$(mime8_check longpart --7bit) || exit 1
+	expect_eq "longpart: parts re-encoded" 1 "$(grep -c '^Content-Transfer-Encoding: quoted-printable' "$f")"
+}
+
+# --------------------------------------------------------------------------------- SpamAssassin
+
+# The rules about what postern writes: header fields, MIME structure, HELO and trace, DKIM. Body and
+# HTML content rules (TVD_*, HTML_MESSAGE, ...) are the caller's text, not postern's business.
+SA_FAMILIES='^(MISSING_|INVALID_|MSGID|MIME_|PP_MIME_|CTYPE_|MPART_|CHARSET_|BAD_ENC_|HEADER_|HDR_|MALFORMED_|FORGED_|DATE_|FROM_|TO_|SUBJ_|SUBJECT_|HELO_|FSL_HELO_|RDNS_|RCVD_|NO_RECEIVED|NO_RELAYS|UNPARSEABLE_RELAY|DKIM_INVALID|DKIM_ADSP|T_DKIM_INVALID|DMARC_|EMPTY_MESSAGE)'
+
+# The issue's "Done when" set (PHP plain, PHP HTML multipart, cron's exact invocation with UTF-8
+# output, mail -s with a UTF-8 subject and body, an 8-bit body without MIME fields, a 1,400-octet UTF-8
+# line, a -F name with accents) through the world's MTA: each verifies and decodes back, the HELO is
+# the PTR of the address postern connects from, and `spamassassin -L -t` (local rules only) fires no
+# rule of SA_FAMILIES. The receiving MTA's Received field is written as a real one would, with a
+# public address in place of 127.0.0.1 (SpamAssassin trusts loopback and skips its HELO rules).
+test_mime_spamassassin_clean() {
+	command -v spamassassin >/dev/null || skip "spamassassin is not installed (tests/deps.sh installs it)"
+	postern_env
+	smtpd_start mx1 127.0.0.11:25 --tls || fail "start"
+	local f n id helo peer ptr cases="phpplain php cron mails mailx long name" bad
+	printf 'To: phpplain@mx-pref.example\nSubject: Contact form\nX-PHP-Originating-Script: 33:contact.php\nFrom: Web <web@postern.example>\r\nMIME-Version: 1.0\r\nContent-type: text/plain; charset=UTF-8\n\nName: Visitor\nMessage: hello, how are you?\n' |
+		mime_case phpplain -t -i
+	mime8_cases
+	{ printf 'To: long@mx-pref.example\nSubject: long\n\na'; for n in $(seq 1 700); do printf '\303\251'; done; printf '\nend\n'; } |
+		mime_case long -t -i
+	printf 'To: name@mx-pref.example\nSubject: hello\n\nplain text\n' | mime_case name -t -i -F $'Jos\303\251 M\303\274ller'
+	queue_run
+	wait_mail mx1 10 || fail "delivered: $(mail_count mx1) of 10"
+	: >"$T/sa.mbox"
+	for n in $cases; do
+		f=$(mime8_check "$n") || exit 1
+		id=$(basename "$f" .eml)
+		helo=$(env_get mx1 "$id" helo)
+		peer=$(env_get mx1 "$id" peer)
+		ptr=$(dig +short -x "$peer" @127.0.0.53 | sed 's/\.$//')
+		expect_eq "$n: HELO is the PTR of $peer" "$ptr" "$helo"
+		{ printf 'From postern-test Tue Dec  1 00:00:00 2026\n'
+		  printf 'Received: from %s (%s [93.184.216.34])\n\tby mx1.mx-pref.example with ESMTPS id %s\n\tfor <%s@mx-pref.example>; %s\n' \
+			"$helo" "$ptr" "$n" "$n" "$(date -R)"
+		  tr -d '\r' <"$f"; printf '\n'; } >>"$T/sa.mbox"
+	done
+	spamassassin -L -t --mbox <"$T/sa.mbox" >"$T/sa.out" 2>"$T/sa.err" || fail "spamassassin: $(tail -n 1 "$T/sa.err")"
+	# each message's X-Spam-Status, unfolded: "No, score=... tests=A,B,C autolearn=..."
+	awk '/^X-Spam-Status:/ { s = $0; f = 1; next } f && /^[ \t]/ { sub(/^[ \t]+/, " "); s = s $0; next }
+		f { print s; f = 0 }' "$T/sa.out" | sed 's/.*tests=//; s/ autolearn=.*//; s/ version=.*//; s/[ \t]//g' >"$T/sa.tests"
+	expect_eq "messages scored" "$(echo "$cases" | wc -w)" "$(wc -l <"$T/sa.tests")"
+	bad=$(tr ',' '\n' <"$T/sa.tests" | grep -E "$SA_FAMILIES" | sort -u | tr '\n' ' ')
+	[ -z "$bad" ] || fail "SpamAssassin rules about postern's own work fired: $bad"
+	return 0
+}

@@ -415,5 +415,11 @@ fail() {
 	exit 1
 }
 
+# skip REASON - end the test as skipped (something it needs is not installed): run.sh counts it.
+skip() {
+	printf '%s\n' "$*" | head -n 1 >"$T/reason"
+	exit "$SKIP_RC"
+}
+
 # expect_eq WHAT WANT GOT
 expect_eq() { [ "$2" = "$3" ] || fail "$1: want '$2', got '$3'"; }

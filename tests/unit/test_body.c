@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/mime.h"
 #include "sendmail/body.h"
 
 struct row {
@@ -129,4 +130,87 @@ Test(body, table)
 		buf_free(&want);
 		buf_free(&s.b);
 	}
+}
+
+/* body_of - body_write over the message hdr + CRLF + body; the file's body (after the header) into out,
+ * and what the sink saw must be the same. */
+static void body_of(const char *hdrs, const char *body, struct buf *out)
+{
+	struct msg_opts o = { .keep_long = true };
+	struct buf in, hdr;
+	struct seen s = { .restarts = 0 };
+	struct body_sink k = { feed, restart, &s };
+	struct err e;
+	struct stat st;
+	bool bit8;
+	char *file;
+	int infd, outfd;
+
+	buf_init(&in, 1 << 20);
+	buf_init(&hdr, 1 << 16);
+	buf_init(&s.b, 1 << 20);
+	cr_assert(buf_adds(&in, hdrs) == 0 && buf_adds(&in, "\r\n") == 0 && buf_adds(&in, body) == 0);
+	infd = memfd_with(in.data, in.len);
+	outfd = memfd_create("out", 0);
+	struct msg_reader *rd = msg_reader_new(infd, &o);
+	cr_assert_eq(msg_read_header(rd, &hdr, &e), 0, "%s", e.msg);
+	cr_assert(buf_adds(&hdr, "\r\n") == 0);
+	cr_assert_eq(body_write(rd, outfd, &hdr, &k, &bit8, &e), 0, "%s", e.msg);
+	cr_assert_eq(fstat(outfd, &st), 0);
+	file = malloc((size_t)st.st_size + 1);
+	cr_assert_eq(pread(outfd, file, (size_t)st.st_size, 0), st.st_size);
+	cr_assert((size_t)st.st_size >= hdr.len && memcmp(file, hdr.data, hdr.len) == 0, "the header in the file");
+	cr_assert(buf_add(out, file + hdr.len, (size_t)st.st_size - hdr.len) == 0);
+	cr_assert_eq(s.b.len, out->len, "sink %zu octets, file %zu", s.b.len, out->len);
+	cr_assert(out->len == 0 || memcmp(s.b.data, out->data, out->len) == 0, "the sink saw another body");
+	free(file);
+	msg_reader_free(rd);
+	close(infd);
+	close(outfd);
+	buf_free(&in);
+	buf_free(&hdr);
+	buf_free(&s.b);
+}
+
+/* A line over 998 octets in a text part of a multipart message: that part becomes quoted-printable
+ * (lossless, the other parts as they were); in a part that cannot be re-encoded: folded as before,
+ * never inside a UTF-8 sequence. */
+Test(body, multipart_long_line)
+{
+	static const char mp[] = "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n";
+	struct buf line, body, got, dec;
+	const char *p, *q;
+
+	buf_init(&line, 4096);
+	buf_init(&body, 1 << 16);
+	buf_init(&got, 1 << 16);
+	buf_init(&dec, 1 << 16);
+	for (int i = 0; i < 700; i++)
+		cr_assert(buf_adds(&line, "\xc3\xa9") == 0);
+	cr_assert(buf_printf(&body, "--b\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+	    "a%s\r\nend\r\n--b\r\nContent-Type: text/plain\r\n\r\nshort\r\n--b--\r\n", buf_str(&line)) == 0);
+	body_of(mp, buf_str(&body), &got);
+	p = strstr(buf_str(&got), "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+	cr_assert(p != NULL, "%.300s", buf_str(&got));
+	cr_expect(strstr(buf_str(&got), "8bit") == NULL, "the part's old label is left");
+	p += strlen("Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+	q = strstr(p, "\r\n--b\r\n");
+	cr_assert(q != NULL);
+	cr_assert(mime_qp_decode(p, (size_t)(q - p), &dec) == 0);
+	cr_expect(strncmp(buf_str(&dec), "a", 1) == 0 && strcmp(buf_str(&dec) + 1 + line.len, "\r\nend") == 0 &&
+	    memcmp(dec.data + 1, line.data, line.len) == 0, "the part does not decode back");
+	cr_expect(strstr(q, "\r\n--b\r\nContent-Type: text/plain\r\n\r\nshort\r\n--b--\r\n") == q);
+
+	buf_reset(&body);
+	buf_reset(&got);
+	cr_assert(buf_printf(&body, "--b\r\nContent-Type: application/x-thing\r\n\r\na%s\r\n--b--\r\n", buf_str(&line)) == 0);
+	body_of(mp, buf_str(&body), &got);
+	cr_expect(strstr(buf_str(&got), "quoted-printable") == NULL);
+	p = strstr(buf_str(&got), "\r\n\r\na") + 4;
+	q = strstr(p, "\r\n");
+	cr_expect_eq(q - p, 997, "folded at %td", q - p);	/* "a" + 498 sequences of 2 */
+	buf_free(&line);
+	buf_free(&body);
+	buf_free(&got);
+	buf_free(&dec);
 }

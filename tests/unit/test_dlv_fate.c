@@ -86,6 +86,7 @@ static const struct frow rows[] = {
 	{ SMTP_STEP_MAIL, 0, NULL, DLV_C_SHUTDOWN, D, "4.3.2", "X.3.2 not accepting messages" },
 	{ SMTP_STEP_MAIL, 0, NULL, DLV_C_SMTPUTF8, D, "4.6.7", "RFC 6531 3.5, RFC 6533 3.1: X.6.7" },
 	{ SMTP_STEP_CONNECT, 0, NULL, DLV_C_EXPIRED, F, "4.4.7", "X.4.7 delivery time expired" },
+	{ SMTP_STEP_MAIL, 0, NULL, DLV_C_8BIT, F, "5.6.3", "RFC 6152 3: X.6.3 conversion not supported" },
 	/* a local cause ignores whatever code and status came with it */
 	{ SMTP_STEP_RCPT, 550, "5.1.1", DLV_C_LOST, D, "4.4.2", "cause wins over a stale reply" },
 };

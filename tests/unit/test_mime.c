@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "lib/limits.h"
-#include "sendmail/mime.h"
+#include "lib/mime.h"
 
 #define L(s) s, sizeof(s) - 1
 

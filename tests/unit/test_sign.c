@@ -149,6 +149,38 @@ static const char msg_sub[] = "From: a@lists.example.com\r\nTo: b@example.net\r\
 static const char msg_other[] = "From: a@other.example\r\nTo: b@example.net\r\n\r\nbody\r\n";
 static const char msg_nofrom[] = "To: b@example.net\r\n\r\nbody\r\n";
 
+/* sign_form signs another form of a message (the 7-bit one, queue/mime8.h) exactly as sign_message
+ * signs the stored one: the same fields, as CRLF text; no key for the From domain: unsigned. */
+Test(sign, sign_form_same_fields)
+{
+	struct config c;
+	struct signer *s;
+	struct buf want, got;
+	struct err e;
+	long long size;
+	int fd;
+
+	key_file(rsa, "rsa.key", 0640);
+	config(&c, "hostname mail.example.com\ndkim example.com s1 @/rsa.key\n");
+	s = signer_new(&c, NULL);
+	buf_init(&want, 65536);
+	buf_init(&got, SIGN_ENV_RESERVE);
+	err_clear(&e);
+	fd = stored(msg_plain, &size);
+	cr_assert_eq(sign_form(s, fd, size, 1764550000, &got, &e), SIGN_SIGNED, "%s", e.msg);
+	expected(msg_plain, rsa, "example.com", "s1", CANON_RELAXED, CANON_RELAXED, 1764550000, &want);
+	cr_assert_str_eq(buf_str(&got), buf_str(&want));
+	close(fd);
+	fd = stored(msg_other, &size);
+	cr_assert_eq(sign_form(s, fd, size, 1764550000, &got, &e), SIGN_UNSIGNED);
+	cr_assert_eq(got.len, 0);
+	close(fd);
+	buf_free(&want);
+	buf_free(&got);
+	signer_free(s);
+	conf_free(&c);
+}
+
 /* Both keys of the From domain sign the stored message; the fields are exactly what the parts give,
  * the envelope text after the message is not hashed, and existing prepend lines stay after them. */
 Test(sign, signs_with_each_key_of_the_domain)

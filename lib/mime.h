@@ -6,7 +6,8 @@
  *   - the caller's MIME fields (mime_head_get) and the decision (mime_decide): which fields to add or
  *     replace, and how the body goes out: as it is, re-encoded as quoted-printable (a line over
  *     LIM_LINE octets in a single-part body whose encoding allows it), or folded where re-encoding is
- *     impossible (a multipart body, a part already base64 or quoted-printable);
+ *     impossible (a body already base64 or quoted-printable; a multipart body, whose
+ *     text parts body.c re-encodes through lib/mimeconv.h instead when it can);
  *   - a streaming body encoder (mime_enc_*) for those modes: input in any chunks, memory constant;
  *   - display names (mime_phrase): a quoted-string, or RFC 2047 encoded words for non-ASCII names.
  *

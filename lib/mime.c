@@ -5,7 +5,7 @@
  * pure; the encoders keep a few octets of state so that a body of any length streams through them in
  * constant memory, whatever chunks it comes in.
  */
-#include "sendmail/mime.h"
+#include "lib/mime.h"
 
 #include <string.h>
 #include <strings.h>
