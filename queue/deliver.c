@@ -17,6 +17,7 @@
 
 #include "lib/buf.h"
 #include "lib/clock.h"
+#include "queue/tls_policy.h"
 
 /* fmt - snprintf for diagnostics, where cutting a long reason short is acceptable. */
 static void fmt(char *dst, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
@@ -554,13 +555,13 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 
 	if (d->domain == NULL) {	/* the smarthost (runq_group: conf_via_smarthost) */
 		rr = smarthost_route(env, &rt, &e);
-		level = c->smarthost_tls == SMARTHOST_TLS_NONE ? TLS_NONE : TLS_VERIFY;
+		level = tls_policy_for(c, NULL);
 	} else if ((via = conf_route_for(c, d->domain)) != NULL && via->kind == CONF_ROUTE_RELAY) {
 		rr = route_host(env->dns, via->host, via->port, &rt, &e);	/* route DOMAIN HOST[:PORT] */
-		level = conf_tls_for(c, d->domain);
+		level = tls_policy_for(c, d->domain);
 	} else {
 		rr = route_mx(env->dns, d->domain, c->allow_local_mx, env->rnd, env->rndctx, &rt, &e);
-		level = conf_tls_for(c, d->domain);
+		level = tls_policy_for(c, d->domain);
 	}
 	switch (rr) {
 	case ROUTE_OK:
