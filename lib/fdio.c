@@ -61,33 +61,6 @@ ssize_t fdio_pread_all(int fd, void *p, size_t n, off_t off)
 	return (ssize_t)got;
 }
 
-int fdio_read_line(int fd, struct buf *b)
-{
-	char c;
-
-	buf_reset(b);
-	for (;;) {
-		ssize_t r = read(fd, &c, 1);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0) {
-			if (b->len == 0)
-				return 0;
-			errno = EPIPE;
-			return -1;
-		}
-		if (c == '\n')
-			return 1;
-		if (buf_addc(b, c) < 0) {
-			errno = EMSGSIZE;
-			return -1;
-		}
-	}
-}
-
 int fdio_read_file(const char *path, size_t max, struct buf *out, int code, struct err *e)
 {
 	char tmp[8192], shown[300];
