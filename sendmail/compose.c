@@ -257,7 +257,7 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 		goto out;
 
 	/* the envelope */
-	memcpy(env.id, x->id, strnlen(x->id, LIM_QUEUE_ID));
+	memcpy(env.id, x->id, strnlen(x->id, ENV_ID_LEN));
 	env.arrival = (long long)x->now;
 	env.sender = sender;
 	/* 8-bit octets in the header count too: the server must take 8BITMIME (RFC 6152) */
