@@ -3,10 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 
 /* put_all - all n bytes, with write (off < 0) or pwrite at off; retried on EINTR and short writes. */
@@ -59,6 +61,21 @@ ssize_t fdio_pread_all(int fd, void *p, size_t n, off_t off)
 		got += (size_t)r;
 	}
 	return (ssize_t)got;
+}
+
+/* fdio_wait - see fdio.h */
+int fdio_wait(int fd, short events, long long deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	long long left;
+	int r;
+
+	do {
+		if ((left = deadline - now_ms()) <= 0)
+			return 0;
+		r = poll(&pfd, 1, left > FDIO_WAIT_SLICE_MS ? FDIO_WAIT_SLICE_MS : (int)left);
+	} while ((r < 0 && errno == EINTR) || (r == 0 && now_ms() < deadline));
+	return r < 0 ? -1 : r > 0 ? 1 : 0;
 }
 
 int fdio_read_file(const char *path, size_t max, struct buf *out, int code, struct err *e)
