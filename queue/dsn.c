@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/text.h"
+
 /* Fold report fields and wrap the text part near the RFC 5322 2.1.1 recommended 78 columns. */
 #define DSN_FOLD 78
 #define DSN_WRAP 76
@@ -174,15 +176,6 @@ static int put_headers(struct out *o, const char *h, size_t n, const char *bound
 	return 0;
 }
 
-/* has_8bit - any byte >= 0x80 in the header section (then the DSN needs 8bit transport). */
-static bool has_8bit(const char *h, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)h[i] >= 0x80)
-			return true;
-	return false;
-}
-
 /* put_text - part 1, for people. */
 static void put_text(struct out *o, const struct envelope *env, enum dsn_kind kind, const char *mta,
 		     long long now)
@@ -295,7 +288,7 @@ int dsn_compose(const struct envelope *env, const char *orig_headers, size_t hle
 		"Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"");
 	put(&o, boundary);
 	put(&o, "\"\r\nContent-Transfer-Encoding: ");
-	put(&o, has_8bit(orig_headers, hlen) ? "8bit" : "7bit");
+	put(&o, text_has_8bit(orig_headers, hlen) ? "8bit" : "7bit"	/* 8-bit headers: 8bit transport */);
 	put(&o, "\r\n\r\nThis is a MIME-encapsulated message.\r\n\r\n--");
 	put(&o, boundary);
 	put(&o, "\r\nContent-Description: Notification\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n");

@@ -20,6 +20,7 @@
 #include "lib/buf.h"
 #include "lib/fdio.h"
 #include "lib/limits.h"
+#include "lib/text.h"
 #include "queue/envelope.h"
 #include "lib/hdr.h"
 #include "sendmail/body.h"
@@ -261,7 +262,7 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 	env.arrival = (long long)x->now;
 	env.sender = sender;
 	/* 8-bit octets in the header count too: the server must take 8BITMIME (RFC 6152) */
-	env.body8bit = body8 || o->body == BODY_8BITMIME || mime_has_8bit(buf_str(&out), out.len);
+	env.body8bit = body8 || o->body == BODY_8BITMIME || text_has_8bit(buf_str(&out), out.len);
 	env.smtputf8 = utf8 || rc.utf8;
 	env.envid = (char *)(uintptr_t)o->envid;
 	env.ret = o->ret == RET_FULL ? 1 : o->ret == RET_HDRS ? 2 : 0;
