@@ -1,13 +1,41 @@
 /*
- * text.h - questions about untrusted text that several rooms ask: does it hold 8-bit octets.
+ * text.h - untrusted text made safe to show, and the one test for 8-bit octets.
  *
- * Untrusted input: any bytes (NUL included), given as (pointer, length). Errors: none. Pure.
+ * One rule for a byte that is not printable ASCII (a control, DEL or an 8-bit octet), in the four
+ * forms postern shows such text in (enum text_mode):
+ *	TEXT_VIS	vis(3) C-style/octal escapes in the C locale: "\n", "\t", "\\", "\033", "\351"
+ *			(NUL "\0" or "\000"). Lossless to a reader: logs, stderr, postern queue show.
+ *			A cut text ends in "...", after a whole escape.
+ *	TEXT_MARK	'?' in its place: text that must stay 7-bit (the DSN's fields).
+ *	TEXT_MARK_8BIT	'?' for controls and DEL, 8-bit octets kept: mailq's addresses, so that an
+ *			SMTPUTF8 address stays readable and no byte can drive a terminal.
+ *	TEXT_LINE	dropped, each run of them between kept text becoming one space and none kept at
+ *			either end: a peer's diagnostic on one line (the envelope's history, the runner's
+ *			result lines).
+ *
+ * Untrusted input: any bytes (NUL included), given as (pointer, length). Errors: text_safe_add returns
+ * -1 when the buffer's ceiling is hit. Pure.
  */
 #ifndef POSTERN_TEXT_H
 #define POSTERN_TEXT_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "lib/buf.h"
+
+enum text_mode { TEXT_VIS, TEXT_MARK, TEXT_MARK_8BIT, TEXT_LINE };
+
+/* TEXT_PIECE_MAX - the most one byte of input becomes, NUL included ("\ooo"). */
+#define TEXT_PIECE_MAX 8
+
+/* text_safe - n bytes of src shown in mode m, into dst[dstsz], always NUL-terminated when dstsz > 0.
+ * What does not fit is left out (whole escapes only; TEXT_VIS says so with "..."). Returns the length
+ * written, NUL not counted. */
+size_t text_safe(char *dst, size_t dstsz, const char *src, size_t n, enum text_mode m);
+
+/* text_safe_add - n bytes of src shown in mode m, appended to b. 0, or -1 at b's ceiling. */
+int text_safe_add(struct buf *b, const char *src, size_t n, enum text_mode m);
 
 /* text_has_8bit - an octet >= 0x80 in p[0..n): the text needs 8BITMIME (or an encoding) to travel. */
 bool text_has_8bit(const char *p, size_t n);

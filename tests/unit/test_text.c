@@ -1,4 +1,5 @@
-/* test_text.c - lib/text.c: the text questions several rooms share. */
+/* test_text.c - lib/text.c: untrusted text made safe in each mode, and the 8-bit test. TEXT_VIS's
+ * escapes and cuts have their own table in test_log.c (log_safe is its name there). */
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -22,4 +23,64 @@ Test(text, has_8bit)
 
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
 		cr_expect_eq(text_has_8bit(t[i].in, t[i].n ? t[i].n : strlen(t[i].in)), t[i].want, "row %zu", i);
+}
+
+/* One row per rule of each mode; text_safe_add must give the same text when nothing is cut. */
+Test(text, safe_modes)
+{
+	static const struct {
+		enum text_mode m;
+		const char *in;
+		size_t n;	/* 0: strlen(in) */
+		size_t dstsz;
+		const char *want;
+	} t[] = {
+		{ TEXT_VIS, "a\nb\\", 0, 64, "a\\nb\\\\" },
+		{ TEXT_VIS, "caf\xc3\xa9", 0, 64, "caf\\303\\251" },
+		{ TEXT_MARK, "plain <a@b.example> ~", 0, 64, "plain <a@b.example> ~" },
+		{ TEXT_MARK, "a\tb\r\nc\x1b[0m\x7f", 0, 64, "a?b??c?[0m?" },
+		{ TEXT_MARK, "caf\xc3\xa9", 0, 64, "caf??" },	/* 7-bit out */
+		{ TEXT_MARK, "a\0b", 3, 64, "a?b" },
+		{ TEXT_MARK, "abcdef", 0, 4, "abc" },	/* cut without a marker */
+		{ TEXT_MARK_8BIT, "caf\xc3\xa9", 0, 64, "caf\xc3\xa9" },	/* SMTPUTF8 stays readable */
+		{ TEXT_MARK_8BIT, "\x1b]0;x\x07\x7f\n", 0, 64, "?]0;x???" },
+		{ TEXT_LINE, "550 5.1.1 <a@b>:\r\nno such user", 0, 64, "550 5.1.1 <a@b>: no such user" },
+		{ TEXT_LINE, "\r\n\tlead and trail\r\n", 0, 64, "lead and trail" },
+		{ TEXT_LINE, "a\x80\xff\x01" "b", 0, 64, "a b" },	/* 8-bit out, one space per run */
+		{ TEXT_LINE, "a b", 0, 64, "a b" },	/* a space is text: kept as it is */
+		{ TEXT_LINE, "a  b", 0, 64, "a  b" },
+		{ TEXT_LINE, "abc\ndef", 0, 5, "abc" },	/* the space and its word do not fit */
+		{ TEXT_LINE, "", 0, 64, "" },
+		{ TEXT_LINE, "abc", 0, 1, "" },
+	};
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		char dst[128];
+		size_t n = t[i].n ? t[i].n : strlen(t[i].in), got;
+		struct buf b;
+
+		memset(dst, 'Z', sizeof dst);
+		got = text_safe(dst, t[i].dstsz, t[i].in, n, t[i].m);
+		cr_expect_str_eq(dst, t[i].want, "row %zu: got [%s]", i, dst);
+		cr_expect_eq(got, strlen(t[i].want), "row %zu", i);
+		cr_expect_eq(dst[t[i].dstsz], 'Z', "row %zu: wrote past dstsz", i);
+		if (t[i].dstsz != 64)
+			continue;
+		buf_init(&b, 64);
+		cr_expect_eq(text_safe_add(&b, t[i].in, n, t[i].m), 0, "row %zu", i);
+		cr_expect(b.len == strlen(t[i].want) && memcmp(b.data, t[i].want, b.len) == 0, "row %zu: add gave [%.*s]",
+			  i, (int)b.len, b.data);
+		buf_free(&b);
+	}
+}
+
+/* text_safe_add stops at the buffer's ceiling and says so. */
+Test(text, safe_add_ceiling)
+{
+	struct buf b;
+
+	buf_init(&b, 4);
+	cr_expect_eq(text_safe_add(&b, "ab", 2, TEXT_VIS), 0);
+	cr_expect_eq(text_safe_add(&b, "\x01", 1, TEXT_VIS), -1);	/* "\001" is 4 more */
+	buf_free(&b);
 }
