@@ -17,6 +17,7 @@
 
 #include "lib/buf.h"
 #include "lib/clock.h"
+#include "lib/text.h"
 #include "queue/tls_policy.h"
 
 /* fmt - snprintf for diagnostics, where cutting a long reason short is acceptable. */
@@ -28,28 +29,6 @@ static void fmt(char *dst, size_t n, const char *f, ...)
 	va_start(ap, f);
 	(void)vsnprintf(dst, n, f, ap);
 	va_end(ap);
-}
-
-void deliver_safe_text(char *dst, size_t dstsz, const char *src, size_t n)
-{
-	size_t i, k = 0;
-	bool sp = false;
-
-	if (dstsz == 0)
-		return;
-	for (i = 0; i < n && k + 1 < dstsz; i++) {
-		unsigned char c = (unsigned char)src[i];
-
-		if (c < 32 || c >= 127) {
-			sp = k > 0;
-			continue;
-		}
-		if (sp && k + 2 < dstsz)
-			dst[k++] = ' ';
-		sp = false;
-		dst[k++] = (char)c;
-	}
-	dst[k] = '\0';
 }
 
 /* outcome - what we say about recipients that are not answered individually. */
@@ -68,7 +47,7 @@ static void set_outcome(struct outcome *o, struct dlv_fate f, const char *relay,
 	fmt(o->status, sizeof o->status, "%s", f.status);
 	fmt(o->relay, sizeof o->relay, "%s", relay);
 	fmt(o->tls, sizeof o->tls, "%s", tls);
-	deliver_safe_text(o->diag, sizeof o->diag, diag, strlen(diag));
+	(void)text_safe(o->diag, sizeof o->diag, diag, strlen(diag), TEXT_LINE);
 }
 
 /* cause - the fate of a local cause (dlv_fate.h). */
@@ -328,7 +307,7 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 
 			fmt(diag, sizeof diag, "%d %s%s", lr->code, lr->text ? lr->text : "",
 			    msg->body8bit && !ext->eightbitmime ? " (8-bit message; the server does not offer 8BITMIME: sent as is)" : "");
-			deliver_safe_text(o.diag, sizeof o.diag, diag, strlen(diag));
+			(void)text_safe(o.diag, sizeof o.diag, diag, strlen(diag), TEXT_LINE);
 		}
 		for (k = 0; k < n; k++)
 			if (rep[k].code < 400)

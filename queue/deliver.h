@@ -104,8 +104,4 @@ struct dlv_env {
  * more. */
 void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d);
 
-/* deliver_safe_text - copy untrusted text into dst as one printable line (controls become spaces,
- * runs collapse, 8-bit kept out). Pure. */
-void deliver_safe_text(char *dst, size_t dstsz, const char *src, size_t n);
-
 #endif

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/text.h"
 #include "queue/deliver.h"
 #include "queue/runq_line.h"
 
@@ -72,7 +73,7 @@ static void worker_finish(struct wctx *w, size_t mi)
 /* copy_safe - a result field for the line: printable, within the line's ceiling. */
 static void copy_safe(char *dst, size_t sz, const char *src)
 {
-	deliver_safe_text(dst, sz, src, strnlen(src, sz));
+	(void)text_safe(dst, sz, src, strnlen(src, sz), TEXT_LINE);
 }
 
 static void worker_report(void *ctx, const struct dlv_result *r)
