@@ -33,12 +33,7 @@ static void put(struct out *o, const char *s)
 /* put_safe - n bytes, with control and non-ASCII bytes (untrusted, unlabelled) shown as '?'. */
 static void put_safe(struct out *o, const char *s, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		o->bad |= buf_addc(o->b, c < ' ' || c >= 0x7f ? '?' : (char)c);
-	}
+	o->bad |= text_safe_add(o->b, s, n, TEXT_MARK);
 }
 
 /* put_date - RFC 5322 date-time in UTC: "Wed, 29 Nov 2023 03:03:14 +0000". */

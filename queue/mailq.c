@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "lib/log.h"
+#include "lib/text.h"
 
 /* Column of the sender/recipient field: 11 + 1 + 7 + 1 + 20 + 1. */
 #define MQ_ADDR_COL 41
@@ -28,15 +29,11 @@ static const char *const wday[7] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "
 static const char *const mon[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 				     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
-/* add_safe - append s with control bytes (which could drive a terminal) shown as '?'. */
+/* add_safe - append s with control bytes (which could drive a terminal) shown as '?'; an SMTPUTF8
+ * address keeps its 8-bit octets. */
 static int add_safe(struct buf *b, const char *s)
 {
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (buf_addc(b, c < ' ' || c == 0x7f ? '?' : (char)c) < 0)
-			return -1;
-	}
-	return 0;
+	return text_safe_add(b, s, strlen(s), TEXT_MARK_8BIT);
 }
 
 /* add_time - asctime()'s first 20 characters, locale-independent: "Thu Mar  2 07:10:58 ". */
