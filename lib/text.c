@@ -99,6 +99,69 @@ int text_safe_add(struct buf *b, const char *src, size_t n, enum text_mode m)
 	return bad < 0 ? -1 : 0;
 }
 
+/* utf8_len - the length of the valid UTF-8 sequence at s (n bytes left), or 0 (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	unsigned int cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1fu;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0fu;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07u;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 ||
+	    cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/* text_json_add - see text.h */
+int text_json_add(struct buf *out, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, l;
+	int bad = buf_addc(out, '"');
+
+	while (i < n) {
+		unsigned char ch = s[i];
+
+		if (ch == '"' || ch == '\\')
+			bad |= buf_printf(out, "\\%c", ch);
+		else if (ch == '\n')
+			bad |= buf_adds(out, "\\n");
+		else if (ch == '\t')
+			bad |= buf_adds(out, "\\t");
+		else if (ch == '\r')
+			bad |= buf_adds(out, "\\r");
+		else if (ch < 0x20 || ch == 0x7f)
+			bad |= buf_printf(out, "\\u%04x", ch);
+		else if ((l = utf8_len(s + i, n - i)) == 0)
+			bad |= buf_printf(out, "\\u%04x", ch);	/* not UTF-8: the byte's value */
+		else {
+			bad |= buf_add(out, str + i, l);
+			i += l;
+			continue;
+		}
+		i++;
+	}
+	bad |= buf_addc(out, '"');
+	return bad ? -1 : 0;
+}
+
 /* text_has_8bit - see text.h */
 bool text_has_8bit(const char *p, size_t n)
 {

@@ -1,5 +1,5 @@
 /*
- * text.h - untrusted text made safe to show, and the one test for 8-bit octets.
+ * text.h - untrusted text made safe to show or to put in JSON, and the one test for 8-bit octets.
  *
  * One rule for a byte that is not printable ASCII (a control, DEL or an 8-bit octet), in the four
  * forms postern shows such text in (enum text_mode):
@@ -13,8 +13,10 @@
  *			either end: a peer's diagnostic on one line (the envelope's history, the runner's
  *			result lines).
  *
- * Untrusted input: any bytes (NUL included), given as (pointer, length). Errors: text_safe_add returns
- * -1 when the buffer's ceiling is hit. Pure.
+ * The same text as a JSON string (postern queue list --json, postern check --json): text_json_add.
+ *
+ * Untrusted input: any bytes (NUL included), given as (pointer, length). Errors: text_safe_add and
+ * text_json_add return -1 when the buffer's ceiling is hit. Pure.
  */
 #ifndef POSTERN_TEXT_H
 #define POSTERN_TEXT_H
@@ -36,6 +38,15 @@ size_t text_safe(char *dst, size_t dstsz, const char *src, size_t n, enum text_m
 
 /* text_safe_add - n bytes of src shown in mode m, appended to b. 0, or -1 at b's ceiling. */
 int text_safe_add(struct buf *b, const char *src, size_t n, enum text_mode m);
+
+/* text_json_add - n bytes of s as a JSON string (RFC 8259), quotes included, appended to b: '"' and
+ * '\\' escaped, "\n", "\t", "\r", other controls and DEL as "\u00XX"; valid UTF-8 (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF) kept as it is, any other 8-bit octet shown as
+ * its value "\u00XX" (lossy, never invalid JSON). 0, or -1 at b's ceiling. */
+int text_json_add(struct buf *b, const char *s, size_t n);
+/* TEXT_JSON_PER_BYTE - the most one byte of input becomes in a JSON string ("\u00XX"): n bytes take
+ * at most n * TEXT_JSON_PER_BYTE + 2 (the quotes). */
+#define TEXT_JSON_PER_BYTE 6
 
 /* text_has_8bit - an octet >= 0x80 in p[0..n): the text needs 8BITMIME (or an encoding) to travel. */
 bool text_has_8bit(const char *p, size_t n);
