@@ -162,6 +162,20 @@ int text_json_add(struct buf *out, const char *str, size_t n)
 	return bad ? -1 : 0;
 }
 
+/* text_printable - see text.h */
+bool text_printable(const char *s, size_t n, unsigned allow)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c > 0x20 && c < 0x7f)
+			continue;
+		if (!(c == ' ' && (allow & TEXT_P_SPACE)) && !(c >= 0x80 && (allow & TEXT_P_8BIT)))
+			return false;
+	}
+	return true;
+}
+
 /* text_has_8bit - see text.h */
 bool text_has_8bit(const char *p, size_t n)
 {

@@ -13,6 +13,7 @@
  *			either end: a peer's diagnostic on one line (the envelope's history, the runner's
  *			result lines).
  *
+ * Whether a value is printable at all (and so may be written as it is): text_printable.
  * The same text as a JSON string (postern queue list --json, postern check --json): text_json_add.
  *
  * Untrusted input: any bytes (NUL included), given as (pointer, length). Errors: text_safe_add and
@@ -47,6 +48,14 @@ int text_json_add(struct buf *b, const char *s, size_t n);
 /* TEXT_JSON_PER_BYTE - the most one byte of input becomes in a JSON string ("\u00XX"): n bytes take
  * at most n * TEXT_JSON_PER_BYTE + 2 (the quotes). */
 #define TEXT_JSON_PER_BYTE 6
+
+/* What text_printable allows besides graphic ASCII (0x21..0x7e); controls, TAB and DEL never. */
+#define TEXT_P_SPACE 0x1	/* ' ' */
+#define TEXT_P_8BIT 0x2		/* octets >= 0x80 (UTF-8 addresses, file names) */
+
+/* text_printable - every byte of s[0..n) is graphic ASCII, or one `allow` admits: a value that can
+ * break no line, field or terminal. The empty text is printable. */
+bool text_printable(const char *s, size_t n, unsigned allow);
 
 /* text_has_8bit - an octet >= 0x80 in p[0..n): the text needs 8BITMIME (or an encoding) to travel. */
 bool text_has_8bit(const char *p, size_t n);

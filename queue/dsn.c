@@ -134,14 +134,9 @@ static bool check_boundary(const char *s)
 /* check_host - a host name as we print it: printable, no space, not empty, <= LIM_DOMAIN. */
 static bool check_host(const char *s)
 {
-	size_t n = strlen(s), i;
+	size_t n = strlen(s);
 
-	if (n == 0 || n > LIM_DOMAIN)
-		return false;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
-			return false;
-	return true;
+	return n > 0 && n <= LIM_DOMAIN && text_printable(s, n, 0);
 }
 
 /* put_headers - the original header section, up to its blank line, every line ended by CRLF.

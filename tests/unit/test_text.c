@@ -25,6 +25,33 @@ Test(text, has_8bit)
 		cr_expect_eq(text_has_8bit(t[i].in, t[i].n ? t[i].n : strlen(t[i].in)), t[i].want, "row %zu", i);
 }
 
+Test(text, printable)
+{
+	static const struct {
+		const char *in;
+		unsigned allow;
+		bool want;
+	} t[] = {
+		{ "", 0, true },
+		{ "word!~", 0, true },
+		{ "two words", 0, false },
+		{ "two words", TEXT_P_SPACE, true },
+		{ "tab\there", TEXT_P_SPACE | TEXT_P_8BIT, false },	/* never a control */
+		{ "del\x7f", TEXT_P_SPACE | TEXT_P_8BIT, false },
+		{ "line\n", TEXT_P_SPACE | TEXT_P_8BIT, false },
+		{ "caf\xc3\xa9", 0, false },
+		{ "caf\xc3\xa9", TEXT_P_SPACE, false },
+		{ "caf\xc3\xa9", TEXT_P_8BIT, true },
+		{ "caf\xc3\xa9 x", TEXT_P_8BIT, false },
+		{ "caf\xc3\xa9 x", TEXT_P_SPACE | TEXT_P_8BIT, true },
+	};
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+		cr_expect_eq(text_printable(t[i].in, strlen(t[i].in), t[i].allow), t[i].want, "row %zu", i);
+	cr_expect(!text_printable("ab\0", 3, TEXT_P_SPACE | TEXT_P_8BIT), "a NUL is a control");
+	cr_expect(text_printable("ab\n", 2, 0), "n is respected");
+}
+
 /* One row per rule of each mode; text_safe_add must give the same text when nothing is cut. */
 Test(text, safe_modes)
 {
