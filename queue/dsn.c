@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/date.h"
 #include "lib/text.h"
 
 /* Fold report fields and wrap the text part near the RFC 5322 2.1.1 recommended 78 columns. */
@@ -21,9 +22,6 @@ struct out {
 	int bad;
 };
 
-static const char *const wday[7] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-static const char *const mon[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-				     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
 static void put(struct out *o, const char *s)
 {
@@ -39,15 +37,13 @@ static void put_safe(struct out *o, const char *s, size_t n)
 /* put_date - RFC 5322 date-time in UTC: "Wed, 29 Nov 2023 03:03:14 +0000". */
 static void put_date(struct out *o, long long t)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
+	char d[DATE_MAX];
 
-	if (gmtime_r(&tt, &tm) == NULL) {
+	if (date_format(d, t, DATE_RFC5322, true) < 0) {
 		o->bad = 1;
 		return;
 	}
-	o->bad |= buf_printf(o->b, "%s, %d %s %d %02d:%02d:%02d +0000", wday[tm.tm_wday], tm.tm_mday,
-			     mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	put(o, d);
 }
 
 /* put_words - text (split at spaces) after `col` columns already used; lines longer than width

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/date.h"
 #include "lib/log.h"
 #include "lib/text.h"
 
@@ -25,9 +26,6 @@ struct mq {
 	unsigned long count;
 };
 
-static const char *const wday[7] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-static const char *const mon[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-				     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
 /* add_safe - append s with control bytes (which could drive a terminal) shown as '?'; an SMTPUTF8
  * address keeps its 8-bit octets. */
@@ -39,14 +37,11 @@ static int add_safe(struct buf *b, const char *s)
 /* add_time - asctime()'s first 20 characters, locale-independent: "Thu Mar  2 07:10:58 ". */
 static int add_time(struct buf *b, long long t)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
+	char d[DATE_MAX];
 
-	if (localtime_r(&tt, &tm) == NULL || tm.tm_wday < 0 || tm.tm_wday > 6 || tm.tm_mon < 0 ||
-	    tm.tm_mon > 11)
+	if (date_format(d, t, DATE_MAILQ, false) < 0)
 		return buf_adds(b, "??? ??? ?? ??:??:?? ");
-	return buf_printf(b, "%s %s %2d %02d:%02d:%02d ", wday[tm.tm_wday], mon[tm.tm_mon], tm.tm_mday,
-			  tm.tm_hour, tm.tm_min, tm.tm_sec);
+	return buf_printf(b, "%s ", d);
 }
 
 /* mq_message - the heading (first message) or a blank line, then one message. */
