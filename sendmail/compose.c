@@ -18,6 +18,7 @@
 
 #include "lib/addr.h"
 #include "lib/buf.h"
+#include "lib/date.h"
 #include "lib/fdio.h"
 #include "lib/limits.h"
 #include "lib/text.h"
@@ -41,10 +42,9 @@ static int write_all(int fd, const char *p, size_t n, const char *what, struct e
 
 int compose_date(struct buf *out, time_t now)
 {
-	char d[64];
-	struct tm tm;
+	char d[DATE_MAX];
 
-	if (localtime_r(&now, &tm) == NULL || strftime(d, sizeof d, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
+	if (date_format(d, (long long)now, DATE_RFC5322, false) < 0)
 		return -1;
 	return buf_adds(out, d);
 }
