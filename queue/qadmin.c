@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/date.h"
 #include "queue/runner.h"
 #include "queue/runq.h"
 
@@ -183,7 +184,7 @@ static void show_history(struct qa *q, const struct envelope *env)
 {
 	char host[4 * LIM_DOMAIN + 8], addr[4 * ENV_MAX_HIST_ADDR + 8], tls[4 * ENV_MAX_HIST_TLS + 8];
 	char reply[4 * ENV_MAX_HIST_REPLY + 8];
-	char when[32];
+	char when[DATE_MAX];
 
 	if (env->nhist == 0) {
 		fputs("history: none\n", q->out);
@@ -192,10 +193,8 @@ static void show_history(struct qa *q, const struct envelope *env)
 	fprintf(q->out, "history: %zu (oldest first, the newest %d kept)\n", env->nhist, ENV_MAX_HISTORY);
 	for (size_t i = 0; i < env->nhist; i++) {
 		const struct env_hist *h = &env->hist[i];
-		time_t t = (time_t)h->time;
-		struct tm tm;
 
-		if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		if (date_format(when, h->time, DATE_ISO, true) < 0)
 			(void)snprintf(when, sizeof when, "%lld", h->time);
 		(void)log_safe(host, sizeof host, h->host, strlen(h->host));
 		(void)log_safe(addr, sizeof addr, h->addr, strlen(h->addr));
