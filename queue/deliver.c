@@ -34,10 +34,10 @@ static void fmt(char *dst, size_t n, const char *f, ...)
 /* outcome - what we say about recipients that are not answered individually. */
 struct outcome {
 	enum dlv_state state;
-	char status[12];
-	char relay[300];
-	char tls[64];
-	char diag[600];
+	char status[DLV_STATUS_MAX];
+	char relay[DLV_RELAY_MAX];
+	char tls[DLV_TLS_MAX];
+	char diag[DLV_DIAG_MAX];
 };
 
 static void set_outcome(struct outcome *o, struct dlv_fate f, const char *relay, const char *tls,
@@ -61,7 +61,7 @@ static struct dlv_fate cause(enum dlv_cause c)
 static void from_reply(struct outcome *o, const struct smtp_reply *r, const char *relay, const char *tls,
     enum smtp_step step, const char *what)
 {
-	char diag[600];
+	char diag[DLV_DIAG_MAX];
 
 	fmt(diag, sizeof diag, "host %s said: %d %s%s%s", relay, r->code, r->text ? r->text : "",
 	    what ? " (in reply to " : "", what ? what : "");
@@ -303,7 +303,7 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 		    r == SMTP_OK ? NULL : "end of DATA");
 		if (r == SMTP_OK) {
 			const struct smtp_reply *lr = smtp_last_reply(s);
-			char diag[600];
+			char diag[DLV_DIAG_MAX];
 
 			fmt(diag, sizeof diag, "%d %s%s", lr->code, lr->text ? lr->text : "",
 			    msg->body8bit && !ext->eightbitmime ? " (8-bit message; the server does not offer 8BITMIME: sent as is)" : "");
@@ -350,7 +350,7 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 	struct smtp_opts so;
 	struct smtp *s;
 	struct err e;
-	char relay[300], ip[INET_ADDRSTRLEN], tls[64] = "none", diag[800];
+	char relay[DLV_RELAY_MAX], ip[INET_ADDRSTRLEN], tls[DLV_TLS_MAX] = "none", diag[DLV_DIAG_MAX];
 	enum sess res = SESS_UNUSABLE;
 	enum txn tr;
 	int r;

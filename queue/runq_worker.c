@@ -190,6 +190,9 @@ static uint32_t worker_rnd(void *ctx)
 
 _Static_assert(NOTIFY_SUCCESS == SMTP_NOTIFY_SUCCESS && NOTIFY_FAILURE == SMTP_NOTIFY_FAILURE &&
     NOTIFY_DELAY == SMTP_NOTIFY_DELAY && NOTIFY_NEVER == SMTP_NOTIFY_NEVER, "envelope and SMTP NOTIFY bits");
+/* a result crosses the pipe whole: the line's fields hold what a dlv_result holds */
+_Static_assert(RUNQ_STATUS_MAX == DLV_STATUS_MAX && RUNQ_RELAY_MAX == DLV_RELAY_MAX &&
+    RUNQ_TLS_MAX == DLV_TLS_MAX && RUNQ_DIAG_MAX == DLV_DIAG_MAX, "runq_line and dlv_result text fields");
 
 /* runq_worker - see runq.h */
 void runq_worker(struct runq_ctx *x, struct runq_msg *q, struct runq_dest *d, uint32_t id, int in, int out)
