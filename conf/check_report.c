@@ -139,7 +139,7 @@ void check_json_str(FILE *out, const char *s)
 
 static void safe_out(FILE *out, const char *s)
 {
-	char safe[CHECK_FIELD_MAX * 4 + 1];	/* log_safe: at most 4 bytes per byte */
+	char safe[TEXT_VIS_SIZE(CHECK_FIELD_MAX)];
 
 	(void)log_safe(safe, sizeof safe, s, strlen(s));
 	fputs(safe, out);

@@ -830,7 +830,7 @@ int spf_main(const char *resolver, int argc, char **argv, FILE *out, FILE *errf)
 	struct dns *d;
 	struct err e;
 	enum spf_result r;
-	char *why, safe[SPF_EXPL_MAX * 4 + 1];	/* log_safe: at most 4 bytes per byte */
+	char *why, safe[TEXT_VIS_SIZE(SPF_EXPL_MAX)];
 
 	if (argc < 3 || argc > 4) {
 		fprintf(errf, "usage: postern spf IP SENDER [HELO]\n");

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <syslog.h>	/* the priorities: LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG */
 
+#include "lib/text.h"	/* TEXT_VIS_SIZE: a log_safe destination that never cuts */
+
 #define LOG_TO_STDERR 0x1
 #define LOG_TO_SYSLOG 0x2
 

@@ -31,6 +31,10 @@ enum text_mode { TEXT_VIS, TEXT_MARK, TEXT_MARK_8BIT, TEXT_LINE };
 
 /* TEXT_PIECE_MAX - the most one byte of input becomes, NUL included ("\ooo"). */
 #define TEXT_PIECE_MAX 8
+/* TEXT_VIS_SIZE - a destination in which text_safe (TEXT_VIS) of n bytes is never cut: "\ooo" is
+ * the longest escape (TEXT_VIS_PER_BYTE), and the NUL. */
+#define TEXT_VIS_PER_BYTE 4
+#define TEXT_VIS_SIZE(n) (TEXT_VIS_PER_BYTE * (n) + 1)
 
 /* text_safe - n bytes of src shown in mode m, into dst[dstsz], always NUL-terminated when dstsz > 0.
  * What does not fit is left out (whole escapes only; TEXT_VIS says so with "..."). Returns the length

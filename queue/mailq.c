@@ -123,7 +123,7 @@ static int flush(struct buf *b, FILE *out, struct err *e)
  * certificate is unusable and mail goes out without it), escaped. */
 static void mq_warning(struct spool *s, FILE *out)
 {
-	char w[SPOOL_WARNING_MAX], safe[4 * SPOOL_WARNING_MAX + 8];
+	char w[SPOOL_WARNING_MAX], safe[TEXT_VIS_SIZE(SPOOL_WARNING_MAX)];
 
 	if (spool_warning_get(s, w, sizeof w) == 1) {
 		(void)log_safe(safe, sizeof safe, w, strlen(w));

@@ -134,7 +134,7 @@ static void select_all(struct qa *q)
 /* show_text - the message from its data file: the header section, and with -b the body, escaped. */
 static void show_text(struct qa *q, const char *id, long long size)
 {
-	static char chunk[QA_CHUNK], safe[4 * QA_CHUNK + 8];
+	static char chunk[QA_CHUNK], safe[TEXT_VIS_SIZE(QA_CHUNK)];
 	long long off = 0;
 	bool headers = true, midline = false;	/* midline: the last chunk ended inside a line */
 	struct err e;
@@ -182,8 +182,8 @@ done:
 /* show_history - the attempts the envelope keeps, oldest first, one line each, escaped. */
 static void show_history(struct qa *q, const struct envelope *env)
 {
-	char host[4 * LIM_DOMAIN + 8], addr[4 * ENV_MAX_HIST_ADDR + 8], tls[4 * ENV_MAX_HIST_TLS + 8];
-	char reply[4 * ENV_MAX_HIST_REPLY + 8];
+	char host[TEXT_VIS_SIZE(LIM_DOMAIN)], addr[TEXT_VIS_SIZE(ENV_MAX_HIST_ADDR)];
+	char tls[TEXT_VIS_SIZE(ENV_MAX_HIST_TLS)], reply[TEXT_VIS_SIZE(ENV_MAX_HIST_REPLY)];
 	char when[DATE_MAX];
 
 	if (env->nhist == 0) {
@@ -208,7 +208,7 @@ static void show_history(struct qa *q, const struct envelope *env)
 /* show_env - the envelope, every untrusted value escaped. */
 static void show_env(struct qa *q, const struct envelope *env, bool locked)
 {
-	static char safe[4 * ENV_MAX_DIAG + 8];
+	static char safe[TEXT_VIS_SIZE(ENV_MAX_DIAG)];
 	static const char *const state[] = { "pending", "sent", "failed" };
 	size_t i;
 
@@ -257,7 +257,7 @@ static void show(struct qa *q, const char *id)
 	}
 	show_env(q, &env, spool_is_locked(q->sp, id) == 1);
 	for (size_t k = 0; k < env.nprepend; k++) {
-		static char safe[4 * LIM_LINE + 8];
+		static char safe[TEXT_VIS_SIZE(LIM_LINE)];
 
 		if (k == 0)
 			fputs("-- header lines postern added --\n", q->out);

@@ -143,3 +143,15 @@ Test(text, safe_add_ceiling)
 	cr_expect_eq(text_safe_add(&b, "\x01", 1, TEXT_VIS), -1);	/* "\001" is 4 more */
 	buf_free(&b);
 }
+
+/* TEXT_VIS_SIZE(n) holds the escapes of any n bytes, the worst ones included; one byte less cuts. */
+Test(text, vis_size)
+{
+	char in[32], dst[TEXT_VIS_SIZE(sizeof in)];
+
+	memset(in, 0x01, sizeof in);	/* "\001" each */
+	cr_expect_eq(text_safe(dst, sizeof dst, in, sizeof in, TEXT_VIS), TEXT_VIS_PER_BYTE * sizeof in);
+	cr_expect_null(strstr(dst, "..."));
+	text_safe(dst, sizeof dst - 1, in, sizeof in, TEXT_VIS);
+	cr_expect_not_null(strstr(dst, "..."));
+}
