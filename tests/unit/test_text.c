@@ -95,8 +95,7 @@ Test(text, safe_modes)
 			continue;
 		buf_init(&b, 64);
 		cr_expect_eq(text_safe_add(&b, t[i].in, n, t[i].m), 0, "row %zu", i);
-		cr_expect(b.len == strlen(t[i].want) && memcmp(b.data, t[i].want, b.len) == 0, "row %zu: add gave [%.*s]",
-			  i, (int)b.len, b.data);
+		cr_expect_str_eq(buf_str(&b), t[i].want, "row %zu: text_safe_add", i);
 		buf_free(&b);
 	}
 }
