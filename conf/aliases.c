@@ -25,6 +25,7 @@
 #include "conf/confval.h"
 #include "lib/limits.h"
 #include "lib/log.h"
+#include "lib/text.h"
 
 #define AL_SHOW 96	/* how much of a bad value a message shows */
 
@@ -119,10 +120,8 @@ static char *value_parse(struct span v, const char *file, size_t line, struct er
 		return fail(e, file, line, "\"%s\": quoted addresses are not supported", show(s, v)), NULL;
 	if (v.n >= 2 && v.p[0] == '<' && v.p[v.n - 1] == '>')
 		q = span_trim(span_make(v.p + 1, v.n - 2));
-	for (size_t i = 0; i < q.n; i++)
-		if ((unsigned char)q.p[i] <= ' ' || (unsigned char)q.p[i] >= 0x7f)
-			return fail(e, file, line, "\"%s\": space or control character in an address",
-				       show(s, v)), NULL;
+	if (!text_printable(q.p, q.n, 0))
+		return fail(e, file, line, "\"%s\": space or control character in an address", show(s, v)), NULL;
 	if (q.n == 0 || q.n > LIM_PATH)
 		return fail(e, file, line, "\"%s\": bad address", show(s, v)), NULL;
 	if ((at = memchr(q.p, '@', q.n)) == NULL) {

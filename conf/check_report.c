@@ -12,6 +12,7 @@
 #include "lib/buf.h"
 #include "lib/limits.h"
 #include "lib/log.h"
+#include "lib/text.h"
 
 const char *const check_ids[] = {
 	"hostname", "address", "a", "ptr", "port25", "dnsbl", "smarthost", "mx", "spf", "spf-helo", "dkim",
@@ -149,21 +150,18 @@ int check_exit(const size_t count[4])
 
 void check_json_str(FILE *out, const char *s)
 {
-	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20 || *p >= 0x7f)
-			fprintf(out, "\\u%04x", *p);
-		else
-			fputc(*p, out);
-	}
-	fputc('"', out);
+	size_t n = strlen(s);
+	struct buf b;
+
+	buf_init(&b, n * TEXT_JSON_PER_BYTE + 2);	/* the most s can become: never cut */
+	if (text_json_add(&b, s, n) == 0)
+		(void)fwrite(b.data, 1, b.len, out);
+	buf_free(&b);
 }
 
 static void safe_out(FILE *out, const char *s)
 {
-	char safe[CHECK_FIELD_MAX * 4 + 1];	/* log_safe: at most 4 bytes per byte */
+	char safe[TEXT_VIS_SIZE(CHECK_FIELD_MAX)];
 
 	(void)log_safe(safe, sizeof safe, s, strlen(s));
 	fputs(safe, out);

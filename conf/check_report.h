@@ -68,8 +68,8 @@ int check_exit(const size_t count[4]);
 /* check_print - the text lines ("ok  ", "warn", "FAIL", "??  ") and a summary, or the JSON object. */
 void check_print(const struct check_report *r, const char *hostname, FILE *out);
 
-/* check_json_str - s as a JSON string, quotes included; every byte outside printable ASCII escaped
- * as \u00XX so that the output is valid JSON whatever DNS sent. Pure. */
+/* check_json_str - s as a JSON string, quotes included (lib/text.h's text_json_add: valid UTF-8 kept,
+ * controls and any other 8-bit byte escaped), so that the output is valid JSON whatever DNS sent. */
 void check_json_str(FILE *out, const char *s);
 
 void check_report_free(struct check_report *r);

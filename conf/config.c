@@ -898,21 +898,6 @@ const char *conf_notice_domain(const struct config *c)
 	return c->ndkim > 0 ? c->dkim[0].domain : c->domain;
 }
 
-/* conf_tls_for - see config.h */
-enum tls_level conf_tls_for(const struct config *c, const char *domain)
-{
-	const char *d = domain;
-
-	while (d != NULL && *d != '\0') {
-		for (size_t i = 0; i < c->ntls_policy; i++)
-			if (strcasecmp(c->tls_policy[i].domain, d) == 0)
-				return c->tls_policy[i].level;
-		if ((d = strchr(d, '.')) != NULL)
-			d++;
-	}
-	return c->tls;
-}
-
 /* conf_route_for - see config.h */
 const struct conf_route *conf_route_for(const struct config *c, const char *domain)
 {
@@ -936,19 +921,6 @@ bool conf_via_smarthost(const struct config *c, const char *domain)
 	const struct conf_route *r = domain != NULL ? conf_route_for(c, domain) : NULL;
 
 	return r != NULL ? r->kind == CONF_ROUTE_SMARTHOST : c->smarthost != NULL;
-}
-
-/* conf_uses_tls - see config.h */
-bool conf_uses_tls(const struct config *c)
-{
-	if (c->smarthost != NULL)
-		return c->smarthost_tls != SMARTHOST_TLS_NONE;
-	if (c->tls != TLS_NONE)
-		return true;
-	for (size_t i = 0; i < c->ntls_policy; i++)
-		if (c->tls_policy[i].level != TLS_NONE)
-			return true;
-	return false;
 }
 
 /* conf_free - see config.h */

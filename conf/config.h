@@ -44,6 +44,7 @@ struct conf_dkim_key {
 	enum dkim_canon hcanon, bcanon;
 };
 
+/* One tls_policy line; queue/tls_policy.h decides which applies to a destination. */
 struct conf_tls_policy {
 	char *domain;		/* lower-case */
 	enum tls_level level;
@@ -161,12 +162,6 @@ void conf_set_system_name(const char *name);
  * (MAILER-DAEMON@it), so that the key that signs them aligns strictly: domain when a dkim line is for
  * it, else the dkim domain it is under, else the first dkim line's domain, else domain. */
 const char *conf_notice_domain(const struct config *c);
-
-/* conf_tls_for - the TLS level for a destination domain (tls_policy overrides, else tls). */
-enum tls_level conf_tls_for(const struct config *c, const char *domain);
-/* conf_uses_tls - whether any delivery could use TLS (the smarthost's setting when there is one, else
- * tls and every tls_policy). */
-bool conf_uses_tls(const struct config *c);
 
 /* conf_route_for - the route line for recipient domain `domain` (the most specific: the domain
  * itself, then each parent), or NULL: the default (smarthost when set, else direct). Pure. */

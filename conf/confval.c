@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/text.h"
+
 /* conf_host_ok - see confval.h */
 bool conf_host_ok(struct span s)
 {
@@ -70,12 +72,7 @@ char *conf_host_dup(struct span s)
 /* conf_path_ok - see confval.h */
 bool conf_path_ok(struct span s)
 {
-	if (s.n == 0 || s.n >= PATH_MAX || s.p[0] != '/')
-		return false;
-	for (size_t i = 0; i < s.n; i++)
-		if ((unsigned char)s.p[i] <= ' ' || (unsigned char)s.p[i] == 0x7f)
-			return false;
-	return true;
+	return s.n > 0 && s.n < PATH_MAX && s.p[0] == '/' && text_printable(s.p, s.n, TEXT_P_8BIT);
 }
 
 /* conf_canon_parse - see confval.h */

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "lib/buf.h"
+#include "lib/log.h"
 
 /* Terms in one record: a TXT record of 64 KiB could hold thousands; real ones hold a dozen. */
 #define SPF_MAX_TERMS 128
@@ -829,8 +830,7 @@ int spf_main(const char *resolver, int argc, char **argv, FILE *out, FILE *errf)
 	struct dns *d;
 	struct err e;
 	enum spf_result r;
-	char *why, safe[SPF_EXPL_MAX * 4 + 1];
-	size_t o = 0;
+	char *why, safe[TEXT_VIS_SIZE(SPF_EXPL_MAX)];
 
 	if (argc < 3 || argc > 4) {
 		fprintf(errf, "usage: postern spf IP SENDER [HELO]\n");
@@ -846,11 +846,7 @@ int spf_main(const char *resolver, int argc, char **argv, FILE *out, FILE *errf)
 	q.lookup = spf_dns_lookup, q.ctx = d;
 	r = spf_check(&q, &why);
 	/* the explanation comes from DNS: escape what is not printable ASCII */
-	for (const char *p = why ? why : ""; *p != '\0' && o + 5 < sizeof safe; p++)
-		o += (size_t)snprintf(safe + o, sizeof safe - o,
-				      (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f ? "%c" : "\\x%02x",
-				      (unsigned char)*p);
-	safe[o] = '\0';
+	(void)log_safe(safe, sizeof safe, why ? why : "", why ? strlen(why) : 0);
 	fprintf(out, "%s %s\n", spf_result_str(r), safe);
 	free(why);
 	dns_free(d);

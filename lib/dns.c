@@ -488,21 +488,6 @@ enum dns_result dns_a(struct dns *d, const char *host, struct in_addr *v, size_t
 	return DNS_OK;
 }
 
-enum dns_result dns_aaaa(struct dns *d, const char *host, struct in6_addr *v, size_t max, size_t *n,
-			 struct err *e)
-{
-	struct dns_answer a;
-	enum dns_result r;
-
-	*n = 0;
-	if ((r = dns_query(d, host, DNS_T_AAAA, &a, e)) != DNS_OK)
-		return r;
-	for (size_t i = 0; i < a.nrr && *n < max; i++)
-		v[(*n)++] = a.rr[i].a6;
-	dns_answer_free(&a);
-	return DNS_OK;
-}
-
 enum dns_result dns_txt(struct dns *d, const char *name, char ***v, size_t *n, struct err *e)
 {
 	struct dns_answer a;

@@ -98,9 +98,6 @@ void dns_mx_free(struct dns_mx *v, size_t n);
 /* dns_a - up to max A records of host, in answer order. */
 enum dns_result dns_a(struct dns *d, const char *host, struct in_addr *v, size_t max, size_t *n,
 		      struct err *e);
-/* dns_aaaa - up to max AAAA records of host, in answer order (for SPF only). */
-enum dns_result dns_aaaa(struct dns *d, const char *host, struct in6_addr *v, size_t max, size_t *n,
-			 struct err *e);
 /* dns_txt - the TXT records of name, one string per record. *v owned: dns_txt_free. */
 enum dns_result dns_txt(struct dns *d, const char *name, char ***v, size_t *n, struct err *e);
 void dns_txt_free(char **v, size_t n);

@@ -3,10 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/log.h"
 
 /* put_all - all n bytes, with write (off < 0) or pwrite at off; retried on EINTR and short writes. */
@@ -61,31 +63,19 @@ ssize_t fdio_pread_all(int fd, void *p, size_t n, off_t off)
 	return (ssize_t)got;
 }
 
-int fdio_read_line(int fd, struct buf *b)
+/* fdio_wait - see fdio.h */
+int fdio_wait(int fd, short events, long long deadline)
 {
-	char c;
+	struct pollfd pfd = { .fd = fd, .events = events };
+	long long left;
+	int r;
 
-	buf_reset(b);
-	for (;;) {
-		ssize_t r = read(fd, &c, 1);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0) {
-			if (b->len == 0)
-				return 0;
-			errno = EPIPE;
-			return -1;
-		}
-		if (c == '\n')
-			return 1;
-		if (buf_addc(b, c) < 0) {
-			errno = EMSGSIZE;
-			return -1;
-		}
-	}
+	do {
+		if ((left = deadline - now_ms()) <= 0)
+			return 0;
+		r = poll(&pfd, 1, left > FDIO_WAIT_SLICE_MS ? FDIO_WAIT_SLICE_MS : (int)left);
+	} while ((r < 0 && errno == EINTR) || (r == 0 && now_ms() < deadline));
+	return r < 0 ? -1 : r > 0 ? 1 : 0;
 }
 
 int fdio_read_file(const char *path, size_t max, struct buf *out, int code, struct err *e)

@@ -1,10 +1,10 @@
 /*
- * fdio.h - the few descriptor loops several rooms need: write everything, read a line, read a whole
- * small file under a ceiling.
+ * fdio.h - the few descriptor loops several rooms need: write everything, read up to a size, wait
+ * for a descriptor until a deadline, read a whole small file under a ceiling.
  *
- * Errors: fdio_write_all and fdio_read_line return -1 with errno set (EMSGSIZE when a line is over the
- * buffer's ceiling). fdio_read_file returns -1 with a one-line reason naming the file in struct err
- * (code as given by the caller) and errno set, so a caller can treat ENOENT as "no file".
+ * Errors: fdio_write_all, fdio_pwrite_all and fdio_pread_all return -1 with errno set. fdio_read_file
+ * returns -1 with a one-line reason naming the file in struct err (code as given by the caller) and
+ * errno set, so a caller can treat ENOENT as "no file".
  */
 #ifndef POSTERN_FDIO_H
 #define POSTERN_FDIO_H
@@ -21,9 +21,15 @@ int fdio_pwrite_all(int fd, const void *p, size_t n, off_t off);
 /* fdio_pread_all - up to n bytes from offset off; fewer only at end of file. -1 on error. */
 ssize_t fdio_pread_all(int fd, void *p, size_t n, off_t off);
 
-/* fdio_read_line - one "\n"-terminated line into b (without the newline). 1: a line; 0: end of input
- * before any byte; -1: error, or end of input inside a line. */
-int fdio_read_line(int fd, struct buf *b);
+/* FDIO_WAIT_SLICE_MS - the longest single poll of fdio_wait (poll takes an int of milliseconds; the
+ * deadline is checked again after each slice). */
+#define FDIO_WAIT_SLICE_MS 1000000
+
+/* fdio_wait - poll fd for `events` (POLLIN, POLLOUT) until `deadline`, a time on lib/clock.h's
+ * now_ms clock: the one deadline poll of the tree. Retried on EINTR, so a signal never shortens or
+ * lengthens the wait. 1: ready (or an error or hang-up to be read), 0: the deadline passed (at once
+ * when it already had), -1: poll failed (errno). */
+int fdio_wait(int fd, short events, long long deadline);
 
 /* fdio_read_file - a regular file's bytes, at most max, into out (opened O_NONBLOCK, so a FIFO
  * cannot hang the caller). */

@@ -41,9 +41,6 @@
 #define LIM_A_PER_HOST 8
 /* CNAME chain length followed before giving up (loops). */
 #define LIM_CNAME_CHAIN 8
-/* A queue id: ENV_ID_LEN (queue/envelope.h), the one name for it. This alias is left only for
- * sendmail/submit.c and compose.c, which other issue 10 branches change: rename there and remove. */
-#define LIM_QUEUE_ID ENV_ID_LEN
 /* A DKIM private key file. */
 #define LIM_KEY_FILE (64 * 1024)
 /* A single log line after escaping. */

@@ -1,13 +1,12 @@
 /*
  * log.c - syslog and stderr lines, made safe with vis(3). See log.h.
  *
- * Untrusted input: the formatted text. It is escaped byte by byte (libbsd's nvis in the C locale, so the
- * result does not depend on the caller's LANG) before it reaches syslog or stderr.
+ * Untrusted input: the formatted text. It is escaped byte by byte (lib/text.h's TEXT_VIS: libbsd's
+ * nvis in the C locale, so the result does not depend on the caller's LANG) before it reaches syslog
+ * or stderr.
  */
-#define LIBBSD_NETBSD_VIS
 #include "lib/log.h"
 
-#include <bsd/vis.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -18,8 +17,8 @@
 
 #include "lib/buf.h"
 #include "lib/limits.h"
+#include "lib/text.h"
 
-#define LOG_VIS_FLAGS (VIS_CSTYLE | VIS_NL | VIS_TAB | VIS_OCTAL | VIS_NOLOCALE)
 #define LOG_MORE "..."
 
 struct log {
@@ -60,50 +59,10 @@ void log_free(struct log *l)
 	free(l);
 }
 
-/* vis_one - the escape for src[i] into one[8]; returns its length. */
-static size_t vis_one(char one[8], const char *src, size_t n, size_t i)
-{
-	unsigned char c = (unsigned char)src[i];
-
-	if (c >= 0x20 && c < 0x7f && c != '\\') {	/* printable ASCII is itself: skip nvis's multibyte work */
-		one[0] = (char)c;
-		one[1] = '\0';
-		return 1;
-	}
-	int next = i + 1 < n ? (unsigned char)src[i + 1] : '\0';
-	char *end = nvis(one, 8, c, LOG_VIS_FLAGS, next);
-
-	return end != NULL ? (size_t)(end - one) : 0;
-}
-
 /* log_safe - see log.h */
 size_t log_safe(char *dst, size_t dstsz, const char *src, size_t n)
 {
-	const size_t nmore = sizeof LOG_MORE - 1;
-	char one[8];	/* one escape: at most 4 bytes ("\ooo") plus NUL */
-	size_t total = 0, len = 0, i, k, reserve;
-	bool cut;
-
-	if (dstsz == 0)
-		return 0;
-	for (i = 0; i < n && total < dstsz; i++)
-		total += vis_one(one, src, n, i);
-	cut = total + 1 > dstsz;
-	reserve = cut && dstsz > nmore ? nmore : 0;
-	/* whole escapes only; when cutting, keep room for the marker after the last one */
-	for (i = 0; i < n; i++) {
-		k = vis_one(one, src, n, i);
-		if (len + k + reserve + 1 > dstsz)
-			break;
-		memcpy(dst + len, one, k);
-		len += k;
-	}
-	if (reserve != 0) {
-		memcpy(dst + len, LOG_MORE, nmore);
-		len += nmore;
-	}
-	dst[len] = '\0';
-	return len;
+	return text_safe(dst, dstsz, src, n, TEXT_VIS);
 }
 
 /* log_msg - see log.h */

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <syslog.h>	/* the priorities: LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG */
 
+#include "lib/text.h"	/* TEXT_VIS_SIZE: a log_safe destination that never cuts */
+
 #define LOG_TO_STDERR 0x1
 #define LOG_TO_SYSLOG 0x2
 
@@ -32,10 +34,11 @@ void log_mirror(struct log *l, int on);
 /* log_free - close the log (closelog when it used syslog). log_free(NULL) is a no-op. */
 void log_free(struct log *l);
 
-/* log_safe - copy n bytes of untrusted src into dst as printable ASCII (vis(3) C-style/octal escapes:
- * "\n", "\t", "\\", "\033", "\351"; NUL becomes "\0" or "\000"). Always NUL-terminates when dstsz > 0;
- * when the escaped text does not fit, it is cut at a whole escape and ends in "...". For display only.
- * Returns the length written, not counting the NUL. Pure. */
+/* log_safe - text_safe(dst, dstsz, src, n, TEXT_VIS) (lib/text.h), the form every log line takes:
+ * n bytes of untrusted src as printable ASCII with vis(3) C-style/octal escapes ("\n", "\t", "\\",
+ * "\033", "\351"; NUL becomes "\0" or "\000"). Always NUL-terminates when dstsz > 0; when the escaped
+ * text does not fit, it is cut at a whole escape and ends in "...". For display only. Returns the
+ * length written, not counting the NUL. Pure. */
 size_t log_safe(char *dst, size_t dstsz, const char *src, size_t n);
 
 #endif

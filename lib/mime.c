@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "lib/limits.h"
+#include "lib/text.h"
 
 static const char hexd[] = "0123456789ABCDEF";
 
@@ -107,14 +108,6 @@ bool mime_utf8_valid(const char *p, size_t n)
 	mime_scan_feed(&s, p, n);
 	mime_scan_end(&s);
 	return !s.utf8_bad;
-}
-
-bool mime_has_8bit(const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)p[i] >= 0x80)
-			return true;
-	return false;
 }
 
 /* first_token - the first token of an unfolded field value (leading white space and comments skipped),
@@ -595,7 +588,7 @@ int mime_phrase(struct buf *out, const char *s, size_t n)
 	const char *cs;
 	size_t room;
 
-	if (!mime_has_8bit(s, n))
+	if (!text_has_8bit(s, n))
 		return encoded_phrase(s, n) ? buf_add(out, s, n) : quote(out, s, n);
 	utf8 = mime_utf8_valid(s, n);
 	cs = utf8 ? "UTF-8" : "unknown-8bit";

@@ -34,8 +34,6 @@
 /* mime_utf8_valid - p[0..n) is well-formed UTF-8 (RFC 3629: no overlongs, surrogates, > U+10FFFF). */
 bool mime_utf8_valid(const char *p, size_t n);
 
-/* mime_has_8bit - an octet >= 0x80 in p[0..n). */
-bool mime_has_8bit(const char *p, size_t n);
 
 /* The body scan: feed the body (CRLF lines) in any chunks. Fields: read, don't write. */
 struct mime_scan {

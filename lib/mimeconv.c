@@ -14,6 +14,7 @@
 
 #include "lib/hdr.h"
 #include "lib/limits.h"
+#include "lib/text.h"
 
 enum { ST_HEAD, ST_BODY };
 enum { K_TEXT, K_MESSAGE, K_OPAQUE, K_AROUND };	/* K_AROUND: a preamble or an epilogue */
@@ -263,7 +264,7 @@ static bool boundary_ok(struct span b)
  * carry losslessly (the one 8-bit field a caller commonly writes: mail -s with a UTF-8 subject). */
 static bool subject8(const struct hdr_field *f)
 {
-	return hdr_name_is(f, "Subject") && mime_has_8bit(f->raw, f->len);
+	return hdr_name_is(f, "Subject") && text_has_8bit(f->raw, f->len);
 }
 
 /* put_field - field f as it is, or an 8-bit Subject as encoded words, folded between them (the space
@@ -334,11 +335,11 @@ static int head_end(struct mimeconv *z, bool bare, struct buf *out)
 	z->recode = false;
 	buf_init(&v, z->head.len + 1);
 	parsed = !bare && hdr_parse(z->head.data, flen, &f, &nf, &e) == 0;
-	if (z->mode == MIMECONV_7BIT && mime_has_8bit(z->head.data, z->head.len)) {
+	if (z->mode == MIMECONV_7BIT && text_has_8bit(z->head.data, z->head.len)) {
 		/* only the message's own Subject can be re-encoded; other 8-bit fields need SMTPUTF8 */
 		z->recode = top && parsed;
 		for (size_t i = 0; i < nf && z->recode; i++)
-			z->recode = !mime_has_8bit(f[i].raw, f[i].len) || subject8(&f[i]);
+			z->recode = !text_has_8bit(f[i].raw, f[i].len) || subject8(&f[i]);
 		if (!z->recode) {
 			r = fail(z, MIMECONV_E_HEADER8);
 			goto out;
@@ -508,7 +509,7 @@ int mimeconv_end(struct mimeconv *z, struct buf *out)
 	if (z->err != MIMECONV_OK)
 		return -1;
 	if (z->st == ST_HEAD) {	/* a header section that never ended: as it is */
-		if (z->mode == MIMECONV_7BIT && mime_has_8bit(z->head.data, z->head.len))
+		if (z->mode == MIMECONV_7BIT && text_has_8bit(z->head.data, z->head.len))
 			return fail(z, MIMECONV_E_HEADER8);
 		return emit(z, z->head.data, z->head.len, out);
 	}

@@ -17,6 +17,8 @@
 
 #include "lib/buf.h"
 #include "lib/clock.h"
+#include "lib/text.h"
+#include "queue/tls_policy.h"
 
 /* fmt - snprintf for diagnostics, where cutting a long reason short is acceptable. */
 static void fmt(char *dst, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
@@ -29,35 +31,13 @@ static void fmt(char *dst, size_t n, const char *f, ...)
 	va_end(ap);
 }
 
-void deliver_safe_text(char *dst, size_t dstsz, const char *src, size_t n)
-{
-	size_t i, k = 0;
-	bool sp = false;
-
-	if (dstsz == 0)
-		return;
-	for (i = 0; i < n && k + 1 < dstsz; i++) {
-		unsigned char c = (unsigned char)src[i];
-
-		if (c < 32 || c >= 127) {
-			sp = k > 0;
-			continue;
-		}
-		if (sp && k + 2 < dstsz)
-			dst[k++] = ' ';
-		sp = false;
-		dst[k++] = (char)c;
-	}
-	dst[k] = '\0';
-}
-
 /* outcome - what we say about recipients that are not answered individually. */
 struct outcome {
 	enum dlv_state state;
-	char status[12];
-	char relay[300];
-	char tls[64];
-	char diag[600];
+	char status[DLV_STATUS_MAX];
+	char relay[DLV_RELAY_MAX];
+	char tls[DLV_TLS_MAX];
+	char diag[DLV_DIAG_MAX];
 };
 
 static void set_outcome(struct outcome *o, struct dlv_fate f, const char *relay, const char *tls,
@@ -67,7 +47,7 @@ static void set_outcome(struct outcome *o, struct dlv_fate f, const char *relay,
 	fmt(o->status, sizeof o->status, "%s", f.status);
 	fmt(o->relay, sizeof o->relay, "%s", relay);
 	fmt(o->tls, sizeof o->tls, "%s", tls);
-	deliver_safe_text(o->diag, sizeof o->diag, diag, strlen(diag));
+	(void)text_safe(o->diag, sizeof o->diag, diag, strlen(diag), TEXT_LINE);
 }
 
 /* cause - the fate of a local cause (dlv_fate.h). */
@@ -81,7 +61,7 @@ static struct dlv_fate cause(enum dlv_cause c)
 static void from_reply(struct outcome *o, const struct smtp_reply *r, const char *relay, const char *tls,
     enum smtp_step step, const char *what)
 {
-	char diag[600];
+	char diag[DLV_DIAG_MAX];
 
 	fmt(diag, sizeof diag, "host %s said: %d %s%s%s", relay, r->code, r->text ? r->text : "",
 	    what ? " (in reply to " : "", what ? what : "");
@@ -357,12 +337,12 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 		    r == SMTP_OK ? NULL : "end of DATA");
 		if (r == SMTP_OK) {
 			const struct smtp_reply *lr = smtp_last_reply(s);
-			char diag[600];
+			char diag[DLV_DIAG_MAX];
 
 			fmt(diag, sizeof diag, "%d %s%s", lr->code, lr->text ? lr->text : "",
 			    form.fd >= 0 ? " (8-bit message converted to 7-bit: the server does not offer 8BITMIME)" :
 			    msg->body8bit && !ext->eightbitmime ? " (8-bit message; the server does not offer 8BITMIME: sent as is)" : "");
-			deliver_safe_text(o.diag, sizeof o.diag, diag, strlen(diag));
+			(void)text_safe(o.diag, sizeof o.diag, diag, strlen(diag), TEXT_LINE);
 		}
 		for (k = 0; k < n; k++)
 			if (rep[k].code < 400)
@@ -406,7 +386,7 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 	struct smtp_opts so;
 	struct smtp *s;
 	struct err e;
-	char relay[300], ip[INET_ADDRSTRLEN], tls[64] = "none", diag[800];
+	char relay[DLV_RELAY_MAX], ip[INET_ADDRSTRLEN], tls[DLV_TLS_MAX] = "none", diag[DLV_DIAG_MAX];
 	enum sess res = SESS_UNUSABLE;
 	enum txn tr;
 	int r;
@@ -590,13 +570,13 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 
 	if (d->domain == NULL) {	/* the smarthost (runq_group: conf_via_smarthost) */
 		rr = smarthost_route(env, &rt, &e);
-		level = c->smarthost_tls == SMARTHOST_TLS_NONE ? TLS_NONE : TLS_VERIFY;
+		level = tls_policy_for(c, NULL);
 	} else if ((via = conf_route_for(c, d->domain)) != NULL && via->kind == CONF_ROUTE_RELAY) {
 		rr = route_host(env->dns, via->host, via->port, &rt, &e);	/* route DOMAIN HOST[:PORT] */
-		level = conf_tls_for(c, d->domain);
+		level = tls_policy_for(c, d->domain);
 	} else {
 		rr = route_mx(env->dns, d->domain, c->allow_local_mx, env->rnd, env->rndctx, &rt, &e);
-		level = conf_tls_for(c, d->domain);
+		level = tls_policy_for(c, d->domain);
 	}
 	switch (rr) {
 	case ROUTE_OK:

@@ -45,14 +45,20 @@ struct dlv_msg {
 
 /* enum dlv_state (sent, deferred, failed, untried) is dlv_fate.h's. */
 
+/* The text fields of a result, NUL included (runq_line.h's RUNQ_*_MAX carry them to the runner). */
+#define DLV_STATUS_MAX 12	/* an RFC 3463 code: "5.1.1" and up to three digits a part */
+#define DLV_RELAY_MAX 300	/* a host name (LIM_DOMAIN), "[192.0.2.1]:25" */
+#define DLV_TLS_MAX 64
+#define DLV_DIAG_MAX 600
+
 struct dlv_result {
 	size_t msg;		/* index into the dlv_msg array */
 	size_t rcpt;		/* index into that message's rcpt array */
 	enum dlv_state state;
-	char status[12];	/* "2.0.0", "4.4.1", "5.1.1" */
-	char relay[300];	/* "mx.example.com[192.0.2.1]:25" or "none" */
-	char tls[64];		/* "TLSv1.3/verified", "none" */
-	char diag[600];		/* the server's reply or our reason, one line, made safe */
+	char status[DLV_STATUS_MAX];	/* "2.0.0", "4.4.1", "5.1.1" */
+	char relay[DLV_RELAY_MAX];	/* "mx.example.com[192.0.2.1]:25" or "none" */
+	char tls[DLV_TLS_MAX];		/* "TLSv1.3/verified", "none" */
+	char diag[DLV_DIAG_MAX];	/* the server's reply or our reason, one line, made safe */
 };
 
 typedef void dlv_report_fn(void *ctx, const struct dlv_result *r);
@@ -128,9 +134,5 @@ struct dlv_env {
  * that worked until it gave up reports the messages it had not started as DLV_UNTRIED and takes no
  * more. */
 void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d);
-
-/* deliver_safe_text - copy untrusted text into dst as one printable line (controls become spaces,
- * runs collapse, 8-bit kept out). Pure. */
-void deliver_safe_text(char *dst, size_t dstsz, const char *src, size_t n);
 
 #endif

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/date.h"
+#include "lib/text.h"
+
 /* Fold report fields and wrap the text part near the RFC 5322 2.1.1 recommended 78 columns. */
 #define DSN_FOLD 78
 #define DSN_WRAP 76
@@ -19,9 +22,6 @@ struct out {
 	int bad;
 };
 
-static const char *const wday[7] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-static const char *const mon[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-				     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
 static void put(struct out *o, const char *s)
 {
@@ -31,26 +31,19 @@ static void put(struct out *o, const char *s)
 /* put_safe - n bytes, with control and non-ASCII bytes (untrusted, unlabelled) shown as '?'. */
 static void put_safe(struct out *o, const char *s, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		o->bad |= buf_addc(o->b, c < ' ' || c >= 0x7f ? '?' : (char)c);
-	}
+	o->bad |= text_safe_add(o->b, s, n, TEXT_MARK);
 }
 
 /* put_date - RFC 5322 date-time in UTC: "Wed, 29 Nov 2023 03:03:14 +0000". */
 static void put_date(struct out *o, long long t)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
+	char d[DATE_MAX];
 
-	if (gmtime_r(&tt, &tm) == NULL) {
+	if (date_format(d, t, DATE_RFC5322, true) < 0) {
 		o->bad = 1;
 		return;
 	}
-	o->bad |= buf_printf(o->b, "%s, %d %s %d %02d:%02d:%02d +0000", wday[tm.tm_wday], tm.tm_mday,
-			     mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	put(o, d);
 }
 
 /* put_words - text (split at spaces) after `col` columns already used; lines longer than width
@@ -137,14 +130,9 @@ static bool check_boundary(const char *s)
 /* check_host - a host name as we print it: printable, no space, not empty, <= LIM_DOMAIN. */
 static bool check_host(const char *s)
 {
-	size_t n = strlen(s), i;
+	size_t n = strlen(s);
 
-	if (n == 0 || n > LIM_DOMAIN)
-		return false;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
-			return false;
-	return true;
+	return n > 0 && n <= LIM_DOMAIN && text_printable(s, n, 0);
 }
 
 /* put_headers - the original header section, up to its blank line, every line ended by CRLF.
@@ -172,15 +160,6 @@ static int put_headers(struct out *o, const char *h, size_t n, const char *bound
 		put(o, "\r\n");
 	}
 	return 0;
-}
-
-/* has_8bit - any byte >= 0x80 in the header section (then the DSN needs 8bit transport). */
-static bool has_8bit(const char *h, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)h[i] >= 0x80)
-			return true;
-	return false;
 }
 
 /* put_text - part 1, for people. */
@@ -295,7 +274,7 @@ int dsn_compose(const struct envelope *env, const char *orig_headers, size_t hle
 		"Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"");
 	put(&o, boundary);
 	put(&o, "\"\r\nContent-Transfer-Encoding: ");
-	put(&o, has_8bit(orig_headers, hlen) ? "8bit" : "7bit");
+	put(&o, text_has_8bit(orig_headers, hlen) ? "8bit" : "7bit"	/* 8-bit headers: 8bit transport */);
 	put(&o, "\r\n\r\nThis is a MIME-encapsulated message.\r\n\r\n--");
 	put(&o, boundary);
 	put(&o, "\r\nContent-Description: Notification\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n");

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/text.h"
+
 /* env_check_line - see envelope.h */
 int env_check_line(const char *s, size_t n, size_t max, struct err *e)
 {
@@ -32,15 +34,10 @@ int env_check_line(const char *s, size_t n, size_t max, struct err *e)
 /* env_check_addr - see envelope.h */
 int env_check_addr(const char *s, size_t n, struct err *e)
 {
-	size_t i;
-
 	if (n > LIM_PATH)
 		return err_set(e, EX_DATAERR, "address longer than %d bytes", LIM_PATH);
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c <= ' ' || c == 0x7f)
-			return err_set(e, EX_DATAERR, "address contains whitespace or a control byte");
-	}
+	if (!text_printable(s, n, TEXT_P_8BIT))
+		return err_set(e, EX_DATAERR, "address contains whitespace or a control byte");
 	return 0;
 }
 
@@ -79,8 +76,9 @@ int env_check_prepend(const char *s, size_t n, bool first, struct err *e)
 		return 0;
 	}
 	for (i = 0; i < n && s[i] != ':'; i++)
-		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
-			return err_set(e, EX_DATAERR, "bad header field name");
+		;
+	if (!text_printable(s, i, 0))
+		return err_set(e, EX_DATAERR, "bad header field name");
 	if (i == 0 || i == n)
 		return err_set(e, EX_DATAERR, "header line without a field name");
 	return 0;
@@ -114,9 +112,8 @@ int env_check_word(const char *s, size_t n, size_t max, struct err *e)
 		return err_set(e, EX_DATAERR, "empty value");
 	if (n > max)
 		return err_set(e, EX_DATAERR, "value longer than %zu bytes", max);
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
-			return err_set(e, EX_DATAERR, "value is not one printable word");
+	if (!text_printable(s, n, 0))
+		return err_set(e, EX_DATAERR, "value is not one printable word");
 	return 0;
 }
 

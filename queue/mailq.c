@@ -12,7 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/date.h"
 #include "lib/log.h"
+#include "lib/text.h"
 
 /* Column of the sender/recipient field: 11 + 1 + 7 + 1 + 20 + 1. */
 #define MQ_ADDR_COL 41
@@ -24,32 +26,22 @@ struct mq {
 	unsigned long count;
 };
 
-static const char *const wday[7] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-static const char *const mon[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-				     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
-/* add_safe - append s with control bytes (which could drive a terminal) shown as '?'. */
+/* add_safe - append s with control bytes (which could drive a terminal) shown as '?'; an SMTPUTF8
+ * address keeps its 8-bit octets. */
 static int add_safe(struct buf *b, const char *s)
 {
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (buf_addc(b, c < ' ' || c == 0x7f ? '?' : (char)c) < 0)
-			return -1;
-	}
-	return 0;
+	return text_safe_add(b, s, strlen(s), TEXT_MARK_8BIT);
 }
 
 /* add_time - asctime()'s first 20 characters, locale-independent: "Thu Mar  2 07:10:58 ". */
 static int add_time(struct buf *b, long long t)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
+	char d[DATE_MAX];
 
-	if (localtime_r(&tt, &tm) == NULL || tm.tm_wday < 0 || tm.tm_wday > 6 || tm.tm_mon < 0 ||
-	    tm.tm_mon > 11)
+	if (date_format(d, t, DATE_MAILQ, false) < 0)
 		return buf_adds(b, "??? ??? ?? ??:??:?? ");
-	return buf_printf(b, "%s %s %2d %02d:%02d:%02d ", wday[tm.tm_wday], mon[tm.tm_mon], tm.tm_mday,
-			  tm.tm_hour, tm.tm_min, tm.tm_sec);
+	return buf_printf(b, "%s ", d);
 }
 
 /* mq_message - the heading (first message) or a blank line, then one message. */
@@ -131,7 +123,7 @@ static int flush(struct buf *b, FILE *out, struct err *e)
  * certificate is unusable and mail goes out without it), escaped. */
 static void mq_warning(struct spool *s, FILE *out)
 {
-	char w[SPOOL_WARNING_MAX], safe[4 * SPOOL_WARNING_MAX + 8];
+	char w[SPOOL_WARNING_MAX], safe[TEXT_VIS_SIZE(SPOOL_WARNING_MAX)];
 
 	if (spool_warning_get(s, w, sizeof w) == 1) {
 		(void)log_safe(safe, sizeof safe, w, strlen(w));

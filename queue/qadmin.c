@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/date.h"
 #include "queue/runner.h"
 #include "queue/runq.h"
 
@@ -133,7 +134,7 @@ static void select_all(struct qa *q)
 /* show_text - the message from its data file: the header section, and with -b the body, escaped. */
 static void show_text(struct qa *q, const char *id, long long size)
 {
-	static char chunk[QA_CHUNK], safe[4 * QA_CHUNK + 8];
+	static char chunk[QA_CHUNK], safe[TEXT_VIS_SIZE(QA_CHUNK)];
 	long long off = 0;
 	bool headers = true, midline = false;	/* midline: the last chunk ended inside a line */
 	struct err e;
@@ -181,9 +182,9 @@ done:
 /* show_history - the attempts the envelope keeps, oldest first, one line each, escaped. */
 static void show_history(struct qa *q, const struct envelope *env)
 {
-	char host[4 * LIM_DOMAIN + 8], addr[4 * ENV_MAX_HIST_ADDR + 8], tls[4 * ENV_MAX_HIST_TLS + 8];
-	char reply[4 * ENV_MAX_HIST_REPLY + 8];
-	char when[32];
+	char host[TEXT_VIS_SIZE(LIM_DOMAIN)], addr[TEXT_VIS_SIZE(ENV_MAX_HIST_ADDR)];
+	char tls[TEXT_VIS_SIZE(ENV_MAX_HIST_TLS)], reply[TEXT_VIS_SIZE(ENV_MAX_HIST_REPLY)];
+	char when[DATE_MAX];
 
 	if (env->nhist == 0) {
 		fputs("history: none\n", q->out);
@@ -192,10 +193,8 @@ static void show_history(struct qa *q, const struct envelope *env)
 	fprintf(q->out, "history: %zu (oldest first, the newest %d kept)\n", env->nhist, ENV_MAX_HISTORY);
 	for (size_t i = 0; i < env->nhist; i++) {
 		const struct env_hist *h = &env->hist[i];
-		time_t t = (time_t)h->time;
-		struct tm tm;
 
-		if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		if (date_format(when, h->time, DATE_ISO, true) < 0)
 			(void)snprintf(when, sizeof when, "%lld", h->time);
 		(void)log_safe(host, sizeof host, h->host, strlen(h->host));
 		(void)log_safe(addr, sizeof addr, h->addr, strlen(h->addr));
@@ -209,7 +208,7 @@ static void show_history(struct qa *q, const struct envelope *env)
 /* show_env - the envelope, every untrusted value escaped. */
 static void show_env(struct qa *q, const struct envelope *env, bool locked)
 {
-	static char safe[4 * ENV_MAX_DIAG + 8];
+	static char safe[TEXT_VIS_SIZE(ENV_MAX_DIAG)];
 	static const char *const state[] = { "pending", "sent", "failed" };
 	size_t i;
 
@@ -258,7 +257,7 @@ static void show(struct qa *q, const char *id)
 	}
 	show_env(q, &env, spool_is_locked(q->sp, id) == 1);
 	for (size_t k = 0; k < env.nprepend; k++) {
-		static char safe[4 * LIM_LINE + 8];
+		static char safe[TEXT_VIS_SIZE(LIM_LINE)];
 
 		if (k == 0)
 			fputs("-- header lines postern added --\n", q->out);

@@ -59,8 +59,6 @@ struct qa_cmd {
 /* qadmin_parse - argv[0] is "queue". Pure. 0, or -1 with a reason and code 64. */
 int qadmin_parse(int argc, char *const *argv, struct qa_cmd *c, struct err *e);
 
-/* qadmin_json_str - s as a JSON string (quotes included). Pure. -1: buffer full. */
-int qadmin_json_str(struct buf *out, const char *s);
 
 /* qadmin_json - one message as one line of JSON (see DESCRIPTION). Pure. -1: buffer full. */
 int qadmin_json(const struct envelope *env, bool locked, struct buf *out);

@@ -8,6 +8,8 @@
 #include <strings.h>
 #include <sysexits.h>
 
+#include "lib/text.h"
+
 static const struct {
 	const char *name;
 	enum qa_op op;
@@ -94,69 +96,6 @@ int qadmin_parse(int argc, char *const *argv, struct qa_cmd *c, struct err *e)
 	return take_ids(argc, argv, i, c, e);
 }
 
-/* utf8_len - the length of the valid UTF-8 sequence at s (n bytes left), or 0 (RFC 3629: no overlong
- * forms, no surrogates, nothing above U+10FFFF). */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	unsigned int cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1fu;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0fu;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07u;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3fu);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 ||
-	    cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
-/* qadmin_json_str - see qadmin.h */
-int qadmin_json_str(struct buf *out, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str), i = 0, l;
-	int bad = buf_addc(out, '"');
-
-	while (i < n) {
-		unsigned char ch = s[i];
-
-		if (ch == '"' || ch == '\\')
-			bad |= buf_printf(out, "\\%c", ch);
-		else if (ch == '\n')
-			bad |= buf_adds(out, "\\n");
-		else if (ch == '\t')
-			bad |= buf_adds(out, "\\t");
-		else if (ch == '\r')
-			bad |= buf_adds(out, "\\r");
-		else if (ch < 0x20 || ch == 0x7f)
-			bad |= buf_printf(out, "\\u%04x", ch);
-		else if ((l = utf8_len(s + i, n - i)) == 0)
-			bad |= buf_printf(out, "\\u%04x", ch);	/* not UTF-8: the byte's value */
-		else {
-			bad |= buf_add(out, str + i, l);
-			i += l;
-			continue;
-		}
-		i++;
-	}
-	bad |= buf_addc(out, '"');
-	return bad ? -1 : 0;
-}
-
 /* qadmin_json - see qadmin.h */
 int qadmin_json(const struct envelope *env, bool locked, struct buf *out)
 {
@@ -166,10 +105,10 @@ int qadmin_json(const struct envelope *env, bool locked, struct buf *out)
 	size_t i;
 
 	bad |= buf_printf(out, "{\"queue_name\": \"%s\", \"queue_id\": ", qn);
-	bad |= qadmin_json_str(out, env->id);
+	bad |= text_json_add(out, env->id, strlen(env->id));
 	bad |= buf_printf(out, ", \"arrival_time\": %lld, \"message_size\": %lld, \"forced_expire\": false, "
 			  "\"sender\": ", env->arrival, env->size);
-	bad |= qadmin_json_str(out, env->sender);
+	bad |= text_json_add(out, env->sender, strlen(env->sender));
 	bad |= buf_adds(out, ", \"recipients\": [");
 	for (i = 0; i < env->nrcpt; i++) {
 		const struct env_rcpt *r = &env->rcpt[i];
@@ -178,10 +117,10 @@ int qadmin_json(const struct envelope *env, bool locked, struct buf *out)
 			continue;
 		bad |= buf_adds(out, first ? "{\"address\": " : ", {\"address\": ");
 		first = false;
-		bad |= qadmin_json_str(out, r->addr);
+		bad |= text_json_add(out, r->addr, strlen(r->addr));
 		if (r->diag != NULL && r->diag[0] != '\0') {
 			bad |= buf_adds(out, ", \"delay_reason\": ");
-			bad |= qadmin_json_str(out, r->diag);
+			bad |= text_json_add(out, r->diag, strlen(r->diag));
 		}
 		bad |= buf_addc(out, '}');
 	}

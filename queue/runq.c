@@ -29,6 +29,7 @@
 #include "queue/dlv_fate.h"
 #include "queue/dsn.h"
 #include "queue/runq_decide.h"
+#include "queue/tls_policy.h"
 
 #define ORIG_HEADER_MAX (64 * 1024)	/* original headers quoted in a bounce */
 /* What one recipient can take in a report, twice over for folding: its address and diagnostic in the
@@ -75,7 +76,7 @@ int runq_ctx_open(struct runq_ctx *x, const struct runner_opts *ro, const struct
 	}
 	/* (OpenSSL's context costs a millisecond of every run: none when nothing could use it) */
 	err_clear(&te);
-	if (conf_uses_tls(c) && (x->tls = tls_ctx_new(c->tls_ca, c->tls_cert, c->tls_key, &te)) == NULL &&
+	if (tls_policy_any(c) && (x->tls = tls_ctx_new(c->tls_ca, c->tls_cert, c->tls_key, &te)) == NULL &&
 	    c->tls_cert != NULL) {
 		/* A missing or unusable client certificate (a renewal caught between its two renames, a
 		 * deleted file) must not stop all mail: servers rarely ask for one. Deliver without it,
@@ -87,7 +88,7 @@ int runq_ctx_open(struct runq_ctx *x, const struct runner_opts *ro, const struct
 		err_clear(&te);
 		x->tls = tls_ctx_new(c->tls_ca, NULL, NULL, &te);
 	}
-	if (conf_uses_tls(c) && x->tls == NULL) {	/* not the certificate's fault, then (e.g. tls_ca) */
+	if (tls_policy_any(c) && x->tls == NULL) {	/* not the certificate's fault, then (e.g. tls_ca) */
 		log_msg(lg, LOG_WARNING, "TLS is unavailable for this run: %s", te.msg);
 		(void)snprintf(warn, sizeof warn, "TLS is unavailable for queue runs: %s", te.msg);
 	}

@@ -22,7 +22,7 @@
 
 /* One line, newline included; under PIPE_BUF (4096), so a pipe write of it is atomic. */
 #define RUNQ_LINE_MAX 2048
-/* Text fields, NUL included: as struct dlv_result's (deliver.h). */
+/* Text fields, NUL included: as struct dlv_result's DLV_*_MAX (deliver.h; runq_worker.c asserts it). */
 #define RUNQ_STATUS_MAX 12
 #define RUNQ_RELAY_MAX 300
 #define RUNQ_TLS_MAX 64

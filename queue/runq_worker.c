@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/text.h"
 #include "queue/deliver.h"
 #include "queue/mime8.h"
 #include "queue/runq_line.h"
@@ -75,7 +76,7 @@ static void worker_finish(struct wctx *w, size_t mi)
 /* copy_safe - a result field for the line: printable, within the line's ceiling. */
 static void copy_safe(char *dst, size_t sz, const char *src)
 {
-	deliver_safe_text(dst, sz, src, strnlen(src, sz));
+	(void)text_safe(dst, sz, src, strnlen(src, sz), TEXT_LINE);
 }
 
 static void worker_report(void *ctx, const struct dlv_result *r)
@@ -208,6 +209,9 @@ static uint32_t worker_rnd(void *ctx)
 
 _Static_assert(NOTIFY_SUCCESS == SMTP_NOTIFY_SUCCESS && NOTIFY_FAILURE == SMTP_NOTIFY_FAILURE &&
     NOTIFY_DELAY == SMTP_NOTIFY_DELAY && NOTIFY_NEVER == SMTP_NOTIFY_NEVER, "envelope and SMTP NOTIFY bits");
+/* a result crosses the pipe whole: the line's fields hold what a dlv_result holds */
+_Static_assert(RUNQ_STATUS_MAX == DLV_STATUS_MAX && RUNQ_RELAY_MAX == DLV_RELAY_MAX &&
+    RUNQ_TLS_MAX == DLV_TLS_MAX && RUNQ_DIAG_MAX == DLV_DIAG_MAX, "runq_line and dlv_result text fields");
 
 /* runq_worker - see runq.h */
 void runq_worker(struct runq_ctx *x, struct runq_msg *q, struct runq_dest *d, uint32_t id, int in, int out)

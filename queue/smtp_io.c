@@ -28,6 +28,7 @@
 
 #include "lib/buf.h"
 #include "lib/clock.h"
+#include "lib/fdio.h"
 #include "lib/limits.h"
 
 void smtp_timeouts_from_config(const struct config *c, struct smtp_timeouts *t)
@@ -232,21 +233,6 @@ int smtp_fail(struct smtp *s, int kind, enum smtp_step st, bool reading, struct 
 	return kind;
 }
 
-/* wait_fd - poll fd for events until deadline. 1 ready, 0 timeout, -1 error (errno). */
-static int wait_fd(int fd, short events, long long deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-	long long left;
-	int r;
-
-	do {
-		if ((left = deadline - now_ms()) <= 0)
-			return 0;
-		r = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
-	} while (r < 0 && errno == EINTR);
-	return r < 0 ? -1 : r > 0 ? 1 : 0;
-}
-
 /* smtp_io_write - see smtp_int.h */
 int smtp_io_write(struct smtp *s, const void *p, size_t n, enum smtp_step st, struct err *e)
 {
@@ -277,7 +263,7 @@ int smtp_io_write(struct smtp *s, const void *p, size_t n, enum smtp_step st, st
 		} else if (w < 0 && errno == EINTR) {
 			continue;
 		} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if ((r = wait_fd(s->fd, POLLOUT, dl)) == 0)
+			if ((r = fdio_wait(s->fd, POLLOUT, dl)) == 0)
 				return timed_out(s, st, false, which, e);
 			if (r < 0)
 				return sys_fail(s, st, false, errno, e);
@@ -311,7 +297,7 @@ static int io_read(struct smtp *s, enum smtp_step st, long long dl, int which, s
 		} else {
 			/* wait first: a reply is read right after a command, before the server can have
 			 * answered, so a first recv would almost always find nothing */
-			int w = wait_fd(s->fd, POLLIN, dl);
+			int w = fdio_wait(s->fd, POLLIN, dl);
 
 			if (w == 0)
 				return timed_out(s, st, true, which, e);
@@ -467,7 +453,7 @@ int smtp_connect(struct smtp *s, struct in_addr ip, int port, struct err *e)
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
 		if (errno != EINPROGRESS)
 			soerr = errno;
-		else if ((w = wait_fd(fd, POLLOUT, dl)) < 0)
+		else if ((w = fdio_wait(fd, POLLOUT, dl)) < 0)
 			soerr = errno;
 		else if (w == 0) {
 			close(fd);

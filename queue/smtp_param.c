@@ -7,6 +7,7 @@
 #include <sysexits.h>
 
 #include "lib/limits.h"
+#include "lib/text.h"
 
 /* cut - undo what was appended to b since it was `len` long. */
 static void cut(struct buf *b, size_t len)
@@ -56,17 +57,8 @@ static bool path_ok(const char *a)
 	return true;
 }
 
-/* printable - RFC 3461 4.2 and 4.4: a value must be printable US-ASCII (graphic and space) before
- * it is encoded. */
-static bool printable(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-			return false;
-	return true;
-}
-
-/* dsn_value - " KEY=PREFIX<xtext of v>" appended to out when v is set, printable and the whole
+/* dsn_value - " KEY=PREFIX<xtext of v>" appended to out when v is set, printable US-ASCII (graphic and
+ * space, RFC 3461 4.2 and 4.4: before it is encoded) and the whole
  * parameter (space, key, prefix and xtext) fits in max bytes; else nothing (left out, never cut).
  * -1 only when out's ceiling is reached. */
 static int dsn_value(struct buf *out, const char *key, const char *prefix, const char *v, size_t max)
@@ -75,7 +67,7 @@ static int dsn_value(struct buf *out, const char *key, const char *prefix, const
 	struct buf x;
 	int r = 0;
 
-	if (v == NULL || v[0] == '\0' || !printable(v) || head >= max)
+	if (v == NULL || v[0] == '\0' || !text_printable(v, strlen(v), TEXT_P_SPACE) || head >= max)
 		return 0;
 	buf_init(&x, max - head);
 	if (smtp_xtext(v, strlen(v), max - head, &x) == 0 &&

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/date.h"
 #include "lib/fdio.h"
 #include "queue/envelope.h"
 #include "queue/spool.h"
@@ -166,14 +167,11 @@ int stats_collect(struct spool *sp, struct stats_queue *q, struct err *e)
 	return 0;
 }
 
-/* utc - a unix time as 2026-12-01T01:02:03Z into dst[32]. */
-static const char *utc(char dst[32], long long t)
+/* utc - a unix time as 2026-12-01T01:02:03Z into dst (the number itself if it is out of range). */
+static const char *utc(char dst[DATE_MAX], long long t)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(dst, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		(void)snprintf(dst, 32, "%lld", t);
+	if (date_format(dst, t, DATE_ISO, true) < 0)
+		(void)snprintf(dst, DATE_MAX, "%lld", t);
 	return dst;
 }
 
@@ -187,7 +185,7 @@ static long long age(const struct stats_queue *q, long long now)
 int stats_format_text(const struct stats_counters *c, const struct stats_queue *q, long long now,
     struct buf *out, struct err *e)
 {
-	char when[32];
+	char when[DATE_MAX];
 	int bad = 0;
 
 	bad |= buf_printf(out, "queue: %zu new, %zu deferred, %zu held\n", q->nnew, q->ndeferred, q->nheld);

@@ -21,6 +21,7 @@
 
 #include "lib/buf.h"
 #include "lib/clock.h"
+#include "lib/fdio.h"
 
 struct tls_client_ctx {
 	SSL_CTX *ctx;
@@ -228,23 +229,16 @@ static int fail_ssl(struct tls_conn *c, int ret, const char *what, struct err *e
 static int wait_io(struct tls_conn *c, int ret, long long deadline, const char *what, struct err *e)
 {
 	int x = SSL_get_error(c->ssl, ret);
-	struct pollfd pfd = { .fd = c->fd };
-	long long left;
+	short events;
 	int r;
 
 	if (x == SSL_ERROR_WANT_READ)
-		pfd.events = POLLIN;
+		events = POLLIN;
 	else if (x == SSL_ERROR_WANT_WRITE)
-		pfd.events = POLLOUT;
+		events = POLLOUT;
 	else
 		return fail_ssl(c, ret, what, e);
-	do {
-		if ((left = deadline - now_ms()) <= 0) {
-			c->fail.timeout = true;
-			return err_set(e, 0, "%s: timeout", what);
-		}
-		r = poll(&pfd, 1, left > 1000000 ? 1000000 : (int)left);
-	} while (r < 0 && errno == EINTR);
+	r = fdio_wait(c->fd, events, deadline);
 	if (r < 0) {
 		c->fail.local = true;
 		return err_set(e, 0, "%s: poll: %s", what, strerror(errno));

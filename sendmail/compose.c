@@ -18,8 +18,10 @@
 
 #include "lib/addr.h"
 #include "lib/buf.h"
+#include "lib/date.h"
 #include "lib/fdio.h"
 #include "lib/limits.h"
+#include "lib/text.h"
 #include "queue/envelope.h"
 #include "lib/hdr.h"
 #include "sendmail/body.h"
@@ -40,10 +42,9 @@ static int write_all(int fd, const char *p, size_t n, const char *what, struct e
 
 int compose_date(struct buf *out, time_t now)
 {
-	char d[64];
-	struct tm tm;
+	char d[DATE_MAX];
 
-	if (localtime_r(&now, &tm) == NULL || strftime(d, sizeof d, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
+	if (date_format(d, (long long)now, DATE_RFC5322, false) < 0)
 		return -1;
 	return buf_adds(out, d);
 }
@@ -257,11 +258,11 @@ int compose_run(const struct compose_ctx *x, struct err *e)
 		goto out;
 
 	/* the envelope */
-	memcpy(env.id, x->id, strnlen(x->id, LIM_QUEUE_ID));
+	memcpy(env.id, x->id, strnlen(x->id, ENV_ID_LEN));
 	env.arrival = (long long)x->now;
 	env.sender = sender;
 	/* 8-bit octets in the header count too: the server must take 8BITMIME (RFC 6152) */
-	env.body8bit = body8 || o->body == BODY_8BITMIME || mime_has_8bit(buf_str(&out), out.len);
+	env.body8bit = body8 || o->body == BODY_8BITMIME || text_has_8bit(buf_str(&out), out.len);
 	env.smtputf8 = utf8 || rc.utf8;
 	env.envid = (char *)(uintptr_t)o->envid;
 	env.ret = o->ret == RET_FULL ? 1 : o->ret == RET_HDRS ? 2 : 0;

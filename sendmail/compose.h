@@ -39,7 +39,8 @@ int compose_run(const struct compose_ctx *x, struct err *e);
 /* compose_received - the Received: trace line (CRLF, folded) for queue id `id`. Pure but for the zone. */
 int compose_received(struct buf *out, const char *hostname, unsigned long uid, const char *id, time_t now);
 
-/* compose_date - an RFC 5322 date-time in the local zone, e.g. "Wed, 25 Nov 2026 20:30:01 +0000". */
+/* compose_date - an RFC 5322 date-time in the local zone, e.g. "Wed, 25 Nov 2026 20:30:01 +0000"
+ * (lib/date.h's DATE_RFC5322). */
 int compose_date(struct buf *out, time_t now);
 
 #endif

@@ -182,7 +182,7 @@ static int accept_envelope(const struct buf *rec, struct spool_tx *tx, struct en
 	if (fstat(spool_tx_data_fd(tx), &st) < 0)
 		return err_set(e, EX_TEMPFAIL, "spool: %s", strerror(errno));
 	memset(env->id, 0, sizeof env->id);
-	memcpy(env->id, spool_tx_id(tx), strnlen(spool_tx_id(tx), LIM_QUEUE_ID));
+	memcpy(env->id, spool_tx_id(tx), strnlen(spool_tx_id(tx), ENV_ID_LEN));
 	env->uid = getuid();
 	env->arrival = (long long)time(NULL);
 	env->size = (long long)st.st_size;
@@ -293,7 +293,7 @@ out:
 
 void submit_spawn_runner(const char *id, const char *config, bool wait)
 {
-	char qarg[LIM_QUEUE_ID + 4];
+	char qarg[ENV_ID_LEN + 4];
 	const char *av[] = { "sendmail", qarg, config ? "-C" : NULL, config, NULL };
 	struct rerun_cmd cmd = { .prog = RERUN_SELF, .argv = av, .err = RERUN_ERR_INHERIT };
 	struct err e;

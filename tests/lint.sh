@@ -7,10 +7,15 @@
 bad='\b(strcpy|strcat|sprintf|vsprintf|gets|strtok|sscanf|atoi|atol|strncpy|strncat|tmpnam|mktemp)\s*\('
 
 # A sysexits value (64..78) where an exit code goes: err_set's code, `return N;`, exit/_exit(N),
-# `code = N`, `code == N`, `code : N` and a test's `(e.code, N`. Sizes, columns and counts in that
-# range ("char q[64]", "cap : 64", "#define FOLD_AT 78") are none of these. Comment lines are skipped.
+# `code = N`, `code == N`, `code : N` and a test's `(e.code, N`; `case N:`, `? N :`, a status
+# variable's (rc, ret, status, st, ex, exitcode, WEXITSTATUS(..)) `= N`, `== N`, `!= N`, and a test's
+# `cr_expect_eq(rc, N`. Sizes, columns and counts in that range ("char q[64]", "cap : 64",
+# "#define FOLD_AT 78", "rc = 64 * 1024") are none of these. Comment lines are skipped.
 ex='(6[4-9]|7[0-8])'
+st='(rc|ret|status|st|ex|exitcode|WEXITSTATUS\([^)]*\))'
 exitnum="err_set\([^,]*, *$ex\b|\breturn +$ex *;|\b_?exit *\( *$ex *\)|\bcode *(==|!=|=|:|,) *$ex\b"
+exitnum="$exitnum|\bcase +$ex *:|\? *$ex *:|\b$st *(==|!=|=) *$ex *[;),|&?]"
+exitnum="$exitnum|\bcr_(expect|assert)_(eq|neq)\( *$st *, *$ex\b"
 
 # Files changed on sibling branches of issue 10 when this rule came in: convert them to EX_ names
 # after the merge, then empty this list.

@@ -17,7 +17,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	c.retry_max = 14400;
 	if (conf_parse(&c, (const char *)d, n, "fuzz", &e) < 0 && strlen(e.msg) == 0)
 		__builtin_trap();	/* every error has a reason */
-	(void)conf_tls_for(&c, "a.example.com");
 	conf_free(&c);
 	(void)conf_duration_parse((const char *)d, n);
 	(void)conf_size_parse((const char *)d, n);

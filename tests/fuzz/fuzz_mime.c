@@ -9,6 +9,7 @@
 
 #include "lib/limits.h"
 #include "lib/mime.h"
+#include "lib/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
 
@@ -59,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	for (size_t i = 0; i < n; i += step)
 		mime_scan_feed(&s, p + i, i + step <= n ? step : n - i);
 	mime_scan_end(&s);
-	if (s.utf8_bad == mime_utf8_valid(p, n) || s.bit8 != mime_has_8bit(p, n))
+	if (s.utf8_bad == mime_utf8_valid(p, n) || s.bit8 != text_has_8bit(p, n))
 		abort();
 	for (int c = 0; c < 4; c++) {
 		h.composite = c == 3;
@@ -70,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	}
 
 	q = run(MIME_BODY_QP, p, n, step);
-	if (mime_has_8bit(q.data, q.len) || longest(&q) > MIME_QP_LINE)
+	if (text_has_8bit(q.data, q.len) || longest(&q) > MIME_QP_LINE)
 		abort();
 	buf_init(&dec, n + 1);
 	if (mime_qp_decode(buf_str(&q), q.len, &dec) < 0 || dec.len != n || (n > 0 && memcmp(dec.data, p, n) != 0))
@@ -85,10 +86,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		abort();
 
 	buf_init(&ph, 8 * n + 64);
-	if (memchr(p, '\0', n) == NULL && mime_phrase(&ph, p, n) == 0 && mime_has_8bit(p, n)) {
+	if (memchr(p, '\0', n) == NULL && mime_phrase(&ph, p, n) == 0 && text_has_8bit(p, n)) {
 		const char *w = buf_str(&ph), *end;
 
-		if (mime_has_8bit(ph.data, ph.len) || memchr(ph.data, '\r', ph.len) || memchr(ph.data, '\n', ph.len))
+		if (text_has_8bit(ph.data, ph.len) || memchr(ph.data, '\r', ph.len) || memchr(ph.data, '\n', ph.len))
 			abort();
 		for (; *w; w = *end ? end + 1 : end) {
 			end = strchr(w, ' ');

@@ -8,6 +8,7 @@
 
 #include "lib/mime.h"
 #include "lib/mimeconv.h"
+#include "lib/text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
 
@@ -64,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		abort();
 	if (ra == 0 && !ca && (a.len != n || (n > 0 && memcmp(a.data, d, n) != 0)))
 		abort();
-	if (ra == 0 && mode == MIMECONV_7BIT && mime_has_8bit(a.data, a.len))
+	if (ra == 0 && mode == MIMECONV_7BIT && text_has_8bit(a.data, a.len))
 		abort();
 	buf_free(&a);
 	buf_free(&b);

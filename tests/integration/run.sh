@@ -34,9 +34,12 @@
 #     verify_maildkim (Mail::DKIM); each passes only if every signature passes.
 #
 # FILES: run.sh (this harness), world.sh (DNS, PKI, servers, verifiers, helpers), smtpd.py (the
-# MTA), maildkim.pl (Mail::DKIM verifier), postern.sh (postern_env, pm, queue_run, expect_*),
-# t_00_world.sh (self-tests of the world: must always pass), t_10_postern.sh (delivery),
-# t_20_postern_refuse.sh (refusals). postern runs as `$T/bin/sendmail -C $T/postern.conf`.
+# MTA), slowsmtpd.py (smtpd.py with a slow DATA phase), faultsmtpd.py (a fast server that misbehaves
+# on purpose), faultfs.c (an LD_PRELOAD shim: storage failures on demand), maildkim.pl (Mail::DKIM
+# verifier), maildmarc.pl (Mail::DMARC on a message's signatures), mimebody.py (a message's decoded
+# body), postern.sh (postern_env, pm, queue_run, expect_*), dkim.sh (message shapes and verifiers for
+# t_50_dkim.sh), t_00_world.sh (self-tests of the world: must always pass), then t_NN_*.sh, one file
+# per area (each opens with what it covers). postern runs as `$T/bin/sendmail -C $T/postern.conf`.
 #
 # TESTS are functions test_NAME in tests/integration/t_*.sh (files in order, functions in order).
 # Each runs in its own process (bash run.sh --test NAME) with $T = a fresh directory, under a

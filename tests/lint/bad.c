@@ -12,3 +12,9 @@
 	strcpy(dst, src);
 	n = atoi(s);
 	cr_assert_eq(e.code, 65, "row %zu", i);
+	case 75:
+	return failed ? 75 : 0;
+	if (rc == 75 || rc == 0)
+		status = 78;
+	if (WEXITSTATUS(st) != 75)
+	cr_expect_eq(rc, 75, "row %zu", i);

@@ -19,3 +19,8 @@
 	strlcpy(dst, src, sizeof dst);
 	cr_assert_eq(e.code, EX_DATAERR, "row %zu", i);
 	smtp_reply_set(&r, code, 250);
+	case 7:
+	n = wide ? 640 : 64;
+	rc = 64 * 1024;
+	if (WEXITSTATUS(st) != EX_TEMPFAIL)
+	cr_expect_eq(rc, EX_TEMPFAIL, "row %zu", i);

@@ -418,51 +418,19 @@ Test(config, durations_and_sizes)
 	cr_expect_eq(conf_size_parse("12345", 2), 12);
 }
 
-Test(config, tls_for)
+Test(config, free_twice)
 {
 	struct config c;
 	struct err e = { 0 };
-	const char *in = "tls encrypt\ntls_policy example.com verify\ntls_policy mail.example.com none\n";
+	const char *in = "tls_policy example.com verify\nroute example.org smarthost\nsmarthost relay.example.net\n";
 
 	conf_defaults(&c);
 	cr_assert_eq(conf_parse(&c, in, strlen(in), "t", &e), 0, "%s", e.msg);
-	cr_expect_eq(conf_tls_for(&c, "example.com"), TLS_VERIFY);
-	cr_expect_eq(conf_tls_for(&c, "EXAMPLE.COM"), TLS_VERIFY);
-	cr_expect_eq(conf_tls_for(&c, "a.b.example.com"), TLS_VERIFY);
-	cr_expect_eq(conf_tls_for(&c, "mail.example.com"), TLS_NONE);
-	cr_expect_eq(conf_tls_for(&c, "x.mail.example.com"), TLS_NONE);
-	cr_expect_eq(conf_tls_for(&c, "badexample.com"), TLS_ENCRYPT);
-	cr_expect_eq(conf_tls_for(&c, "com"), TLS_ENCRYPT);
-	cr_expect_eq(conf_tls_for(&c, ""), TLS_ENCRYPT);
+	cr_expect_eq(c.ntls_policy, 1);
 	conf_free(&c);
+	cr_expect_eq(c.ntls_policy, 0);
+	cr_expect_null(c.tls_policy);
 	conf_free(&c);	/* a zeroed struct is a no-op */
-}
-
-Test(config, uses_tls)
-{
-	static const struct {
-		const char *in;
-		bool want;
-	} t[] = {
-		{ "", true },	/* tls may */
-		{ "tls none\n", false },
-		{ "tls none\ntls_policy example.com encrypt\n", true },
-		{ "tls none\ntls_policy example.com none\n", false },
-		{ "smarthost relay.example.net\n", true },
-		{ "smarthost relay.example.net\nsmarthost_tls none\n", false },
-		{ "smarthost relay.example.net\nsmarthost_tls none\ntls verify\n", false },	/* all goes there */
-		{ "smarthost relay.example.net:465\ntls none\n", true },
-	};
-
-	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-		struct config c;
-		struct err e = { 0 };
-
-		conf_defaults(&c);
-		cr_assert_eq(conf_parse(&c, t[i].in, strlen(t[i].in), "t", &e), 0, "%s", e.msg);
-		cr_expect_eq(conf_uses_tls(&c), t[i].want, "%s", t[i].in);
-		conf_free(&c);
-	}
 }
 
 /* Without hostname: the system's name; when that is not fully qualified the configuration still loads,

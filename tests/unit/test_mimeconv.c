@@ -8,6 +8,7 @@
 #include "lib/limits.h"
 #include "lib/mime.h"
 #include "lib/mimeconv.h"
+#include "lib/text.h"
 
 #define HEAD_MAX (64 * 1024)
 
@@ -156,7 +157,7 @@ Test(mimeconv, table)
 		cr_expect_eq(first.changes, r->changes, "%s: changes", r->name);
 		cr_expect_str_eq(buf_str(&first.out), want, "%s", r->name);
 		if (r->mode == MIMECONV_7BIT)
-			cr_expect(!mime_has_8bit(first.out.data, first.out.len), "%s: 8-bit left", r->name);
+			cr_expect(!text_has_8bit(first.out.data, first.out.len), "%s: 8-bit left", r->name);
 		for (size_t step = 1; step < n; step++) {	/* the same whatever the chunks */
 			struct conv c = conv(r->mode, r->in, n, step);
 

@@ -91,37 +91,6 @@ Test(qadmin, parse)
 	cr_assert_eq(qadmin_parse(QA_MAX_IDS + 2, many, &c, &e), 0, "%s", e.msg);
 }
 
-struct jrow {
-	const char *in, *out;
-};
-
-static const struct jrow jrows[] = {
-	{ "", "\"\"" },
-	{ "a@b", "\"a@b\"" },
-	{ "q\"b\\s/", "\"q\\\"b\\\\s/\"" },
-	{ "a\nb\tc\rd", "\"a\\nb\\tc\\rd\"" },
-	{ "\x01\x1b[2J\x1f\x7f", "\"\\u0001\\u001b[2J\\u001f\\u007f\"" },
-	{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"" },	/* UTF-8 kept */
-	{ "\xe9t\xe9", "\"\\u00e9t\\u00e9\"" },				/* Latin-1: each byte escaped */
-	{ "\xc0\xaf", "\"\\u00c0\\u00af\"" },				/* overlong '/' */
-	{ "\xed\xa0\x80", "\"\\u00ed\\u00a0\\u0080\"" },		/* a surrogate */
-	{ "\xf4\x90\x80\x80", "\"\\u00f4\\u0090\\u0080\\u0080\"" },	/* above U+10FFFF */
-	{ "x\xe2\x82", "\"x\\u00e2\\u0082\"" },				/* cut short at the end */
-	{ "\xc3(", "\"\\u00c3(\"" },					/* a bad continuation */
-};
-
-Test(qadmin, json_strings)
-{
-	for (size_t i = 0; i < sizeof jrows / sizeof jrows[0]; i++) {
-		struct buf b;
-
-		buf_init(&b, 1024);
-		cr_assert_eq(qadmin_json_str(&b, jrows[i].in), 0);
-		cr_assert_str_eq(buf_str(&b), jrows[i].out, "row %zu", i);
-		buf_free(&b);
-	}
-}
-
 Test(qadmin, json_golden)
 {
 	struct env_rcpt r1[] = {
