@@ -294,8 +294,8 @@ out:
 void submit_spawn_runner(const char *id, const char *config, bool wait)
 {
 	char qarg[LIM_QUEUE_ID + 4];
-	const char *av[] = { "sendmail", qarg, config ? "-C" : NULL, config, NULL };
-	struct rerun_cmd cmd = { .prog = RERUN_SELF, .argv = av, .err = RERUN_ERR_INHERIT };
+	const char *av[] = { "runq", qarg, config ? "-C" : NULL, config, NULL };
+	struct rerun_cmd cmd = { .prog = POSTERN_PATH, .argv = av, .err = RERUN_ERR_INHERIT };
 	struct err e;
 	int n;
 
