@@ -4,7 +4,8 @@
 #                 (the queue side: runner, admin commands), both from build/libpostern.a
 # make check      unit tests (Criterion) and integration tests (the real world, tests/integration)
 # make unit       unit tests only          make asan    unit tests under ASan+UBSan
-# make fuzz       libFuzzer targets        make lint    banned functions, bare exit codes
+# make fuzz       libFuzzer targets        make lint    banned functions, bare exit codes, includes,
+#                                                       and build/sendmail free of OpenSSL
 # make demo       the main job end to end on a private spool (see README)
 # make install    DESTDIR, PREFIX, SYSCONFDIR, SPOOLDIR honoured; make uninstall reverses it
 # make deb        postern_VERSION_ARCH.deb here (debian/, through make install)
@@ -127,8 +128,10 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c build-fuzz/libpostern.a
 	@clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libpostern.a $(PKG_LIBS) -lresolv
 fuzz: $(FUZZBIN)
 
-lint:
+# lint: the source rules, and the built front door linking no OpenSSL (tests/frontdoor.sh)
+lint: $(BUILD)/sendmail $(BUILD)/postern
 	@sh tests/lint.sh
+	@sh tests/frontdoor.sh $(BUILD)/sendmail $(BUILD)/postern
 
 # demo: its packages first (a fresh machine has no libssl-dev yet), then the build, then the job
 demo:
