@@ -122,3 +122,26 @@ split_missing_inner() {
 	msg a@postern.example m@mx-pref.example "missing" | submit -t -i
 	expect_eq "queued" 1 "$(ls "$SPOOL/new" | wc -l | tr -d ' ')"
 }
+
+# -oem as root with -C: the composer (nobody by then) refuses the message; the notice it asks for is
+# sent by the privileged parent, through the front door with the same -C, so it lands in the spool that
+# configuration names: one message, null sender, to root@ the configured domain, with the reason
+test_split_oem_notice_in_C_spool() {
+	postern_env
+	local rc id
+	printf 'To: bad@@x.example\nSubject: refused\n\nbody\n' | pm -oem -t -i
+	rc=$?
+	expect_eq "refused submission: exit" 65 "$rc"
+	expect_eq "notices in the -C spool" 1 "$(ls "$SPOOL/new" | wc -l | tr -d ' ')"
+	id=$(ls "$SPOOL/new")
+	spool_env "$id" >"$T/notice.env" || fail "the notice has no envelope"
+	spool_data "$id" | tr -d '\r' >"$T/notice.eml"
+	grep -qx 'SENDER ' "$T/notice.env" || grep -qx 'SENDER <>' "$T/notice.env" ||
+		fail "the notice's sender is not null: $(grep -i '^sender' "$T/notice.env")"
+	grep -q 'root@postern.example' "$T/notice.env" || fail "the notice is not for root@postern.example: $(tr '\n' '|' <"$T/notice.env")"
+	grep -q '^Subject: Returned mail: your message could not be sent' "$T/notice.eml" || fail "no notice subject"
+	grep -q '^    .*bad@@x.example' "$T/notice.eml" || fail "the reason is not quoted: $(tr '\n' '|' <"$T/notice.eml")"
+	# without -oem the same refusal sends nothing
+	printf 'To: bad@@x.example\nSubject: refused\n\nbody\n' | pm -t -i
+	expect_eq "messages after a plain refusal" 1 "$(ls "$SPOOL/new" | wc -l | tr -d ' ')"
+}
