@@ -39,7 +39,8 @@ static const char usage[] =
     "  queue-run [-v]      deliver what is due (for cron and timers; sendmail -q takes everything)\n"
     "  tls-reload          make a running periodic queue runner re-read its certificates\n"
     "  version             print the version\n"
-    "As sendmail, mailq, runq or newaliases, see postern(8).\n";
+    "As runq it takes sendmail's -q options; sendmail, mailq and newaliases are the front door.\n"
+    "See postern(8).\n";
 
 /* fail - one line for the caller; the sysexits code. */
 static int fail(const char *who, const struct err *e, int dflt)
