@@ -20,7 +20,7 @@
 #      never arrived; must be 0) and extra deliveries (lines in ids minus distinct Message-IDs;
 #      target: at most 10).
 #
-# A pass: postern `sendmail -C conf -q` (every message, due or not) until it exits; dma `dma -D -q`
+# A pass: postern `runq -C conf` (sendmail -q; every message, due or not) until it exits; dma `dma -D -q`
 # (it forks one delivery process per message; a temporary failure makes that process sleep and
 # retry by itself, waking every 30 s to look for a flush that a later `dma -q` signals), so a dma
 # pass ends when every message queued at its start has had a connection and every dma process left
@@ -372,7 +372,7 @@ inside() {
 		"Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), kernel $(uname -r), spools on $(df -T "$WORK" | awk 'NR==2 {print $2}'); load average when the runs began: $(cut -d' ' -f1-3 /proc/loadavg)." "" \
 		"dma $(peer_version dma) (Debian), configured as bench/world.sh does (smarthost 127.0.0.1:25, DEFER); the sink: tests/integration/faultsmtpd.py --fast on 127.0.0.1:25. $N messages of 2 KB, each with its own Message-ID, queued once per peer and copied back before every run; $ROUNDS rounds, the peers in turn. Script: bench/b_faults.sh." ""
 	if [ "$POSTERN_OK" = 1 ]; then
-		report "postern: ${POSTERN_REV:-$(cd "$(dirname "$POSTERN")" && git rev-parse --short HEAD 2>/dev/null || echo 'revision unknown: set POSTERN_REV')} (\`sendmail -C conf -q\` per pass: every message, due or not)." ""
+		report "postern: ${POSTERN_REV:-$(cd "$(dirname "$POSTERN")" && git rev-parse --short HEAD 2>/dev/null || echo 'revision unknown: set POSTERN_REV')} (\`runq -C conf\`, i.e. sendmail -q, per pass: every message, due or not)." ""
 	else
 		report "postern: **skipped** ($POSTERN_WHY)." ""
 	fi

@@ -223,31 +223,35 @@ msg_make_big() {
 }
 
 # ----------------------------------------------------------------------------------------- postern
+# bench_install POSTERN DIR - DIR/sendmail (POSTERN's sibling, root:postern 2755) and DIR/postern
+# (0755, with DIR/runq), when POSTERN is built.
+bench_install() {
+	local sm
+	[ -n "$1" ] && [ -f "$1" ] || return 0
+	sm=$(dirname "$1")/sendmail
+	mkdir -p "$2"
+	cp "$1" "$2/postern"
+	chmod 0755 "$2/postern"
+	ln -sf postern "$2/runq"
+	cp "$sm" "$2/sendmail"
+	chown root:postern "$2/sendmail"
+	chmod 2755 "$2/sendmail"
+}
 # postern_setup - DKIM keys (generated now, root:postern 0640) and three configs:
 # $WORK/postern-plain.conf, -rsa.conf (RSA-2048), -ed25519.conf. Delivery goes to the sink as a
 # smarthost without TLS; submission only queues (deliver queue, and -odq on the command line).
 postern_setup() {
 	local k=$WORK/keys v
-	# Installed as a real install would be (root:postern 2755, DESIGN.md), so the spool files it
-	# makes belong to group postern and the runner (which drops to user postern) can read them;
-	# called as "sendmail" (argv[0] picks the personality: as "postern" it is the admin command).
+	# Installed as a real install would be (DESIGN.md): the front door (sendmail, next to $POSTERN)
+	# root:postern 2755, so the spool files it makes belong to group postern and the runner (which
+	# drops to user postern) can read them; postern (the queue side) 0755, called as runq for the
+	# queue runs (what sendmail -q execs from /usr/sbin, which here is nullmailer's overlay).
 	mkdir -p "$k" "$WORK/bin"
-	if [ -n "$POSTERN" ] && [ -f "$POSTERN" ]; then
-		cp "$POSTERN" "$WORK/bin/postern"
-		chown root:postern "$WORK/bin/postern"
-		chmod 2755 "$WORK/bin/postern"
-		ln -sf postern "$WORK/bin/sendmail"
-	fi
+	bench_install "$POSTERN" "$WORK/bin"
 	# POSTERN_STATIC: the same tree built with `make OPENSSL=static` (default: build-static/postern if
-	# it exists), measured as an extra latency row
+	# it exists), measured as an extra latency row (OpenSSL is postern's only: the front door has none)
 	POSTERN_STATIC=${POSTERN_STATIC-$REPO/build-static/postern}
-	if [ -n "$POSTERN_STATIC" ] && [ -f "$POSTERN_STATIC" ]; then
-		mkdir -p "$WORK/bin-static"
-		cp "$POSTERN_STATIC" "$WORK/bin-static/postern"
-		chown root:postern "$WORK/bin-static/postern"
-		chmod 2755 "$WORK/bin-static/postern"
-		ln -sf postern "$WORK/bin-static/sendmail"
-	fi
+	bench_install "$POSTERN_STATIC" "$WORK/bin-static"
 	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$k/rsa.pem" 2>/dev/null
 	openssl genpkey -algorithm ed25519 -out "$k/ed25519.pem" 2>/dev/null
 	chown root:postern "$k" "$k"/*.pem
@@ -315,7 +319,7 @@ submit_cmd() {
 # runq_cmd PEER - the command that delivers the whole queue once, to the sink.
 runq_cmd() {
 	case $1 in
-	postern) echo "$WORK/bin/sendmail -C $WORK/postern-plain.conf -q" ;;
+	postern) echo "$WORK/bin/runq -C $WORK/postern-plain.conf" ;;
 	dma) echo "/usr/sbin/dma -D -q" ;;
 	nullmailer) echo "/usr/sbin/nullmailer-send" ;;	# pausetime 0: one pass, then exit
 	esac

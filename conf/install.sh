@@ -1,21 +1,26 @@
 #!/bin/sh
 # install.sh - install postern (called by `make install`).
 #
-# usage: sh conf/install.sh BUILT_BINARY DESTDIR SBINDIR SYSCONFDIR SPOOLDIR MANDIR LIBEXECDIR BINDIR
+# usage: sh conf/install.sh BUILD DESTDIR SBINDIR SYSCONFDIR SPOOLDIR MANDIR LIBEXECDIR BINDIR
 #
-# The binary becomes SBINDIR/sendmail, root:postern 2755 (setgid: it writes into the spool);
-# mailq, newaliases, runq and postern are symlinks to it. The spool is root:postern 2770. An existing
+# BUILD/sendmail (the front door) becomes SBINDIR/sendmail, root:postern 2755 (setgid: it writes into
+# the spool); mailq and newaliases are symlinks to it. BUILD/postern (the queue side) becomes
+# SBINDIR/postern, root:root 0755, not set-id; runq is a symlink to it. Each program has the other's
+# path compiled in (make's SBINDIR), so SBINDIR here must be the one they were built with. The spool
+# is root:postern 2770. An existing
 # postern.conf or aliases file is never overwritten. The postern user and group are created only for
 # a real install (empty DESTDIR) by root; staged installs (DESTDIR set) leave that to the package.
 set -e
 umask 022
 
-[ $# -eq 8 ] || { echo "usage: $0 BINARY DESTDIR SBINDIR SYSCONFDIR SPOOLDIR MANDIR LIBEXECDIR BINDIR" >&2; exit 64; }
-bin=$1 destdir=$2 sbindir=$3 sysconfdir=$4 spooldir=$5 mandir=$6 libexecdir=$7 bindir=$8
+[ $# -eq 8 ] || { echo "usage: $0 BUILD DESTDIR SBINDIR SYSCONFDIR SPOOLDIR MANDIR LIBEXECDIR BINDIR" >&2; exit 64; }
+build=$1 destdir=$2 sbindir=$3 sysconfdir=$4 spooldir=$5 mandir=$6 libexecdir=$7 bindir=$8
 top=$(cd "$(dirname "$0")/.." && pwd)
 : "$libexecdir"	# reserved: postern installs no helper programs yet
 
-[ -f "$bin" ] || { echo "install: $bin: not built (run make)" >&2; exit 66; }
+for f in "$build/sendmail" "$build/postern"; do
+	[ -f "$f" ] || { echo "install: $f: not built (run make)" >&2; exit 66; }
+done
 for d in "$sbindir" "$sysconfdir" "$spooldir" "$mandir" "$bindir"; do
 	case $d in /*) ;; *) echo "install: $d: not an absolute path" >&2; exit 64 ;; esac
 done
@@ -54,21 +59,28 @@ own() {
 	return 0
 }
 
-# the binary, replaced atomically; chown before chmod (chown clears the setgid bit)
-sendmail=$destdir$sbindir/sendmail
+# the programs, each replaced atomically (mv replaces a link left by an older install that had one
+# program, where cp would write through it); chown before chmod (chown clears the setgid bit)
+sendmail=$destdir$sbindir/sendmail postern=$destdir$sbindir/postern
 install -d -m 0755 "$destdir$sbindir" "$destdir$bindir"
 if [ -e "$sendmail" ] && ! grep -q postern "$sendmail" 2>/dev/null; then
 	echo "install: note: replacing $sendmail (another MTA's sendmail?)"
 fi
-cp "$bin" "$sendmail.new"
+cp "$build/sendmail" "$sendmail.new"
 own "$sendmail.new"
 chmod 2755 "$sendmail.new"
 mv -f "$sendmail.new" "$sendmail"
 echo "install: $sendmail (mode 2755$([ $owner = yes ] && echo ", root:postern"))"
+cp "$build/postern" "$postern.new"
+[ $root = yes ] && chown root:root "$postern.new"
+chmod 0755 "$postern.new"
+mv -f "$postern.new" "$postern"
+echo "install: $postern (mode 0755)"
 
-for l in "$bindir/mailq" "$bindir/newaliases" "$sbindir/runq" "$sbindir/postern"; do
+for l in "$bindir/mailq" "$bindir/newaliases"; do
 	ln -sfn "$sbindir/sendmail" "$destdir$l"
 done
+ln -sfn "$sbindir/postern" "$destdir$sbindir/runq"
 
 # the spool
 for d in "" /tmp /new /deferred /data; do

@@ -3,7 +3,7 @@
 #
 # usage: sh conf/uninstall.sh DESTDIR SBINDIR SYSCONFDIR SPOOLDIR MANDIR LIBEXECDIR BINDIR
 #
-# Removes the binary, its links, the manual pages, the certbot hook and the systemd units. The
+# Removes the two programs (sendmail, postern), their links, the manual pages, the certbot hook and the systemd units. The
 # configuration and the spool are removed only when they hold nothing of value (the sample config as
 # installed, an aliases file with no entries, empty spool folders); otherwise they are kept and named.
 # The postern user and group are kept.
@@ -14,17 +14,19 @@ destdir=$1 sbindir=$2 sysconfdir=$3 spooldir=$4 mandir=$5 libexecdir=$6 bindir=$
 top=$(cd "$(dirname "$0")/.." && pwd)
 : "$libexecdir"
 
-sendmail=$destdir$sbindir/sendmail
+# the links (to either program: an older install linked runq and postern to sendmail), then the two
 for l in "$bindir/mailq" "$bindir/newaliases" "$sbindir/runq" "$sbindir/postern"; do
-	if [ -L "$destdir$l" ] && [ "$(readlink "$destdir$l")" = "$sbindir/sendmail" ]; then
-		rm -f "$destdir$l"
+	if [ -L "$destdir$l" ]; then
+		case $(readlink "$destdir$l") in "$sbindir/sendmail" | "$sbindir/postern") rm -f "$destdir$l" ;; esac
 	fi
 done
-if [ -f "$sendmail" ] && grep -q postern "$sendmail" 2>/dev/null; then
-	rm -f "$sendmail"
-elif [ -e "$sendmail" ]; then
-	echo "uninstall: kept $sendmail: it is not postern's"
-fi
+for p in "$destdir$sbindir/sendmail" "$destdir$sbindir/postern"; do
+	if [ -f "$p" ] && [ ! -L "$p" ] && grep -q postern "$p" 2>/dev/null; then
+		rm -f "$p"
+	elif [ -e "$p" ]; then
+		echo "uninstall: kept $p: it is not postern's"
+	fi
+done
 
 for s in 5 8; do
 	for f in "$top"/man/*."$s"; do

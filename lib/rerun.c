@@ -68,15 +68,24 @@ static void child_exec(const struct rerun_cmd *cmd, int in, int err, bool detach
 
 /* fork_exec - fork, and exec cmd in the child with in/err (-1: /dev/null or ours). The child's pid, or
  * -1 with the reason in e. */
+/* clean_env - the child's whole environment: PATH fixed, and TZ when ours has one (in tz). */
+static void clean_env(char *envp[3], char tz[RERUN_TZ_MAX])
+{
+	const char *t = getenv("TZ");
+
+	envp[0] = (char *)(uintptr_t)RERUN_PATH;
+	envp[1] = envp[2] = NULL;
+	if (t != NULL && snprintf(tz, RERUN_TZ_MAX, "TZ=%s", t) < RERUN_TZ_MAX)
+		envp[1] = tz;	/* (privsep_sanitize kept it only if it was safe) */
+}
+
 static pid_t fork_exec(const struct rerun_cmd *cmd, int in, int err, bool detach, struct err *e)
 {
 	char tz[RERUN_TZ_MAX];
-	char *envp[3] = { (char *)(uintptr_t)RERUN_PATH, NULL, NULL };
-	const char *t = getenv("TZ");
+	char *envp[3];
 	pid_t pid;
 
-	if (t != NULL && snprintf(tz, sizeof tz, "TZ=%s", t) < (int)sizeof tz)
-		envp[1] = tz;	/* (privsep_sanitize kept it only if it was safe) */
+	clean_env(envp, tz);
 	fflush(NULL);	/* or the child's exit would write our buffered output twice */
 	if ((pid = fork()) < 0)
 		return err_set(e, EX_OSERR, "fork: %s", strerror(errno));
@@ -268,6 +277,21 @@ int rerun_spawn(const struct rerun_cmd *cmd, enum rerun_mode mode, struct err *e
 	if (pid == 0)	/* (its stdio all on /dev/null: it holds none of our caller's pipes open) */
 		_exit(setsid() < 0 || fork_exec(&c, -1, -1, true, NULL) < 0 ? EX_OSERR : 0);
 	return wait_code(pid) == 0 ? 0 : err_set(e, EX_OSERR, "could not start %s", cmd->argv[0]);
+}
+
+int rerun_exec(const struct rerun_cmd *cmd, struct err *e)
+{
+	const char *prog = cmd->prog ? cmd->prog : RERUN_SELF;
+	char tz[RERUN_TZ_MAX];
+	char *envp[3];
+	sigset_t none;
+
+	clean_env(envp, tz);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	fflush(NULL);
+	execve(prog, (char *const *)(uintptr_t)cmd->argv, envp);
+	return err_set(e, errno == ENOENT ? EX_OSFILE : EX_OSERR, "cannot run %s: %s", prog, strerror(errno));
 }
 
 /* rerun_status_name - see rerun.h. */

@@ -1,8 +1,10 @@
 /*
  * rerun.h - run the front door (or any program) again as a child: the one fork/pipe/exec of postern.
  *
- * Used for the bounces and delay warnings of the runner, the -oem notice, each message of -bs, and the
- * queue runs a submission starts (-odi in the foreground, the detached one otherwise). One place that:
+ * Used for the bounces and delay warnings of the runner (postern runs SENDMAIL_PATH), the -oem notice
+ * and each message of -bs (the front door runs itself), the queue runs a submission starts (-odi in the
+ * foreground, the detached one otherwise) and sendmail -q (the front door runs POSTERN_PATH, the last
+ * in place, rerun_exec). One place that:
  * execs by an absolute path (never a PATH search; RERUN_SELF is this very binary), with a clean
  * environment (PATH fixed, TZ kept only when it was already in ours: the front door validated it), with
  * every descriptor above 2 closed; feeds the child's stdin without ever dying of SIGPIPE and without
@@ -25,6 +27,18 @@
 
 /* RERUN_SELF - the running binary, whatever name it was called by. */
 #define RERUN_SELF "/proc/self/exe"
+
+/* POSTERN_PATH, SENDMAIL_PATH - the queue side and the front door where make install puts them (the
+ * Makefile sets both from SBINDIR). Compiled in, never taken from PATH, the environment or the folder
+ * of the running binary: the set-group-id front door hands its group to the postern it starts, so
+ * that must be the installed one, not one next to a hard link in a caller's folder. Tests make these
+ * paths resolve to the build inside their mount namespace (tests/integration/run.sh). */
+#ifndef POSTERN_PATH
+#define POSTERN_PATH "/usr/sbin/postern"
+#endif
+#ifndef SENDMAIL_PATH
+#define SENDMAIL_PATH "/usr/sbin/sendmail"
+#endif
 
 /* RERUN_STDERR_MAX - what is kept of a child's stderr with RERUN_ERR_CAPTURE; the rest is read and
  * dropped (the child's complaints are one-liners; this only bounds a broken one). */
@@ -74,6 +88,11 @@ enum rerun_mode {
  * ours, or /dev/null with RERUN_ERR_NULL; RERUN_ERR_CAPTURE counts as ours); RERUN_DETACH: 0 once it is
  * on its way (its fate is not known). -1 (reason in e) when it could not be started. */
 int rerun_spawn(const struct rerun_cmd *cmd, enum rerun_mode mode, struct err *e);
+
+/* rerun_exec - replace this process with cmd (stdio and descriptors as they are, signal mask cleared,
+ * the same clean environment as a child's). Returns only on failure: -1 with e (EX_OSFILE when the
+ * program does not exist, EX_OSERR otherwise). */
+int rerun_exec(const struct rerun_cmd *cmd, struct err *e);
 
 /* rerun_status_name - "EX_TEMPFAIL" for 75, "EX_OK" for 0; "exit N" for a code sysexits.h does not
  * name (buf holds at least RERUN_NAME_MAX bytes and is used only then). */

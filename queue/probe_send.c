@@ -78,13 +78,13 @@ int probe_status_parse(const char *line, size_t len, const char *id, struct prob
 	return field(st->diag, sizeof st->diag, p + 2, (size_t)(end - p - 3));
 }
 
-/* front_door - argv for the front door: sendmail ARGS... [-C FILE]; -C only for a file other than the
- * default (the front door gives its group up for any -C, and then could not queue). */
-static size_t front_door(const char **av, const struct config *c)
+/* front_door - argv NAME [-C FILE] for the front door (sendmail) or the queue side (runq); -C only for a
+ * file other than the default (the front door gives its group up for any -C, and then could not queue). */
+static size_t front_door(const char **av, const char *name, const struct config *c)
 {
 	size_t k = 0;
 
-	av[k++] = "sendmail";
+	av[k++] = name;
 	if (c->path != NULL && strcmp(c->path, CONF_PATH_DEFAULT) != 0) {
 		av[k++] = "-C";
 		av[k++] = c->path;
@@ -96,12 +96,12 @@ static size_t front_door(const char **av, const struct config *c)
 static int submit(const struct config *c, const char *to, const char *envid, struct check_report *r)
 {
 	const char *av[12];
-	struct rerun_cmd cmd = { .prog = RERUN_SELF, .argv = av, .err = RERUN_ERR_CAPTURE };
+	struct rerun_cmd cmd = { .prog = SENDMAIL_PATH, .argv = av, .err = RERUN_ERR_CAPTURE };
 	struct buf msg, said;
 	struct rerun *rr;
 	char nb[RERUN_NAME_MAX];
 	struct err e;
-	size_t k = front_door(av, c);
+	size_t k = front_door(av, "sendmail", c);
 	int code = -1;
 
 	av[k++] = "-odq";
@@ -173,7 +173,7 @@ static void deliver(const struct config *c, const char *to, const char *id, stru
 	struct buf said;
 	struct rerun *rr;
 	struct err e;
-	size_t k = front_door(av, c), lines = 0;
+	size_t k = front_door(av, "runq", c), lines = 0;	/* this program: postern */
 	int code;
 
 	(void)snprintf(qarg, sizeof qarg, "-qI%s", id);

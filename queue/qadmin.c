@@ -268,37 +268,6 @@ static void show(struct qa *q, const char *id)
 	env_free(&env);
 }
 
-/* qadmin_list_json - see qadmin.h */
-int qadmin_list_json(struct spool *s, FILE *out, struct err *e)
-{
-	struct spool_entry *v;
-	struct envelope env;
-	struct buf b;
-	struct err e2;
-	size_t n, i;
-	int rc = 0;
-
-	if (spool_scan(s, &v, &n, e) < 0)
-		return -1;
-	buf_init(&b, (size_t)LIM_RCPTS * (6 * LIM_PATH + 6 * ENV_MAX_DIAG + 64) + 4096);
-	for (i = 0; i < n && rc == 0; i++) {
-		err_clear(&e2);
-		if (v[i].state == SPOOL_NEW && spool_committing(s, v[i].id) == 1)
-			continue;
-		if (spool_read_env(s, v[i].id, &env, &e2) != 1)
-			continue;
-		buf_reset(&b);
-		if (qadmin_json(&env, spool_is_locked(s, v[i].id) == 1, &b) < 0)
-			rc = err_set(e, EX_TEMPFAIL, "mailq: %s: too large", v[i].id);
-		else if (fwrite(b.data, 1, b.len, out) != b.len)
-			rc = errno == EPIPE ? 1 : err_set(e, EX_IOERR, "mailq: write error: %s", strerror(errno));
-		env_free(&env);
-	}
-	buf_free(&b);
-	free(v);
-	return rc < 0 ? -1 : 0;
-}
-
 /* qadmin_main - see qadmin.h */
 int qadmin_main(const struct config *conf, struct log *lg, int argc, char *const *argv, FILE *out, FILE *err)
 {

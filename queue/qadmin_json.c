@@ -1,9 +1,13 @@
 /*
  * qadmin_json.c - the pure parts of postern queue (see qadmin.h): its command line, the JSON line of
- * one message (Postfix's postqueue -j fields), and delete's selection.
+ * one message (Postfix's postqueue -j fields), and delete's selection; and the JSON listing, which
+ * the front door's mailq --json shares with postern queue list (here, not in qadmin.c: that one
+ * becomes the postern user through the runner, which the front door must not link).
  */
 #include "queue/qadmin.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sysexits.h>
@@ -143,4 +147,35 @@ bool qadmin_matches(const struct qa_cmd *c, const struct envelope *env)
 			if (strcasecmp(env->rcpt[i].addr, c->rcpt) == 0)
 				return true;
 	return false;
+}
+
+/* qadmin_list_json - see qadmin.h */
+int qadmin_list_json(struct spool *s, FILE *out, struct err *e)
+{
+	struct spool_entry *v;
+	struct envelope env;
+	struct buf b;
+	struct err e2;
+	size_t n, i;
+	int rc = 0;
+
+	if (spool_scan(s, &v, &n, e) < 0)
+		return -1;
+	buf_init(&b, (size_t)LIM_RCPTS * (6 * LIM_PATH + 6 * ENV_MAX_DIAG + 64) + 4096);
+	for (i = 0; i < n && rc == 0; i++) {
+		err_clear(&e2);
+		if (v[i].state == SPOOL_NEW && spool_committing(s, v[i].id) == 1)
+			continue;
+		if (spool_read_env(s, v[i].id, &env, &e2) != 1)
+			continue;
+		buf_reset(&b);
+		if (qadmin_json(&env, spool_is_locked(s, v[i].id) == 1, &b) < 0)
+			rc = err_set(e, EX_TEMPFAIL, "mailq: %s: too large", v[i].id);
+		else if (fwrite(b.data, 1, b.len, out) != b.len)
+			rc = errno == EPIPE ? 1 : err_set(e, EX_IOERR, "mailq: write error: %s", strerror(errno));
+		env_free(&env);
+	}
+	buf_free(&b);
+	free(v);
+	return rc < 0 ? -1 : 0;
 }

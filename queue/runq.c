@@ -200,11 +200,11 @@ static void orig_headers(struct runq_msg *q, struct buf *h)
 	}
 }
 
-/* submit_report - hand a report to the front door: sendmail -oi -f <> -- SENDER. */
+/* submit_report - hand a report to the front door (SENDMAIL_PATH): sendmail -oi -f <> -- SENDER. */
 static int submit_report(struct runq_ctx *x, const char *to, const struct buf *msg)
 {
 	const char *av[10];
-	struct rerun_cmd cmd = { .prog = RERUN_SELF, .argv = av, .err = RERUN_ERR_INHERIT };
+	struct rerun_cmd cmd = { .prog = SENDMAIL_PATH, .argv = av, .err = RERUN_ERR_INHERIT };
 	char nb[RERUN_NAME_MAX];
 	struct err e;
 	bool fed = false;

@@ -1,6 +1,7 @@
 /*
- * admin.h - dispatch on the mode that argv and argv[0] chose: submission, mailq, queue runs,
- * newaliases, -bv, -bs, and the `postern` admin subcommands. Returns a sysexits code.
+ * admin.h - postern's dispatch (the queue side, not set-id): queue runs (MODE_QUEUE: runq, and
+ * sendmail -q which the front door execs postern for) and the `postern` admin subcommands
+ * (MODE_ADMIN). The front door's modes are front.h's. Returns a sysexits code.
  */
 #ifndef POSTERN_ADMIN_H
 #define POSTERN_ADMIN_H

@@ -182,7 +182,7 @@ static int send_envelope(const struct compose_ctx *x, const struct envelope *env
 
 	buf_init(&text, HANDOFF_ENV_MAX);
 	buf_init(&rec, HANDOFF_MAX);
-	if (env_format(env, &text, e) == 0 && handoff_format(buf_str(&text), text.len, &rec, e) == 0)
+	if (env_format(env, &text, e) == 0 && handoff_format(HANDOFF_ENVELOPE, buf_str(&text), text.len, &rec, e) == 0)
 		r = write_all(x->tofd, buf_str(&rec), rec.len, "envelope", e);
 	buf_free(&text);
 	buf_free(&rec);

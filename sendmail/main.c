@@ -1,19 +1,26 @@
 /*
- * main.c - postern's entry point: sanitise the process, parse argv, load the configuration, and hand
- * over to the personality. Everything else lives in the library the tests link (STYLE.md 2).
+ * main.c - the front door's entry point (build/sendmail, installed set-group-id as sendmail, mailq and
+ * newaliases): sanitise the process, parse argv, load the configuration, and hand over to the
+ * personality (front.h). Everything else lives in the library the tests link (STYLE.md 2).
+ *
+ * Queue runs (-q, -qR, -qS, -qI, -qTIME, and this binary called as runq) and the admin commands (this
+ * binary called as postern) are the queue side's: they are handed to postern (POSTERN_PATH, compiled
+ * in) by exec, with the argv the caller gave and a clean environment, so that a sysadmin's habits
+ * (sendmail -q, an old runq link) keep working while this program links no OpenSSL.
  *
  * SECURITY: the configuration named by -C is honoured with privileges only for root; anyone else gives
- * up the postern group for good before it is read (so it grants no access to the spool or keys).
- * Listing the queue (mailq, -bp) is refused here, with EX_NOPERM, to callers mailq_users leaves out;
- * what queue commands may do is decided by runner_main (runner.h).
+ * up the postern group for good before it is read (so it grants no access to the spool), and before
+ * postern is started. postern is started only from its compiled-in path, never from PATH, the
+ * environment or next to this binary (a hard link of this binary in a caller's folder must not make it
+ * hand its group to the caller's program). Listing the queue (mailq, -bp) is refused here, with
+ * EX_NOPERM, to callers mailq_users leaves out.
  */
-#include <grp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -21,40 +28,36 @@
 #include "lib/buf.h"
 #include "lib/err.h"
 #include "lib/log.h"
-#include "sendmail/admin.h"
+#include "lib/rerun.h"
 #include "sendmail/args.h"
+#include "sendmail/front.h"
 #include "sendmail/privsep.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-/* Sanitizer builds only: LeakSanitizer cannot inspect a set-group-id, non-dumpable process that is
- * not root (it needs ptrace), and would turn a clean exit into a failure. */
-int __lsan_is_turned_off(void);
-int __lsan_is_turned_off(void)
+/* run_postern - exec postern for a queue run or an admin command: argv as given, argv[0] the
+ * personality postern knows it by. Returns only on failure, with the sysexits code. */
+static int run_postern(int argc, char **argv, const struct opts *o)
 {
-	return geteuid() != 0 && prctl(PR_GET_DUMPABLE) != 1;
-}
-#endif
+	const char **av = xcalloc((size_t)argc + 1, sizeof *av);
+	struct rerun_cmd cmd = { .prog = POSTERN_PATH, .argv = av, .err = RERUN_ERR_INHERIT };
+	struct stat self, there;
+	struct err e;
 
-/* in_postern_group - whether the caller (real gid or a supplementary group) is in the postern group. */
-static bool in_postern_group(void)
-{
-	struct group *g = getgrnam("postern");
-	gid_t *list;
-	bool in = false;
-	int n;
-
-	if (g == NULL)
-		return false;
-	if (getgid() == g->gr_gid)
-		return true;
-	if ((n = getgroups(0, NULL)) <= 0)
-		return false;
-	list = xcalloc((size_t)n, sizeof *list);
-	n = getgroups(n, list);
-	for (int i = 0; i < n; i++)
-		in |= list[i] == g->gr_gid;
-	free(list);
-	return in;
+	err_clear(&e);
+	/* an install that left POSTERN_PATH a link to this very program would exec itself for ever */
+	if (stat(RERUN_SELF, &self) == 0 && stat(POSTERN_PATH, &there) == 0 && self.st_dev == there.st_dev &&
+	    self.st_ino == there.st_ino) {
+		fprintf(stderr, "%s: %s is this program, the front door, not postern: reinstall postern "
+		    "(see postern(8))\n", o->personality, POSTERN_PATH);
+		free(av);
+		return EX_OSFILE;
+	}
+	av[0] = o->mode == MODE_ADMIN ? "postern" : "runq";
+	for (int i = 1; i < argc; i++)
+		av[i] = argv[i];
+	(void)rerun_exec(&cmd, &e);
+	fprintf(stderr, "%s: %s\n", o->personality, e.msg);
+	free(av);
+	return e.code;
 }
 
 int main(int argc, char **argv)
@@ -77,6 +80,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", o.personality, e.msg);
 		return EX_OSERR;
 	}
+	if (o.mode == MODE_QUEUE || o.mode == MODE_ADMIN)
+		return run_postern(argc, argv, &o);
 	(void)snprintf(ident, sizeof ident, "postern/%s", o.personality);
 	lg = log_new(ident, LOG_TO_SYSLOG | (o.verbose ? LOG_TO_STDERR : 0));
 	memset(&conf, 0, sizeof conf);
@@ -87,10 +92,7 @@ int main(int argc, char **argv)
 		log_free(lg);
 		return EX_CONFIG;
 	}
-	/* postern stats tells about everybody's mail as mailq does: the same rule */
-	if ((o.mode == MODE_MAILQ ||
-	     (o.mode == MODE_ADMIN && o.admin_argc > 0 && strcmp(o.admin_argv[0], "stats") == 0)) &&
-	    !args_may_list_queue(conf.mailq_users, getuid() == 0, in_postern_group())) {
+	if (o.mode == MODE_MAILQ && !args_may_list_queue(conf.mailq_users, getuid() == 0, privsep_in_group())) {
 		fprintf(stderr, "%s: permission denied: only %s may list the queue (mailq_users)\n", o.personality,
 		    conf.mailq_users == MAILQ_ROOT ? "root" : "root and the postern group");
 		log_msg(lg, LOG_NOTICE, "queue listing refused to uid=%lu", (unsigned long)getuid());
@@ -98,7 +100,7 @@ int main(int argc, char **argv)
 		log_free(lg);
 		return EX_NOPERM;
 	}
-	rc = admin_dispatch(&o, &conf, lg);
+	rc = front_dispatch(&o, &conf, lg);
 	conf_free(&conf);
 	log_free(lg);
 	return rc;

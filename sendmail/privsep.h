@@ -8,6 +8,8 @@
 #ifndef POSTERN_PRIVSEP_H
 #define POSTERN_PRIVSEP_H
 
+#include <stdbool.h>
+
 #include "lib/err.h"
 
 /* privsep_sanitize - make fds 0-2 valid, close the rest, clear the environment (keeping a sane TZ),
@@ -22,5 +24,9 @@ int privsep_drop_group(struct err *e);
 
 /* privsep_drop_all - as privsep_drop_group; when the real uid is 0, become nobody:nogroup as well. */
 int privsep_drop_all(struct err *e);
+
+/* privsep_in_group - whether the caller (its real gid or a supplementary group) is in the postern
+ * group: who may list the queue under mailq_users group. */
+bool privsep_in_group(void);
 
 #endif

@@ -7,8 +7,10 @@
  * parser bug). What is done about it: this process opens no key and signs nothing (the queue side signs,
  * queue/sign.h), so there is nothing to ask of it; the child gives up the group for good before reading a
  * byte; it can only (a) write into the one temp file it was handed and (b) hand back one record
- * (handoff.h), read here to its end within HANDOFF_MAX bytes, parsed by the strict envelope parser, and
- * whose id, uid, arrival time and size are overwritten with values this process knows. Nothing is
+ * (handoff.h), read here to its end within HANDOFF_MAX bytes: an envelope, parsed by the strict
+ * envelope parser, whose id, uid, arrival time and size are overwritten with values this process
+ * knows; or, when it refused the message under -oem, the reason (one line, no control character),
+ * which this process mails back to the caller's own address with the null sender and nothing else. Nothing is
  * committed unless the child exited 0 and the envelope is valid; the commit is the spool's single rename.
  */
 #include "sendmail/submit.h"
@@ -54,10 +56,13 @@ static int report(struct log *lg, const struct err *e, int dflt)
 /* mail_back - -oem: the caller's error as a short notice to the sender, through the front door with the
  * null sender, as sendmail mails back errors in the message. Best effort: the exit status still says
  * what went wrong. */
-static void mail_back(const struct opts *o, const struct config *c, const char *user, const char *reason)
+static void mail_back(const struct opts *o, const struct config *c, const char *user, struct span reason)
 {
 	char to[LIM_PATH + 1];
-	const char *av[] = { "sendmail", "-oi", "-f", "<>", "--", to, NULL };
+	/* root's -C names the spool this submission was for; anyone else's was not honoured (main.c) */
+	bool own_conf = o->config != NULL && getuid() == 0;
+	const char *av[] = { "sendmail", "-oi", "-f", "<>", own_conf ? "-C" : "--", own_conf ? o->config : to,
+		own_conf ? "--" : NULL, own_conf ? to : NULL, NULL };
 	struct rerun_cmd cmd = { .prog = RERUN_SELF, .argv = av, .err = RERUN_ERR_INHERIT };
 	struct buf note;
 	struct err e;
@@ -74,12 +79,48 @@ static void mail_back(const struct opts *o, const struct config *c, const char *
 	buf_init(&note, MAIL_BACK_MAX);
 	if (buf_printf(&note, "From: Mail Delivery System <MAILER-DAEMON@%s>\nTo: %s\n"
 	    "Subject: Returned mail: your message could not be sent\nAuto-Submitted: auto-replied\n\n"
-	    "postern on %s could not accept a message you submitted with sendmail:\n\n    %s\n\n"
-	    "Nothing was sent.\n", conf_notice_domain(c), to, c->hostname, reason) == 0) {
+	    "postern on %s could not accept a message you submitted with sendmail:\n\n    %.*s\n\n"
+	    "Nothing was sent.\n", conf_notice_domain(c), to, c->hostname, (int)reason.n, reason.p) == 0) {
 		err_clear(&e);
 		(void)rerun_submit(&cmd, note.data, note.len, NULL, &e);
 	}
 	buf_free(&note);
+}
+
+/* USER_MAX, GECOS_MAX - the submitter's login name and full name as the composer uses them. */
+#define USER_MAX 64
+#define GECOS_MAX 256
+
+/* caller_user - the submitter's login name (uidN when it has none fit for an address); *pw_out (may
+ * be NULL): its passwd entry, or NULL. */
+static void caller_user(char user[USER_MAX], struct passwd **pw_out)
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	if (pw != NULL && strlen(pw->pw_name) < USER_MAX && strpbrk(pw->pw_name, " \t\r\n<>@\"") == NULL)
+		memcpy(user, pw->pw_name, strlen(pw->pw_name) + 1);
+	else
+		(void)snprintf(user, USER_MAX, "uid%lu", (unsigned long)getuid());
+	if (pw_out != NULL)
+		*pw_out = pw;
+}
+
+/* send_reason - -oem: the composer's refusal, as the one record for the parent (handoff.h), which
+ * mails it back. Best effort: the exit status says what went wrong anyway. */
+static void send_reason(int tofd, const struct err *e)
+{
+	char line[HANDOFF_REASON_MAX + 1];
+	struct buf rec;
+	struct err e2;
+	size_t n = 0;
+
+	for (const char *p = e->msg; *p != '\0' && n < HANDOFF_REASON_MAX; p++)
+		line[n++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;	/* (err_set's are one line) */
+	buf_init(&rec, HANDOFF_HEAD_MAX + HANDOFF_REASON_MAX);
+	err_clear(&e2);
+	if (n > 0 && handoff_format(HANDOFF_REASON, line, n, &rec, &e2) == 0)
+		(void)fdio_write_all(tofd, rec.data, rec.len);
+	buf_free(&rec);
 }
 
 /* child - the unprivileged composer; never returns. */
@@ -88,17 +129,13 @@ static void child(const struct opts *o, const struct config *c, const char *id, 
 	struct compose_ctx x;
 	struct aliases *al = NULL;
 	struct passwd *pw;
-	char user[64], gecos[256] = "";
+	char user[USER_MAX], gecos[GECOS_MAX] = "";
 	struct err e;
 	uid_t uid;
 
 	err_clear(&e);
 	uid = getuid();	/* the submitter, before the child may become nobody */
-	pw = getpwuid(uid);
-	if (pw != NULL && strlen(pw->pw_name) < sizeof user && strpbrk(pw->pw_name, " \t\r\n<>@\"") == NULL)
-		memcpy(user, pw->pw_name, strlen(pw->pw_name) + 1);
-	else
-		(void)snprintf(user, sizeof user, "uid%lu", (unsigned long)getuid());
+	caller_user(user, &pw);
 	if (pw != NULL && pw->pw_gecos != NULL) {
 		size_t n = strcspn(pw->pw_gecos, ",");
 
@@ -132,7 +169,7 @@ static void child(const struct opts *o, const struct config *c, const char *id, 
 fail:
 	fprintf(stderr, "sendmail: %s\n", e.msg);
 	if (o->errmode == 'm' && (e.code == EX_DATAERR || e.code == EX_USAGE))
-		mail_back(o, c, user, e.msg);
+		send_reason(tofd, &e);	/* the parent mails it back: it can reach the spool, we cannot */
 	_exit(e.code ? e.code : EX_SOFTWARE);
 }
 
@@ -171,10 +208,12 @@ static int wait_child(pid_t pid)
 /* accept_envelope - parse what the child sent and overwrite what only we may decide. */
 static int accept_envelope(const struct buf *rec, struct spool_tx *tx, struct envelope *env, struct err *e)
 {
+	enum handoff_kind k;
 	struct span text;
 	struct stat st;
 
-	if (handoff_parse(rec->data ? rec->data : "", rec->len, &text, e) < 0 ||
+	if (handoff_parse(rec->data ? rec->data : "", rec->len, &k, &text, e) < 0 ||
+	    (k != HANDOFF_ENVELOPE && err_set(e, EX_SOFTWARE, "a reason from a composer that exited 0") < 0) ||
 	    env_parse(text.p, text.n, env, e) < 0)
 		return err_prefix(e, "internal error: envelope from the composer");
 	if (env->nrcpt == 0)
@@ -197,6 +236,23 @@ static int accept_envelope(const struct buf *rec, struct spool_tx *tx, struct en
 		env->rcpt[i].attempts = 0;
 	}
 	return 0;
+}
+
+/* mail_back_reason - -oem: what a refusing composer handed us, if it is a reason record, mailed back
+ * from here: this process keeps the group and root's -C, so the notice reaches the spool the caller's
+ * configuration names (the composer, as nobody, could reach none). */
+static void mail_back_reason(const struct opts *o, const struct config *c, const struct buf *rec)
+{
+	char user[USER_MAX];
+	enum handoff_kind k;
+	struct span reason;
+	struct err e;
+
+	err_clear(&e);
+	if (rec->len == 0 || handoff_parse(rec->data, rec->len, &k, &reason, &e) < 0 || k != HANDOFF_REASON)
+		return;
+	caller_user(user, NULL);
+	mail_back(o, c, user, reason);
 }
 
 int submit_main(const struct opts *o, const struct config *c, struct log *lg)
@@ -249,6 +305,8 @@ int submit_main(const struct opts *o, const struct config *c, struct log *lg)
 		rc = code;	/* the child said why on stderr */
 		log_msg(lg, LOG_NOTICE, "%s: submission from uid=%lu refused (exit %d)", spool_tx_id(tx),
 		    (unsigned long)getuid(), code);
+		if (o->errmode == 'm' && (code == EX_DATAERR || code == EX_USAGE) && got == 0)
+			mail_back_reason(o, c, &rec);
 		goto out;
 	}
 	if (got < 0) {
@@ -294,8 +352,8 @@ out:
 void submit_spawn_runner(const char *id, const char *config, bool wait)
 {
 	char qarg[ENV_ID_LEN + 4];
-	const char *av[] = { "sendmail", qarg, config ? "-C" : NULL, config, NULL };
-	struct rerun_cmd cmd = { .prog = RERUN_SELF, .argv = av, .err = RERUN_ERR_INHERIT };
+	const char *av[] = { "runq", qarg, config ? "-C" : NULL, config, NULL };
+	struct rerun_cmd cmd = { .prog = POSTERN_PATH, .argv = av, .err = RERUN_ERR_INHERIT };
 	struct err e;
 	int n;
 

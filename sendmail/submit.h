@@ -17,7 +17,8 @@
 
 int submit_main(const struct opts *o, const struct config *c, struct log *lg);
 
-/* submit_spawn_runner - start a one-shot queue run for queue id `id`: detached (closed stdio, own
+/* submit_spawn_runner - start a one-shot queue run for queue id `id` (postern from POSTERN_PATH, as
+ * runq -qIid, with a clean environment: lib/rerun.h): detached (closed stdio, own
  * session, the caller does not wait), or, with `wait` (-odi), in the foreground. `config` is passed on
  * as -C when not NULL. */
 void submit_spawn_runner(const char *id, const char *config, bool wait);

@@ -6,7 +6,7 @@ build=${1:-build}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 sh tests/run-unit.sh "$build/tests" | tee -a "$log"
-sh tests/integration/run.sh "$build/postern" | tee -a "$log"
+sh tests/integration/run.sh "$build" | tee -a "$log"
 pass=0 fail=0 skip=0
 for n in $(sed -n 's/^[a-z]*: \([0-9]*\) passed, \([0-9]*\) failed.*/\1 \2/p' "$log" | tr ' ' ':'); do
 	pass=$((pass + ${n%%:*})); fail=$((fail + ${n##*:}))

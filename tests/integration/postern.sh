@@ -1,16 +1,16 @@
-# postern.sh - helpers for tests that run the built postern binary ($BIN) in the world (bash,
+# postern.sh - helpers for tests that run the built programs ($SM, the front door; $BIN, postern) in the world (bash,
 # sourced by run.sh for each test). Each test gets its own spool, config and servers.
 
 # postern_env [CONFIG LINE...] - a fresh spool ($SPOOL, with tmp new deferred data, root:postern
 # 0770), a config file ($CONF) for the world (allow_local_mx yes; aliases $T/aliases, a file the
-# test may write, unless a line sets aliases), and $T/bin/{sendmail,mailq} -> $BIN. Extra config
+# test may write, unless a line sets aliases), and $T/bin/{sendmail,mailq} -> $SM. Extra config
 # lines are appended (a later key is the test's choice; postern may treat repeats as errors, so
 # tests pass only keys not in the base set below).
 postern_env() {
-	[ -x "$BIN" ] || fail "postern binary missing or not executable: $BIN"
+	[ -x "$SM" ] && [ -x "$BIN" ] || fail "built programs missing or not executable: $SM, $BIN"
 	mkdir -p "$T/bin"
-	ln -sf "$BIN" "$T/bin/sendmail"
-	ln -sf "$BIN" "$T/bin/mailq"
+	ln -sf "$SM" "$T/bin/sendmail"
+	ln -sf "$SM" "$T/bin/mailq"
 	SPOOL=$T/spool
 	mkdir -p "$SPOOL/tmp" "$SPOOL/new" "$SPOOL/deferred" "$SPOOL/data"
 	chown -R root:postern "$SPOOL"

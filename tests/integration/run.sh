@@ -1,5 +1,6 @@
 #!/bin/sh
-# run.sh POSTERN_BINARY - postern's integration tests: the built binary against a real world.
+# run.sh BUILD - postern's integration tests: the built programs (BUILD/sendmail, the front door, and
+# BUILD/postern, the queue side) against a real world.
 #
 # THE WORLD. run.sh re-executes itself inside `unshare --net --mount --uts --pid --fork --mount-proc`
 # (must run as root), so nothing leaves the namespace and every process dies with it:
@@ -8,6 +9,11 @@
 #     timeout:1; /etc/hosts too; /etc/passwd and /etc/group get the world's own `postern` user and
 #     group (the runner drops to it) in place of any the system has; the host's /etc/postern, if
 #     any, is hidden under an empty tmpfs. The UTS hostname is mail.postern.example.
+#   - the two programs where each looks for the other (lib/rerun.h; BUILD/paths, written by make,
+#     names those paths: /usr/sbin/postern and /usr/sbin/sendmail by default): an overlay over that
+#     folder, private to the namespace, holds links to BUILD/postern and BUILD/sendmail, so that
+#     sendmail -q, the run after a submission and the runner's bounces use the build, never a
+#     postern or sendmail the host may have installed.
 #   - DNS: NSD (Debian's nsd), authoritative on 127.0.0.53:53, zones generated at start (world.sh):
 #       example.            parent zone; nxdomain.example is absent (NXDOMAIN)
 #       mx-pref.example     MX 10 mx1 (127.0.0.11), MX 20 mx2 (127.0.0.12)
@@ -39,7 +45,8 @@
 # verifier), maildmarc.pl (Mail::DMARC on a message's signatures), mimebody.py (a message's decoded
 # body), postern.sh (postern_env, pm, queue_run, expect_*), dkim.sh (message shapes and verifiers for
 # t_50_dkim.sh), t_00_world.sh (self-tests of the world: must always pass), then t_NN_*.sh, one file
-# per area (each opens with what it covers). postern runs as `$T/bin/sendmail -C $T/postern.conf`.
+# per area (each opens with what it covers). The front door runs as `$T/bin/sendmail -C $T/postern.conf`
+# ($SM is BUILD/sendmail); the queue side as $BIN (BUILD/postern) or $T/bin/postern.
 #
 # TESTS are functions test_NAME in tests/integration/t_*.sh (files in order, functions in order).
 # Each runs in its own process (bash run.sh --test NAME) with $T = a fresh directory, under a
@@ -71,8 +78,8 @@ summary_fail() {	# summary_fail REASON - the world could not run at all
 
 # outer BINARY - checks, the work dir, the namespace, the summary, the clean-up.
 outer() {
-	local bin=${1:-} work rc summary
-	[ -n "$bin" ] || summary_fail "usage: run.sh POSTERN_BINARY"
+	local build=${1:-} work rc summary
+	[ -n "$build" ] || summary_fail "usage: run.sh BUILD"
 	if [ "$(id -u)" -ne 0 ]; then	# a normal user: every test is skipped, none failed
 		echo "# SKIP the integration world needs root (private network and mount namespaces)"
 		echo "integration: 0 passed, 0 failed, $(list_tests | wc -l) skipped"
@@ -82,11 +89,12 @@ outer() {
 		/usr/bin/python3 /usr/bin/dkimverify; do
 		command -v "$c" >/dev/null || summary_fail "missing command $c (run tests/deps.sh)"
 	done
-	case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
+	case $build in /*) ;; *) build=$PWD/$build ;; esac
+	[ -x "$build/sendmail" ] && [ -x "$build/postern" ] || summary_fail "no $build/sendmail and $build/postern (make all)"
 	work=$(mktemp -d /tmp/postern-it.XXXXXX) || summary_fail "mktemp failed"
 	chmod 0755 "$work"	# the runner, as user postern, must reach the spools inside
 	unshare --net --mount --uts --pid --fork --mount-proc --propagation private \
-		bash "$HERE/run.sh" --inside "$bin" "$work"
+		bash "$HERE/run.sh" --inside "$build" "$work"
 	rc=$?
 	summary=$(cat "$work/summary" 2>/dev/null)
 	if [ "${KEEP:-0}" = 1 ]; then
@@ -99,9 +107,9 @@ outer() {
 	case $summary in *" 0 failed" | *" 0 failed, "*" skipped") [ "$rc" -eq 0 ] ;; *) return 1 ;; esac
 }
 
-# inside BINARY WORK - in the namespaces: set up the host side, start the world, run every test.
+# inside BUILD WORK - in the namespaces: set up the host side, start the world, run every test.
 inside() {
-	export BIN=$1 WORK=$2 HERE
+	export BUILD=$1 BIN=$1/postern SM=$1/sendmail WORK=$2 HERE
 	local t0 pass=0 failed=0 skipped=0 name reason rc
 	cd "$WORK" || exit 1
 	. "$HERE/world.sh"
@@ -182,7 +190,27 @@ world_host_setup() {
 	done
 	# the host's postern configuration (aliases, keys) must not leak in: an empty folder over it
 	if [ -d /etc/postern ]; then mount -t tmpfs -o mode=0755,size=1m tmpfs /etc/postern; fi
+	world_programs
 	set +e
+}
+
+# world_programs - BUILD/postern and BUILD/sendmail at the paths compiled into them (BUILD/paths:
+# "POSTERN_PATH SENDMAIL_PATH"), through an overlay over each path's folder (its upper layer in the
+# work dir), so that the rest of the folder (ip, nsd, ...) stays as the host has it.
+world_programs() {
+	local paths p dir n=0 target
+	paths=$(cat "$BUILD/paths" 2>/dev/null) || paths="/usr/sbin/postern /usr/sbin/sendmail"
+	target=$BIN
+	for p in $paths; do
+		dir=$(dirname "$p")
+		if ! findmnt -n -t overlay "$dir" >/dev/null; then
+			n=$((n + 1))
+			mkdir -p "$WORK/ovl$n/upper" "$WORK/ovl$n/work"
+			mount -t overlay overlay -o "lowerdir=$dir,upperdir=$WORK/ovl$n/upper,workdir=$WORK/ovl$n/work" "$dir"
+		fi
+		ln -sfn "$target" "$p"
+		target=$SM	# (the first path is postern's, the second sendmail's)
+	done
 }
 
 # list_tests - test names, in file order then definition order.

@@ -936,11 +936,12 @@ test_submit_sigkill() {
 	done
 }
 
-# no_postern_running - no process runs $BIN (the composers of killed submitters have exited).
+# no_postern_running - no process runs $SM or $BIN (the composers of killed submitters have exited).
 no_postern_running() {
-	local p
+	local p x
 	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/exe" 2>/dev/null)" = "$BIN" ] && return 1
+		x=$(readlink "$p/exe" 2>/dev/null)
+		[ "$x" = "$SM" ] || [ "$x" = "$BIN" ] && return 1
 	done
 	return 0
 }
@@ -952,7 +953,7 @@ no_postern_running() {
 # written; the harness's private passwd, group, hosts and resolv.conf are bound again on top).
 unpriv_setup() {
 	mkdir -p "$T/sbin" "$T/etc-up" "$T/etc-work"
-	cp "$BIN" "$T/sbin/sendmail"
+	cp "$SM" "$T/sbin/sendmail"
 	chown root:postern "$T/sbin/sendmail"
 	chmod 2755 "$T/sbin/sendmail"
 	mount -t overlay overlay -o "lowerdir=/etc,upperdir=$T/etc-up,workdir=$T/etc-work" /etc || fail "overlay on /etc"
@@ -1198,7 +1199,7 @@ test_submit_bv() {
 test_submit_newaliases() {
 	printf '# ok\nops: alice@mx-pref.example,\n\tbob@implicit.example\npostmaster: root\nroot: ops\n' >"$T/aliases"
 	submit_env "aliases $T/aliases"
-	ln -sf "$BIN" "$T/bin/newaliases"
+	ln -sf "$SM" "$T/bin/newaliases"
 	"$T/bin/newaliases" -C "$CONF" >"$T/na.out" 2>"$T/na.err" || fail "newaliases exited $?: $(cat "$T/na.err")"
 	grep -q '3 aliases' "$T/na.out" || fail "newaliases does not count 3 aliases: $(cat "$T/na.out")"
 	pm -bi </dev/null || fail "sendmail -bi exited $?"

@@ -59,7 +59,7 @@ test_identity_no_fqdn() {	# no hostname key, system name vm: the front door and 
 # id_install NAME - `make install`'s script into $T/dest (DESTDIR) with the UTS host name NAME.
 id_install() {
 	rm -rf "$T/dest"
-	id_as "$1" sh "$HERE/../../conf/install.sh" "$BIN" "$T/dest" /usr/sbin /etc /var/spool/postern \
+	id_as "$1" sh "$HERE/../../conf/install.sh" "$BUILD" "$T/dest" /usr/sbin /etc /var/spool/postern \
 		/usr/share/man /usr/lib/postern /usr/bin || fail "install as $1 exited $?: $(cat "$T/id.err")"
 }
 
@@ -71,7 +71,7 @@ test_identity_install() {	# a new postern.conf gets hostname from the machine's 
 		fail "not told: $(cat "$T/id.out")"
 	# the file it wrote is one postern accepts without a system name to fall back on
 	printf 'spool %s\n' "$T/dest/var/spool/postern" >>"$T/dest/etc/postern/postern.conf"
-	id_as vm "$BIN" -C "$T/dest/etc/postern/postern.conf" -bv root </dev/null
+	id_as vm "$SM" -C "$T/dest/etc/postern/postern.conf" -bv root </dev/null
 	[ $? -ne 78 ] || fail "the installed config is refused: $(cat "$T/id.err")"
 	id_install vm
 	grep -q '^hostname' "$T/dest/etc/postern/postern.conf" && fail "hostname written for a host called vm"
@@ -79,7 +79,7 @@ test_identity_install() {	# a new postern.conf gets hostname from the machine's 
 		fail "not told about the missing FQDN: $(cat "$T/id.out")"
 	# an existing postern.conf is kept as it is
 	printf 'spool /x\n' >"$T/dest/etc/postern/postern.conf"
-	id_as mail.postern.example sh "$HERE/../../conf/install.sh" "$BIN" "$T/dest" /usr/sbin /etc \
+	id_as mail.postern.example sh "$HERE/../../conf/install.sh" "$BUILD" "$T/dest" /usr/sbin /etc \
 		/var/spool/postern /usr/share/man /usr/lib/postern /usr/bin || fail "reinstall exited $?"
 	expect_eq "kept" "spool /x" "$(cat "$T/dest/etc/postern/postern.conf")"
 }

@@ -14,6 +14,14 @@ sf_rcpts() { grep -c ">>> RCPT TO:<$1>" "$T/pm.err"; }
 # sf_run - one verbose queue run (must exit 0).
 sf_run() { pm -q -v </dev/null || fail "sendmail -q -v exited $?: $(grep -v '^[<>]' "$T/pm.err" | head -n 3)"; }
 
+# sf_runq - the same run started as postern's runq directly: the front door execs postern with a
+# clean environment, so an LD_PRELOAD shim reaches the runner only this way.
+sf_runq() {
+	ln -sf "$BIN" "$T/bin/runq"
+	"$T/bin/runq" -C "$CONF" -q -v </dev/null >"$T/pm.out" 2>"$T/pm.err" ||
+		fail "runq -q -v exited $?: $(grep -v '^[<>]' "$T/pm.err" | head -n 3)"
+}
+
 # sf_id - the one queued message's id.
 sf_id() {
 	local ids
@@ -130,10 +138,10 @@ test_store_unlink_eio() {
 	smtpd_start mx1 127.0.0.11:25 || fail "smtpd mx1"
 	msg s@postern.example a@mx-pref.example eio | submit -odq -f s@postern.example a@mx-pref.example b@mx-pref.example
 	id=$(sf_id)
-	LD_PRELOAD=$so FAULTFS_UNLINK_EIO=$SPOOL/new:$SPOOL/deferred sf_run
+	LD_PRELOAD=$so FAULTFS_UNLINK_EIO=$SPOOL/new:$SPOOL/deferred sf_runq
 	expect_eq "delivered" 1 "$(mail_count mx1)"
 	grep -q "Input/output error" "$T/pm.err" || fail "the injected EIO was not seen"
-	LD_PRELOAD=$so FAULTFS_UNLINK_EIO=$SPOOL/new:$SPOOL/deferred sf_run
+	LD_PRELOAD=$so FAULTFS_UNLINK_EIO=$SPOOL/new:$SPOOL/deferred sf_runq
 	expect_eq "a@ sent again" 0 "$(sf_rcpts a@mx-pref.example)"
 	expect_eq "delivered" 1 "$(mail_count mx1)"
 	expect_eq "a@ in place" done--- "$(sf_state "$id" a@mx-pref.example)"

@@ -1,0 +1,27 @@
+#!/bin/sh
+# frontdoor.sh SENDMAIL [POSTERN] - the front door links no OpenSSL (issue 10, DESIGN.md): SENDMAIL's
+# dynamic section needs neither libssl nor libcrypto, and it refers to no OpenSSL symbol (none could be
+# linked in statically either: the names would be defined, so every symbol table is searched). With
+# POSTERN, the control: postern does need libssl, so a check that cannot see a library fails here.
+# Exit 1 naming what was found. Run by `make lint`, the integration world and tests/deb.
+ossl='(SSL_|EVP_|OPENSSL_|ERR_|X509_|BIO_|RSA_|PEM_|CRYPTO_|BN_|OSSL_)[A-Za-z0-9_]*'
+rc=0
+sm=${1:?usage: frontdoor.sh SENDMAIL [POSTERN]}
+[ -f "$sm" ] || { echo "frontdoor: $sm: no such file" >&2; exit 1; }
+if readelf -d "$sm" | grep -E 'NEEDED.*\[lib(ssl|crypto)\.'; then
+	echo "frontdoor: $sm needs libssl or libcrypto" >&2
+	rc=1
+fi
+if nm -D "$sm" 2>/dev/null | grep -E " [A-Za-z] $ossl" || nm "$sm" 2>/dev/null | grep -E " [A-Za-z] $ossl"; then
+	echo "frontdoor: $sm refers to OpenSSL symbols" >&2
+	rc=1
+fi
+if [ -n "${2:-}" ] && ! readelf -d "$2" | grep -qE 'NEEDED.*\[libssl\.'; then
+	# (postern built with OPENSSL=static has it inside: then look for the symbols instead)
+	nm "$2" 2>/dev/null | grep -qE " T SSL_connect$" || {
+		echo "frontdoor: control failed: $2 shows no libssl either (is readelf or nm broken?)" >&2
+		rc=1
+	}
+fi
+[ "$rc" -eq 0 ] && echo "frontdoor: $sm links no OpenSSL"
+exit "$rc"
