@@ -120,7 +120,7 @@ spools_reset() {
 # queue_count PEER - messages waiting in PEER's spool.
 queue_count() {
 	case $1 in
-	postern) find "$WORK/postern-spool/new" "$WORK/postern-spool/deferred" -type f | wc -l ;;
+	postern*) find "$WORK/postern-spool/new" "$WORK/postern-spool/deferred" -type f | wc -l ;;
 	dma) find "$WORK/dma-spool" -type f -name 'M*' | wc -l ;;
 	nullmailer) find "$WORK/var-spool/nullmailer/queue" -type f | wc -l ;;
 	*) echo 0 ;;
@@ -237,8 +237,9 @@ bench_install() {
 	chown root:postern "$2/sendmail"
 	chmod 2755 "$2/sendmail"
 }
-# postern_setup - DKIM keys (generated now, root:postern 0640) and three configs:
-# $WORK/postern-plain.conf, -rsa.conf (RSA-2048), -ed25519.conf. Delivery goes to the sink as a
+# postern_setup - DKIM keys (generated now, root:postern 0640) and four configs:
+# $WORK/postern-plain.conf, -rsa.conf (RSA-2048), -ed25519.conf, -both.conf (both keys). Delivery
+# goes to the sink as a
 # smarthost without TLS; submission only queues (deliver queue, and -odq on the command line).
 postern_setup() {
 	local k=$WORK/keys v
@@ -257,7 +258,7 @@ postern_setup() {
 	chown root:postern "$k" "$k"/*.pem
 	chmod 0750 "$k"
 	chmod 0640 "$k"/*.pem
-	for v in plain rsa ed25519; do
+	for v in plain rsa ed25519 both; do
 		{
 			echo "hostname mail.postern.example"
 			echo "domain postern.example"
@@ -273,6 +274,9 @@ postern_setup() {
 			case $v in
 			rsa) echo "dkim postern.example rsa2048 $k/rsa.pem" ;;
 			ed25519) echo "dkim postern.example ed25519 $k/ed25519.pem" ;;
+			both)
+				echo "dkim postern.example rsa2048 $k/rsa.pem"
+				echo "dkim postern.example ed25519 $k/ed25519.pem" ;;
 			esac
 		} >"$WORK/postern-$v.conf"
 		chmod 0644 "$WORK/postern-$v.conf"
@@ -309,6 +313,7 @@ submit_cmd() {
 	local f="-f sender@postern.example"
 	case $1 in
 	postern) echo "$WORK/bin/sendmail -C $WORK/postern-${2:-plain}.conf -odq -t $f" ;;
+	postern-signs|postern-signed) echo "$WORK/bin/sendmail -C $WORK/postern-both.conf -odq -t $f" ;;
 	postern-static) echo "$WORK/bin-static/sendmail -C $WORK/postern-${2:-plain}.conf -odq -t $f" ;;
 	dma) echo "/usr/sbin/dma -t $f" ;;
 	nullmailer) echo "/usr/sbin/sendmail -t $f" ;;
@@ -320,6 +325,7 @@ submit_cmd() {
 runq_cmd() {
 	case $1 in
 	postern) echo "$WORK/bin/runq -C $WORK/postern-plain.conf" ;;
+	postern-signs|postern-signed) echo "$WORK/bin/runq -C $WORK/postern-both.conf" ;;
 	dma) echo "/usr/sbin/dma -D -q" ;;
 	nullmailer) echo "/usr/sbin/nullmailer-send" ;;	# pausetime 0: one pass, then exit
 	esac
