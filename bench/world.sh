@@ -239,8 +239,7 @@ bench_install() {
 }
 # postern_setup - DKIM keys (generated now, root:postern 0640) and four configs:
 # $WORK/postern-plain.conf, -rsa.conf (RSA-2048), -ed25519.conf, -both.conf (both keys). Delivery
-# goes to the sink as a
-# smarthost without TLS; submission only queues (deliver queue, and -odq on the command line).
+# goes to the sink as a smarthost without TLS; submission only queues (deliver queue, and -odq on the command line).
 postern_setup() {
 	local k=$WORK/keys v
 	# Installed as a real install would be (DESIGN.md): the front door (sendmail, next to $POSTERN)
