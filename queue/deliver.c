@@ -4,7 +4,9 @@
  * Which failures move on to the next host (RFC 5321 5.1): no connection, a timeout, a greeting or EHLO
  * that is not 2xx, a TLS handshake that fails or does not meet the policy, and a connection lost before
  * any recipient of the message got an answer. A 4xx or 5xx to MAIL, RCPT or DATA is the answer for that
- * message: 5xx fails the recipient, 4xx defers it. Every recipient is reported exactly once.
+ * message: 5xx fails the recipient, 4xx defers it -- except a 4xx to RCPT while the destination has a
+ * later MX: that recipient alone is carried to the next MX within the attempt (carry_on, as Exim
+ * does). Every recipient is reported exactly once.
  */
 #include "queue/deliver.h"
 
@@ -101,14 +103,24 @@ struct run {
 	bool ended;		/* the source has no more */
 	bool progress;		/* this connection: a message got its final answer from the server */
 	bool any_progress;	/* any connection of this destination */
+	/* next-MX retry of 4xx recipients (carry_rcpt): */
+	bool next_host;		/* a later MX of this destination may take a 4xx recipient */
+	bool **carried;		/* per message, per recipient: 4xx here, for the next MX */
+	struct outcome **held;	/* per message (NULL until needed): each carried recipient's 4xx */
+	bool *carry;		/* per message: has recipients carried to the next MX */
+	const struct route *rt;	/* the destination's hosts, */
+	size_t host;		/* the one the main session is on, */
+	enum tls_level level;	/* and their TLS level */
+	bool solo;		/* carry_on: the session takes no message but solo_m */
+	size_t solo_m;
 };
 
 static void report(struct run *R, size_t m, size_t k, const struct outcome *o)
 {
 	struct dlv_result r;
 
-	if (R->reported[m][k])
-		return;
+	if (R->reported[m][k] || R->carried[m][k])
+		return;	/* (a carried recipient waits for the next MX: carry_rcpt) */
 	R->reported[m][k] = true;
 	memset(&r, 0, sizeof r);
 	r.msg = m;
@@ -140,12 +152,39 @@ static void report_rest(struct run *R, size_t m, const struct outcome *o)
 	hand_drop(R, m);
 }
 
+/* carry_rcpt - a 4xx to RCPT while a later MX of the destination is left: the recipient is not
+ * reported but carried to that MX within this attempt (as Exim does); its reply is kept, to be its
+ * outcome if no later MX answers for it (flush_held). Only that recipient goes again: those accepted
+ * here are never resent. */
+static void carry_rcpt(struct run *R, size_t m, size_t k, const struct outcome *o)
+{
+	if (R->held[m] == NULL)
+		R->held[m] = xcalloc(R->d->msg[m].nrcpt, sizeof *R->held[m]);
+	R->held[m][k] = *o;
+	R->carried[m][k] = true;
+	R->carry[m] = true;
+}
+
+/* flush_held - message m's recipients a 4xx carried on and no later MX answered get the last 4xx
+ * they had. */
+static void flush_held(struct run *R, size_t m)
+{
+	if (R->held[m] == NULL)
+		return;
+	for (size_t k = 0; k < R->d->msg[m].nrcpt; k++)
+		if (R->held[m][k].status[0] != '\0') {
+			R->carried[m][k] = false;
+			report(R, m, k, &R->held[m][k]);
+		}
+	R->carry[m] = false;
+}
+
 /* take - from the source, into the hand: the message index, -1 (no more) or -2 (none yet). */
 static long take(struct run *R, bool wait)
 {
 	long m;
 
-	if (R->ended || R->nhand == 2)
+	if (R->ended || R->nhand == 2 || R->solo)
 		return -1;
 	m = R->d->src.take(R->d->src.ctx, wait);
 	if (m == -1)
@@ -160,6 +199,8 @@ static long take(struct run *R, bool wait)
 /* current - the message to deliver next: the first in hand, else a new one (waiting for it). */
 static long current(struct run *R)
 {
+	if (R->solo)
+		return R->done[R->solo_m] ? -1 : (long)R->solo_m;
 	return R->nhand > 0 ? R->hand[0] : take(R, true);
 }
 
@@ -185,7 +226,7 @@ static void pipeline_next(struct run *R, struct smtp *s)
 		return;	/* the next one waits for the delay, not behind this terminator */
 	if (R->nhand < 2 && take(R, false) < 0)
 		return;
-	if (R->tries[R->hand[1]] > 0)
+	if (R->tries[R->hand[1]] > 0 || R->held[R->hand[1]] != NULL)
 		return;	/* (one with recipients answered already goes the normal way, without them) */
 	next = &R->d->msg[R->hand[1]];
 	if (next->smtputf8 && !smtp_ext(s)->smtputf8)
@@ -268,10 +309,16 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 	rc = xcalloc(msg->nrcpt, sizeof *rc);
 	idx = xcalloc(msg->nrcpt, sizeof *idx);
 	for (k = 0; k < msg->nrcpt; k++)
-		if (!R->reported[m][k] || ahead) {	/* (a pipelined envelope has them all) */
+		if ((!R->reported[m][k] && !R->carried[m][k]) || ahead) {	/* (a pipelined envelope has them all) */
 			rc[n] = msg->rcpt[k];
 			idx[n++] = k;
 		}
+	if (n == 0) {	/* (every one left is carried to the next MX) */
+		report_rest(R, m, &o);
+		free(rc);
+		free(idx);
+		return TXN_OK;
+	}
 	rep = xcalloc(n, sizeof *rep);
 	memset(&mail, 0, sizeof mail);
 	mp = mail_params(msg);
@@ -303,7 +350,10 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 	for (k = 0; k < n; k++)
 		if (rep[k].code >= 400) {
 			from_reply(&o, &rep[k], relay, tls, SMTP_STEP_RCPT, "RCPT TO");
-			report(R, m, idx[k], &o);
+			if (o.state == DLV_DEFER && R->next_host)
+				carry_rcpt(R, m, idx[k], &o);
+			else
+				report(R, m, idx[k], &o);
 		}
 	if (accepted == 0 || !data_ok) {
 		R->progress = true;
@@ -357,6 +407,8 @@ out:
 
 /* What a session with one host came to. */
 enum sess { SESS_DONE, SESS_UNUSABLE, SESS_LOST, SESS_REOPEN };
+
+static void carry_on(struct run *R, size_t m);
 
 /* session - one host: connect, TLS per policy, AUTH, then the transactions of the messages the source
  * hands out until it has no more (SESS_DONE). SESS_UNUSABLE: try the next host (last says why);
@@ -468,6 +520,8 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 		err_clear(&e);
 		tr = transaction(R, s, (size_t)m, relay, tls, &e);
 		R->any_progress |= R->progress;
+		if (!R->solo && R->done[m] && R->carry[m])
+			carry_on(R, (size_t)m);	/* (this connection waits meanwhile) */
 		if (tr == TXN_OK)
 			rate_wait(R);
 		if (tr == TXN_REOPEN) {
@@ -497,6 +551,46 @@ out:
 static bool stopping(const struct dlv_env *env)
 {
 	return env->stop != NULL && *env->stop;
+}
+
+/* carry_on - message m is done at the MX the main session is on but for recipients a 4xx carried on
+ * (carry_rcpt): those recipients, and only they, go to the next MX hosts in turn, each on a
+ * connection of its own, until one answers for them or the hosts run out (then they keep their last
+ * 4xx). The main session's connection waits meanwhile; what it knew of its progress is kept. */
+static void carry_on(struct run *R, size_t m)
+{
+	bool progress = R->progress, next_host = R->next_host;
+	struct outcome last;
+
+	R->solo = true;
+	R->solo_m = m;
+	for (size_t j = R->host + 1; j < R->rt->n && R->carry[m] && !stopping(R->env); j++) {
+		int noprogress = 0;
+
+		R->carry[m] = false;
+		R->done[m] = false;
+		for (size_t k = 0; k < R->d->msg[m].nrcpt; k++)
+			R->carried[m][k] = false;
+		R->next_host = j + 1 < R->rt->n;
+		while (!stopping(R->env) && !R->done[m]) {
+			bool tls_failed = false;
+			enum sess res = session(R, &R->rt->t[j], R->level, false, false, &last, &tls_failed);
+
+			if (res == SESS_UNUSABLE && tls_failed && R->level == TLS_MAY)
+				res = session(R, &R->rt->t[j], R->level, false, true, &last, &tls_failed);
+			if (res == SESS_UNUSABLE)
+				break;
+			if (res == SESS_LOST && (noprogress = R->progress ? 0 : noprogress + 1) >= DLV_NOPROGRESS)
+				break;
+		}
+		if (!R->done[m])
+			R->carry[m] = true;	/* this host did not answer for them: the next one */
+	}
+	flush_held(R, m);	/* (those still carried: no MX answered for them) */
+	R->done[m] = true;
+	R->solo = false;
+	R->progress = progress;
+	R->next_host = next_host;
 }
 
 /* smarthost_implicit - whether the smarthost at this port speaks TLS from the first byte. */
@@ -539,7 +633,7 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 	enum route_result rr;
 	enum tls_level level;
 	const struct conf_route *via;
-	bool implicit = false;
+	bool implicit = false, mx = false;
 	size_t m, i;
 
 	err_clear(&e);
@@ -548,9 +642,14 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 	R.d = d;
 	R.done = xcalloc(d->nmsg ? d->nmsg : 1, sizeof *R.done);
 	R.tries = xcalloc(d->nmsg ? d->nmsg : 1, sizeof *R.tries);
-	R.reported = xcalloc(d->nmsg, sizeof *R.reported);
-	for (m = 0; m < d->nmsg; m++)
+	R.reported = xcalloc(d->nmsg ? d->nmsg : 1, sizeof *R.reported);
+	R.carried = xcalloc(d->nmsg ? d->nmsg : 1, sizeof *R.carried);
+	R.held = xcalloc(d->nmsg ? d->nmsg : 1, sizeof *R.held);
+	R.carry = xcalloc(d->nmsg ? d->nmsg : 1, sizeof *R.carry);
+	for (m = 0; m < d->nmsg; m++) {
 		R.reported[m] = xcalloc(d->msg[m].nrcpt ? d->msg[m].nrcpt : 1, sizeof **R.reported);
+		R.carried[m] = xcalloc(d->msg[m].nrcpt ? d->msg[m].nrcpt : 1, sizeof **R.carried);
+	}
 
 	if (d->domain == NULL) {	/* the smarthost (runq_group: conf_via_smarthost) */
 		rr = smarthost_route(env, &rt, &e);
@@ -561,7 +660,10 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 	} else {
 		rr = route_mx(env->dns, d->domain, c->allow_local_mx, env->rnd, env->rndctx, &rt, &e);
 		level = conf_tls_for(c, d->domain);
+		mx = true;
 	}
+	R.rt = &rt;
+	R.level = level;
 	switch (rr) {
 	case ROUTE_OK:
 		set_outcome(&last, cause(DLV_C_CONNECT), "none", "none", "no host could be reached");
@@ -586,6 +688,8 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 		int noprogress = 0;
 
 		implicit = d->domain == NULL && smarthost_implicit(c, rt.t[i].port);
+		R.next_host = mx && i + 1 < rt.n;
+		R.host = i;
 
 		while (!stopping(env) && current(&R) >= 0) {
 			bool tls_failed = false;
@@ -611,6 +715,8 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 			report_rest(&R, (size_t)R.hand[0], &last);
 	}
 over:
+	for (m = 0; m < d->nmsg; m++)
+		flush_held(&R, m);	/* (carried when postern was stopping) */
 	/* what is still in hand: deferred if it was in a transaction, else given back untouched */
 	while (R.nhand > 0) {
 		size_t m0 = (size_t)R.hand[0];
@@ -621,9 +727,15 @@ over:
 		report_rest(&R, m0, &o);
 	}
 	route_free(&rt);
-	for (m = 0; m < d->nmsg; m++)
+	for (m = 0; m < d->nmsg; m++) {
 		free(R.reported[m]);
+		free(R.carried[m]);
+		free(R.held[m]);
+	}
 	free(R.reported);
+	free(R.carried);
+	free(R.held);
+	free(R.carry);
 	free(R.done);
 	free(R.tries);
 }

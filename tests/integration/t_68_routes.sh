@@ -1,0 +1,54 @@
+# t_68_routes.sh - routes beyond one host (issue 13): a 4xx to RCPT from one MX retried at the next
+# MX of the destination within the same attempt, recipient by recipient. Helpers are prefixed rt_
+# (every t_*.sh is sourced into each test). mx-pref.example has MX 10 mx1 (127.0.0.11) and MX 20 mx2
+# (127.0.0.12).
+
+# rt_rcpts_once WANT - every recipient stored by any server of the test, sorted, equals WANT (so each
+# was delivered exactly once, wherever).
+rt_rcpts_once() {
+	expect_eq "recipients stored (all servers, each once)" "$1" \
+		"$(cat "$T"/mail/*/*.env 2>/dev/null | sed -n 's/^rcpt_to: //p' | sort | tr '\n' ' ' | sed 's/ $//')"
+}
+
+test_routes_rcpt_4xx_next_mx() {	# a 451 to RCPT at the first MX: those recipients, only they, at the second
+	postern_env
+	dl_nodkim
+	smtpd_start mx1 127.0.0.11:25 --rcpt-451 'soft*' || fail "start mx1"
+	smtpd_start mx2 127.0.0.12:25 || fail "start mx2"
+	printf 'From: a@postern.example\nSubject: split\nX-Seq: 1\n\nsplit\n' |
+		submit -i -f a@postern.example -- hard1@mx-pref.example soft1@mx-pref.example \
+			soft2@mx-pref.example hard2@mx-pref.example
+	printf 'From: a@postern.example\nSubject: all soft\nX-Seq: 2\n\nsoft\n' |
+		submit -i -f a@postern.example -- soft3@mx-pref.example
+	queue_run
+	dl_expect_spool_empty
+	expect_eq "mx1 stored" 1 "$(mail_count mx1)"
+	expect_eq "mx1 recipients" "hard1@mx-pref.example hard2@mx-pref.example" "$(all_rcpts mx1)"
+	expect_eq "mx2 stored" 2 "$(mail_count mx2)"
+	expect_eq "mx2 recipients" "soft1@mx-pref.example soft2@mx-pref.example soft3@mx-pref.example" \
+		"$(all_rcpts mx2)"
+	rt_rcpts_once "hard1@mx-pref.example hard2@mx-pref.example soft1@mx-pref.example soft2@mx-pref.example soft3@mx-pref.example"
+	expect_eq "X-Seq 1 stored (mx1 and mx2 share it)" 2 "$(dl_seq_counts | awk '$2 == 1 { print $1 }')"
+	expect_eq "X-Seq 2 stored" 1 "$(dl_seq_counts | awk '$2 == 2 { print $1 }')"
+}
+
+test_routes_rcpt_4xx_next_mx_down() {	# the second MX down: the 451 stands, the accepted are never resent
+	postern_env
+	dl_nodkim
+	smtpd_start mx1 127.0.0.11:25 --rcpt-451 'soft*' || fail "start mx1"
+	printf 'From: a@postern.example\nSubject: split\nX-Seq: 1\n\nsplit\n' |
+		submit -i -f a@postern.example -- hard1@mx-pref.example soft1@mx-pref.example
+	queue_run
+	expect_eq "mx1 recipients" "hard1@mx-pref.example" "$(all_rcpts mx1)"
+	expect_eq "deferred" 1 "$(dl_spool_count deferred)"
+	local env
+	env=$(find "$SPOOL/deferred" -type f)
+	grep -q '^R-DIAG .*451 4.2.0 mailbox busy here' "$env" || fail "R-DIAG: $(grep R-DIAG "$env")"
+	grep -qx "ATTEMPTS 1" "$env" || fail "ATTEMPTS: $(grep ^ATTEMPTS "$env")"
+	# mx2 comes up: the deferred recipient goes there (mx1 still says 451), hard1 is not sent again
+	smtpd_start mx2 127.0.0.12:25 || fail "start mx2"
+	queue_run
+	dl_expect_spool_empty
+	expect_eq "mx2 recipients" "soft1@mx-pref.example" "$(all_rcpts mx2)"
+	rt_rcpts_once "hard1@mx-pref.example soft1@mx-pref.example"
+}
