@@ -55,6 +55,7 @@ enum kind {
 	K_REWRITE,		/* struct conf_rewrites: "PATTERN ADDRESS", repeated */
 	K_MYIP,			/* check_myip: NAME@SERVER or none */
 	K_DNSBL,		/* dnsbl: zones, or none */
+	K_RELAY,		/* struct conf_relay: HOST[:PORT], port 25 unless given */
 };
 
 struct pctx;
@@ -63,10 +64,10 @@ typedef int parse_fn(struct pctx *x, const struct key *k, struct span v);
 typedef int show_fn(const struct config *c, const struct key *k, struct buf *out);
 static parse_fn parse_host, parse_path, parse_size, parse_dur, parse_int, parse_enum, parse_bool, parse_ipv4;
 static parse_fn set_dkim, set_policy, set_resolver, set_smarthost, set_canon, set_route, set_rewrite;
-static parse_fn set_myip, set_dnsbl;
+static parse_fn set_myip, set_dnsbl, set_relay;
 static int one_relay(struct pctx *x, const char *key, struct span v, char **host, int *port, bool *given);
 static show_fn show_str, show_size, show_usize, show_dur, show_int, show_enum, show_bool;
-static show_fn show_dkim, show_policy, show_smarthost, show_canon, show_route, show_rewrite;
+static show_fn show_dkim, show_policy, show_smarthost, show_canon, show_route, show_rewrite, show_relay;
 
 /* kinds - the parser and printer of each kind; `words`: the value may be several words; `repeat`: the
  * key may be given several times (each line adds one). */
@@ -93,6 +94,7 @@ static const struct kindops {
 	[K_REWRITE] = { set_rewrite, show_rewrite, true, true },
 	[K_MYIP] = { set_myip, show_str, false, false },
 	[K_DNSBL] = { set_dnsbl, show_str, true, false },
+	[K_RELAY] = { set_relay, show_relay, false, false },
 };
 
 static const char *const deliver_words[] = { "background", "queue", NULL };
@@ -150,6 +152,7 @@ static const struct key {
 	NUM("max_per_destination", K_INT, max_per_destination, "2", 1, 64),
 	NUM("destination_rate_delay", K_DUR, destination_rate_delay, "0", 0, 3600),	/* 0: none */
 	STR("source_address", K_IPV4, source_address, NULL, NULL),	/* NULL: the kernel chooses */
+	STR("fallback_relay", K_RELAY, fallback_relay, NULL, NULL),	/* NULL: refusals stand */
 	/* queue */
 	NUM("retry_min", K_DUR, retry_min, "5m", 0, LONG_MAX),	/* 0: retry at the next run */
 	NUM("retry_max", K_DUR, retry_max, "4h", 1, LONG_MAX),
@@ -661,6 +664,16 @@ static int one_relay(struct pctx *x, const char *key, struct span v, char **host
 	return 0;
 }
 
+/* set_relay - "HOST[:PORT]" into a struct conf_relay (port 25 unless given) */
+static int set_relay(struct pctx *x, const struct key *k, struct span v)
+{
+	struct conf_relay *r = field(x->c, k);
+
+	r->port = CONF_PORT_SMTP;
+	r->port_given = false;
+	return one_relay(x, k->name, v, &r->host, &r->port, &r->port_given);
+}
+
 /* set_smarthost - "HOST[:PORT] [HOST[:PORT]...]": the first, then the ones tried after it */
 static int set_smarthost(struct pctx *x, const struct key *k, struct span v)
 {
@@ -985,6 +998,7 @@ void conf_free(struct config *c)
 	free(c->tls_cert_name);
 	free(c->resolver);
 	free(c->source_address);
+	free(c->fallback_relay.host);
 	free(c->pidfile);
 	free(c->stats_file);
 	for (size_t i = 0; i < c->rewrite_sender.n; i++) {
@@ -1112,6 +1126,16 @@ static int show_rewrite(const struct config *c, const struct key *k, struct buf 
 	for (size_t i = 0; i < rw->n; i++)
 		bad |= buf_printf(out, "%s%s %s", i ? "\n" : "", rw->v[i].pattern, rw->v[i].addr);
 	return bad ? -1 : rw->n > 0;
+}
+
+/* show_relay - HOST:PORT, the port made explicit */
+static int show_relay(const struct config *c, const struct key *k, struct buf *out)
+{
+	const struct conf_relay *r = cfield(c, k);
+
+	if (r->host == NULL)
+		return 0;
+	return buf_printf(out, "%s:%d", r->host, r->port) < 0 ? -1 : 1;
 }
 
 /* show_smarthost - HOST:PORT, the port made explicit */

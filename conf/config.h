@@ -104,6 +104,7 @@ struct config {
 	char *tls_cert_name;	/* name the certbot hook matches */
 	char *resolver;		/* space-separated IPv4 addresses, or NULL for /etc/resolv.conf */
 	char *source_address;	/* IPv4 that direct deliveries leave from, or NULL: the kernel's choice */
+	struct conf_relay fallback_relay;	/* where direct deliveries refused go; host NULL: none */
 	int max_connections;	/* parallel destinations */
 	int max_per_destination;	/* connections to one destination at once */
 	long destination_rate_delay;	/* seconds between deliveries to one destination; 0: none */

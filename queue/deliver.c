@@ -60,11 +60,13 @@ struct outcome {
 	char relay[300];
 	char tls[64];
 	char diag[600];
+	enum dlv_refusal refusal;	/* a server's refusal of the sending host (dlv_refusal) */
 };
 
 static void set_outcome(struct outcome *o, struct dlv_fate f, const char *relay, const char *tls,
     const char *diag)
 {
+	o->refusal = DLV_R_NONE;
 	o->state = f.state;
 	fmt(o->status, sizeof o->status, "%s", f.status);
 	fmt(o->relay, sizeof o->relay, "%s", relay);
@@ -90,6 +92,7 @@ static void from_reply(struct outcome *o, const struct smtp_reply *r, const char
 	if (what)
 		fmt(diag + strlen(diag), sizeof diag - strlen(diag), ")");
 	set_outcome(o, dlv_fate(step, r->code, r->status, DLV_C_REPLY), relay, tls, diag);
+	o->refusal = dlv_refusal(r->code, r->status, r->text, r->text ? strlen(r->text) : 0);
 }
 
 struct run {
@@ -103,8 +106,13 @@ struct run {
 	bool ended;		/* the source has no more */
 	bool progress;		/* this connection: a message got its final answer from the server */
 	bool any_progress;	/* any connection of this destination */
-	/* next-MX retry of 4xx recipients (carry_rcpt): */
-	bool next_host;		/* a later MX of this destination may take a 4xx recipient */
+	/* next-MX retry of 4xx recipients, fallback_relay (carry_rcpt): */
+	size_t nmx;		/* rt's targets before fallback_relay's (rt->n: none) */
+	bool mx;		/* direct delivery: rt is the MX hosts (then the relay) */
+	bool next_host;		/* a later target of this destination may take a 4xx recipient */
+	bool relay_later;	/* on an MX host, with fallback_relay after the MX hosts */
+	bool at_relay;		/* on fallback_relay */
+	char direct_fail[300];	/* why the relay was reached with no MX answer, or "" */
 	bool **carried;		/* per message, per recipient: 4xx here, for the next MX */
 	struct outcome **held;	/* per message (NULL until needed): each carried recipient's 4xx */
 	bool *carry;		/* per message: has recipients carried to the next MX */
@@ -115,9 +123,27 @@ struct run {
 	size_t solo_m;
 };
 
+/* relay_why - on fallback_relay, why recipient k of m is there: "direct delivery refused for
+ * reputation", "... deferred", "... failed (REASON)"; "" when not on the relay. */
+static void relay_why(const struct run *R, size_t m, size_t k, char *dst, size_t n)
+{
+	const struct outcome *h = R->held[m] != NULL && R->held[m][k].status[0] ? &R->held[m][k] : NULL;
+
+	dst[0] = '\0';
+	if (!R->at_relay)
+		return;
+	if (h != NULL && h->refusal != DLV_R_NONE)
+		fmt(dst, n, "direct delivery refused for %s", dlv_refusal_name(h->refusal));
+	else if (h != NULL)
+		fmt(dst, n, "direct delivery deferred (%s)", h->status);
+	else
+		fmt(dst, n, "direct delivery failed (%s)", R->direct_fail[0] ? R->direct_fail : "no MX host answered");
+}
+
 static void report(struct run *R, size_t m, size_t k, const struct outcome *o)
 {
 	struct dlv_result r;
+	char why[400];
 
 	if (R->reported[m][k] || R->carried[m][k])
 		return;	/* (a carried recipient waits for the next MX: carry_rcpt) */
@@ -130,6 +156,10 @@ static void report(struct run *R, size_t m, size_t k, const struct outcome *o)
 	memcpy(r.relay, o->relay, sizeof r.relay);
 	memcpy(r.tls, o->tls, sizeof r.tls);
 	memcpy(r.diag, o->diag, sizeof r.diag);
+	relay_why(R, m, k, why, sizeof why);
+	if (why[0] != '\0')	/* the log and mailq say why it went to the relay */
+		fmt(r.diag, sizeof r.diag, "%s: %s via relay %s (%s)", why, o->state == DLV_SENT ? "sent" : "tried",
+		    o->relay, o->diag);
 	R->env->report(R->env->report_ctx, &r);
 }
 
@@ -152,10 +182,11 @@ static void report_rest(struct run *R, size_t m, const struct outcome *o)
 	hand_drop(R, m);
 }
 
-/* carry_rcpt - a 4xx to RCPT while a later MX of the destination is left: the recipient is not
- * reported but carried to that MX within this attempt (as Exim does); its reply is kept, to be its
- * outcome if no later MX answers for it (flush_held). Only that recipient goes again: those accepted
- * here are never resent. */
+/* carry_rcpt - a 4xx to RCPT while a later MX of the destination is left (or, on an MX host with
+ * fallback_relay set, any deferral or a refusal of the sending host: carries): the recipient is not
+ * reported but carried to the next target within this attempt (as Exim does); its reply is kept, to
+ * be its outcome if no later target answers for it (flush_held). Only that recipient goes again:
+ * those accepted here are never resent. */
 static void carry_rcpt(struct run *R, size_t m, size_t k, const struct outcome *o)
 {
 	if (R->held[m] == NULL)
@@ -163,6 +194,35 @@ static void carry_rcpt(struct run *R, size_t m, size_t k, const struct outcome *
 	R->held[m][k] = *o;
 	R->carried[m][k] = true;
 	R->carry[m] = true;
+}
+
+/* carries - whether outcome o at `step` sends the recipient on to the next target (carry_rcpt). */
+static bool carries(const struct run *R, const struct outcome *o, enum smtp_step step)
+{
+	if (!R->next_host || o->state == DLV_SENT)
+		return false;
+	if (o->state == DLV_DEFER && step == SMTP_STEP_RCPT)
+		return true;	/* the next MX, as Exim does */
+	if (!R->relay_later)
+		return false;
+	return o->state == DLV_DEFER || (o->state == DLV_FAIL && o->refusal != DLV_R_NONE);
+}
+
+/* settle - recipient k of m gets outcome o from `step`: reported, or carried on (carries). */
+static void settle(struct run *R, size_t m, size_t k, const struct outcome *o, enum smtp_step step)
+{
+	if (!R->reported[m][k] && !R->carried[m][k] && carries(R, o, step))
+		carry_rcpt(R, m, k, o);
+	else
+		report(R, m, k, o);
+}
+
+/* settle_rest - settle each recipient of m not answered yet, and m is done. */
+static void settle_rest(struct run *R, size_t m, const struct outcome *o, enum smtp_step step)
+{
+	for (size_t k = 0; k < R->d->msg[m].nrcpt; k++)
+		settle(R, m, k, o, step);
+	report_rest(R, m, o);	/* (marks it done) */
 }
 
 /* flush_held - message m's recipients a 4xx carried on and no later MX answered get the last 4xx
@@ -275,7 +335,7 @@ static void lost(struct run *R, size_t m, const char *relay, const char *tls, co
 		return;
 	/* why (smtp_failure's) names the relay and the step: "lost connection with RELAY while ..." */
 	set_outcome(&o, cause(DLV_C_LOST), relay, tls, why[0] ? why : "connection closed");
-	report_rest(R, m, &o);
+	settle_rest(R, m, &o, SMTP_STEP_CONNECT);
 }
 
 /* transaction - message m over an open session; its recipients already answered (a lost connection
@@ -343,23 +403,20 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 	if (mail.code >= 400) {
 		R->progress = true;	/* (an answer for the message: this connection works) */
 		from_reply(&o, &mail, relay, tls, SMTP_STEP_MAIL, "MAIL FROM");
-		report_rest(R, m, &o);
+		settle_rest(R, m, &o, SMTP_STEP_MAIL);
 		t = smtp_rset(s, e) == SMTP_OK ? TXN_OK : TXN_LOST;
 		goto out;
 	}
 	for (k = 0; k < n; k++)
 		if (rep[k].code >= 400) {
 			from_reply(&o, &rep[k], relay, tls, SMTP_STEP_RCPT, "RCPT TO");
-			if (o.state == DLV_DEFER && R->next_host)
-				carry_rcpt(R, m, idx[k], &o);
-			else
-				report(R, m, idx[k], &o);
+			settle(R, m, idx[k], &o, SMTP_STEP_RCPT);
 		}
 	if (accepted == 0 || !data_ok) {
 		R->progress = true;
 		if (accepted > 0) {	/* DATA refused: the accepted recipients get that answer */
 			from_reply(&o, smtp_last_reply(s), relay, tls, SMTP_STEP_DATA, "DATA");
-			report_rest(R, m, &o);
+			settle_rest(R, m, &o, SMTP_STEP_DATA);
 		}
 		report_rest(R, m, &o);	/* (all answered already: this only marks it done) */
 		t = smtp_rset(s, e) == SMTP_OK ? TXN_OK : TXN_LOST;
@@ -381,7 +438,7 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 		}
 		for (k = 0; k < n; k++)
 			if (rep[k].code < 400)
-				report(R, m, idx[k], &o);
+				settle(R, m, idx[k], &o, SMTP_STEP_DOT);
 		report_rest(R, m, &o);	/* (marks it done) */
 	} else if (r == SMTP_FAIL_LOCAL) {
 		set_outcome(&o, cause(DLV_C_LOCAL), relay, tls, e->msg);
@@ -433,7 +490,7 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 	memset(&so, 0, sizeof so);
 	smtp_timeouts_from_config(c, &so.to);
 	so.peer = relay;	/* the smtp layer's reasons name it */
-	so.source = R->d->domain != NULL ? c->source_address : NULL;	/* not to the smarthost */
+	so.source = R->d->domain != NULL && !R->at_relay ? c->source_address : NULL;	/* not to a relay */
 	so.transcript = env->transcript;
 	so.transcript_ctx = env->transcript_ctx;
 	s = smtp_new(&so);
@@ -553,25 +610,48 @@ static bool stopping(const struct dlv_env *env)
 	return env->stop != NULL && *env->stop;
 }
 
-/* carry_on - message m is done at the MX the main session is on but for recipients a 4xx carried on
- * (carry_rcpt): those recipients, and only they, go to the next MX hosts in turn, each on a
- * connection of its own, until one answers for them or the hosts run out (then they keep their last
- * 4xx). The main session's connection waits meanwhile; what it knew of its progress is kept. */
+/* on_target - the sessions to come are with target j of the destination. */
+static void on_target(struct run *R, size_t j)
+{
+	R->next_host = R->mx && j + 1 < R->rt->n;
+	R->relay_later = R->mx && j < R->nmx && R->nmx < R->rt->n;
+	R->at_relay = R->mx && j >= R->nmx;
+}
+
+/* refused_only - every recipient of m carried on was refused for the sending host's sake (the other
+ * MX hosts of the destination would say the same: straight to fallback_relay). */
+static bool refused_only(const struct run *R, size_t m)
+{
+	for (size_t k = 0; k < R->d->msg[m].nrcpt; k++)
+		if (R->carried[m][k] && R->held[m][k].refusal == DLV_R_NONE)
+			return false;
+	return true;
+}
+
+/* carry_on - message m is done at the MX the main session is on but for recipients carried on
+ * (carry_rcpt): those recipients, and only they, go to the next targets in turn (the next MX hosts,
+ * then fallback_relay), each on a connection of its own, until one answers for them or the targets
+ * run out (then they keep their last reply). The main session's connection waits meanwhile; what it
+ * knew of its progress and its target is kept. */
 static void carry_on(struct run *R, size_t m)
 {
-	bool progress = R->progress, next_host = R->next_host;
+	bool progress = R->progress, next_host = R->next_host, relay_later = R->relay_later;
+	bool at_relay = R->at_relay;
+	size_t j = R->host + 1;
 	struct outcome last;
 
+	if (refused_only(R, m) && j < R->nmx)
+		j = R->nmx;
 	R->solo = true;
 	R->solo_m = m;
-	for (size_t j = R->host + 1; j < R->rt->n && R->carry[m] && !stopping(R->env); j++) {
+	for (; j < R->rt->n && R->carry[m] && !stopping(R->env); j++) {
 		int noprogress = 0;
 
 		R->carry[m] = false;
 		R->done[m] = false;
 		for (size_t k = 0; k < R->d->msg[m].nrcpt; k++)
 			R->carried[m][k] = false;
-		R->next_host = j + 1 < R->rt->n;
+		on_target(R, j);
 		while (!stopping(R->env) && !R->done[m]) {
 			bool tls_failed = false;
 			enum sess res = session(R, &R->rt->t[j], R->level, false, false, &last, &tls_failed);
@@ -591,6 +671,8 @@ static void carry_on(struct run *R, size_t m)
 	R->solo = false;
 	R->progress = progress;
 	R->next_host = next_host;
+	R->relay_later = relay_later;
+	R->at_relay = at_relay;
 }
 
 /* smarthost_implicit - whether the smarthost at this port speaks TLS from the first byte. */
@@ -623,6 +705,27 @@ static enum route_result smarthost_route(const struct dlv_env *env, struct route
 	return rr;
 }
 
+/* add_fallback - fallback_relay's targets after the MX hosts, when the MX lookup came to hosts or to a
+ * temporary failure (a domain that does not exist or takes no mail is no business of the relay's).
+ * True when they were added. */
+static bool add_fallback(const struct dlv_env *env, enum route_result rr, struct route *rt)
+{
+	const struct conf_relay *fr = &env->c->fallback_relay;
+	struct route more = { 0 };
+	struct err e2;
+
+	if (rr != ROUTE_OK && rr != ROUTE_TEMPFAIL && rr != ROUTE_NOHOSTS)
+		return false;
+	err_clear(&e2);
+	if (route_host(env->dns, fr->host, fr->port, &more, &e2) != ROUTE_OK)
+		return false;	/* (the MX hosts' verdict stands) */
+	rt->t = xreallocarray(rt->t, rt->n + more.n, sizeof *rt->t);
+	memcpy(rt->t + rt->n, more.t, more.n * sizeof *more.t);
+	rt->n += more.n;
+	free(more.t);	/* the host names now belong to rt */
+	return true;
+}
+
 void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 {
 	const struct config *c = env->c;
@@ -633,7 +736,7 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 	enum route_result rr;
 	enum tls_level level;
 	const struct conf_route *via;
-	bool implicit = false, mx = false;
+	bool implicit = false, mx = false, relayed = false;
 	size_t m, i;
 
 	err_clear(&e);
@@ -664,6 +767,10 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 	}
 	R.rt = &rt;
 	R.level = level;
+	R.mx = mx;
+	R.nmx = rt.n;
+	if (mx && c->fallback_relay.host != NULL)
+		relayed = add_fallback(env, rr, &rt);
 	switch (rr) {
 	case ROUTE_OK:
 		set_outcome(&last, cause(DLV_C_CONNECT), "none", "none", "no host could be reached");
@@ -684,12 +791,18 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 		    e.msg[0] ? e.msg : "DNS lookup failed");
 		break;
 	}
+	if (relayed && rr != ROUTE_OK) {
+		fmt(R.direct_fail, sizeof R.direct_fail, "%s", last.diag);	/* (no MX to try: the relay) */
+		rr = ROUTE_OK;
+	}
 	for (i = 0; rr == ROUTE_OK && i < rt.n && !stopping(env); i++) {
 		int noprogress = 0;
 
 		implicit = d->domain == NULL && smarthost_implicit(c, rt.t[i].port);
-		R.next_host = mx && i + 1 < rt.n;
+		on_target(&R, i);
 		R.host = i;
+		if (R.at_relay && R.direct_fail[0] == '\0')	/* no MX host could be used: why */
+			fmt(R.direct_fail, sizeof R.direct_fail, "%s", last.diag);
 
 		while (!stopping(env) && current(&R) >= 0) {
 			bool tls_failed = false;

@@ -52,3 +52,62 @@ test_routes_rcpt_4xx_next_mx_down() {	# the second MX down: the 451 stands, the 
 	expect_eq "mx2 recipients" "soft1@mx-pref.example" "$(all_rcpts mx2)"
 	rt_rcpts_once "hard1@mx-pref.example soft1@mx-pref.example"
 }
+
+# rt_queue_run_v - `postern queue-run -v` (its status= lines in $T/qr.out); must exit 0.
+rt_queue_run_v() {
+	ln -sf "$BIN" "$T/bin/postern"
+	"$T/bin/postern" -C "$CONF" queue-run -v </dev/null >"$T/qr.out" 2>&1
+	expect_eq "postern queue-run exit status" 0 "$?"
+}
+
+RT_REPUTATION="5.7.1 Our system has detected that this message is likely unsolicited mail: the sending IP has a poor reputation"
+
+test_routes_fallback_reputation() {	# 550 naming reputation: sent once via fallback_relay, accepted ones not
+	postern_env "fallback_relay 127.0.0.30"
+	dl_nodkim
+	smtpd_start mx1 127.0.0.11:25 --rcpt-5xx 'rep*' --rcpt-550-text "$RT_REPUTATION" || fail "start mx1"
+	smtpd_start mx2 127.0.0.12:25 || fail "start mx2"
+	smtpd_start relay 127.0.0.30:25 || fail "start relay"
+	printf 'From: a@postern.example\nSubject: rep\nX-Seq: 1\n\nrep\n' |
+		submit -i -f a@postern.example -- ok1@mx-pref.example rep1@mx-pref.example
+	rt_queue_run_v
+	dl_expect_spool_empty
+	expect_eq "mx1 recipients" "ok1@mx-pref.example" "$(all_rcpts mx1)"
+	expect_eq "relay stored" 1 "$(mail_count relay)"
+	expect_eq "relay recipients" "rep1@mx-pref.example" "$(all_rcpts relay)"
+	expect_eq "mx2 stored (a reputation refusal goes straight to the relay)" 0 "$(mail_count mx2)"
+	grep -q 'to=<rep1@mx-pref.example>, relay=127.0.0.30\[127.0.0.30\]:25,.*status=sent (direct delivery refused for reputation: sent via relay' "$T/qr.out" ||
+		fail "log line: $(grep 'rep1' "$T/qr.out")"
+	rt_rcpts_once "ok1@mx-pref.example rep1@mx-pref.example"
+}
+
+test_routes_fallback_not_user_unknown() {	# 550 user unknown bounces: the relay receives nothing
+	postern_env "fallback_relay 127.0.0.30"
+	dl_nodkim
+	smtpd_start mx1 127.0.0.11:25 --rcpt-5xx 'unk*' || fail "start mx1"
+	smtpd_start relay 127.0.0.30:25 || fail "start relay"
+	smtpd_start bounces 127.0.0.15:25 || fail "start bounces"
+	printf 'From: a@postern.example\nSubject: unk\nX-Seq: 1\n\nunk\n' |
+		submit -i -f a@postern.example -- ok1@mx-pref.example unk1@mx-pref.example
+	rt_queue_run_v
+	grep -q 'to=<unk1@mx-pref.example>, relay=mx1.mx-pref.example.*status=bounced' "$T/qr.out" ||
+		fail "unk1 not bounced by mx1: $(grep 'unk1' "$T/qr.out")"
+	queue_run	# (the bounce, if it is still queued)
+	expect_eq "mx1 recipients" "ok1@mx-pref.example" "$(all_rcpts mx1)"
+	expect_eq "relay stored" 0 "$(mail_count relay)"
+	wait_for 10 mail_count_is bounces 1 || fail "no bounce at the sender's MX"
+	expect_eq "bounce to" "a@postern.example" "$(all_rcpts bounces)"
+}
+
+test_routes_fallback_unreachable() {	# no MX host answers: the relay, and the log says why
+	postern_env "fallback_relay 127.0.0.30"
+	dl_nodkim
+	smtpd_start relay 127.0.0.30:25 || fail "start relay"
+	printf 'From: a@postern.example\nSubject: down\nX-Seq: 1\n\ndown\n' |
+		submit -i -f a@postern.example -- down1@mx-pref.example
+	rt_queue_run_v
+	dl_expect_spool_empty
+	expect_eq "relay recipients" "down1@mx-pref.example" "$(all_rcpts relay)"
+	grep -q 'to=<down1@mx-pref.example>, relay=127.0.0.30.*status=sent (direct delivery failed (connect to mx2.mx-pref.example' "$T/qr.out" ||
+		fail "log line: $(grep 'down1' "$T/qr.out")"
+}
