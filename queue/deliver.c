@@ -550,8 +550,12 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 		set_outcome(last, cause(DLV_C_TLS_FAILED), relay, tls, diag);
 		goto quit;
 	}
-	if (R->d->domain == NULL && env->auth.user != NULL) {	/* the smarthost's credentials, for it only */
-		r = smtp_auth(s, env->auth.user, env->auth.pass, c->smarthost_tls == SMARTHOST_TLS_NONE, &e);
+	int ai = R->d->domain == NULL ? conf_smarthost_auth_for(c, t->host, t->port) : -1;
+	struct dlv_cred cred = ai >= 0 && ai < CONF_SMARTHOSTS ? env->auth.host[ai] :
+	    (struct dlv_cred){ env->auth.user, env->auth.pass };
+
+	if (R->d->domain == NULL && cred.user != NULL) {	/* the smarthost's credentials, for it only */
+		r = smtp_auth(s, cred.user, cred.pass, c->smarthost_tls == SMARTHOST_TLS_NONE, &e);
 		if (r != SMTP_OK) {
 			/* credentials are fixed by the admin, not by bouncing: dlv_fate defers a 5xx to AUTH */
 			if (r == SMTP_FAIL_RESP)

@@ -111,3 +111,31 @@ test_routes_fallback_unreachable() {	# no MX host answers: the relay, and the lo
 	grep -q 'to=<down1@mx-pref.example>, relay=127.0.0.30.*status=sent (direct delivery failed (connect to mx2.mx-pref.example' "$T/qr.out" ||
 		fail "log line: $(grep 'down1' "$T/qr.out")"
 }
+
+test_routes_smarthost_auth_per_host() {	# smarthost_auth HOST FILE: each smarthost its own credentials
+	printf 'postern s3cret\n' >"$T/smarthost.auth"
+	printf 'second s3cond\n' >"$T/second.auth"
+	printf 'second s3cond\n' >"$T/second.users"
+	chown root:postern "$T/smarthost.auth" "$T/second.auth"
+	chmod 0640 "$T/smarthost.auth" "$T/second.auth"
+	postern_env "smarthost smarthost.example:587 smarthost.example:2587" "smarthost_auth $T/smarthost.auth" \
+		"smarthost_auth smarthost.example:2587 $T/second.auth"
+	# the first (:587, user postern) is down: the second authenticates as its own user
+	smtpd_start second 127.0.0.20:2587 --tls-as smarthost --auth-file "$T/second.users" || fail "start second"
+	msg "a@postern.example" "far@mx-pref.example" "second" | submit -t -i
+	queue_run
+	expect_eq "at the second smarthost" far@mx-pref.example "$(all_rcpts second)"
+	expect_eq "its auth user" second "$(env_get second 1 auth_user)"
+	expect_eq "tls" yes "$(env_get second 1 tls)"
+	expect_queue_empty
+	# the first comes up: it gets the next message, with the credentials of the line without a host
+	smarthost_start || fail "start smarthost"
+	msg "a@postern.example" "far2@mx-pref.example" "first" | submit -t -i
+	queue_run
+	expect_eq "at the first smarthost" far2@mx-pref.example "$(all_rcpts smarthost587)"
+	expect_eq "its auth user" postern "$(env_get smarthost587 1 auth_user)"
+	expect_eq "the second got no more" 1 "$(mail_count second)"
+	expect_queue_empty
+	expect_eq "postern config smarthost_auth" "$T/smarthost.auth
+smarthost.example:2587 $T/second.auth" "$("$BIN" -C "$CONF" config smarthost_auth)"
+}
