@@ -229,14 +229,24 @@ static void settle_rest(struct run *R, size_t m, const struct outcome *o, enum s
  * they had. */
 static void flush_held(struct run *R, size_t m)
 {
+	bool at_relay = R->at_relay;
+
 	if (R->held[m] == NULL)
 		return;
+	R->at_relay = false;	/* (the reply is an MX host's, not the relay's: no "via relay") */
 	for (size_t k = 0; k < R->d->msg[m].nrcpt; k++)
 		if (R->held[m][k].status[0] != '\0') {
+			struct outcome *h = &R->held[m][k];
+
 			R->carried[m][k] = false;
-			report(R, m, k, &R->held[m][k]);
+			if (h->state == DLV_FAIL && R->mx && R->nmx < R->rt->n) {
+				h->state = DLV_DEFER;	/* a refusal of us, and the relay could not be used: */
+				h->status[0] = '4';	/* it may take the recipient next time */
+			}
+			report(R, m, k, h);
 		}
 	R->carry[m] = false;
+	R->at_relay = at_relay;
 }
 
 /* take - from the source, into the hand: the message index, -1 (no more) or -2 (none yet). */

@@ -139,3 +139,24 @@ test_routes_smarthost_auth_per_host() {	# smarthost_auth HOST FILE: each smartho
 	expect_eq "postern config smarthost_auth" "$T/smarthost.auth
 smarthost.example:2587 $T/second.auth" "$("$BIN" -C "$CONF" config smarthost_auth)"
 }
+
+test_routes_fallback_relay_down() {	# a reputation refusal with the relay down: deferred, then via the relay
+	postern_env "fallback_relay 127.0.0.30"
+	dl_nodkim
+	smtpd_start mx1 127.0.0.11:25 --rcpt-5xx 'rep*' --rcpt-550-text "$RT_REPUTATION" || fail "start mx1"
+	printf 'From: a@postern.example\nSubject: rep\nX-Seq: 1\n\nrep\n' |
+		submit -i -f a@postern.example -- ok1@mx-pref.example rep1@mx-pref.example
+	queue_run
+	expect_eq "mx1 recipients" "ok1@mx-pref.example" "$(all_rcpts mx1)"
+	expect_eq "deferred, not bounced" 1 "$(dl_spool_count deferred)"
+	local env
+	env=$(find "$SPOOL/deferred" -type f)
+	grep -qx "R-STATUS 4.7.1" "$env" || fail "R-STATUS: $(grep R-STATUS "$env")"
+	grep -q '^R-DIAG .*poor reputation' "$env" || fail "R-DIAG: $(grep R-DIAG "$env")"
+	grep -q '^R-DIAG .*via relay' "$env" && fail "R-DIAG names a relay that was not used: $(grep R-DIAG "$env")"
+	smtpd_start relay 127.0.0.30:25 || fail "start relay"
+	queue_run
+	dl_expect_spool_empty
+	expect_eq "relay recipients" "rep1@mx-pref.example" "$(all_rcpts relay)"
+	rt_rcpts_once "ok1@mx-pref.example rep1@mx-pref.example"
+}
