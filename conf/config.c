@@ -55,6 +55,8 @@ enum kind {
 	K_REWRITE,		/* struct conf_rewrites: "PATTERN ADDRESS", repeated */
 	K_MYIP,			/* check_myip: NAME@SERVER or none */
 	K_DNSBL,		/* dnsbl: zones, or none */
+	K_RELAY,		/* struct conf_relay: HOST[:PORT], port 25 unless given */
+	K_SHAUTH,		/* smarthost_auth: FILE, or HOST[:PORT] FILE (repeated) */
 };
 
 struct pctx;
@@ -63,10 +65,10 @@ typedef int parse_fn(struct pctx *x, const struct key *k, struct span v);
 typedef int show_fn(const struct config *c, const struct key *k, struct buf *out);
 static parse_fn parse_host, parse_path, parse_size, parse_dur, parse_int, parse_enum, parse_bool, parse_ipv4;
 static parse_fn set_dkim, set_policy, set_resolver, set_smarthost, set_canon, set_route, set_rewrite;
-static parse_fn set_myip, set_dnsbl;
+static parse_fn set_myip, set_dnsbl, set_relay, set_shauth;
 static int one_relay(struct pctx *x, const char *key, struct span v, char **host, int *port, bool *given);
 static show_fn show_str, show_size, show_usize, show_dur, show_int, show_enum, show_bool;
-static show_fn show_dkim, show_policy, show_smarthost, show_canon, show_route, show_rewrite;
+static show_fn show_dkim, show_policy, show_smarthost, show_canon, show_route, show_rewrite, show_relay, show_shauth;
 
 /* kinds - the parser and printer of each kind; `words`: the value may be several words; `repeat`: the
  * key may be given several times (each line adds one). */
@@ -93,6 +95,8 @@ static const struct kindops {
 	[K_REWRITE] = { set_rewrite, show_rewrite, true, true },
 	[K_MYIP] = { set_myip, show_str, false, false },
 	[K_DNSBL] = { set_dnsbl, show_str, true, false },
+	[K_RELAY] = { set_relay, show_relay, false, false },
+	[K_SHAUTH] = { set_shauth, show_shauth, true, true },
 };
 
 static const char *const deliver_words[] = { "background", "queue", NULL };
@@ -138,7 +142,7 @@ static const struct key {
 	STR("smarthost", K_SMARTHOST, smarthost, NULL, NULL),
 	ENUM("smarthost_tls", smarthost_tls, "auto", shtls_words),
 	STR("route", K_ROUTE, route, NULL, NULL),
-	STR("smarthost_auth", K_PATH, smarthost_auth, NULL, NULL),
+	STR("smarthost_auth", K_SHAUTH, smarthost_auth, NULL, NULL),
 	ENUM("tls", tls, "may", tls_words),
 	STR("tls_policy", K_POLICY, tls_policy, NULL, NULL),
 	STR("tls_ca", K_PATH, tls_ca, NULL, NULL),	/* NULL: the system's hashed folder (tls.c) */
@@ -150,6 +154,7 @@ static const struct key {
 	NUM("max_per_destination", K_INT, max_per_destination, "2", 1, 64),
 	NUM("destination_rate_delay", K_DUR, destination_rate_delay, "0", 0, 3600),	/* 0: none */
 	STR("source_address", K_IPV4, source_address, NULL, NULL),	/* NULL: the kernel chooses */
+	STR("fallback_relay", K_RELAY, fallback_relay, NULL, NULL),	/* NULL: refusals stand */
 	/* queue */
 	NUM("retry_min", K_DUR, retry_min, "5m", 0, LONG_MAX),	/* 0: retry at the next run */
 	NUM("retry_max", K_DUR, retry_max, "4h", 1, LONG_MAX),
@@ -663,6 +668,55 @@ static int one_relay(struct pctx *x, const char *key, struct span v, char **host
 	return 0;
 }
 
+/* set_relay - "HOST[:PORT]" into a struct conf_relay (port 25 unless given) */
+static int set_relay(struct pctx *x, const struct key *k, struct span v)
+{
+	struct conf_relay *r = field(x->c, k);
+
+	r->port = CONF_PORT_SMTP;
+	r->port_given = false;
+	return one_relay(x, k->name, v, &r->host, &r->port, &r->port_given);
+}
+
+/* set_shauth - "FILE" (every smarthost) or "HOST[:PORT] FILE" (that one) */
+static int set_shauth(struct pctx *x, const struct key *k, struct span v)
+{
+	struct config *c = x->c;
+	struct span a = next_word(&v), b = next_word(&v);
+	struct conf_host_auth h = { 0 };
+	bool given = false;
+
+	(void)k;
+	if (next_word(&v).n != 0)
+		return badval(x, "smarthost_auth", "wants FILE or HOST[:PORT] FILE, got", a);
+	if (b.n == 0) {
+		if (c->smarthost_auth != NULL)
+			return bad(x, "smarthost_auth: the line without a host is given twice");
+		if (!conf_path_ok(a))
+			return badval(x, "smarthost_auth", "not an absolute path:", a);
+		set_str(&c->smarthost_auth, xstrndup(a.p, a.n));
+		return 0;
+	}
+	if (c->nsmarthost_auth_host >= CONF_SMARTHOSTS)
+		return bad(x, "smarthost_auth: at most %d hosts", CONF_SMARTHOSTS);
+	if (!conf_path_ok(b))
+		return badval(x, "smarthost_auth", "not an absolute path:", b);
+	if (one_relay(x, "smarthost_auth", a, &h.host, &h.port, &given) < 0) {
+		free(h.host);
+		return -1;
+	}
+	for (size_t i = 0; i < c->nsmarthost_auth_host; i++)
+		if (strcmp(c->smarthost_auth_host[i].host, h.host) == 0 && c->smarthost_auth_host[i].port == h.port) {
+			free(h.host);
+			return badval(x, "smarthost_auth", "host given twice:", a);
+		}
+	h.path = xstrndup(b.p, b.n);
+	c->smarthost_auth_host = xreallocarray(c->smarthost_auth_host, c->nsmarthost_auth_host + 1,
+	    sizeof *c->smarthost_auth_host);
+	c->smarthost_auth_host[c->nsmarthost_auth_host++] = h;
+	return 0;
+}
+
 /* set_smarthost - "HOST[:PORT] [HOST[:PORT]...]": the first, then the ones tried after it */
 static int set_smarthost(struct pctx *x, const struct key *k, struct span v)
 {
@@ -759,6 +813,17 @@ static int conf_finish(struct pctx *x)
 	for (size_t i = 0; i < c->nsmarthost_alt; i++)
 		if (!c->smarthost_alt[i].port_given)
 			c->smarthost_alt[i].port = default_port(c);
+	for (size_t i = 0; i < c->nsmarthost_auth_host; i++) {
+		const struct conf_host_auth *h = &c->smarthost_auth_host[i];
+		bool on = c->smarthost != NULL && strcmp(c->smarthost, h->host) == 0 &&
+		    (h->port == 0 || h->port == c->smarthost_port);
+
+		for (size_t j = 0; j < c->nsmarthost_alt; j++)
+			on |= strcmp(c->smarthost_alt[j].host, h->host) == 0 &&
+			    (h->port == 0 || h->port == c->smarthost_alt[j].port);
+		if (!on)
+			return bad(x, "smarthost_auth %s: not a host of the smarthost line", h->host);
+	}
 	for (size_t i = 0; i < c->nroute; i++)
 		if (c->route[i].kind == CONF_ROUTE_SMARTHOST && c->smarthost == NULL)
 			return bad(x, "route %s%s smarthost: no smarthost is set", c->route[i].subs_only ? "." : "",
@@ -915,6 +980,24 @@ const struct conf_route *conf_route_for(const struct config *c, const char *doma
 	return NULL;
 }
 
+/* conf_smarthost_auth_for - see config.h */
+int conf_smarthost_auth_for(const struct config *c, const char *host, int port)
+{
+	int any = -1;
+
+	for (size_t i = 0; i < c->nsmarthost_auth_host; i++) {
+		const struct conf_host_auth *h = &c->smarthost_auth_host[i];
+
+		if (strcasecmp(h->host, host) != 0)
+			continue;
+		if (h->port == port)
+			return (int)i;
+		if (h->port == 0 && any < 0)
+			any = (int)i;
+	}
+	return any;
+}
+
 /* conf_via_smarthost - see config.h */
 bool conf_via_smarthost(const struct config *c, const char *domain)
 {
@@ -953,12 +1036,18 @@ void conf_free(struct config *c)
 		free(c->smarthost_alt[i].host);
 	free(c->smarthost_alt);
 	free(c->smarthost_auth);
+	for (size_t i = 0; i < c->nsmarthost_auth_host; i++) {
+		free(c->smarthost_auth_host[i].host);
+		free(c->smarthost_auth_host[i].path);
+	}
+	free(c->smarthost_auth_host);
 	free(c->tls_ca);
 	free(c->tls_cert);
 	free(c->tls_key);
 	free(c->tls_cert_name);
 	free(c->resolver);
 	free(c->source_address);
+	free(c->fallback_relay.host);
 	free(c->pidfile);
 	free(c->stats_file);
 	for (size_t i = 0; i < c->rewrite_sender.n; i++) {
@@ -1087,6 +1176,35 @@ static int show_rewrite(const struct config *c, const struct key *k, struct buf 
 	for (size_t i = 0; i < rw->n; i++)
 		bad |= buf_printf(out, "%s%s %s", i ? "\n" : "", rw->v[i].pattern, rw->v[i].addr);
 	return bad ? -1 : rw->n > 0;
+}
+
+/* show_shauth - the line for every smarthost, then one "HOST[:PORT] FILE" line per host */
+static int show_shauth(const struct config *c, const struct key *k, struct buf *out)
+{
+	int bad = 0, n = 0;
+
+	(void)k;
+	if (c->smarthost_auth != NULL)
+		bad |= buf_printf(out, "%s", c->smarthost_auth), n++;
+	for (size_t i = 0; i < c->nsmarthost_auth_host; i++) {
+		const struct conf_host_auth *h = &c->smarthost_auth_host[i];
+
+		bad |= buf_printf(out, "%s%s", n++ ? "\n" : "", h->host);
+		if (h->port != 0)
+			bad |= buf_printf(out, ":%d", h->port);
+		bad |= buf_printf(out, " %s", h->path);
+	}
+	return bad ? -1 : n > 0;
+}
+
+/* show_relay - HOST:PORT, the port made explicit */
+static int show_relay(const struct config *c, const struct key *k, struct buf *out)
+{
+	const struct conf_relay *r = cfield(c, k);
+
+	if (r->host == NULL)
+		return 0;
+	return buf_printf(out, "%s:%d", r->host, r->port) < 0 ? -1 : 1;
 }
 
 /* show_smarthost - HOST:PORT, the port made explicit */

@@ -71,6 +71,13 @@ struct conf_relay {
 /* CONF_SMARTHOSTS - hosts on one smarthost line */
 #define CONF_SMARTHOSTS 8
 
+/* One "smarthost_auth HOST[:PORT] FILE" line: that smarthost's own credentials. */
+struct conf_host_auth {
+	char *host;		/* lower-case, as on the smarthost line */
+	int port;		/* 0: any port of host */
+	char *path;
+};
+
 struct config {
 	char *path;		/* the file it came from (for messages) */
 	/* submission */
@@ -94,7 +101,9 @@ struct config {
 	struct conf_relay *smarthost_alt;	/* the hosts after the first on the line, tried in turn */
 	size_t nsmarthost_alt;
 	enum smarthost_tls smarthost_tls;
-	char *smarthost_auth;	/* credentials file path, or NULL */
+	char *smarthost_auth;	/* credentials file path for every smarthost, or NULL */
+	struct conf_host_auth *smarthost_auth_host;	/* per-host credentials, at most CONF_SMARTHOSTS */
+	size_t nsmarthost_auth_host;
 	enum tls_level tls;
 	struct conf_tls_policy *tls_policy;
 	size_t ntls_policy;
@@ -105,6 +114,7 @@ struct config {
 	char *tls_cert_name;	/* name the certbot hook matches */
 	char *resolver;		/* space-separated IPv4 addresses, or NULL for /etc/resolv.conf */
 	char *source_address;	/* IPv4 that direct deliveries leave from, or NULL: the kernel's choice */
+	struct conf_relay fallback_relay;	/* where direct deliveries refused go; host NULL: none */
 	int max_connections;	/* parallel destinations */
 	int max_per_destination;	/* connections to one destination at once */
 	long destination_rate_delay;	/* seconds between deliveries to one destination; 0: none */
@@ -166,6 +176,11 @@ const char *conf_notice_domain(const struct config *c);
 /* conf_route_for - the route line for recipient domain `domain` (the most specific: the domain
  * itself, then each parent), or NULL: the default (smarthost when set, else direct). Pure. */
 const struct conf_route *conf_route_for(const struct config *c, const char *domain);
+
+/* conf_smarthost_auth_for - which smarthost_auth line gives the credentials for smarthost host:port:
+ * the index into smarthost_auth_host of the one for HOST:PORT, else of the one for HOST, else -1 (the
+ * line without a host, smarthost_auth, if any). Pure. */
+int conf_smarthost_auth_for(const struct config *c, const char *host, int port);
 
 /* conf_via_smarthost - whether mail for `domain` goes to the smarthost. Pure. */
 bool conf_via_smarthost(const struct config *c, const char *domain);

@@ -4,7 +4,9 @@
  * Which failures move on to the next host (RFC 5321 5.1): no connection, a timeout, a greeting or EHLO
  * that is not 2xx, a TLS handshake that fails or does not meet the policy, and a connection lost before
  * any recipient of the message got an answer. A 4xx or 5xx to MAIL, RCPT or DATA is the answer for that
- * message: 5xx fails the recipient, 4xx defers it. Every recipient is reported exactly once.
+ * message: 5xx fails the recipient, 4xx defers it -- except a 4xx to RCPT while the destination has a
+ * later MX: that recipient alone is carried to the next MX within the attempt (carry_on, as Exim
+ * does). Every recipient is reported exactly once.
  */
 #include "queue/deliver.h"
 
@@ -38,11 +40,13 @@ struct outcome {
 	char relay[DLV_RELAY_MAX];
 	char tls[DLV_TLS_MAX];
 	char diag[DLV_DIAG_MAX];
+	enum dlv_refusal refusal;	/* a server's refusal of the sending host (dlv_refusal) */
 };
 
 static void set_outcome(struct outcome *o, struct dlv_fate f, const char *relay, const char *tls,
     const char *diag)
 {
+	o->refusal = DLV_R_NONE;
 	o->state = f.state;
 	fmt(o->status, sizeof o->status, "%s", f.status);
 	fmt(o->relay, sizeof o->relay, "%s", relay);
@@ -68,6 +72,7 @@ static void from_reply(struct outcome *o, const struct smtp_reply *r, const char
 	if (what)
 		fmt(diag + strlen(diag), sizeof diag - strlen(diag), ")");
 	set_outcome(o, dlv_fate(step, r->code, r->status, DLV_C_REPLY), relay, tls, diag);
+	o->refusal = dlv_refusal(r->code, r->status, r->text, r->text ? strlen(r->text) : 0);
 }
 
 struct run {
@@ -81,14 +86,47 @@ struct run {
 	bool ended;		/* the source has no more */
 	bool progress;		/* this connection: a message got its final answer from the server */
 	bool any_progress;	/* any connection of this destination */
+	/* next-MX retry of 4xx recipients, fallback_relay (carry_rcpt): */
+	size_t nmx;		/* rt's targets before fallback_relay's (rt->n: none) */
+	bool mx;		/* direct delivery: rt is the MX hosts (then the relay) */
+	bool next_host;		/* a later target of this destination may take a 4xx recipient */
+	bool relay_later;	/* on an MX host, with fallback_relay after the MX hosts */
+	bool at_relay;		/* on fallback_relay */
+	char direct_fail[300];	/* why the relay was reached with no MX answer, or "" */
+	bool **carried;		/* per message, per recipient: 4xx here, for the next MX */
+	struct outcome **held;	/* per message (NULL until needed): each carried recipient's 4xx */
+	bool *carry;		/* per message: has recipients carried to the next MX */
+	const struct route *rt;	/* the destination's hosts, */
+	size_t host;		/* the one the main session is on, */
+	enum tls_level level;	/* and their TLS level */
+	bool solo;		/* carry_on: the session takes no message but solo_m */
+	size_t solo_m;
 };
+
+/* relay_why - on fallback_relay, why recipient k of m is there: "direct delivery refused for
+ * reputation", "... deferred", "... failed (REASON)"; "" when not on the relay. */
+static void relay_why(const struct run *R, size_t m, size_t k, char *dst, size_t n)
+{
+	const struct outcome *h = R->held[m] != NULL && R->held[m][k].status[0] ? &R->held[m][k] : NULL;
+
+	dst[0] = '\0';
+	if (!R->at_relay)
+		return;
+	if (h != NULL && h->refusal != DLV_R_NONE)
+		fmt(dst, n, "direct delivery refused for %s", dlv_refusal_name(h->refusal));
+	else if (h != NULL)
+		fmt(dst, n, "direct delivery deferred (%s)", h->status);
+	else
+		fmt(dst, n, "direct delivery failed (%s)", R->direct_fail[0] ? R->direct_fail : "no MX host answered");
+}
 
 static void report(struct run *R, size_t m, size_t k, const struct outcome *o)
 {
 	struct dlv_result r;
+	char why[400];
 
-	if (R->reported[m][k])
-		return;
+	if (R->reported[m][k] || R->carried[m][k])
+		return;	/* (a carried recipient waits for the next MX: carry_rcpt) */
 	R->reported[m][k] = true;
 	memset(&r, 0, sizeof r);
 	r.msg = m;
@@ -98,6 +136,10 @@ static void report(struct run *R, size_t m, size_t k, const struct outcome *o)
 	memcpy(r.relay, o->relay, sizeof r.relay);
 	memcpy(r.tls, o->tls, sizeof r.tls);
 	memcpy(r.diag, o->diag, sizeof r.diag);
+	relay_why(R, m, k, why, sizeof why);
+	if (why[0] != '\0')	/* the log and mailq say why it went to the relay */
+		fmt(r.diag, sizeof r.diag, "%s: %s via relay %s (%s)", why, o->state == DLV_SENT ? "sent" : "tried",
+		    o->relay, o->diag);
 	R->env->report(R->env->report_ctx, &r);
 }
 
@@ -120,12 +162,79 @@ static void report_rest(struct run *R, size_t m, const struct outcome *o)
 	hand_drop(R, m);
 }
 
+/* carry_rcpt - a 4xx to RCPT while a later MX of the destination is left (or, on an MX host with
+ * fallback_relay set, any deferral or a refusal of the sending host: carries): the recipient is not
+ * reported but carried to the next target within this attempt (as Exim does); its reply is kept, to
+ * be its outcome if no later target answers for it (flush_held). Only that recipient goes again:
+ * those accepted here are never resent. */
+static void carry_rcpt(struct run *R, size_t m, size_t k, const struct outcome *o)
+{
+	if (R->held[m] == NULL)
+		R->held[m] = xcalloc(R->d->msg[m].nrcpt, sizeof *R->held[m]);
+	R->held[m][k] = *o;
+	R->carried[m][k] = true;
+	R->carry[m] = true;
+}
+
+/* carries - whether outcome o at `step` sends the recipient on to the next target (carry_rcpt). */
+static bool carries(const struct run *R, const struct outcome *o, enum smtp_step step)
+{
+	if (!R->next_host || o->state == DLV_SENT)
+		return false;
+	if (o->state == DLV_DEFER && step == SMTP_STEP_RCPT)
+		return true;	/* the next MX, as Exim does */
+	if (!R->relay_later)
+		return false;
+	return o->state == DLV_DEFER || (o->state == DLV_FAIL && o->refusal != DLV_R_NONE);
+}
+
+/* settle - recipient k of m gets outcome o from `step`: reported, or carried on (carries). */
+static void settle(struct run *R, size_t m, size_t k, const struct outcome *o, enum smtp_step step)
+{
+	if (!R->reported[m][k] && !R->carried[m][k] && carries(R, o, step))
+		carry_rcpt(R, m, k, o);
+	else
+		report(R, m, k, o);
+}
+
+/* settle_rest - settle each recipient of m not answered yet, and m is done. */
+static void settle_rest(struct run *R, size_t m, const struct outcome *o, enum smtp_step step)
+{
+	for (size_t k = 0; k < R->d->msg[m].nrcpt; k++)
+		settle(R, m, k, o, step);
+	report_rest(R, m, o);	/* (marks it done) */
+}
+
+/* flush_held - message m's recipients a 4xx carried on and no later MX answered get the last 4xx
+ * they had. */
+static void flush_held(struct run *R, size_t m)
+{
+	bool at_relay = R->at_relay;
+
+	if (R->held[m] == NULL)
+		return;
+	R->at_relay = false;	/* (the reply is an MX host's, not the relay's: no "via relay") */
+	for (size_t k = 0; k < R->d->msg[m].nrcpt; k++)
+		if (R->held[m][k].status[0] != '\0') {
+			struct outcome *h = &R->held[m][k];
+
+			R->carried[m][k] = false;
+			if (h->state == DLV_FAIL && R->mx && R->nmx < R->rt->n) {
+				h->state = DLV_DEFER;	/* a refusal of us, and the relay could not be used: */
+				h->status[0] = '4';	/* it may take the recipient next time */
+			}
+			report(R, m, k, h);
+		}
+	R->carry[m] = false;
+	R->at_relay = at_relay;
+}
+
 /* take - from the source, into the hand: the message index, -1 (no more) or -2 (none yet). */
 static long take(struct run *R, bool wait)
 {
 	long m;
 
-	if (R->ended || R->nhand == 2)
+	if (R->ended || R->nhand == 2 || R->solo)
 		return -1;
 	m = R->d->src.take(R->d->src.ctx, wait);
 	if (m == -1)
@@ -140,6 +249,8 @@ static long take(struct run *R, bool wait)
 /* current - the message to deliver next: the first in hand, else a new one (waiting for it). */
 static long current(struct run *R)
 {
+	if (R->solo)
+		return R->done[R->solo_m] ? -1 : (long)R->solo_m;
 	return R->nhand > 0 ? R->hand[0] : take(R, true);
 }
 
@@ -165,7 +276,7 @@ static void pipeline_next(struct run *R, struct smtp *s)
 		return;	/* the next one waits for the delay, not behind this terminator */
 	if (R->nhand < 2 && take(R, false) < 0)
 		return;
-	if (R->tries[R->hand[1]] > 0)
+	if (R->tries[R->hand[1]] > 0 || R->held[R->hand[1]] != NULL)
 		return;	/* (one with recipients answered already goes the normal way, without them) */
 	next = &R->d->msg[R->hand[1]];
 	if (next->smtputf8 && !smtp_ext(s)->smtputf8)
@@ -216,7 +327,7 @@ static void lost(struct run *R, size_t m, const char *relay, const char *tls, co
 		return;
 	/* why (smtp_failure's) names the relay and the step: "lost connection with RELAY while ..." */
 	set_outcome(&o, cause(DLV_C_LOST), relay, tls, why[0] ? why : "connection closed");
-	report_rest(R, m, &o);
+	settle_rest(R, m, &o, SMTP_STEP_CONNECT);
 }
 
 /* to7bit - message m is 8-bit and the server does not offer 8BITMIME: its 7-bit form into f (RFC 6152
@@ -275,10 +386,16 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 	rc = xcalloc(msg->nrcpt, sizeof *rc);
 	idx = xcalloc(msg->nrcpt, sizeof *idx);
 	for (k = 0; k < msg->nrcpt; k++)
-		if (!R->reported[m][k] || ahead) {	/* (a pipelined envelope has them all) */
+		if ((!R->reported[m][k] && !R->carried[m][k]) || ahead) {	/* (a pipelined envelope has them all) */
 			rc[n] = msg->rcpt[k];
 			idx[n++] = k;
 		}
+	if (n == 0) {	/* (every one left is carried to the next MX) */
+		report_rest(R, m, &o);
+		free(rc);
+		free(idx);
+		return TXN_OK;
+	}
 	rep = xcalloc(n, sizeof *rep);
 	memset(&mail, 0, sizeof mail);
 	mp = mail_params(msg);
@@ -307,20 +424,20 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 	if (mail.code >= 400) {
 		R->progress = true;	/* (an answer for the message: this connection works) */
 		from_reply(&o, &mail, relay, tls, SMTP_STEP_MAIL, "MAIL FROM");
-		report_rest(R, m, &o);
+		settle_rest(R, m, &o, SMTP_STEP_MAIL);
 		t = smtp_rset(s, e) == SMTP_OK ? TXN_OK : TXN_LOST;
 		goto out;
 	}
 	for (k = 0; k < n; k++)
 		if (rep[k].code >= 400) {
 			from_reply(&o, &rep[k], relay, tls, SMTP_STEP_RCPT, "RCPT TO");
-			report(R, m, idx[k], &o);
+			settle(R, m, idx[k], &o, SMTP_STEP_RCPT);
 		}
 	if (accepted == 0 || !data_ok) {
 		R->progress = true;
 		if (accepted > 0) {	/* DATA refused: the accepted recipients get that answer */
 			from_reply(&o, smtp_last_reply(s), relay, tls, SMTP_STEP_DATA, "DATA");
-			report_rest(R, m, &o);
+			settle_rest(R, m, &o, SMTP_STEP_DATA);
 		}
 		report_rest(R, m, &o);	/* (all answered already: this only marks it done) */
 		t = smtp_rset(s, e) == SMTP_OK ? TXN_OK : TXN_LOST;
@@ -346,7 +463,7 @@ static enum txn transaction(struct run *R, struct smtp *s, size_t m, const char 
 		}
 		for (k = 0; k < n; k++)
 			if (rep[k].code < 400)
-				report(R, m, idx[k], &o);
+				settle(R, m, idx[k], &o, SMTP_STEP_DOT);
 		report_rest(R, m, &o);	/* (marks it done) */
 	} else if (r == SMTP_FAIL_LOCAL) {
 		set_outcome(&o, cause(DLV_C_LOCAL), relay, tls, e->msg);
@@ -374,6 +491,8 @@ out:
 /* What a session with one host came to. */
 enum sess { SESS_DONE, SESS_UNUSABLE, SESS_LOST, SESS_REOPEN };
 
+static void carry_on(struct run *R, size_t m);
+
 /* session - one host: connect, TLS per policy, AUTH, then the transactions of the messages the source
  * hands out until it has no more (SESS_DONE). SESS_UNUSABLE: try the next host (last says why);
  * SESS_LOST: the connection died in a transaction; SESS_REOPEN: it must be dropped (a message
@@ -397,7 +516,7 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 	memset(&so, 0, sizeof so);
 	smtp_timeouts_from_config(c, &so.to);
 	so.peer = relay;	/* the smtp layer's reasons name it */
-	so.source = R->d->domain != NULL ? c->source_address : NULL;	/* not to the smarthost */
+	so.source = R->d->domain != NULL && !R->at_relay ? c->source_address : NULL;	/* not to a relay */
 	so.transcript = env->transcript;
 	so.transcript_ctx = env->transcript_ctx;
 	s = smtp_new(&so);
@@ -457,8 +576,12 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 		set_outcome(last, cause(DLV_C_TLS_FAILED), relay, tls, diag);
 		goto quit;
 	}
-	if (R->d->domain == NULL && env->auth.user != NULL) {	/* the smarthost's credentials, for it only */
-		r = smtp_auth(s, env->auth.user, env->auth.pass, c->smarthost_tls == SMARTHOST_TLS_NONE, &e);
+	int ai = R->d->domain == NULL ? conf_smarthost_auth_for(c, t->host, t->port) : -1;
+	struct dlv_cred cred = ai >= 0 && ai < CONF_SMARTHOSTS ? env->auth.host[ai] :
+	    (struct dlv_cred){ env->auth.user, env->auth.pass };
+
+	if (R->d->domain == NULL && cred.user != NULL) {	/* the smarthost's credentials, for it only */
+		r = smtp_auth(s, cred.user, cred.pass, c->smarthost_tls == SMARTHOST_TLS_NONE, &e);
 		if (r != SMTP_OK) {
 			/* credentials are fixed by the admin, not by bouncing: dlv_fate defers a 5xx to AUTH */
 			if (r == SMTP_FAIL_RESP)
@@ -484,6 +607,8 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 		err_clear(&e);
 		tr = transaction(R, s, (size_t)m, relay, tls, &e);
 		R->any_progress |= R->progress;
+		if (!R->solo && R->done[m] && R->carry[m])
+			carry_on(R, (size_t)m);	/* (this connection waits meanwhile) */
 		if (tr == TXN_OK)
 			rate_wait(R);
 		if (tr == TXN_REOPEN) {
@@ -513,6 +638,71 @@ out:
 static bool stopping(const struct dlv_env *env)
 {
 	return env->stop != NULL && *env->stop;
+}
+
+/* on_target - the sessions to come are with target j of the destination. */
+static void on_target(struct run *R, size_t j)
+{
+	R->next_host = R->mx && j + 1 < R->rt->n;
+	R->relay_later = R->mx && j < R->nmx && R->nmx < R->rt->n;
+	R->at_relay = R->mx && j >= R->nmx;
+}
+
+/* refused_only - every recipient of m carried on was refused for the sending host's sake (the other
+ * MX hosts of the destination would say the same: straight to fallback_relay). */
+static bool refused_only(const struct run *R, size_t m)
+{
+	for (size_t k = 0; k < R->d->msg[m].nrcpt; k++)
+		if (R->carried[m][k] && R->held[m][k].refusal == DLV_R_NONE)
+			return false;
+	return true;
+}
+
+/* carry_on - message m is done at the MX the main session is on but for recipients carried on
+ * (carry_rcpt): those recipients, and only they, go to the next targets in turn (the next MX hosts,
+ * then fallback_relay), each on a connection of its own, until one answers for them or the targets
+ * run out (then they keep their last reply). The main session's connection waits meanwhile; what it
+ * knew of its progress and its target is kept. */
+static void carry_on(struct run *R, size_t m)
+{
+	bool progress = R->progress, next_host = R->next_host, relay_later = R->relay_later;
+	bool at_relay = R->at_relay;
+	size_t j = R->host + 1;
+	struct outcome last;
+
+	if (refused_only(R, m) && j < R->nmx)
+		j = R->nmx;
+	R->solo = true;
+	R->solo_m = m;
+	for (; j < R->rt->n && R->carry[m] && !stopping(R->env); j++) {
+		int noprogress = 0;
+
+		R->carry[m] = false;
+		R->done[m] = false;
+		for (size_t k = 0; k < R->d->msg[m].nrcpt; k++)
+			R->carried[m][k] = false;
+		on_target(R, j);
+		while (!stopping(R->env) && !R->done[m]) {
+			bool tls_failed = false;
+			enum sess res = session(R, &R->rt->t[j], R->level, false, false, &last, &tls_failed);
+
+			if (res == SESS_UNUSABLE && tls_failed && R->level == TLS_MAY)
+				res = session(R, &R->rt->t[j], R->level, false, true, &last, &tls_failed);
+			if (res == SESS_UNUSABLE)
+				break;
+			if (res == SESS_LOST && (noprogress = R->progress ? 0 : noprogress + 1) >= DLV_NOPROGRESS)
+				break;
+		}
+		if (!R->done[m])
+			R->carry[m] = true;	/* this host did not answer for them: the next one */
+	}
+	flush_held(R, m);	/* (those still carried: no MX answered for them) */
+	R->done[m] = true;
+	R->solo = false;
+	R->progress = progress;
+	R->next_host = next_host;
+	R->relay_later = relay_later;
+	R->at_relay = at_relay;
 }
 
 /* smarthost_implicit - whether the smarthost at this port speaks TLS from the first byte. */
@@ -545,6 +735,27 @@ static enum route_result smarthost_route(const struct dlv_env *env, struct route
 	return rr;
 }
 
+/* add_fallback - fallback_relay's targets after the MX hosts, when the MX lookup came to hosts or to a
+ * temporary failure (a domain that does not exist or takes no mail is no business of the relay's).
+ * True when they were added. */
+static bool add_fallback(const struct dlv_env *env, enum route_result rr, struct route *rt)
+{
+	const struct conf_relay *fr = &env->c->fallback_relay;
+	struct route more = { 0 };
+	struct err e2;
+
+	if (rr != ROUTE_OK && rr != ROUTE_TEMPFAIL && rr != ROUTE_NOHOSTS)
+		return false;
+	err_clear(&e2);
+	if (route_host(env->dns, fr->host, fr->port, &more, &e2) != ROUTE_OK)
+		return false;	/* (the MX hosts' verdict stands) */
+	rt->t = xreallocarray(rt->t, rt->n + more.n, sizeof *rt->t);
+	memcpy(rt->t + rt->n, more.t, more.n * sizeof *more.t);
+	rt->n += more.n;
+	free(more.t);	/* the host names now belong to rt */
+	return true;
+}
+
 void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 {
 	const struct config *c = env->c;
@@ -555,7 +766,7 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 	enum route_result rr;
 	enum tls_level level;
 	const struct conf_route *via;
-	bool implicit = false;
+	bool implicit = false, mx = false, relayed = false;
 	size_t m, i;
 
 	err_clear(&e);
@@ -564,9 +775,14 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 	R.d = d;
 	R.done = xcalloc(d->nmsg ? d->nmsg : 1, sizeof *R.done);
 	R.tries = xcalloc(d->nmsg ? d->nmsg : 1, sizeof *R.tries);
-	R.reported = xcalloc(d->nmsg, sizeof *R.reported);
-	for (m = 0; m < d->nmsg; m++)
+	R.reported = xcalloc(d->nmsg ? d->nmsg : 1, sizeof *R.reported);
+	R.carried = xcalloc(d->nmsg ? d->nmsg : 1, sizeof *R.carried);
+	R.held = xcalloc(d->nmsg ? d->nmsg : 1, sizeof *R.held);
+	R.carry = xcalloc(d->nmsg ? d->nmsg : 1, sizeof *R.carry);
+	for (m = 0; m < d->nmsg; m++) {
 		R.reported[m] = xcalloc(d->msg[m].nrcpt ? d->msg[m].nrcpt : 1, sizeof **R.reported);
+		R.carried[m] = xcalloc(d->msg[m].nrcpt ? d->msg[m].nrcpt : 1, sizeof **R.carried);
+	}
 
 	if (d->domain == NULL) {	/* the smarthost (runq_group: conf_via_smarthost) */
 		rr = smarthost_route(env, &rt, &e);
@@ -577,7 +793,14 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 	} else {
 		rr = route_mx(env->dns, d->domain, c->allow_local_mx, env->rnd, env->rndctx, &rt, &e);
 		level = tls_policy_for(c, d->domain);
+		mx = true;
 	}
+	R.rt = &rt;
+	R.level = level;
+	R.mx = mx;
+	R.nmx = rt.n;
+	if (mx && c->fallback_relay.host != NULL)
+		relayed = add_fallback(env, rr, &rt);
 	switch (rr) {
 	case ROUTE_OK:
 		set_outcome(&last, cause(DLV_C_CONNECT), "none", "none", "no host could be reached");
@@ -598,10 +821,18 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 		    e.msg[0] ? e.msg : "DNS lookup failed");
 		break;
 	}
+	if (relayed && rr != ROUTE_OK) {
+		fmt(R.direct_fail, sizeof R.direct_fail, "%s", last.diag);	/* (no MX to try: the relay) */
+		rr = ROUTE_OK;
+	}
 	for (i = 0; rr == ROUTE_OK && i < rt.n && !stopping(env); i++) {
 		int noprogress = 0;
 
 		implicit = d->domain == NULL && smarthost_implicit(c, rt.t[i].port);
+		on_target(&R, i);
+		R.host = i;
+		if (R.at_relay && R.direct_fail[0] == '\0')	/* no MX host could be used: why */
+			fmt(R.direct_fail, sizeof R.direct_fail, "%s", last.diag);
 
 		while (!stopping(env) && current(&R) >= 0) {
 			bool tls_failed = false;
@@ -627,6 +858,8 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 			report_rest(&R, (size_t)R.hand[0], &last);
 	}
 over:
+	for (m = 0; m < d->nmsg; m++)
+		flush_held(&R, m);	/* (carried when postern was stopping) */
 	/* what is still in hand: deferred if it was in a transaction, else given back untouched */
 	while (R.nhand > 0) {
 		size_t m0 = (size_t)R.hand[0];
@@ -637,9 +870,15 @@ over:
 		report_rest(&R, m0, &o);
 	}
 	route_free(&rt);
-	for (m = 0; m < d->nmsg; m++)
+	for (m = 0; m < d->nmsg; m++) {
 		free(R.reported[m]);
+		free(R.carried[m]);
+		free(R.held[m]);
+	}
 	free(R.reported);
+	free(R.carried);
+	free(R.held);
+	free(R.carry);
 	free(R.done);
 	free(R.tries);
 }

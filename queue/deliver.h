@@ -63,8 +63,12 @@ struct dlv_result {
 
 typedef void dlv_report_fn(void *ctx, const struct dlv_result *r);
 
-struct dlv_auth {
+struct dlv_cred {
 	const char *user, *pass;	/* NULL: no AUTH */
+};
+struct dlv_auth {
+	const char *user, *pass;	/* smarthost_auth FILE: every smarthost's; NULL: no AUTH */
+	struct dlv_cred host[CONF_SMARTHOSTS];	/* smarthost_auth HOST FILE, by its index (config.h) */
 };
 
 /* Where the messages come from: the runner hands them out one by one, and may take back one that was

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "queue/smtp_reply.h"
 
@@ -95,5 +96,87 @@ struct dlv_fate dlv_fate(enum smtp_step step, int code, const char *status, enum
 	case SMTP_V_PROTO:
 	default:
 		return fate(causes[DLV_C_PROTO].state, causes[DLV_C_PROTO].status);
+	}
+}
+
+/* The words that say a refusal is about the sending host, first match wins. Sources: Gmail's
+ * "SMTP error reference" (4.7.28 unusual rate of unsolicited mail, 5.7.25 no PTR, 5.7.26
+ * unauthenticated sender), Microsoft's "NDR from a block list" (S3140, S3150), Spamhaus's and
+ * Barracuda's standard rejection texts ("blocked using zen.spamhaus.org", "Barracuda Reputation"). */
+static const struct refusal_word {
+	const char *w;
+	enum dlv_refusal r;
+} refusal_words[] = {
+	{ "4.7.28", DLV_R_REPUTATION },
+	{ "5.7.25", DLV_R_RDNS },
+	{ "5.7.26", DLV_R_AUTH },
+	{ "S3140", DLV_R_BLOCKLIST },
+	{ "S3150", DLV_R_BLOCKLIST },
+	{ "spamhaus", DLV_R_BLOCKLIST },
+	{ "barracuda", DLV_R_BLOCKLIST },
+	{ "spamcop", DLV_R_BLOCKLIST },
+	{ "dnsbl", DLV_R_BLOCKLIST },
+	{ "block list", DLV_R_BLOCKLIST },
+	{ "blocklist", DLV_R_BLOCKLIST },
+	{ "blocklisted", DLV_R_BLOCKLIST },
+	{ "blacklist", DLV_R_BLOCKLIST },
+	{ "blacklisted", DLV_R_BLOCKLIST },
+	{ "reverse DNS", DLV_R_RDNS },
+	{ "rDNS", DLV_R_RDNS },
+	{ "PTR", DLV_R_RDNS },
+	{ "reputation", DLV_R_REPUTATION },
+};
+
+/* alnum - a letter or digit (ASCII; other bytes end a word). */
+static bool alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* has_word - w occurs in t[0..n) as a whole word, case-insensitively: no letter or digit right
+ * before or after it ("zen.spamhaus.org" has "spamhaus"; "4.7.281" has no "4.7.28"). */
+static bool has_word(const char *t, size_t n, const char *w)
+{
+	size_t wn = strlen(w);
+
+	for (size_t i = 0; i + wn <= n; i++)
+		if (strncasecmp(t + i, w, wn) == 0 && !(i > 0 && alnum(t[i - 1])) && !(i + wn < n && alnum(t[i + wn])))
+			return true;
+	return false;
+}
+
+enum dlv_refusal dlv_refusal(int code, const char *status, const char *text, size_t len)
+{
+	if (code < 400 || code > 599)
+		return DLV_R_NONE;
+	/* x.1.y (addressing) and x.2.y (mailbox) are about the recipient (RFC 3463 3.2, 3.3) */
+	if (status != NULL && strlen(status) >= 4 && status[1] == '.' && (status[2] == '1' || status[2] == '2') &&
+	    status[3] == '.')
+		return DLV_R_NONE;
+	if (text == NULL)
+		len = 0;
+	if (len > DLV_REFUSAL_SCAN)
+		len = DLV_REFUSAL_SCAN;
+	for (size_t i = 0; i < sizeof refusal_words / sizeof refusal_words[0]; i++)
+		if ((status != NULL && strcmp(status, refusal_words[i].w) == 0) ||
+		    has_word(text, len, refusal_words[i].w))
+			return refusal_words[i].r;
+	return DLV_R_NONE;
+}
+
+const char *dlv_refusal_name(enum dlv_refusal r)
+{
+	switch (r) {
+	case DLV_R_REPUTATION:
+		return "reputation";
+	case DLV_R_RDNS:
+		return "reverse DNS";
+	case DLV_R_BLOCKLIST:
+		return "a block list";
+	case DLV_R_AUTH:
+		return "sender authentication";
+	case DLV_R_NONE:
+	default:
+		return "";
 	}
 }

@@ -21,6 +21,8 @@
 #ifndef POSTERN_DLV_FATE_H
 #define POSTERN_DLV_FATE_H
 
+#include <stddef.h>
+
 #include "queue/smtp_step.h"
 
 /* What becomes of a recipient. DLV_UNTRIED: the message was taken but never committed to a
@@ -68,5 +70,30 @@ struct dlv_fate dlv_fate(enum smtp_step step, int code, const char *status, enum
 
 /* dlv_host_step - whether a refusal at `step` is about the host (the session), not the recipient. */
 bool dlv_host_step(enum smtp_step step);
+
+/* What a refusal says about the sending host rather than the recipient: a receiver that will not take
+ * mail from this address (fallback_relay sends it another way). */
+enum dlv_refusal {
+	DLV_R_NONE,		/* about the recipient or the message, or nothing known */
+	DLV_R_REPUTATION,	/* the address's reputation, rate of unsolicited mail (Gmail 4.7.28) */
+	DLV_R_RDNS,		/* no or a mismatched reverse DNS, PTR (Gmail 5.7.25) */
+	DLV_R_BLOCKLIST,	/* listed on a block list (Spamhaus, Barracuda, Microsoft S3140/S3150) */
+	DLV_R_AUTH,		/* the sender is unauthenticated (Gmail 5.7.26: SPF/DKIM/DMARC) */
+};
+
+/* DLV_REFUSAL_SCAN - how much of a reply's text dlv_refusal reads */
+#define DLV_REFUSAL_SCAN 4096
+
+/* dlv_refusal - whether a 4xx or 5xx reply (its code, enhanced status or NULL, and text of len bytes,
+ * lines joined with LF) refuses the sending host: by the enhanced status Gmail gives, else by words in
+ * the text (case-insensitive, whole words: "reputation", "reverse DNS", "PTR", "Spamhaus", "Barracuda",
+ * "block list", "blacklisted", "S3150", ...). A status about the recipient's address or mailbox
+ * (x.1.y, x.2.y: user unknown, mailbox full) is never one, whatever the text says. Untrusted input;
+ * pure. */
+enum dlv_refusal dlv_refusal(int code, const char *status, const char *text, size_t len);
+
+/* dlv_refusal_name - "reputation", "reverse DNS", "a block list", "sender authentication" ("" for
+ * DLV_R_NONE): the log's "direct delivery refused for NAME". */
+const char *dlv_refusal_name(enum dlv_refusal r);
 
 #endif

@@ -98,6 +98,11 @@ int runq_ctx_open(struct runq_ctx *x, const struct runner_opts *ro, const struct
 		runq_ctx_close(x);
 		return -1;
 	}
+	for (size_t i = 0; i < c->nsmarthost_auth_host && i < CONF_SMARTHOSTS; i++)
+		if (auth_load(c->smarthost_auth_host[i].path, &x->hauth_user[i], &x->hauth_pass[i], e) < 0) {
+			runq_ctx_close(x);
+			return -1;
+		}
 	return 0;
 }
 
@@ -107,6 +112,12 @@ void runq_ctx_close(struct runq_ctx *x)
 		explicit_bzero(x->auth_pass, strlen(x->auth_pass));
 	free(x->auth_user);
 	free(x->auth_pass);
+	for (size_t i = 0; i < CONF_SMARTHOSTS; i++) {
+		if (x->hauth_pass[i] != NULL)
+			explicit_bzero(x->hauth_pass[i], strlen(x->hauth_pass[i]));
+		free(x->hauth_user[i]);
+		free(x->hauth_pass[i]);
+	}
 	tls_ctx_free(x->tls);
 	dns_free(x->dns);
 	spool_close(x->sp);

@@ -29,6 +29,7 @@ struct runq_ctx {
 	struct dns *dns;
 	struct tls_client_ctx *tls;	/* NULL when TLS could not be set up (logged) */
 	char *auth_user, *auth_pass;	/* smarthost credentials, or NULL */
+	char *hauth_user[CONF_SMARTHOSTS], *hauth_pass[CONF_SMARTHOSTS];	/* smarthost_auth HOST FILE's */
 	volatile int *stop;		/* periodic runner: SIGTERM seen */
 	long rescan;			/* periodic runner: while only stragglers keep a pass going, read
 					 * the spool again every this many seconds (0: never) */

@@ -263,6 +263,10 @@ void runq_worker(struct runq_ctx *x, struct runq_msg *q, struct runq_dest *d, ui
 	de.tls = x->tls;
 	de.auth.user = x->auth_user;
 	de.auth.pass = x->auth_pass;
+	for (size_t i = 0; i < CONF_SMARTHOSTS; i++) {
+		de.auth.host[i].user = x->hauth_user[i];
+		de.auth.host[i].pass = x->hauth_pass[i];
+	}
 	de.transcript = x->ro->verbose ? worker_transcript : NULL;
 	de.transcript_ctx = &w;
 	de.report = worker_report;

@@ -21,6 +21,8 @@ Behaviours (attempt counters live in --state, a JSON file, so they survive a res
     --stall              accept TCP and never say anything
     --rcpt-4xx N         the first N transactions get 451 for every RCPT, later ones are accepted
     --rcpt-5xx GLOB      550 5.1.1 for recipients matching GLOB (fnmatch, case-insensitive)
+    --rcpt-451 GLOB      451 4.2.0 for recipients matching GLOB, every time (the others are accepted)
+    --rcpt-550-text TEXT for --rcpt-5xx: answer "550 TEXT" instead (a reputation refusal, say)
     --drop-mid-data      first DATA: 354, read 2 lines, close without a reply; later ones behave
     --drop-after-data    first DATA: read it all, close without a reply (nothing stored)
     --no-starttls        do not offer STARTTLS even if a certificate is given
@@ -88,7 +90,11 @@ class Handler:
     async def handle_RCPT(self, server, session, envelope, address, options):
         if getattr(envelope, "x_reject_rcpt", False):
             return "451 4.3.0 try again later (test world)"
+        if self.o.rcpt_451 and fnmatch.fnmatch(address.lower(), self.o.rcpt_451.lower()):
+            return "451 4.2.0 mailbox busy here, try another MX (test world)"
         if self.o.rcpt_5xx and fnmatch.fnmatch(address.lower(), self.o.rcpt_5xx.lower()):
+            if self.o.rcpt_550_text:
+                return "550 " + self.o.rcpt_550_text
             return "550 5.1.1 no such user (test world)"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
@@ -198,6 +204,8 @@ def main():
     p.add_argument("--stall", action="store_true")
     p.add_argument("--rcpt-4xx", type=int, default=None, metavar="N")
     p.add_argument("--rcpt-5xx", default=None, metavar="GLOB")
+    p.add_argument("--rcpt-451", default=None, metavar="GLOB")
+    p.add_argument("--rcpt-550-text", default=None, metavar="TEXT")
     p.add_argument("--drop-mid-data", action="store_true")
     p.add_argument("--drop-after-data", action="store_true")
     p.add_argument("--no-starttls", action="store_true")

@@ -234,6 +234,28 @@ static const struct row rows[] = {
 	{ "source_address 2001:db8::1\n", NULL, "t.conf:1: source_address: not an IPv4 address: \"2001:db8::1\"", true },
 	{ "source_address 192.0.2.7 192.0.2.8\n", NULL,
 	  "t.conf:1: source_address: wants one value, got \"192.0.2.7 192.0.2.8\"", true },
+	{ "smarthost a.example\nsmarthost_auth /etc/p/a\n", "=smarthost_auth", "/etc/p/a", false },
+	{ "smarthost a.example:587 b.example:465 b.example:2465\nsmarthost_auth /etc/p/all\n"
+	  "smarthost_auth B.example /etc/p/b\nsmarthost_auth b.example:2465 /etc/p/b2\n", "=smarthost_auth",
+	  "/etc/p/all\nb.example /etc/p/b\nb.example:2465 /etc/p/b2", false },
+	{ "smarthost a.example\nsmarthost_auth c.example /etc/p/c\n", NULL,
+	  "t.conf: smarthost_auth c.example: not a host of the smarthost line", true },
+	{ "smarthost a.example:587\nsmarthost_auth a.example:465 /etc/p/c\n", NULL,
+	  "t.conf: smarthost_auth a.example: not a host of the smarthost line", true },
+	{ "smarthost a.example\nsmarthost_auth a.example /etc/p/a\nsmarthost_auth a.example /etc/p/b\n", NULL,
+	  "t.conf:3: smarthost_auth: host given twice: \"a.example\"", true },
+	{ "smarthost_auth /a\nsmarthost_auth /b\n", NULL,
+	  "t.conf:2: smarthost_auth: the line without a host is given twice", true },
+	{ "smarthost_auth a.example p\n", NULL, "t.conf:1: smarthost_auth: not an absolute path: \"p\"", true },
+	{ "smarthost_auth a.example /p /q\n", NULL,
+	  "t.conf:1: smarthost_auth: wants FILE or HOST[:PORT] FILE, got \"a.example\"", true },
+	{ "", "=fallback_relay", "", false },
+	{ "fallback_relay Relay.Example.NET\n", "=fallback_relay", "relay.example.net:25", false },
+	{ "fallback_relay relay.example.net:2525\n", "=fallback_relay", "relay.example.net:2525", false },
+	{ "fallback_relay relay.example.net:0\n", NULL,
+	  "t.conf:1: fallback_relay: bad port in \"relay.example.net:0\"", true },
+	{ "fallback_relay a.example b.example\n", NULL,
+	  "t.conf:1: fallback_relay: wants one value, got \"a.example b.example\"", true },
 	{ "resolver 127.0.0.1\n", "resolver", "127.0.0.1", false },
 	{ "resolver 127.0.0.1   10.0.0.2\t192.0.2.3\n", "resolver", "127.0.0.1 10.0.0.2 192.0.2.3", false },
 	{ "max_connections 1\n", "max_connections", "1", false },
@@ -676,5 +698,22 @@ Test(config, route_for)
 	cr_assert_eq(conf_parse(&c, "route a.org r.net\n", 18, "t.conf", &e), 0, "%s", e.msg);
 	cr_expect_not(conf_via_smarthost(&c, "a.org"));
 	cr_expect_not(conf_via_smarthost(&c, "b.org"));
+	conf_free(&c);
+}
+
+/* conf_smarthost_auth_for: HOST:PORT first, then HOST, else -1 (the line without a host). */
+Test(config, smarthost_auth_for)
+{
+	static const char conf[] = "smarthost a.example:587 b.example:587 b.example:2587 c.example\n"
+	    "smarthost_auth /etc/p/all\nsmarthost_auth b.example /etc/p/b\nsmarthost_auth b.example:2587 /etc/p/b2\n";
+	struct config c;
+	struct err e;
+
+	conf_defaults(&c);
+	cr_assert_eq(conf_parse(&c, conf, sizeof conf - 1, "t.conf", &e), 0, "%s", e.msg);
+	cr_expect_eq(conf_smarthost_auth_for(&c, "b.example", 2587), 1);
+	cr_expect_eq(conf_smarthost_auth_for(&c, "B.Example", 587), 0);
+	cr_expect_eq(conf_smarthost_auth_for(&c, "a.example", 587), -1);
+	cr_expect_eq(conf_smarthost_auth_for(&c, "c.example", 587), -1);
 	conf_free(&c);
 }

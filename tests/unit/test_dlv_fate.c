@@ -134,3 +134,78 @@ Test(dlv_fate, host_steps)
 	cr_expect(!dlv_host_step(SMTP_STEP_DATA));
 	cr_expect(!dlv_host_step(SMTP_STEP_DOT));
 }
+
+/* dlv_refusal: which refusals are about the sending host (fallback_relay sends those another way)
+ * and which are about the recipient (they stand). Texts as the receivers write them. */
+struct rrow {
+	int code;
+	const char *status;
+	const char *text;
+	enum dlv_refusal want;
+	const char *why;
+};
+
+static const struct rrow rrows[] = {
+	/* Gmail's SMTP error reference */
+	{ 421, "4.7.28", "Gmail has detected an unusual rate of unsolicited mail originating from your IP "
+	  "address.\nTo protect our users from spam, mail sent from your IP address has been temporarily "
+	  "rate limited.", DLV_R_REPUTATION, "Gmail 421-4.7.28" },
+	{ 550, "5.7.26", "This mail has been blocked because the sender is unauthenticated.\nGmail requires "
+	  "all senders to authenticate with either SPF or DKIM.", DLV_R_AUTH, "Gmail 550-5.7.26" },
+	{ 550, "5.7.25", "The IP address sending this message does not have a PTR record setup, or the\n"
+	  "corresponding forward DNS entry does not point to the sending IP.", DLV_R_RDNS, "Gmail 5.7.25" },
+	{ 550, "5.7.1", "5.7.26 Unauthenticated email from example.com is not accepted due to\n5.7.26 "
+	  "domain's DMARC policy.", DLV_R_AUTH, "the status on a later line, in the text" },
+	/* Microsoft's block list refusals */
+	{ 550, "5.7.1", "Unfortunately, messages from [192.0.2.1] weren't sent. Please contact your Internet "
+	  "service provider since part of their network is on our block list (S3140).", DLV_R_BLOCKLIST,
+	  "Microsoft S3140" },
+	{ 550, "5.7.1", "Service unavailable, Client host [192.0.2.1] blocked using Spamhaus. (S3150)",
+	  DLV_R_BLOCKLIST, "Microsoft S3150" },
+	/* DNSBL texts */
+	{ 554, "5.7.1", "Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org; "
+	  "https://www.spamhaus.org/query/ip/192.0.2.1", DLV_R_BLOCKLIST, "Spamhaus through Postfix" },
+	{ 554, NULL, "Service unavailable; Client host [192.0.2.1] blocked using Barracuda Reputation, "
+	  "see http://www.barracudanetworks.com/reputation/", DLV_R_BLOCKLIST, "Barracuda" },
+	{ 550, "5.7.1", "Your IP is BLACKLISTED by our policy", DLV_R_BLOCKLIST, "case-insensitive" },
+	{ 450, "4.7.1", "Client host rejected: cannot find your reverse hostname; reverse DNS failed",
+	  DLV_R_RDNS, "reverse DNS (Postfix reject_unknown_client_hostname)" },
+	{ 550, NULL, "no PTR. for 192.0.2.1", DLV_R_RDNS, "PTR followed by a dot" },
+	{ 554, "5.7.1", "Poor sender reputation", DLV_R_REPUTATION, "reputation" },
+	/* about the recipient or the message: they stand */
+	{ 550, "5.1.1", "no such user (test world)", DLV_R_NONE, "user unknown" },
+	{ 550, "5.1.1", "user unknown; our spam filter (Spamhaus) is not the reason", DLV_R_NONE,
+	  "x.1.y is about the address, whatever the text" },
+	{ 552, "5.2.2", "mailbox full, see blacklist policy", DLV_R_NONE, "x.2.y is about the mailbox" },
+	{ 550, NULL, "User unknown", DLV_R_NONE, "no status, no word" },
+	{ 554, "5.7.1", "Relay access denied", DLV_R_NONE, "relay denied" },
+	{ 550, "5.7.1", "message content rejected: interrupted", DLV_R_NONE, "\"interrupted\" has no PTR word" },
+	{ 550, NULL, "sent through XPTRY gateway; spamhausX; 4.7.281 reputations", DLV_R_NONE,
+	  "no whole word (reputations is another word)" },
+	{ 250, "2.0.0", "OK reputation fine", DLV_R_NONE, "not a refusal" },
+	{ 550, NULL, NULL, DLV_R_NONE, "no text" },
+};
+
+Test(dlv_fate, refusal_table)
+{
+	for (size_t i = 0; i < sizeof rrows / sizeof rrows[0]; i++) {
+		const struct rrow *r = &rrows[i];
+		enum dlv_refusal got = dlv_refusal(r->code, r->status, r->text, r->text ? strlen(r->text) : 0);
+
+		cr_expect_eq(got, r->want, "row %zu (%s): got %d, want %d", i, r->why, got, r->want);
+	}
+}
+
+/* Only the first DLV_REFUSAL_SCAN bytes are read; the text needs no terminating NUL. */
+Test(dlv_fate, refusal_scan_bounded)
+{
+	static char t[DLV_REFUSAL_SCAN + 64];
+
+	memset(t, 'x', sizeof t);
+	memcpy(t + DLV_REFUSAL_SCAN + 8, " PTR ", 5);
+	cr_expect_eq(dlv_refusal(550, NULL, t, sizeof t), DLV_R_NONE);
+	memcpy(t + 8, " PTR ", 5);
+	cr_expect_eq(dlv_refusal(550, NULL, t, sizeof t), DLV_R_RDNS);
+	cr_expect_str_eq(dlv_refusal_name(DLV_R_REPUTATION), "reputation");
+	cr_expect_str_eq(dlv_refusal_name(DLV_R_NONE), "");
+}

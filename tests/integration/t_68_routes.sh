@@ -1,0 +1,162 @@
+# t_68_routes.sh - routes beyond one host (issue 13): a 4xx to RCPT from one MX retried at the next
+# MX of the destination within the same attempt, recipient by recipient. Helpers are prefixed rt_
+# (every t_*.sh is sourced into each test). mx-pref.example has MX 10 mx1 (127.0.0.11) and MX 20 mx2
+# (127.0.0.12).
+
+# rt_rcpts_once WANT - every recipient stored by any server of the test, sorted, equals WANT (so each
+# was delivered exactly once, wherever).
+rt_rcpts_once() {
+	expect_eq "recipients stored (all servers, each once)" "$1" \
+		"$(cat "$T"/mail/*/*.env 2>/dev/null | sed -n 's/^rcpt_to: //p' | sort | tr '\n' ' ' | sed 's/ $//')"
+}
+
+test_routes_rcpt_4xx_next_mx() {	# a 451 to RCPT at the first MX: those recipients, only they, at the second
+	postern_env
+	dl_nodkim
+	smtpd_start mx1 127.0.0.11:25 --rcpt-451 'soft*' || fail "start mx1"
+	smtpd_start mx2 127.0.0.12:25 || fail "start mx2"
+	printf 'From: a@postern.example\nSubject: split\nX-Seq: 1\n\nsplit\n' |
+		submit -i -f a@postern.example -- hard1@mx-pref.example soft1@mx-pref.example \
+			soft2@mx-pref.example hard2@mx-pref.example
+	printf 'From: a@postern.example\nSubject: all soft\nX-Seq: 2\n\nsoft\n' |
+		submit -i -f a@postern.example -- soft3@mx-pref.example
+	queue_run
+	dl_expect_spool_empty
+	expect_eq "mx1 stored" 1 "$(mail_count mx1)"
+	expect_eq "mx1 recipients" "hard1@mx-pref.example hard2@mx-pref.example" "$(all_rcpts mx1)"
+	expect_eq "mx2 stored" 2 "$(mail_count mx2)"
+	expect_eq "mx2 recipients" "soft1@mx-pref.example soft2@mx-pref.example soft3@mx-pref.example" \
+		"$(all_rcpts mx2)"
+	rt_rcpts_once "hard1@mx-pref.example hard2@mx-pref.example soft1@mx-pref.example soft2@mx-pref.example soft3@mx-pref.example"
+	expect_eq "X-Seq 1 stored (mx1 and mx2 share it)" 2 "$(dl_seq_counts | awk '$2 == 1 { print $1 }')"
+	expect_eq "X-Seq 2 stored" 1 "$(dl_seq_counts | awk '$2 == 2 { print $1 }')"
+}
+
+test_routes_rcpt_4xx_next_mx_down() {	# the second MX down: the 451 stands, the accepted are never resent
+	postern_env
+	dl_nodkim
+	smtpd_start mx1 127.0.0.11:25 --rcpt-451 'soft*' || fail "start mx1"
+	printf 'From: a@postern.example\nSubject: split\nX-Seq: 1\n\nsplit\n' |
+		submit -i -f a@postern.example -- hard1@mx-pref.example soft1@mx-pref.example
+	queue_run
+	expect_eq "mx1 recipients" "hard1@mx-pref.example" "$(all_rcpts mx1)"
+	expect_eq "deferred" 1 "$(dl_spool_count deferred)"
+	local env
+	env=$(find "$SPOOL/deferred" -type f)
+	grep -q '^R-DIAG .*451 4.2.0 mailbox busy here' "$env" || fail "R-DIAG: $(grep R-DIAG "$env")"
+	grep -qx "ATTEMPTS 1" "$env" || fail "ATTEMPTS: $(grep ^ATTEMPTS "$env")"
+	# mx2 comes up: the deferred recipient goes there (mx1 still says 451), hard1 is not sent again
+	smtpd_start mx2 127.0.0.12:25 || fail "start mx2"
+	queue_run
+	dl_expect_spool_empty
+	expect_eq "mx2 recipients" "soft1@mx-pref.example" "$(all_rcpts mx2)"
+	rt_rcpts_once "hard1@mx-pref.example soft1@mx-pref.example"
+}
+
+# rt_queue_run_v - `postern queue-run -v` (its status= lines in $T/qr.out); must exit 0.
+rt_queue_run_v() {
+	ln -sf "$BIN" "$T/bin/postern"
+	"$T/bin/postern" -C "$CONF" queue-run -v </dev/null >"$T/qr.out" 2>&1
+	expect_eq "postern queue-run exit status" 0 "$?"
+}
+
+RT_REPUTATION="5.7.1 Our system has detected that this message is likely unsolicited mail: the sending IP has a poor reputation"
+
+test_routes_fallback_reputation() {	# 550 naming reputation: sent once via fallback_relay, accepted ones not
+	postern_env "fallback_relay 127.0.0.30"
+	dl_nodkim
+	smtpd_start mx1 127.0.0.11:25 --rcpt-5xx 'rep*' --rcpt-550-text "$RT_REPUTATION" || fail "start mx1"
+	smtpd_start mx2 127.0.0.12:25 || fail "start mx2"
+	smtpd_start relay 127.0.0.30:25 || fail "start relay"
+	printf 'From: a@postern.example\nSubject: rep\nX-Seq: 1\n\nrep\n' |
+		submit -i -f a@postern.example -- ok1@mx-pref.example rep1@mx-pref.example
+	rt_queue_run_v
+	dl_expect_spool_empty
+	expect_eq "mx1 recipients" "ok1@mx-pref.example" "$(all_rcpts mx1)"
+	expect_eq "relay stored" 1 "$(mail_count relay)"
+	expect_eq "relay recipients" "rep1@mx-pref.example" "$(all_rcpts relay)"
+	expect_eq "mx2 stored (a reputation refusal goes straight to the relay)" 0 "$(mail_count mx2)"
+	grep -q 'to=<rep1@mx-pref.example>, relay=127.0.0.30\[127.0.0.30\]:25,.*status=sent (direct delivery refused for reputation: sent via relay' "$T/qr.out" ||
+		fail "log line: $(grep 'rep1' "$T/qr.out")"
+	rt_rcpts_once "ok1@mx-pref.example rep1@mx-pref.example"
+}
+
+test_routes_fallback_not_user_unknown() {	# 550 user unknown bounces: the relay receives nothing
+	postern_env "fallback_relay 127.0.0.30"
+	dl_nodkim
+	smtpd_start mx1 127.0.0.11:25 --rcpt-5xx 'unk*' || fail "start mx1"
+	smtpd_start relay 127.0.0.30:25 || fail "start relay"
+	smtpd_start bounces 127.0.0.15:25 || fail "start bounces"
+	printf 'From: a@postern.example\nSubject: unk\nX-Seq: 1\n\nunk\n' |
+		submit -i -f a@postern.example -- ok1@mx-pref.example unk1@mx-pref.example
+	rt_queue_run_v
+	grep -q 'to=<unk1@mx-pref.example>, relay=mx1.mx-pref.example.*status=bounced' "$T/qr.out" ||
+		fail "unk1 not bounced by mx1: $(grep 'unk1' "$T/qr.out")"
+	queue_run	# (the bounce, if it is still queued)
+	expect_eq "mx1 recipients" "ok1@mx-pref.example" "$(all_rcpts mx1)"
+	expect_eq "relay stored" 0 "$(mail_count relay)"
+	wait_for 10 mail_count_is bounces 1 || fail "no bounce at the sender's MX"
+	expect_eq "bounce to" "a@postern.example" "$(all_rcpts bounces)"
+}
+
+test_routes_fallback_unreachable() {	# no MX host answers: the relay, and the log says why
+	postern_env "fallback_relay 127.0.0.30"
+	dl_nodkim
+	smtpd_start relay 127.0.0.30:25 || fail "start relay"
+	printf 'From: a@postern.example\nSubject: down\nX-Seq: 1\n\ndown\n' |
+		submit -i -f a@postern.example -- down1@mx-pref.example
+	rt_queue_run_v
+	dl_expect_spool_empty
+	expect_eq "relay recipients" "down1@mx-pref.example" "$(all_rcpts relay)"
+	grep -q 'to=<down1@mx-pref.example>, relay=127.0.0.30.*status=sent (direct delivery failed (connect to mx2.mx-pref.example' "$T/qr.out" ||
+		fail "log line: $(grep 'down1' "$T/qr.out")"
+}
+
+test_routes_smarthost_auth_per_host() {	# smarthost_auth HOST FILE: each smarthost its own credentials
+	printf 'postern s3cret\n' >"$T/smarthost.auth"
+	printf 'second s3cond\n' >"$T/second.auth"
+	printf 'second s3cond\n' >"$T/second.users"
+	chown root:postern "$T/smarthost.auth" "$T/second.auth"
+	chmod 0640 "$T/smarthost.auth" "$T/second.auth"
+	postern_env "smarthost smarthost.example:587 smarthost.example:2587" "smarthost_auth $T/smarthost.auth" \
+		"smarthost_auth smarthost.example:2587 $T/second.auth"
+	# the first (:587, user postern) is down: the second authenticates as its own user
+	smtpd_start second 127.0.0.20:2587 --tls-as smarthost --auth-file "$T/second.users" || fail "start second"
+	msg "a@postern.example" "far@mx-pref.example" "second" | submit -t -i
+	queue_run
+	expect_eq "at the second smarthost" far@mx-pref.example "$(all_rcpts second)"
+	expect_eq "its auth user" second "$(env_get second 1 auth_user)"
+	expect_eq "tls" yes "$(env_get second 1 tls)"
+	expect_queue_empty
+	# the first comes up: it gets the next message, with the credentials of the line without a host
+	smarthost_start || fail "start smarthost"
+	msg "a@postern.example" "far2@mx-pref.example" "first" | submit -t -i
+	queue_run
+	expect_eq "at the first smarthost" far2@mx-pref.example "$(all_rcpts smarthost587)"
+	expect_eq "its auth user" postern "$(env_get smarthost587 1 auth_user)"
+	expect_eq "the second got no more" 1 "$(mail_count second)"
+	expect_queue_empty
+	expect_eq "postern config smarthost_auth" "$T/smarthost.auth
+smarthost.example:2587 $T/second.auth" "$("$BIN" -C "$CONF" config smarthost_auth)"
+}
+
+test_routes_fallback_relay_down() {	# a reputation refusal with the relay down: deferred, then via the relay
+	postern_env "fallback_relay 127.0.0.30"
+	dl_nodkim
+	smtpd_start mx1 127.0.0.11:25 --rcpt-5xx 'rep*' --rcpt-550-text "$RT_REPUTATION" || fail "start mx1"
+	printf 'From: a@postern.example\nSubject: rep\nX-Seq: 1\n\nrep\n' |
+		submit -i -f a@postern.example -- ok1@mx-pref.example rep1@mx-pref.example
+	queue_run
+	expect_eq "mx1 recipients" "ok1@mx-pref.example" "$(all_rcpts mx1)"
+	expect_eq "deferred, not bounced" 1 "$(dl_spool_count deferred)"
+	local env
+	env=$(find "$SPOOL/deferred" -type f)
+	grep -qx "R-STATUS 4.7.1" "$env" || fail "R-STATUS: $(grep R-STATUS "$env")"
+	grep -q '^R-DIAG .*poor reputation' "$env" || fail "R-DIAG: $(grep R-DIAG "$env")"
+	grep -q '^R-DIAG .*via relay' "$env" && fail "R-DIAG names a relay that was not used: $(grep R-DIAG "$env")"
+	smtpd_start relay 127.0.0.30:25 || fail "start relay"
+	queue_run
+	dl_expect_spool_empty
+	expect_eq "relay recipients" "rep1@mx-pref.example" "$(all_rcpts relay)"
+	rt_rcpts_once "ok1@mx-pref.example rep1@mx-pref.example"
+}
