@@ -53,7 +53,7 @@ ifeq ($(OPENSSL),static)
 LIBS := -Wl,-Bstatic -lssl -lcrypto -Wl,-Bdynamic -lbsd -lresolv -ldl -pthread
 endif
 
-SRCS    := $(wildcard lib/*.c conf/*.c queue/*.c sendmail/*.c)
+SRCS    := $(wildcard lib/*.c conf/*.c queue/*/*.c sendmail/*.c)
 MAINS   := sendmail/main.c sendmail/postern_main.c
 LIBSRCS := $(filter-out $(MAINS),$(SRCS))
 OBJS    := $(LIBSRCS:%.c=$(BUILD)/obj/%.o)

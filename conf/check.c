@@ -2,7 +2,7 @@
  * check.c - the deliverability check. See check.h.
  *
  * The order: the address mail leaves from (check_host.c), the host, port 25 and the smarthost
- * (handed in: queue/probe.c), MX, SPF, DKIM, DMARC and alignment (check_dmarc.c), the client
+ * (handed in: queue/wire/probe.c), MX, SPF, DKIM, DMARC and alignment (check_dmarc.c), the client
  * certificate, and last the test message of --send. Each check adds its findings to one report
  * (check_report.c), which --only filters.
  */

@@ -17,7 +17,7 @@
 #include "conf/config.h"
 #include "lib/dns.h"
 
-/* The checks that talk SMTP: they need the queue side's client (queue/probe.h implements them), which
+/* The checks that talk SMTP: they need the queue side's client (queue/wire/probe.h implements them), which
  * this room may not call, so check_main is handed them. Each adds its findings to r. */
 struct check_net {
 	/* port25 - without a smarthost: connect to check_port25_host's port 25 and read its greeting */

@@ -44,7 +44,7 @@ struct conf_dkim_key {
 	enum dkim_canon hcanon, bcanon;
 };
 
-/* One tls_policy line; queue/tls_policy.h decides which applies to a destination. */
+/* One tls_policy line; queue/wire/tls_policy.h decides which applies to a destination. */
 struct conf_tls_policy {
 	char *domain;		/* lower-case */
 	enum tls_level level;

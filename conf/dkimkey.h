@@ -1,9 +1,9 @@
 /*
- * dkimkey.h - DKIM private keys: load (the queue runner's signer, queue/sign.h), sign a digest,
+ * dkimkey.h - DKIM private keys: load (the queue runner's signer, queue/run/sign.h), sign a digest,
  * generate, write, and print the public DNS record.
  *
  * This is the only code that touches a DKIM private key; the front door never calls it. The signer
- * canonicalises and hashes the stored message (queue/dkim.c) into a 32-byte SHA-256 digest;
+ * canonicalises and hashes the stored message (queue/run/dkim.c) into a 32-byte SHA-256 digest;
  * dkimkey_sign signs exactly that:
  *   rsa-sha256:     RSASSA-PKCS1-v1_5 over the digest with a SHA-256 DigestInfo (RFC 6376 3.3.1);
  *   ed25519-sha256: PureEdDSA whose message is the 32-byte digest itself (RFC 8463 3).

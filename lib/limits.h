@@ -30,7 +30,7 @@
 #define LIM_CONF_FILE (1024 * 1024)
 #define LIM_ALIASES_FILE (16 * 1024 * 1024)
 /* An envelope as submitted (the front door's ceiling). A queued envelope grows as outcomes are
- * recorded; the spool reads up to ENV_MAX_FILE (queue/envelope.h), derived from this. */
+ * recorded; the spool reads up to ENV_MAX_FILE (queue/store/envelope.h), derived from this. */
 #define LIM_ENVELOPE_FILE (4 * 1024 * 1024)
 /* One argv argument (addresses, -F names). */
 #define LIM_ARG 4096

@@ -14,7 +14,7 @@
 
 #include "conf/config.h"	/* enum mailq_users */
 #include "lib/err.h"
-#include "queue/envelope.h"	/* NOTIFY_* */
+#include "queue/store/envelope.h"	/* NOTIFY_* */
 
 enum mode {
 	MODE_SUBMIT,		/* -bm, the default */
@@ -51,7 +51,7 @@ struct opts {
 	const char *q_domain;	/* -qR */
 	const char *q_sender;	/* -qS */
 	const char *q_id;	/* -qI */
-	bool json;		/* mailq --json: one JSON object per message (queue/qadmin.h) */
+	bool json;		/* mailq --json: one JSON object per message (queue/run/qadmin.h) */
 	char **rcpt;		/* recipients from argv (borrowed) */
 	size_t nrcpt;
 	char **admin_argv;	/* MODE_ADMIN: the subcommand and its arguments (borrowed) */

@@ -22,7 +22,7 @@
 #include "lib/fdio.h"
 #include "lib/limits.h"
 #include "lib/text.h"
-#include "queue/envelope.h"
+#include "queue/store/envelope.h"
 #include "lib/hdr.h"
 #include "sendmail/body.h"
 #include "sendmail/handoff.h"

@@ -5,7 +5,7 @@
  * input: argv recipients, -f/-F, and every byte of stdin. It writes the completed message into the spool
  * data file it inherited and finally hands the parent the envelope in the one record of handoff.h,
  * which the parent re-validates before the commit. Nothing is signed here: the queue side signs the
- * stored message before its first delivery attempt (queue/sign.h).
+ * stored message before its first delivery attempt (queue/run/sign.h).
  */
 #ifndef POSTERN_COMPOSE_H
 #define POSTERN_COMPOSE_H

@@ -15,9 +15,9 @@
 
 #include "conf/aliases.h"
 #include "lib/buf.h"
-#include "queue/mailq.h"
-#include "queue/qadmin.h"
-#include "queue/spool.h"
+#include "queue/store/mailq.h"
+#include "queue/run/qadmin.h"
+#include "queue/store/spool.h"
 #include "sendmail/privsep.h"
 #include "sendmail/rcpt.h"
 #include "sendmail/smtpd.h"

@@ -30,7 +30,7 @@
 #include "lib/buf.h"
 #include "lib/err.h"
 #include "lib/limits.h"
-#include "queue/sign.h"
+#include "queue/run/sign.h"
 
 /* The envelope text: what the spool reads back, less the room the queue side's DKIM-Signature fields
  * take when it signs (sign.h), so a signed envelope still fits LIM_ENVELOPE_FILE. */

@@ -5,7 +5,7 @@
  * being read. It is kept small on purpose. What the caller controls: argv (already parsed, pure), stdin
  * (never read here: only the unprivileged child reads it), the child's behaviour (it may be subverted by a
  * parser bug). What is done about it: this process opens no key and signs nothing (the queue side signs,
- * queue/sign.h), so there is nothing to ask of it; the child gives up the group for good before reading a
+ * queue/run/sign.h), so there is nothing to ask of it; the child gives up the group for good before reading a
  * byte; it can only (a) write into the one temp file it was handed and (b) hand back one record
  * (handoff.h), read here to its end within HANDOFF_MAX bytes: an envelope, parsed by the strict
  * envelope parser, whose id, uid, arrival time and size are overwritten with values this process
@@ -34,8 +34,8 @@
 #include "lib/fdio.h"
 #include "lib/limits.h"
 #include "lib/rerun.h"
-#include "queue/envelope.h"
-#include "queue/spool.h"
+#include "queue/store/envelope.h"
+#include "queue/store/spool.h"
 #include "sendmail/compose.h"
 #include "sendmail/handoff.h"
 #include "sendmail/privsep.h"

@@ -4,7 +4,7 @@
  * submit_main is called by main() for MODE_SUBMIT with the group still held. It opens what needs the
  * group (a spool transaction), forks the unprivileged composer (compose.h), receives the one envelope
  * record it sends back (handoff.h), re-validates it and commits. It opens no key and signs nothing: the
- * queue side signs (queue/sign.h). Returns a sysexits code.
+ * queue side signs (queue/run/sign.h). Returns a sysexits code.
  */
 #ifndef POSTERN_SUBMIT_H
 #define POSTERN_SUBMIT_H

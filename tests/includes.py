@@ -1,15 +1,17 @@
 #!/usr/bin/python3
 """includes.py [--selftest] [ROOT] - the include rules of STYLE.md and issue 10: no include goes from a
-lower room to a higher one (lib < conf < queue < sendmail), and no two modules include each other,
-directly or round a circle. A module is a .c and its .h (a private header NAME_int.h or NAME_priv.h
+lower room to a higher one (lib < conf < queue < sendmail; inside queue/, its families store < wire <
+run, so the store and the wire never call the run family), every file of queue/ is in one of its
+families, and no two modules include each other, directly or round a circle. A module is a .c and its .h (a private header NAME_int.h or NAME_priv.h
 belongs to NAME). Prints each offence and exits 1; with --selftest, checks itself first on
 tests/lint/includes/bad (every kind of offence found) and good (none)."""
 import os
 import re
 import sys
 
-ROOMS = ("lib", "conf", "queue", "sendmail")
-INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z]+)/([A-Za-z0-9_]+)\.h"', re.M)
+ROOMS = ("lib", "conf", "queue/store", "queue/wire", "queue/run", "sendmail")
+FAMILIES_OF = "queue"	# a room whose files must all sit in one of its sub-rooms
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z]+(?:/[a-z]+)?)/([A-Za-z0-9_]+)\.h"', re.M)
 
 
 def module(room, base):
@@ -20,6 +22,12 @@ def module(room, base):
 def graph(root):
     """graph - (edges: module -> set of modules it includes, offences: upward includes)."""
     edges, bad = {}, []
+    d = os.path.join(root, FAMILIES_OF)
+    if os.path.isdir(d):
+        for name in sorted(os.listdir(d)):
+            if name.endswith((".c", ".h")):
+                bad.append("%s/%s is in no family of %s/ (%s)" % (FAMILIES_OF, name, FAMILIES_OF, ", ".join(
+                    r for r in ROOMS if r.startswith(FAMILIES_OF + "/"))))
     for room in ROOMS:
         d = os.path.join(root, room)
         if not os.path.isdir(d):
@@ -32,6 +40,8 @@ def graph(root):
             me = module(room, name[:-2])
             for to_room, base in INCLUDE.findall(text):
                 if to_room not in ROOMS:
+                    if to_room == FAMILIES_OF:
+                        bad.append("%s/%s includes %s/%s.h: not in a family" % (room, name, to_room, base))
                     continue
                 if ROOMS.index(to_room) > ROOMS.index(room):
                     bad.append("%s/%s includes %s/%s.h: %s is above %s" % (room, name, to_room, base,
@@ -84,7 +94,8 @@ def main(argv):
     args = [a for a in argv if a != "--selftest"]
     if "--selftest" in argv:
         got = offences(os.path.join(here, "bad"))
-        kinds = (any("is above" in o for o in got), any(o.startswith("include circle") for o in got))
+        kinds = (any("is above" in o for o in got), any(o.startswith("include circle") for o in got),
+                 any("in no family" in o for o in got))
         if not all(kinds) or offences(os.path.join(here, "good")):
             print("lint: includes self-test: bad/ gave %r, good/ gave %r" %
                   (got, offences(os.path.join(here, "good"))), file=sys.stderr)

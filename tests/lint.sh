@@ -48,7 +48,7 @@ selftest() {
 tests=
 if [ $# -eq 0 ]; then
 	selftest || exit 1
-	set -- lib/*.c lib/*.h conf/*.c conf/*.h queue/*.c queue/*.h sendmail/*.c sendmail/*.h
+	set -- lib/*.c lib/*.h conf/*.c conf/*.h queue/*/*.c queue/*/*.h sendmail/*.c sendmail/*.h
 	tests=$(echo tests/unit/*.c tests/fuzz/*.c)	# exit codes only: tests may call what code may not
 fi
 rc=0

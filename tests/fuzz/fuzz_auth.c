@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "queue/auth.h"
+#include "queue/wire/auth.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
 

@@ -13,7 +13,7 @@
 
 #include <openssl/evp.h>
 
-#include "queue/dkim.h"
+#include "queue/run/dkim.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
 

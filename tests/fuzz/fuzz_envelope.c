@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "queue/envelope.h"
+#include "queue/store/envelope.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "queue/probe.h"
+#include "queue/wire/probe.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "queue/dlv_fate.h"
+#include "queue/wire/dlv_fate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
 

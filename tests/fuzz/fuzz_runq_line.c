@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "queue/runq_line.h"
+#include "queue/run/runq_line.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "queue/smtp_reply.h"
+#include "queue/wire/smtp_reply.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
 

@@ -15,7 +15,7 @@ SIGNER = r'''
 #include <stdlib.h>
 #include <string.h>
 #include "conf/dkimkey.h"
-#include "queue/dkim.h"
+#include "queue/run/dkim.h"
 /* signer KEY DOMAIN SELECTOR HCANON BCANON < message > signed message  (canon: 0 relaxed, 1 simple) */
 int main(int argc, char **argv)
 {

@@ -24,7 +24,7 @@
 #include <openssl/x509v3.h>
 
 #include "lib/buf.h"
-#include "queue/smtp.h"
+#include "queue/wire/smtp.h"
 
 /* A server step: read one line that must start with `expect` (NULL: read nothing), then send `send`.
  * Special sends: "<TLS>" = "220 go" then the TLS handshake; "<CLOSE>" close; "<SLEEP>" sleep 3 s;

@@ -13,7 +13,7 @@
 #include <openssl/pem.h>
 
 #include "conf/dkimkey.h"
-#include "queue/dkim.h"
+#include "queue/run/dkim.h"
 
 /* a string literal with its length (it may hold NUL) */
 #define S(s) s, sizeof(s) - 1

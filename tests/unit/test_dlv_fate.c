@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "queue/dlv_fate.h"
+#include "queue/wire/dlv_fate.h"
 
 #define S DLV_SENT
 #define D DLV_DEFER

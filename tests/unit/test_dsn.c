@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "queue/dsn.h"
+#include "queue/run/dsn.h"
 
 #define HDRS "Received: from localhost by mail.example.org\nFrom: Ana <ana@example.org>\r\n" \
 	     "To: bruno@example.net, nobody@example.com\r\nSubject: Hello\r\n\tfolded\r\n" \

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "queue/envelope.h"
+#include "queue/store/envelope.h"
 
 #define HEAD0 "VERSION 1\nID 6566A1F20B12C9D3E7F\nARRIVAL 1701226994\nSENDER alice@example.org\n" \
 	      "SIZE 442\nBODY 7BIT\nSMTPUTF8 0\n"

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "queue/envelope.h"
+#include "queue/store/envelope.h"
 #include "sendmail/handoff.h"
 
 struct parse_case {

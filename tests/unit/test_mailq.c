@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "queue/mailq.h"
+#include "queue/store/mailq.h"
 
 #include "tests/unit/slurp.h"
 

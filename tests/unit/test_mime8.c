@@ -1,4 +1,4 @@
-/* test_mime8.c - queue/mime8.c: the 7-bit form of a stored message for a server without 8BITMIME
+/* test_mime8.c - queue/run/mime8.c: the 7-bit form of a stored message for a server without 8BITMIME
  * (converted into an unnamed spool file, the old DKIM-Signature fields left out of its prefix), the
  * verdict when there is none, and the prefix filter. Signing the form is test_sign.c's. */
 #include <criterion/criterion.h>
@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "lib/mime.h"
-#include "queue/mime8.h"
+#include "queue/run/mime8.h"
 
 #define L(s) s, sizeof(s) - 1
 

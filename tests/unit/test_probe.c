@@ -2,7 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "queue/probe.h"
+#include "queue/wire/probe.h"
 
 #define ID "0123456789ABCDEF012"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "queue/qadmin.h"
+#include "queue/run/qadmin.h"
 
 #define ID1 "6566A1F20B12C9D3E7F"
 #define ID2 "6566AEB0C3500ABCDEF"

@@ -6,7 +6,7 @@
 
 #include "lib/buf.h"
 #include "lib/limits.h"
-#include "queue/route.h"
+#include "queue/wire/route.h"
 #include "tests/unit/fakedns.h"
 
 /* seq - a "random" function returning the values of a fixed list in turn. */

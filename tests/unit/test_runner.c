@@ -1,11 +1,11 @@
-/* test_runner.c - queue/runner.c's pure parts: the retry schedule, the batch size, who administers
+/* test_runner.c - queue/run/runner.c's pure parts: the retry schedule, the batch size, who administers
  * the queue, and the resource limits a runner sets. */
 #include <criterion/criterion.h>
 
 #include "conf/config.h"
-#include "queue/runner.h"
-#include "queue/runq_decide.h"
-#include "queue/runq.h"
+#include "queue/run/runner.h"
+#include "queue/run/runq_decide.h"
+#include "queue/run/runq.h"
 
 Test(runner, backoff)
 {

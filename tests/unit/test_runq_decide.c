@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "conf/config.h"
-#include "queue/runner.h"
-#include "queue/runq_decide.h"
+#include "queue/run/runner.h"
+#include "queue/run/runq_decide.h"
 
 #define P RCPT_PENDING
 #define S RCPT_SENT

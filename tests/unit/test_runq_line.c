@@ -1,8 +1,8 @@
-/* test_runq_line.c - queue/runq_line.c: the runner <-> worker pipe records, both ways. */
+/* test_runq_line.c - queue/run/runq_line.c: the runner <-> worker pipe records, both ways. */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "queue/runq_line.h"
+#include "queue/run/runq_line.h"
 
 static const struct {
 	const char *in;

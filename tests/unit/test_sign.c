@@ -1,5 +1,5 @@
 /*
- * test_sign.c - DKIM signing on the queue side (queue/sign.c): a stored message is signed with the
+ * test_sign.c - DKIM signing on the queue side (queue/run/sign.c): a stored message is signed with the
  * From domain's keys (or its nearest parent's), the fields verify against the public keys, and key
  * problems hold the message (dkim_required yes) or let it go unsigned (no), with the reason.
  */
@@ -16,8 +16,8 @@
 #include "conf/config.h"
 #include "conf/dkimkey.h"
 #include "lib/hdr.h"
-#include "queue/dkim.h"
-#include "queue/sign.h"
+#include "queue/run/dkim.h"
+#include "queue/run/sign.h"
 
 static char dir[64];
 static EVP_PKEY *ed, *rsa;
@@ -149,7 +149,7 @@ static const char msg_sub[] = "From: a@lists.example.com\r\nTo: b@example.net\r\
 static const char msg_other[] = "From: a@other.example\r\nTo: b@example.net\r\n\r\nbody\r\n";
 static const char msg_nofrom[] = "To: b@example.net\r\n\r\nbody\r\n";
 
-/* sign_form signs another form of a message (the 7-bit one, queue/mime8.h) exactly as sign_message
+/* sign_form signs another form of a message (the 7-bit one, queue/run/mime8.h) exactly as sign_message
  * signs the stored one: the same fields, as CRLF text; no key for the From domain: unsigned. */
 Test(sign, sign_form_same_fields)
 {

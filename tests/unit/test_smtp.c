@@ -6,7 +6,7 @@
 
 #include "lib/buf.h"
 #include "lib/limits.h"
-#include "queue/smtp_reply.h"
+#include "queue/wire/smtp_reply.h"
 
 struct rrow {
 	const char *name;

@@ -6,7 +6,7 @@
 
 #include "lib/buf.h"
 #include "lib/limits.h"
-#include "queue/smtp_param.h"
+#include "queue/wire/smtp_param.h"
 
 struct xrow {
 	const char *name, *in;

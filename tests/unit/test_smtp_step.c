@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "queue/smtp_step.h"
+#include "queue/wire/smtp_step.h"
 
 #define OK SMTP_V_OK
 #define TEMP SMTP_V_TEMP

@@ -18,8 +18,8 @@
 
 #include <sys/syscall.h>
 
-#include "queue/mailq.h"
-#include "queue/spool.h"
+#include "queue/store/mailq.h"
+#include "queue/store/spool.h"
 
 static char root[64];
 static struct spool *sp;

@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "queue/envelope.h"
-#include "queue/spool.h"
-#include "queue/stats.h"
+#include "queue/store/envelope.h"
+#include "queue/store/spool.h"
+#include "queue/store/stats.h"
 
 #define FILE1 "VERSION 1\nSINCE 1796000000\nSENT-TLS 7\nSENT-PLAIN 2\nDEFERRED-TLS 0\nDEFERRED-PLAIN 3\n" \
 	      "BOUNCED-TLS 1\nBOUNCED-PLAIN 0\n"

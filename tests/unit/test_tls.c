@@ -19,7 +19,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "queue/tls.h"
+#include "queue/wire/tls.h"
 
 #define SSLERR(r) ERR_PACK(ERR_LIB_SSL, 0, (r))
 

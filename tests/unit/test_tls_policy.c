@@ -1,8 +1,8 @@
-/* test_tls_policy.c - queue/tls_policy.c: the level a destination gets, and whether TLS is used at all. */
+/* test_tls_policy.c - queue/wire/tls_policy.c: the level a destination gets, and whether TLS is used at all. */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "queue/tls_policy.h"
+#include "queue/wire/tls_policy.h"
 
 /* load - a configuration from text (the parser is tested in test_config.c). */
 static void load(struct config *c, const char *in)

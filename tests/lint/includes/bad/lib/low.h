@@ -1,2 +1,2 @@
 /* low.h - a lib header that reaches up into queue/ (an offence) */
-#include "queue/high.h"
+#include "queue/run/high.h"

@@ -1,2 +1,0 @@
-/* high.h - half of a circle */
-#include "queue/other.h"

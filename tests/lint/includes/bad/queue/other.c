@@ -1,2 +1,0 @@
-/* other.c - the other half of the circle */
-#include "queue/high.h"

@@ -1,0 +1,2 @@
+/* high.h - half of a circle */
+#include "queue/run/other.h"

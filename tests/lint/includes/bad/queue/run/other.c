@@ -1,0 +1,2 @@
+/* other.c - the other half of the circle */
+#include "queue/run/high.h"

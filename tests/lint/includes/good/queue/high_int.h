@@ -1,2 +1,0 @@
-/* high_int.h - high's private header includes its public one: not a circle */
-#include "queue/high.h"
