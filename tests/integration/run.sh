@@ -50,7 +50,8 @@
 #
 # TESTS are functions test_NAME in tests/integration/t_*.sh (files in order, functions in order).
 # Each runs in its own process (bash run.sh --test NAME) with $T = a fresh directory, under a
-# timeout (TEST_TIMEOUT, default 60 s); the servers it started are killed when it ends. It prints
+# timeout (TEST_TIMEOUT, default 120 s: it catches a hang, it times nothing); the servers it started
+# are killed when it ends. It prints
 # `ok - NAME`, `not ok - NAME: reason` (reason from `fail`), or `ok - NAME # SKIP reason` when it
 # called `skip` (something optional it needs, such as spamassassin, is missing). Environment:
 #   INTEGRATION_SKIP="glob ..."  skip tests whose NAME matches (printed as "ok - NAME # SKIP")
@@ -132,7 +133,7 @@ inside() {
 		fi
 		mkdir -p "$WORK/t/$name"
 		chmod 0755 "$WORK/t" "$WORK/t/$name"
-		timeout -k 5 "${TEST_TIMEOUT:-60}" bash "$HERE/run.sh" --test "$name" \
+		timeout -k 5 "${TEST_TIMEOUT:-120}" bash "$HERE/run.sh" --test "$name" \
 			>"$WORK/t/$name/out" 2>&1 </dev/null
 		rc=$?
 		if [ "$rc" -eq 0 ]; then
@@ -146,7 +147,7 @@ inside() {
 			continue
 		fi
 		if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-			reason="timed out after ${TEST_TIMEOUT:-60} s"
+			reason="timed out after ${TEST_TIMEOUT:-120} s"
 		elif [ -s "$WORK/t/$name/reason" ]; then
 			reason=$(head -n 1 "$WORK/t/$name/reason")
 		else
