@@ -32,6 +32,7 @@
 #include "sendmail/args.h"
 #include "sendmail/front.h"
 #include "sendmail/privsep.h"
+#include "sendmail/start.h"
 
 /* run_postern - exec postern for a queue run or an admin command: argv as given, argv[0] the
  * personality postern knows it by. Returns only on failure, with the sysexits code. */
@@ -66,7 +67,6 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct err e;
 	struct log *lg;
-	char ident[32];
 	int rc;
 
 	err_clear(&e);
@@ -82,23 +82,12 @@ int main(int argc, char **argv)
 	}
 	if (o.mode == MODE_QUEUE || o.mode == MODE_ADMIN)
 		return run_postern(argc, argv, &o);
-	(void)snprintf(ident, sizeof ident, "postern/%s", o.personality);
-	lg = log_new(ident, LOG_TO_SYSLOG | (o.verbose ? LOG_TO_STDERR : 0));
-	memset(&conf, 0, sizeof conf);
-	if (conf_load(&conf, o.config ? o.config : CONF_PATH_DEFAULT, o.config == NULL, &e) < 0) {
-		fprintf(stderr, "%s: %s\n", o.personality, e.msg);
-		log_msg(lg, LOG_ERR, "fatal: %s", e.msg);
+	if ((rc = start_config(&o, &conf, &lg)) == 0 && o.mode == MODE_MAILQ)
+		rc = start_may_list(&o, &conf, lg);
+	if (rc != 0) {
 		conf_free(&conf);
 		log_free(lg);
-		return EX_CONFIG;
-	}
-	if (o.mode == MODE_MAILQ && !args_may_list_queue(conf.mailq_users, getuid() == 0, privsep_in_group())) {
-		fprintf(stderr, "%s: permission denied: only %s may list the queue (mailq_users)\n", o.personality,
-		    conf.mailq_users == MAILQ_ROOT ? "root" : "root and the postern group");
-		log_msg(lg, LOG_NOTICE, "queue listing refused to uid=%lu", (unsigned long)getuid());
-		conf_free(&conf);
-		log_free(lg);
-		return EX_NOPERM;
+		return rc;
 	}
 	rc = front_dispatch(&o, &conf, lg);
 	conf_free(&conf);

@@ -28,6 +28,7 @@
 #include "sendmail/admin.h"
 #include "sendmail/args.h"
 #include "sendmail/privsep.h"
+#include "sendmail/start.h"
 
 /* name_of - argv[0]'s basename ("postern" when there is none). */
 static const char *name_of(const char *argv0)
@@ -48,7 +49,6 @@ int main(int argc, char **argv)
 	struct err e;
 	struct log *lg;
 	char **av;
-	char ident[32];
 	int rc;
 
 	err_clear(&e);
@@ -78,24 +78,12 @@ int main(int argc, char **argv)
 		free(av);
 		return EX_OSERR;
 	}
-	(void)snprintf(ident, sizeof ident, "postern/%s", o.personality);
-	lg = log_new(ident, LOG_TO_SYSLOG | (o.verbose ? LOG_TO_STDERR : 0));
-	memset(&conf, 0, sizeof conf);
-	if (conf_load(&conf, o.config ? o.config : CONF_PATH_DEFAULT, o.config == NULL, &e) < 0) {
-		fprintf(stderr, "%s: %s\n", o.personality, e.msg);
-		log_msg(lg, LOG_ERR, "fatal: %s", e.msg);
-		rc = EX_CONFIG;
-		goto out;
-	}
 	/* postern stats tells about everybody's mail as mailq does: the same rule */
-	if (o.mode == MODE_ADMIN && o.admin_argc > 0 && strcmp(o.admin_argv[0], "stats") == 0 &&
-	    !args_may_list_queue(conf.mailq_users, getuid() == 0, privsep_in_group())) {
-		fprintf(stderr, "%s: permission denied: only %s may list the queue (mailq_users)\n", o.personality,
-		    conf.mailq_users == MAILQ_ROOT ? "root" : "root and the postern group");
-		log_msg(lg, LOG_NOTICE, "queue listing refused to uid=%lu", (unsigned long)getuid());
-		rc = EX_NOPERM;
+	if ((rc = start_config(&o, &conf, &lg)) == 0 && o.mode == MODE_ADMIN && o.admin_argc > 0 &&
+	    strcmp(o.admin_argv[0], "stats") == 0)
+		rc = start_may_list(&o, &conf, lg);
+	if (rc != 0)
 		goto out;
-	}
 	rc = admin_dispatch(&o, &conf, lg);
 out:
 	conf_free(&conf);
