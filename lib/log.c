@@ -1,8 +1,8 @@
 /*
  * log.c - syslog and stderr lines, made safe with vis(3). See log.h.
  *
- * Untrusted input: the formatted text. It is escaped byte by byte (lib/text.h's TEXT_VIS: libbsd's
- * nvis in the C locale, so the result does not depend on the caller's LANG) before it reaches syslog
+ * Untrusted input: the formatted text. It is escaped byte by byte (lib/text.h's TEXT_VIS: vis(3)'s
+ * escapes in the C locale, so the result does not depend on the caller's LANG) before it reaches syslog
  * or stderr.
  */
 #include "lib/log.h"

@@ -1,16 +1,37 @@
 /*
  * text.c - see text.h.
  *
- * Escaping uses libbsd's nvis with VIS_NOLOCALE, so the result never depends on the caller's LANG.
+ * TEXT_VIS writes what vis(3) writes with VIS_CSTYLE | VIS_NL | VIS_TAB | VIS_OCTAL | VIS_NOLOCALE,
+ * byte for byte (test_text.c holds it to libbsd's nvis for every byte), without needing libbsd: the
+ * front door links nothing but libc, and each library it loads costs every submission its time.
  */
-#define LIBBSD_NETBSD_VIS
 #include "lib/text.h"
 
-#include <bsd/vis.h>
+#include <stdio.h>
 #include <string.h>
 
-#define TEXT_VIS_FLAGS (VIS_CSTYLE | VIS_NL | VIS_TAB | VIS_OCTAL | VIS_NOLOCALE)
 #define TEXT_MORE "..."
+
+/* vis_byte - c (not printable ASCII, or a backslash) as a C-style escape, else as "\ooo"; `next` is
+ * the byte after it (a NUL before an octal digit must be written "\000"). Its length. */
+static size_t vis_byte(char one[TEXT_PIECE_MAX], unsigned char c, unsigned char next)
+{
+	static const char cstyle[][2] = {
+		{ '\n', 'n' }, { '\r', 'r' }, { '\b', 'b' }, { '\a', 'a' }, { '\v', 'v' }, { '\t', 't' },
+		{ '\f', 'f' }, { '\\', '\\' },
+	};
+
+	for (size_t i = 0; i < sizeof cstyle / sizeof cstyle[0]; i++)
+		if (c == (unsigned char)cstyle[i][0]) {
+			one[0] = '\\', one[1] = cstyle[i][1], one[2] = '\0';
+			return 2;
+		}
+	if (c == '\0' && !(next >= '0' && next <= '7')) {
+		one[0] = '\\', one[1] = '0', one[2] = '\0';
+		return 2;
+	}
+	return (size_t)snprintf(one, TEXT_PIECE_MAX, "\\%03o", c);
+}
 
 /* piece - how src[i] is shown in mode m, into one[TEXT_PIECE_MAX]; its length (0: nothing). *gap
  * (TEXT_LINE): bytes were dropped after some kept text (`started`), so the next kept byte brings a
@@ -25,10 +46,7 @@ static size_t piece(char one[TEXT_PIECE_MAX], const char *src, size_t n, size_t 
 	switch (m) {
 	case TEXT_VIS:
 		if (!plain || c == '\\') {
-			int next = i + 1 < n ? (unsigned char)src[i + 1] : '\0';
-			char *end = nvis(one, TEXT_PIECE_MAX, c, TEXT_VIS_FLAGS, next);
-
-			return end != NULL ? (size_t)(end - one) : 0;
+			return vis_byte(one, c, i + 1 < n ? (unsigned char)src[i + 1] : '\0');
 		}
 		break;
 	case TEXT_MARK:

@@ -1,6 +1,9 @@
 /* test_text.c - lib/text.c: untrusted text made safe in each mode, and the 8-bit test. TEXT_VIS's
  * escapes and cuts have their own table in test_log.c (log_safe is its name there). */
+#define LIBBSD_NETBSD_VIS
+#include <bsd/vis.h>
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/text.h"
@@ -153,4 +156,23 @@ Test(text, vis_size)
 	cr_expect_null(strstr(dst, "..."));
 	text_safe(dst, sizeof dst - 1, in, sizeof in, TEXT_VIS);
 	cr_expect_not_null(strstr(dst, "..."));
+}
+
+/* TEXT_VIS is vis(3) with C-style and octal escapes in the C locale: held to libbsd's nvis for every
+ * byte, alone and before each kind of next byte (a NUL before an octal digit is "\\000"). */
+Test(text, vis_matches_nvis)
+{
+	static const unsigned char next[] = { 'x', '0', '7', '8', '\0', '\\', 0x80 };
+
+	for (unsigned c = 0; c < 256; c++)
+		for (size_t k = 0; k <= sizeof next; k++) {
+			char in[2] = { (char)c, k < sizeof next ? (char)next[k] : 'x' };
+			size_t n = k < sizeof next ? 2 : 1;
+			char want[TEXT_VIS_SIZE(2)] = "", got[TEXT_VIS_SIZE(2)];
+
+			cr_assert_geq(strnvisx(want, sizeof want, in, n, VIS_CSTYLE | VIS_NL | VIS_TAB | VIS_OCTAL |
+			    VIS_NOLOCALE), 0);
+			text_safe(got, sizeof got, in, n, TEXT_VIS);
+			cr_expect_str_eq(got, want, "byte 0x%02x before 0x%02x", c, (unsigned char)in[1]);
+		}
 }
