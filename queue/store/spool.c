@@ -8,10 +8,13 @@
  *	and opened with O_NOFOLLOW|O_NONBLOCK (a FIFO planted in the spool cannot hang us) and checked
  *	with fstat before use. Ids are checked with env_id_valid before they become part of a name.
  * DURABILITY
- *	A message exists once new/ID exists; data/ID is renamed into place (and its directory fsynced)
- *	before that. Every later change is a rename of a fully written, fsynced file, then an fsync of
- *	the directory. Removal goes envelope first, data last, so a crash can leave an orphan data file
- *	(swept after a day) but never an envelope without its data.
+ *	A message exists once new/ID and data/ID both exist. A submission makes the empty mark new/ID
+ *	first, held (flocked) until it ends, and fsyncs new/ while the parser reads the message; the
+ *	commit point is the rename of the fully written, fsynced data file to data/ID, then an fsync of
+ *	data/. So the caller waits for two fsyncs, not three, and a mark without its data (a submission
+ *	that died) is never delivered, and is swept once nobody holds it. Every later change is a
+ *	rename of a fully written, fsynced file, then an fsync of the directory. Removal goes envelope
+ *	first, data last, so a crash can leave an orphan data file (swept after a day).
  */
 #include "queue/store/spool.h"
 #include "queue/store/spool_int.h"
@@ -35,6 +38,9 @@ struct spool_tx {
 	struct spool *s;
 	char id[ENV_ID_LEN + 1];
 	int fd;			/* tmp/ID.data, O_RDWR */
+	int markfd;		/* new/ID, flocked until the transaction ends */
+	bool marked;		/* new/ has been synced with the mark in it */
+	int markerr;		/* errno of a failed sync of new/: sticky (a second fsync may lie) */
 	bool finished;		/* committed or cleaned up: abort only frees */
 };
 
@@ -199,6 +205,27 @@ static int new_id(char out[ENV_ID_LEN + 1], struct err *e)
 	return 0;
 }
 
+/* make_mark - the empty new/ID, made in tmp/ and flocked before the rename shows it: until the
+ * transaction ends, mailq does not list it (spool_committing) and the sweep leaves it alone. */
+static int make_mark(struct spool_tx *t, struct err *e)
+{
+	struct spool *s = t->s;
+	char mname[NAME_MAX_LEN + 1];
+
+	spool_tmp_name(mname, t->id, ".new");
+	if ((t->markfd = create_at(s->fd[D_TMP], mname, O_WRONLY)) < 0)
+		return spool_serr(e, "marking", t->id);
+	(void)flock(t->markfd, LOCK_EX);
+	if (spool_move(s->fd[D_TMP], mname, s->fd[D_NEW], t->id, false) < 0) {
+		spool_serr(e, "marking", t->id);
+		(void)unlinkat(s->fd[D_TMP], mname, 0);
+		close(t->markfd);
+		t->markfd = -1;
+		return -1;
+	}
+	return 0;
+}
+
 /* spool_tx_begin - see spool.h */
 struct spool_tx *spool_tx_begin(struct spool *s, struct err *e)
 {
@@ -207,6 +234,7 @@ struct spool_tx *spool_tx_begin(struct spool *s, struct err *e)
 	int tries;
 
 	t->s = s;
+	t->markfd = -1;
 	for (tries = 0; tries < 10; tries++) {
 		if (new_id(t->id, e) < 0)
 			break;
@@ -215,7 +243,11 @@ struct spool_tx *spool_tx_begin(struct spool *s, struct err *e)
 			/* held until the submission is over: a data file that nobody holds and that has no
 			 * envelope is an orphan the sweep may remove at once (see spool_sweep) */
 			(void)flock(t->fd, LOCK_EX);
-			return t;
+			if (make_mark(t, e) == 0)
+				return t;
+			(void)unlinkat(s->fd[D_TMP], name, 0);
+			close(t->fd);
+			break;
 		}
 		if (errno != EEXIST) {
 			spool_serr(e, "creating", name);
@@ -228,6 +260,34 @@ struct spool_tx *spool_tx_begin(struct spool *s, struct err *e)
 	return NULL;
 }
 
+/* spool_tx_mark - see spool.h */
+int spool_tx_mark(struct spool_tx *t, struct err *e)
+{
+	if (t->marked)
+		return 0;
+	if (t->markerr == 0 && fsync(t->s->fd[D_NEW]) < 0)
+		t->markerr = errno;
+	if (t->markerr != 0) {
+		errno = t->markerr;
+		return spool_serr(e, "syncing the mark of", t->id);
+	}
+	t->marked = true;
+	return 0;
+}
+
+/* spool_tx_child - see spool.h */
+void spool_tx_child(struct spool_tx *t)
+{
+	if (t->markfd >= 0)
+		close(t->markfd);
+	t->markfd = -1;
+	for (int i = 0; i < D_N; i++)
+		if (t->s->fd[i] >= 0) {
+			close(t->s->fd[i]);
+			t->s->fd[i] = -1;
+		}
+}
+
 const char *spool_tx_id(const struct spool_tx *t)
 {
 	return t->id;
@@ -238,8 +298,8 @@ int spool_tx_data_fd(const struct spool_tx *t)
 	return t->fd;
 }
 
-/* uncommit - the fsync of new/ failed after new/ID was made (EIO, a file system going read-only): the
- * mark may or may not be on disk. Take the message back: without its mark, or without its data file,
+/* uncommit - the fsync of data/ failed after data/ID was renamed there (EIO, a file system going
+ * read-only): the data file may or may not be in place on disk. Take the message back: without its mark, or without its data file,
  * no runner delivers it and mailq does not list it, so the caller may be told that nothing was queued
  * (-1, code 75). If neither can be removed, the message stays whole in the queue and a runner will
  * deliver it: saying 75 then would make a retrying caller send it twice, so it is reported as queued
@@ -260,14 +320,24 @@ static int uncommit(struct spool_tx *t, struct err *e)
 	return 1;
 }
 
+/* unmark - take the mark away (the message was not committed). */
+static void unmark(struct spool_tx *t)
+{
+	if (t->markfd < 0)
+		return;
+	(void)unlinkat(t->s->fd[D_NEW], t->id, 0);
+	close(t->markfd);
+	t->markfd = -1;
+}
+
 /* spool_tx_commit - see spool.h. Each step undoes the earlier ones when it fails. */
 int spool_tx_commit(struct spool_tx *t, const struct envelope *env, struct err *e)
 {
 	struct spool *s = t->s;
-	char dname[NAME_MAX_LEN + 1], mname[NAME_MAX_LEN + 1];
+	char dname[NAME_MAX_LEN + 1];
 	struct stat st;
 	struct buf b;
-	int fd, r;
+	int r;
 
 	if (t->finished)
 		return err_set(e, EX_SOFTWARE, "spool: transaction %s already finished", t->id);
@@ -297,39 +367,23 @@ int spool_tx_commit(struct spool_tx *t, const struct envelope *env, struct err *
 		spool_serr(e, "writing", t->id);
 		goto undo_data;
 	}
+	if (spool_tx_mark(t, e) < 0)	/* (done already when the caller synced it while the parser ran) */
+		goto undo_data;
+	/* the commit point: data/ID beside its mark. Until data/ is synced, the mark's lock keeps mailq
+	 * from listing a commit that may still be taken back, and the data file's keeps runners off */
 	if (spool_move(s->fd[D_TMP], dname, s->fd[D_DATA], t->id, false) < 0) {
 		spool_serr(e, "renaming", t->id);
 		goto undo_data;
 	}
-	if (fsync(s->fd[D_DATA]) < 0) {
-		spool_serr(e, "syncing", t->id);
-		goto undo_both;
-	}
-	/* the commit point: new/ID, empty. Made in tmp/ and locked before the rename shows it, so that
-	 * until new/ is synced mailq does not list a commit that may still be taken back (spool_committing) */
-	spool_tmp_name(mname, t->id, ".new");
-	if ((fd = create_at(s->fd[D_TMP], mname, O_WRONLY)) < 0) {
-		spool_serr(e, "committing", t->id);
-		goto undo_both;
-	}
-	(void)flock(fd, LOCK_EX);
-	if (spool_move(s->fd[D_TMP], mname, s->fd[D_NEW], t->id, false) < 0) {
-		spool_serr(e, "committing", t->id);
-		(void)unlinkat(s->fd[D_TMP], mname, 0);
-		close(fd);
-		goto undo_both;
-	}
-	r = fsync(s->fd[D_NEW]) < 0 ? uncommit(t, e) : 0;
-	close(fd);	/* the commit is complete (or taken back): mailq may look */
+	r = fsync(s->fd[D_DATA]) < 0 ? uncommit(t, e) : 0;
+	close(t->markfd);	/* the commit is complete (or taken back): mailq may look */
+	t->markfd = -1;
 	buf_free(&b);
 	t->finished = true;
 	return r;
-undo_both:
-	(void)unlinkat(s->fd[D_DATA], t->id, 0);
-	goto out;
 undo_data:
 	(void)unlinkat(s->fd[D_TMP], dname, 0);
-out:
+	unmark(t);
 	buf_free(&b);
 	t->finished = true;
 	return -1;
@@ -360,6 +414,7 @@ void spool_tx_abort(struct spool_tx *t)
 	if (!t->finished) {
 		spool_tmp_name(name, t->id, ".data");
 		(void)unlinkat(t->s->fd[D_TMP], name, 0);
+		unmark(t);
 	}
 	if (t->fd >= 0)
 		close(t->fd);

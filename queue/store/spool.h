@@ -68,23 +68,35 @@ void spool_close(struct spool *s);
 
 /* -- submission: the privileged parent uses these; the child only ever gets the data fd -- */
 
-/* spool_tx_begin - a new id and an empty tmp/ID.data opened O_RDWR. */
+/* spool_tx_begin - a new id, an empty tmp/ID.data opened O_RDWR, and the message's empty mark new/ID,
+ * made in tmp/ and flocked before it was renamed there; both are held until the transaction ends. A
+ * mark without data/ID is no message: runners skip it, mailq does not list it, the sweep removes it
+ * once nobody holds it. */
 struct spool_tx *spool_tx_begin(struct spool *s, struct err *e);
 const char *spool_tx_id(const struct spool_tx *t);
 int spool_tx_data_fd(const struct spool_tx *t);
-/* spool_tx_commit - append the envelope and its length line to the data and fsync it; rename it to
- * data/ID and fsync data/; create the empty new/ID (the commit point: made in tmp/ and flocked, then
- * renamed, the lock held until new/ is synced, see spool_committing) and fsync new/. env->id must be
- * the transaction's id and env->size the data file's size. 0: committed. -1: nothing is queued; what
- * was created is removed (code 75 for storage errors). 1: the fsync of new/ failed and neither the
- * mark nor the data file could be removed, so the message stays queued and will be delivered, but is
- * not known to be on disk (e says why; the caller reports success with a warning, never 75, which
- * would make a retrying caller send it twice). Either way the transaction is finished: call
- * spool_tx_abort(t) afterwards to free it (it then only frees). */
+/* spool_tx_mark - fsync new/, so that the mark is on disk before the data file is renamed beside it.
+ * The submitter calls it while the parser reads the message, so that the caller does not wait for it;
+ * spool_tx_commit calls it when nobody has. A failure is kept: a later call fails too. 0 or -1 (75). */
+int spool_tx_mark(struct spool_tx *t, struct err *e);
+/* spool_tx_child - in a child forked to write the data file: close everything else the transaction
+ * and its spool hold (the mark, the folders), so that the parser can reach nothing but the data fd.
+ * The child must not use the spool afterwards. */
+void spool_tx_child(struct spool_tx *t);
+/* spool_tx_commit - append the envelope and its length line to the data and fsync it; make sure the
+ * mark is synced (spool_tx_mark); rename the data file to data/ID (the commit point) and fsync data/,
+ * the mark still held (see spool_committing). env->id must be the transaction's id and env->size the
+ * data file's size. 0: committed. -1: nothing is queued; what was created is removed, the mark too
+ * (code 75 for storage errors). 1: the fsync of data/ failed and neither the mark nor the data file
+ * could be removed, so the message stays queued and will be delivered, but is not known to be on disk
+ * (e says why; the caller reports success with a warning, never 75, which would make a retrying caller
+ * send it twice). Either way the transaction is finished: call spool_tx_abort(t) afterwards to free it
+ * (it then only frees). */
 int spool_tx_commit(struct spool_tx *t, const struct envelope *env, struct err *e);
-/* spool_committing - 1 while a submitter is committing id (new/ID exists and is flocked: its fsync
- * has not returned, and the commit may yet be taken back), else 0. mailq does not list such a message;
- * a runner cannot take it anyway (the submitter holds the data file's lock). */
+/* spool_committing - 1 while a submission holds id's mark (new/ID exists and is flocked: the message
+ * is being written, or committed and its fsync has not returned, so it may yet be taken back), else
+ * 0. mailq does not list such a message; a runner cannot take it anyway (the submitter holds the data
+ * file's lock, and before the commit there is no data/ID). */
 int spool_committing(struct spool *s, const char *id);
 /* spool_tx_abort - unlink the temporary files (unless committed), close, free. NULL is a no-op. */
 void spool_tx_abort(struct spool_tx *t);
@@ -96,9 +108,10 @@ void spool_tx_abort(struct spool_tx *t);
  * ignored. */
 int spool_scan(struct spool *s, struct spool_entry **v, size_t *n, struct err *e);
 /* spool_sweep - given a fresh scan (v, n): unlink tmp/ files last changed more than an hour before
- * `now` that nobody holds a flock on (a day when held: a submission still running), envelope-less data/ files that are that old or that nobody holds, and the stale new/ID files the scan
- * marked. Only data files missing from the scan are looked at on disk. Returns how many were removed,
- * or -1. */
+ * `now` that nobody holds a flock on (a day when held: a submission still running), envelope-less
+ * data/ files that are that old or that nobody holds, the stale new/ID files the scan marked, and
+ * marks (new/ID) without data/ID that no submission holds. Only data files missing from the scan are
+ * looked at on disk. Returns how many were removed, or -1. */
 int spool_sweep(struct spool *s, long long now, const struct spool_entry *v, size_t n, struct err *e);
 /* spool_lock - open data/ID and take flock(LOCK_EX|LOCK_NB). 1: locked (*m set), 0: busy or gone,
  * -1: error (bad id, or a data file that is not a regular file with one link and our owner). */

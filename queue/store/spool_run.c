@@ -127,6 +127,20 @@ static bool unheld(int dirfd, const char *name)
 	return r;
 }
 
+/* lone_mark - new/ID with no data/ID that no submission holds: left by a submitter that died before its
+ * commit point. The lock is taken before data/ID is looked for, so a commit just finishing is seen. */
+static bool lone_mark(struct spool *s, const char *id)
+{
+	int fd = openat(s->fd[D_NEW], id, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	bool r;
+
+	if (fd < 0)
+		return false;
+	r = flock(fd, LOCK_EX | LOCK_NB) == 0 && !exists_at(s->fd[D_DATA], id);
+	close(fd);
+	return r;
+}
+
 /* scanned - id is among the scan's entries (sorted by id). */
 static bool scanned(const struct spool_entry *v, size_t n, const char *id)
 {
@@ -186,9 +200,11 @@ int spool_sweep(struct spool *s, long long now, const struct spool_entry *v, siz
 		}
 		closedir(dir);
 	}
-	/* new/ID left beside deferred/ID by a runner that died between its rename and its unlink */
+	/* new/ID left beside deferred/ID by a runner that died between its rename and its unlink, and
+	 * new/ID without data/ID, by a submitter that died before its commit point */
 	for (k = 0; k < n; k++)
-		if (v[k].stale_new && exists_at(s->fd[D_DEFERRED], v[k].id) && unlinkat(s->fd[D_NEW], v[k].id, 0) == 0)
+		if (((v[k].stale_new && exists_at(s->fd[D_DEFERRED], v[k].id)) ||
+		    (v[k].state == SPOOL_NEW && lone_mark(s, v[k].id))) && unlinkat(s->fd[D_NEW], v[k].id, 0) == 0)
 			count++;
 	return count;
 }

@@ -863,7 +863,10 @@ test_submit_fsize_limit() {
 body_sum() { sed -e 's/\r$//' "$1" | sed '1,/^$/d' | sha256sum | cut -c1-64; }
 
 # Many 64 KB submissions, each SIGKILLed after 0-30 ms. Every one that exited 0 is queued intact;
-# every envelope has its complete data file; nothing partial is visible as queued.
+# every envelope has its complete data file; nothing partial is visible as queued. A submission makes
+# its mark new/ID first and renames its data file beside it at the commit point, so one killed before
+# that leaves a mark without data: empty, no message (mailq does not list it, a runner never takes
+# it), and the runner's sweep removes it.
 test_submit_sigkill() {
 	submit_env
 	local n=${SUBMIT_KILLS:-200} i pid rc ok=0 killed=0 id seq size orphans=0
@@ -906,8 +909,13 @@ test_submit_sigkill() {
 	[ "$ok" -gt 0 ] && [ "$killed" -gt 0 ] || fail "no mix of completed ($ok) and killed ($killed) submissions"
 	# every envelope: complete data file, a known X-Seq once, the body as sent
 	: >"$T/queued"
+	: >"$T/lone"
 	for id in $(spool_ids); do
-		[ -f "$SPOOL/data/$id" ] || fail "envelope $id without data file"
+		if [ ! -e "$SPOOL/data/$id" ]; then
+			[ -f "$SPOOL/new/$id" ] && [ ! -s "$SPOOL/new/$id" ] || fail "new/$id without data file is no empty mark"
+			echo "$id" >>"$T/lone"
+			continue
+		fi
 		spool_env "$id" >"$T/env" || fail "data/$id does not end with its envelope"
 		spool_data "$id" >"$T/data"
 		size=$(sed -n 's/^SIZE //p' "$T/env")
@@ -927,8 +935,15 @@ test_submit_sigkill() {
 	for id in $(ls "$SPOOL/data"); do
 		[ -f "$SPOOL/new/$id" ] || orphans=$((orphans + 1))
 	done
-	echo "queued: $(wc -l <"$T/queued"), tmp/ leftovers: $(ls "$SPOOL/tmp" | wc -l), data/ without envelope: $orphans"
+	echo "queued: $(wc -l <"$T/queued"), tmp/ leftovers: $(ls "$SPOOL/tmp" | wc -l), data/ without envelope: $orphans, marks without data: $(wc -l <"$T/lone")"
+	[ "$(wc -l <"$T/lone")" -le "$killed" ] || fail "more marks without data than killed submissions"
 	[ -z "$(ls "$SPOOL/deferred")" ] || fail "files in deferred/"
+	# a mark without data is no message: mailq lists the queued ones, and none of those
+	"$T/bin/mailq" -C "$CONF" >"$T/mq.out" 2>"$T/mq.err" || fail "mailq exited $?: $(cat "$T/mq.err")"
+	while read -r id; do
+		grep -q "^$id" "$T/mq.out" && fail "mailq lists $id, a mark without data"
+	done <"$T/lone"
+	expect_eq "messages mailq lists" "$(wc -l <"$T/queued")" "$(grep -cE '^[0-9A-F]{19}' "$T/mq.out")"
 	# and a sample of the queued messages is whole: its envelope reads back, its SIZE is the message's
 	for id in $(spool_ids | shuf -n 3 --random-source=/dev/zero); do
 		spool_env "$id" >"$T/sample.env" || fail "queued $id has no envelope"

@@ -105,9 +105,10 @@ TestSuite(spool, .init = setup, .fini = teardown);
  * a disk going bad, with the file system then remounted read-only, is what these stand for.
  */
 static struct {
-	int fsync_new;		/* fsync of new/: 0 as usual, 1 call `during` first, 2 also fail with EIO */
+	const char *folder;	/* the folder whose fsync the two below apply to ("new", "data") */
+	int fsync_dir;		/* its fsync: 0 as usual, 1 call `during` first, 2 also fail with EIO */
 	int unlink_fail;	/* unlinkat in new/ (bit 0) or data/ (bit 1) fails with EROFS */
-	void (*during)(void);	/* runs inside the fsync of new/: the commit window */
+	void (*during)(void);	/* runs inside that fsync: the commit window for data/ */
 } fault;
 
 /* is_folder - fd is root/sub. */
@@ -122,10 +123,10 @@ static bool is_folder(int fd, const char *sub)
 
 int fsync(int fd)
 {
-	if (fault.fsync_new > 0 && is_folder(fd, "new")) {
+	if (fault.fsync_dir > 0 && is_folder(fd, fault.folder)) {
 		if (fault.during != NULL)
 			fault.during();
-		if (fault.fsync_new == 2) {
+		if (fault.fsync_dir == 2) {
 			errno = EIO;
 			return -1;
 		}
@@ -381,12 +382,14 @@ Test(spool, commit_storage_failure)
 	pid_t pid = fork();
 	cr_assert_neq(pid, -1);
 	if (pid == 0) {
-		/* child: when root, a private mount namespace with a tiny tmpfs over tmp/ */
+		/* child: when root, a private mount namespace with a tiny tmpfs over the spool (one file
+		 * system, as a spool is: the mark is renamed from tmp/ to new/) */
 		if (geteuid() == 0) {
-			snprintf(cmd, sizeof cmd, "%s/tmp", root);
 			if (unshare(CLONE_NEWNS) < 0 ||
 			    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
-			    mount("tmpfs", cmd, "tmpfs", 0, "size=64k") < 0)
+			    mount("tmpfs", root, "tmpfs", 0, "size=64k") < 0)
+				_exit(3);
+			if (spool_init(root, (gid_t)-1, &e) < 0)
 				_exit(3);
 			struct spool *s2 = spool_open(root, &e);
 			spool_close(sp);
@@ -422,6 +425,8 @@ Test(spool, commit_storage_failure)
 		    strstr(e.msg, spool_tx_id(t)) == NULL)
 			_exit(7);
 		spool_tx_abort(t);
+		if (count("tmp") + count("data") + count("new") != 0)
+			_exit(8);	/* (as root: inside the namespace, where the full disk is) */
 		_exit(0);
 	}
 	int status;
@@ -891,7 +896,10 @@ Test(spool, sweep_tmp_unheld_after_an_hour)
 	close(p[0]);
 	close(p[1]);
 	cr_assert(exists("tmp", keep, ".data"));
-	cr_assert_eq(sweep(now + 30 * 60), 0, "nothing goes within the hour");
+	cr_assert(exists("new", keep, NULL));
+	cr_assert_eq(sweep(now + 30 * 60), 1, "within the hour, only the dead submitter's mark goes");
+	cr_assert(!exists("new", keep, NULL));
+	cr_assert(exists("new", spool_tx_id(held), NULL), "a held mark is a submission still running");
 	cr_assert_eq(sweep(now + 2 * 3600), 1, "the unheld leftover goes after an hour");
 	cr_assert(!exists("tmp", keep, ".data"));
 	cr_assert(exists("tmp", spool_tx_id(held), ".data"), "a held file is a submission still running");
@@ -942,8 +950,8 @@ static bool deliverable(const char *id)
 static char window_id[ENV_ID_LEN + 1];
 static bool window_seen;	/* the check below ran */
 
-/* in_window - inside the fsync of new/: the mark exists, but the commit is not complete, so mailq does not
- * list it and no runner can take it. */
+/* in_window - inside the fsync of data/: the mark and the data file exist, but the commit is not
+ * complete, so mailq does not list it and no runner can take it. */
 static void in_window(void)
 {
 	struct spool_msg *m = NULL;
@@ -953,21 +961,24 @@ static void in_window(void)
 
 	snprintf(p, sizeof p, "%s/new/%s", root, window_id);
 	cr_assert_eq(stat(p, &st), 0, "the mark exists during the fsync");
+	snprintf(p, sizeof p, "%s/data/%s", root, window_id);
+	cr_assert_eq(stat(p, &st), 0, "the data file is in place during the fsync");
 	cr_assert_eq(spool_committing(sp, window_id), 1);
 	cr_assert(!listed(window_id), "mailq lists a message whose commit has not completed");
 	cr_assert_eq(spool_lock(sp, window_id, &m, &e), 0, "a runner took a message being committed");
 	window_seen = true;
 }
 
-/* The fsync of new/ fails after the mark was made. The exit status and the queue must agree: -1 (75,
- * "nothing queued") only when the message was taken back (its mark or its data gone, so no runner
- * delivers it and mailq does not list it); when neither can be removed it stays queued and the commit
- * says so (1), since a 75 would make a retrying caller send it twice. */
-Test(spool, commit_fsync_new_fails)
+/* The fsync of data/ fails after the data file was renamed there, beside its mark (the commit point).
+ * The exit status and the queue must agree: -1 (75, "nothing queued") only when the message was taken
+ * back (its mark or its data gone, so no runner delivers it and mailq does not list it); when neither
+ * can be removed it stays queued and the commit says so (1), since a 75 would make a retrying caller
+ * send it twice. */
+Test(spool, commit_fsync_data_fails)
 {
 	static const struct {
 		const char *name;
-		int fsync_new, unlink_fail, want_r;
+		int fsync_data, unlink_fail, want_r;
 		bool want_queued, want_mark, want_data;
 	} rows[] = {
 		{ "fsync ok", 1, 0, 0, true, true, true },
@@ -990,11 +1001,12 @@ Test(spool, commit_fsync_new_fails)
 		memcpy(window_id, id, sizeof id);
 		mkenv(&env, id, 7);
 		window_seen = false;
-		fault.fsync_new = rows[i].fsync_new;
+		fault.folder = "data";
+		fault.fsync_dir = rows[i].fsync_data;
 		fault.unlink_fail = rows[i].unlink_fail;
 		fault.during = in_window;
 		r = spool_tx_commit(t, &env, &e);
-		fault.fsync_new = fault.unlink_fail = 0;
+		fault.fsync_dir = fault.unlink_fail = 0;
 		fault.during = NULL;
 		spool_tx_abort(t);
 		cr_expect(window_seen, "%s: the window was not checked", rows[i].name);
@@ -1012,6 +1024,65 @@ Test(spool, commit_fsync_new_fails)
 		cr_expect_eq(exists("data", id, NULL), rows[i].want_data, "%s: data/", rows[i].name);
 		cr_expect(!exists("tmp", id, ".data") && !exists("tmp", id, ".new"), "%s: tmp/", rows[i].name);
 		/* start each row from an empty spool */
+		char cmd[300];
+		snprintf(cmd, sizeof cmd, "rm -f %s/new/* %s/data/*", root, root);
+		cr_assert_eq(system(cmd), 0);
+	}
+}
+
+/* The mark's fsync fails (before the commit point, whether the submitter synced it early with
+ * spool_tx_mark or the commit did): nothing is queued (75), the data file never reaches data/, the
+ * mark is taken away when it can be (a mark that stays is no message, and the sweep takes it once
+ * nobody holds it), and a second attempt to sync does not pretend it worked. */
+Test(spool, mark_fsync_fails)
+{
+	static const struct {
+		const char *name;
+		bool early;		/* spool_tx_mark called before the commit, as the submitter does */
+		int unlink_fail;
+		bool want_mark_left;
+	} rows[] = {
+		{ "early, mark removed", true, 0, false },
+		{ "in the commit, mark removed", false, 0, false },
+		{ "early, the mark cannot be removed", true, 1, true },
+	};
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct err e = { 0 }, e2 = { 0 };
+		struct envelope env;
+		struct spool_tx *t = spool_tx_begin(sp, &e);
+		char id[ENV_ID_LEN + 1];
+		int r;
+
+		cr_assert_not_null(t, "%s", e.msg);
+		memcpy(id, spool_tx_id(t), sizeof id);
+		cr_expect_eq(spool_committing(sp, id), 1, "%s: a mark being written is held", rows[i].name);
+		cr_expect(!listed(id), "%s: mailq lists a message being written", rows[i].name);
+		cr_assert_eq(write(spool_tx_data_fd(t), "hello\r\n", 7), 7);
+		mkenv(&env, id, 7);
+		fault.folder = "new";
+		fault.fsync_dir = 2;
+		fault.unlink_fail = rows[i].unlink_fail;
+		if (rows[i].early) {
+			cr_expect_eq(spool_tx_mark(t, &e2), -1, "%s", rows[i].name);
+			fault.fsync_dir = 0;	/* the disk "recovers": the failure must stick all the same */
+		}
+		r = spool_tx_commit(t, &env, &e);
+		fault.fsync_dir = fault.unlink_fail = 0;
+		spool_tx_abort(t);
+		cr_expect_eq(r, -1, "%s: commit returned %d", rows[i].name, r);
+		cr_expect_eq(e.code, EX_TEMPFAIL, "%s", rows[i].name);
+		cr_expect_not_null(strstr(e.msg, "Input/output error while syncing the mark of"), "%s: %s",
+				   rows[i].name, e.msg);
+		cr_expect(!listed(id) && !deliverable(id), "%s: queued", rows[i].name);
+		cr_expect(!exists("data", id, NULL), "%s: data/", rows[i].name);
+		cr_expect_eq(exists("new", id, NULL), rows[i].want_mark_left, "%s: new/", rows[i].name);
+		cr_expect(!exists("tmp", id, ".data") && !exists("tmp", id, ".new"), "%s: tmp/", rows[i].name);
+		if (rows[i].want_mark_left) {
+			cr_expect_eq(spool_committing(sp, id), 0, "%s: the mark is still held", rows[i].name);
+			cr_expect_eq(sweep(time(NULL)), 1, "%s: the sweep leaves a lone mark", rows[i].name);
+			cr_expect(!exists("new", id, NULL), "%s: new/ after the sweep", rows[i].name);
+		}
 		char cmd[300];
 		snprintf(cmd, sizeof cmd, "rm -f %s/new/* %s/data/*", root, root);
 		cr_assert_eq(system(cmd), 0);
