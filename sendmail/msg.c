@@ -149,11 +149,6 @@ void msg_reader_free(struct msg_reader *r)
 	free(r);
 }
 
-long long msg_bytes(const struct msg_reader *r)
-{
-	return r->total;
-}
-
 bool msg_body_8bit(const struct msg_reader *r)
 {
 	return r->body8;

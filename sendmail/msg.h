@@ -83,9 +83,6 @@ int msg_read_header(struct msg_reader *r, struct buf *hdr, struct err *e);
  * lines (with keep_long: any octets, the last line always ended with CRLF). Returns the count, 0 at the end of the message, -1 on error (sticky). */
 ssize_t msg_read_body(struct msg_reader *r, char *out, size_t outsz, struct err *e);
 
-/* msg_bytes - octets output so far: header section plus body, CRLF form. */
-long long msg_bytes(const struct msg_reader *r);
-
 /* msg_body_8bit - an octet >= 0x80 was seen in the body. */
 bool msg_body_8bit(const struct msg_reader *r);
 

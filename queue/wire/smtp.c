@@ -347,15 +347,6 @@ int smtp_rcpt(struct smtp *s, const struct smtp_rcpt_params *rcpts, size_t n, st
 	return SMTP_OK;
 }
 
-int smtp_data(struct smtp *s, const char *prefix, size_t prefixlen, int fd, long long size, struct err *e)
-{
-	int r;
-
-	if ((r = smtp_command(s, "DATA", NULL, SMTP_STEP_DATA, e)) != SMTP_OK)
-		return r;
-	return smtp_data_body(s, prefix, prefixlen, fd, size, e);
-}
-
 /* flush - write the m bytes waiting in out, for step st (the message, or its end). */
 static int flush(struct smtp *s, const char *out, size_t *m, enum smtp_step st, struct err *e)
 {

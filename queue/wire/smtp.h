@@ -101,9 +101,6 @@ int smtp_mail(struct smtp *s, const struct smtp_mail_params *p, struct err *e);
  * SMTP_FAIL_PROTO. */
 int smtp_rcpt(struct smtp *s, const struct smtp_rcpt_params *rcpts, size_t n, struct smtp_reply *replies,
 	      size_t *accepted, struct err *e);
-/* smtp_data - DATA; on 354 send prefix (header lines, CRLF-only) then the first size bytes of fd,
- * dot-stuffed, then the terminator, and read the final reply. */
-int smtp_data(struct smtp *s, const char *prefix, size_t prefixlen, int fd, long long size, struct err *e);
 /* smtp_envelope - MAIL, the RCPTs and, when a recipient is accepted, DATA. With PIPELINING (and at
  * most SMTP_PIPE_GROUP recipients) all of them go in one write, DATA included (RFC 2920 3.1), and the
  * replies are read in order; otherwise one command at a time. *mail and replies[i] get the replies
