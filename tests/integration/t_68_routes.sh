@@ -265,3 +265,17 @@ test_routes_sender_route_auth_per_host() {	# smarthost_auth HOST FILE: the sende
 	expect_eq "the smarthost's auth user" postern "$(env_get smarthost587 1 auth_user)"
 	rt_rcpts_once "n@mx-pref.example o@mx-pref.example"
 }
+
+test_routes_sender_route_implicit_tls() {	# a sender's relay on 465: TLS from the first byte, as a smarthost's
+	rt_shauth
+	postern_env "smarthost smarthost.example:587" "smarthost_auth $T/smarthost.auth" \
+		"sender_route postern.example smarthost.example:465"
+	smarthost_start || fail "start"
+	msg "a@postern.example" "far@mx-pref.example" "465" | submit -i -f a@postern.example -- far@mx-pref.example
+	queue_run
+	dl_expect_spool_empty
+	expect_eq "at the relay on 465" far@mx-pref.example "$(all_rcpts smarthost465)"
+	expect_eq "its tls mode" implicit "$(env_get smarthost465 1 tls_mode)"
+	expect_eq "its auth user" postern "$(env_get smarthost465 1 auth_user)"
+	expect_eq "at the smarthost on 587" 0 "$(mail_count smarthost587)"
+}
