@@ -57,6 +57,7 @@ enum kind {
 	K_DNSBL,		/* dnsbl: zones, or none */
 	K_RELAY,		/* struct conf_relay: HOST[:PORT], port 25 unless given */
 	K_SHAUTH,		/* smarthost_auth: FILE, or HOST[:PORT] FILE (repeated) */
+	K_SROUTE,		/* sender_route: ADDRESS-OR-DOMAIN HOST[:PORT] (repeated) */
 };
 
 struct pctx;
@@ -65,10 +66,11 @@ typedef int parse_fn(struct pctx *x, const struct key *k, struct span v);
 typedef int show_fn(const struct config *c, const struct key *k, struct buf *out);
 static parse_fn parse_host, parse_path, parse_size, parse_dur, parse_int, parse_enum, parse_bool, parse_ipv4;
 static parse_fn set_dkim, set_policy, set_resolver, set_smarthost, set_canon, set_route, set_rewrite;
-static parse_fn set_myip, set_dnsbl, set_relay, set_shauth;
+static parse_fn set_myip, set_dnsbl, set_relay, set_shauth, set_sroute;
 static int one_relay(struct pctx *x, const char *key, struct span v, char **host, int *port, bool *given);
 static show_fn show_str, show_size, show_usize, show_dur, show_int, show_enum, show_bool;
 static show_fn show_dkim, show_policy, show_smarthost, show_canon, show_route, show_rewrite, show_relay, show_shauth;
+static show_fn show_sroute;
 
 /* kinds - the parser and printer of each kind; `words`: the value may be several words; `repeat`: the
  * key may be given several times (each line adds one). */
@@ -97,6 +99,7 @@ static const struct kindops {
 	[K_DNSBL] = { set_dnsbl, show_str, true, false },
 	[K_RELAY] = { set_relay, show_relay, false, false },
 	[K_SHAUTH] = { set_shauth, show_shauth, true, true },
+	[K_SROUTE] = { set_sroute, show_sroute, true, true },
 };
 
 static const char *const deliver_words[] = { "background", "queue", NULL };
@@ -142,6 +145,7 @@ static const struct key {
 	STR("smarthost", K_SMARTHOST, smarthost, NULL, NULL),
 	ENUM("smarthost_tls", smarthost_tls, "auto", shtls_words),
 	STR("route", K_ROUTE, route, NULL, NULL),
+	STR("sender_route", K_SROUTE, sender_route, NULL, NULL),
 	STR("smarthost_auth", K_SHAUTH, smarthost_auth, NULL, NULL),
 	ENUM("tls", tls, "may", tls_words),
 	STR("tls_policy", K_POLICY, tls_policy, NULL, NULL),
@@ -491,6 +495,70 @@ static int set_route(struct pctx *x, const struct key *k, struct span v)
 	return 0;
 }
 
+/* sroute_key - sender_route's KEY into r: an address (local@domain, stored in its RFC 5321 form) or a
+ * domain, with a leading dot for its subdomains only; both lower-case. */
+static int sroute_key(struct pctx *x, struct span k, struct conf_sender_route *r)
+{
+	if (memchr(k.p, '@', k.n) != NULL) {
+		struct addr ad = { 0 };
+		struct err e;
+
+		if (addr_parse_one(k.p, k.n, &ad, &e) < 0 || ad.null || ad.domain == NULL || ad.display != NULL ||
+		    !addr_domain_valid(ad.domain, strlen(ad.domain))) {
+			addr_free(&ad);
+			return badval(x, "sender_route", "bad address (want local@domain)", k);
+		}
+		r->key = addr_format(&ad);
+		addr_free(&ad);
+		if (!addr_path_ok(r->key, strlen(r->key)))
+			return badval(x, "sender_route", "bad address (want local@domain)", k);
+		for (char *q = r->key; *q != '\0'; q++)	/* (compared case-blind, local part too) */
+			if (*q >= 'A' && *q <= 'Z')
+				*q = (char)(*q - 'A' + 'a');
+		r->address = true;
+		return 0;
+	}
+	if (k.n > 1 && k.p[0] == '.') {
+		r->subs_only = true;
+		k = span_make(k.p + 1, k.n - 1);
+	}
+	if (!conf_host_ok(k))
+		return badval(x, "sender_route", "bad domain", k);
+	r->key = conf_host_dup(k);
+	return 0;
+}
+
+/* set_sroute - "ADDRESS HOST[:PORT]" or "DOMAIN HOST[:PORT]" (DOMAIN with a leading dot for its
+ * subdomains only); the port by smarthost_tls unless given (conf_finish). */
+static int set_sroute(struct pctx *x, const struct key *k, struct span v)
+{
+	struct config *c = x->c;
+	struct span key = next_word(&v), to = next_word(&v);
+	struct conf_sender_route r = { 0 };
+
+	(void)k;
+	if (to.n == 0 || next_word(&v).n != 0)
+		return badval(x, "sender_route", "wants ADDRESS-OR-DOMAIN HOST[:PORT], got", key);
+	if (sroute_key(x, key, &r) < 0 || one_relay(x, "sender_route", to, &r.relay.host, &r.relay.port,
+	    &r.relay.port_given) < 0) {
+		free(r.key);
+		free(r.relay.host);
+		return -1;
+	}
+	for (size_t j = 0; j < c->nsender_route; j++) {
+		const struct conf_sender_route *o = &c->sender_route[j];
+
+		if (o->address == r.address && o->subs_only == r.subs_only && strcmp(o->key, r.key) == 0) {
+			free(r.key);
+			free(r.relay.host);
+			return badval(x, "sender_route", "given twice:", key);
+		}
+	}
+	c->sender_route = xreallocarray(c->sender_route, c->nsender_route + 1, sizeof *c->sender_route);
+	c->sender_route[c->nsender_route++] = r;
+	return 0;
+}
+
 /* parse_ipv4 - K_IPV4: one dotted-quad IPv4 address, stored normalised. */
 static int parse_ipv4(struct pctx *x, const struct key *k, struct span v)
 {
@@ -813,6 +881,9 @@ static int conf_finish(struct pctx *x)
 	for (size_t i = 0; i < c->nsmarthost_alt; i++)
 		if (!c->smarthost_alt[i].port_given)
 			c->smarthost_alt[i].port = default_port(c);
+	for (size_t i = 0; i < c->nsender_route; i++)
+		if (!c->sender_route[i].relay.port_given)
+			c->sender_route[i].relay.port = default_port(c);
 	for (size_t i = 0; i < c->nsmarthost_auth_host; i++) {
 		const struct conf_host_auth *h = &c->smarthost_auth_host[i];
 		bool on = c->smarthost != NULL && strcmp(c->smarthost, h->host) == 0 &&
@@ -821,8 +892,12 @@ static int conf_finish(struct pctx *x)
 		for (size_t j = 0; j < c->nsmarthost_alt; j++)
 			on |= strcmp(c->smarthost_alt[j].host, h->host) == 0 &&
 			    (h->port == 0 || h->port == c->smarthost_alt[j].port);
+		for (size_t j = 0; j < c->nsender_route; j++)	/* a sender's relay is a smarthost too */
+			on |= strcmp(c->sender_route[j].relay.host, h->host) == 0 &&
+			    (h->port == 0 || h->port == c->sender_route[j].relay.port);
 		if (!on)
-			return bad(x, "smarthost_auth %s: not a host of the smarthost line", h->host);
+			return bad(x, "smarthost_auth %s: not a host of the smarthost line or a sender_route line",
+			    h->host);
 	}
 	for (size_t i = 0; i < c->nroute; i++)
 		if (c->route[i].kind == CONF_ROUTE_SMARTHOST && c->smarthost == NULL)
@@ -980,6 +1055,46 @@ const struct conf_route *conf_route_for(const struct config *c, const char *doma
 	return NULL;
 }
 
+/* conf_sender_route_for - see config.h */
+const struct conf_relay *conf_sender_route_for(const struct config *c, const char *sender)
+{
+	const char *at = sender != NULL ? strrchr(sender, '@') : NULL, *d;
+	bool parent = false;
+
+	if (at == NULL)
+		return NULL;	/* the null sender (bounces, notices): never a sender's relay */
+	for (size_t i = 0; i < c->nsender_route; i++)
+		if (c->sender_route[i].address && strcasecmp(c->sender_route[i].key, sender) == 0)
+			return &c->sender_route[i].relay;
+	for (d = at + 1; d != NULL && *d != '\0'; parent = true) {
+		for (size_t i = 0; i < c->nsender_route; i++) {
+			const struct conf_sender_route *r = &c->sender_route[i];
+
+			if (!r->address && (parent || !r->subs_only) && strcasecmp(r->key, d) == 0)
+				return &r->relay;
+		}
+		if ((d = strchr(d, '.')) != NULL)
+			d++;
+	}
+	return NULL;
+}
+
+/* conf_dest_for - see config.h */
+enum conf_via conf_dest_for(const struct config *c, const char *sender, const char *domain,
+    const struct conf_relay **relay)
+{
+	const struct conf_route *r = domain != NULL ? conf_route_for(c, domain) : NULL;
+
+	*relay = NULL;
+	if (r != NULL && r->kind == CONF_ROUTE_DIRECT)
+		return CONF_VIA_MX;
+	if (r != NULL && r->kind == CONF_ROUTE_RELAY)
+		return CONF_VIA_ROUTE;
+	if ((*relay = conf_sender_route_for(c, sender)) != NULL)
+		return CONF_VIA_SENDER;
+	return r != NULL || c->smarthost != NULL ? CONF_VIA_SMARTHOST : CONF_VIA_MX;	/* (r: smarthost) */
+}
+
 /* conf_smarthost_auth_for - see config.h */
 int conf_smarthost_auth_for(const struct config *c, const char *host, int port)
 {
@@ -1023,6 +1138,11 @@ void conf_free(struct config *c)
 		free(c->route[i].host);
 	}
 	free(c->route);
+	for (size_t i = 0; i < c->nsender_route; i++) {
+		free(c->sender_route[i].key);
+		free(c->sender_route[i].relay.host);
+	}
+	free(c->sender_route);
 	free(c->dkim);
 	free(c->tls_policy);
 	free(c->path);
@@ -1165,6 +1285,21 @@ static int show_route(const struct config *c, const struct key *k, struct buf *o
 		bad |= r->kind == CONF_ROUTE_RELAY ? buf_printf(out, "%s:%d", r->host, r->port) : buf_adds(out, kw[r->kind]);
 	}
 	return bad ? -1 : c->nroute > 0;
+}
+
+/* show_sroute - one "KEY HOST:PORT" line each, the port made explicit */
+static int show_sroute(const struct config *c, const struct key *k, struct buf *out)
+{
+	int bad = 0;
+
+	(void)k;
+	for (size_t i = 0; i < c->nsender_route; i++) {
+		const struct conf_sender_route *r = &c->sender_route[i];
+
+		bad |= buf_printf(out, "%s%s%s %s:%d", i ? "\n" : "", r->subs_only ? "." : "", r->key, r->relay.host,
+		    r->relay.port);
+	}
+	return bad ? -1 : c->nsender_route > 0;
 }
 
 /* show_rewrite - one "PATTERN ADDRESS" line per rule */

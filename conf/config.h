@@ -71,6 +71,23 @@ struct conf_relay {
 /* CONF_SMARTHOSTS - hosts on one smarthost line */
 #define CONF_SMARTHOSTS 8
 
+/* sender_route KEY HOST[:PORT]: mail from a sender KEY matches goes through HOST, a smarthost of that
+ * sender's (smarthost_tls, the smarthost's TLS policy, smarthost_auth). */
+struct conf_sender_route {
+	char *key;		/* lower-case: a whole address, or a domain without its leading dot */
+	bool address;		/* key is an address: the sender exactly (case-blind) */
+	bool subs_only;		/* ".example.com": its subdomains' senders, not its own */
+	struct conf_relay relay;	/* the port by smarthost_tls unless given */
+};
+
+/* Where one recipient's copy of a message goes (conf_dest_for), in the order they are decided. */
+enum conf_via {
+	CONF_VIA_MX,		/* the recipient domain's MX hosts: route DOMAIN direct, or no smarthost */
+	CONF_VIA_ROUTE,		/* route DOMAIN HOST[:PORT]: that relay */
+	CONF_VIA_SENDER,	/* the sender's relay (sender_route) */
+	CONF_VIA_SMARTHOST,	/* route DOMAIN smarthost, or the smarthost as the default */
+};
+
 /* One "smarthost_auth HOST[:PORT] FILE" line: that smarthost's own credentials. */
 struct conf_host_auth {
 	char *host;		/* lower-case, as on the smarthost line */
@@ -109,6 +126,8 @@ struct config {
 	size_t ntls_policy;
 	struct conf_route *route;
 	size_t nroute;
+	struct conf_sender_route *sender_route;
+	size_t nsender_route;
 	char *tls_ca;		/* CA file for verify; NULL = the system's hashed folder (tls.c) */
 	char *tls_cert, *tls_key;	/* client certificate and key, or NULL */
 	char *tls_cert_name;	/* name the certbot hook matches */
@@ -177,12 +196,25 @@ const char *conf_notice_domain(const struct config *c);
  * itself, then each parent), or NULL: the default (smarthost when set, else direct). Pure. */
 const struct conf_route *conf_route_for(const struct config *c, const char *domain);
 
-/* conf_smarthost_auth_for - which smarthost_auth line gives the credentials for smarthost host:port:
- * the index into smarthost_auth_host of the one for HOST:PORT, else of the one for HOST, else -1 (the
- * line without a host, smarthost_auth, if any). Pure. */
+/* conf_sender_route_for - the relay of the sender_route line for envelope sender `sender` ("", the
+ * null sender, matches none): the line for the whole address, else the most specific one for its
+ * domain (the domain itself, then each parent), else NULL. Pure. */
+const struct conf_relay *conf_sender_route_for(const struct config *c, const char *sender);
+
+/* conf_dest_for - where mail from `sender` to a recipient in `domain` goes: a route line for the
+ * domain that says direct or names a relay wins; else the sender's sender_route; else route DOMAIN
+ * smarthost, the smarthost, or the MX hosts (as transport maps beat sender-dependent relays, which
+ * beat the relay host, in Postfix). *relay: the sender's relay for CONF_VIA_SENDER, else NULL. Pure. */
+enum conf_via conf_dest_for(const struct config *c, const char *sender, const char *domain,
+    const struct conf_relay **relay);
+
+/* conf_smarthost_auth_for - which smarthost_auth line gives the credentials for smarthost (or sender
+ * relay) host:port: the index into smarthost_auth_host of the one for HOST:PORT, else of the one for
+ * HOST, else -1 (the line without a host, smarthost_auth, if any). Pure. */
 int conf_smarthost_auth_for(const struct config *c, const char *host, int port);
 
-/* conf_via_smarthost - whether mail for `domain` goes to the smarthost. Pure. */
+/* conf_via_smarthost - whether mail for `domain` goes to the smarthost when no sender_route applies.
+ * Pure. */
 bool conf_via_smarthost(const struct config *c, const char *domain);
 
 /* conf_value - the effective value of key `name` appended to out as the config file would write it

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "queue/store/spool.h"
 #include "sendmail/privsep.h"
 #include "sendmail/rcpt.h"
+#include "sendmail/rewrite.h"
 #include "sendmail/smtpd.h"
 #include "sendmail/submit.h"
 
@@ -72,12 +74,34 @@ static int do_newaliases(const struct config *c)
 	return r < 0 ? fail("newaliases", &e, EX_CONFIG) : 0;
 }
 
-/* do_verify - -bv: where each address would go; queues nothing. */
+/* verify_host - the host -bv names for mail from sender (NULL: not given) to a recipient in dom. */
+static const char *verify_host(const struct config *c, const char *sender, const char *dom)
+{
+	const struct conf_relay *relay;
+	const struct conf_route *via = conf_route_for(c, dom);
+
+	switch (conf_dest_for(c, sender, dom, &relay)) {
+	case CONF_VIA_ROUTE:
+		return via->host;
+	case CONF_VIA_SENDER:
+		return relay->host;
+	case CONF_VIA_SMARTHOST:
+		return c->smarthost;
+	case CONF_VIA_MX:
+	default:
+		return dom;
+	}
+}
+
+/* do_verify - -bv: where each address would go (from the -f sender, as rewrite_sender leaves it: its
+ * sender_route; without -f none is assumed); queues nothing. */
 static int do_verify(const struct opts *o, const struct config *c)
 {
 	struct aliases *al = NULL;
 	struct rcpt_src src;
 	struct err e;
+	char *sender = NULL;
+	bool utf8 = false;
 	size_t i;
 	int rc = 0;
 
@@ -94,6 +118,13 @@ static int do_verify(const struct opts *o, const struct config *c)
 		aliases_free(al);
 		return EX_USAGE;
 	}
+	if (o->sender != NULL && o->sender[0] != '\0') {
+		if (rcpt_sender(&src, o->sender, "", &sender, &utf8, &e) < 0) {
+			aliases_free(al);
+			return fail("sendmail", &e, EX_USAGE);
+		}
+		(void)rewrite_sender(c, &sender);
+	}
 	for (i = 0; i < o->nrcpt; i++) {
 		struct rcpt_set one = { 0 };
 
@@ -104,14 +135,13 @@ static int do_verify(const struct opts *o, const struct config *c)
 		}
 		for (size_t k = 0; k < one.n; k++) {
 			const char *dom = strrchr(one.v[k], '@') + 1;
-			const struct conf_route *via = conf_route_for(c, dom);
 
 			printf("%s... deliverable: mailer esmtp, host %s, user %s\n", o->rcpt[i],
-			    conf_via_smarthost(c, dom) ? c->smarthost :
-			    via != NULL && via->kind == CONF_ROUTE_RELAY ? via->host : dom, one.v[k]);
+			    verify_host(c, sender, dom), one.v[k]);
 		}
 		rcpt_free(&one);
 	}
+	free(sender);
 	aliases_free(al);
 	return rc;
 }

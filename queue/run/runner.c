@@ -112,6 +112,16 @@ size_t runq_own_entries(struct runq_ctx *x, struct spool_entry *ent, size_t nent
 	return k;
 }
 
+/* runq_dest_is - see runq.h */
+bool runq_dest_is(const struct runq_dest *d, const char *domain, const struct conf_relay *relay)
+{
+	if (domain != NULL)
+		return d->domain != NULL && strcasecmp(d->domain, domain) == 0;
+	if (d->domain != NULL || (d->relay == NULL) != (relay == NULL))
+		return false;
+	return relay == NULL || (strcmp(d->relay->host, relay->host) == 0 && d->relay->port == relay->port);
+}
+
 /* group - the destinations of the pending recipients. */
 struct runq_dest *runq_group(const struct config *c, struct runq_msg *q, size_t nq, size_t *nd)
 {
@@ -121,19 +131,21 @@ struct runq_dest *runq_group(const struct config *c, struct runq_msg *q, size_t 
 	for (i = 0; i < nq; i++) {
 		for (k = 0; k < q[i].env.nrcpt; k++) {
 			const char *dom = rcpt_domain(q[i].env.rcpt[k].addr);
+			const struct conf_relay *relay;
+			enum conf_via via = conf_dest_for(c, q[i].env.sender, dom, &relay);
 
-			if (conf_via_smarthost(c, dom))
-				dom = NULL;	/* one destination: the smarthost */
+			if (via == CONF_VIA_SMARTHOST || via == CONF_VIA_SENDER)
+				dom = NULL;	/* one destination per relay, whatever the recipient domain */
 
 			if (q[i].env.rcpt[k].state != RCPT_PENDING)
 				continue;
-			for (j = 0; j < n; j++)
-				if (dom == NULL ? d[j].domain == NULL : (d[j].domain && strcasecmp(d[j].domain, dom) == 0))
-					break;
+			for (j = 0; j < n && !runq_dest_is(&d[j], dom, relay); j++)
+				;
 			if (j == n) {
 				d = xreallocarray(d, n + 1, sizeof *d);
 				memset(&d[n], 0, sizeof d[n]);
 				d[n].domain = dom ? xstrdup(dom) : NULL;
+				d[n].relay = relay;
 				n++;
 			}
 			struct runq_dest *t = &d[j];

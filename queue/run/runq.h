@@ -56,10 +56,12 @@ struct runq_msg {
 enum runq_claim { RUNQ_FREE = 0, RUNQ_ASSIGNED = 1, RUNQ_STARTED = 2 };
 #define RUNQ_CLAIM(id, st) ((uint32_t)(id) << 2 | (uint32_t)(st))
 
-/* A destination of a batch: a domain (or the smarthost) and the messages going there, handed out one
- * by one to the workers (one process and connection each) that serve it. */
+/* A destination of a batch: a domain (or the smarthost, or a sender's relay) and the messages going
+ * there, handed out one by one to the workers (one process and connection each) that serve it. */
 struct runq_dest {
-	char *domain;		/* NULL: the smarthost */
+	char *domain;		/* NULL: the smarthost, or relay */
+	const struct conf_relay *relay;	/* with domain NULL: the sender_route relay (the config's), or
+					 * NULL: the smarthost */
 	size_t *msg;		/* indexes into the batch's messages */
 	size_t **ridx;		/* per message: envelope recipient indexes */
 	size_t *nr;
@@ -122,9 +124,12 @@ bool runq_selected(const struct runner_opts *ro, const struct envelope *env, lon
 /* runq_own_entries - for an unprivileged caller, only the entries it submitted (the others are not even
  * locked); everything otherwise. Returns the new count. */
 size_t runq_own_entries(struct runq_ctx *x, struct spool_entry *ent, size_t nent);
-/* runq_group - the destinations of q[0..nq)'s pending recipients; each q[i].inflight counts its
- * destinations. */
+/* runq_group - the destinations of q[0..nq)'s pending recipients (conf_dest_for: a recipient domain,
+ * the smarthost, or a sender's relay, one destination per host and port whatever the recipient
+ * domains); each q[i].inflight counts its destinations. */
 struct runq_dest *runq_group(const struct config *c, struct runq_msg *q, size_t nq, size_t *nd);
+/* runq_dest_is - d is the destination (domain, relay) (domain NULL: relay's, or the smarthost's). */
+bool runq_dest_is(const struct runq_dest *d, const char *domain, const struct conf_relay *relay);
 
 /* runq_apply - record one recipient's outcome in the envelope (in memory), and the host in its
  * history, and log it. */

@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -406,9 +405,9 @@ static bool wants_worker(const struct runq_dest *d)
 	return d->rlen > 0 && !d->dead && (working <= 0 || d->rlen > (size_t)working * SPLIT_MIN);
 }
 
-/* dest_working - connections working for destination `domain` (NULL: the smarthost) in every batch
+/* dest_working - connections working for destination (domain, relay) (runq_dest_is) in every batch
  * of the pass; a stalled one is not counted: it holds only the message it started. */
-static int dest_working(const struct pass *P, const char *domain)
+static int dest_working(const struct pass *P, const char *domain, const struct conf_relay *relay)
 {
 	int n = 0;
 
@@ -416,7 +415,7 @@ static int dest_working(const struct pass *P, const char *domain)
 		for (size_t i = 0; i < P->b[k]->nd; i++) {
 			const struct runq_dest *d = &P->b[k]->d[i];
 
-			if (domain == NULL ? d->domain == NULL : d->domain != NULL && strcasecmp(d->domain, domain) == 0)
+			if (runq_dest_is(d, domain, relay))
 				n += d->workers - d->stalled;
 		}
 	return n;
@@ -434,7 +433,7 @@ static void start(struct pass *P)
 		for (size_t i = 0; i < P->b[k]->nd && P->nc < maxc; i++) {
 			struct runq_dest *d = &P->b[k]->d[i];
 
-			while (P->nc < maxc && wants_worker(d) && dest_working(P, d->domain) < maxd) {
+			while (P->nc < maxc && wants_worker(d) && dest_working(P, d->domain, d->relay) < maxd) {
 				if (spawn(P, k, d) < 0) {
 					log_msg(P->x->lg, LOG_WARNING, "cannot start a delivery worker: %s",
 					    strerror(errno));

@@ -221,7 +221,8 @@ void runq_worker(struct runq_ctx *x, struct runq_msg *q, struct runq_dest *d, ui
 	struct dlv_env de;
 	struct wctx w = { .x = x, .q = q, .d = d, .id = id, .in = in, .out = out };
 
-	(void)snprintf(w.tag, sizeof w.tag, "[%.16s#%u]", d->domain ? d->domain : "smarthost", (unsigned)id);
+	(void)snprintf(w.tag, sizeof w.tag, "[%.16s#%u]", d->domain ? d->domain : d->relay ? d->relay->host :
+	    "smarthost", (unsigned)id);
 	memset(&x->counts, 0, sizeof x->counts);	/* (the runner's, copied by fork: its to add) */
 	x->reaper = reaper_start(x->lg, d->nmsg);
 	for (size_t m = 0; m < d->nmsg; m++) {
@@ -251,6 +252,7 @@ void runq_worker(struct runq_ctx *x, struct runq_msg *q, struct runq_dest *d, ui
 	}
 	memset(&dd, 0, sizeof dd);
 	dd.domain = d->domain;
+	dd.relay = d->relay;
 	dd.msg = dm;
 	dd.nmsg = d->nmsg;
 	dd.src.take = worker_take;

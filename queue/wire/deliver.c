@@ -580,7 +580,7 @@ static enum sess session(struct run *R, const struct route_target *t, enum tls_l
 	struct dlv_cred cred = ai >= 0 && ai < CONF_SMARTHOSTS ? env->auth.host[ai] :
 	    (struct dlv_cred){ env->auth.user, env->auth.pass };
 
-	if (R->d->domain == NULL && cred.user != NULL) {	/* the smarthost's credentials, for it only */
+	if (R->d->domain == NULL && cred.user != NULL) {	/* a smarthost's (or a sender relay's), only */
 		r = smtp_auth(s, cred.user, cred.pass, c->smarthost_tls == SMARTHOST_TLS_NONE, &e);
 		if (r != SMTP_OK) {
 			/* credentials are fixed by the admin, not by bouncing: dlv_fate defers a 5xx to AUTH */
@@ -784,7 +784,10 @@ void deliver_dest(const struct dlv_env *env, const struct dlv_dest *d)
 		R.carried[m] = xcalloc(d->msg[m].nrcpt ? d->msg[m].nrcpt : 1, sizeof **R.carried);
 	}
 
-	if (d->domain == NULL) {	/* the smarthost (runq_group: conf_via_smarthost) */
+	if (d->domain == NULL && d->relay != NULL) {	/* a sender's relay (runq_group: conf_dest_for) */
+		rr = route_host(env->dns, d->relay->host, d->relay->port, &rt, &e);
+		level = tls_policy_for(c, NULL);	/* as the smarthost: it is the sender's */
+	} else if (d->domain == NULL) {	/* the smarthost (runq_group: conf_dest_for) */
 		rr = smarthost_route(env, &rt, &e);
 		level = tls_policy_for(c, NULL);
 	} else if ((via = conf_route_for(c, d->domain)) != NULL && via->kind == CONF_ROUTE_RELAY) {

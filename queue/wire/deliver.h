@@ -85,7 +85,10 @@ struct dlv_source {
 };
 
 struct dlv_dest {
-	const char *domain;		/* recipient domain; NULL for the smarthost */
+	const char *domain;		/* recipient domain; NULL for the smarthost or relay */
+	const struct conf_relay *relay;	/* with domain NULL: a sender's relay (sender_route), treated as a
+					 * smarthost (smarthost_tls, its TLS policy and AUTH); NULL: the
+					 * smarthost */
 	struct dlv_msg *msg;		/* every message of the destination; only those taken are sent */
 	size_t nmsg;
 	struct dlv_source src;

@@ -26,6 +26,8 @@ enum tls_level tls_policy_for(const struct config *c, const char *domain)
 /* tls_policy_any - see tls_policy.h */
 bool tls_policy_any(const struct config *c)
 {
+	if (c->nsender_route > 0 && c->smarthost_tls != SMARTHOST_TLS_NONE)
+		return true;	/* a sender's relay is a smarthost */
 	if (c->smarthost != NULL)
 		return c->smarthost_tls != SMARTHOST_TLS_NONE;
 	if (c->tls != TLS_NONE)

@@ -21,8 +21,8 @@
  * smarthost_tls is none, verify otherwise. */
 enum tls_level tls_policy_for(const struct config *c, const char *domain);
 
-/* tls_policy_any - whether any delivery could use TLS (the smarthost's setting when there is one, else
- * tls and every tls_policy line), i.e. whether a TLS context is worth loading. */
+/* tls_policy_any - whether any delivery could use TLS (smarthost_tls when there is a smarthost or a
+ * sender_route, else tls and every tls_policy line), i.e. whether a TLS context is worth loading. */
 bool tls_policy_any(const struct config *c);
 
 #endif

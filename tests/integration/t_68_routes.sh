@@ -160,3 +160,122 @@ test_routes_fallback_relay_down() {	# a reputation refusal with the relay down: 
 	expect_eq "relay recipients" "rep1@mx-pref.example" "$(all_rcpts relay)"
 	rt_rcpts_once "ok1@mx-pref.example rep1@mx-pref.example"
 }
+
+# Sender-dependent relays (sender_route): implicit.example:2525 (127.0.0.13, the world's server
+# certificate names it) is the relay of the senders routed there; smarthost.example:587 the smarthost.
+
+# rt_shauth - $T/smarthost.auth, the smarthost's credentials (postern/s3cret, as smarthost_start's users).
+rt_shauth() {
+	printf 'postern s3cret\n' >"$T/smarthost.auth"
+	chown root:postern "$T/smarthost.auth"
+	chmod 0640 "$T/smarthost.auth"
+}
+
+# rt_mail_from NAME - every mail_from server NAME stored, sorted, space-separated.
+rt_mail_from() { cat "$T/mail/$1"/*.env 2>/dev/null | sed -n 's/^mail_from: //p' | sort | tr '\n' ' ' | sed 's/ $//'; }
+
+test_routes_sender_route() {	# a sender's relay for its mail, whatever the recipient domain; others the smarthost
+	rt_shauth
+	postern_env "smarthost smarthost.example:587" "smarthost_auth $T/smarthost.auth" \
+		"sender_route shop.postern.example implicit.example:2525"
+	# the relay has no credentials line of its own: smarthost_auth's line without a host is its too
+	smarthost_start && smtpd_start relay 127.0.0.13:2525 --tls --auth-file "$T/smarthost.users" &&
+		smtpd_start mx1 127.0.0.11:25 || fail "start"
+	msg "sales@shop.postern.example" "far1@mx-pref.example" "shop" |
+		submit -i -f sales@shop.postern.example -- far1@mx-pref.example d@implicit.example
+	msg "a@postern.example" "far2@mx-pref.example" "other" | submit -i -f a@postern.example -- far2@mx-pref.example
+	queue_run
+	dl_expect_spool_empty
+	expect_eq "relay stored (one destination for both recipient domains)" 1 "$(mail_count relay)"
+	expect_eq "relay recipients" "d@implicit.example far1@mx-pref.example" "$(all_rcpts relay)"
+	expect_eq "relay senders" "sales@shop.postern.example" "$(rt_mail_from relay)"
+	expect_eq "relay auth user" postern "$(env_get relay 1 auth_user)"
+	expect_eq "relay tls" yes "$(env_get relay 1 tls)"
+	expect_eq "smarthost recipients" "far2@mx-pref.example" "$(all_rcpts smarthost587)"
+	expect_eq "smarthost senders" "a@postern.example" "$(rt_mail_from smarthost587)"
+	expect_eq "via the MX" 0 "$(mail_count mx1)"
+	rt_rcpts_once "d@implicit.example far1@mx-pref.example far2@mx-pref.example"
+	expect_eq "postern config sender_route" "shop.postern.example implicit.example:2525" \
+		"$("$BIN" -C "$CONF" config sender_route)"
+	pm -bv -f sales@shop.postern.example far@mx-pref.example || fail "-bv"
+	grep -q "^far@mx-pref.example... deliverable: mailer esmtp, host implicit.example, user far@mx-pref.example$" \
+		"$T/pm.out" || fail "-bv with the routed sender: $(cat "$T/pm.out")"
+	pm -bv -f a@postern.example far@mx-pref.example || fail "-bv"
+	grep -q "^far@mx-pref.example... deliverable: mailer esmtp, host smarthost.example, user far@mx-pref.example$" \
+		"$T/pm.out" || fail "-bv with another sender: $(cat "$T/pm.out")"
+}
+
+test_routes_sender_route_route_direct_wins() {	# route DOMAIN direct beats the sender's relay
+	postern_env "sender_route postern.example implicit.example:2525" "route mx-pref.example direct"
+	smtpd_start relay 127.0.0.13:2525 --tls && smtpd_start mx1 127.0.0.11:25 || fail "start"
+	msg "a@postern.example" "r@mx-pref.example" "direct wins" |
+		submit -i -f a@postern.example -- r@mx-pref.example x@implicit.example
+	queue_run
+	dl_expect_spool_empty
+	expect_eq "mx1 recipients (route direct)" "r@mx-pref.example" "$(all_rcpts mx1)"
+	expect_eq "relay recipients (the sender's relay)" "x@implicit.example" "$(all_rcpts relay)"
+	expect_eq "no AUTH without credentials" "" "$(env_get relay 1 auth_user)"
+	rt_rcpts_once "r@mx-pref.example x@implicit.example"
+	pm -bv -f a@postern.example r@mx-pref.example || fail "-bv"
+	grep -q "^r@mx-pref.example... deliverable: mailer esmtp, host mx-pref.example, user r@mx-pref.example$" \
+		"$T/pm.out" || fail "-bv: $(cat "$T/pm.out")"
+}
+
+test_routes_sender_route_down() {	# the sender's relay down: deferred naming it, never the smarthost; then once
+	rt_shauth
+	postern_env "smarthost smarthost.example:587" "smarthost_auth $T/smarthost.auth" \
+		"sender_route a@postern.example implicit.example:2525"
+	smarthost_start && smtpd_start mx1 127.0.0.11:25 || fail "start"
+	msg "a@postern.example" "far@mx-pref.example" "relay down" | submit -i -f A@postern.example -- far@mx-pref.example
+	queue_run
+	expect_eq "at the smarthost" 0 "$(mail_count smarthost587)"
+	expect_eq "via the MX" 0 "$(mail_count mx1)"
+	expect_eq "deferred" 1 "$(dl_spool_count deferred)"
+	local env
+	env=$(find "$SPOOL/deferred" -type f)
+	grep -q '^R-DIAG .*connect to implicit.example\[127.0.0.13\]:2525' "$env" ||
+		fail "R-DIAG does not name the relay: $(grep R-DIAG "$env")"
+	grep -qx "ATTEMPTS 1" "$env" || fail "ATTEMPTS: $(grep ^ATTEMPTS "$env")"
+	smtpd_start relay 127.0.0.13:2525 --tls --auth-file "$T/smarthost.users" || fail "start relay"
+	queue_run
+	dl_expect_spool_empty
+	expect_eq "relay recipients" "far@mx-pref.example" "$(all_rcpts relay)"
+	expect_eq "at the smarthost after" 0 "$(mail_count smarthost587)"
+	rt_rcpts_once "far@mx-pref.example"
+}
+
+test_routes_sender_route_auth_per_host() {	# smarthost_auth HOST FILE: the sender's relay its own credentials
+	rt_shauth
+	printf 'second s3cond\n' >"$T/second.auth"
+	printf 'second s3cond\n' >"$T/second.users"
+	chown root:postern "$T/second.auth"
+	chmod 0640 "$T/second.auth"
+	postern_env "smarthost smarthost.example:587" "smarthost_auth $T/smarthost.auth" \
+		"sender_route news@postern.example smarthost.example:2587" \
+		"smarthost_auth smarthost.example:2587 $T/second.auth"
+	smarthost_start && smtpd_start second 127.0.0.20:2587 --tls-as smarthost --auth-file "$T/second.users" ||
+		fail "start"
+	msg "news@postern.example" "n@mx-pref.example" "news" | submit -i -f news@postern.example -- n@mx-pref.example
+	msg "a@postern.example" "o@mx-pref.example" "other" | submit -i -f a@postern.example -- o@mx-pref.example
+	queue_run
+	dl_expect_spool_empty
+	expect_eq "at the sender's relay" n@mx-pref.example "$(all_rcpts second)"
+	expect_eq "its auth user" second "$(env_get second 1 auth_user)"
+	expect_eq "at the smarthost" o@mx-pref.example "$(all_rcpts smarthost587)"
+	expect_eq "the smarthost's auth user" postern "$(env_get smarthost587 1 auth_user)"
+	rt_rcpts_once "n@mx-pref.example o@mx-pref.example"
+}
+
+test_routes_sender_route_implicit_tls() {	# a sender's relay on 465: TLS from the first byte, as a smarthost's
+	rt_shauth
+	postern_env "smarthost smarthost.example:587" "smarthost_auth $T/smarthost.auth" \
+		"sender_route postern.example smarthost.example:465"
+	smarthost_start || fail "start"
+	msg "a@postern.example" "far@mx-pref.example" "465" | submit -i -f a@postern.example -- far@mx-pref.example
+	queue_run
+	dl_expect_spool_empty
+	expect_eq "at the relay on 465" far@mx-pref.example "$(all_rcpts smarthost465)"
+	expect_eq "its tls mode" implicit "$(env_get smarthost465 1 tls_mode)"
+	expect_eq "its auth user" postern "$(env_get smarthost465 1 auth_user)"
+	expect_eq "at the smarthost on 587" 0 "$(mail_count smarthost587)"
+}

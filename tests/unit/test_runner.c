@@ -1,6 +1,9 @@
 /* test_runner.c - queue/run/runner.c's pure parts: the retry schedule, the batch size, who administers
  * the queue, and the resource limits a runner sets. */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "conf/config.h"
 #include "queue/run/runner.h"
@@ -108,4 +111,90 @@ Test(runner, held_never_selected)
 	cr_expect_not(runq_selected(&due, &env, 1000), "held and due");
 	cr_expect_not(runq_selected(&force, &env, 1000), "held, sendmail -q");
 	cr_expect_not(runq_selected(&byid, &env, 1000), "held, sendmail -qI ID");
+}
+
+/* runq_group: a destination is (recipient domain, or NULL and a sender's relay or the smarthost);
+ * senders routed to one relay host and port share it whatever their recipients' domains, a route
+ * DOMAIN direct keeps its domain, the null sender goes to the smarthost. */
+Test(runner, group_by_sender_relay)
+{
+	static const char conf[] = "smarthost s.net\nroute direct.org direct\n"
+				   "sender_route shop.example r.net:2525\nsender_route other.example r.net:2525\n"
+				   "sender_route third.example r3.net\n";
+	static const struct {
+		const char *sender, *rcpt[3];
+	} m[] = {
+		{ "a@shop.example", { "x@any.org", "y@direct.org", "z@b.org" } },
+		{ "b@other.example", { "w@c.org" } },	/* the same relay and port: the same destination */
+		{ "c@plain.example", { "v@any.org", "u@direct.org" } },
+		{ "", { "t@any.org" } },	/* a bounce */
+		{ "d@third.example", { "s@any.org" } },
+	};
+	static const struct {
+		const char *domain, *relay;	/* relay "host:port", NULL: none */
+		size_t nmsg, msg[2], nr[2];
+	} want[] = {
+		{ NULL, "r.net:2525", 2, { 0, 1 }, { 2, 1 } },
+		{ "direct.org", NULL, 2, { 0, 2 }, { 1, 1 } },
+		{ NULL, NULL, 2, { 2, 3 }, { 1, 1 } },	/* the smarthost */
+		{ NULL, "r3.net:587", 1, { 4 }, { 1 } },
+	};
+	static const int inflight[] = { 2, 1, 2, 1, 1 };
+	enum { NM = sizeof m / sizeof m[0] };
+	struct env_rcpt r[NM][3];
+	struct runq_msg q[NM];
+	struct runq_dest *d;
+	struct config c;
+	struct err e = { 0 };
+	size_t nd = 0;
+
+	conf_defaults(&c);
+	cr_assert_eq(conf_parse(&c, conf, sizeof conf - 1, "t.conf", &e), 0, "%s", e.msg);
+	memset(q, 0, sizeof q);
+	memset(r, 0, sizeof r);
+	for (size_t i = 0; i < NM; i++) {
+		q[i].env.sender = strdup(m[i].sender);
+		q[i].env.rcpt = r[i];
+		for (size_t k = 0; k < 3 && m[i].rcpt[k] != NULL; k++) {
+			r[i][k].addr = strdup(m[i].rcpt[k]);
+			r[i][k].state = RCPT_PENDING;
+			q[i].env.nrcpt++;
+		}
+	}
+	d = runq_group(&c, q, NM, &nd);
+	cr_assert_eq(nd, sizeof want / sizeof want[0], "destinations: %zu", nd);
+	/* (domain, relay) is the key: the smarthost is not a relay's, a relay not another port's */
+	cr_expect_not(runq_dest_is(&d[0], NULL, NULL));
+	cr_expect_not(runq_dest_is(&d[2], NULL, d[0].relay));
+	cr_expect_not(runq_dest_is(&d[3], NULL, d[0].relay));
+	cr_expect_not(runq_dest_is(&d[1], NULL, NULL));
+	cr_expect_not(runq_dest_is(&d[0], "direct.org", NULL));
+	for (size_t j = 0; j < nd; j++) {
+		char got[300] = "(none)";
+
+		cr_expect_str_eq(d[j].domain ? d[j].domain : "(none)", want[j].domain ? want[j].domain : "(none)",
+		    "dest %zu", j);
+		if (d[j].relay != NULL)
+			(void)snprintf(got, sizeof got, "%s:%d", d[j].relay->host, d[j].relay->port);
+		cr_expect_str_eq(got, want[j].relay ? want[j].relay : "(none)", "dest %zu", j);
+		cr_assert_eq(d[j].nmsg, want[j].nmsg, "dest %zu: %zu messages", j, d[j].nmsg);
+		for (size_t k = 0; k < d[j].nmsg; k++) {
+			cr_expect_eq(d[j].msg[k], want[j].msg[k], "dest %zu message %zu", j, k);
+			cr_expect_eq(d[j].nr[k], want[j].nr[k], "dest %zu message %zu: recipients", j, k);
+			free(d[j].ridx[k]);
+		}
+		cr_expect(runq_dest_is(&d[j], d[j].domain, d[j].relay));
+		free(d[j].ridx);
+		free(d[j].nr);
+		free(d[j].msg);
+		free(d[j].domain);
+	}
+	for (size_t i = 0; i < NM; i++) {
+		cr_expect_eq(q[i].inflight, inflight[i], "message %zu: %d destinations", i, q[i].inflight);
+		free(q[i].env.sender);
+		for (size_t k = 0; k < q[i].env.nrcpt; k++)
+			free(r[i][k].addr);
+	}
+	free(d);
+	conf_free(&c);
 }

@@ -62,6 +62,8 @@ Test(tls_policy, any)
 		{ "smarthost relay.example.net\nsmarthost_tls none\n", false },
 		{ "smarthost relay.example.net\nsmarthost_tls none\ntls verify\n", false },	/* all goes there */
 		{ "smarthost relay.example.net:465\ntls none\n", true },
+		{ "tls none\nsender_route example.org relay.example.net\n", true },	/* a smarthost of its own */
+		{ "tls none\nsmarthost_tls none\nsender_route example.org relay.example.net\n", false },
 	};
 
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
