@@ -126,7 +126,8 @@ size_t runq_own_entries(struct runq_ctx *x, struct spool_entry *ent, size_t nent
  * destinations. */
 struct runq_dest *runq_group(const struct config *c, struct runq_msg *q, size_t nq, size_t *nd);
 
-/* runq_apply - record one recipient's outcome in the envelope (in memory), and the host in its
+/* runq_apply - record one recipient's outcome in the envelope (in memory; a 2xx also in place in the
+ * envelope file at once, so that a killed run does not send to it again), and the host in its
  * history, and log it. */
 void runq_apply(struct runq_ctx *x, struct runq_msg *q, size_t rcpt, char state, const char *status,
     const char *relay, const char *tls, const char *diag);
