@@ -130,6 +130,22 @@ static void replace(char **slot, const char *v)
 	*slot = (v != NULL && *v != '\0') ? xstrdup(v) : NULL;
 }
 
+/* mark_sent - recipient r's 2xx, written in place at once (spool_msg_mark, not synced: a process kill
+ * does not lose it, only power loss may: DESIGN.md, exactly once). The envelope is rewritten only when
+ * the message is finished, and a run killed before that (its other recipients still at the next MX,
+ * carry_on) would otherwise send the message to r again. */
+static void mark_sent(struct runq_ctx *x, const struct runq_msg *q, const struct env_rcpt *r)
+{
+	struct env_rcpt mk = *r;
+	struct err e;
+
+	err_clear(&e);
+	mk.state = RCPT_SENT;
+	if (q->m != NULL && spool_msg_mark(q->m, &mk, 1, false, &e) < 0)
+		log_msg(x->lg, LOG_WARNING, "%s: to=<%s> sent, not yet recorded (a kill now would send it again): %s",
+		    q->env.id, r->addr, e.msg);
+}
+
 void runq_apply(struct runq_ctx *x, struct runq_msg *q, size_t k, char state, const char *status,
     const char *relay, const char *tls, const char *diag)
 {
@@ -148,6 +164,7 @@ void runq_apply(struct runq_ctx *x, struct runq_msg *q, size_t k, char state, co
 	if (state == 'S') {
 		r->state = RCPT_SENT;
 		word = "sent";
+		mark_sent(x, q, r);
 	} else if (state == 'F') {
 		r->state = RCPT_FAILED;
 		word = "bounced";

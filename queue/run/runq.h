@@ -131,7 +131,8 @@ struct runq_dest *runq_group(const struct config *c, struct runq_msg *q, size_t 
 /* runq_dest_is - d is the destination (domain, relay) (domain NULL: relay's, or the smarthost's). */
 bool runq_dest_is(const struct runq_dest *d, const char *domain, const struct conf_relay *relay);
 
-/* runq_apply - record one recipient's outcome in the envelope (in memory), and the host in its
+/* runq_apply - record one recipient's outcome in the envelope (in memory; a 2xx also in place in the
+ * envelope file at once, so that a killed run does not send to it again), and the host in its
  * history, and log it. */
 void runq_apply(struct runq_ctx *x, struct runq_msg *q, size_t rcpt, char state, const char *status,
     const char *relay, const char *tls, const char *diag);

@@ -25,7 +25,15 @@ Modes (combinable):
     --drop-data P      for each DATA, with probability P (0..1; the draws come from --seed, one per
                        DATA, in order), reply 354, read one line of the data, close without a reply;
                        nothing is stored
-    --drop-after N     --drop-data spares the first N DATA transfers of the server's life
+    --drop-after N     --drop-data and --drop-dot spare the first N DATA transfers of the server's life
+    --drop-dot         for each DATA, read the whole message up to the final dot, close without a
+                       reply; nothing is stored (a reply lost after the dot)
+    --stall-354        for each DATA, reply 354, then read nothing more and never reply (a small
+                       body sits in the socket buffers, the client waits for the dot's reply; a
+                       body larger than the buffers blocks the client mid-body); nothing is stored
+    --dot-4xx N        answer the final dot of the first N DATA transfers of the server's life with
+                       "451 4.3.0 ..." (nothing stored); later ones behave
+    --no-8bitmime      do not offer 8BITMIME in EHLO (a 7-bit hop, RFC 6152)
     --reply STEP=CODE[ TEXT]   (repeatable) answer STEP (greeting, ehlo, mail, rcpt, data, dot) with
                        "CODE TEXT" instead of the normal reply, in every transaction. The server acts
                        on the reply it gave: mail/rcpt other than 2xx are refused; data other than
@@ -205,9 +213,10 @@ class Session:
         self.helo = arg.strip()
         self.reset()
         host = self.srv.o.hostname
-        await self.reply("ehlo", "250-%s\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n%s"
+        await self.reply("ehlo", "250-%s\r\n250-PIPELINING\r\n%s250-SMTPUTF8\r\n%s"
                          "250-ENHANCEDSTATUSCODES\r\n250 SIZE %d"
-                         % (host, "250-DSN\r\n" if self.srv.o.dsn else "", SIZE_MAX))
+                         % (host, "" if self.srv.o.no_8bitmime else "250-8BITMIME\r\n",
+                            "250-DSN\r\n" if self.srv.o.dsn else "", SIZE_MAX))
 
     async def smtp_HELO(self, arg):
         self.helo = arg.strip()
@@ -250,11 +259,24 @@ class Session:
             while await self.r.read(65536):
                 pass
             return False
+        if srv.o.stall_354:
+            srv.note("stall: DATA %d gets 354 and nothing more" % nth)
+            self.w.transport.pause_reading()
+            srv.stalled.append(self.w)
+            await asyncio.Event().wait()    # until the client goes (the server's end closes it)
         if drop:
             await self.r.readuntil(b"\n")
             srv.note("drop: DATA %d dropped after 354 and one line" % nth)
             return False
         data = await self.read_data()
+        if srv.o.drop_dot and nth > srv.o.drop_after:
+            srv.note("drop: DATA %d read, closed before the reply to the dot" % nth)
+            return False
+        if nth <= srv.o.dot_4xx:
+            srv.note("4xx: DATA %d refused at the dot" % nth)
+            await self.reply(None, "451 4.3.0 DATA %d refused at the dot (faultsmtpd)" % nth)
+            self.reset()
+            return None
         if srv.replies.get("dot", "2").startswith("2"):
             n = srv.store(self, data)
             await self.reply("dot", "250 2.0.0 OK stored as %d" % n)
@@ -301,6 +323,10 @@ def main():
     p.add_argument("--drip", type=float, default=0.0, metavar="SECONDS")
     p.add_argument("--fast", action="store_true")
     p.add_argument("--dsn", action="store_true")
+    p.add_argument("--drop-dot", action="store_true")
+    p.add_argument("--stall-354", action="store_true")
+    p.add_argument("--dot-4xx", type=int, default=0, metavar="N")
+    p.add_argument("--no-8bitmime", action="store_true")
     o = p.parse_args()
     host, _, port = o.listen.rpartition(":")
     o.hostname = o.hostname or host

@@ -258,3 +258,171 @@ test_mime_spamassassin_clean() {
 	[ -z "$bad" ] || fail "SpamAssassin rules about postern's own work fired: $bad"
 	return 0
 }
+
+# --------------------------------------------------------------- the 7-bit hop misbehaving (m7_)
+# The destination is implicit.example (no MX, A 127.0.0.13): one host, so each reason is that host's.
+# The server is faultsmtpd.py --no-8bitmime; a bad one is stopped and a good one started on the
+# same maildir, whose ids file then shows any duplicate.
+
+# m7_submit NAME... - per NAME an 8-bit message to NAME@implicit.example (kept as $T/case.NAME):
+# mail(1) with no MIME fields.
+m7_submit() {
+	local n
+	for n in "$@"; do
+		printf 'To: %s@implicit.example\nSubject: 7bit %s\nMessage-ID: <%s.m7@postern.example>\n\nGr\303\274\303\237e aus K\303\266ln, %s\n' \
+			"$n" "$n" "$n" "$n" | mime_case "$n" -t -i
+	done
+}
+
+# m7_check SERVER NAME - the copy SERVER stored for NAME verifies (every verifier, two signatures,
+# the 7-bit form's) and decodes to the case; no 8-bit octet, no BODY=8BITMIME.
+m7_check() {
+	local f bad
+	f=$(dk_delivered_to "$1" "$2@implicit.example") || fail "$2: not delivered"
+	bad=$(verify_each "$f" "$T/verify.$2.log")
+	[ -z "$bad" ] || fail "$2: verification failed:$bad ($(grep -m1 -i fail "$T/verify.$2.log"))"
+	expect_eq "$2: signatures" 2 "$(dkim_sig_count "$f")"
+	/usr/bin/python3 "$HERE/mimeparts.py" "$T/case.$2" >"$T/want.$2" || fail "$2: Python cannot read the case"
+	/usr/bin/python3 "$HERE/mimeparts.py" --7bit "$f" >"$T/got.$2" 2>"$T/got.$2.err" || fail "$2: $(cat "$T/got.$2.err")"
+	cmp -s "$T/want.$2" "$T/got.$2" || fail "$2: the parts do not decode to what was sent: $(diff "$T/want.$2" "$T/got.$2" | head -n 5)"
+	env_get "$1" "$(basename "$f" .eml)" mail_options | grep -q 'BODY=8BITMIME' && fail "$2: BODY=8BITMIME"
+	return 0
+}
+
+# m7_ids NAME... - the spool ids of the cases, in order (by their Message-ID), into M7_IDS.
+m7_ids() {
+	local n id
+	M7_IDS=
+	for n in "$@"; do
+		id=$(grep -l "^Message-ID: <$n.m7@postern.example>" "$SPOOL"/data/* 2>/dev/null | head -n 1)
+		[ -n "$id" ] || fail "$n: not in the spool"
+		M7_IDS="$M7_IDS ${id##*/}"
+	done
+}
+
+# m7_deferred ID - deferred (attempt recorded, data kept), its recipient pending with a reason.
+m7_deferred() {
+	local env=$SPOOL/deferred/$1
+	[ -f "$env" ] || fail "$1 not deferred (new/: $(ls "$SPOOL/new" | tr '\n' ' '))"
+	[ -f "$SPOOL/data/$1" ] || fail "data/$1 gone"
+	grep -qx "R-STATE pending" "$env" || fail "$1: recipient not pending: $(grep R-STATE "$env")"
+	[ -n "$(sed -n 's/^R-DIAG //p' "$env")" ] || fail "$1: empty R-DIAG"
+	sed -n 's/^R-DIAG //p' "$env"
+}
+
+# m7_good_again - stop the bad server m7 and start a good 7-bit one on its maildir; one run.
+m7_good_again() {
+	local pid
+	pid=$(cat "$T/mail/m7/.listening")
+	kill "$pid" && wait "$pid" 2>/dev/null
+	rm -f "$T/mail/m7/.listening"
+	faultsmtpd_start m7 127.0.0.13:25 --no-8bitmime || fail "start the good server"
+	queue_run
+}
+
+# m7_bad_then_good MODE... - a bad 7-bit server in MODE, three 8-bit messages, one timed run: none stored,
+# each deferred with a reason (printed); then a good server: each delivered once and verified.
+m7_bad_then_good() {
+	local t0 took n id
+	faultsmtpd_start m7 127.0.0.13:25 --no-8bitmime "$@" || fail "start"
+	m7_submit a1 a2 a3
+	m7_ids a1 a2 a3
+	t0=$SECONDS
+	"$T/bin/sendmail" -C "$CONF" -q -v </dev/null >"$T/run.out" 2>&1
+	took=$((SECONDS - t0))
+	echo "# the run took $took s"
+	[ "$took" -le "$M7_BOUND" ] || fail "the run took $took s, beyond its timeouts (bound $M7_BOUND s)"
+	expect_eq "stored by the bad server" 0 "$(ids_count m7)"
+	for id in $M7_IDS; do
+		echo "# $id: $(m7_deferred "$id")"
+		m7_deferred "$id" >/dev/null
+	done
+	m7_good_again
+	dl_expect_spool_empty
+	expect_eq "stored" 3 "$(ids_count m7)"
+	expect_eq "stored twice" 0 "$(ids_dups m7)"
+	for n in a1 a2 a3; do m7_check m7 "$n"; done
+}
+
+test_mime_8bit_7bit_hop_stall_after_354() {	# 354, then silence: deferred within the timeouts
+	postern_env "timeout_data_done 2" "timeout_data_block 2" "timeout_message 10"
+	M7_BOUND=20
+	m7_bad_then_good --stall-354
+}
+
+test_mime_8bit_7bit_hop_stall_mid_body() {	# a body over the socket buffers: the write times out
+	postern_env "timeout_data_done 2" "timeout_data_block 2" "timeout_message 10"
+	local t0 took id
+	faultsmtpd_start m7 127.0.0.13:25 --no-8bitmime --stall-354 || fail "start"
+	# 3 MB of "é" (6 MB quoted-printable, more than loopback buffers take): the writer blocks
+	{ printf 'To: big@implicit.example\nSubject: big\nMessage-ID: <big.m7@postern.example>\n\n'
+	  head -c 1500000 /dev/zero | tr '\0' 'x' | sed 's/x/\xc3\xa9/g' | fold -w 140; printf '\n'; } | mime_case big -t -i
+	m7_ids big
+	t0=$SECONDS
+	"$T/bin/sendmail" -C "$CONF" -q -v </dev/null >"$T/run.out" 2>&1
+	took=$((SECONDS - t0))
+	echo "# the run took $took s"
+	[ "$took" -le 25 ] || fail "the run took $took s, beyond its timeouts"
+	expect_eq "stored by the bad server" 0 "$(ids_count m7)"
+	echo "# reason: $(m7_deferred $M7_IDS)"
+	m7_deferred $M7_IDS | grep -q 'sending' || fail "the reason does not name the write: $(m7_deferred $M7_IDS)"
+	m7_good_again
+	dl_expect_spool_empty
+	expect_eq "stored" 1 "$(ids_count m7)"
+	m7_check m7 big
+}
+
+test_mime_8bit_7bit_hop_drop_mid_body() {	# dropped after 354 and a line: deferred, then once
+	postern_env
+	M7_BOUND=15
+	m7_bad_then_good --drop-data 1
+}
+
+test_mime_8bit_7bit_hop_drop_after_dot() {	# closed before the reply to the dot (nothing stored)
+	postern_env
+	M7_BOUND=15
+	# as the 8-bit path (t_65 faults_drop_data, faults_stall_dot): a lost reply is a lost
+	# connection, the message tried again on a new one, then deferred naming the step
+	m7_bad_then_good --drop-dot
+	grep -q 'reading the reply to end of data' "$T/run.out" || fail "no loss at the end of data logged"
+}
+
+test_mime_8bit_7bit_hop_drop_after_250() {	# the first got its 250, the rest dropped after the dot
+	postern_env "max_connections 1"
+	faultsmtpd_start m7 127.0.0.13:25 --no-8bitmime --drop-dot --drop-after 1 || fail "start"
+	m7_submit b1 b2 b3
+	queue_run
+	expect_eq "stored by the bad server" 1 "$(ids_count m7)"
+	expect_eq "deferred" 2 "$(dl_spool_count deferred)"
+	m7_good_again
+	dl_expect_spool_empty
+	expect_eq "stored" 3 "$(ids_count m7)"
+	expect_eq "stored twice (the one with a 250 sent again)" 0 "$(ids_dups m7)"
+	local n
+	for n in b1 b2 b3; do m7_check m7 "$n"; done
+}
+
+test_mime_8bit_7bit_hop_4xx_others_go() {	# the first refused 451 at the dot: the rest go at once
+	postern_env "max_connections 1"
+	faultsmtpd_start m7 127.0.0.13:25 --no-8bitmime --dot-4xx 1 || fail "start"
+	m7_submit c1 c2 c3 c4
+	m7_ids c1 c2 c3 c4
+	local t0=$SECONDS id n deferred=0
+	queue_run
+	[ $((SECONDS - t0)) -le 10 ] || fail "the run took $((SECONDS - t0)) s"
+	expect_eq "stored" 3 "$(ids_count m7)"
+	expect_eq "connections (one: the 451 is an answer, not a loss)" 1 "$(wc -l <"$T/mail/m7/connections")"
+	for id in $M7_IDS; do
+		if [ -f "$SPOOL/deferred/$id" ]; then
+			deferred=$((deferred + 1))
+			m7_deferred "$id" | grep -q '451 4.3.0 DATA 1 refused at the dot' ||
+				fail "$id: reason $(m7_deferred "$id")"
+		fi
+	done
+	expect_eq "deferred" 1 "$deferred"
+	m7_good_again
+	dl_expect_spool_empty
+	expect_eq "stored" 4 "$(ids_count m7)"
+	expect_eq "stored twice" 0 "$(ids_dups m7)"
+	for n in c1 c2 c3 c4; do m7_check m7 "$n"; done
+}

@@ -279,3 +279,51 @@ test_routes_sender_route_implicit_tls() {	# a sender's relay on 465: TLS from th
 	expect_eq "its auth user" postern "$(env_get smarthost465 1 auth_user)"
 	expect_eq "at the smarthost on 587" 0 "$(mail_count smarthost587)"
 }
+
+# rt_states - "RCPT STATE" per recipient of each message in the spool (spool_env: the envelope the
+# runner would read), sorted; the in-place word done--- reads as sent, delayed as pending.
+rt_states() {
+	local f
+	for f in "$SPOOL"/data/*; do
+		[ -e "$f" ] && spool_env "${f##*/}"
+	done | awk '/^RCPT / { r = $2 } /^R-STATE / { s = $2; sub(/^done---$/, "sent", s); sub(/^delayed$/, "pending", s); print r, s }' |
+		sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+# SIGKILL (the runner's whole process group) while the recipients carried from mx1's 451 are in a
+# transaction at mx2, stalled after the final dot (its reply would have come 60 s later; the slow mx2
+# is stopped before it stores anything). The 250s mx1 gave were recorded when read: the next run
+# (mx1 still 451 for soft*, a good mx2) sends hard1 and hard2 nowhere again, and the carried ones
+# arrive exactly once. (A kill after mx2's 250 and before the runner read it would send the carried
+# ones twice: the one transaction in flight, the window DESIGN.md's "exactly once as far as SMTP
+# allows" accepts, as delivery_sigkill_* do; this test keeps the kill before that reply.)
+test_routes_rcpt_4xx_next_mx_sigkill() {
+	postern_env
+	dl_nodkim
+	smtpd_start mx1 127.0.0.11:25 --rcpt-451 'soft*' || fail "start mx1"
+	dl_slow_start slow2 127.0.0.12:25 60
+	local slowpid pid states
+	slowpid=$(tail -n 1 "$T/pids")
+	printf 'From: a@postern.example\nSubject: split\nX-Seq: 1\n\nsplit\n' |
+		submit -i -f a@postern.example -- hard1@mx-pref.example soft1@mx-pref.example \
+			soft2@mx-pref.example hard2@mx-pref.example
+	# its own process group (setsid does not fork: a background job of this shell is no group leader)
+	setsid "$T/bin/sendmail" -C "$CONF" -q </dev/null >"$T/killed.out" 2>&1 &
+	pid=$!
+	wait_for 20 test -s "$T/mail/slow2/.data-started" || fail "the carried recipients never reached DATA at mx2"
+	expect_eq "mx1 recipients before the kill" "hard1@mx-pref.example hard2@mx-pref.example" "$(all_rcpts mx1)"
+	kill -KILL -- "-$pid"
+	wait "$pid" 2>/dev/null
+	kill "$slowpid" && wait "$slowpid" 2>/dev/null
+	expect_eq "stored by the stalled mx2" 0 "$(mail_count slow2)"
+	wait_for 15 dl_all_unlocked || fail "the message still locked 15 s after the kill"
+	states=$(rt_states)
+	echo "# after the kill: $states"
+	expect_eq "recorded at the kill" "hard1@mx-pref.example sent hard2@mx-pref.example sent soft1@mx-pref.example pending soft2@mx-pref.example pending" "$states"
+	smtpd_start mx2 127.0.0.12:25 || fail "start mx2"
+	queue_run
+	dl_expect_spool_empty
+	expect_eq "mx1 stored (hard1, hard2 never again)" 1 "$(mail_count mx1)"
+	expect_eq "mx2 recipients" "soft1@mx-pref.example soft2@mx-pref.example" "$(all_rcpts mx2)"
+	rt_rcpts_once "hard1@mx-pref.example hard2@mx-pref.example soft1@mx-pref.example soft2@mx-pref.example"
+}

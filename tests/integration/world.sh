@@ -254,7 +254,8 @@ smtpd_start() {
 }
 
 # faultsmtpd_start NAME IP:PORT [faultsmtpd.py modes] - like smtpd_start, with faultsmtpd.py (no
-# TLS; --stall-dot N, --drop-data P, --reply STEP=CODE[ TEXT], --drip S, --fast, --seed N): messages
+# TLS; --stall-dot N, --stall-354, --drop-data P, --drop-dot, --dot-4xx N, --no-8bitmime, --reply
+# STEP=CODE[ TEXT], --drip S, --fast, --seed N): messages
 # in $T/mail/NAME (N.eml, N.env, ids, connections), fault events in $T/log/NAME.log. Returns once
 # the port accepts.
 faultsmtpd_start() {
