@@ -28,6 +28,8 @@
 #include "lib/text.h"
 
 #define AL_SHOW 96	/* how much of a bad value a message shows */
+#define ALIAS_WHY_MAX 400	/* one complaint about an aliases entry */
+#define ALIAS_FILE_SHOWN_MAX 128	/* the aliases file name as shown in complaints, escaped */
 
 struct alias {
 	char *name;	/* lower-case */
@@ -46,7 +48,7 @@ struct aliases {
 __attribute__((format(printf, 4, 5))) static int fail(struct err *e, const char *file, size_t line,
 	const char *fmt, ...)
 {
-	char why[400];
+	char why[ALIAS_WHY_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -212,7 +214,7 @@ int aliases_parse(const char *buf, size_t len, const char *name, struct aliases 
 	const char *p = buf, *end = buf + len, *nl;
 	struct buf ent;
 	size_t line = 0, start = 0;
-	char fn[128];
+	char fn[ALIAS_FILE_SHOWN_MAX];
 
 	*out = NULL;
 	(void)log_safe(fn, sizeof fn, name != NULL ? name : "aliases", strlen(name != NULL ? name : "aliases"));

@@ -37,6 +37,10 @@
 #include "lib/limits.h"
 #include "lib/log.h"
 
+#define CHECK_PERM_WHY_MAX 300	/* why a file's owner or mode is unsafe */
+#define CHECK_DKIM_WHY_MAX 200	/* why a DKIM record does not parse */
+#define CHECK_CERT_WHY_MAX 600	/* why the client certificate is not used */
+
 /* dns_unknown - a DNS answer that says nothing about the record: "could not check". */
 static bool dns_unknown(enum dns_result r)
 {
@@ -138,7 +142,7 @@ static int queue_can_read(const char *path, char *why, size_t whysz)
 static void check_secret(struct check_report *t, const char *id, const char *path)
 {
 	struct stat sb;
-	char why[300];
+	char why[CHECK_PERM_WHY_MAX];
 	int r;
 
 	if (stat(path, &sb) < 0)
@@ -164,7 +168,7 @@ static void dkim_record_verdict(struct check_report *t, const char *name, const 
 	struct check_dkimrec *dr = xcalloc(1, sizeof *dr);
 	struct check_dkimrec *want = xcalloc(1, sizeof *want);
 	bool ed = dkimkey_alg(pk) == DKIM_ED25519_SHA256;
-	char why[200];
+	char why[CHECK_DKIM_WHY_MAX];
 
 	if (check_dkim_parse(want_rec, strlen(want_rec), want, why, sizeof why) < 0)
 		abort();	/* dkimkey_record's own output */
@@ -276,7 +280,7 @@ static int client_key(const struct config *c, X509 *x, char *why, size_t n)
 static void check_tls(struct check_report *t, const struct config *c)
 {
 	static const char without[] = "mail goes out without a client certificate";
-	char why[600];
+	char why[CHECK_CERT_WHY_MAX];
 	FILE *f;
 	X509 *x;
 	int k;

@@ -13,6 +13,9 @@
 #include "lib/buf.h"
 #include "lib/limits.h"
 
+#define DMARC_WHY_MAX 200	/* why a DMARC record does not parse */
+#define DMARC_FIX_MAX 600	/* the fix suggested for an unaligned sender */
+
 /* libpsl, loaded when check runs (dlopen), not linked: the sendmail front door is this same binary
  * and must not load libpsl, libidn2 and libunistring under its tight resource limits. Its ABI
  * (libpsl.so.5): psl_latest, psl_registrable_domain, psl_free. */
@@ -128,7 +131,7 @@ static void find_policy(struct dns *d, const struct psl *psl, struct check_repor
 	struct check_report *none = xcalloc(1, sizeof *none), *r = r0;
 	const char *org = org_domain(psl, domain);
 	const char *at = domain;
-	char q[LIM_DOMAIN + 8], *rec = NULL, why[200];
+	char q[LIM_DOMAIN + 8], *rec = NULL, why[DMARC_WHY_MAX];
 	int n, stray = 0;
 
 	memset(p, 0, sizeof *p);
@@ -202,7 +205,7 @@ static void check_align(const struct psl *psl, const struct config *c, struct ch
 	const char *k = signing_domain(c, fdom);
 	const char *pol = p->inherited && p->rec.sp[0] ? p->rec.sp : p->rec.p;
 	bool dkim_ok, spf_ok, enforced;
-	char subject[LIM_DOMAIN + 32], fix[600], spfwho[LIM_DOMAIN + 64];
+	char subject[LIM_DOMAIN + 32], fix[DMARC_FIX_MAX], spfwho[LIM_DOMAIN + 64];
 
 	(void)snprintf(subject, sizeof subject, "%s%s", who, fdom);
 	if (p->unknown) {

@@ -21,6 +21,7 @@
 #include "lib/limits.h"
 
 #define MYIP_TIMEOUT 3	/* seconds for the one question to check_myip's server, one try */
+#define ORIGIN_WHY_MAX 600	/* why a sending address could not be learned */
 /* An address SPF records never name (TEST-NET-1, RFC 5737): a record passing it passes anyone. */
 #define SPF_PROBE_ADDR "192.0.2.255"
 
@@ -116,7 +117,7 @@ static void smarthost_addrs(struct dns *d, const char *host, struct check_report
 void check_origin_learn(struct dns *d, const struct config *c, struct check_report *r,
 			struct check_origin *o)
 {
-	char a[INET_ADDRSTRLEN], why[600];
+	char a[INET_ADDRSTRLEN], why[ORIGIN_WHY_MAX];
 
 	memset(o, 0, sizeof *o);
 	if (c->smarthost != NULL) {	/* each host of the smarthost line may carry the mail */

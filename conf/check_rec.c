@@ -12,6 +12,8 @@
 #include "conf/confval.h"
 #include "lib/buf.h"
 
+#define IP_FORM_MAX 64	/* an IPv4 address written with one separator, "192-0-2-1" */
+
 /* ends_with_label - name is `suffix` or ends in ".suffix" (ASCII case-insensitive). */
 static bool ends_with_label(const char *name, const char *suffix)
 {
@@ -67,7 +69,7 @@ bool check_ptr_generic(const char *name, struct in_addr ip)
 		"dial", "dialin", "ppp", "pppoe", "broadband", "customer", "cust", "client", "clients",
 		"residential", "subscriber", "user", "users", "nat", "unassigned", "unknown", NULL,
 	};
-	char low[CONF_HOST_MAX + 1], form[64];
+	char low[CONF_HOST_MAX + 1], form[IP_FORM_MAX];
 	uint32_t h = ntohl(ip.s_addr);
 	unsigned o[4] = { h >> 24, (h >> 16) & 255, (h >> 8) & 255, h & 255 };
 	size_t n = strlen(name);

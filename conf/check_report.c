@@ -14,6 +14,8 @@
 #include "lib/log.h"
 #include "lib/text.h"
 
+#define CHECK_ARG_SHOWN_MAX 96	/* a command-line word as quoted back in an error, escaped */
+
 const char *const check_ids[] = {
 	"hostname", "address", "a", "ptr", "port25", "dnsbl", "smarthost", "mx", "spf", "spf-helo", "dkim",
 	"dmarc", "align", "tls", "send", NULL,
@@ -35,7 +37,7 @@ static int add_only(struct check_report *r, const char *v, struct err *e)
 		int i = id_index(v, len);
 
 		if (i < 0) {
-			char safe[96];
+			char safe[CHECK_ARG_SHOWN_MAX];
 
 			(void)log_safe(safe, sizeof safe, v, len);
 			return err_set(e, EX_USAGE, "check: --only: no check named \"%s\" (see postern-check(8))",
@@ -93,7 +95,7 @@ int check_args(int argc, const char *const *argv, struct check_report *r, const 
 				return err_set(e, EX_USAGE, "check: --send needs an address, local@domain");
 			r->send = v;
 		} else {
-			char safe[96];
+			char safe[CHECK_ARG_SHOWN_MAX];
 
 			(void)log_safe(safe, sizeof safe, a, strlen(a));
 			return err_set(e, EX_USAGE, "check: unknown option \"%s\"", safe);

@@ -30,6 +30,8 @@
 
 #include "lib/limits.h"
 
+#define DKIMKEY_CHUNK 4096	/* what one read() of the key file takes */
+
 
 /* no_password - PEM password callback: postern never prompts, so an encrypted key fails to load. */
 static int no_password(char *buf, int size, int rwflag, void *u)
@@ -62,7 +64,7 @@ static int check_mode(const char *path, mode_t m, struct err *e)
 static int read_key_file(const char *path, struct buf *b, struct err *e)
 {
 	struct stat st;
-	char chunk[4096];
+	char chunk[DKIMKEY_CHUNK];
 	ssize_t r;
 	int fd;
 
@@ -190,9 +192,9 @@ static int b64_add(struct buf *out, const unsigned char *p, size_t n)
 	return r;
 }
 
-int dkimkey_sign(EVP_PKEY *k, const unsigned char digest[32], struct buf *b64, struct err *e)
+int dkimkey_sign(EVP_PKEY *k, const unsigned char digest[DKIMKEY_DIGEST_LEN], struct buf *b64, struct err *e)
 {
-	unsigned char sig[1024];
+	unsigned char sig[DKIMKEY_SIG_MAX];
 	size_t siglen = sizeof sig;
 	EVP_PKEY_CTX *pctx = NULL;
 	EVP_MD_CTX *mctx = NULL;
@@ -224,7 +226,7 @@ int dkimkey_sign(EVP_PKEY *k, const unsigned char digest[32], struct buf *b64, s
 
 int dkimkey_record(EVP_PKEY *k, struct buf *txt, struct err *e)
 {
-	unsigned char raw[32], *der = NULL;
+	unsigned char raw[DKIMKEY_ED25519_LEN], *der = NULL;
 	size_t rawlen = sizeof raw;
 	int n, r;
 

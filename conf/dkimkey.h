@@ -31,6 +31,12 @@ enum dkim_alg { DKIM_RSA_SHA256, DKIM_ED25519_SHA256 };
 #define DKIMKEY_RSA_MIN 1024
 #define DKIMKEY_RSA_WARN 2048
 #define DKIMKEY_RSA_MAX 8192
+/* A raw signature: one RSA modulus of DKIMKEY_RSA_MAX bits (an Ed25519 one is 64 octets). */
+#define DKIMKEY_SIG_MAX (DKIMKEY_RSA_MAX / 8)
+/* What is signed: a SHA-256 digest (rsa-sha256, ed25519-sha256). */
+#define DKIMKEY_DIGEST_LEN 32
+/* An Ed25519 public key (RFC 8032 5.1.5), as published in the p= tag (RFC 8463). */
+#define DKIMKEY_ED25519_LEN 32
 /* A base64 signature: 8192-bit RSA is 1024 bytes, 1368 in base64. */
 #define DKIMKEY_B64_MAX 2048
 /* A DNS record value: an 8192-bit SubjectPublicKeyInfo in base64 is under 1500 octets. */
@@ -44,7 +50,7 @@ int dkimkey_load(const char *path, EVP_PKEY **out, struct buf *warn, struct err 
 
 /* dkimkey_sign - sign a 32-byte digest (see above); the signature goes into b64 as base64 with no
  * line breaks (b64 is reset first). */
-int dkimkey_sign(EVP_PKEY *k, const unsigned char digest[32], struct buf *b64, struct err *e);
+int dkimkey_sign(EVP_PKEY *k, const unsigned char digest[DKIMKEY_DIGEST_LEN], struct buf *b64, struct err *e);
 
 /* dkimkey_alg - the DKIM algorithm of a key dkimkey_load or dkimkey_generate returned. */
 enum dkim_alg dkimkey_alg(EVP_PKEY *k);

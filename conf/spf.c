@@ -15,6 +15,11 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 
+#define SPF_IP_LEN 16	/* an address in binary: IPv6, the longer of the two */
+#define SPF_REV_MAX 80	/* a reverse name, IPv6 nibbles and "ip6.arpa" (73 octets) */
+#define SPF_DELIMS_MAX 8	/* the delimiters of one macro, "%{l-+}" (RFC 7208 7.1: ".-+,/_=") */
+#define V4MAPPED_PREFIX_LEN 12	/* the ::ffff:0:0/96 prefix of an IPv4-mapped IPv6 address */
+
 /* Terms in one record: a TXT record of 64 KiB could hold thousands; real ones hold a dozen. */
 #define SPF_MAX_TERMS 128
 
@@ -27,7 +32,7 @@ struct term {
 	enum mech mech;
 	const char *arg;	/* domain-spec (NUL-terminated, inside the record copy) or NULL */
 	int c4, c6;		/* CIDR lengths */
-	unsigned char net[16];	/* ip4/ip6 network */
+	unsigned char net[SPF_IP_LEN];	/* ip4/ip6 network */
 };
 
 struct record {
@@ -39,7 +44,7 @@ struct record {
 struct ctx {
 	const struct spf_query *q;
 	int fam;		/* AF_INET or AF_INET6 */
-	unsigned char ip[16];
+	unsigned char ip[SPF_IP_LEN];
 	char ipstr[INET6_ADDRSTRLEN];
 	char local[SPF_NAME_MAX + 2], odomain[SPF_NAME_MAX + 2];
 	int lookups, voids;
@@ -353,7 +358,7 @@ static int addr_match(struct ctx *c, const char *name, int c4, int c6, bool coun
 	if (r == DNS_TEMPFAIL || r == DNS_FAIL)
 		return -1;
 	for (size_t i = 0; i < n && !hit; i++) {
-		unsigned char a[16];
+		unsigned char a[SPF_IP_LEN];
 
 		if (inet_pton(c->fam, v[i], a) == 1)
 			hit = in_net(c, c->fam, a, c->fam == AF_INET ? c4 : c6);
@@ -366,7 +371,7 @@ static int addr_match(struct ctx *c, const char *name, int c4, int c6, bool coun
  * Copies the chosen name to out ("" when none). */
 static void validated(struct ctx *c, const char *dom, char *out, size_t outn)
 {
-	char rev[80], **v;
+	char rev[SPF_REV_MAX], **v;
 	size_t n;
 
 	out[0] = '\0';
@@ -469,7 +474,7 @@ static int expand(struct ctx *c, const char *s, const char *dom, struct buf *b)
 
 	for (; *s != '\0'; s++) {
 		const char *delims = ".";
-		char dl[8];
+		char dl[SPF_DELIMS_MAX];
 		long keep = 0;
 		bool rev = false;
 		int letter;
@@ -745,7 +750,7 @@ enum spf_result spf_check(const struct spf_query *q, char **why)
 	if (inet_pton(AF_INET, q->ip, c.ip) == 1) {
 		c.fam = AF_INET;
 	} else if (inet_pton(AF_INET6, q->ip, c.ip) == 1) {
-		static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+		static const unsigned char mapped[V4MAPPED_PREFIX_LEN] = { [10] = 0xff, [11] = 0xff };
 
 		c.fam = AF_INET6;
 		if (memcmp(c.ip, mapped, sizeof mapped) == 0) {	/* ::ffff:a.b.c.d is IPv4 (5) */

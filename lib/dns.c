@@ -18,6 +18,9 @@
 #include "lib/buf.h"
 #include "lib/limits.h"
 
+#define DNS_PTR_NAME_MAX 64	/* a reverse name, "4.3.2.1.in-addr.arpa" */
+#define DNS_SERVER_TOK_MAX 64	/* one nameserver of the list, "192.0.2.1:53" */
+
 /* RFC 1035 2.3.4: a name is at most 255 octets on the wire, so its text form fits in 254 + NUL. */
 #define DNS_NAME_TEXT 256
 
@@ -287,7 +290,7 @@ static int parse_servers(struct __res_state *st, const char *servers, struct err
 	int n = 0;
 
 	while (*p != '\0') {
-		char tok[64];
+		char tok[DNS_SERVER_TOK_MAX];
 		size_t k = strcspn(p, " \t,");
 		unsigned long port = 53;
 		struct in_addr a;
@@ -519,7 +522,7 @@ enum dns_result dns_ptr(struct dns *d, struct in_addr ip, char **name, struct er
 	const unsigned char *b = (const unsigned char *)&ip.s_addr;
 	struct dns_answer a;
 	enum dns_result r;
-	char q[64];
+	char q[DNS_PTR_NAME_MAX];
 
 	*name = NULL;
 	if (snprintf(q, sizeof q, "%u.%u.%u.%u.in-addr.arpa", b[3], b[2], b[1], b[0]) >= (int)sizeof q)

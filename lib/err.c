@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#define ERR_PREFIX_MAX 256	/* the text err_prefix puts before a message */
+
 int err_set(struct err *e, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -20,7 +22,7 @@ int err_set(struct err *e, int code, const char *fmt, ...)
 
 int err_prefix(struct err *e, const char *fmt, ...)
 {
-	char pre[256];
+	char pre[ERR_PREFIX_MAX];
 	size_t np, nold;
 	va_list ap;
 	int n;

@@ -11,6 +11,9 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 
+#define FDIO_CHUNK 8192	/* what one read() of a file takes */
+#define FDIO_SHOWN_MAX 300	/* a file name as shown in an error, escaped */
+
 /* put_all - all n bytes, with write (off < 0) or pwrite at off; retried on EINTR and short writes. */
 static int put_all(int fd, const void *p, size_t n, off_t off)
 {
@@ -80,7 +83,7 @@ int fdio_wait(int fd, short events, long long deadline)
 
 int fdio_read_file(const char *path, size_t max, struct buf *out, int code, struct err *e)
 {
-	char tmp[8192], shown[300];
+	char tmp[FDIO_CHUNK], shown[FDIO_SHOWN_MAX];
 	struct stat st;
 	ssize_t n;
 	int fd, saved;

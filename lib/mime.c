@@ -13,6 +13,10 @@
 #include "lib/limits.h"
 #include "lib/text.h"
 
+#define B64_QUANTUM 4	/* base64 characters for three octets */
+#define QP_ESCAPE_LEN 3	/* a quoted-printable escape, "=XX" */
+#define MIME_TOKEN_MAX 32	/* a Content-Type or Content-Transfer-Encoding token */
+
 static const char hexd[] = "0123456789ABCDEF";
 
 /* trunc_to - undo appends to b back to length n (b stays NUL-terminated). */
@@ -160,7 +164,7 @@ void mime_head_get(const struct hdr_field *f, size_t nf, struct mime_head *h)
 		enum mime_cte cte;
 	} ctes[] = { { "7bit", MIME_CTE_7BIT }, { "8bit", MIME_CTE_8BIT }, { "binary", MIME_CTE_BINARY },
 		{ "quoted-printable", MIME_CTE_QP }, { "base64", MIME_CTE_BASE64 } };
-	char tok[32];
+	char tok[MIME_TOKEN_MAX];
 
 	memset(h, 0, sizeof *h);
 	h->version = hdr_find(f, nf, "MIME-Version") != NULL;
@@ -265,7 +269,7 @@ static int unit(struct mime_enc *z, const char *u, size_t len, size_t width, con
 /* qp_octet - c as quoted-printable: literal or "=XX"; a UTF-8 sequence's octets stay on one line. */
 static int qp_octet(struct mime_enc *z, unsigned char c, bool literal, struct buf *out)
 {
-	char e[3] = { '=', hexd[c >> 4], hexd[c & 15] };
+	char e[QP_ESCAPE_LEN] = { '=', hexd[c >> 4], hexd[c & 15] };
 	size_t width = MIME_QP_LINE - 1, reserve = literal ? 1 : 3;
 	unsigned need;
 	unsigned char lo, hi;
@@ -565,7 +569,7 @@ static int put_b(struct buf *b, const char *s, size_t n)
 
 	for (size_t i = 0; i < n; i += 3) {
 		unsigned long v = (unsigned long)(unsigned char)s[i] << 16;
-		char q[4];
+		char q[B64_QUANTUM];
 
 		if (i + 1 < n)
 			v |= (unsigned long)(unsigned char)s[i + 1] << 8;

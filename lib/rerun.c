@@ -19,6 +19,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#define RERUN_CHUNK 4096	/* what one read() of the child's stderr takes */
+
 
 #define RERUN_PATH "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
 #define RERUN_TZ_MAX 80	/* "TZ=" and the 64 bytes privsep_tz_ok allows, with room */
@@ -108,7 +110,7 @@ static int wait_code(pid_t pid)
 /* drain_err - read what the child's stderr has now (all of it when block); EOF closes it. */
 static void drain_err(struct rerun *r, bool block)
 {
-	char chunk[4096];
+	char chunk[RERUN_CHUNK];
 
 	while (r->err >= 0) {
 		ssize_t n = read(r->err, chunk, sizeof chunk);

@@ -10,13 +10,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#define ESC_PAIR 2	/* a C-style escape table row: the byte and its letter */
+
 #define TEXT_MORE "..."
 
 /* vis_byte - c (not printable ASCII, or a backslash) as a C-style escape, else as "\ooo"; `next` is
  * the byte after it (a NUL before an octal digit must be written "\000"). Its length. */
 static size_t vis_byte(char one[TEXT_PIECE_MAX], unsigned char c, unsigned char next)
 {
-	static const char cstyle[][2] = {
+	static const char cstyle[][ESC_PAIR] = {
 		{ '\n', 'n' }, { '\r', 'r' }, { '\b', 'b' }, { '\a', 'a' }, { '\v', 'v' }, { '\t', 't' },
 		{ '\f', 'f' }, { '\\', '\\' },
 	};

@@ -21,6 +21,8 @@
 #include <string.h>
 #include <strings.h>
 
+#define FLAG_LEN 3	/* an option letter as shown, "-X", and its NUL */
+
 
 const char *args_personality(const char *argv0)
 {
@@ -246,7 +248,7 @@ static bool takes_value(char c)
 /* do_value - one option with its value. */
 static int do_value(struct opts *o, char c, const char *v, struct err *e)
 {
-	char flag[3] = { '-', c, '\0' };
+	char flag[FLAG_LEN] = { '-', c, '\0' };
 
 	switch (c) {
 	case 'B':

@@ -23,6 +23,7 @@
 
 #include "lib/buf.h"
 
+#define TZ_MAX 64	/* a TZ value kept across the privilege drop (a zoneinfo name) */
 #define NOBODY_ID 65534
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -44,7 +45,7 @@ static int tz_ok(const char *tz)
 	if (tz == NULL)
 		return 0;
 	n = strlen(tz);
-	if (n == 0 || n > 64 || tz[0] == '/' || strstr(tz, "..") != NULL)
+	if (n == 0 || n > TZ_MAX || tz[0] == '/' || strstr(tz, "..") != NULL)
 		return 0;
 	for (i = 0; i < n; i++) {
 		char c = tz[i];
@@ -58,7 +59,7 @@ static int tz_ok(const char *tz)
 
 int privsep_sanitize(struct err *e)
 {
-	char tz[65] = "";
+	char tz[TZ_MAX + 1] = "";
 	const char *t;
 	struct itimerval zero;
 	struct rlimit rl;

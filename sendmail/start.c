@@ -11,9 +11,11 @@
 #include "sendmail/privsep.h"
 #include "sendmail/start.h"
 
+#define IDENT_MAX 32	/* the syslog ident, "postern/PERSONALITY" */
+
 int start_config(const struct opts *o, struct config *conf, struct log **lg)
 {
-	char ident[32];
+	char ident[IDENT_MAX];
 	struct err e;
 
 	err_clear(&e);

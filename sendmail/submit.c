@@ -40,6 +40,8 @@
 #include "sendmail/handoff.h"
 #include "sendmail/privsep.h"
 
+#define RECORD_CHUNK 4096	/* what one read() of the child's record takes */
+
 /* report - the caller's one line, and the log's. */
 static int report(struct log *lg, const struct err *e, int dflt)
 {
@@ -176,7 +178,7 @@ fail:
 /* read_record - the child's whole output, up to its end (it exits after the one record), bounded. */
 static int read_record(int fd, struct buf *b, struct err *e)
 {
-	char tmp[4096];
+	char tmp[RECORD_CHUNK];
 
 	for (;;) {
 		ssize_t r = read(fd, tmp, sizeof tmp);

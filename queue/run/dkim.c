@@ -16,6 +16,9 @@
 
 #include "lib/limits.h"
 
+#define DKIM_OUT_CHUNK 4096	/* canonicalised body staged before it goes to the hash */
+#define DKIM_BH64_MAX 48	/* the bh= value: a SHA-256 digest in base64 (44 characters) */
+
 
 /* Body canonicalisation state (RFC 6376 3.4.3, 3.4.4). Output is staged in `out` and flushed to the
  * hash or to a struct buf. */
@@ -29,7 +32,7 @@ struct dkim_body {
 	bool any;		/* something other than line ends has been emitted */
 	unsigned long long crlfs;	/* line ends not emitted yet: they may be trailing empty lines */
 	size_t olen;
-	char out[4096];
+	char out[DKIM_OUT_CHUNK];
 };
 
 /* flush - hand the staged output to the hash or the sink. */
@@ -132,7 +135,7 @@ void dkim_body_update(struct dkim_body *b, const char *p, size_t n)
 	body_feed(b, p, n);
 }
 
-void dkim_body_final(struct dkim_body *b, unsigned char bh[32])
+void dkim_body_final(struct dkim_body *b, unsigned char bh[DKIM_HASH_LEN])
 {
 	unsigned int len = 32;
 
@@ -281,7 +284,7 @@ static bool next_name(const char **pp, struct span *name)
 }
 
 int dkim_sig_digest(enum dkim_canon hcanon, const struct hdr_field *f, size_t n, const char *hlist,
-	const char *sig, size_t siglen, unsigned char digest[32], struct err *e)
+	const char *sig, size_t siglen, unsigned char digest[DKIM_HASH_LEN], struct err *e)
 {
 	struct buf c;
 	struct span name, fn;
@@ -384,11 +387,12 @@ static bool valid_hlist(const char *s)
 }
 
 int dkim_sig_prepare(const struct dkim_sig_params *p, const struct hdr_field *f, size_t n,
-	const unsigned char bh[32], struct buf *sighdr, unsigned char digest[32], struct err *e)
+	const unsigned char bh[DKIM_HASH_LEN], struct buf *sighdr, unsigned char digest[DKIM_HASH_LEN],
+	struct err *e)
 {
 	struct folder fo = { sighdr, 0, false };
 	struct buf h, tag;
-	char bh64[48];
+	char bh64[DKIM_BH64_MAX];
 	struct span name;
 	const char *q;
 	bool first = true;

@@ -22,6 +22,8 @@
 #include "lib/err.h"
 #include "lib/hdr.h"
 
+/* A SHA-256 digest: the body hash and the header hash (rsa-sha256 and ed25519-sha256 alike). */
+#define DKIM_HASH_LEN 32
 /* The DKIM-Signature field we build: a long h= list and an 8192-bit b= stay well under this. */
 #define DKIM_SIGHDR_MAX 16384
 
@@ -34,7 +36,7 @@ struct dkim_body *dkim_body_new(enum dkim_canon c);
 /* dkim_body_update - feed the next n bytes of the body exactly as stored (CRLF line ends). */
 void dkim_body_update(struct dkim_body *b, const char *p, size_t n);
 /* dkim_body_final - the body hash (the bh= value before base64). The hasher is done after this. */
-void dkim_body_final(struct dkim_body *b, unsigned char bh[32]);
+void dkim_body_final(struct dkim_body *b, unsigned char bh[DKIM_HASH_LEN]);
 /* dkim_body_free - release; NULL is a no-op. */
 void dkim_body_free(struct dkim_body *b);
 
@@ -66,14 +68,15 @@ struct dkim_sig_params {
  * compute the digest the key signs: SHA-256 over the canonical selected fields, then the canonical
  * DKIM-Signature field with an empty b= and without its CRLF (RFC 6376 3.7). */
 int dkim_sig_prepare(const struct dkim_sig_params *p, const struct hdr_field *f, size_t n,
-	const unsigned char bh[32], struct buf *sighdr, unsigned char digest[32], struct err *e);
+	const unsigned char bh[DKIM_HASH_LEN], struct buf *sighdr, unsigned char digest[DKIM_HASH_LEN],
+	struct err *e);
 
 /* dkim_sig_digest - the header hash of RFC 6376 3.7 for a given h= value (names separated by ':'
  * with optional whitespace; instances are taken bottom-up, names with no instance left hash nothing)
  * and a given DKIM-Signature field (whole field, b= empty, no final CRLF). dkim_sig_prepare uses it;
  * tests use it to replay published signatures whose tags postern would not write (i=, q=). */
 int dkim_sig_digest(enum dkim_canon hcanon, const struct hdr_field *f, size_t n, const char *hlist,
-	const char *sig, size_t siglen, unsigned char digest[32], struct err *e);
+	const char *sig, size_t siglen, unsigned char digest[DKIM_HASH_LEN], struct err *e);
 
 /* dkim_sig_finish - append the base64 signature (folded with CRLF TAB, FWS is allowed inside b=) and
  * the final CRLF to what dkim_sig_prepare built. Rejects anything but base64 characters. */

@@ -36,6 +36,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PROC_FD_PATH_MAX 64	/* "/proc/PID/fd" */
+#define PID_LINE_MAX 32	/* the pidfile's first line, a pid */
+
 /* Signal flags: the one kind of process-global state a signal handler may touch. */
 static volatile int got_hup, got_term;
 
@@ -175,7 +178,7 @@ static bool holds_pidfile(pid_t pid, int fd)
 {
 	struct stat want, st;
 	struct dirent *de;
-	char path[64];
+	char path[PROC_FD_PATH_MAX];
 	bool found = false;
 	DIR *d;
 	int dfd;
@@ -205,7 +208,7 @@ static bool holds_pidfile(pid_t pid, int fd)
 /* read_pid - the pid on the pidfile's first line, or 0. */
 static long read_pid(int fd)
 {
-	char line[32], *end;
+	char line[PID_LINE_MAX], *end;
 	ssize_t n = pread(fd, line, sizeof line - 1, 0);
 	long pid;
 

@@ -22,6 +22,8 @@
 #include "lib/hdr.h"
 #include "lib/limits.h"
 
+#define BODY_CANONS 2	/* body hashes made per message: [0] relaxed, [1] simple */
+
 /* SIGN_CHUNK - how much of the body one read hashes. */
 #define SIGN_CHUNK (64 * 1024)
 /* SIGN_HEADER_STEP - how much of the header section one read takes (most fit in one). */
@@ -187,14 +189,14 @@ static int read_header(const struct config *c, int fd, long long size, struct bu
 }
 
 /* hash_body - the body hashes (bh[0] relaxed, bh[1] simple) of those wanted. */
-static int hash_body(int fd, long long from, long long size, const bool want[2], unsigned char bh[2][32],
-    struct err *e)
+static int hash_body(int fd, long long from, long long size, const bool want[BODY_CANONS],
+    unsigned char bh[BODY_CANONS][DKIM_HASH_LEN], struct err *e)
 {
-	struct dkim_body *b[2] = { NULL, NULL };
+	struct dkim_body *b[BODY_CANONS] = { NULL, NULL };
 	char *chunk = xcalloc(1, SIGN_CHUNK);
 	int rc = -1;
 
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < BODY_CANONS; i++)
 		if (want[i])
 			b[i] = dkim_body_new(i == 0 ? CANON_RELAXED : CANON_SIMPLE);
 	while (from < size) {
@@ -208,17 +210,17 @@ static int hash_body(int fd, long long from, long long size, const bool want[2],
 			    r < 0 ? strerror(errno) : "shorter than its envelope says");
 			goto out;
 		}
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < BODY_CANONS; i++)
 			if (b[i] != NULL)
 				dkim_body_update(b[i], chunk, (size_t)r);
 		from += r;
 	}
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < BODY_CANONS; i++)
 		if (b[i] != NULL)
 			dkim_body_final(b[i], bh[i]);
 	rc = 0;
 out:
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < BODY_CANONS; i++)
 		dkim_body_free(b[i]);
 	free(chunk);
 	return rc;
@@ -247,8 +249,8 @@ static int sign_with(struct signer *s, const size_t *idx, size_t n, int fd, long
 {
 	const struct config *c = s->c;
 	struct buf sig, b64;
-	unsigned char bh[2][32];
-	bool want[2] = { false, false };
+	unsigned char bh[BODY_CANONS][DKIM_HASH_LEN];
+	bool want[BODY_CANONS] = { false, false };
 	int rc = -1;
 
 	buf_init(&sig, DKIM_SIGHDR_MAX);
@@ -266,7 +268,7 @@ static int sign_with(struct signer *s, const size_t *idx, size_t n, int fd, long
 		const struct conf_dkim_key *k = &c->dkim[idx[i]];
 		EVP_PKEY *pk = s->k[idx[i]].pk;
 		struct dkim_sig_params p = { 0 };
-		unsigned char digest[32];
+		unsigned char digest[DKIM_HASH_LEN];
 
 		p.domain = k->domain;
 		p.selector = k->selector;

@@ -32,6 +32,8 @@
 
 #include "lib/fdio.h"
 
+#define ID_RANDOM_LEN 3	/* random octets in a queue id (its last 6 hex digits) */
+
 const char *const spool_dirs[D_N] = { ".", "tmp", "data", "new", "deferred" };
 
 struct spool_tx {
@@ -192,7 +194,7 @@ void spool_tmp_name(char *out, const char *id, const char *suffix)
 static int new_id(char out[ENV_ID_LEN + 1], struct err *e)
 {
 	struct timespec ts;
-	unsigned char r[3];
+	unsigned char r[ID_RANDOM_LEN];
 	int n;
 
 	if (clock_gettime(CLOCK_REALTIME, &ts) < 0 || getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)

@@ -22,6 +22,10 @@
 
 #include "lib/fdio.h"
 
+#define SPOOL_CHUNK 8192	/* what one read of a queue file takes */
+#define ENV_TMP_SUFFIX_MAX 16	/* an update's temporary name suffix, ".env.XXXXXXXX" */
+#define ENV_TMP_RANDOM_LEN 4	/* random octets in that suffix (8 hex digits) */
+
 /* list_ids - the valid ids among the names in a folder, appended to *v as `state`. */
 static int list_ids(int dirfd, enum spool_state state, struct spool_entry **v, size_t *n, size_t *cap)
 {
@@ -278,7 +282,7 @@ int spool_data_open(struct spool *s, const char *id, struct err *e)
 static int read_at(int dirfd, const char *name, struct buf *b, struct spool_loc *loc, struct err *e)
 {
 	struct stat st;
-	char chunk[8192];
+	char chunk[SPOOL_CHUNK];
 	ssize_t r;
 	int fd;
 
@@ -344,7 +348,7 @@ static int read_trailer(int fd, const char *id, struct buf *b, long long *msgsiz
 	if (len > b->max)
 		return err_set(e, EX_TEMPFAIL, "spool: envelope of %s too large", id);
 	for (size_t k = 0; k < len;) {
-		char chunk[8192];
+		char chunk[SPOOL_CHUNK];
 		size_t want = len - k < sizeof chunk ? len - k : sizeof chunk;
 
 		if (fdio_pread_all(fd, chunk, want, (off_t)*msgsize + (off_t)k) != (ssize_t)want)
@@ -464,8 +468,8 @@ int spool_msg_data_fd(struct spool_msg *m)
 int spool_msg_update(struct spool_msg *m, const struct envelope *env, struct err *e)
 {
 	struct spool *s = m->s;
-	char name[NAME_MAX_LEN + 1], suffix[16];
-	unsigned char r[4];
+	char name[NAME_MAX_LEN + 1], suffix[ENV_TMP_SUFFIX_MAX];
+	unsigned char r[ENV_TMP_RANDOM_LEN];
 	struct buf b;
 	int rc = -1;
 

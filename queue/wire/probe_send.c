@@ -26,6 +26,7 @@
 
 #define PROBE_MSG_MAX 4096	/* the test message: a few header fields and a paragraph */
 #define PROBE_ENVID_MAX 64	/* "postern-check.TIME.PID" */
+#define PROBE_DELAY_MAX 32	/* the delay= field of a status line */
 
 /* field - copy [p, p+n) into dst[dstsz]: -1 if it does not fit. */
 static int field(char *dst, size_t dstsz, const char *p, size_t n)
@@ -56,7 +57,7 @@ static int take(const char **p, const char *end, const char *key, const char *st
 int probe_status_parse(const char *line, size_t len, const char *id, struct probe_status *st)
 {
 	const char *end = line + len, *p = NULL;
-	char head[ENV_ID_LEN + 16], delay[32];
+	char head[ENV_ID_LEN + 16], delay[PROBE_DELAY_MAX];
 	int hl = snprintf(head, sizeof head, "%s: to=<", id);
 
 	if (hl < 0 || (size_t)hl >= sizeof head)

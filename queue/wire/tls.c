@@ -23,6 +23,10 @@
 #include "lib/clock.h"
 #include "lib/fdio.h"
 
+#define TLS_REASON_MAX 128	/* the certificate check's verdict, X509's error string */
+#define TLS_SUMMARY_MAX 64	/* "TLSv1.3/verified" */
+#define TLS_ERRSTR_MAX 256	/* an OpenSSL error string (ERR_error_string's documented minimum) */
+
 struct tls_client_ctx {
 	SSL_CTX *ctx;
 };
@@ -31,8 +35,8 @@ struct tls_conn {
 	SSL *ssl;
 	int fd;
 	bool verified;
-	char reason[128];
-	char summary[64];
+	char reason[TLS_REASON_MAX];
+	char summary[TLS_SUMMARY_MAX];
 	struct tls_fail fail;	/* what went wrong, when the handshake fails */
 };
 
@@ -42,7 +46,7 @@ struct tls_conn {
 static int ssl_err(struct err *e, const char *what)
 {
 	unsigned long x = ERR_get_error();
-	char msg[256];
+	char msg[TLS_ERRSTR_MAX];
 
 	if (x == 0)
 		snprintf(msg, sizeof msg, "%s", errno ? strerror(errno) : "unknown error");
@@ -209,7 +213,7 @@ static int fail_ssl(struct tls_conn *c, int ret, const char *what, struct err *e
 {
 	struct tls_fail *f = &c->fail;
 	unsigned long x;
-	char msg[256];
+	char msg[TLS_ERRSTR_MAX];
 
 	f->sys_errno = errno;
 	f->ssl_error = c->ssl != NULL ? SSL_get_error(c->ssl, ret) : SSL_ERROR_SSL;

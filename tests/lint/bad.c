@@ -18,3 +18,9 @@
 		status = 78;
 	if (WEXITSTATUS(st) != 75)
 	cr_expect_eq(rc, 75, "row %zu", i);
+	char tok[64];
+	unsigned char digest[32];
+	static const unsigned char mapped[12] = { [10] = 0xff, [11] = 0xff };
+	char name[NAME_MAX_LEN + 1], suffix[16];
+	uint8_t r[4];
+void dkim_body_final(struct dkim_body *b, unsigned char bh[32]);

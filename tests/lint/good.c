@@ -4,7 +4,7 @@
 			_exit(EX_TEMPFAIL);
 		e->code = EX_CONFIG;
 	return e.code ? e.code : EX_TEMPFAIL;
-	char tok[64];
+	char q[LIM_DOMAIN + 64];
 	cap = b->cap ? b->cap : 64;
 #define FOLD_AT 78
 #define LIM_LOCAL 64
@@ -24,3 +24,9 @@
 	rc = 64 * 1024;
 	if (WEXITSTATUS(st) != EX_TEMPFAIL)
 	cr_expect_eq(rc, EX_TEMPFAIL, "row %zu", i);
+	char tok[DNS_SERVER_TOK_MAX];
+	unsigned char bh[BODY_CANONS][DKIM_HASH_LEN];
+	const char *av[12];
+	static const char *const mon[12] = { "Jan", "Feb" };
+	int pipefd[2];
+	line[32] = '\0';
