@@ -41,6 +41,12 @@ static int conf_finish_names(struct pctx *x);
 #define CONF_PORT_SUBMISSIONS 465
 #define CONF_PORT_SUBMISSION 587
 #define CONF_PORT_SMTP 25
+/* CONF_NAME_SHOW - the configuration file's name as messages show it (escaped, cut with "...") */
+#define CONF_NAME_SHOW 128
+/* CONF_WHY_MAX - one reason a line is refused, before "NAME:LINE: " is put in front of it */
+#define CONF_WHY_MAX 400
+/* CONF_WHAT_MAX - what is wrong with a number: "bad duration (at most 9223372036854775807 s)" */
+#define CONF_WHAT_MAX 80
 
 /* What a key's value is: each kind has one parser, one printer (kinds[] below). */
 enum kind {
@@ -202,7 +208,7 @@ static const struct key {
 struct pctx {
 	struct config *c;
 	struct err *e;
-	char name[128];	/* escaped file name */
+	char name[CONF_NAME_SHOW];	/* escaped file name */
 	size_t line;
 	size_t seen[NKEYS];	/* line of first use, 0 = not given */
 	bool port_given;
@@ -218,7 +224,7 @@ static const char *show(char *dst, const char *p, size_t n)
 /* vbad - "NAME:LINE: reason" into e with EX_CONFIG. Returns -1. */
 __attribute__((format(printf, 3, 0))) static int vbad(struct pctx *x, struct err *e, const char *fmt, va_list ap)
 {
-	char why[400];
+	char why[CONF_WHY_MAX];
 
 	(void)vsnprintf(why, sizeof why, fmt, ap);	/* a cut reason is still a reason */
 	if (x->line == 0)
@@ -336,7 +342,7 @@ static int parse_size(struct pctx *x, const struct key *k, struct span v)
 static int parse_dur(struct pctx *x, const struct key *k, struct span v)
 {
 	long d = conf_duration_parse(v.p, v.n);
-	char what[64];
+	char what[CONF_WHAT_MAX];
 
 	if (d < 0 || d < k->min || d > k->max) {
 		if (d > k->max) {
@@ -356,7 +362,7 @@ static int parse_dur(struct pctx *x, const struct key *k, struct span v)
 static int parse_int(struct pctx *x, const struct key *k, struct span v)
 {
 	long long d = 0;
-	char what[80];
+	char what[CONF_WHAT_MAX];
 
 	for (size_t i = 0; i < v.n && d <= k->max; i++)
 		d = v.p[i] >= '0' && v.p[i] <= '9' ? d * 10 + (v.p[i] - '0') : k->max + 1;

@@ -32,6 +32,8 @@
 #include "queue/wire/tls_policy.h"
 
 #define ORIG_HEADER_MAX (64 * 1024)	/* original headers quoted in a bounce */
+#define ORIG_HEADER_CHUNK 4096	/* one read of them from the data file */
+#define REPORT_BOUNDARY_MAX 64	/* a report's MIME boundary: "ID.RANDOM/hostname", cut to fit */
 /* What one recipient can take in a report, twice over for folding: its address and diagnostic in the
  * text part and again in the delivery-status part, its ORCPT, its relay, the fixed fields. A report's
  * ceiling grows with its recipients, so one that lists thousands of them can always be composed (a
@@ -205,7 +207,7 @@ void runq_stats_write(struct runq_ctx *x)
 /* orig_headers - the header section as sent (prepended lines + the data file's), for the report. */
 static void orig_headers(struct runq_msg *q, struct buf *h)
 {
-	char tmp[4096];
+	char tmp[ORIG_HEADER_CHUNK];
 	off_t off = 0;
 
 	if (buf_add(h, q->prefix.data ? q->prefix.data : "", q->prefix.len) < 0)
@@ -267,7 +269,7 @@ static int report(struct runq_ctx *x, struct runq_msg *q, enum dsn_kind kind)
 {
 	struct buf h, out;
 	struct err e;
-	char boundary[64];
+	char boundary[REPORT_BOUNDARY_MAX];
 	uint64_t rnd = 0;
 	int r = 0;
 

@@ -39,6 +39,7 @@
 #include "queue/store/spool.h"
 
 #define SPLIT_MIN 16		/* messages per connection before a destination gets another one */
+#define DRAIN_CHUNK 4096	/* one read of a worker's result lines */
 
 /* free_dests - d[0..n), their claim words unmapped. */
 static void free_dests(struct runq_dest *d, size_t n)
@@ -237,7 +238,7 @@ bad:
 /* drain - read what a worker wrote; apply complete lines. Returns 0 at EOF. */
 static int drain(struct pass *P, struct conn *c)
 {
-	char tmp[4096];
+	char tmp[DRAIN_CHUNK];
 	ssize_t r = read(c->rfd, tmp, sizeof tmp);
 
 	if (r < 0 && (errno == EINTR || errno == EAGAIN))

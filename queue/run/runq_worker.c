@@ -23,6 +23,9 @@
 #include "queue/run/mime8.h"
 #include "queue/run/runq_line.h"
 
+#define TAG_MAX 32		/* -v's tag for a connection: "[3 example.com]", cut to fit */
+#define TRANSCRIPT_SHOW 1100	/* one transcript line as -v shows it: an SMTP line and some escapes */
+
 /* What a worker knows of its destination. The runner hands it messages one by one ("M\tMSG"); a
  * message whose pending recipients all go to this one destination (owned) is the worker's own once it
  * starts it: it records the outcomes and finishes the message itself (removal, deferral, report), so
@@ -36,7 +39,7 @@ struct wctx {
 	int in, out;		/* from and to the runner */
 	char ib[RUNQ_LINE_MAX];	/* what came in from the runner, not yet parsed */
 	size_t ilen;
-	char tag[32];		/* for -v: which connection a line is from */
+	char tag[TAG_MAX];	/* for -v: which connection a line is from */
 	const struct dlv_msg *dm;	/* the destination's messages, as deliver_dest has them */
 };
 
@@ -175,7 +178,7 @@ static bool worker_start(void *ctx, size_t m)
 static void worker_transcript(void *ctx, enum smtp_dir dir, const char *line, size_t len)
 {
 	struct wctx *w = ctx;
-	char safe[1100];
+	char safe[TRANSCRIPT_SHOW];
 
 	log_safe(safe, sizeof safe, line, len);
 	fprintf(stderr, "%s %s %s\n", w->tag, dir == SMTP_DIR_OUT ? ">>>" : "<<<", safe);

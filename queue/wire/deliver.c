@@ -22,6 +22,9 @@
 #include "lib/text.h"
 #include "queue/wire/tls_policy.h"
 
+#define DIRECT_FAIL_MAX 300	/* why direct delivery failed, quoted when the relay is used instead */
+#define REPORT_WHY_MAX 400	/* a recipient's reason with "direct delivery failed (...)" put in front */
+
 /* fmt - snprintf for diagnostics, where cutting a long reason short is acceptable. */
 static void fmt(char *dst, size_t n, const char *f, ...) __attribute__((format(printf, 3, 4)));
 static void fmt(char *dst, size_t n, const char *f, ...)
@@ -92,7 +95,7 @@ struct run {
 	bool next_host;		/* a later target of this destination may take a 4xx recipient */
 	bool relay_later;	/* on an MX host, with fallback_relay after the MX hosts */
 	bool at_relay;		/* on fallback_relay */
-	char direct_fail[300];	/* why the relay was reached with no MX answer, or "" */
+	char direct_fail[DIRECT_FAIL_MAX];	/* why the relay was reached with no MX answer, or "" */
 	bool **carried;		/* per message, per recipient: 4xx here, for the next MX */
 	struct outcome **held;	/* per message (NULL until needed): each carried recipient's 4xx */
 	bool *carry;		/* per message: has recipients carried to the next MX */
@@ -123,7 +126,7 @@ static void relay_why(const struct run *R, size_t m, size_t k, char *dst, size_t
 static void report(struct run *R, size_t m, size_t k, const struct outcome *o)
 {
 	struct dlv_result r;
-	char why[400];
+	char why[REPORT_WHY_MAX];
 
 	if (R->reported[m][k] || R->carried[m][k])
 		return;	/* (a carried recipient waits for the next MX: carry_rcpt) */

@@ -18,6 +18,10 @@
 #include "queue/wire/smtp.h"
 #include "queue/wire/tls.h"
 
+#define PROBE_SUBJECT_MAX 300	/* what a result is about: "smtp.example.com:587" */
+#define PROBE_PEER_MAX 300	/* the peer as reasons name it: "smtp.example.com[192.0.2.1]:587" */
+#define PROBE_TLS_MAX 64	/* the TLS in use: "TLSv1.3/verified" */
+
 const struct check_net probe_net = {
 	.port25 = probe_port25,
 	.smarthost = probe_smarthost,
@@ -68,7 +72,7 @@ void probe_port25(struct dns *d, const struct config *c, struct check_report *r)
 	struct smtp_opts so;
 	struct smtp *s;
 	struct err e;
-	char peer[300], ip[INET_ADDRSTRLEN];
+	char peer[PROBE_PEER_MAX], ip[INET_ADDRSTRLEN];
 	enum route_result rr;
 	int st;
 
@@ -140,7 +144,7 @@ static void one_smarthost(struct dns *d, const struct config *c, struct tls_clie
 	struct smtp_opts so;
 	struct smtp *s = NULL;
 	struct err e;
-	char subj[300], peer[300], ip[INET_ADDRSTRLEN], tlsdesc[64] = "no TLS";
+	char subj[PROBE_SUBJECT_MAX], peer[PROBE_PEER_MAX], ip[INET_ADDRSTRLEN], tlsdesc[PROBE_TLS_MAX] = "no TLS";
 	enum route_result rr;
 	int st;
 
