@@ -1119,14 +1119,6 @@ int conf_smarthost_auth_for(const struct config *c, const char *host, int port)
 	return any;
 }
 
-/* conf_via_smarthost - see config.h */
-bool conf_via_smarthost(const struct config *c, const char *domain)
-{
-	const struct conf_route *r = domain != NULL ? conf_route_for(c, domain) : NULL;
-
-	return r != NULL ? r->kind == CONF_ROUTE_SMARTHOST : c->smarthost != NULL;
-}
-
 /* conf_free - see config.h */
 void conf_free(struct config *c)
 {

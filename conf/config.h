@@ -213,10 +213,6 @@ enum conf_via conf_dest_for(const struct config *c, const char *sender, const ch
  * HOST, else -1 (the line without a host, smarthost_auth, if any). Pure. */
 int conf_smarthost_auth_for(const struct config *c, const char *host, int port);
 
-/* conf_via_smarthost - whether mail for `domain` goes to the smarthost when no sender_route applies.
- * Pure. */
-bool conf_via_smarthost(const struct config *c, const char *domain);
-
 /* conf_value - the effective value of key `name` appended to out as the config file would write it
  * (durations in seconds, sizes in bytes; keys given several times: one line each). 1: written, 0: the
  * key is not set, -1: unknown key (code 64) or out's ceiling hit (code 70). */
