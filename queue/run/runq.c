@@ -132,12 +132,13 @@ static void replace(char **slot, const char *v)
 	*slot = (v != NULL && *v != '\0') ? xstrdup(v) : NULL;
 }
 
-/* mark_sent - recipient r's 2xx, written in place at once (spool_msg_mark, not synced: a process kill
- * does not lose it, only power loss may: DESIGN.md, exactly once). The envelope is rewritten only when
- * the message is finished, and a run killed before that (its other recipients still at the next MX,
- * carry_on) would otherwise send the message to r again. */
-static void mark_sent(struct runq_ctx *x, const struct runq_msg *q, const struct env_rcpt *r)
+/* runq_mark_sent - see runq.h. Not synced: a process kill does not lose it, only power loss may
+ * (DESIGN.md, exactly once). The envelope is rewritten only when the message is finished, and a run
+ * killed before that (its other recipients still at the next MX, carry_on) would otherwise send the
+ * message to r again. */
+void runq_mark_sent(struct runq_ctx *x, const struct runq_msg *q, size_t rcpt)
 {
+	const struct env_rcpt *r = &q->env.rcpt[rcpt];
 	struct env_rcpt mk = *r;
 	struct err e;
 
@@ -166,7 +167,6 @@ void runq_apply(struct runq_ctx *x, struct runq_msg *q, size_t k, char state, co
 	if (state == 'S') {
 		r->state = RCPT_SENT;
 		word = "sent";
-		mark_sent(x, q, r);
 	} else if (state == 'F') {
 		r->state = RCPT_FAILED;
 		word = "bounced";

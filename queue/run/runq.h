@@ -131,11 +131,14 @@ struct runq_dest *runq_group(const struct config *c, struct runq_msg *q, size_t 
 /* runq_dest_is - d is the destination (domain, relay) (domain NULL: relay's, or the smarthost's). */
 bool runq_dest_is(const struct runq_dest *d, const char *domain, const struct conf_relay *relay);
 
-/* runq_apply - record one recipient's outcome in the envelope (in memory; a 2xx also in place in the
- * envelope file at once, so that a killed run does not send to it again), and the host in its
+/* runq_apply - record one recipient's outcome in the envelope (in memory), and the host in its
  * history, and log it. */
 void runq_apply(struct runq_ctx *x, struct runq_msg *q, size_t rcpt, char state, const char *status,
     const char *relay, const char *tls, const char *diag);
+/* runq_mark_sent - recipient rcpt's 2xx, written in place in the envelope file at once, for a message
+ * that is not finished with it (its other recipients still in flight, at this host or the next MX):
+ * a run killed before the finish then does not send to it again. */
+void runq_mark_sent(struct runq_ctx *x, const struct runq_msg *q, size_t rcpt);
 
 /* runq_finish - all destinations of q are done: remove it (bouncing failures) or defer it, durably.
  * A removed message is unlocked and q->m is NULL afterwards (with a reaper, it goes there). */

@@ -203,6 +203,10 @@ static void take_line(struct pass *P, struct conn *c, const char *line, size_t l
 			goto bad;
 		b->q[d->msg[mi]].touched = true;
 		runq_apply(x, &b->q[d->msg[mi]], d->ridx[mi][l.rcpt], l.state, l.status, l.relay, l.tls, l.diag);
+		/* a 2xx the finish just below does not record at once goes in place now (one write per
+		 * recipient only for messages still in flight: most finish with their last reply) */
+		if (l.state == 'S' && (d->left[mi] > 1 || b->q[d->msg[mi]].inflight > 1))
+			runq_mark_sent(x, &b->q[d->msg[mi]], d->ridx[mi][l.rcpt]);
 		/* the message is finished (durably) as soon as every destination has answered for it, not
 		 * when the worker exits: a runner killed later then sends again only what was in flight */
 		if (--d->left[mi] == 0) {

@@ -98,6 +98,10 @@ static void worker_report(void *ctx, const struct dlv_result *r)
 	if (qm->owned) {
 		runq_apply(w->x, qm, w->d->ridx[r->msg][r->rcpt], (char)r->state, r->status, r->relay, r->tls,
 		    r->diag);
+		/* a 2xx with more of the message's replies to come (carried on to the next MX, say) goes in
+		 * place now; the last reply finishes the message, which records it anyway */
+		if (r->state == DLV_SENT && w->d->left[r->msg] > 1)
+			runq_mark_sent(w->x, qm, w->d->ridx[r->msg][r->rcpt]);
 		if (w->d->left[r->msg] > 0 && --w->d->left[r->msg] == 0)
 			worker_finish(w, r->msg);
 		return;
