@@ -45,5 +45,12 @@
 #define LIM_KEY_FILE (64 * 1024)
 /* A single log line after escaping. */
 #define LIM_LOG_LINE 2048
+/* The DKIM-Signature field the queue side builds: a long h= list and an 8192-bit b= stay well under
+ * this; and the keys that sign one message (the dkim lines of one domain that are used). */
+#define LIM_DKIM_SIGHDR 16384
+#define LIM_DKIM_SIGS 8
+/* What signing adds to an envelope at most: LIM_DKIM_SIGS DKIM-Signature fields. The front door keeps
+ * this much of LIM_ENVELOPE_FILE free, so a signed envelope still fits what the spool reads back. */
+#define LIM_SIGN_RESERVE ((size_t)LIM_DKIM_SIGS * LIM_DKIM_SIGHDR)
 
 #endif

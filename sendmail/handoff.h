@@ -30,11 +30,10 @@
 #include "lib/buf.h"
 #include "lib/err.h"
 #include "lib/limits.h"
-#include "queue/run/sign.h"
 
 /* The envelope text: what the spool reads back, less the room the queue side's DKIM-Signature fields
- * take when it signs (sign.h), so a signed envelope still fits LIM_ENVELOPE_FILE. */
-#define HANDOFF_ENV_MAX (LIM_ENVELOPE_FILE - SIGN_ENV_RESERVE)
+ * take when it signs (LIM_SIGN_RESERVE), so a signed envelope still fits LIM_ENVELOPE_FILE. */
+#define HANDOFF_ENV_MAX (LIM_ENVELOPE_FILE - LIM_SIGN_RESERVE)
 /* The head: "V ", the length's digits (HANDOFF_ENV_MAX has 7), "\n". */
 #define HANDOFF_HEAD_MAX 16
 /* The reason for -oem: one struct err message (what the composer has to say), without its NUL. */

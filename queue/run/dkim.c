@@ -403,8 +403,8 @@ int dkim_sig_prepare(const struct dkim_sig_params *p, const struct hdr_field *f,
 		return err_set(e, EX_CONFIG, "DKIM domain or selector has characters that do not belong");
 	if (p->x != 0 && p->x <= p->t)
 		return err_set(e, EX_CONFIG, "DKIM expiry x=%lld is not after t=%lld", p->x, p->t);
-	buf_init(&h, DKIM_SIGHDR_MAX);
-	buf_init(&tag, DKIM_SIGHDR_MAX);
+	buf_init(&h, LIM_DKIM_SIGHDR);
+	buf_init(&tag, LIM_DKIM_SIGHDR);
 	if (p->hlist != NULL) {
 		if (!valid_hlist(p->hlist)) {
 			err_set(e, EX_CONFIG, "DKIM h= list has characters that do not belong");

@@ -21,11 +21,10 @@
 #include "lib/buf.h"
 #include "lib/err.h"
 #include "lib/hdr.h"
+#include "lib/limits.h"
 
 /* A SHA-256 digest: the body hash and the header hash (rsa-sha256 and ed25519-sha256 alike). */
 #define DKIM_HASH_LEN 32
-/* The DKIM-Signature field we build: a long h= list and an 8192-bit b= stay well under this. */
-#define DKIM_SIGHDR_MAX 16384
 
 /* A streaming body hasher; memory is constant whatever the body (runs of empty lines and of WSP
  * are counted, not buffered). */

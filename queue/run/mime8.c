@@ -90,8 +90,8 @@ enum dlv_form_result mime8_form(const struct config *c, struct spool *sp, struct
 	f->prefix = NULL;
 	mimeconv_init(&z, MIMECONV_7BIT, head_max);
 	buf_init(&out, MIMECONV_GROWTH * MIME8_CHUNK + MIMECONV_HEAD_GROWTH * head_max + MIMECONV_SLACK);
-	buf_init(&fields, SIGN_ENV_RESERVE);
-	buf_init(&prefix, SIGN_ENV_RESERVE + src->prefixlen + 1);
+	buf_init(&fields, LIM_SIGN_RESERVE);
+	buf_init(&prefix, LIM_SIGN_RESERVE + src->prefixlen + 1);
 	if ((k = pass(&z, src, chunk, NULL, -1, &size, e)) != 0) {
 		if (k > 0) {
 			err_set(e, EX_DATAERR, "8-bit message for a server without 8BITMIME, and no 7-bit form: %s",

@@ -253,7 +253,7 @@ static int sign_with(struct signer *s, const size_t *idx, size_t n, int fd, long
 	bool want[BODY_CANONS] = { false, false };
 	int rc = -1;
 
-	buf_init(&sig, DKIM_SIGHDR_MAX);
+	buf_init(&sig, LIM_DKIM_SIGHDR);
 	buf_init(&b64, DKIMKEY_B64_MAX);
 	for (size_t i = 0; i < n; i++) {	/* every key first: a message is signed by all or held */
 		const struct conf_dkim_key *k = &c->dkim[idx[i]];
@@ -297,7 +297,7 @@ enum sign_result sign_message(struct signer *s, int fd, struct envelope *env, lo
 	const struct config *c = s->c;
 	struct hdr_field *f = NULL;
 	struct buf h;
-	size_t idx[SIGN_MAX_SIGS], n = 0, nf = 0, nlines = 0;
+	size_t idx[LIM_DKIM_SIGS], n = 0, nf = 0, nlines = 0;
 	long long body = 0;
 	char *fdom = NULL, **lines = NULL;
 	enum sign_result r = SIGN_UNSIGNED;
@@ -306,7 +306,7 @@ enum sign_result sign_message(struct signer *s, int fd, struct envelope *env, lo
 	buf_reset(note);
 	bad = read_header(c, fd, env->size, &h, &body, e) < 0 || hdr_parse(buf_str(&h), h.len, &f, &nf, e) < 0;
 	if (!bad && (fdom = from_domain(f, nf)) != NULL)
-		n = sign_keys_for(c, fdom, idx, SIGN_MAX_SIGS);
+		n = sign_keys_for(c, fdom, idx, LIM_DKIM_SIGS);
 	if (!bad && n == 0) {
 		if (buf_printf(note, "unsigned: no DKIM key for the From domain %s", fdom ? fdom : "(none)") < 0)
 			buf_reset(note);
@@ -349,7 +349,7 @@ enum sign_result sign_form(struct signer *s, int fd, long long size, long long n
 {
 	struct hdr_field *f = NULL;
 	struct buf h;
-	size_t idx[SIGN_MAX_SIGS], n = 0, nf = 0, nlines = 0;
+	size_t idx[LIM_DKIM_SIGS], n = 0, nf = 0, nlines = 0;
 	long long body = 0;
 	char *fdom = NULL, **lines = NULL;
 	enum sign_result r = SIGN_HOLD;
@@ -358,7 +358,7 @@ enum sign_result sign_form(struct signer *s, int fd, long long size, long long n
 	if (read_header(s->c, fd, size, &h, &body, e) < 0 || hdr_parse(buf_str(&h), h.len, &f, &nf, e) < 0)
 		goto out;
 	if ((fdom = from_domain(f, nf)) != NULL)
-		n = sign_keys_for(s->c, fdom, idx, SIGN_MAX_SIGS);
+		n = sign_keys_for(s->c, fdom, idx, LIM_DKIM_SIGS);
 	if (n == 0) {
 		r = SIGN_UNSIGNED;
 		goto out;

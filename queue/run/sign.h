@@ -29,15 +29,11 @@
 #include "conf/config.h"
 #include "lib/buf.h"
 #include "lib/err.h"
+#include "lib/limits.h"
 #include "lib/log.h"
 #include "queue/run/dkim.h"
 #include "queue/store/envelope.h"
 
-/* The keys that sign one message (the dkim lines of one domain that are used). */
-#define SIGN_MAX_SIGS 8
-/* What signing adds to an envelope at most: SIGN_MAX_SIGS DKIM-Signature fields. The front door keeps
- * this much of LIM_ENVELOPE_FILE free, so a signed envelope still fits what the spool reads back. */
-#define SIGN_ENV_RESERVE ((size_t)SIGN_MAX_SIGS * DKIM_SIGHDR_MAX)
 /* What the composer may add to the caller's header section (Received, Date, Message-ID, From, the
  * qualified addresses): the stored header section is read up to max_header_size plus this. */
 #define SIGN_HEADER_SLACK (64 * 1024)
@@ -78,7 +74,7 @@ enum sign_result sign_message(struct signer *s, int fd, struct envelope *env, lo
 /* sign_form - the DKIM-Signature fields (CRLF lines, into fields, reset first) for another form of a
  * message, stored in the first `size` bytes of fd: the 7-bit form made for a hop without 8BITMIME
  * (queue/run/mime8.h), signed with the same keys as the stored form. SIGN_UNSIGNED: no key for its From
- * domain; SIGN_HOLD: e says why it cannot be signed. fields should hold SIGN_ENV_RESERVE. */
+ * domain; SIGN_HOLD: e says why it cannot be signed. fields should hold LIM_SIGN_RESERVE. */
 enum sign_result sign_form(struct signer *s, int fd, long long size, long long now, struct buf *fields,
     struct err *e);
 

@@ -45,7 +45,7 @@ int main(int argc, char **argv)
 	dkim_body_free(b);
 	struct dkim_sig_params p = { argv[2], argv[3], dkimkey_alg(k), (enum dkim_canon)atoi(argv[4]),
 		(enum dkim_canon)atoi(argv[5]), 1700000000, 0, NULL };
-	buf_init(&sig, DKIM_SIGHDR_MAX); buf_init(&b64, 4096); buf_init(&txt, 4096);
+	buf_init(&sig, LIM_DKIM_SIGHDR); buf_init(&b64, 4096); buf_init(&txt, 4096);
 	if (dkim_sig_prepare(&p, f, nf, bh, &sig, dg, &e) < 0 || dkimkey_sign(k, dg, &b64, &e) < 0 ||
 	    dkim_sig_finish(&sig, buf_str(&b64), &e) < 0 || dkimkey_record(k, &txt, &e) < 0) {
 		fprintf(stderr, "%s\n", e.msg); return 1; }

@@ -443,7 +443,7 @@ Test(dkim, prepare_golden_and_finish)
 	EVP_PKEY *k;
 	const char *line, *end;
 
-	buf_init(&sig, DKIM_SIGHDR_MAX);
+	buf_init(&sig, LIM_DKIM_SIGHDR);
 	buf_init(&b64s, 4096);
 	buf_init(&warn, 512);
 	dkim_body_update(b, rfc_body, strlen(rfc_body));
@@ -492,7 +492,7 @@ Test(dkim, prepare_refuses)
 	struct dkim_sig_params p = { "example.com", "sel", DKIM_ED25519_SHA256, CANON_SIMPLE, CANON_SIMPLE,
 		100, 0, NULL };
 
-	buf_init(&sig, DKIM_SIGHDR_MAX);
+	buf_init(&sig, LIM_DKIM_SIGHDR);
 	p.domain = "example.com\r\nBcc: x";
 	cr_assert_eq(dkim_sig_prepare(&p, f, n, bh, &sig, digest, &e), -1);
 	cr_assert_eq(e.code, EX_CONFIG);

@@ -103,7 +103,7 @@ Test(handoff, ceiling_shared_by_both_sides)
 	cr_assert_eq(handoff_parse("V 4063233\nx", 11, &k, &t, &e), -1);
 	cr_assert_eq(HANDOFF_ENV_MAX + 1, 4063233, "update the row above: HANDOFF_ENV_MAX is %d", HANDOFF_ENV_MAX);
 	/* the text and the queue side's signatures fit what the spool reads back */
-	cr_assert_leq((size_t)HANDOFF_ENV_MAX + SIGN_ENV_RESERVE, (size_t)LIM_ENVELOPE_FILE);
+	cr_assert_leq((size_t)HANDOFF_ENV_MAX + LIM_SIGN_RESERVE, (size_t)LIM_ENVELOPE_FILE);
 	buf_free(&out);
 	free(text);
 }

@@ -164,7 +164,7 @@ Test(sign, sign_form_same_fields)
 	config(&c, "hostname mail.example.com\ndkim example.com s1 @/rsa.key\n");
 	s = signer_new(&c, NULL);
 	buf_init(&want, 65536);
-	buf_init(&got, SIGN_ENV_RESERVE);
+	buf_init(&got, LIM_SIGN_RESERVE);
 	err_clear(&e);
 	fd = stored(msg_plain, &size);
 	cr_assert_eq(sign_form(s, fd, size, 1764550000, &got, &e), SIGN_SIGNED, "%s", e.msg);
@@ -213,7 +213,7 @@ Test(sign, signs_with_each_key_of_the_domain)
 	expected(msg_plain, rsa, "example.com", "s1", CANON_RELAXED, CANON_RELAXED, 1764550000, &want);
 	{
 		struct buf w2;
-		buf_init(&w2, DKIM_SIGHDR_MAX);
+		buf_init(&w2, LIM_DKIM_SIGHDR);
 		expected(msg_plain, ed, "example.com", "s2", CANON_SIMPLE, CANON_SIMPLE, 1764550000, &w2);
 		cr_assert_eq(buf_add(&want, w2.data, w2.len), 0);
 		buf_free(&w2);
