@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lib/clock.h"
@@ -13,6 +14,7 @@
 
 #define FDIO_CHUNK 8192	/* what one read() of a file takes */
 #define FDIO_SHOWN_MAX 300	/* a file name as shown in an error, escaped */
+#define FDIO_CLOSE_LOOP_MAX 65536	/* where a kernel without close_range makes us loop */
 
 /* put_all - all n bytes, with write (off < 0) or pwrite at off; retried on EINTR and short writes. */
 static int put_all(int fd, const void *p, size_t n, off_t off)
@@ -119,4 +121,19 @@ int fdio_read_file(const char *path, size_t max, struct buf *out, int code, stru
 	}
 	(void)close(fd);
 	return 0;
+}
+
+/* fdio_close_from - see fdio.h */
+void fdio_close_from(int low)
+{
+	long max;
+	int fd;
+
+	if (syscall(SYS_close_range, (unsigned)low, ~0U, 0U) == 0)
+		return;
+	max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > FDIO_CLOSE_LOOP_MAX)
+		max = FDIO_CLOSE_LOOP_MAX;
+	for (fd = low; fd < max; fd++)
+		(void)close(fd);
 }

@@ -1,6 +1,7 @@
 /*
  * fdio.h - the few descriptor loops several rooms need: write everything, read up to a size, wait
- * for a descriptor until a deadline, read a whole small file under a ceiling.
+ * for a descriptor until a deadline, read a whole small file under a ceiling, close every descriptor
+ * above stderr.
  *
  * Errors: fdio_write_all, fdio_pwrite_all and fdio_pread_all return -1 with errno set. fdio_read_file
  * returns -1 with a one-line reason naming the file in struct err (code as given by the caller) and
@@ -34,5 +35,10 @@ int fdio_wait(int fd, short events, long long deadline);
 /* fdio_read_file - a regular file's bytes, at most max, into out (opened O_NONBLOCK, so a FIFO
  * cannot hang the caller). */
 int fdio_read_file(const char *path, size_t max, struct buf *out, int code, struct err *e);
+
+/* fdio_close_from - close every descriptor from `low` up, before an exec: close_range(2), made as a
+ * raw system call so the front door builds on a libc without the wrapper (musl), with a close loop
+ * where the kernel lacks it. Async-signal-safe: a forked child may call it. */
+void fdio_close_from(int low);
 
 #endif

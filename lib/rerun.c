@@ -19,6 +19,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "lib/fdio.h"
+
 #define RERUN_CHUNK 4096	/* what one read() of the child's stderr takes */
 
 
@@ -59,9 +61,7 @@ static void child_exec(const struct rerun_cmd *cmd, int in, int err, bool detach
 	}
 	if (err >= 0 && dup2(err, 2) < 0)
 		_exit(EX_OSERR);
-	if (close_range(3, ~0U, 0) < 0)
-		for (fd = 3; fd < 1024; fd++)
-			close(fd);
+	fdio_close_from(3);
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	execve(cmd->prog ? cmd->prog : RERUN_SELF, (char *const *)(uintptr_t)cmd->argv, envp);

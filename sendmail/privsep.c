@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "lib/buf.h"
+#include "lib/fdio.h"
 
 #define TZ_MAX 64	/* a TZ value kept across the privilege drop (a zoneinfo name) */
 #define NOBODY_ID 65534
@@ -78,9 +79,7 @@ int privsep_sanitize(struct err *e)
 			}
 		}
 	}
-	if (close_range(3, ~0U, 0) < 0)
-		for (fd = 3; fd < 1024; fd++)
-			close(fd);
+	fdio_close_from(3);
 
 	t = getenv("TZ");
 	if (tz_ok(t))

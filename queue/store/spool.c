@@ -27,11 +27,15 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/fdio.h"
 
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)	/* the kernel's value; musl's headers do not name it */
+#endif
 #define ID_RANDOM_LEN 3	/* random octets in a queue id (its last 6 hex digits) */
 
 const char *const spool_dirs[D_N] = { ".", "tmp", "data", "new", "deferred" };
@@ -92,12 +96,13 @@ int spool_write_file(int dirfd, const char *name, const struct buf *b)
 	return 0;
 }
 
-/* spool_move - rename fromdir/from to todir/to; refuse to replace unless `replace`. */
+/* spool_move - rename fromdir/from to todir/to; refuse to replace unless `replace`. renameat2 is
+ * made as a raw system call: musl has no wrapper for it. */
 int spool_move(int fromdir, const char *from, int todir, const char *to, bool replace)
 {
 	if (replace)
 		return renameat(fromdir, from, todir, to);
-	if (renameat2(fromdir, from, todir, to, RENAME_NOREPLACE) == 0)
+	if (syscall(SYS_renameat2, fromdir, from, todir, to, RENAME_NOREPLACE) == 0)
 		return 0;
 	if (errno != EINVAL && errno != ENOSYS)
 		return -1;

@@ -1,10 +1,12 @@
-/* test_fdio.c - lib/fdio.c: fdio_wait, the one poll with a deadline. */
+/* test_fdio.c - lib/fdio.c: fdio_wait, the one poll with a deadline; fdio_close_from. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/clock.h"
@@ -75,4 +77,26 @@ Test(fdio, wait_eintr)
 	(void)setitimer(ITIMER_REAL, &it, NULL);
 	close(p[0]);
 	close(p[1]);
+}
+
+/* A descriptor above the floor is closed, the ones below it stay: in a child, as rerun and privsep
+ * call it. */
+Test(fdio, close_from)
+{
+	int st;
+	pid_t pid;
+
+	cr_assert_eq(dup2(1, 40), 40);
+	cr_assert_eq(dup2(1, 9), 9);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		fdio_close_from(10);
+		_exit(fcntl(40, F_GETFD) < 0 && errno == EBADF && fcntl(9, F_GETFD) >= 0 ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	cr_expect_geq(fcntl(40, F_GETFD), 0);	/* the parent's are untouched */
+	close(40);
+	close(9);
 }
