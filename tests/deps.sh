@@ -1,12 +1,12 @@
 #!/bin/sh
 # deps.sh - make sure the Debian packages that build and test postern are installed.
 # As root, missing ones are installed with apt-get; otherwise the exact command is printed.
-pkgs="build-essential pkg-config libssl-dev libbsd-dev libpsl5 publicsuffix libcriterion-dev clang libclang-rt-14-dev
+pkgs="build-essential pkg-config musl-tools libssl-dev libbsd-dev libpsl5 publicsuffix libcriterion-dev clang libclang-rt-14-dev
       nsd bind9-dnsutils python3 python3-aiosmtpd python3-dkim python3-nacl python3-dnspython opendkim-tools
       libmail-dkim-perl libmail-dmarc-perl libcryptx-perl libnet-dns-perl iproute2 util-linux openssl swaks procps
       python3-spf python3-yaml spamassassin"
 # "demo": only what make demo needs
-[ "${1:-}" = demo ] && pkgs="build-essential pkg-config libssl-dev libbsd-dev python3 python3-aiosmtpd
+[ "${1:-}" = demo ] && pkgs="build-essential pkg-config musl-tools libssl-dev libbsd-dev python3 python3-aiosmtpd
       python3-dkim python3-nacl openssl"
 missing=
 for p in $pkgs; do
