@@ -102,7 +102,7 @@ endif
 # the front door's own sources, compiled again for musl (glibc's headers and objects cannot be mixed
 # with it; no OpenSSL or libbsd flags): a source the front door comes to need that is missing here
 # fails the link by name. No FORTIFY (a glibc feature); gcc's static-pie start files are glibc's, so
-# musl's rcrt1.o is named here.
+# musl's rcrt1.o is named here, and --build-id (the specs drop gcc's link options too).
 FRONT_SRCS := lib/addr.c lib/buf.c lib/clock.c lib/date.c lib/err.c lib/fdio.c lib/hdr.c lib/log.c \
               lib/mime.c lib/mimeconv.c lib/rerun.c lib/text.c conf/aliases.c conf/config.c \
               conf/confval.c queue/store/envelope.c queue/store/envelope_parse.c queue/store/mailq.c \
@@ -124,7 +124,7 @@ $(BUILD)/front/sendmail/main.o $(BUILD)/front/sendmail/submit.o: $(BUILD)/paths
 
 $(BUILD)/sendmail: $(FRONT_OBJS)
 	@echo "  LD      $@ (musl, static-pie)"
-	@$(MUSL_CC) -static -nostartfiles -Wl,-pie,--no-dynamic-linker,-z,text,-z,relro,-z,now $(LDFLAGS) \
+	@$(MUSL_CC) -static -nostartfiles -Wl,-pie,--no-dynamic-linker,--build-id,-z,text,-z,relro,-z,now $(LDFLAGS) \
 	    -o $@ $(FRONT_START) $^ $(FRONT_END)
 -include $(FRONT_OBJS:.o=.d)
 else
