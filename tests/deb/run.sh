@@ -23,7 +23,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
 
 if [ "${1:-}" = --deps ]; then
-	pkgs="dpkg-dev debhelper fakeroot lintian mmdebstrap pkg-config libssl-dev libbsd-dev libcriterion-dev"
+	pkgs="dpkg-dev debhelper fakeroot lintian mmdebstrap pkg-config musl-tools libssl-dev libbsd-dev libcriterion-dev"
 	missing=
 	for p in $pkgs; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
