@@ -19,6 +19,15 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 mkdir -p "$T/bin" "$T/spool/tmp" "$T/spool/new" "$T/spool/deferred" "$T/spool/data" "$T/inbox"
 chmod 0770 "$T/spool" "$T/spool"/*
+# as root on a host where postern is installed, the queue runner gives up root for the user postern
+# (postern(8), SECURITY): let it reach the demo's spool and key as it would the installed ones
+AS_POSTERN=
+if [ "$(id -u)" -eq 0 ] && id postern >/dev/null 2>&1; then
+	AS_POSTERN=1
+	chmod 0711 "$T"
+	chgrp -R postern "$T/spool"
+	chmod 2770 "$T/spool" "$T/spool"/*
+fi
 for n in sendmail mailq; do ln -s "$BUILD/sendmail" "$T/bin/$n"; done
 for n in postern runq; do ln -s "$BUILD/postern" "$T/bin/$n"; done
 PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -45,6 +54,7 @@ smarthost_tls none
 CONF
 step "postern dkim-keygen example.org demo --type ed25519"
 "$T/bin/postern" -C "$T/postern.conf" dkim-keygen example.org demo --type ed25519 --out "$T/demo.key"
+[ -z "$AS_POSTERN" ] || { chgrp postern "$T/demo.key" && chmod 0640 "$T/demo.key"; }
 echo "dkim     example.org demo $T/demo.key" >>"$T/postern.conf"
 step "configuration ($T/postern.conf)"
 cat "$T/postern.conf"
