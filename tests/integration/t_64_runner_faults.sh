@@ -143,9 +143,12 @@ test_runner_sigkill_drain_no_resend() {	# SIGKILLs during a drain: what got its 
 	expect_eq "distinct messages delivered (none lost)" 400 "$(cut -f1 "$T/mail/mx1/ids" | sort -u | wc -l)"
 	dups=$(ids_dups mx1)
 	echo "# $kills kills: $dups extra deliveries"
-	# only a transaction whose final reply was in flight at the kill may go twice, about one kill in
-	# ten; a reply that had been read is recorded at once
-	[ "$dups" -le $((kills / 3)) ] || fail "$dups extra deliveries after $kills kills (want at most $((kills / 3)))"
+	# only a transaction whose final reply was in flight at the kill may go twice (a reply that had
+	# been read is recorded at once): up to one per connection, four, at each kill. How many are in
+	# flight depends on how soon a worker is scheduled after the 250 arrives: one kill in ten on a
+	# quiet machine, five in ten on a 2-core VM with slow wake-ups (5-10 after 12 kills). A runner
+	# that resent what it had recorded would send dozens again at each kill; allow one per kill.
+	[ "$dups" -le "$kills" ] || fail "$dups extra deliveries after $kills kills (want at most $kills)"
 }
 
 test_runner_periodic_not_held_by_straggler() {	# -q2s: a stalled pass does not hold up new mail
