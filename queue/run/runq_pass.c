@@ -497,16 +497,18 @@ static void hold(struct runq_ctx *x, struct runq_msg *m, const char *why)
 }
 
 /* sign - DKIM-sign m before its first attempt and store the fields with it, so that retries send the
- * same ones and a bounce quotes them. 0: deliver it; -1: not in this pass (held for a key problem, or
- * its envelope could not be read back). When the fields cannot be stored (a full disk), the message
- * still goes, signed: a later attempt signs it again. */
-static int sign(struct runq_ctx *x, struct runq_msg *m, long long now)
+ * same ones and a bounce quotes them; *rewritten: the stored envelope was replaced, and the caller
+ * must sync it (spool_sync_rewrites) before the first MAIL FROM. 0: deliver it; -1: not in this pass
+ * (held for a key problem, or its envelope could not be read back). When the fields cannot be stored
+ * (a full disk), the message still goes, signed: a later attempt signs it again. */
+static int sign(struct runq_ctx *x, struct runq_msg *m, long long now, bool *rewritten)
 {
 	const char *id = spool_msg_id(m->m);
 	struct buf note;
 	struct err e;
 	int r = 0;
 
+	*rewritten = false;
 	buf_init(&note, SIGN_NOTE_MAX);
 	err_clear(&e);
 	switch (sign_message(x->signer, spool_msg_data_fd(m->m), &m->env, now, &note, &e)) {
@@ -522,16 +524,15 @@ static int sign(struct runq_ctx *x, struct runq_msg *m, long long now)
 	case SIGN_SIGNED:
 		if (note.len > 0)
 			log_msg(x->lg, LOG_INFO, "%s: %s", id, buf_str(&note));
-		/* durably, before its first MAIL FROM; then read back, so that spool_msg_mark can still
-		 * record states in place in the file that is now the record */
-		if ((r = spool_msg_update(m->m, &m->env, &e)) == 1)
-			log_msg(x->lg, LOG_WARNING, "%s: DKIM signature stored but not synced: %s", id, e.msg);
-		if (r < 0) {
+		/* stored (its folders synced by the caller, once for the batch, before its first MAIL
+		 * FROM); then read back, so that spool_msg_mark can still record states in place in the
+		 * file that is now the record */
+		if (spool_msg_rewrite(m->m, &m->env, &e) < 0) {
 			log_msg(x->lg, LOG_WARNING, "%s: cannot store its DKIM signature, sent with it anyway: %s",
 			    id, e.msg);
-			r = 0;
 			break;
 		}
+		*rewritten = true;
 		env_free(&m->env);
 		if ((r = spool_msg_env(m->m, &m->env, &e)) < 0)
 			log_msg(x->lg, LOG_ERR, "%s: unreadable envelope after signing, left in the queue: %s", id,
@@ -542,11 +543,25 @@ static int sign(struct runq_ctx *x, struct runq_msg *m, long long now)
 	return r < 0 ? -1 : 0;
 }
 
+/* sync_signed - make the envelopes sign() rewrote durable, one sync of the folders for them all. */
+static void sync_signed(struct runq_ctx *x, struct spool_msg *const *ms, size_t n)
+{
+	struct err e;
+
+	err_clear(&e);
+	if (spool_sync_rewrites(x->sp, ms, n, &e) < 0)
+		for (size_t i = 0; i < n; i++)
+			log_msg(x->lg, LOG_WARNING, "%s: DKIM signature stored but not synced: %s", spool_msg_id(ms[i]),
+			    e.msg);
+}
+
 /* load - lock and read up to max selected messages from ent[*cur..] and group them. NULL: none taken. */
 static struct batch *load(struct runq_ctx *x, const struct spool_entry *ent, size_t nent, size_t *cur,
     long long now, size_t max)
 {
 	struct batch *b = xcalloc(1, sizeof *b);
+	struct spool_msg **signed_ = xcalloc(max ? max : 1, sizeof *signed_);	/* rewritten, in the batch */
+	size_t nsigned = 0;
 	struct err e;
 
 	err_clear(&e);
@@ -571,11 +586,20 @@ static struct batch *load(struct runq_ctx *x, const struct spool_entry *ent, siz
 			m->m = NULL;
 			continue;
 		}
-		if (x->signer != NULL && sign_needed(x->c, &m->env) && sign(x, m, now) < 0) {
-			env_free(&m->env);
-			spool_msg_unlock(m->m);	/* (NULL when hold() finished it for good) */
-			m->m = NULL;
-			continue;
+		if (x->signer != NULL && sign_needed(x->c, &m->env)) {
+			bool rewritten;
+			int r = sign(x, m, now, &rewritten);
+
+			if (r < 0) {
+				if (rewritten)	/* (rare: synced on its own, it is not in the batch) */
+					sync_signed(x, &m->m, 1);
+				spool_msg_unlock(m->m);	/* (NULL when hold() finished it for good) */
+				env_free(&m->env);
+				m->m = NULL;
+				continue;
+			}
+			if (rewritten)
+				signed_[nsigned++] = m->m;
 		}
 		buf_init(&m->prefix, 256 * 1024);
 		for (size_t k = 0; k < m->env.nprepend; k++)
@@ -583,6 +607,8 @@ static struct batch *load(struct runq_ctx *x, const struct spool_entry *ent, siz
 				log_msg(x->lg, LOG_ERR, "%s: prepended headers too large", m->env.id);
 		b->nq++;
 	}
+	sync_signed(x, signed_, nsigned);	/* before any of them is sent */
+	free(signed_);
 	if (b->nq == 0) {
 		free(b->q);
 		free(b);

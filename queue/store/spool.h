@@ -129,6 +129,16 @@ int spool_msg_data_fd(struct spool_msg *m);
  * only a machine crash could undo it); -1: nothing changed, the envelope read is still the record
  * (then spool_msg_mark can still record states in it). */
 int spool_msg_update(struct spool_msg *m, const struct envelope *env, struct err *e);
+/* spool_msg_rewrite, spool_sync_rewrites - spool_msg_update in two halves, so that a runner that
+ * rewrites many envelopes (DKIM signing before the first attempt) syncs the folders once for all of
+ * them rather than twice for each. spool_msg_rewrite: write tmp/ID.env.<rand>, fsync, rename to
+ * deferred/ID (0: the new envelope is the record, but its name is not yet durable; -1: nothing
+ * changed, as spool_msg_update). spool_sync_rewrites: fsync deferred/, then unlink new/ID of each of
+ * ms[0..n) and fsync new/; -1 (e says why) when a step failed. Nothing that a rewritten envelope
+ * says may be acted on (a MAIL FROM) before spool_sync_rewrites has returned 0, or the act logged as
+ * unsynced. */
+int spool_msg_rewrite(struct spool_msg *m, const struct envelope *env, struct err *e);
+int spool_sync_rewrites(struct spool *s, struct spool_msg *const *ms, size_t n, struct err *e);
 /* spool_msg_mark - write the states of r[0..n), recipients of the envelope spool_msg_env read (those
  * with state_at 0 are skipped), in place into that envelope's file: env_state_word(state, true), so a
  * pending one becomes "delayed" (and holds the message, see DESCRIPTION). Only words as wide as

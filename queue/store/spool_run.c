@@ -464,8 +464,8 @@ int spool_msg_data_fd(struct spool_msg *m)
 	return m->fd;
 }
 
-/* spool_msg_update - see spool.h */
-int spool_msg_update(struct spool_msg *m, const struct envelope *env, struct err *e)
+/* spool_msg_rewrite - see spool.h */
+int spool_msg_rewrite(struct spool_msg *m, const struct envelope *env, struct err *e)
 {
 	struct spool *s = m->s;
 	char name[NAME_MAX_LEN + 1], suffix[ENV_TMP_SUFFIX_MAX];
@@ -495,14 +495,34 @@ int spool_msg_update(struct spool_msg *m, const struct envelope *env, struct err
 	/* from here the new file is the record: what was read can no longer be written in place */
 	m->loc.dir = -1;
 	rc = 0;
-	if (fsync(s->fd[D_DEFERRED]) < 0 || spool_unlink_quiet(s->fd[D_NEW], m->id) < 0 ||
-	    fsync(s->fd[D_NEW]) < 0) {
-		spool_serr(e, "syncing", m->id);
-		rc = 1;
-	}
 out:
 	buf_free(&b);
 	return rc;
+}
+
+/* spool_sync_rewrites - see spool.h */
+int spool_sync_rewrites(struct spool *s, struct spool_msg *const *ms, size_t n, struct err *e)
+{
+	if (n == 0)
+		return 0;
+	/* the renames first, then the marks' removal: a crash between the two leaves both, and
+	 * deferred/ID is what is read */
+	if (fsync(s->fd[D_DEFERRED]) < 0)
+		return spool_serr(e, "syncing", ms[0]->id);
+	for (size_t i = 0; i < n; i++)
+		if (spool_unlink_quiet(s->fd[D_NEW], ms[i]->id) < 0)
+			return spool_serr(e, "syncing", ms[i]->id);
+	if (fsync(s->fd[D_NEW]) < 0)
+		return spool_serr(e, "syncing", ms[0]->id);
+	return 0;
+}
+
+/* spool_msg_update - see spool.h */
+int spool_msg_update(struct spool_msg *m, const struct envelope *env, struct err *e)
+{
+	if (spool_msg_rewrite(m, env, e) < 0)
+		return -1;
+	return spool_sync_rewrites(m->s, &m, 1, e) < 0 ? 1 : 0;
 }
 
 /* spool_msg_id - see spool.h */

@@ -519,6 +519,41 @@ Test(spool, lock_across_processes)
 	spool_msg_unlock(m);
 }
 
+/* spool_msg_rewrite then spool_sync_rewrites, for two messages: after the rewrite the new envelope
+ * is the one read although new/ID is still there; the sync removes the marks of exactly those. */
+Test(spool, rewrite_then_sync_many)
+{
+	char a[ENV_ID_LEN + 1], b[ENV_ID_LEN + 1], c[ENV_ID_LEN + 1];
+	struct spool_msg *m[2];
+	struct envelope env;
+	struct err e = { 0 };
+
+	submit(a);
+	submit(b);
+	submit(c);
+	cr_assert_eq(spool_lock(sp, a, &m[0], &e), 1);
+	cr_assert_eq(spool_lock(sp, b, &m[1], &e), 1);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(spool_msg_env(m[i], &env, &e), 0, "%s", e.msg);
+		env.rcpt[0].diag = xstrdup("rewritten");
+		cr_assert_eq(spool_msg_rewrite(m[i], &env, &e), 0, "%s", e.msg);
+		env_free(&env);
+	}
+	cr_assert(exists("new", a, NULL) && exists("new", b, NULL), "the marks stay until the sync");
+	cr_assert(exists("deferred", a, NULL) && exists("deferred", b, NULL));
+	cr_assert_eq(spool_msg_env(m[1], &env, &e), 0, "%s", e.msg);
+	cr_assert_str_eq(env.rcpt[0].diag, "rewritten");
+	env_free(&env);
+	cr_assert_eq(spool_sync_rewrites(sp, m, 2, &e), 0, "%s", e.msg);
+	cr_assert(!exists("new", a, NULL) && !exists("new", b, NULL));
+	cr_assert(exists("new", c, NULL), "a message not rewritten keeps its mark");
+	cr_assert(!exists("deferred", c, NULL));
+	cr_assert_eq(count("tmp"), 0);
+	cr_assert_eq(spool_sync_rewrites(sp, m, 0, &e), 0, "nothing to sync");
+	spool_msg_unlock(m[0]);
+	spool_msg_unlock(m[1]);
+}
+
 Test(spool, update_and_scan)
 {
 	char a[ENV_ID_LEN + 1], b[ENV_ID_LEN + 1], c[ENV_ID_LEN + 1];
