@@ -19,9 +19,11 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/fdio.h"
 
 #define RERUN_CHUNK 4096	/* what one read() of the child's stderr takes */
+#define RERUN_REAP_POLL_MS 1	/* how often rerun_output looks at a child that is ending */
 
 
 #define RERUN_PATH "PATH=/usr/sbin:/usr/bin:/sbin:/bin"
@@ -44,13 +46,15 @@ static void close_fd(int *fd)
 }
 
 /* child_exec - in the child: descriptors, signals, environment, exec. Never returns. in < 0: stdin
- * on /dev/null; detach: stdout too. */
-static void child_exec(const struct rerun_cmd *cmd, int in, int err, bool detach, char *const envp[])
+ * on /dev/null; detach: stdout too; out >= 0: stdout on it. */
+static void child_exec(const struct rerun_cmd *cmd, int in, int out, int err, bool detach, char *const envp[])
 {
 	sigset_t none;
 	int fd;
 
 	if (in >= 0 && dup2(in, 0) < 0)
+		_exit(EX_OSERR);
+	if (out >= 0 && dup2(out, 1) < 0)
 		_exit(EX_OSERR);
 	if (in < 0 || detach || cmd->err == RERUN_ERR_NULL) {
 		if ((fd = open("/dev/null", O_RDWR)) < 0)
@@ -81,7 +85,7 @@ static void clean_env(char *envp[3], char tz[RERUN_TZ_MAX])
 		envp[1] = tz;	/* (privsep_sanitize kept it only if it was safe) */
 }
 
-static pid_t fork_exec(const struct rerun_cmd *cmd, int in, int err, bool detach, struct err *e)
+static pid_t fork_exec(const struct rerun_cmd *cmd, int in, int out, int err, bool detach, struct err *e)
 {
 	char tz[RERUN_TZ_MAX];
 	char *envp[3];
@@ -92,7 +96,7 @@ static pid_t fork_exec(const struct rerun_cmd *cmd, int in, int err, bool detach
 	if ((pid = fork()) < 0)
 		return err_set(e, EX_OSERR, "fork: %s", strerror(errno));
 	if (pid == 0)
-		child_exec(cmd, in, err, detach, envp);
+		child_exec(cmd, in, out, err, detach, envp);
 	return pid;
 }
 
@@ -151,7 +155,7 @@ struct rerun *rerun_start(const struct rerun_cmd *cmd, struct err *e)
 		close(in[1]);
 		goto fail;
 	}
-	r->pid = fork_exec(cmd, in[0], ep[1], false, e);
+	r->pid = fork_exec(cmd, in[0], -1, ep[1], false, e);
 	close(in[0]);
 	close_fd(&ep[1]);
 	r->in = in[1];
@@ -269,7 +273,7 @@ int rerun_spawn(const struct rerun_cmd *cmd, enum rerun_mode mode, struct err *e
 	pid_t pid;
 
 	if (mode == RERUN_WAIT)
-		return (pid = fork_exec(cmd, -1, -1, false, e)) < 0 ? -1 : wait_code(pid);
+		return (pid = fork_exec(cmd, -1, -1, -1, false, e)) < 0 ? -1 : wait_code(pid);
 	/* RERUN_DETACH: a first child starts a new session and forks the real one, so that it is nobody's
 	 * child (no zombie for us, no signal from our terminal), then exits at once */
 	c.err = RERUN_ERR_NULL;
@@ -277,8 +281,47 @@ int rerun_spawn(const struct rerun_cmd *cmd, enum rerun_mode mode, struct err *e
 	if ((pid = fork()) < 0)
 		return err_set(e, EX_OSERR, "fork: %s", strerror(errno));
 	if (pid == 0)	/* (its stdio all on /dev/null: it holds none of our caller's pipes open) */
-		_exit(setsid() < 0 || fork_exec(&c, -1, -1, true, NULL) < 0 ? EX_OSERR : 0);
+		_exit(setsid() < 0 || fork_exec(&c, -1, -1, -1, true, NULL) < 0 ? EX_OSERR : 0);
 	return wait_code(pid) == 0 ? 0 : err_set(e, EX_OSERR, "could not start %s", cmd->argv[0]);
+}
+
+int rerun_output(const struct rerun_cmd *cmd, struct buf *out, long long deadline, struct err *e)
+{
+	char chunk[RERUN_CHUNK];
+	bool eof = false;
+	pid_t pid, w = 0;
+	int p[2], st = 0;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return err_set(e, EX_OSERR, "pipe: %s", strerror(errno));
+	pid = fork_exec(cmd, -1, p[1], -1, false, e);
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		return -1;
+	}
+	while (!eof && out->len < out->max && fdio_wait(p[0], POLLIN, deadline) == 1) {
+		size_t room = out->max - out->len;
+		ssize_t n = read(p[0], chunk, room < sizeof chunk ? room : sizeof chunk);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || buf_add(out, chunk, (size_t)n) < 0)
+			eof = true;
+	}
+	close(p[0]);
+	/* it closed its output, so it is ending: give it until the deadline; then (or at once, when it
+	 * stalled or said more than out holds) kill it */
+	if (eof)
+		while ((w = waitpid(pid, &st, WNOHANG)) == 0 && now_ms() < deadline)
+			(void)poll(NULL, 0, RERUN_REAP_POLL_MS);
+	if (w != pid) {
+		(void)kill(pid, SIGKILL);
+		(void)wait_code(pid);
+		return err_set(e, EX_TEMPFAIL, "%s: no answer in time, or more than %zu bytes", cmd->argv[0],
+		    out->max);
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : EX_SOFTWARE;
 }
 
 int rerun_exec(const struct rerun_cmd *cmd, struct err *e)

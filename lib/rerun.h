@@ -89,6 +89,12 @@ enum rerun_mode {
  * on its way (its fate is not known). -1 (reason in e) when it could not be started. */
 int rerun_spawn(const struct rerun_cmd *cmd, enum rerun_mode mode, struct err *e);
 
+/* rerun_output - run cmd with stdin on /dev/null and its stdout read into out (up to out->max bytes),
+ * until it ends or `deadline` (lib/clock.h's now_ms clock) passes. Its sysexits code once it has
+ * closed its output and exited in time; -1 with e when it could not be started, or when it was killed
+ * (EX_TEMPFAIL: it was still running at the deadline, or said more than out holds). */
+int rerun_output(const struct rerun_cmd *cmd, struct buf *out, long long deadline, struct err *e);
+
 /* rerun_exec - replace this process with cmd (stdio and descriptors as they are, signal mask cleared,
  * the same clean environment as a child's). Returns only on failure: -1 with e (EX_OSFILE when the
  * program does not exist, EX_OSERR otherwise). */

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/clock.h"
 #include "lib/rerun.h"
 
 #define BIG (1024 * 1024)
@@ -241,4 +242,51 @@ Test(rerun, status_names_unknown)
 
 	cr_expect_str_eq(rerun_status_name(EX_NOPERM, nb), "EX_NOPERM");
 	cr_expect_str_eq(rerun_status_name(255, nb), "exit 255");
+}
+
+/* rerun_output: what the child prints, its exit code; killed at the deadline when it stalls, when it
+ * closes its output but does not exit, or when it says more than the buffer holds. */
+static int output(const char *script, size_t max, long long wait_ms, struct buf *out, struct err *e)
+{
+	const char *av[4];
+	struct rerun_cmd c = sh(script, RERUN_ERR_NULL, av);
+
+	buf_init(out, max);
+	err_clear(e);
+	return rerun_output(&c, out, now_ms() + wait_ms, e);
+}
+
+Test(rerun, output)
+{
+	struct buf out;
+	struct err e;
+	long long t0;
+
+	cr_expect_eq(output("echo one; echo two >&2; exit 3", 100, 5000, &out, &e), 3);
+	cr_expect_eq(out.len, 4);
+	cr_expect(out.len == 4 && memcmp(out.data, "one\n", 4) == 0);
+	buf_free(&out);
+	cr_expect_eq(output("printf x; exec <&- >&-; exit 0", 100, 5000, &out, &e), 0, "%s", e.msg);
+	buf_free(&out);
+
+	t0 = now_ms();
+	cr_expect_eq(output("echo partial; exec sleep 30", 100, 300, &out, &e), -1);
+	cr_expect_eq(e.code, EX_TEMPFAIL);
+	cr_expect_lt(now_ms() - t0, 5000, "the stall was not cut at the deadline");
+	buf_free(&out);
+
+	t0 = now_ms();
+	cr_expect_eq(output("exec >&-; exec sleep 30", 100, 300, &out, &e), -1, "closed its output, never exited");
+	cr_expect_lt(now_ms() - t0, 5000);
+	buf_free(&out);
+
+	cr_expect_eq(output("yes", 64, 5000, &out, &e), -1, "more than the buffer holds");
+	cr_expect_eq(out.len, 64);
+	buf_free(&out);
+
+	const char *av[] = { "nonesuch", NULL };
+	struct rerun_cmd c = { .prog = "/nonexistent/nonesuch", .argv = av, .err = RERUN_ERR_NULL };
+	buf_init(&out, 64);
+	cr_expect_eq(rerun_output(&c, &out, now_ms() + 5000, &e), EX_OSERR, "an exec failure is the child's EX_OSERR");
+	buf_free(&out);
 }
