@@ -35,9 +35,9 @@ FRONT_LIBS := -lresolv
 # against musl. A submission's time is mostly exec and libc start-up: a static musl program is running
 # in about 0.15 ms, a dynamic glibc one in 0.6 ms (ld.so, relocations, glibc's CPU feature probing), and
 # the caller waits for that on every mail (bench/results, README). The front door asks libc for files,
-# a passwd entry, the postern group and the host's canonical name, nothing that needs glibc: but musl
-# reads users from /etc/passwd (and nscd) only, so a site whose mail senders are LDAP or SSSD users
-# without nscd builds with FRONT=glibc (see INSTALL in the README). FRONT=glibc, a sanitiser build or no
+# a passwd entry, the postern group and the host's canonical name, nothing that needs glibc; musl
+# reads users from /etc/passwd (and nscd) only, so for a caller found in neither the composer asks
+# glibc's getent (sendmail/pwnss.h: LDAP, SSSD and NIS users). FRONT=glibc, a sanitiser build or no
 # musl-gcc: linked dynamic against glibc from libpostern.a, as the unit tests are.
 MUSL_CC  ?= musl-gcc
 MUSL_LIB ?= $(patsubst %/,%,$(dir $(shell sed -n 's/.*-specs "\([^"]*\)".*/\1/p' \
@@ -108,8 +108,9 @@ FRONT_SRCS := lib/addr.c lib/buf.c lib/clock.c lib/date.c lib/err.c lib/fdio.c l
               conf/confval.c queue/store/envelope.c queue/store/envelope_parse.c queue/store/mailq.c \
               queue/store/spool.c queue/store/spool_mark.c queue/store/spool_run.c \
               queue/run/qadmin_json.c sendmail/args.c sendmail/body.c sendmail/compose.c \
-              sendmail/front.c sendmail/handoff.c sendmail/msg.c sendmail/privsep.c sendmail/rcpt.c \
-              sendmail/rewrite.c sendmail/smtpd.c sendmail/start.c sendmail/submit.c sendmail/main.c
+              sendmail/front.c sendmail/handoff.c sendmail/msg.c sendmail/privsep.c sendmail/pwnss.c \
+              sendmail/rcpt.c sendmail/rewrite.c sendmail/smtpd.c sendmail/start.c sendmail/submit.c \
+              sendmail/main.c
 FRONT_OBJS := $(FRONT_SRCS:%.c=$(BUILD)/front/%.o)
 FRONT_CFLAGS := $(filter-out -D_FORTIFY_SOURCE% $(PKG_CFLAGS),$(ALL_CFLAGS))
 FRONT_START := $(MUSL_LIB)/rcrt1.o $(MUSL_LIB)/crti.o $(shell $(CC) -print-file-name=crtbeginS.o)

@@ -39,6 +39,7 @@
 #include "sendmail/compose.h"
 #include "sendmail/handoff.h"
 #include "sendmail/privsep.h"
+#include "sendmail/pwnss.h"
 
 #define RECORD_CHUNK 4096	/* what one read() of the child's record takes */
 
@@ -90,8 +91,8 @@ static void mail_back(const struct opts *o, const struct config *c, const char *
 }
 
 /* USER_MAX, GECOS_MAX - the submitter's login name and full name as the composer uses them. */
-#define USER_MAX 64
-#define GECOS_MAX 256
+#define USER_MAX PWNSS_USER_MAX
+#define GECOS_MAX PWNSS_GECOS_MAX
 
 /* caller_user - the submitter's login name (uidN when it has none fit for an address); *pw_out (may
  * be NULL): its passwd entry, or NULL. */
@@ -99,7 +100,7 @@ static void caller_user(char user[USER_MAX], struct passwd **pw_out)
 {
 	struct passwd *pw = getpwuid(getuid());
 
-	if (pw != NULL && strlen(pw->pw_name) < USER_MAX && strpbrk(pw->pw_name, " \t\r\n<>@\"") == NULL)
+	if (pw != NULL && pwnss_name_ok(pw->pw_name))
 		memcpy(user, pw->pw_name, strlen(pw->pw_name) + 1);
 	else
 		(void)snprintf(user, USER_MAX, "uid%lu", (unsigned long)getuid());
@@ -148,6 +149,11 @@ static void child(const struct opts *o, const struct config *c, const char *id, 
 	}
 	if (privsep_drop_all(&e) < 0)
 		goto fail;
+#ifndef __GLIBC__
+	/* a libc that loads no NSS module (musl) found no entry: ask glibc's getent, as the caller now */
+	if (pw == NULL)
+		(void)pwnss_lookup(PWNSS_GETENT, uid, PWNSS_TIMEOUT_MS, user, gecos);
+#endif
 	if (aliases_load(c->aliases, &al, &e) < 0) {
 		e.code = EX_CONFIG;
 		goto fail;

@@ -1028,6 +1028,47 @@ unpriv_queues_inner() {
 	return 0
 }
 
+# A caller the front door's libc cannot find (musl reads /etc/passwd and asks nscd, but loads no NSS
+# module): the composer asks getent, as the caller and without the group, and sends under the name it
+# gives; one getent does not know either sends as uid4242. A stand-in getent, bound over
+# /usr/bin/getent, plays the directory server (and checks whom it runs as).
+RCV_4242=$'Received: by mail.postern.example (postern, from userid 4242)\n\tid QID; DATE'
+test_submit_nss_user() { nss_user_test known; }
+test_submit_nss_user_unknown() { nss_user_test unknown; }
+nss_user_test() {
+	submit_env
+	readelf -l "$SM" | grep -q 'Requesting program interpreter' &&
+		skip "a dynamic (glibc) front door asks NSS itself"
+	in_private_mounts nss_user_inner "$1"
+}
+nss_user_inner() {
+	unpriv_setup
+	{ echo '#!/bin/sh'
+	  echo 'echo "getent $* as $(id -u):$(id -G)" >>'"$T/getent.log"
+	  [ "$1" = known ] && echo '[ "$1 $2" = "passwd 4242" ] && exec echo "ldapuser:x:4242:4242:LDAP User,Room 1,,:/home/l:/bin/sh"'
+	  echo 'exit 2'; } >"$T/getent"
+	chmod 0755 "$T/getent"
+	: >"$T/getent.log"
+	chmod 0666 "$T/getent.log"	# (written as uid 4242)
+	mount --bind "$T/getent" /usr/bin/getent || fail "bind getent"
+	printf 'To: u@mx-pref.example\nSubject: nss\n\nbody\n' |
+		setpriv --reuid=4242 --regid=4242 --clear-groups -- "$T/sbin/sendmail" -t -i >"$T/pm.out" 2>"$T/pm.err" ||
+		fail "sendmail as uid 4242 exited $?: $(cat "$T/pm.err")"
+	expect_eq "getent's calls" "getent passwd 4242 as 4242:4242" "$(cat "$T/getent.log")"
+	local name=ldapuser from='"LDAP User" <ldapuser@postern.example>'
+	[ "$1" = known ] || { name=uid4242; from='<uid4242@postern.example>'; }
+	WANT_UID=4242 expect_queued_exactly "$name@postern.example" 7BIT u@mx-pref.example <<-EOF
+	$RCV_4242
+	To: u@mx-pref.example
+	Subject: nss
+	Date: DATE
+	Message-ID: <QID@mail.postern.example>
+	From: $from
+
+	body
+	EOF
+}
+
 # -C from a non-root user: the group is given up before the file is read.
 test_submit_unpriv_C() { submit_env; in_private_mounts unpriv_C_inner; }
 unpriv_C_inner() {
