@@ -151,6 +151,37 @@ test_runner_sigkill_drain_no_resend() {	# SIGKILLs during a drain: what got its 
 	[ "$dups" -le "$kills" ] || fail "$dups extra deliveries after $kills kills (want at most $kills)"
 }
 
+test_runner_sigkill_while_signing() {	# SIGKILLs while runs sign batches (f65b28a): none lost, each copy signed
+	postern_env "max_connections 4"
+	faultsmtpd_start mx1 127.0.0.11:25 || fail "start"
+	dl_submit_n 150 mx-pref.example
+	local k pid kills=10 f n=0
+	for k in $(seq 1 $kills); do
+		"$T/bin/sendmail" -C "$CONF" -q </dev/null >>"$T/killed.out" 2>&1 &
+		pid=$!
+		sleep "$(printf '0.%03d' $((10 + RANDOM % 90)))"
+		kill -KILL "$pid"
+		wait "$pid" 2>/dev/null
+	done
+	wait_for 30 dl_all_unlocked || fail "messages still locked 30 s after the last kill"
+	queue_run
+	dl_expect_spool_empty
+	expect_eq "distinct messages delivered (none lost)" 150 "$(cut -f1 "$T/mail/mx1/ids" | sort -u | wc -l)"
+	echo "# $kills kills while signing: $(ids_dups mx1) extra deliveries"
+	# only a reply in flight at a kill may be resent: at most one per connection (4) per kill
+	[ "$(ids_dups mx1)" -le $((kills * 4)) ] || fail "$(ids_dups mx1) extra deliveries after $kills kills"
+	# every copy that arrived carries both signatures, and they verify (a kill between the signed
+	# envelope's rename and the batch's sync leaves deferred/ID, which is what the next run reads)
+	for f in "$T/mail/mx1"/*.eml; do
+		expect_eq "DKIM-Signature fields in $f" 2 "$(dkim_sig_count "$f")"
+		n=$((n + 1))
+	done
+	expect_eq "copies stored" "$(ids_count mx1)" "$n"
+	for f in $(ls "$T/mail/mx1"/*.eml | shuf -n 3 --random-source=/dev/zero); do
+		expect_dkim "$f"
+	done
+}
+
 test_runner_periodic_not_held_by_straggler() {	# -q2s: a stalled pass does not hold up new mail
 	postern_env "pidfile $T/postern.pid" "timeout_data_done 40"
 	dl_nodkim
